@@ -1,0 +1,32 @@
+// `npm test`: typecheck, one throwaway PostgreSQL cluster for the run, then every test file
+// under node's test runner. Each test builds its app on a fresh SQLite dir and a fresh database
+// of that cluster (test/helpers/stores.ts), so the suite covers both stores.
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { startPgCluster } from './pg-cluster.mjs';
+
+const run = (cmd, args, env = process.env) => spawnSync(cmd, args, { stdio: 'inherit', env }).status ?? 1;
+
+function testFiles(dir) {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return name === 'helpers' ? [] : testFiles(path);
+    return name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+const only = process.argv.slice(2);
+if (!only.length && run('npx', ['tsc', '--noEmit', '-p', '.']) !== 0) process.exit(1);
+
+const stores = (process.env.TEST_STORES ?? 'sqlite,postgres').split(',');
+const cluster = stores.includes('postgres') && !process.env.TEST_PG_ADMIN_URL ? await startPgCluster() : undefined;
+const env = { ...process.env, ...(cluster ? { TEST_PG_ADMIN_URL: cluster.adminUrl } : {}) };
+let status = 1;
+try {
+  const files = only.length ? only : testFiles('test').sort();
+  status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], env);
+} finally {
+  cluster?.stop();
+}
+process.exit(status);

@@ -1,0 +1,139 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { openStore, type Store } from './store/index.js';
+import { createHttpServer } from './http/server.js';
+import { adminGuard } from './http/auth.js';
+import { createLogger } from './ops/logger.js';
+import { createMetrics, type Metrics } from './ops/metrics.js';
+import { EventBus } from './platform/bus.js';
+import { Directory } from './platform/directory.js';
+import { Conversations } from './platform/conversations.js';
+import { RealtimeHub } from './platform/realtime.js';
+import { registerConsumerRoutes } from './platform/consumer-routes.js';
+import { registerAgentRoutes } from './platform/agent-routes.js';
+import { registerPlatformAdminRoutes } from './platform/admin-routes.js';
+import { KeyRing } from './sentinel/keys.js';
+import { AppTokens, SessionTokens } from './sentinel/tokens.js';
+import { registerSentinelRoutes } from './sentinel/routes.js';
+import { registerSentinelAdminRoutes } from './sentinel/admin-routes.js';
+import { registerDiscoveryRoutes } from './discovery/routes.js';
+import { randomSecret } from './util/passwords.js';
+
+export const VERSION = '0.1.0';
+
+export interface App {
+  readonly config: Config;
+  readonly server: FastifyInstance;
+  readonly store: Store;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly bus: EventBus;
+  readonly directory: Directory;
+  readonly conversations: Conversations;
+  readonly hub: RealtimeHub;
+  readonly keys: KeyRing;
+  readonly apps: AppTokens;
+  readonly sessions: SessionTokens;
+  readonly adminToken: string;
+  /** True when this start generated the admin token (main prints it once). */
+  readonly adminTokenCreated: boolean;
+  /** Listens on config host/port; resolves to the base URL. */
+  listen(): Promise<string>;
+  /** host:port this server is reached at (PUBLIC_HOST, else the listen address). */
+  publicHost(): string;
+  close(): Promise<void>;
+}
+
+/**
+ * Builds the whole product from its parts, every dependency passed in by hand: nothing global,
+ * so a test can build several apps in one process, each on its own data dir or database.
+ */
+export async function buildApp(config: Config, options: { logger?: Logger } = {}): Promise<App> {
+  const log = options.logger ?? createLogger(config.logLevel);
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, sqliteSynchronous: config.sqliteSynchronous });
+  await store.migrate();
+
+  const bus = new EventBus(log);
+  const directory = new Directory(store);
+  // eslint-disable-next-line prefer-const
+  let conversations: Conversations;
+  const metrics = createMetrics({ openConversations: () => conversations.countOpen() });
+  conversations = new Conversations(store, directory, bus, metrics);
+  const hub = new RealtimeHub(bus);
+  const keys = new KeyRing(store);
+  const apps = new AppTokens(store, keys);
+  const sessions = new SessionTokens(store);
+  await keys.current();
+
+  const { adminToken, created: adminTokenCreated } = resolveAdminToken(config);
+
+  const server = await createHttpServer({ logger: log, metrics, version: VERSION });
+  let listenAddress = `${config.host}:${config.port}`;
+  const publicHost = () => config.publicHost ?? listenAddress;
+
+  server.get('/healthz', { schema: { tags: ['ops'], summary: 'Ready once the store and listeners are' } }, async () => ({ status: 'ok' }));
+  server.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  server.addHook('preClose', async () => hub.endAll());
+  registerConsumerRoutes(server, { conversations, sessions, hub });
+  registerAgentRoutes(server, { conversations, directory, sessions, hub });
+  registerSentinelRoutes(server, { keys, apps, directory });
+  registerDiscoveryRoutes(server, { directory, publicHost });
+  await server.register(
+    async (admin) => {
+      admin.addHook('onRequest', adminGuard(adminToken));
+      registerPlatformAdminRoutes(admin, { directory, conversations });
+      registerSentinelAdminRoutes(admin, { apps, keys, directory });
+    },
+    { prefix: '/admin/v1' },
+  );
+
+  const app: App = {
+    config,
+    server,
+    store,
+    log,
+    metrics,
+    bus,
+    directory,
+    conversations,
+    hub,
+    keys,
+    apps,
+    sessions,
+    adminToken,
+    adminTokenCreated,
+    publicHost,
+    async listen() {
+      await server.listen({ host: config.host, port: config.port });
+      const address = server.server.address();
+      const port = typeof address === 'object' && address ? address.port : config.port;
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      listenAddress = `${host}:${port}`;
+      return `http://${listenAddress}`;
+    },
+    async close() {
+      // Fastify stops accepting, lets in-flight requests finish, then the store closes.
+      await server.close();
+      await store.close();
+    },
+  };
+  return app;
+}
+
+/** ADMIN_TOKEN wins; otherwise the token generated on first start, kept in the data dir. */
+function resolveAdminToken(config: Config): { adminToken: string; created: boolean } {
+  if (config.adminToken) return { adminToken: config.adminToken, created: false };
+  const file = join(config.dataDir, 'admin-token');
+  if (existsSync(file)) return { adminToken: readFileSync(file, 'utf8').trim(), created: false };
+  const adminToken = randomSecret(32);
+  writeFileSync(file, `${adminToken}\n`, { mode: 0o600 });
+  return { adminToken, created: true };
+}

@@ -1,0 +1,34 @@
+/** Everything the process reads from its environment, in one place. Pure: env in, config out. */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl?: string;
+  adminToken?: string;
+  demo: boolean;
+  /** host:port others use to reach this server (domain lookup answers it); defaults to the listen address. */
+  publicHost?: string;
+  logLevel: string;
+  sqliteSynchronous: 'NORMAL' | 'FULL';
+  /** Serve the built console from this folder when it exists. */
+  webDir?: string;
+}
+
+export function configFromEnv(env: NodeJS.ProcessEnv): Config {
+  const port = env.PORT === undefined ? 8080 : Number(env.PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got '${env.PORT}'`);
+  const sync = (env.SQLITE_SYNCHRONOUS ?? 'NORMAL').toUpperCase();
+  if (sync !== 'NORMAL' && sync !== 'FULL') throw new Error(`SQLITE_SYNCHRONOUS must be NORMAL or FULL, got '${env.SQLITE_SYNCHRONOUS}'`);
+  return {
+    host: env.HOST || '127.0.0.1',
+    port,
+    dataDir: env.DATA_DIR || './data',
+    databaseUrl: env.DATABASE_URL || undefined,
+    adminToken: env.ADMIN_TOKEN || undefined,
+    demo: env.DEMO !== '0' && env.DEMO !== 'false',
+    publicHost: env.PUBLIC_HOST || undefined,
+    logLevel: env.LOG_LEVEL || 'info',
+    sqliteSynchronous: sync,
+    webDir: env.WEB_DIR || undefined,
+  };
+}

@@ -1,0 +1,35 @@
+import { timingSafeEqual, createHash } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { bearerOf } from './server.js';
+import { forbidden, unauthorized } from './errors.js';
+import type { SessionClaims, SessionKind, SessionTokens } from '../sentinel/tokens.js';
+
+/** Constant-time check of the admin bearer (hashed first so lengths never leak). */
+export function adminGuard(adminToken: string) {
+  const expected = createHash('sha256').update(adminToken).digest();
+  return async (request: FastifyRequest) => {
+    const token = bearerOf(request);
+    if (!token) throw unauthorized('admin bearer token required');
+    const given = createHash('sha256').update(token).digest();
+    if (!timingSafeEqual(given, expected)) throw unauthorized('invalid admin token');
+  };
+}
+
+/**
+ * Verifies a session bearer of the given kind for the account in the path. A token of another
+ * account answers 403 without touching that account's data.
+ */
+export async function requireSession(
+  sessions: SessionTokens,
+  request: FastifyRequest,
+  kind: SessionKind,
+  accountId: string,
+  allowQueryToken = false,
+): Promise<SessionClaims> {
+  const token = bearerOf(request, allowQueryToken);
+  if (!token) throw unauthorized();
+  const { claims, reason } = await sessions.verify(token, kind);
+  if (!claims) throw unauthorized(reason === 'expired' ? 'bearer token expired' : 'invalid bearer token');
+  if (claims.accountId !== accountId) throw forbidden('token does not belong to this account');
+  return claims;
+}

@@ -1,0 +1,33 @@
+/** JSON-schema pieces shared by routes. */
+
+export const accountIdSchema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$' } as const;
+
+export const accountParams = {
+  type: 'object',
+  properties: { acc: accountIdSchema },
+  required: ['acc'],
+} as const;
+
+export const conversationParams = {
+  type: 'object',
+  properties: { acc: accountIdSchema, id: { type: 'string', minLength: 1, maxLength: 64 } },
+  required: ['acc', 'id'],
+} as const;
+
+export const skillNameSchema = { type: 'string', minLength: 1, maxLength: 255 } as const;
+
+export const ttrSchema = {
+  type: 'object',
+  properties: {
+    ttrType: { type: 'string', enum: ['URGENT', 'NORMAL', 'PRIORITIZED', 'CUSTOM'] },
+    value: { type: ['integer', 'string'], pattern: '^[0-9]+$', minimum: 1 },
+  },
+  required: ['ttrType'],
+  if: { properties: { ttrType: { const: 'CUSTOM' } } },
+  then: { required: ['ttrType', 'value'] },
+} as const;
+
+/** "10" and 10 both mean ten seconds (the Public API's page sends a string). */
+export function ttrValue(value: number | string | undefined): number | undefined {
+  return value === undefined ? undefined : Number(value);
+}

@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import websocket from '@fastify/websocket';
+import formbody from '@fastify/formbody';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { Logger } from 'pino';
+import { HttpError } from './errors.js';
+import type { Metrics } from '../ops/metrics.js';
+
+export const BODY_LIMIT = 1024 * 1024;
+
+/** Query keys whose values must never reach a log line. */
+const SECRET_QUERY_KEYS = /([?&](?:client_secret|token|access_token|password)=)[^&]*/gi;
+
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_QUERY_KEYS, '$1[REDACTED]');
+}
+
+export interface HttpServerOptions {
+  logger: Logger;
+  metrics: Metrics;
+  version: string;
+}
+
+/**
+ * The Fastify instance every part registers its routes on: one error shape, schema-first
+ * validation (bodies strictly typed, query and path coerced from strings), 1 MiB bodies,
+ * request ids, latency metrics and the OpenAPI document generated from the route schemas.
+ */
+export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
+  const server = Fastify({
+    loggerInstance: options.logger,
+    bodyLimit: BODY_LIMIT,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true },
+  }) as unknown as FastifyInstance;
+
+  // A body has to be the type the schema says: "5" is not a number there. Query strings and path
+  // parameters are text by nature, so they are coerced.
+  const strict = new Ajv({ allErrors: false, coerceTypes: false, useDefaults: true, strict: false });
+  const coercing = new Ajv({ allErrors: false, coerceTypes: 'array', useDefaults: true, strict: false });
+  addFormats.default(strict);
+  addFormats.default(coercing);
+  server.setValidatorCompiler(({ schema, httpPart }) =>
+    (httpPart === 'body' ? strict : coercing).compile(schema),
+  );
+
+  // An empty JSON body is "no body" (the Public API's close takes `-d ''` as well as `{}`).
+  server.removeContentTypeParser('application/json');
+  server.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new HttpError(400, 'malformed-json', 'request body is not valid JSON'), undefined);
+    }
+  });
+  await server.register(formbody);
+  await server.register(websocket, { options: { maxPayload: BODY_LIMIT } });
+
+  await server.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'botbridge', version: options.version, description: 'Self-hosted Third-Party Bots platform' },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+    },
+  });
+
+  server.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  server.addHook('onResponse', async (request, reply) => {
+    options.metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  server.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+    const { status, code, message } = describeError(error);
+    if (status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code, status }, message);
+    return reply.status(status).send({ error: { code, message } });
+  });
+  server.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: { code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+  );
+
+  server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
+  return server;
+}
+
+function describeError(error: FastifyError | HttpError): { status: number; code: string; message: string } {
+  if (error instanceof HttpError) return { status: error.statusCode, code: error.code, message: error.message };
+  const fe = error as FastifyError;
+  if (fe.validation) return { status: 400, code: 'invalid-request', message: fe.message };
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, code: 'payload-too-large', message: `request body exceeds ${BODY_LIMIT} bytes` };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, code: 'unsupported-media-type', message: fe.message };
+    default:
+      break;
+  }
+  const status = fe.statusCode ?? 500;
+  if (status >= 400 && status < 500) return { status, code: 'bad-request', message: fe.message };
+  return { status: 500, code: 'internal', message: 'internal server error' };
+}
+
+/** The bearer token of a request: the Authorization header, or `?token=` where a browser cannot set headers. */
+export function bearerOf(request: FastifyRequest, allowQuery = false): string | undefined {
+  const header = request.headers.authorization;
+  if (header) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match ? match[1] : undefined;
+  }
+  if (allowQuery) {
+    const token = (request.query as Record<string, unknown> | undefined)?.token;
+    if (typeof token === 'string' && token) return token;
+  }
+  return undefined;
+}

@@ -1,0 +1,123 @@
+import type { FastifyInstance } from 'fastify';
+import { accountIdSchema, accountParams, conversationParams, skillNameSchema } from '../http/schemas.js';
+import type { Conversations } from './conversations.js';
+import type { Directory, NewUser } from './directory.js';
+
+interface Deps {
+  directory: Directory;
+  conversations: Conversations;
+}
+
+const tags = ['admin'];
+const security = [{ bearer: [] }];
+
+/** Admin API (mounted under /admin/v1 behind ADMIN_TOKEN): accounts, skills, users, functions. */
+export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps): void {
+  const { directory, conversations } = deps;
+
+  server.post<{ Body: { accountId: string } }>(
+    '/accounts',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Create an account',
+        body: { type: 'object', properties: { accountId: accountIdSchema }, required: ['accountId'] },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await directory.createAccount(request.body.accountId)),
+  );
+
+  server.get('/accounts', { schema: { tags, security, summary: 'List accounts' } }, async () => ({
+    accounts: await directory.listAccounts(),
+  }));
+
+  server.post<{ Params: { acc: string }; Body: { name: string } }>(
+    '/accounts/:acc/skills',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Create a skill (names are case-sensitive and unique per account)',
+        params: accountParams,
+        body: { type: 'object', properties: { name: skillNameSchema }, required: ['name'] },
+      },
+    },
+    async (request, reply) => reply.status(201).send(await directory.createSkill(request.params.acc, request.body.name)),
+  );
+
+  server.get<{ Params: { acc: string } }>(
+    '/accounts/:acc/skills',
+    { schema: { tags, security, summary: 'List skills', params: accountParams } },
+    async (request) => ({ skills: await directory.listSkills(request.params.acc) }),
+  );
+
+  server.post<{ Params: { acc: string }; Body: NewUser }>(
+    '/accounts/:acc/users',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Create a user (HUMAN agents log in with their password; BOT users are driven by the connector)',
+        params: accountParams,
+        body: {
+          type: 'object',
+          properties: {
+            loginName: { type: 'string', minLength: 1, maxLength: 128 },
+            password: { type: 'string', minLength: 8, maxLength: 1024 },
+            userType: { type: 'string', enum: ['HUMAN', 'BOT'] },
+            skills: { type: 'array', items: skillNameSchema, maxItems: 1000 },
+            maxConversations: { type: 'integer', minimum: 1 },
+          },
+          required: ['loginName', 'userType', 'skills'],
+        },
+      },
+    },
+    async (request, reply) => {
+      const user = await directory.createUser(request.params.acc, request.body);
+      return reply.status(201).send({ id: user.id, loginName: user.loginName, userType: user.userType });
+    },
+  );
+
+  server.get<{ Params: { acc: string } }>(
+    '/accounts/:acc/users',
+    { schema: { tags, security, summary: 'List users', params: accountParams } },
+    async (request) => ({ users: await directory.listUsers(request.params.acc) }),
+  );
+
+  server.post<{ Params: { acc: string }; Body: { url: string; name?: string } }>(
+    '/accounts/:acc/functions',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Register a function (webhook) that INVOKE_FUNCTION actions call by lambdaUuid',
+        params: accountParams,
+        body: {
+          type: 'object',
+          properties: { url: { type: 'string', format: 'uri', pattern: '^https?://' }, name: { type: 'string', maxLength: 255 } },
+          required: ['url'],
+        },
+      },
+    },
+    async (request, reply) => {
+      const fn = await directory.registerFunction(request.params.acc, request.body);
+      return reply.status(201).send({ lambdaUuid: fn.lambdaUuid, name: fn.name, url: fn.url });
+    },
+  );
+
+  server.get<{ Params: { acc: string } }>(
+    '/accounts/:acc/functions',
+    { schema: { tags, security, summary: 'List functions', params: accountParams } },
+    async (request) => ({ functions: await directory.listFunctions(request.params.acc) }),
+  );
+
+  server.get<{ Params: { acc: string; id: string } }>(
+    '/accounts/:acc/conversations/:id',
+    { schema: { tags, security, summary: 'A conversation with its full event log', params: conversationParams } },
+    async (request) => {
+      await directory.requireAccount(request.params.acc);
+      return conversations.withEvents(request.params.acc, request.params.id);
+    },
+  );
+}

@@ -1,0 +1,257 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { requireSession } from '../http/auth.js';
+import { HttpError, forbidden, unauthorized } from '../http/errors.js';
+import { accountParams, conversationParams, skillNameSchema, ttrSchema, ttrValue } from '../http/schemas.js';
+import type { SessionTokens } from '../sentinel/tokens.js';
+import type { Conversations } from './conversations.js';
+import type { Directory, User } from './directory.js';
+import type { RealtimeHub, StreamMessage } from './realtime.js';
+import { serveSse, serveWebSocket } from './realtime.js';
+import type { Audience, Sdes, Ttr } from './types.js';
+
+interface Deps {
+  conversations: Conversations;
+  directory: Directory;
+  sessions: SessionTokens;
+  hub: RealtimeHub;
+}
+
+const PREFIX = '/api/account/:acc/agent';
+const tags = ['agent'];
+const security = [{ bearer: [] }];
+
+/** The agent workspace's API: log in, take conversations from the queue, work them. */
+export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
+  const { conversations, directory, sessions, hub } = deps;
+
+  const agentOf = async (request: FastifyRequest, acc: string, allowQuery = false): Promise<User> => {
+    const claims = await requireSession(sessions, request, 'agent', acc, allowQuery);
+    const user = await directory.user(acc, claims.subject);
+    if (!user) throw unauthorized('user no longer exists');
+    return user;
+  };
+
+  /** An agent works only the conversations they hold. */
+  const held = async (acc: string, id: string, user: User) => {
+    const conversation = await conversations.get(acc, id);
+    if (conversation.assignee?.userId !== user.id) throw forbidden('you do not hold this conversation');
+    return conversation;
+  };
+
+  server.post<{ Params: { acc: string }; Body: { username: string; password: string } }>(
+    `${PREFIX}/login`,
+    {
+      schema: {
+        tags,
+        summary: 'Log a HUMAN user in; returns the agent bearer token',
+        params: accountParams,
+        body: {
+          type: 'object',
+          properties: { username: { type: 'string', minLength: 1 }, password: { type: 'string', minLength: 1 } },
+          required: ['username', 'password'],
+        },
+      },
+    },
+    async (request) => {
+      const { acc } = request.params;
+      await directory.requireAccount(acc);
+      const user = await directory.authenticate(acc, request.body.username, request.body.password);
+      if (!user) throw new HttpError(401, 'invalid-credentials', 'invalid username or password');
+      await directory.setUserState(user.id, 'ONLINE');
+      const token = await sessions.issue({ kind: 'agent', accountId: acc, subject: user.id });
+      return { token, user: { id: user.id, loginName: user.loginName, skills: user.skills } };
+    },
+  );
+
+  server.get<{ Params: { acc: string } }>(
+    `${PREFIX}/me`,
+    { schema: { tags, security, summary: 'The logged-in agent and the conversations they hold', params: accountParams } },
+    async (request) => {
+      const { acc } = request.params;
+      const user = await agentOf(request, acc);
+      return { user: { id: user.id, loginName: user.loginName, skills: user.skills, maxConversations: user.maxConversations }, conversations: await conversations.heldBy(acc, user.id) };
+    },
+  );
+
+  server.get<{ Params: { acc: string } }>(
+    `${PREFIX}/queue`,
+    { schema: { tags, security, summary: 'Conversations waiting on the agent’s skills, oldest first', params: accountParams } },
+    async (request) => {
+      const { acc } = request.params;
+      const user = await agentOf(request, acc);
+      return { conversations: await conversations.queue(acc, user.skills.map((s) => s.id)) };
+    },
+  );
+
+  server.post<{ Params: { acc: string; id: string } }>(
+    `${PREFIX}/conversations/:id/accept`,
+    { schema: { tags, security, summary: 'Take a queued conversation', params: conversationParams } },
+    async (request) => {
+      const { acc, id } = request.params;
+      const user = await agentOf(request, acc);
+      return conversations.accept(acc, id, user.id);
+    },
+  );
+
+  server.get<{ Params: { acc: string; id: string } }>(
+    `${PREFIX}/conversations/:id`,
+    { schema: { tags, security, summary: 'The full conversation with its log, private texts included', params: conversationParams } },
+    async (request) => {
+      const { acc, id } = request.params;
+      const user = await agentOf(request, acc);
+      const conversation = await conversations.withEvents(acc, id);
+      const mine = conversation.assignee?.userId === user.id;
+      const queuedForMe = !conversation.assignee && user.skills.some((s) => s.id === conversation.skill.id);
+      if (!mine && !queuedForMe) throw forbidden('this conversation is neither yours nor waiting on your skills');
+      return conversation;
+    },
+  );
+
+  server.post<{ Params: { acc: string; id: string }; Body: { text: string; audience?: Audience } }>(
+    `${PREFIX}/conversations/:id/messages`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Reply; audience AGENTS_AND_MANAGERS makes a private text',
+        params: conversationParams,
+        body: {
+          type: 'object',
+          properties: { text: { type: 'string', minLength: 1, maxLength: 10000 }, audience: { type: 'string', enum: ['ALL', 'AGENTS_AND_MANAGERS'] } },
+          required: ['text'],
+        },
+      },
+    },
+    async (request, reply) => {
+      const { acc, id } = request.params;
+      const user = await agentOf(request, acc);
+      await held(acc, id, user);
+      const event = await conversations.post(acc, id, { role: 'AGENT', userId: user.id }, request.body);
+      return reply.status(201).send({ sequence: event.sequence });
+    },
+  );
+
+  server.post<{ Params: { acc: string; id: string }; Body: { typing: boolean } }>(
+    `${PREFIX}/conversations/:id/typing`,
+    {
+      schema: {
+        tags,
+        security,
+        params: conversationParams,
+        body: { type: 'object', properties: { typing: { type: 'boolean' } }, required: ['typing'] },
+      },
+    },
+    async (request, reply) => {
+      const { acc, id } = request.params;
+      const user = await agentOf(request, acc);
+      await held(acc, id, user);
+      await conversations.typing(acc, id, { role: 'AGENT', userId: user.id }, request.body.typing);
+      return reply.status(204).send();
+    },
+  );
+
+  server.post<{ Params: { acc: string; id: string }; Body: { skill: string; agentId?: string } }>(
+    `${PREFIX}/conversations/:id/transfer`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Transfer to a skill, or to a preferred agent with the skill as fallback',
+        params: conversationParams,
+        body: {
+          type: 'object',
+          properties: { skill: skillNameSchema, agentId: { type: 'string', minLength: 1 } },
+          required: ['skill'],
+        },
+      },
+    },
+    async (request) => {
+      const { acc, id } = request.params;
+      const user = await agentOf(request, acc);
+      await held(acc, id, user);
+      return conversations.transfer(acc, id, { role: 'AGENT', userId: user.id }, request.body);
+    },
+  );
+
+  server.post<{ Params: { acc: string; id: string }; Body: { ttrType: Ttr['ttrType']; value?: number | string } }>(
+    `${PREFIX}/conversations/:id/ttr`,
+    { schema: { tags, security, summary: 'Set the time to response', params: conversationParams, body: ttrSchema } },
+    async (request) => {
+      const { acc, id } = request.params;
+      const user = await agentOf(request, acc);
+      await held(acc, id, user);
+      const { ttrType, value } = request.body;
+      return conversations.setTtr(acc, id, { role: 'AGENT', userId: user.id }, { ttrType, value: ttrValue(value) });
+    },
+  );
+
+  server.post<{ Params: { acc: string; id: string }; Body: Sdes }>(
+    `${PREFIX}/conversations/:id/sdes`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Merge engagement attributes (SDES) into the conversation',
+        params: conversationParams,
+        body: {
+          type: 'object',
+          properties: { authenticatedSdes: { type: 'object' }, unauthenticatedSdes: { type: 'object' } },
+          additionalProperties: false,
+          minProperties: 1,
+        },
+      },
+    },
+    async (request) => {
+      const { acc, id } = request.params;
+      const user = await agentOf(request, acc);
+      await held(acc, id, user);
+      return conversations.updateSdes(acc, id, { role: 'AGENT', userId: user.id }, request.body);
+    },
+  );
+
+  server.post<{ Params: { acc: string; id: string } }>(
+    `${PREFIX}/conversations/:id/close`,
+    { schema: { tags, security, summary: 'End the conversation', params: conversationParams } },
+    async (request) => {
+      const { acc, id } = request.params;
+      const user = await agentOf(request, acc);
+      await held(acc, id, user);
+      return conversations.close(acc, id, { role: 'AGENT', userId: user.id }, { reason: 'AGENT' });
+    },
+  );
+
+  const replayFor = (acc: string, user: User) => async (): Promise<StreamMessage[]> => {
+    const mine = await conversations.heldBy(acc, user.id);
+    return mine.map((conversation) => ({ kind: 'conversation', conversation }));
+  };
+
+  const streamUsers = new WeakMap<FastifyRequest, User>();
+  const streamFor = (acc: string, user: User) => ({
+    subscribe: (s: { send: (m: StreamMessage) => void }) =>
+      hub.watchAgent(acc, { send: s.send, userId: user.id, skillIds: new Set(user.skills.map((k) => k.id)) }),
+    replay: replayFor(acc, user),
+  });
+
+  server.route<{ Params: { acc: string }; Querystring: { token?: string } }>({
+    method: 'GET',
+    url: `${PREFIX}/stream`,
+    schema: {
+      tags,
+      security,
+      summary: 'Realtime events of held conversations and queue changes (WebSocket or SSE)',
+      params: accountParams,
+      querystring: { type: 'object', properties: { token: { type: 'string' } } },
+    },
+    preHandler: async (request) => {
+      streamUsers.set(request, await agentOf(request, request.params.acc, true));
+    },
+    handler: async (request, reply) => {
+      const { subscribe, replay } = streamFor(request.params.acc, streamUsers.get(request)!);
+      serveSse(hub, request, reply, subscribe, replay);
+    },
+    wsHandler: (socket, request) => {
+      const { subscribe, replay } = streamFor(request.params.acc, streamUsers.get(request)!);
+      serveWebSocket(socket, subscribe, replay);
+    },
+  });
+}

@@ -1,0 +1,192 @@
+import type { FastifyInstance } from 'fastify';
+import { requireSession } from '../http/auth.js';
+import { forbidden } from '../http/errors.js';
+import { accountParams, conversationParams, skillNameSchema } from '../http/schemas.js';
+import type { SessionTokens } from '../sentinel/tokens.js';
+import type { Conversations, NewMessage } from './conversations.js';
+import type { RealtimeHub, StreamMessage } from './realtime.js';
+import { serveSse, serveWebSocket } from './realtime.js';
+import type { ConversationType, Sdes, Visitor } from './types.js';
+
+interface Deps {
+  conversations: Conversations;
+  sessions: SessionTokens;
+  hub: RealtimeHub;
+}
+
+const PREFIX = '/api/account/:acc/consumer';
+const tags = ['consumer'];
+const security = [{ bearer: [] }];
+
+export const messageBodySchema = {
+  type: 'object',
+  properties: {
+    text: { type: 'string', minLength: 1, maxLength: 10000 },
+    content: { type: 'object' },
+    file: {
+      type: 'object',
+      properties: {
+        relativePath: { type: 'string' },
+        fileType: { type: 'string' },
+        caption: { type: 'string' },
+        preview: { type: 'string' },
+      },
+      required: ['relativePath', 'fileType'],
+    },
+    metadata: { type: 'array' },
+  },
+  oneOf: [{ required: ['text'] }, { required: ['content'] }, { required: ['file'] }],
+} as const;
+
+/** The consumer side: open a conversation, write to it, read and stream what it may see. */
+export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): void {
+  const { conversations, sessions, hub } = deps;
+
+  /** The consumer token opens exactly one conversation. */
+  const authorize = async (request: Parameters<typeof requireSession>[1], acc: string, id: string, allowQuery = false) => {
+    const claims = await requireSession(sessions, request, 'consumer', acc, allowQuery);
+    if (claims.subject !== id) throw forbidden('this token belongs to another conversation');
+  };
+
+  server.post<{
+    Params: { acc: string };
+    Body: { skill: string; type?: ConversationType; sdes?: Sdes; visitor?: Visitor; engagementId?: number; campaignId?: number };
+  }>(
+    `${PREFIX}/conversations`,
+    {
+      schema: {
+        tags,
+        summary: 'Open a conversation on a skill; returns the consumer token for it',
+        params: accountParams,
+        body: {
+          type: 'object',
+          properties: {
+            skill: skillNameSchema,
+            type: { type: 'string', enum: ['MESSAGING', 'CHAT'] },
+            sdes: {
+              type: 'object',
+              properties: { authenticatedSdes: { type: 'object' }, unauthenticatedSdes: { type: 'object' } },
+              additionalProperties: false,
+            },
+            visitor: {
+              type: 'object',
+              properties: { sharkVisitorId: { type: 'string' }, sharkSessionId: { type: 'string' } },
+            },
+            engagementId: { type: 'integer' },
+            campaignId: { type: 'integer' },
+          },
+          required: ['skill'],
+        },
+      },
+    },
+    async (request, reply) => {
+      const { acc } = request.params;
+      const conversation = await conversations.open(acc, request.body);
+      const consumerToken = await sessions.issue({ kind: 'consumer', accountId: acc, subject: conversation.conversationId });
+      return reply.status(201).send({ conversationId: conversation.conversationId, consumerToken });
+    },
+  );
+
+  server.post<{ Params: { acc: string; id: string }; Body: NewMessage & { metadata?: unknown[] } }>(
+    `${PREFIX}/conversations/:id/messages`,
+    { schema: { tags, security, summary: 'Send a text, rich content or file message', params: conversationParams, body: messageBodySchema } },
+    async (request, reply) => {
+      const { acc, id } = request.params;
+      await authorize(request, acc, id);
+      const { text, content, file, metadata } = request.body;
+      const event = await conversations.post(acc, id, { role: 'CONSUMER' }, { text, content, file, metadata, audience: 'ALL' });
+      return reply.status(201).send({ sequence: event.sequence });
+    },
+  );
+
+  server.post<{ Params: { acc: string; id: string }; Body: { typing: boolean } }>(
+    `${PREFIX}/conversations/:id/typing`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Tell the other side the consumer is (or stopped) typing',
+        params: conversationParams,
+        body: { type: 'object', properties: { typing: { type: 'boolean' } }, required: ['typing'] },
+      },
+    },
+    async (request, reply) => {
+      const { acc, id } = request.params;
+      await authorize(request, acc, id);
+      await conversations.typing(acc, id, { role: 'CONSUMER' }, request.body.typing);
+      return reply.status(204).send();
+    },
+  );
+
+  server.post<{ Params: { acc: string; id: string } }>(
+    `${PREFIX}/conversations/:id/close`,
+    { schema: { tags, security, summary: 'The consumer ends the conversation', params: conversationParams } },
+    async (request) => {
+      const { acc, id } = request.params;
+      await authorize(request, acc, id);
+      const conversation = await conversations.close(acc, id, { role: 'CONSUMER' }, { reason: 'CONSUMER' });
+      return { conversationId: id, status: conversation.status };
+    },
+  );
+
+  server.get<{ Params: { acc: string; id: string } }>(
+    `${PREFIX}/conversations/:id`,
+    { schema: { tags, security, summary: 'Status of the consumer’s conversation', params: conversationParams } },
+    async (request) => {
+      const { acc, id } = request.params;
+      await authorize(request, acc, id);
+      const c = await conversations.get(acc, id);
+      return { conversationId: c.conversationId, type: c.type, status: c.status, lastSequence: c.lastSequence };
+    },
+  );
+
+  const afterQuery = {
+    type: 'object',
+    properties: { after: { type: 'integer', minimum: 0 }, token: { type: 'string' } },
+  } as const;
+
+  server.get<{ Params: { acc: string; id: string }; Querystring: { after?: number } }>(
+    `${PREFIX}/conversations/:id/events`,
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'What the consumer may see of the log (never private texts), after a sequence',
+        params: conversationParams,
+        querystring: afterQuery,
+      },
+    },
+    async (request) => {
+      const { acc, id } = request.params;
+      await authorize(request, acc, id);
+      return { events: await conversations.events(acc, id, { after: request.query.after, forConsumer: true }) };
+    },
+  );
+
+  const replayFor = (acc: string, id: string, after: number | undefined) => async (): Promise<StreamMessage[]> =>
+    (await conversations.events(acc, id, { after, forConsumer: true })).map((event) => ({ kind: 'event', conversationId: id, event }));
+
+  server.route<{ Params: { acc: string; id: string }; Querystring: { after?: number; token?: string } }>({
+    method: 'GET',
+    url: `${PREFIX}/conversations/:id/stream`,
+    schema: {
+      tags,
+      security,
+      summary: 'Realtime events (WebSocket upgrade or Server-Sent Events); ?after= replays first',
+      params: conversationParams,
+      querystring: afterQuery,
+    },
+    // Browsers cannot set headers on EventSource or WebSocket, hence ?token= here only.
+    preHandler: async (request) => authorize(request, request.params.acc, request.params.id, true),
+    handler: async (request, reply) => {
+      const { acc, id } = request.params;
+      const lastEventId = Number(request.headers['last-event-id']);
+      const after = request.query.after ?? (Number.isInteger(lastEventId) ? lastEventId : undefined);
+      serveSse(hub, request, reply, (s) => hub.watchConversation(id, s), replayFor(acc, id, after));
+    },
+    wsHandler: (socket, request) => {
+      const { acc, id } = request.params;
+      serveWebSocket(socket, (s) => hub.watchConversation(id, s), replayFor(acc, id, request.query.after));
+    },
+  });
+}

@@ -1,0 +1,555 @@
+import { randomUUID } from 'node:crypto';
+import type { Store, Db } from '../store/index.js';
+import { json } from '../store/index.js';
+import { conflict, forbidden, notFound } from '../http/errors.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
+import type { Metrics } from '../ops/metrics.js';
+import type { EventBus } from './bus.js';
+import type { Directory } from './directory.js';
+import { candidate, hasCapacity, mergeSdes, onlineBots, pickLeastLoaded, toAssignee } from './routing.js';
+import type {
+  Assignee,
+  CloseReason,
+  Conversation,
+  ConversationEvent,
+  ConversationType,
+  ConversationWithEvents,
+  NewEvent,
+  Originator,
+  Sdes,
+  Skill,
+  Ttr,
+  Visitor,
+} from './types.js';
+
+export interface OpenConversation {
+  skill: string;
+  type?: ConversationType;
+  sdes?: Sdes;
+  visitor?: Visitor;
+  engagementId?: number;
+  campaignId?: number;
+}
+
+export interface NewMessage {
+  text?: string;
+  content?: unknown;
+  file?: unknown;
+  quickReplies?: unknown;
+  audience?: 'ALL' | 'AGENTS_AND_MANAGERS';
+  metadata?: unknown;
+  encodedMetadata?: string;
+  context?: unknown;
+}
+
+export interface QueuedConversation {
+  conversationId: string;
+  skill: Skill;
+  type: ConversationType;
+  ttr: Ttr;
+  queuedAt: number;
+  waitingSeconds: number;
+  createdAt: number;
+}
+
+/** What a change to one conversation produces: its next state and the log entries to append. */
+interface Change {
+  next: Conversation;
+  events: NewEvent[];
+}
+
+const CONVERSATION_ROW = [
+  'conversations.id',
+  'conversations.account_id',
+  'conversations.type',
+  'conversations.status',
+  'conversations.skill_id',
+  'conversations.assignee_user_id',
+  'conversations.ttr_type',
+  'conversations.ttr_value',
+  'conversations.sdes',
+  'conversations.visitor',
+  'conversations.engagement_id',
+  'conversations.campaign_id',
+  'conversations.close_reason',
+  'conversations.closed_without_pcs',
+  'conversations.last_seq',
+  'conversations.created_at',
+  'conversations.queued_at',
+  'skills.name as skill_name',
+  'users.user_type as assignee_type',
+  'users.bot_id as assignee_bot_id',
+] as const;
+
+/**
+ * Conversations and their ordered, durable event log. Every change to one conversation runs
+ * alone (in-process mutex plus a row lock on PostgreSQL), commits its log entries and state in
+ * one transaction, and only then is announced on the bus, in sequence order.
+ */
+export class Conversations {
+  private readonly mutex = new KeyedMutex();
+
+  constructor(
+    private readonly store: Store,
+    private readonly directory: Directory,
+    private readonly bus: EventBus,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async open(accountId: string, input: OpenConversation): Promise<Conversation> {
+    await this.directory.requireAccount(accountId);
+    const skill = await this.directory.requireSkill(accountId, input.skill);
+    const now = Date.now();
+    const conversation: Conversation = {
+      conversationId: randomUUID(),
+      accountId,
+      type: input.type ?? 'MESSAGING',
+      status: 'OPEN',
+      skill,
+      assignee: null,
+      ttr: { ttrType: 'NORMAL' },
+      sdes: { authenticatedSdes: input.sdes?.authenticatedSdes ?? {}, unauthenticatedSdes: input.sdes?.unauthenticatedSdes ?? {} },
+      visitor: input.visitor ?? {},
+      ...(input.engagementId !== undefined ? { engagementId: input.engagementId } : {}),
+      ...(input.campaignId !== undefined ? { campaignId: input.campaignId } : {}),
+      createdAt: now,
+      queuedAt: now,
+      lastSequence: 0,
+    };
+    await this.store.db
+      .insertInto('conversations')
+      .values({
+        id: conversation.conversationId,
+        account_id: accountId,
+        type: conversation.type,
+        status: 'OPEN',
+        skill_id: skill.id,
+        assignee_user_id: null,
+        ttr_type: 'NORMAL',
+        ttr_value: null,
+        sdes: JSON.stringify(conversation.sdes),
+        visitor: JSON.stringify(conversation.visitor),
+        engagement_id: input.engagementId ?? null,
+        campaign_id: input.campaignId ?? null,
+        close_reason: null,
+        closed_without_pcs: 0,
+        last_seq: 0,
+        created_at: now,
+        updated_at: now,
+        queued_at: now,
+        closed_at: null,
+      })
+      .execute();
+    this.bus.publish({ type: 'conversation.opened', conversation });
+    // Routing is a change like any other, so its ASSIGN entry and announcement follow the rules.
+    return this.change(accountId, conversation.conversationId, async (current, tx) => this.routeToSkill(tx, current, skill, []));
+  }
+
+  /** The conversation, or 404 when it does not exist in this account. */
+  async get(accountId: string, conversationId: string): Promise<Conversation> {
+    const found = await this.load(this.store.db, conversationId);
+    if (!found || found.accountId !== accountId) throw notFound(`unknown conversation '${conversationId}'`);
+    return found;
+  }
+
+  /** By id alone, for internal subscribers that already hold a trusted id. */
+  find(conversationId: string): Promise<Conversation | undefined> {
+    return this.load(this.store.db, conversationId);
+  }
+
+  /**
+   * The log after a sequence. `forConsumer` drops private entries (AGENTS_AND_MANAGERS): the
+   * consumer never receives them, in history or stream.
+   */
+  async events(accountId: string, conversationId: string, options: { after?: number; forConsumer: boolean }): Promise<ConversationEvent[]> {
+    await this.get(accountId, conversationId);
+    let query = this.store.db
+      .selectFrom('conversation_events')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('seq', '>', options.after ?? 0)
+      .orderBy('seq');
+    if (options.forConsumer) query = query.where('audience', '=', 'ALL');
+    const rows = await query.execute();
+    return rows.map(toEvent);
+  }
+
+  async withEvents(accountId: string, conversationId: string): Promise<ConversationWithEvents> {
+    const conversation = await this.get(accountId, conversationId);
+    const events = await this.events(accountId, conversationId, { forConsumer: false });
+    return { ...conversation, events };
+  }
+
+  /** Appends a message. A closed conversation takes no more messages (409). */
+  async post(accountId: string, conversationId: string, originator: Originator, message: NewMessage): Promise<ConversationEvent> {
+    const written = await this.changeReturningEvents(accountId, conversationId, async (current) => {
+      requireOpen(current);
+      const type = message.file !== undefined ? 'FILE' : message.content !== undefined ? 'RICH_CONTENT' : 'TEXT';
+      const event: NewEvent = { type, originator, audience: message.audience ?? 'ALL' };
+      for (const key of ['text', 'content', 'file', 'quickReplies', 'metadata', 'encodedMetadata', 'context'] as const) {
+        if (message[key] !== undefined) (event as Record<string, unknown>)[key] = message[key];
+      }
+      return { next: current, events: [event] };
+    });
+    return written[0];
+  }
+
+  /** Typing is announced, not logged. */
+  async typing(accountId: string, conversationId: string, originator: Originator, typing: boolean): Promise<void> {
+    const conversation = await this.get(accountId, conversationId);
+    requireOpen(conversation);
+    this.bus.publish({ type: 'conversation.typing', conversation, originator, typing });
+  }
+
+  /** An agent takes a conversation waiting in the queue of one of their skills. */
+  async accept(accountId: string, conversationId: string, userId: string): Promise<Conversation> {
+    const user = await this.directory.user(accountId, userId);
+    if (!user) throw notFound(`unknown user '${userId}'`);
+    return this.change(accountId, conversationId, async (current, tx) => {
+      requireOpen(current);
+      if (current.assignee) {
+        if (current.assignee.userId === userId) return { next: current, events: [] };
+        throw conflict('conversation is already assigned', 'already-assigned');
+      }
+      if (!user.skills.some((s) => s.id === current.skill.id)) {
+        throw forbidden(`conversation is queued on skill '${current.skill.name}', which you do not serve`);
+      }
+      const me = await candidate(tx, accountId, Number(userId));
+      if (!me || !hasCapacity(me)) throw conflict('you are at your maximum of open conversations', 'agent-at-capacity');
+      const assignee = toAssignee(me);
+      return {
+        next: { ...current, assignee, queuedAt: undefined },
+        events: [{ type: 'ASSIGN', originator: { role: 'AGENT', userId }, assignee, audience: 'AGENTS_AND_MANAGERS' }],
+      };
+    });
+  }
+
+  /**
+   * Moves the conversation to a skill. With a preferred agent, that agent takes it when known,
+   * online and under capacity; otherwise the skill is the fallback. Either way it is routed again.
+   */
+  async transfer(
+    accountId: string,
+    conversationId: string,
+    originator: Originator,
+    target: { skill: string; agentId?: string },
+  ): Promise<Conversation> {
+    const skill = await this.directory.requireSkill(accountId, target.skill);
+    return this.change(accountId, conversationId, async (current, tx) => {
+      requireOpen(current);
+      const transfer: NewEvent = { type: 'TRANSFER', originator, skill, audience: 'AGENTS_AND_MANAGERS' };
+      if (target.agentId && /^\d+$/.test(target.agentId)) {
+        const agent = await candidate(tx, accountId, Number(target.agentId));
+        if (agent && agent.online && hasCapacity(agent)) {
+          const assignee = toAssignee(agent);
+          return {
+            next: { ...current, skill, assignee, queuedAt: undefined },
+            events: [transfer, { type: 'ASSIGN', originator: { role: 'SYSTEM' }, assignee, audience: 'AGENTS_AND_MANAGERS' }],
+          };
+        }
+      }
+      return this.routeToSkill(tx, current, skill, [transfer]);
+    });
+  }
+
+  async close(
+    accountId: string,
+    conversationId: string,
+    originator: Originator,
+    options: { reason: CloseReason; withoutPcs?: boolean },
+  ): Promise<Conversation> {
+    return this.change(accountId, conversationId, async (current) => {
+      requireOpen(current);
+      const withoutPcs = options.withoutPcs ?? false;
+      return {
+        next: { ...current, status: 'CLOSED', closeReason: options.reason, closedWithoutPcs: withoutPcs, queuedAt: undefined },
+        events: [{ type: 'CLOSE', originator, closeReason: options.reason, withoutPcs, audience: 'ALL' }],
+      };
+    });
+  }
+
+  async setTtr(accountId: string, conversationId: string, originator: Originator, ttr: Ttr): Promise<Conversation> {
+    const normalized: Ttr = ttr.ttrType === 'CUSTOM' ? { ttrType: 'CUSTOM', value: ttr.value } : { ttrType: ttr.ttrType };
+    return this.change(accountId, conversationId, async (current) => {
+      requireOpen(current);
+      return {
+        next: { ...current, ttr: normalized },
+        events: [{ type: 'TTR', originator, ttr: normalized, audience: 'AGENTS_AND_MANAGERS' }],
+      };
+    });
+  }
+
+  /** Merges engagement attributes into the conversation's SDES (see mergeSdes). */
+  async updateSdes(accountId: string, conversationId: string, originator: Originator, update: Sdes, visitor?: Visitor): Promise<Conversation> {
+    return this.change(accountId, conversationId, async (current) => {
+      requireOpen(current);
+      return {
+        next: { ...current, sdes: mergeSdes(current.sdes, update), visitor: visitor ? { ...current.visitor, ...visitor } : current.visitor },
+        events: [{ type: 'SDES', originator, sdes: update, audience: 'AGENTS_AND_MANAGERS' }],
+      };
+    });
+  }
+
+  /** Conversations waiting on any of the skills, oldest first. */
+  async queue(accountId: string, skillIds: number[]): Promise<QueuedConversation[]> {
+    if (!skillIds.length) return [];
+    const rows = await this.store.db
+      .selectFrom('conversations')
+      .innerJoin('skills', 'skills.id', 'conversations.skill_id')
+      .select([
+        'conversations.id',
+        'conversations.type',
+        'conversations.ttr_type',
+        'conversations.ttr_value',
+        'conversations.queued_at',
+        'conversations.created_at',
+        'skills.id as skill_id',
+        'skills.name as skill_name',
+      ])
+      .where('conversations.account_id', '=', accountId)
+      .where('conversations.status', '=', 'OPEN')
+      .where('conversations.assignee_user_id', 'is', null)
+      .where('conversations.skill_id', 'in', skillIds)
+      .orderBy('conversations.queued_at')
+      .execute();
+    const now = Date.now();
+    return rows.map((r) => ({
+      conversationId: r.id,
+      skill: { id: r.skill_id, name: r.skill_name },
+      type: r.type,
+      ttr: toTtr(r.ttr_type, r.ttr_value),
+      queuedAt: r.queued_at ?? r.created_at,
+      waitingSeconds: Math.floor((now - (r.queued_at ?? r.created_at)) / 1000),
+      createdAt: r.created_at,
+    }));
+  }
+
+  /** Open conversations a user holds. */
+  async heldBy(accountId: string, userId: string): Promise<Conversation[]> {
+    const rows = await this.selectConversation(this.store.db)
+      .where('conversations.account_id', '=', accountId)
+      .where('conversations.assignee_user_id', '=', Number(userId))
+      .where('conversations.status', '=', 'OPEN')
+      .orderBy('conversations.created_at')
+      .execute();
+    return rows.map(toConversation);
+  }
+
+  /** Hands waiting conversations to online bots of their skill (a bot just came online). */
+  async routeQueued(accountId: string, skillIds: number[]): Promise<void> {
+    for (const waiting of await this.queue(accountId, skillIds)) {
+      await this.change(accountId, waiting.conversationId, async (current, tx) => {
+        if (current.status !== 'OPEN' || current.assignee) return { next: current, events: [] };
+        return this.routeToSkill(tx, current, current.skill, []);
+      });
+    }
+  }
+
+  countOpen(): Promise<number> {
+    return this.store.db
+      .selectFrom('conversations')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '=', 'OPEN')
+      .executeTakeFirstOrThrow()
+      .then((r) => Number(r.n));
+  }
+
+  /** Bots first: the least-loaded online bot of the skill takes it, else it waits for an agent. */
+  private async routeToSkill(tx: Db, current: Conversation, skill: Skill, events: NewEvent[]): Promise<Change> {
+    const bot = pickLeastLoaded(await onlineBots(tx, skill.id));
+    if (bot) {
+      const assignee = toAssignee(bot);
+      return {
+        next: { ...current, skill, assignee, queuedAt: undefined },
+        events: [...events, { type: 'ASSIGN', originator: { role: 'SYSTEM' }, assignee, audience: 'AGENTS_AND_MANAGERS' }],
+      };
+    }
+    return { next: { ...current, skill, assignee: null, queuedAt: Date.now() }, events };
+  }
+
+  private async change(
+    accountId: string,
+    conversationId: string,
+    work: (current: Conversation, tx: Db) => Promise<Change>,
+  ): Promise<Conversation> {
+    let after: Conversation | undefined;
+    await this.changeReturningEvents(accountId, conversationId, async (current, tx) => {
+      const change = await work(current, tx);
+      after = change.next;
+      return change;
+    });
+    return after!;
+  }
+
+  private changeReturningEvents(
+    accountId: string,
+    conversationId: string,
+    work: (current: Conversation, tx: Db) => Promise<Change>,
+  ): Promise<ConversationEvent[]> {
+    return this.mutex.run(conversationId, async () => {
+      const { before, next, written } = await this.store.db.transaction().execute(async (tx) => {
+        const before = await this.load(tx, conversationId, true);
+        if (!before || before.accountId !== accountId) throw notFound(`unknown conversation '${conversationId}'`);
+        const change = await work(before, tx);
+        const now = Date.now();
+        const written: ConversationEvent[] = change.events.map((e, i) => ({
+          ...e,
+          audience: e.audience ?? 'ALL',
+          sequence: before.lastSequence + i + 1,
+          serverTimestamp: now,
+        }));
+        const next: Conversation = { ...change.next, lastSequence: before.lastSequence + written.length };
+        if (written.length) {
+          await tx.insertInto('conversation_events').values(written.map((e) => toEventRow(conversationId, e))).execute();
+        }
+        if (written.length || next !== before) {
+          await tx
+            .updateTable('conversations')
+            .set({
+              status: next.status,
+              skill_id: next.skill.id,
+              assignee_user_id: next.assignee ? Number(next.assignee.userId) : null,
+              ttr_type: next.ttr.ttrType,
+              ttr_value: next.ttr.value ?? null,
+              sdes: JSON.stringify(next.sdes),
+              visitor: JSON.stringify(next.visitor),
+              close_reason: next.closeReason ?? null,
+              closed_without_pcs: next.closedWithoutPcs ? 1 : 0,
+              last_seq: next.lastSequence,
+              updated_at: now,
+              queued_at: next.queuedAt ?? null,
+              closed_at: next.status === 'CLOSED' && before.status !== 'CLOSED' ? now : undefined,
+            })
+            .where('id', '=', conversationId)
+            .execute();
+        }
+        return { before, next, written };
+      });
+      for (const event of written) {
+        this.metrics.eventsWritten.inc({ type: event.type });
+        this.bus.publish({ type: 'conversation.event', conversation: next, event });
+      }
+      if (before.assignee?.userId !== next.assignee?.userId || before.skill.id !== next.skill.id) {
+        this.bus.publish({
+          type: 'conversation.assigned',
+          conversation: next,
+          previousAssignee: before.assignee,
+          previousSkillId: before.skill.id,
+        });
+      }
+      if (before.status === 'OPEN' && next.status === 'CLOSED') this.bus.publish({ type: 'conversation.closed', conversation: next });
+      return written;
+    });
+  }
+
+  private selectConversation(db: Db) {
+    return db
+      .selectFrom('conversations')
+      .innerJoin('skills', 'skills.id', 'conversations.skill_id')
+      .leftJoin('users', 'users.id', 'conversations.assignee_user_id')
+      .select(CONVERSATION_ROW);
+  }
+
+  private async load(db: Db, conversationId: string, forUpdate = false): Promise<Conversation | undefined> {
+    let query = this.selectConversation(db).where('conversations.id', '=', conversationId);
+    // A second instance on the same PostgreSQL database waits here instead of racing for sequences.
+    if (forUpdate && this.store.dialect === 'postgres') query = query.forUpdate('conversations');
+    const row = await query.executeTakeFirst();
+    return row ? toConversation(row) : undefined;
+  }
+}
+
+function requireOpen(conversation: Conversation): void {
+  if (conversation.status !== 'OPEN') throw conflict('conversation is closed', 'conversation-closed');
+}
+
+function toTtr(type: string, value: number | null): Ttr {
+  return type === 'CUSTOM' ? { ttrType: 'CUSTOM', value: value ?? undefined } : { ttrType: type as Ttr['ttrType'] };
+}
+
+type ConversationRow = {
+  id: string;
+  account_id: string;
+  type: ConversationType;
+  status: 'OPEN' | 'CLOSED';
+  skill_id: number;
+  skill_name: string;
+  assignee_user_id: number | null;
+  assignee_type: 'HUMAN' | 'BOT' | null;
+  assignee_bot_id: string | null;
+  ttr_type: string;
+  ttr_value: number | null;
+  sdes: string;
+  visitor: string;
+  engagement_id: number | null;
+  campaign_id: number | null;
+  close_reason: string | null;
+  closed_without_pcs: number;
+  last_seq: number;
+  created_at: number;
+  queued_at: number | null;
+};
+
+function toConversation(r: ConversationRow): Conversation {
+  const assignee: Assignee | null =
+    r.assignee_user_id === null
+      ? null
+      : {
+          userId: String(r.assignee_user_id),
+          userType: r.assignee_type ?? 'HUMAN',
+          ...(r.assignee_bot_id ? { botId: r.assignee_bot_id } : {}),
+        };
+  return {
+    conversationId: r.id,
+    accountId: r.account_id,
+    type: r.type,
+    status: r.status,
+    skill: { id: r.skill_id, name: r.skill_name },
+    assignee,
+    ttr: toTtr(r.ttr_type, r.ttr_value),
+    sdes: json<Sdes>(r.sdes, {}),
+    visitor: json<Visitor>(r.visitor, {}),
+    ...(r.engagement_id !== null ? { engagementId: Number(r.engagement_id) } : {}),
+    ...(r.campaign_id !== null ? { campaignId: Number(r.campaign_id) } : {}),
+    ...(r.close_reason ? { closeReason: r.close_reason, closedWithoutPcs: r.closed_without_pcs === 1 } : {}),
+    createdAt: r.created_at,
+    ...(r.queued_at !== null ? { queuedAt: r.queued_at } : {}),
+    lastSequence: r.last_seq,
+  };
+}
+
+function toEventRow(conversationId: string, e: ConversationEvent) {
+  const { sequence, serverTimestamp, originator, type, audience, ...body } = e;
+  return {
+    conversation_id: conversationId,
+    seq: sequence,
+    server_ts: serverTimestamp,
+    type,
+    originator_role: originator.role,
+    originator_user_id: originator.userId ? Number(originator.userId) : null,
+    audience,
+    body: JSON.stringify(body),
+  };
+}
+
+function toEvent(r: {
+  seq: number;
+  server_ts: number;
+  type: string;
+  originator_role: string;
+  originator_user_id: number | null;
+  audience: 'ALL' | 'AGENTS_AND_MANAGERS';
+  body: string;
+}): ConversationEvent {
+  return {
+    sequence: r.seq,
+    serverTimestamp: r.server_ts,
+    originator: {
+      role: r.originator_role as Originator['role'],
+      ...(r.originator_user_id !== null ? { userId: String(r.originator_user_id) } : {}),
+    },
+    type: r.type as ConversationEvent['type'],
+    audience: r.audience,
+    ...json<Record<string, unknown>>(r.body, {}),
+  };
+}

@@ -1,0 +1,277 @@
+import { randomUUID } from 'node:crypto';
+import type { Store } from '../store/index.js';
+import { isUniqueViolation } from '../store/index.js';
+import { conflict, notFound, badRequest } from '../http/errors.js';
+import { hashPassword, verifyPassword } from '../util/passwords.js';
+import type { Skill, UserType } from './types.js';
+
+export interface User {
+  id: string;
+  accountId: string;
+  loginName: string;
+  userType: UserType;
+  skills: Skill[];
+  maxConversations: number | null;
+  state: 'ONLINE' | 'OFFLINE';
+  botId?: string;
+}
+
+export interface NewUser {
+  loginName: string;
+  password?: string;
+  userType: UserType;
+  skills: string[];
+  maxConversations?: number | null;
+  botId?: string;
+}
+
+export interface FunctionRegistration {
+  lambdaUuid: string;
+  accountId: string;
+  name: string | null;
+  url: string;
+}
+
+/**
+ * Accounts, skills, users and registered functions: who and what conversations can be routed to.
+ * User ids are numeric in the store and strings outside it, as LivePerson agent ids are.
+ */
+export class Directory {
+  constructor(private readonly store: Store) {}
+
+  private get db() {
+    return this.store.db;
+  }
+
+  async createAccount(accountId: string): Promise<{ accountId: string }> {
+    try {
+      await this.db.insertInto('accounts').values({ id: accountId, created_at: Date.now() }).execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict(`account '${accountId}' already exists`);
+      throw error;
+    }
+    return { accountId };
+  }
+
+  async listAccounts(): Promise<{ accountId: string }[]> {
+    const rows = await this.db.selectFrom('accounts').select('id').orderBy('created_at').orderBy('id').execute();
+    return rows.map((r) => ({ accountId: r.id }));
+  }
+
+  async accountExists(accountId: string): Promise<boolean> {
+    const row = await this.db.selectFrom('accounts').select('id').where('id', '=', accountId).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Throws 404 for an unknown account: every account-scoped route starts here. */
+  async requireAccount(accountId: string): Promise<void> {
+    if (!(await this.accountExists(accountId))) throw notFound(`unknown account '${accountId}'`);
+  }
+
+  async createSkill(accountId: string, name: string): Promise<Skill> {
+    await this.requireAccount(accountId);
+    try {
+      const row = await this.db
+        .insertInto('skills')
+        .values({ account_id: accountId, name, created_at: Date.now() })
+        .returning(['id', 'name'])
+        .executeTakeFirstOrThrow();
+      return { id: row.id, name: row.name };
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict(`skill '${name}' already exists`);
+      throw error;
+    }
+  }
+
+  async listSkills(accountId: string): Promise<Skill[]> {
+    await this.requireAccount(accountId);
+    return this.db
+      .selectFrom('skills')
+      .select(['id', 'name'])
+      .where('account_id', '=', accountId)
+      .orderBy('id')
+      .execute();
+  }
+
+  /** Skill names are case-sensitive: "Billing" and "billing" are two skills. */
+  async findSkill(accountId: string, name: string): Promise<Skill | undefined> {
+    return this.db
+      .selectFrom('skills')
+      .select(['id', 'name'])
+      .where('account_id', '=', accountId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+  }
+
+  async requireSkill(accountId: string, name: string): Promise<Skill> {
+    const skill = await this.findSkill(accountId, name);
+    if (!skill) throw notFound(`unknown skill '${name}'`);
+    return skill;
+  }
+
+  async skillById(skillId: number): Promise<Skill | undefined> {
+    return this.db.selectFrom('skills').select(['id', 'name']).where('id', '=', skillId).executeTakeFirst();
+  }
+
+  async createUser(accountId: string, input: NewUser): Promise<User> {
+    await this.requireAccount(accountId);
+    const skills = await this.resolveSkills(accountId, input.skills);
+    const passwordHash = input.password ? await hashPassword(input.password) : null;
+    let id: number;
+    try {
+      id = await this.db.transaction().execute(async (tx) => {
+        const row = await tx
+          .insertInto('users')
+          .values({
+            account_id: accountId,
+            login_name: input.loginName,
+            user_type: input.userType,
+            password_hash: passwordHash,
+            max_conversations: input.maxConversations ?? null,
+            state: 'OFFLINE',
+            bot_id: input.botId ?? null,
+            created_at: Date.now(),
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow();
+        if (skills.length) {
+          await tx
+            .insertInto('user_skills')
+            .values(skills.map((s) => ({ user_id: row.id, skill_id: s.id })))
+            .execute();
+        }
+        return row.id;
+      });
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict(`user '${input.loginName}' already exists`);
+      throw error;
+    }
+    return (await this.user(accountId, String(id)))!;
+  }
+
+  /** Replaces a user's skills (the connector keeps its bot user in step with the bot's config). */
+  async setUserSkills(accountId: string, userId: string, skillNames: string[]): Promise<void> {
+    const skills = await this.resolveSkills(accountId, skillNames);
+    await this.db.transaction().execute(async (tx) => {
+      await tx.deleteFrom('user_skills').where('user_id', '=', Number(userId)).execute();
+      if (skills.length) {
+        await tx
+          .insertInto('user_skills')
+          .values(skills.map((s) => ({ user_id: Number(userId), skill_id: s.id })))
+          .execute();
+      }
+    });
+  }
+
+  async setUserState(userId: string, state: 'ONLINE' | 'OFFLINE'): Promise<void> {
+    await this.db.updateTable('users').set({ state }).where('id', '=', Number(userId)).execute();
+  }
+
+  async deleteUser(accountId: string, userId: string): Promise<void> {
+    await this.db.deleteFrom('users').where('account_id', '=', accountId).where('id', '=', Number(userId)).execute();
+  }
+
+  async listUsers(accountId: string): Promise<User[]> {
+    await this.requireAccount(accountId);
+    const rows = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .orderBy('id')
+      .execute();
+    return Promise.all(rows.map((r) => this.toUser(r)));
+  }
+
+  async user(accountId: string, userId: string): Promise<User | undefined> {
+    if (!/^\d+$/.test(userId)) return undefined;
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('id', '=', Number(userId))
+      .executeTakeFirst();
+    return row ? this.toUser(row) : undefined;
+  }
+
+  /** Checks a HUMAN user's login. Returns undefined for any mismatch, never saying which part. */
+  async authenticate(accountId: string, loginName: string, password: string): Promise<User | undefined> {
+    const row = await this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('login_name', '=', loginName)
+      .where('user_type', '=', 'HUMAN')
+      .executeTakeFirst();
+    if (!row?.password_hash) return undefined;
+    if (!(await verifyPassword(password, row.password_hash))) return undefined;
+    return this.toUser(row);
+  }
+
+  async registerFunction(accountId: string, input: { url: string; name?: string }): Promise<FunctionRegistration> {
+    await this.requireAccount(accountId);
+    const lambdaUuid = randomUUID();
+    await this.db
+      .insertInto('functions')
+      .values({ lambda_uuid: lambdaUuid, account_id: accountId, name: input.name ?? null, url: input.url, created_at: Date.now() })
+      .execute();
+    return { lambdaUuid, accountId, name: input.name ?? null, url: input.url };
+  }
+
+  async listFunctions(accountId: string): Promise<FunctionRegistration[]> {
+    await this.requireAccount(accountId);
+    const rows = await this.db.selectFrom('functions').selectAll().where('account_id', '=', accountId).orderBy('created_at').execute();
+    return rows.map((r) => ({ lambdaUuid: r.lambda_uuid, accountId: r.account_id, name: r.name, url: r.url }));
+  }
+
+  async findFunction(accountId: string, lambdaUuid: string): Promise<FunctionRegistration | undefined> {
+    const r = await this.db
+      .selectFrom('functions')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('lambda_uuid', '=', lambdaUuid)
+      .executeTakeFirst();
+    return r ? { lambdaUuid: r.lambda_uuid, accountId: r.account_id, name: r.name, url: r.url } : undefined;
+  }
+
+  private async resolveSkills(accountId: string, names: string[]): Promise<Skill[]> {
+    const unique = [...new Set(names)];
+    if (!unique.length) return [];
+    const found = await this.db
+      .selectFrom('skills')
+      .select(['id', 'name'])
+      .where('account_id', '=', accountId)
+      .where('name', 'in', unique)
+      .execute();
+    const missing = unique.filter((n) => !found.some((s) => s.name === n));
+    if (missing.length) throw badRequest(`unknown skill${missing.length > 1 ? 's' : ''}: ${missing.map((m) => `'${m}'`).join(', ')}`, 'unknown-skill');
+    return found;
+  }
+
+  private async toUser(row: {
+    id: number;
+    account_id: string;
+    login_name: string;
+    user_type: UserType;
+    max_conversations: number | null;
+    state: 'ONLINE' | 'OFFLINE';
+    bot_id: string | null;
+  }): Promise<User> {
+    const skills = await this.db
+      .selectFrom('user_skills')
+      .innerJoin('skills', 'skills.id', 'user_skills.skill_id')
+      .select(['skills.id', 'skills.name'])
+      .where('user_skills.user_id', '=', row.id)
+      .orderBy('skills.id')
+      .execute();
+    return {
+      id: String(row.id),
+      accountId: row.account_id,
+      loginName: row.login_name,
+      userType: row.user_type,
+      skills,
+      maxConversations: row.max_conversations,
+      state: row.state,
+      ...(row.bot_id ? { botId: row.bot_id } : {}),
+    };
+  }
+}

@@ -1,0 +1,105 @@
+/** The conversation platform's own words, shared by its routes, the connector and the Public API. */
+
+export const CONVERSATION_TYPES = ['MESSAGING', 'CHAT'] as const;
+export type ConversationType = (typeof CONVERSATION_TYPES)[number];
+
+export const TTR_TYPES = ['URGENT', 'NORMAL', 'PRIORITIZED', 'CUSTOM'] as const;
+export type TtrType = (typeof TTR_TYPES)[number];
+export interface Ttr {
+  ttrType: TtrType;
+  /** Seconds; only for CUSTOM. */
+  value?: number;
+}
+
+export const AUDIENCES = ['ALL', 'AGENTS_AND_MANAGERS'] as const;
+export type Audience = (typeof AUDIENCES)[number];
+
+export type Role = 'CONSUMER' | 'BOT' | 'AGENT' | 'SYSTEM';
+export interface Originator {
+  role: Role;
+  userId?: string;
+}
+
+export type UserType = 'HUMAN' | 'BOT';
+
+export interface Sdes {
+  authenticatedSdes?: Record<string, unknown>;
+  unauthenticatedSdes?: Record<string, unknown>;
+}
+
+export interface Visitor {
+  sharkVisitorId?: string;
+  sharkSessionId?: string;
+  [key: string]: unknown;
+}
+
+export interface Skill {
+  id: number;
+  name: string;
+}
+
+export interface Assignee {
+  userId: string;
+  userType: UserType;
+  botId?: string;
+}
+
+export type EventType =
+  | 'TEXT'
+  | 'RICH_CONTENT'
+  | 'FILE'
+  | 'ASSIGN'
+  | 'TRANSFER'
+  | 'CLOSE'
+  | 'TTR'
+  | 'SDES';
+
+/** One entry of a conversation's ordered, durable event log. */
+export interface ConversationEvent {
+  sequence: number;
+  serverTimestamp: number;
+  originator: Originator;
+  type: EventType;
+  audience: Audience;
+  text?: string;
+  content?: unknown;
+  file?: unknown;
+  quickReplies?: unknown;
+  metadata?: unknown;
+  encodedMetadata?: string;
+  context?: unknown;
+  /** TRANSFER: where to; ASSIGN: who took it. */
+  skill?: Skill;
+  assignee?: Assignee | null;
+  ttr?: Ttr;
+  sdes?: Sdes;
+  closeReason?: string;
+  withoutPcs?: boolean;
+}
+
+/** The fields of an event a writer supplies; the log adds sequence and timestamp. */
+export type NewEvent = Omit<ConversationEvent, 'sequence' | 'serverTimestamp' | 'audience'> & { audience?: Audience };
+
+export interface Conversation {
+  conversationId: string;
+  accountId: string;
+  type: ConversationType;
+  status: 'OPEN' | 'CLOSED';
+  skill: Skill;
+  assignee: Assignee | null;
+  ttr: Ttr;
+  sdes: Sdes;
+  visitor: Visitor;
+  engagementId?: number;
+  campaignId?: number;
+  closeReason?: string;
+  closedWithoutPcs?: boolean;
+  createdAt: number;
+  /** When it started waiting in its skill's queue; absent while someone holds it. */
+  queuedAt?: number;
+  lastSequence: number;
+}
+
+export type ConversationWithEvents = Conversation & { events: ConversationEvent[] };
+
+export type CloseReason = 'CONSUMER' | 'AGENT' | 'BOT' | 'SYSTEM' | 'API';

@@ -1,0 +1,103 @@
+import { randomUUID } from 'node:crypto';
+import { exportJWK, generateKeyPair, importJWK, type JWK, type CryptoKey } from 'jose';
+import type { Store } from '../store/index.js';
+import { isUniqueViolation } from '../store/index.js';
+
+/** App tokens live an hour; a retired key stays published this long so none of its tokens orphan. */
+export const APP_TOKEN_TTL_SECONDS = 3600;
+
+export interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+}
+
+/**
+ * The RS256 signing keys, kept in the store so every instance (and every restart) signs and
+ * verifies with the same keys. The newest key signs; retired keys stay in the JWKS until the
+ * last token they signed has expired, then they are pruned.
+ */
+export class KeyRing {
+  private cached?: { kid: string; key: SigningKey };
+
+  constructor(private readonly store: Store) {}
+
+  /** The key that signs now, created on first use of an empty store. */
+  async current(): Promise<SigningKey> {
+    const row = await this.newest();
+    if (!row) {
+      await this.insertKey();
+      return this.current();
+    }
+    if (this.cached?.kid !== row.kid) {
+      const privateKey = (await importJWK(JSON.parse(row.private_jwk) as JWK, 'RS256')) as CryptoKey;
+      this.cached = { kid: row.kid, key: { kid: row.kid, privateKey } };
+    }
+    return this.cached.key;
+  }
+
+  /**
+   * Makes a new signing key and retires the previous one. Tokens signed by the previous key keep
+   * verifying: its public half stays in the JWKS for one token lifetime.
+   */
+  async rotate(): Promise<{ kid: string; retired: string[] }> {
+    const now = Date.now();
+    const retired = await this.store.db
+      .updateTable('signing_keys')
+      .set({ retired_at: now })
+      .where('retired_at', 'is', null)
+      .returning('kid')
+      .execute();
+    const kid = await this.insertKey();
+    await this.prune();
+    return { kid, retired: retired.map((r) => r.kid) };
+  }
+
+  /** Public keys for the JWKS, the signing key first (clients that take `keys[0]` stay right). */
+  async jwks(): Promise<{ keys: JWK[] }> {
+    await this.current();
+    await this.prune();
+    const rows = await this.store.db
+      .selectFrom('signing_keys')
+      .select(['public_jwk', 'retired_at', 'created_at'])
+      .orderBy('created_at', 'desc')
+      .execute();
+    rows.sort((a, b) => Number(a.retired_at !== null) - Number(b.retired_at !== null) || b.created_at - a.created_at);
+    return { keys: rows.map((r) => JSON.parse(r.public_jwk) as JWK) };
+  }
+
+  private async prune(): Promise<void> {
+    const cutoff = Date.now() - APP_TOKEN_TTL_SECONDS * 1000 - 60_000;
+    await this.store.db.deleteFrom('signing_keys').where('retired_at', '<', cutoff).execute();
+  }
+
+  private newest() {
+    return this.store.db
+      .selectFrom('signing_keys')
+      .select(['kid', 'private_jwk'])
+      .where('retired_at', 'is', null)
+      .orderBy('created_at', 'desc')
+      .executeTakeFirst();
+  }
+
+  private async insertKey(): Promise<string> {
+    const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+    const kid = randomUUID();
+    const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+    const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'RS256' };
+    try {
+      await this.store.db
+        .insertInto('signing_keys')
+        .values({
+          kid,
+          private_jwk: JSON.stringify(privateJwk),
+          public_jwk: JSON.stringify(publicJwk),
+          created_at: Date.now(),
+          retired_at: null,
+        })
+        .execute();
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
+    return kid;
+  }
+}

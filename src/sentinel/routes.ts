@@ -1,0 +1,65 @@
+import type { FastifyInstance } from 'fastify';
+import { HttpError } from '../http/errors.js';
+import { accountParams } from '../http/schemas.js';
+import type { Directory } from '../platform/directory.js';
+import type { KeyRing } from './keys.js';
+import type { AppTokens } from './tokens.js';
+
+interface Deps {
+  keys: KeyRing;
+  apps: AppTokens;
+  directory: Directory;
+}
+
+const credentials = {
+  type: 'object',
+  properties: { client_id: { type: 'string', minLength: 1 }, client_secret: { type: 'string', minLength: 1 } },
+} as const;
+
+/** The LivePerson-shaped Sentinel surface: client-credentials token and JWKS. */
+export function registerSentinelRoutes(server: FastifyInstance, deps: Deps): void {
+  server.post<{
+    Params: { acc: string };
+    Querystring: { v?: string; grant_type: string; client_id?: string; client_secret?: string };
+    Body: { client_id?: string; client_secret?: string } | undefined;
+  }>(
+    '/sentinel/api/account/:acc/app/token',
+    {
+      schema: {
+        tags: ['sentinel'],
+        summary: 'OAuth 2.0 client-credentials grant: an RS256 app JWT',
+        params: accountParams,
+        querystring: {
+          type: 'object',
+          properties: { v: { type: 'string' }, grant_type: { type: 'string', enum: ['client_credentials'] }, ...credentials.properties },
+          required: ['grant_type'],
+        },
+        body: { anyOf: [credentials, { type: 'null' }] },
+      },
+    },
+    async (request, reply) => {
+      const { acc } = request.params;
+      const clientId = request.body?.client_id ?? request.query.client_id;
+      const clientSecret = request.body?.client_secret ?? request.query.client_secret;
+      if (!clientId || !clientSecret) {
+        throw new HttpError(400, 'invalid_request', 'client_id and client_secret are required (form fields or query)');
+      }
+      await deps.directory.requireAccount(acc);
+      const granted = await deps.apps.grant(acc, clientId, clientSecret);
+      if (!granted) throw new HttpError(401, 'invalid_client', 'client authentication failed');
+      reply.header('cache-control', 'no-store');
+      return { access_token: granted.token, token_type: 'Bearer', expires_in: granted.expiresIn };
+    },
+  );
+
+  const jwks = async () => deps.keys.jwks();
+  server.get('/sentinel/well-known/jwks', { schema: { tags: ['sentinel'], summary: 'Public keys of app tokens' } }, jwks);
+  server.get<{ Params: { acc: string } }>(
+    '/sentinel/api/account/:acc/.well-known/jwks',
+    { schema: { tags: ['sentinel'], summary: 'Public keys of app tokens', params: accountParams } },
+    async (request) => {
+      await deps.directory.requireAccount(request.params.acc);
+      return jwks();
+    },
+  );
+}

@@ -1,0 +1,143 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import type { Store } from '../store/index.js';
+import { isUniqueViolation } from '../store/index.js';
+import { settingOrCreate } from '../store/settings.js';
+import { conflict, notFound } from '../http/errors.js';
+import { APP_TOKEN_TTL_SECONDS, type KeyRing } from './keys.js';
+
+export const SENTINEL_ISSUER = 'Sentinel';
+
+export interface App {
+  clientId: string;
+  accountId: string;
+  name: string;
+  scope: string;
+}
+
+/**
+ * App installations and their client-credentials tokens (RS256, issuer Sentinel, audience the
+ * account). Client secrets are random 32-byte values, so a SHA-256 digest is a safe verifier;
+ * scrypt is kept for human passwords.
+ */
+export class AppTokens {
+  constructor(
+    private readonly store: Store,
+    private readonly keys: KeyRing,
+  ) {}
+
+  async install(accountId: string, input: { name: string; scope: string }): Promise<App & { clientSecret: string }> {
+    const clientId = randomBytes(16).toString('hex');
+    const clientSecret = randomBytes(32).toString('base64url');
+    try {
+      await this.store.db
+        .insertInto('apps')
+        .values({
+          client_id: clientId,
+          account_id: accountId,
+          name: input.name,
+          scope: input.scope,
+          secret_hash: digest(clientSecret),
+          created_at: Date.now(),
+        })
+        .execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) throw conflict('app id collision, try again');
+      throw error;
+    }
+    return { clientId, clientSecret, accountId, name: input.name, scope: input.scope };
+  }
+
+  async list(accountId: string): Promise<App[]> {
+    const rows = await this.store.db.selectFrom('apps').selectAll().where('account_id', '=', accountId).orderBy('created_at').execute();
+    return rows.map((r) => ({ clientId: r.client_id, accountId: r.account_id, name: r.name, scope: r.scope }));
+  }
+
+  async remove(accountId: string, clientId: string): Promise<void> {
+    const result = await this.store.db.deleteFrom('apps').where('account_id', '=', accountId).where('client_id', '=', clientId).executeTakeFirst();
+    if (!result.numDeletedRows) throw notFound(`unknown app '${clientId}'`);
+  }
+
+  /** The client-credentials grant: a signed app JWT, or undefined when the credentials do not match. */
+  async grant(accountId: string, clientId: string, clientSecret: string): Promise<{ token: string; expiresIn: number } | undefined> {
+    const app = await this.store.db
+      .selectFrom('apps')
+      .selectAll()
+      .where('client_id', '=', clientId)
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    if (!app || !safeEqual(app.secret_hash, digest(clientSecret))) return undefined;
+    const key = await this.keys.current();
+    const token = await new SignJWT({ scope: app.scope, client_id: app.client_id })
+      .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
+      .setIssuer(SENTINEL_ISSUER)
+      .setAudience(accountId)
+      .setSubject(app.client_id)
+      .setIssuedAt()
+      .setExpirationTime(`${APP_TOKEN_TTL_SECONDS}s`)
+      .sign(key.privateKey);
+    return { token, expiresIn: APP_TOKEN_TTL_SECONDS };
+  }
+}
+
+function digest(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64');
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export type SessionKind = 'consumer' | 'agent' | 'api';
+
+export interface SessionClaims {
+  kind: SessionKind;
+  accountId: string;
+  /** consumer: the conversation it may open; agent/api: the user. */
+  subject: string;
+}
+
+const SESSION_TTL: Record<SessionKind, string> = { consumer: '30d', agent: '12h', api: '1h' };
+
+/**
+ * Bearer tokens of consumers, agents and Public API users: HS256 JWTs bound to the account and
+ * the subject, with an expiry, signed by a secret kept in the store (shared by all instances).
+ */
+export class SessionTokens {
+  private secret?: Uint8Array;
+
+  constructor(private readonly store: Store) {}
+
+  /** `ttlSeconds` overrides the kind's lifetime (a negative one makes an already-expired token). */
+  async issue(claims: SessionClaims, ttlSeconds?: number): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ acc: claims.accountId, knd: claims.kind })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(claims.subject)
+      .setIssuer('botbridge')
+      .setIssuedAt(ttlSeconds !== undefined && ttlSeconds < 0 ? now + ttlSeconds - 1 : now)
+      .setExpirationTime(ttlSeconds !== undefined ? now + ttlSeconds : SESSION_TTL[claims.kind])
+      .sign(await this.key());
+  }
+
+  /** The claims of a valid, unexpired token of that kind, else undefined (and why, for logs). */
+  async verify(token: string, kind: SessionKind): Promise<{ claims?: SessionClaims; reason?: 'expired' | 'invalid' }> {
+    try {
+      const { payload } = await jwtVerify(token, await this.key(), { issuer: 'botbridge', algorithms: ['HS256'] });
+      if (payload.knd !== kind || typeof payload.acc !== 'string' || typeof payload.sub !== 'string') return { reason: 'invalid' };
+      return { claims: { kind, accountId: payload.acc, subject: payload.sub } };
+    } catch (error) {
+      return { reason: error instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };
+    }
+  }
+
+  private async key(): Promise<Uint8Array> {
+    if (!this.secret) {
+      const value = await settingOrCreate(this.store.db, 'session-secret', () => randomBytes(32).toString('base64'));
+      this.secret = Buffer.from(value, 'base64');
+    }
+    return this.secret;
+  }
+}

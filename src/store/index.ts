@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type Transaction } from 'kysely';
+import type { Database } from './schema.js';
+import { migrations, type Dialect } from './migrations.js';
+
+export type { Database } from './schema.js';
+export type { Dialect } from './migrations.js';
+
+export type Db = Kysely<Database> | Transaction<Database>;
+
+export interface Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+  /** Adds migrations of a later part (connector, public API); they run in name order with the rest. */
+  migrate(extra?: Record<string, Migration>): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** PostgreSQL connection string; when absent the store is SQLite under dataDir. */
+  databaseUrl?: string;
+  dataDir: string;
+  /** SQLite `synchronous` pragma: NORMAL survives a process crash, FULL also a power loss. */
+  sqliteSynchronous?: 'NORMAL' | 'FULL';
+}
+
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const { db, dialect } = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options);
+  const store: Store = {
+    db,
+    dialect,
+    async migrate(extra = {}) {
+      const all = { ...migrations(dialect), ...extra };
+      const migrator = new Migrator({ db, provider: { getMigrations: async () => all } });
+      const { error, results } = await migrator.migrateToLatest();
+      const failed = results?.find((r) => r.status === 'Error');
+      if (error || failed) {
+        throw new Error(`store migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
+      }
+    },
+    close: () => db.destroy(),
+  };
+  return store;
+}
+
+function openSqlite(options: StoreOptions): { db: Kysely<Database>; dialect: Dialect } {
+  mkdirSync(options.dataDir, { recursive: true });
+  const file = join(options.dataDir, 'botbridge.sqlite');
+  const database = new BetterSqlite3(file);
+  database.pragma('journal_mode = WAL');
+  database.pragma(`synchronous = ${options.sqliteSynchronous ?? 'NORMAL'}`);
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite' };
+}
+
+function openPostgres(connectionString: string): { db: Kysely<Database>; dialect: Dialect } {
+  // int8 (bigint timestamps) arrive as strings by default; ours are epoch ms, safe as numbers.
+  // Set per pool, not on pg's global type registry, so nothing leaks between instances.
+  const types = {
+    getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+      oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
+  };
+  const pool = new pg.Pool({ connectionString, max: 10, types });
+  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+}
+
+/** Decodes a JSON column, tolerating the empty value. */
+export function json<T>(text: string | null | undefined, fallback: T): T {
+  if (text === null || text === undefined || text === '') return fallback;
+  return JSON.parse(text) as T;
+}
+
+/** True when a write failed because a unique key already holds the value. */
+export function isUniqueViolation(error: unknown): boolean {
+  const e = error as { code?: string; message?: string };
+  return e?.code === '23505' || e?.code === 'SQLITE_CONSTRAINT_UNIQUE' || e?.code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}

@@ -1,0 +1,136 @@
+import type { Kysely, Migration, CreateTableBuilder } from 'kysely';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * Versioned migrations, applied in name order at start. Each takes the dialect because the two
+ * stores spell auto-increment keys differently; everything else is portable SQL.
+ * Never edit a migration that has shipped: add a new one.
+ */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const withSerialId = <T extends string>(t: CreateTableBuilder<T, any>) =>
+    dialect === 'postgres'
+      ? t.addColumn('id', 'serial', (c) => c.primaryKey())
+      : t.addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement());
+
+  return {
+    '0001_foundation': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema
+          .createTable('settings')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'text', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('accounts')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+
+        await withSerialId(db.schema.createTable('skills'))
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('skills_account_name', ['account_id', 'name'])
+          .execute();
+
+        await withSerialId(db.schema.createTable('users'))
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('login_name', 'text', (c) => c.notNull())
+          .addColumn('user_type', 'text', (c) => c.notNull())
+          .addColumn('password_hash', 'text')
+          .addColumn('max_conversations', 'integer')
+          .addColumn('state', 'text', (c) => c.notNull().defaultTo('OFFLINE'))
+          .addColumn('bot_id', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addUniqueConstraint('users_account_login', ['account_id', 'login_name'])
+          .execute();
+
+        await db.schema
+          .createTable('user_skills')
+          .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id').onDelete('cascade'))
+          .addColumn('skill_id', 'integer', (c) => c.notNull().references('skills.id'))
+          .addPrimaryKeyConstraint('user_skills_pk', ['user_id', 'skill_id'])
+          .execute();
+        await db.schema.createIndex('user_skills_skill').on('user_skills').column('skill_id').execute();
+
+        await db.schema
+          .createTable('conversations')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('skill_id', 'integer', (c) => c.notNull().references('skills.id'))
+          .addColumn('assignee_user_id', 'integer')
+          .addColumn('ttr_type', 'text', (c) => c.notNull())
+          .addColumn('ttr_value', 'integer')
+          .addColumn('sdes', 'text', (c) => c.notNull())
+          .addColumn('visitor', 'text', (c) => c.notNull())
+          .addColumn('engagement_id', 'bigint')
+          .addColumn('campaign_id', 'bigint')
+          .addColumn('close_reason', 'text')
+          .addColumn('closed_without_pcs', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('last_seq', 'integer', (c) => c.notNull().defaultTo(0))
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('updated_at', 'bigint', (c) => c.notNull())
+          .addColumn('queued_at', 'bigint')
+          .addColumn('closed_at', 'bigint')
+          .execute();
+        await db.schema
+          .createIndex('conversations_queue')
+          .on('conversations')
+          .columns(['account_id', 'status', 'skill_id', 'queued_at'])
+          .execute();
+        await db.schema
+          .createIndex('conversations_assignee')
+          .on('conversations')
+          .columns(['assignee_user_id', 'status'])
+          .execute();
+
+        await db.schema
+          .createTable('conversation_events')
+          .addColumn('conversation_id', 'text', (c) => c.notNull().references('conversations.id'))
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('server_ts', 'bigint', (c) => c.notNull())
+          .addColumn('type', 'text', (c) => c.notNull())
+          .addColumn('originator_role', 'text', (c) => c.notNull())
+          .addColumn('originator_user_id', 'integer')
+          .addColumn('audience', 'text', (c) => c.notNull())
+          .addColumn('body', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('conversation_events_pk', ['conversation_id', 'seq'])
+          .execute();
+
+        await db.schema
+          .createTable('apps')
+          .addColumn('client_id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('name', 'text', (c) => c.notNull())
+          .addColumn('scope', 'text', (c) => c.notNull())
+          .addColumn('secret_hash', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+
+        await db.schema
+          .createTable('signing_keys')
+          .addColumn('kid', 'text', (c) => c.primaryKey())
+          .addColumn('private_jwk', 'text', (c) => c.notNull())
+          .addColumn('public_jwk', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .addColumn('retired_at', 'bigint')
+          .execute();
+
+        await db.schema
+          .createTable('functions')
+          .addColumn('lambda_uuid', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id'))
+          .addColumn('name', 'text')
+          .addColumn('url', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
+  };
+}
