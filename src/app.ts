@@ -21,6 +21,8 @@ import { registerSentinelRoutes } from './sentinel/routes.js';
 import { registerSentinelAdminRoutes } from './sentinel/admin-routes.js';
 import { registerDiscoveryRoutes } from './discovery/routes.js';
 import { randomSecret } from './util/passwords.js';
+import { createPublicApi, publicApiMigrations } from './public-api/index.js';
+import { registerWebConsole } from './web/serve.js';
 
 export const VERSION = '0.1.0';
 
@@ -55,7 +57,7 @@ export async function buildApp(config: Config, options: { logger?: Logger } = {}
   const log = options.logger ?? createLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true });
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, sqliteSynchronous: config.sqliteSynchronous });
-  await store.migrate();
+  await store.migrate({ ...publicApiMigrations(store.dialect) });
 
   const bus = new EventBus(log);
   const directory = new Directory(store);
@@ -94,6 +96,8 @@ export async function buildApp(config: Config, options: { logger?: Logger } = {}
     },
     { prefix: '/admin/v1' },
   );
+  const publicApi = await createPublicApi(server, { store, directory, conversations, sessions, bus, log, metrics });
+  await registerWebConsole(server, { webDir: config.webDir });
 
   const app: App = {
     config,
@@ -122,6 +126,7 @@ export async function buildApp(config: Config, options: { logger?: Logger } = {}
     async close() {
       // Fastify stops accepting, lets in-flight requests finish, then the store closes.
       await server.close();
+      await publicApi.close();
       await store.close();
     },
   };

@@ -34,7 +34,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     dialect,
     async migrate(extra = {}) {
       const all = { ...migrations(dialect), ...extra };
-      const migrator = new Migrator({ db, provider: { getMigrations: async () => all } });
+      // Parts add their migrations independently, so a newer part's older-named migration may arrive late.
+      const migrator = new Migrator({ db, provider: { getMigrations: async () => all }, allowUnorderedMigrations: true });
       const { error, results } = await migrator.migrateToLatest();
       const failed = results?.find((r) => r.status === 'Error');
       if (error || failed) {
