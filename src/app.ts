@@ -91,7 +91,7 @@ export async function buildApp(config: Config, options: { logger?: Logger } = {}
   await server.register(
     async (admin) => {
       admin.addHook('onRequest', adminGuard(adminToken));
-      registerPlatformAdminRoutes(admin, { directory, conversations });
+      registerPlatformAdminRoutes(admin, { directory, conversations, hub });
       registerSentinelAdminRoutes(admin, { apps, keys, directory });
     },
     { prefix: '/admin/v1' },

@@ -8,7 +8,8 @@ import type { SessionClaims, SessionKind, SessionTokens } from '../sentinel/toke
 export function adminGuard(adminToken: string) {
   const expected = createHash('sha256').update(adminToken).digest();
   return async (request: FastifyRequest) => {
-    const token = bearerOf(request);
+    // Streams are opened by browsers, which cannot set headers on EventSource/WebSocket.
+    const token = bearerOf(request, request.routeOptions.url?.endsWith('/stream') ?? false);
     if (!token) throw unauthorized('admin bearer token required');
     const given = createHash('sha256').update(token).digest();
     if (!timingSafeEqual(given, expected)) throw unauthorized('invalid admin token');

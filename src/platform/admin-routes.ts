@@ -1,11 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { accountIdSchema, accountParams, conversationParams, skillNameSchema } from '../http/schemas.js';
 import type { Conversations } from './conversations.js';
+import type { RealtimeHub, StreamMessage } from './realtime.js';
+import { serveSse, serveWebSocket } from './realtime.js';
 import type { Directory, NewUser } from './directory.js';
 
 interface Deps {
   directory: Directory;
   conversations: Conversations;
+  hub: RealtimeHub;
 }
 
 const tags = ['admin'];
@@ -13,7 +16,7 @@ const security = [{ bearer: [] }];
 
 /** Admin API (mounted under /admin/v1 behind ADMIN_TOKEN): accounts, skills, users, functions. */
 export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps): void {
-  const { directory, conversations } = deps;
+  const { directory, conversations, hub } = deps;
 
   server.post<{ Body: { accountId: string } }>(
     '/accounts',
@@ -120,4 +123,30 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
       return conversations.withEvents(request.params.acc, request.params.id);
     },
   );
+
+  const replayFor = (acc: string, id: string, after: number | undefined) => async (): Promise<StreamMessage[]> =>
+    (await conversations.events(acc, id, { after, forConsumer: false })).map((event) => ({ kind: 'event', conversationId: id, event }));
+
+  server.route<{ Params: { acc: string; id: string }; Querystring: { after?: number; token?: string } }>({
+    method: 'GET',
+    url: '/accounts/:acc/conversations/:id/stream',
+    schema: {
+      tags,
+      security,
+      summary: 'Realtime events of a conversation, private texts included (WebSocket or SSE); ?after= replays first',
+      params: conversationParams,
+      querystring: { type: 'object', properties: { after: { type: 'integer', minimum: 0 }, token: { type: 'string' } } },
+    },
+    preHandler: async (request) => {
+      await conversations.get(request.params.acc, request.params.id);
+    },
+    handler: async (request, reply) => {
+      const { acc, id } = request.params;
+      serveSse(hub, request, reply, (s) => hub.watchConversation(id, { send: s.send, includePrivate: true }), replayFor(acc, id, request.query.after));
+    },
+    wsHandler: (socket, request) => {
+      const { acc, id } = request.params;
+      serveWebSocket(socket, (s) => hub.watchConversation(id, { send: s.send, includePrivate: true }), replayFor(acc, id, request.query.after));
+    },
+  });
 }

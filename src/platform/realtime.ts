@@ -14,6 +14,11 @@ export interface Subscriber {
   send(message: StreamMessage): void;
 }
 
+/** A conversation watcher: the consumer (public entries only) or an operator (everything). */
+export interface ConversationSubscriber extends Subscriber {
+  includePrivate?: boolean;
+}
+
 export interface AgentSubscriber extends Subscriber {
   userId: string;
   skillIds: Set<number>;
@@ -24,7 +29,7 @@ export interface AgentSubscriber extends Subscriber {
  * account, so an event costs only its own listeners, however many streams are open.
  */
 export class RealtimeHub {
-  private readonly consumers = new Map<string, Set<Subscriber>>();
+  private readonly consumers = new Map<string, Set<ConversationSubscriber>>();
   private readonly agents = new Map<string, Set<AgentSubscriber>>();
   /** How to end each open SSE response, so shutdown does not wait on them forever. */
   private readonly ends = new Set<() => void>();
@@ -33,8 +38,8 @@ export class RealtimeHub {
     bus.subscribe((event) => this.dispatch(event));
   }
 
-  /** A consumer sees its conversation's public entries and the other side typing. */
-  watchConversation(conversationId: string, subscriber: Subscriber): () => void {
+  /** A consumer sees its conversation's public entries and the other side typing; an operator sees all. */
+  watchConversation(conversationId: string, subscriber: ConversationSubscriber): () => void {
     return addTo(this.consumers, conversationId, subscriber);
   }
 
@@ -66,7 +71,7 @@ export class RealtimeHub {
     switch (e.type) {
       case 'conversation.event': {
         const message: StreamMessage = { kind: 'event', conversationId: conversation.conversationId, event: e.event };
-        if (e.event.audience === 'ALL') consumers?.forEach((s) => s.send(message));
+        consumers?.forEach((s) => (e.event.audience === 'ALL' || s.includePrivate) && s.send(message));
         agents?.forEach((a) => a.userId === conversation.assignee?.userId && a.send(message));
         break;
       }
@@ -77,7 +82,7 @@ export class RealtimeHub {
           originator: e.originator,
           typing: e.typing,
         };
-        if (e.originator.role !== 'CONSUMER') consumers?.forEach((s) => s.send(message));
+        consumers?.forEach((s) => (e.originator.role !== 'CONSUMER' || s.includePrivate) && s.send(message));
         agents?.forEach((a) => a.userId === conversation.assignee?.userId && e.originator.role === 'CONSUMER' && a.send(message));
         break;
       }
