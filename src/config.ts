@@ -12,6 +12,8 @@ export interface Config {
   sqliteSynchronous: 'NORMAL' | 'FULL';
   /** Serve the built console from this folder when it exists. */
   webDir?: string;
+  /** Base64 32-byte key sealing bot secrets at rest; when unset, a key file in the data dir. */
+  secretKey?: string;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv): Config {
@@ -30,5 +32,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Config {
     logLevel: env.LOG_LEVEL || 'info',
     sqliteSynchronous: sync,
     webDir: env.WEB_DIR || undefined,
+    secretKey: env.SECRET_KEY || undefined,
   };
 }

@@ -29,6 +29,8 @@ export interface OpenConversation {
   visitor?: Visitor;
   engagementId?: number;
   campaignId?: number;
+  /** Skip routing and hand it straight to this user (the console's bot tester uses it). */
+  assignTo?: string;
 }
 
 export interface NewMessage {
@@ -142,7 +144,18 @@ export class Conversations {
       .execute();
     this.bus.publish({ type: 'conversation.opened', conversation });
     // Routing is a change like any other, so its ASSIGN entry and announcement follow the rules.
-    return this.change(accountId, conversation.conversationId, async (current, tx) => this.routeToSkill(tx, current, skill, []));
+    return this.change(accountId, conversation.conversationId, async (current, tx) => {
+      if (input.assignTo) {
+        const target = await candidate(tx, accountId, Number(input.assignTo));
+        if (!target) throw notFound(`unknown user '${input.assignTo}'`);
+        const assignee = toAssignee(target);
+        return {
+          next: { ...current, assignee, queuedAt: undefined },
+          events: [{ type: 'ASSIGN', originator: { role: 'SYSTEM' }, assignee, audience: 'AGENTS_AND_MANAGERS' }],
+        };
+      }
+      return this.routeToSkill(tx, current, skill, []);
+    });
   }
 
   /** The conversation, or 404 when it does not exist in this account. */
@@ -333,6 +346,16 @@ export class Conversations {
       .orderBy('conversations.created_at')
       .execute();
     return rows.map(toConversation);
+  }
+
+  async countHeldBy(userId: string): Promise<number> {
+    const row = await this.store.db
+      .selectFrom('conversations')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('assignee_user_id', '=', Number(userId))
+      .where('status', '=', 'OPEN')
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   /** Hands waiting conversations to online bots of their skill (a bot just came online). */

@@ -1,0 +1,163 @@
+import { skillNameSchema } from '../http/schemas.js';
+import type { ConversationType } from '../platform/types.js';
+
+/** A Custom Endpoint bot's configuration, as operators set it (PRODUCT.md, "Custom Endpoint connector"). */
+export interface BotSettings {
+  name: string;
+  conversationType: ConversationType;
+  skills: string[];
+  vendor: VendorSettings;
+  welcomeEvent: boolean;
+  engagementAttributes: boolean;
+  combineMessages: { enabled: boolean; maxMessages: number; timeFrameSeconds: number; timeFrameAfterTypingSeconds: number };
+  escalation: {
+    skill?: string;
+    messageToCustomer?: string;
+    messageToAgent?: string;
+    transferFailureMessage?: string;
+    errorHookLambdaUuid?: string;
+  };
+  chatInactivity: { enabled: boolean; warningAfterSeconds: number; warningText: string; closeAfterSeconds: number; closeText: string };
+  /** A survey bot gets CLOSE_CONVERSATION when a conversation it holds closes with a survey due. */
+  survey: boolean;
+  maxOpenConversations: number;
+}
+
+export interface VendorSettings {
+  type: 'CUSTOM_ENDPOINT';
+  /** No trailing slash. */
+  baseUrl: string;
+  clientId: string;
+  botId: string;
+  environment: string;
+  timeoutSeconds: number;
+}
+
+export type VendorCredentials = VendorSettings & { clientSecret: string };
+
+export type BotStatus = 'OFFLINE' | 'ONLINE' | 'VENDOR_INTERRUPTION' | 'SERVICE_INTERRUPTION';
+
+export const MASKED_SECRET = '********';
+
+export const DEFAULT_MESSAGES = {
+  messageToCustomer: 'Sorry, I ran into a problem. Let me get you to someone who can help.',
+  messageToAgent: 'The bot could not handle this conversation and escalated it.',
+  transferFailureMessage: 'We could not reach an agent right now. Please try again in a little while.',
+};
+
+const vendorProperties = {
+  type: { type: 'string', enum: ['CUSTOM_ENDPOINT'] },
+  baseUrl: { type: 'string', pattern: '^https?://[^\\s]+[^/\\s]$', maxLength: 2048 },
+  clientId: { type: 'string', minLength: 1, maxLength: 256 },
+  clientSecret: { type: 'string', minLength: 1, maxLength: 1024 },
+  botId: { type: 'string', pattern: '^[A-Za-z0-9-]{1,36}$' },
+  environment: { type: 'string', minLength: 1, maxLength: 128 },
+  timeoutSeconds: { type: 'integer', minimum: 1, maximum: 300 },
+} as const;
+
+/** The vendor block alone, for the console's environment list and test connection before saving. */
+export const vendorSchema = {
+  type: 'object',
+  properties: vendorProperties,
+  required: ['type', 'baseUrl', 'clientId', 'clientSecret', 'botId'],
+  additionalProperties: false,
+} as const;
+
+const settingsProperties = {
+  name: { type: 'string', minLength: 1, maxLength: 255 },
+  conversationType: { type: 'string', enum: ['MESSAGING', 'CHAT'] },
+  skills: { type: 'array', items: skillNameSchema, minItems: 1, maxItems: 100 },
+  welcomeEvent: { type: 'boolean' },
+  engagementAttributes: { type: 'boolean' },
+  survey: { type: 'boolean' },
+  combineMessages: {
+    type: 'object',
+    properties: {
+      enabled: { type: 'boolean' },
+      maxMessages: { type: 'integer', minimum: 1, maximum: 100 },
+      timeFrameSeconds: { type: 'number', minimum: 0, maximum: 60 },
+      timeFrameAfterTypingSeconds: { type: 'number', minimum: 0, maximum: 60 },
+    },
+    additionalProperties: false,
+  },
+  escalation: {
+    type: 'object',
+    properties: {
+      skill: skillNameSchema,
+      messageToCustomer: { type: 'string', maxLength: 5000 },
+      messageToAgent: { type: 'string', maxLength: 5000 },
+      transferFailureMessage: { type: 'string', maxLength: 5000 },
+      errorHookLambdaUuid: { type: 'string', format: 'uuid' },
+    },
+    additionalProperties: false,
+  },
+  chatInactivity: {
+    type: 'object',
+    properties: {
+      enabled: { type: 'boolean' },
+      warningAfterSeconds: { type: 'integer', minimum: 1 },
+      warningText: { type: 'string', maxLength: 5000 },
+      closeAfterSeconds: { type: 'integer', minimum: 1 },
+      closeText: { type: 'string', maxLength: 5000 },
+    },
+    additionalProperties: false,
+  },
+  maxOpenConversations: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+} as const;
+
+export const createBotSchema = {
+  type: 'object',
+  properties: { ...settingsProperties, vendor: vendorSchema },
+  required: ['name', 'conversationType', 'skills', 'vendor'],
+  additionalProperties: false,
+} as const;
+
+export const patchBotSchema = {
+  type: 'object',
+  properties: {
+    ...settingsProperties,
+    vendor: { type: 'object', properties: vendorProperties, additionalProperties: false },
+  },
+  additionalProperties: false,
+  minProperties: 1,
+} as const;
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+export type BotInput = DeepPartial<BotSettings> & { vendor?: Partial<VendorSettings> & { clientSecret?: string } };
+
+/** Fills defaults; pure. `previous` is the stored settings when patching. */
+export function applySettings(input: BotInput, previous?: BotSettings): BotSettings {
+  const base: BotSettings = previous ?? {
+    name: '',
+    conversationType: 'MESSAGING',
+    skills: [],
+    vendor: { type: 'CUSTOM_ENDPOINT', baseUrl: '', clientId: '', botId: '', environment: 'draft', timeoutSeconds: 60 },
+    welcomeEvent: false,
+    engagementAttributes: false,
+    combineMessages: { enabled: false, maxMessages: 3, timeFrameSeconds: 2, timeFrameAfterTypingSeconds: 3 },
+    escalation: {},
+    chatInactivity: {
+      enabled: false,
+      warningAfterSeconds: 300,
+      warningText: 'Are you still there?',
+      closeAfterSeconds: 600,
+      closeText: 'This conversation was closed because there was no activity.',
+    },
+    survey: false,
+    maxOpenConversations: 999,
+  };
+  const { clientSecret: _ignored, ...vendor } = input.vendor ?? {};
+  return {
+    name: input.name ?? base.name,
+    conversationType: input.conversationType ?? base.conversationType,
+    skills: input.skills ?? base.skills,
+    vendor: { ...base.vendor, ...vendor } as VendorSettings,
+    welcomeEvent: input.welcomeEvent ?? base.welcomeEvent,
+    engagementAttributes: input.engagementAttributes ?? base.engagementAttributes,
+    combineMessages: { ...base.combineMessages, ...input.combineMessages },
+    escalation: { ...base.escalation, ...input.escalation },
+    chatInactivity: { ...base.chatInactivity, ...input.chatInactivity },
+    survey: input.survey ?? base.survey,
+    maxOpenConversations: input.maxOpenConversations ?? base.maxOpenConversations,
+  };
+}

@@ -1,0 +1,219 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { request, type Dispatcher } from 'undici';
+import type { VendorCredentials } from './bot-config.js';
+
+/** Obtains app tokens with a bot's client credentials (the Sentinel grant). */
+export interface TokenIssuer {
+  grant(accountId: string, clientId: string, clientSecret: string): Promise<{ token: string; expiresIn: number } | undefined>;
+}
+
+export type VendorErrorCode =
+  | 'vendor-unreachable'
+  | 'vendor-timeout'
+  | 'vendor-http-error'
+  | 'vendor-auth-rejected'
+  | 'vendor-malformed-response'
+  | 'bot-state-not-online';
+
+/** A call that did not give a usable answer, with what the operator needs to see why. */
+export class VendorError extends Error {
+  constructor(
+    readonly code: VendorErrorCode,
+    message: string,
+    readonly details: { status?: number; attempts: number; body?: string; durationMs: number },
+  ) {
+    super(message);
+  }
+}
+
+export interface VendorResponse {
+  status: number;
+  /** Parsed JSON, or the text when it is not JSON. */
+  body: unknown;
+  text: string;
+  attempts: number;
+  durationMs: number;
+}
+
+export interface RetryPolicy {
+  attempts: number;
+  /** First backoff; doubles per attempt, with up to 50% random jitter. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 250, maxDelayMs: 5000 };
+
+/** Refresh a cached token this long before it expires, so no call carries an about-to-die token. */
+const TOKEN_REFRESH_MARGIN_MS = 60_000;
+
+/**
+ * The four Custom Endpoint calls for one bot. Keep-alive pooling comes from the shared undici
+ * dispatcher; the app token is cached until shortly before expiry and refreshed once on a 401.
+ * Network errors, timeouts, 429 and 5xx are retried with exponential backoff and jitter.
+ */
+export class CustomEndpointClient {
+  private cachedToken?: { token: string; refreshAt: number };
+
+  constructor(
+    private readonly accountId: string,
+    private readonly vendor: VendorCredentials,
+    private readonly deps: { dispatcher: Dispatcher; tokens: TokenIssuer; retry?: RetryPolicy },
+  ) {}
+
+  private botPath(): string {
+    return `${this.vendor.baseUrl}/v1/bots/${encodeURIComponent(this.vendor.botId)}`;
+  }
+
+  private conversationPath(conversationId: string): string {
+    return `${this.botPath()}/environments/${encodeURIComponent(this.vendor.environment)}/conversations/${encodeURIComponent(conversationId)}`;
+  }
+
+  async environments(): Promise<string[]> {
+    const res = await this.call('GET', `${this.botPath()}/environments`);
+    this.requireOk(res);
+    if (!Array.isArray(res.body) || !res.body.every((e) => typeof e === 'string')) {
+      throw new VendorError('vendor-malformed-response', 'environments answer is not a JSON array of names', detailsOf(res));
+    }
+    return res.body as string[];
+  }
+
+  /** The bot state; only `online` passes a test connection. */
+  async state(): Promise<{ state: string; version: string }> {
+    const res = await this.call('GET', `${this.botPath()}/environments/${encodeURIComponent(this.vendor.environment)}/state`);
+    this.requireOk(res);
+    const body = res.body as { state?: unknown; version?: unknown } | null;
+    if (!body || typeof body !== 'object' || typeof body.state !== 'string') {
+      throw new VendorError('vendor-malformed-response', 'state answer is not {state, version} JSON', detailsOf(res));
+    }
+    return { state: body.state, version: typeof body.version === 'string' ? body.version : String(body.version ?? '') };
+  }
+
+  /** Creates the conversation on the bot; 409 (it exists already) is success too. */
+  async putConversation(conversationId: string, body: unknown): Promise<VendorResponse> {
+    const res = await this.call('PUT', this.conversationPath(conversationId), body);
+    if (res.status === 409) return res;
+    this.requireOk(res);
+    return res;
+  }
+
+  /** Sends an event; returns the raw answer (404 included: the caller re-creates and resends). */
+  async postEvent(conversationId: string, body: unknown): Promise<VendorResponse> {
+    const res = await this.call('POST', `${this.conversationPath(conversationId)}/events`, body);
+    if (res.status !== 404) this.requireOk(res);
+    return res;
+  }
+
+  private requireOk(res: VendorResponse): void {
+    if (res.status === 401 || res.status === 403) {
+      throw new VendorError('vendor-auth-rejected', `bot service rejected our token (HTTP ${res.status})`, detailsOf(res));
+    }
+    if (res.status < 200 || res.status >= 300) {
+      throw new VendorError('vendor-http-error', `bot service answered HTTP ${res.status}`, detailsOf(res));
+    }
+  }
+
+  private async token(forceRefresh: boolean): Promise<string> {
+    if (!forceRefresh && this.cachedToken && Date.now() < this.cachedToken.refreshAt) return this.cachedToken.token;
+    const granted = await this.deps.tokens.grant(this.accountId, this.vendor.clientId, this.vendor.clientSecret);
+    if (!granted) {
+      throw new VendorError('vendor-auth-rejected', 'Sentinel refused the bot’s client credentials (client id/secret do not match an app of this account)', {
+        attempts: 0,
+        durationMs: 0,
+      });
+    }
+    this.cachedToken = { token: granted.token, refreshAt: Date.now() + granted.expiresIn * 1000 - TOKEN_REFRESH_MARGIN_MS };
+    return granted.token;
+  }
+
+  /** One logical call: transient failures retried, a 401 answered with one fresh token. */
+  private async call(method: 'GET' | 'PUT' | 'POST', url: string, body?: unknown): Promise<VendorResponse> {
+    const retry = this.deps.retry ?? DEFAULT_RETRY;
+    const started = performance.now();
+    let refreshed = false;
+    let lastError: VendorError | undefined;
+    for (let attempt = 1; attempt <= retry.attempts; attempt++) {
+      const token = await this.token(false);
+      try {
+        let res = await this.once(method, url, token, body);
+        if (res.status === 401 && !refreshed) {
+          refreshed = true;
+          res = await this.once(method, url, await this.token(true), body);
+        }
+        const result = { ...res, attempts: attempt, durationMs: performance.now() - started };
+        if (res.status === 429 || res.status >= 500) {
+          lastError = new VendorError('vendor-http-error', `bot service answered HTTP ${res.status}`, detailsOf(result));
+          if (attempt < retry.attempts) await sleep(backoff(retry, attempt, res.retryAfterMs));
+          continue;
+        }
+        return result;
+      } catch (error) {
+        if (error instanceof VendorError) throw error;
+        lastError = transportError(error, attempt, performance.now() - started, this.vendor.timeoutSeconds);
+        if (attempt < retry.attempts) await sleep(backoff(retry, attempt));
+      }
+    }
+    throw new VendorError(lastError!.code, `${lastError!.message} (after ${retry.attempts} attempts)`, {
+      ...lastError!.details,
+      attempts: retry.attempts,
+      durationMs: performance.now() - started,
+    });
+  }
+
+  private async once(method: string, url: string, token: string, body: unknown) {
+    const timeoutMs = this.vendor.timeoutSeconds * 1000;
+    const res = await request(url, {
+      method: method as Dispatcher.HttpMethod,
+      dispatcher: this.deps.dispatcher,
+      headers: {
+        authorization: `Bearer ${token}`,
+        accept: 'application/json',
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+      },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+      headersTimeout: timeoutMs,
+      bodyTimeout: timeoutMs,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    const text = await res.body.text();
+    let parsed: unknown = text;
+    if (text.trim() !== '') {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = text;
+      }
+    }
+    const retryAfter = Number(res.headers['retry-after']);
+    return {
+      status: res.statusCode,
+      body: parsed,
+      text,
+      retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
+    };
+  }
+}
+
+function detailsOf(res: { status: number; text: string; attempts: number; durationMs: number }) {
+  return { status: res.status, body: res.text.slice(0, 10_000), attempts: res.attempts, durationMs: res.durationMs };
+}
+
+function backoff(policy: RetryPolicy, attempt: number, retryAfterMs?: number): number {
+  const exponential = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+  const jittered = exponential * (1 + Math.random() * 0.5);
+  return Math.min(policy.maxDelayMs, Math.max(jittered, retryAfterMs ?? 0));
+}
+
+function transportError(error: unknown, attempts: number, durationMs: number, timeoutSeconds: number): VendorError {
+  const e = error as { code?: string; name?: string; message?: string; cause?: { code?: string; message?: string } };
+  const code = e.code ?? e.cause?.code;
+  const timedOut =
+    e.name === 'TimeoutError' ||
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'ETIMEDOUT';
+  if (timedOut) return new VendorError('vendor-timeout', `bot service did not answer within ${timeoutSeconds} s`, { attempts, durationMs });
+  const reason = code ?? e.cause?.message ?? e.message ?? 'network error';
+  return new VendorError('vendor-unreachable', `bot service unreachable: ${reason}`, { attempts, durationMs });
+}
