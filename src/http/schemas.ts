@@ -20,7 +20,9 @@ export const ttrSchema = {
   type: 'object',
   properties: {
     ttrType: { type: 'string', enum: ['URGENT', 'NORMAL', 'PRIORITIZED', 'CUSTOM'] },
-    value: { type: ['integer', 'string'], pattern: '^[0-9]+$', minimum: 1 },
+    // `minimum` only constrains numbers and `pattern` only strings, so the pattern itself must
+    // refuse "0" (and "00"): a CUSTOM TTR of zero seconds is as wrong as the number 0.
+    value: { type: ['integer', 'string'], pattern: '^0*[1-9][0-9]*$', minimum: 1 },
   },
   required: ['ttrType'],
   if: { properties: { ttrType: { const: 'CUSTOM' } } },

@@ -50,15 +50,18 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   );
 
   // An empty JSON body is "no body" (the Public API's close takes `-d ''` as well as `{}`).
+  // Anything else goes through Fastify's own JSON parser, which also refuses `__proto__` and
+  // `constructor.prototype` keys (prototype poisoning: SDES and visitor objects get merged).
+  const parseJson = server.getDefaultJsonParser('error', 'error');
   server.removeContentTypeParser('application/json');
-  server.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+  server.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new HttpError(400, 'malformed-json', 'request body is not valid JSON'), undefined);
-    }
+    parseJson(req, text, (error, parsed) =>
+      error
+        ? done(new HttpError(400, 'malformed-json', 'request body is not valid JSON (or holds a __proto__ / constructor.prototype key)'), undefined)
+        : done(null, parsed),
+    );
   });
   await server.register(formbody);
   await server.register(websocket, { options: { maxPayload: BODY_LIMIT } });
