@@ -1,12 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import type { Migration } from 'kysely';
 import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
 import type { Store, Dialect } from '../store/index.js';
 import type { Directory } from '../platform/directory.js';
 import type { Conversations } from '../platform/conversations.js';
 import type { EventBus } from '../platform/bus.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
 import type { Metrics } from '../ops/metrics.js';
+import { JobStore, jobMigrations } from './jobs.js';
+import { JobWorker } from './worker.js';
+import { commandExecutor } from './execute.js';
+import { LoginLimiter } from './login-limiter.js';
+import { createStructuredContentValidator } from './structured-content.js';
+import { registerPublicApiRoutes } from './routes.js';
 
 export interface PublicApiDeps {
   store: Store;
@@ -19,11 +26,31 @@ export interface PublicApiDeps {
 }
 
 /** Tables of the Public API (its durable job queue). */
-export function publicApiMigrations(_dialect: Dialect): Record<string, Migration> {
-  return {};
+export function publicApiMigrations(dialect: Dialect): Record<string, Migration> {
+  return jobMigrations(dialect);
 }
 
 /** Public API v1: login and the five conversation actions. Returns what must stop on shutdown. */
-export async function createPublicApi(_server: FastifyInstance, _deps: PublicApiDeps): Promise<{ close(): Promise<void> }> {
-  return { close: async () => {} };
+export async function createPublicApi(server: FastifyInstance, deps: PublicApiDeps): Promise<{ close(): Promise<void> }> {
+  const jobs = new JobStore(deps.store);
+  const outcomes = new Counter({
+    name: 'botbridge_public_api_jobs_total',
+    help: 'Public API jobs by action and how they ended',
+    labelNames: ['action', 'status'] as const,
+    registers: [deps.metrics.registry],
+  });
+  const worker = new JobWorker(jobs, commandExecutor(deps.conversations), deps.log.child({ part: 'public-api' }), (job, status) =>
+    outcomes.inc({ action: job.action, status }),
+  );
+  registerPublicApiRoutes(server, {
+    directory: deps.directory,
+    conversations: deps.conversations,
+    sessions: deps.sessions,
+    jobs,
+    limiter: LoginLimiter.standard(),
+    templates: createStructuredContentValidator(),
+    queued: (conversationId) => worker.nudge(conversationId),
+  });
+  await worker.resume();
+  return { close: () => worker.close() };
 }

@@ -1,0 +1,258 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { bearerOf } from '../http/server.js';
+import { HttpError, badRequest, errorBodySchema, notFound } from '../http/errors.js';
+import { accountIdSchema } from '../http/schemas.js';
+import type { Conversations } from '../platform/conversations.js';
+import type { Directory, User } from '../platform/directory.js';
+import type { Conversation } from '../platform/types.js';
+import type { SessionTokens } from '../sentinel/tokens.js';
+import {
+  ACTIONS,
+  TTL_DEFAULT_SECONDS,
+  TTL_MAX_SECONDS,
+  TTL_MIN_SECONDS,
+  bodySchemas,
+  checkLoginVersion,
+  checkMessages,
+  parseTtl,
+  type Action,
+  type MessagesCommand,
+  type SdesCommand,
+  type TransferCommand,
+  type TtrCommand,
+} from './commands.js';
+import type { JobStore } from './jobs.js';
+import type { LoginLimiter } from './login-limiter.js';
+import type { StructuredContentValidator } from './structured-content.js';
+
+export interface PublicApiRouteDeps {
+  directory: Directory;
+  conversations: Conversations;
+  sessions: SessionTokens;
+  jobs: JobStore;
+  limiter: LoginLimiter;
+  templates: StructuredContentValidator;
+  /** A job was stored for the conversation. */
+  queued(conversationId: string): void;
+}
+
+const tags = ['public-api'];
+const security = [{ bearer: [] }];
+const errors = { 400: errorBodySchema, 404: errorBodySchema, 500: errorBodySchema };
+
+const accountParams = {
+  type: 'object',
+  properties: { accountId: accountIdSchema },
+  required: ['accountId'],
+} as const;
+
+const conversationParams = {
+  type: 'object',
+  properties: { accountId: accountIdSchema, conversationId: { type: 'string', minLength: 1, maxLength: 64 } },
+  required: ['accountId', 'conversationId'],
+} as const;
+
+const jobParams = {
+  type: 'object',
+  properties: { accountId: accountIdSchema, jobId: { type: 'string', minLength: 1, maxLength: 64 } },
+  required: ['accountId', 'jobId'],
+} as const;
+
+/** Documentation only: the raw value is checked by parseTtl before any schema sees it. */
+const ttlQuery = {
+  type: 'object',
+  properties: {
+    ttl: {
+      type: 'integer',
+      minimum: TTL_MIN_SECONDS,
+      maximum: TTL_MAX_SECONDS,
+      default: TTL_DEFAULT_SECONDS,
+      description: 'Seconds to keep the command valid; not started by then, it is dropped',
+    },
+  },
+} as const;
+
+const summaries: Record<Action, string> = {
+  messages: 'Send messages: texts, pauses, structured content, quick replies (messaging only), with context and metadata',
+  transfer: 'Transfer the conversation to a skill (name is case-sensitive)',
+  close: 'Close the conversation',
+  sdes: 'Merge engagement attributes (SDES) into the conversation',
+  ttr: 'Set the time to response: URGENT, NORMAL, PRIORITIZED, or CUSTOM with value seconds (messaging only)',
+};
+
+interface Caller {
+  user: User;
+  ttlSeconds: number;
+}
+
+type ActionRequest = FastifyRequest<{ Params: { accountId: string; conversationId: string }; Querystring: Record<string, unknown>; Body: unknown }>;
+
+/** Login, the five conversation actions (PUT and POST alike, as the page uses both) and job status. */
+export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApiRouteDeps): void {
+  const { directory, conversations, sessions, jobs, limiter, templates } = deps;
+  const callers = new WeakMap<FastifyRequest, Caller>();
+
+  /**
+   * The page answers 400 for any bearer problem. A bearer of another account is not told whether
+   * this account's conversation exists: that is a 404 before anything is looked up.
+   */
+  const authenticate = async (request: FastifyRequest, accountId: string, notHere: () => HttpError): Promise<User> => {
+    const token = bearerOf(request);
+    if (!token) throw badRequest('an Authorization: Bearer token from the login is required', 'missing-bearer');
+    const { claims, reason } = await sessions.verify(token, 'api');
+    if (!claims) {
+      throw reason === 'expired'
+        ? badRequest('bearer token expired: log in again', 'expired-bearer')
+        : badRequest('invalid bearer token', 'invalid-bearer');
+    }
+    if (claims.accountId !== accountId) throw notHere();
+    const user = await directory.user(accountId, claims.subject);
+    if (!user) throw badRequest('invalid bearer token: its user no longer exists', 'invalid-bearer');
+    return user;
+  };
+
+  server.post<{ Params: { accountId: string }; Querystring: { v?: string }; Body: { username: string; password: string } }>(
+    '/api/account/:accountId/login',
+    {
+      schema: {
+        tags,
+        summary: 'Log in a user of the account; returns the bearer for the Public API (valid one hour)',
+        params: accountParams,
+        querystring: { type: 'object', properties: { v: { type: 'string', enum: ['1.3'], description: 'API version, must be 1.3' } }, required: ['v'] },
+        body: {
+          type: 'object',
+          properties: { username: { type: 'string', minLength: 1, maxLength: 256 }, password: { type: 'string', minLength: 1, maxLength: 1024 } },
+          required: ['username', 'password'],
+        },
+        response: {
+          200: { type: 'object', properties: { bearer: { type: 'string' } }, required: ['bearer'] },
+          400: errorBodySchema,
+          401: errorBodySchema,
+          404: errorBodySchema,
+          429: errorBodySchema,
+        },
+      },
+      preValidation: async (request) => {
+        const version = checkLoginVersion((request.query as Record<string, unknown>).v);
+        if (!version.ok) throw badRequest(version.message, 'unsupported-version');
+      },
+    },
+    async (request, reply) => {
+      const { accountId } = request.params;
+      const { username, password } = request.body;
+      await directory.requireAccount(accountId);
+      const wait = limiter.retryAfter(request.ip, accountId, username);
+      if (wait > 0) {
+        reply.header('retry-after', String(wait));
+        throw new HttpError(429, 'too-many-attempts', `too many failed logins: try again in ${wait} seconds`);
+      }
+      const user = await directory.authenticate(accountId, username, password);
+      if (!user) {
+        limiter.failed(request.ip, accountId, username);
+        throw new HttpError(401, 'invalid-credentials', 'invalid username or password');
+      }
+      limiter.succeeded(accountId, username);
+      return { bearer: await sessions.issue({ kind: 'api', accountId, subject: user.id }) };
+    },
+  );
+
+  /** Checks that need the conversation; returns the command as it will be stored. */
+  const prepare = async (action: Action, conversation: Conversation, body: unknown): Promise<unknown> => {
+    switch (action) {
+      case 'messages': {
+        const command = body as MessagesCommand;
+        const why = checkMessages(command, conversation.type, templates);
+        if (why) throw badRequest(why, why.includes('only supported in messaging') ? 'messaging-only' : 'invalid-message');
+        return command;
+      }
+      case 'transfer': {
+        const { skill } = body as TransferCommand;
+        if (!(await directory.findSkill(conversation.accountId, skill))) throw badRequest(`unknown skill '${skill}' (skill names are case-sensitive)`, 'unknown-skill');
+        return { skill };
+      }
+      case 'close':
+        return {};
+      case 'sdes':
+        return body as SdesCommand;
+      case 'ttr':
+        if (conversation.type === 'CHAT') throw badRequest('setting the TTR is only supported in messaging conversations', 'messaging-only');
+        return body as TtrCommand;
+    }
+  };
+
+  for (const action of ACTIONS) {
+    const handler = async (request: ActionRequest, reply: FastifyReply) => {
+      const { accountId, conversationId } = request.params;
+      const caller = callers.get(request)!;
+      const conversation = await conversations.get(accountId, conversationId);
+      if (conversation.status !== 'OPEN') throw badRequest(`conversation '${conversationId}' is closed`, 'conversation-closed');
+      const payload = await prepare(action, conversation, request.body);
+      const job = await jobs.add({ accountId, conversationId, action, payload, actorUserId: caller.user.id, ttlSeconds: caller.ttlSeconds });
+      deps.queued(conversationId);
+      return reply.send({ jobId: job.id });
+    };
+    for (const method of ['PUT', 'POST'] as const) {
+      server.route({
+        method,
+        url: `/api/v1/account/:accountId/conversation/:conversationId/${action}`,
+        schema: {
+          tags,
+          security,
+          summary: summaries[action],
+          description: 'Checked at once (bearer, ttl, body, conversation open in this account), then queued: the answer is the job id.',
+          params: conversationParams,
+          querystring: ttlQuery,
+          body: bodySchemas[action],
+          response: { 200: { type: 'object', properties: { jobId: { type: 'string' } }, required: ['jobId'] }, ...errors },
+        },
+        // Before the body is looked at: who is asking, and for how long the command may wait.
+        preValidation: async (request: FastifyRequest) => {
+          const { accountId, conversationId } = request.params as { accountId: string; conversationId: string };
+          const user = await authenticate(request, accountId, () => notFound(`unknown conversation '${conversationId}'`));
+          const ttl = parseTtl((request.query as Record<string, unknown>).ttl);
+          if (!ttl.ok) throw badRequest(ttl.message, 'invalid-ttl');
+          callers.set(request, { user, ttlSeconds: ttl.value });
+          // Close has no body: none, '' and {} all mean the same.
+          if (action === 'close' && request.body === undefined) request.body = {};
+        },
+        handler,
+      });
+    }
+  }
+
+  server.get<{ Params: { accountId: string; jobId: string } }>(
+    '/api/v1/account/:accountId/jobs/:jobId',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Status of a job: queued, running, done, expired (its ttl ran out before it started) or failed (with the reason)',
+        params: jobParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              jobId: { type: 'string' },
+              action: { type: 'string', enum: [...ACTIONS] },
+              conversationId: { type: 'string' },
+              status: { type: 'string', enum: ['queued', 'running', 'done', 'expired', 'failed'] },
+              error: { type: 'string' },
+            },
+            required: ['jobId', 'status'],
+          },
+          ...errors,
+        },
+      },
+      preValidation: async (request) => {
+        const { accountId, jobId } = request.params;
+        await authenticate(request, accountId, () => notFound(`unknown job '${jobId}'`));
+      },
+    },
+    async (request) => {
+      const { accountId, jobId } = request.params;
+      const job = await jobs.get(accountId, jobId);
+      if (!job) throw notFound(`unknown job '${jobId}'`);
+      return { jobId: job.id, action: job.action, conversationId: job.conversationId, status: job.status, ...(job.error ? { error: job.error } : {}) };
+    },
+  );
+}
