@@ -53,7 +53,13 @@ export interface App {
  * Builds the whole product from its parts, every dependency passed in by hand: nothing global,
  * so a test can build several apps in one process, each on its own data dir or database.
  */
-export async function buildApp(config: Config, options: { logger?: Logger } = {}): Promise<App> {
+export interface BuildOptions {
+  logger?: Logger;
+  /** Connector timings (retry backoff, probe interval...) for tests and benchmarks. */
+  connector?: Record<string, unknown>;
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const log = options.logger ?? createLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true });
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, sqliteSynchronous: config.sqliteSynchronous });

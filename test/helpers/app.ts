@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { buildApp, type App } from '../../src/app.js';
+import { buildApp, type App, type BuildOptions } from '../../src/app.js';
 import { createLogger } from '../../src/ops/logger.js';
 import type { Config } from '../../src/config.js';
 import type { TestStore } from './stores.js';
@@ -15,7 +15,10 @@ export interface Running {
 }
 
 /** Builds the real app on the store and listens on a free loopback port. */
-export async function startApp(store: TestStore, overrides: Partial<Config> = {}): Promise<Running> {
+/** Fast retries for tests: the same three attempts, without seconds of backoff between them. */
+export const TEST_CONNECTOR = { retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 100 }, probeIntervalMs: 200, serviceRetryMs: 500 };
+
+export async function startApp(store: TestStore, overrides: Partial<Config> = {}, options: Omit<BuildOptions, 'logger'> = {}): Promise<Running> {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -34,7 +37,7 @@ export async function startApp(store: TestStore, overrides: Partial<Config> = {}
     sqliteSynchronous: 'NORMAL',
     ...overrides,
   };
-  const app = await buildApp(config, { logger: createLogger(config.logLevel, sink) });
+  const app = await buildApp(config, { connector: TEST_CONNECTOR, ...options, logger: createLogger(config.logLevel, sink) });
   const url = await app.listen();
   return { app, url, logs, close: () => app.close() };
 }
