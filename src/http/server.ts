@@ -12,10 +12,34 @@ import type { Metrics } from '../ops/metrics.js';
 export const BODY_LIMIT = 1024 * 1024;
 
 /** Query keys whose values must never reach a log line. */
-const SECRET_QUERY_KEYS = /([?&](?:client_secret|token|access_token|password)=)[^&]*/gi;
+const SECRET_QUERY_KEYS = new Set(['client_secret', 'token', 'access_token', 'password']);
 
+/**
+ * The URL with the values of secret query keys replaced. Keys are compared decoded, as the
+ * query parser reads them: `client%5Fsecret=` is `client_secret=` to the route, so it must be to
+ * the redaction too.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY_KEYS, '$1[REDACTED]');
+  const at = url.indexOf('?');
+  if (at < 0) return url;
+  const pairs = url
+    .slice(at + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      if (eq < 0) return pair;
+      const key = pair.slice(0, eq);
+      return SECRET_QUERY_KEYS.has(decodeQueryKey(key).toLowerCase()) ? `${key}=[REDACTED]` : pair;
+    });
+  return `${url.slice(0, at + 1)}${pairs.join('&')}`;
+}
+
+function decodeQueryKey(key: string): string {
+  try {
+    return decodeURIComponent(key.replace(/\+/g, ' '));
+  } catch {
+    return key;
+  }
 }
 
 export interface HttpServerOptions {

@@ -35,8 +35,16 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
           url: redactUrl(req.url),
           remoteAddress: req.ip,
         }),
+        // Plugins log raw request URLs under these keys (e.g. @fastify/websocket's
+        // `{path}` when an upgrade hits a route without a WebSocket handler).
+        path: redactIfString,
+        url: redactIfString,
       },
     },
     destination,
   );
+}
+
+function redactIfString(value: unknown): unknown {
+  return typeof value === 'string' ? redactUrl(value) : value;
 }
