@@ -60,7 +60,7 @@ export async function setupBot(
     const started = await admin.post(`/admin/v1/accounts/${acc}/bots/${botId}/start`);
     ok(started.status, 200, 'start', started.body);
   }
-  const userId = running.app.connector ? await botUserId(running, acc, botId) : '';
+  const userId = await botUserId(running, acc, botId);
   return { acc, admin, botId, userId, app: app.body };
 }
 
