@@ -226,6 +226,45 @@ export function checkMessages(command: MessagesCommand, type: ConversationType, 
   return undefined;
 }
 
+/** What a `pattern` stands for, said in words. */
+const FIELD_FORMATS: Record<string, string> = {
+  encodedMetadata: 'must be base64',
+  value: 'must be a positive whole number of seconds (a number or a string of digits)',
+};
+
+/** A schema failure as Ajv reports it (Fastify's validation errors have this shape). */
+export interface SchemaError {
+  keyword: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/**
+ * One sentence naming the field that is wrong, e.g. "body/messages/1/delay must be number" or
+ * "body has an unknown field 'extra'"; `if` failures only repeat the error before them.
+ */
+export function describeSchemaErrors(errors: SchemaError[], dataVar: string): string {
+  const error = errors.find((e) => e.keyword !== 'if') ?? errors[0];
+  if (!error) return `${dataVar} is invalid`;
+  const where = `${dataVar}${error.instancePath}`;
+  const field = error.instancePath.split('/').pop() ?? '';
+  if (error.keyword === 'type' && /^\/messages\/\d+$/.test(error.instancePath)) {
+    return `${where} must be a text, a pause {delay, typing} or a structured message {structuredContent, metadata, encodedMetadata}`;
+  }
+  if (error.keyword === 'pattern' && FIELD_FORMATS[field]) return `${where} ${FIELD_FORMATS[field]}`;
+  switch (error.keyword) {
+    case 'additionalProperties':
+      return `${where} has an unknown field '${String(error.params.additionalProperty)}'`;
+    case 'enum':
+      return `${where} must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'required':
+      return `${where} must have the field '${String(error.params.missingProperty)}'`;
+    default:
+      return `${where} ${error.message ?? 'is invalid'}`;
+  }
+}
+
 /** The seconds of a TTR value ("10" or 10). */
 export function ttrSeconds(value: number | string | undefined): number | undefined {
   return value === undefined ? undefined : Number(value);

@@ -14,9 +14,11 @@ import {
   bodySchemas,
   checkLoginVersion,
   checkMessages,
+  describeSchemaErrors,
   parseTtl,
   type Action,
   type MessagesCommand,
+  type SchemaError,
   type SdesCommand,
   type TransferCommand,
   type TtrCommand,
@@ -71,6 +73,9 @@ const ttlQuery = {
     },
   },
 } as const;
+
+/** Validation failures in the one error shape, naming the field. */
+const schemaErrorFormatter = (errors: SchemaError[], dataVar: string) => badRequest(describeSchemaErrors(errors, dataVar), 'invalid-request');
 
 const summaries: Record<Action, string> = {
   messages: 'Send messages: texts, pauses, structured content, quick replies (messaging only), with context and metadata',
@@ -132,6 +137,7 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
           429: errorBodySchema,
         },
       },
+      schemaErrorFormatter,
       preValidation: async (request) => {
         const version = checkLoginVersion((request.query as Record<string, unknown>).v);
         if (!version.ok) throw badRequest(version.message, 'unsupported-version');
@@ -205,6 +211,7 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
           body: bodySchemas[action],
           response: { 200: { type: 'object', properties: { jobId: { type: 'string' } }, required: ['jobId'] }, ...errors },
         },
+        schemaErrorFormatter,
         // Before the body is looked at: who is asking, and for how long the command may wait.
         preValidation: async (request: FastifyRequest) => {
           const { accountId, conversationId } = request.params as { accountId: string; conversationId: string };
@@ -243,6 +250,7 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
           ...errors,
         },
       },
+      schemaErrorFormatter,
       preValidation: async (request) => {
         const { accountId, jobId } = request.params;
         await authenticate(request, accountId, () => notFound(`unknown job '${jobId}'`));

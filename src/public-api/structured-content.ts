@@ -30,7 +30,7 @@ const quickRepliesSchema = {
 
 export function createStructuredContentValidator(): StructuredContentValidator {
   // The json-pollock renderer ignores formats it does not know ("color", "text"); so do we.
-  const ajv = new Ajv({ allErrors: false, strict: false, validateFormats: true });
+  const ajv = new Ajv({ allErrors: false, strict: false, validateFormats: true, verbose: true });
   addFormats.default(ajv);
   ajv.addFormat('color', true);
   ajv.addFormat('text', true);
@@ -57,15 +57,51 @@ function explain(validate: ValidateFunction, value: unknown): string | undefined
 }
 
 /**
- * Ajv reports every failed branch of the templates' `oneOf`s; the deepest error is the one that
- * names the offending field, so that is the one worth showing.
+ * The templates are `oneOf`s keyed by `type`, and Ajv reports the first failure of every branch
+ * it tried. Failures of branches made for another `type` are noise; of the rest, the deepest
+ * names the offending field.
  */
 function describe(errors: ErrorObject[]): string {
-  const deepest = [...errors].sort((a, b) => depth(b) - depth(a))[0];
-  if (!deepest) return 'does not match any structured content template';
-  const where = deepest.instancePath || '/';
-  const extra = deepest.keyword === 'additionalProperties' ? ` ('${String(deepest.params.additionalProperty)}')` : '';
-  return `${where} ${deepest.message ?? 'is invalid'}${extra}`;
+  const relevant = errors.filter((e) => !SUMMARY_KEYWORDS.has(e.keyword) && !isTypeMismatch(e) && !wrongBranch(e));
+  const deepest = (list: ErrorObject[]) => [...list].sort((a, b) => depth(b) - depth(a))[0];
+  const chosen = deepest(relevant);
+  if (chosen) {
+    const where = chosen.instancePath || '/';
+    if (isObject(chosen.data) && !('type' in chosen.data) && typeProperty(chosen)) return `${where} has no 'type'`;
+    const extra = chosen.keyword === 'additionalProperties' ? ` ('${String(chosen.params.additionalProperty)}')` : '';
+    return `${where} ${chosen.message ?? 'is invalid'}${extra}`;
+  }
+  // Every branch was for another type: the element's type itself is what is wrong.
+  const unmatched = deepest(errors);
+  if (!unmatched) return 'does not match any structured content template';
+  const onType = isTypeMismatch(unmatched);
+  const where = (onType ? unmatched.instancePath.replace(/\/type$/, '') : unmatched.instancePath) || '/';
+  const type = onType ? unmatched.data : isObject(unmatched.data) ? unmatched.data.type : undefined;
+  return type === undefined ? `${where} has no 'type'` : `${where} has a type that is unknown or not allowed here: ${JSON.stringify(type)}`;
+}
+
+const SUMMARY_KEYWORDS = new Set(['oneOf', 'anyOf', 'if']);
+
+/** A branch's `type` enum refusing the element's type: says which branch, not what is wrong. */
+function isTypeMismatch(error: ErrorObject): boolean {
+  return (error.keyword === 'enum' || error.keyword === 'const') && error.instancePath.endsWith('/type');
+}
+
+/** A failure reported by a branch whose `type` is not the element's. */
+function wrongBranch(error: ErrorObject): boolean {
+  if (!isObject(error.data) || typeof error.data.type !== 'string') return false;
+  const typeSchema = typeProperty(error);
+  if (!typeSchema) return false;
+  if (typeSchema.enum) return !typeSchema.enum.includes(error.data.type);
+  return 'const' in typeSchema && typeSchema.const !== error.data.type;
+}
+
+function typeProperty(error: ErrorObject): { enum?: unknown[]; const?: unknown } | undefined {
+  return (error.parentSchema as { properties?: { type?: { enum?: unknown[]; const?: unknown } } } | undefined)?.properties?.type;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function depth(error: ErrorObject): number {
