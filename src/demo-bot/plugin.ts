@@ -1,0 +1,164 @@
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { createContractValidator, type BotStatusBody, type ConversationBody, type ConversationEventBody } from '../connector/contract.js';
+import { HttpError } from '../http/errors.js';
+import { answer, type AnswerOptions } from './answers.js';
+import { createAppTokenVerifier } from './auth.js';
+import { DemoConversations } from './conversations.js';
+
+/** Where the product mounts the demo bot: its Custom Endpoint base URL is `<server>/demo-bot`. */
+export const DEMO_BOT_PREFIX = '/demo-bot';
+/** The bot id the demo account's bot uses (any id matching the contract's pattern is served). */
+export const DEMO_BOT_ID = 'demo-bot';
+export const DEMO_BOT_API_VERSION = 'v1';
+export const DEMO_BOT_VERSION = '1.0.0';
+export const DEMO_BOT_ENVIRONMENTS: readonly string[] = ['draft', 'production'];
+/** Shown on cards; any https image works, the console renders it in the consumer's browser. */
+export const DEFAULT_IMAGE_URL = 'https://picsum.photos/seed/botbridge/600/300';
+
+export interface DemoBotOptions {
+  /** Path the routes are mounted under; default DEMO_BOT_PREFIX, '' for the root. */
+  prefix?: string;
+  /** The platform's JWKS (`/sentinel/well-known/jwks`); a function when the port is known only after listen. */
+  jwksUrl: string | (() => string);
+  /** Accepted token audiences (account ids); when absent any account is accepted, but `aud` must be present. */
+  accounts?: string[];
+  /** Skill `transfer` hands conversations to; default `human`. Case-sensitive, like skill names. */
+  transferSkill?: string;
+  log: Logger;
+  imageUrl?: string;
+  /** Conversations remembered at once; the oldest is forgotten beyond it. Default 10,000. */
+  maxConversations?: number;
+  /** See AppTokenVerifierOptions.jwksCooldownMs; default 1 s. */
+  jwksCooldownMs?: number;
+}
+
+/** Bot ids that report that state, for test-connection failure demos (as LivePerson's reference service does). */
+const STATE_BY_BOT_ID: Record<string, BotStatusBody['state']> = { maintenance: 'maintenance', offline: 'offline', error: 'error' };
+/** The contract's botId parameter. */
+const BOT_ID = /^[A-Za-z0-9-]{1,36}$/;
+
+interface BotParams {
+  botId: string;
+}
+interface EnvironmentParams extends BotParams {
+  environment: string;
+}
+interface ConversationParams extends EnvironmentParams {
+  convId: string;
+}
+
+/**
+ * The demo Custom Endpoint service as a Fastify plugin: the contract's four routes under
+ * `options.prefix`, every request authenticated with the platform's app JWT.
+ */
+export async function registerDemoBot(server: FastifyInstance, options: DemoBotOptions): Promise<void> {
+  const contract = createContractValidator();
+  const verify = createAppTokenVerifier(options);
+  const conversations = new DemoConversations(options.maxConversations);
+  const answerOptions: AnswerOptions = { transferSkill: options.transferSkill ?? 'human', imageUrl: options.imageUrl ?? DEFAULT_IMAGE_URL };
+  const log = options.log.child({ component: 'demo-bot' });
+  const accountOf = new WeakMap<FastifyRequest, string>();
+  const base = `/${DEMO_BOT_API_VERSION}/bots/:botId`;
+  const route = (summary: string) => ({ schema: { tags: ['demo-bot'], summary, security: [{ bearer: [] }] } });
+
+  const account = (request: FastifyRequest): string => {
+    const accountId = accountOf.get(request);
+    if (!accountId) throw new HttpError(401, 'unauthorized', 'request was not authenticated');
+    return accountId;
+  };
+  const requireBot = (botId: string) => {
+    if (!BOT_ID.test(botId)) throw new HttpError(404, 'bot-not-found', `no bot '${botId}' (ids are 1-36 letters, digits or '-')`);
+  };
+  const requireEnvironment = (params: EnvironmentParams) => {
+    requireBot(params.botId);
+    if (!DEMO_BOT_ENVIRONMENTS.includes(params.environment)) {
+      throw new HttpError(404, 'environment-not-found', `bot '${params.botId}' has no environment '${params.environment}' (it has ${DEMO_BOT_ENVIRONMENTS.join(', ')})`);
+    }
+  };
+  const requireBody = (name: 'Conversation' | 'ConversationChange', body: unknown) => {
+    const verdict = contract.validate(name, body);
+    if (!verdict.ok) throw new HttpError(400, 'invalid-request', `body does not match the contract's ${name}: ${verdict.errors.join('; ')}`);
+  };
+
+  await server.register(
+    async (bot) => {
+      bot.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
+        const { status, code, message } = describeError(error);
+        if (status >= 500) request.log.error({ err: error }, 'demo bot request failed');
+        return reply.status(status).send({ error: { code, message } });
+      });
+
+      bot.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+        const verdict = await verify(request.headers.authorization);
+        if (!verdict.ok) {
+          log.info({ code: verdict.code, method: request.method, route: request.routeOptions.url }, verdict.message);
+          await reply.status(verdict.status).send({ error: { code: verdict.code, message: verdict.message } });
+          return reply;
+        }
+        accountOf.set(request, verdict.accountId);
+      });
+
+      bot.get<{ Params: BotParams }>(`${base}/environments`, route('Environments of a bot'), async (request) => {
+        requireBot(request.params.botId);
+        return DEMO_BOT_ENVIRONMENTS;
+      });
+
+      bot.get<{ Params: EnvironmentParams }>(`${base}/environments/:environment/state`, route('State and version of a bot'), async (request) => {
+        requireEnvironment(request.params);
+        const status: BotStatusBody = { state: STATE_BY_BOT_ID[request.params.botId] ?? 'online', version: DEMO_BOT_VERSION };
+        return status;
+      });
+
+      bot.put<{ Params: ConversationParams; Body: unknown }>(
+        `${base}/environments/:environment/conversations/:convId`,
+        route('Create a conversation on the bot (409 when it exists)'),
+        async (request, reply) => {
+          requireEnvironment(request.params);
+          requireBody('Conversation', request.body);
+          const { botId, environment, convId } = request.params;
+          const key = { accountId: account(request), botId, environment, conversationId: convId };
+          const created = conversations.create(key, request.body as ConversationBody, Date.now());
+          if (!created) throw new HttpError(409, 'conversation-exists', `conversation '${convId}' already exists on bot '${botId}' (${environment})`);
+          return reply.status(201).send();
+        },
+      );
+
+      bot.post<{ Params: ConversationParams; Body: unknown }>(
+        `${base}/environments/:environment/conversations/:convId/events`,
+        route('Send a conversation event; the bot answers with messages, actions and intents'),
+        async (request) => {
+          requireEnvironment(request.params);
+          requireBody('ConversationChange', request.body);
+          const { botId, environment, convId } = request.params;
+          const conversation = conversations.get({ accountId: account(request), botId, environment, conversationId: convId });
+          if (!conversation) throw new HttpError(404, 'conversation-not-found', `conversation '${convId}' does not exist on bot '${botId}' (${environment}); create it with PUT first`);
+          const event = request.body as ConversationEventBody;
+          const result = answer(event, { conversationId: convId, conversationType: conversation.context.type, turns: conversation.turns }, answerOptions);
+          conversation.turns += 1;
+          return result;
+        },
+      );
+    },
+    { prefix: options.prefix ?? DEMO_BOT_PREFIX },
+  );
+}
+
+/** The demo bot alone on its own Fastify instance (main.ts, tests): the plugin plus `/healthz`. */
+export async function createDemoBotServer(options: DemoBotOptions): Promise<FastifyInstance> {
+  const server = Fastify({ loggerInstance: options.log, bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
+  server.get('/healthz', async () => ({ status: 'ok' }));
+  server.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: { code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+  );
+  await registerDemoBot(server, options);
+  return server;
+}
+
+function describeError(error: FastifyError | HttpError): { status: number; code: string; message: string } {
+  if (error instanceof HttpError) return { status: error.statusCode, code: error.code, message: error.message };
+  const status = error.statusCode ?? 500;
+  if (status === 413) return { status, code: 'payload-too-large', message: error.message };
+  if (status >= 400 && status < 500) return { status, code: 'bad-request', message: error.message };
+  return { status: 500, code: 'internal', message: 'internal server error' };
+}
