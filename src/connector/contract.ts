@@ -204,7 +204,7 @@ export function createContractValidator(options: { path?: string } = {}): Contra
   const lenient = (name: string) => compile(ajv, compiled, `${RECONCILED_ID}#/definitions/${name}`);
 
   function validateAction(data: unknown, at: string, verdict: ContractVerdict, schema?: ActionSchemaName): void {
-    const name = schema ?? ACTION_SCHEMAS[String((data as JsonObject | null)?.name)];
+    const name = schema ?? lookup(ACTION_SCHEMAS, (data as JsonObject | null)?.name);
     if (!name) return; // the name enum itself is the contract's Action schema's business
     const check = strict(name);
     if (check(data)) return;
@@ -224,7 +224,7 @@ export function createContractValidator(options: { path?: string } = {}): Contra
       const outsideItems = (whole.errors ?? []).filter((e) => !(items && /^\/response\/\d+/.test(e.instancePath)));
       verdict.errors.push(...describe(outsideItems, ''));
       items?.forEach((item, index) => {
-        const branch = RESPONSE_ITEM_BRANCHES[String((item as JsonObject | null)?.type)];
+        const branch = lookup(RESPONSE_ITEM_BRANCHES, (item as JsonObject | null)?.type);
         const at = `/response/${index}`;
         if (!branch) {
           verdict.errors.push(`${at}/type must be one of ${Object.keys(RESPONSE_ITEM_BRANCHES).join(', ')}`);
@@ -260,7 +260,7 @@ export function createContractValidator(options: { path?: string } = {}): Contra
     }
     const whole = strict('ConversationChange');
     if (whole(data)) return;
-    const branch = typeof type === 'string' ? CHANGE_BRANCHES[type] : undefined;
+    const branch = lookup(CHANGE_BRANCHES, type);
     if (!isObject(data)) {
       verdict.errors.push(...describe(whole.errors, ''));
     } else if (!branch) {
@@ -356,6 +356,11 @@ function isSkillAndAgentTransfer(data: unknown): boolean {
   if (!isObject(data) || data.name !== 'TRANSFER' || !isObject(data.parameters)) return false;
   const { skillName, agentId, ...rest } = data.parameters;
   return typeof skillName === 'string' && typeof agentId === 'string' && Object.keys(rest).length === 0;
+}
+
+/** A table entry for a value from the wire: own keys only, so "constructor" is not a type. */
+function lookup<T>(table: Record<string, T>, key: unknown): T | undefined {
+  return typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 function isObject(value: unknown): value is JsonObject {

@@ -94,7 +94,12 @@ class JwksUnavailable extends Error {
   }
 }
 
-const CLAIM_CODES: Record<string, string> = { iss: 'wrong-issuer', aud: 'wrong-audience', exp: 'missing-expiry', nbf: 'token-not-yet-valid' };
+const CLAIM_CODES = new Map([
+  ['iss', 'wrong-issuer'],
+  ['aud', 'wrong-audience'],
+  ['exp', 'missing-expiry'],
+  ['nbf', 'token-not-yet-valid'],
+]);
 
 function refuse(code: string, message: string): AppTokenVerdict {
   return { ok: false, status: 401, code, message };
@@ -105,7 +110,7 @@ function explain(error: unknown): AppTokenVerdict {
   if (error instanceof JwksUnavailable) return { ok: false, status: 503, code: 'jwks-unavailable', message: error.message };
   if (error instanceof errors.JWTExpired) return refuse('token-expired', 'the token has expired');
   if (error instanceof errors.JWTClaimValidationFailed) {
-    return refuse(CLAIM_CODES[error.claim] ?? 'invalid-claim', `the token's ${error.claim} claim is not accepted: ${error.message}`);
+    return refuse(CLAIM_CODES.get(error.claim) ?? 'invalid-claim', `the token's ${error.claim} claim is not accepted: ${error.message}`);
   }
   if (error instanceof errors.JOSEAlgNotAllowed) return refuse('algorithm-not-allowed', 'tokens must be signed with RS256');
   if (error instanceof errors.JWKSNoMatchingKey) return refuse('unknown-signing-key', 'the token was not signed by a key of the platform’s JWKS');

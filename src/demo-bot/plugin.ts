@@ -34,7 +34,11 @@ export interface DemoBotOptions {
 }
 
 /** Bot ids that report that state, for test-connection failure demos (as LivePerson's reference service does). */
-const STATE_BY_BOT_ID: Record<string, BotStatusBody['state']> = { maintenance: 'maintenance', offline: 'offline', error: 'error' };
+const STATE_BY_BOT_ID = new Map<string, BotStatusBody['state']>([
+  ['maintenance', 'maintenance'],
+  ['offline', 'offline'],
+  ['error', 'error'],
+]);
 /** The contract's botId parameter. */
 const BOT_ID = /^[A-Za-z0-9-]{1,36}$/;
 
@@ -106,7 +110,7 @@ export async function registerDemoBot(server: FastifyInstance, options: DemoBotO
 
       bot.get<{ Params: EnvironmentParams }>(`${base}/environments/:environment/state`, route('State and version of a bot'), async (request) => {
         requireEnvironment(request.params);
-        const status: BotStatusBody = { state: STATE_BY_BOT_ID[request.params.botId] ?? 'online', version: DEMO_BOT_VERSION };
+        const status: BotStatusBody = { state: STATE_BY_BOT_ID.get(request.params.botId) ?? 'online', version: DEMO_BOT_VERSION };
         return status;
       });
 

@@ -77,6 +77,8 @@ describe('contract module: events body (ConversationChange)', () => {
       '/type must be one of TEXT, CONVERSATION, RICH_CONTENT, hosted-file (contract) or START, CLOSE_CONVERSATION (lifecycle envelope)',
     ]);
     assert.equal(contract.validate('ConversationChange', 'TEXT').ok, false);
+    // Names from the wire are looked up as data, never as object properties.
+    assert.match(contract.validate('ConversationChange', { type: 'constructor', data: {}, context: { lpEvent } }).errors[0], /^\/type must be one of/);
   });
 
   it('START and CLOSE_CONVERSATION pass the documented envelope (ChangeContext), reported as a deviation', () => {
@@ -143,6 +145,12 @@ describe('contract module: events answer (PostEventResponse)', () => {
       '/response/3/type must be one of TEXT, STRUCTURED_CONTENT, DELAY, ACTION',
       '/response/4/data/name must be equal to one of the allowed values ("TRANSFER", "CLOSE_CONVERSATION", "INVOKE_FUNCTION", "CHANGE_TTR")',
     ]);
+    const prototypeNames = contract.validate('PostEventResponse', {
+      response: [{ type: '__proto__', data: {} }, { type: 'ACTION', data: { name: 'toString', parameters: {} } }],
+      analytics: { intents: [] },
+    });
+    assert.equal(prototypeNames.ok, false);
+    assert.equal(prototypeNames.errors[0], '/response/0/type must be one of TEXT, STRUCTURED_CONTENT, DELAY, ACTION');
   });
 
   it('requires response and analytics', () => {

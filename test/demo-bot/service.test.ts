@@ -117,6 +117,8 @@ for (const kind of STORES) {
         assert.equal(res.body.state, state);
         assert.equal(contract.validate('BotStatus', res.body).ok, true);
       }
+      // Only those ids: an id that is also an object property name is just another online bot.
+      assert.equal((await http.get('/v1/bots/constructor/environments/draft/state')).body.state, 'online');
       const unknown = await http.get(`${botPath}/environments/staging/state`);
       assert.equal(unknown.status, 404);
       assert.equal(unknown.body.error.code, 'environment-not-found');
