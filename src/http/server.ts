@@ -103,6 +103,18 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   server.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // Graceful stop: close() drops the connections idle at that moment and waits for the rest. A
+  // request still in flight would otherwise leave its connection kept alive after answering, and
+  // the stop would wait until the client (or the 72 s keep-alive timeout) drops it. So whatever is
+  // answered once closing has begun says `Connection: close`, and Node ends the socket after it.
+  let closing = false;
+  server.addHook('preClose', async () => {
+    closing = true;
+  });
+  server.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
   server.addHook('onResponse', async (request, reply) => {
     options.metrics.httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
