@@ -1,5 +1,5 @@
-// `npm test`: typecheck, one throwaway PostgreSQL cluster for the run, then every test file
-// under node's test runner. Each test builds its app on a fresh SQLite dir and a fresh database
+// `npm test`: typecheck (server, tests and the console), the console build when browser tests
+// run, one throwaway PostgreSQL cluster for the run, then every test file under node's test runner. Each test builds its app on a fresh SQLite dir and a fresh database
 // of that cluster (test/helpers/stores.ts), so the suite covers both stores.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -18,13 +18,18 @@ function testFiles(dir) {
 
 const only = process.argv.slice(2);
 if (!only.length && run('npx', ['tsc', '--noEmit', '-p', '.']) !== 0) process.exit(1);
+if (!only.length && run('npx', ['tsc', '--noEmit', '-p', 'src/web/client']) !== 0) process.exit(1);
+const files = only.length ? only : testFiles('test').sort();
+
+// Browser tests drive the built console (dist/web), so a clean checkout builds it first.
+const browserTests = files.some((f) => f.split(/[\\/]/).includes('web'));
+if (browserTests && run('npx', ['vite', 'build', '--config', 'src/web/client/vite.config.ts', '--logLevel', 'warn']) !== 0) process.exit(1);
 
 const stores = (process.env.TEST_STORES ?? 'sqlite,postgres').split(',');
 const cluster = stores.includes('postgres') && !process.env.TEST_PG_ADMIN_URL ? await startPgCluster() : undefined;
 const env = { ...process.env, ...(cluster ? { TEST_PG_ADMIN_URL: cluster.adminUrl } : {}) };
 let status = 1;
 try {
-  const files = only.length ? only : testFiles('test').sort();
   status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], env);
 } finally {
   cluster?.stop();

@@ -1,0 +1,96 @@
+import { useEffect, type ReactNode } from 'react';
+import { RouterProvider, match, useRouter } from './lib/router';
+import { SessionProvider, useSession } from './lib/session';
+import { SignIn } from './pages/SignIn';
+import { AccountPicker } from './pages/admin/AccountPicker';
+import { AdminShell } from './pages/admin/AdminShell';
+import { BotsPage } from './pages/admin/BotsPage';
+import { BotEditor } from './pages/admin/BotEditor';
+import { Tester } from './pages/admin/Tester';
+import { Workspace } from './pages/agent/Workspace';
+import { ChatPage } from './pages/chat/ChatPage';
+import { Empty } from './components/States';
+
+export function App() {
+  return (
+    <RouterProvider>
+      <SessionProvider>
+        <Routes />
+      </SessionProvider>
+    </RouterProvider>
+  );
+}
+
+function Redirect({ to }: { to: string }) {
+  const { navigate } = useRouter();
+  useEffect(() => navigate(to, { replace: true }), [navigate, to]);
+  return null;
+}
+
+/** Admin pages need the admin token; anything else goes back to sign-in. */
+function RequireAdmin({ children }: { children: (token: string) => ReactNode }) {
+  const { session } = useSession();
+  if (session?.kind !== 'admin') return <Redirect to="/" />;
+  return <>{children(session.token)}</>;
+}
+
+function Routes() {
+  const { location } = useRouter();
+  const { session } = useSession();
+  const path = location.pathname;
+
+  useEffect(() => {
+    document.title = titleFor(path);
+  }, [path]);
+
+  let params: Record<string, string> | null;
+  if ((params = match('/chat/:acc', path))) return <ChatPage accountId={params.acc} skill={location.search.get('skill')} />;
+  if (path === '/' || path === '') {
+    if (session?.kind === 'admin') return <Redirect to="/admin" />;
+    if (session?.kind === 'agent') return <Redirect to="/agent" />;
+    return <SignIn />;
+  }
+  if (match('/agent', path)) return session?.kind === 'agent' ? <Workspace session={session} /> : <Redirect to="/" />;
+  if (match('/admin', path)) return <RequireAdmin>{(token) => <AdminShell token={token}><AccountPicker token={token} /></AdminShell>}</RequireAdmin>;
+  if ((params = match('/admin/accounts/:acc/bots', path))) {
+    const acc = params.acc;
+    return <RequireAdmin>{(token) => <AdminShell token={token} accountId={acc} section="bots"><BotsPage token={token} accountId={acc} /></AdminShell>}</RequireAdmin>;
+  }
+  if ((params = match('/admin/accounts/:acc/bots/new', path))) {
+    const acc = params.acc;
+    return <RequireAdmin>{(token) => <AdminShell token={token} accountId={acc} section="bots"><BotEditor token={token} accountId={acc} /></AdminShell>}</RequireAdmin>;
+  }
+  if ((params = match('/admin/accounts/:acc/bots/:id', path))) {
+    const { acc, id } = params;
+    return (
+      <RequireAdmin>
+        {(token) => <AdminShell token={token} accountId={acc} section="bots"><BotEditor key={id} token={token} accountId={acc} botId={id} /></AdminShell>}
+      </RequireAdmin>
+    );
+  }
+  if ((params = match('/admin/accounts/:acc/tester', path))) {
+    const acc = params.acc;
+    return (
+      <RequireAdmin>
+        {(token) => <AdminShell token={token} accountId={acc} section="tester"><Tester token={token} accountId={acc} botId={location.search.get('bot')} /></AdminShell>}
+      </RequireAdmin>
+    );
+  }
+  if ((params = match('/admin/accounts/:acc', path))) return <Redirect to={`/admin/accounts/${encodeURIComponent(params.acc)}/bots`} />;
+  return (
+    <main className="page-center">
+      <Empty title="Page not found" action={<a className="btn" href="/">Go to sign-in</a>}>
+        There is nothing at <code>{path}</code>.
+      </Empty>
+    </main>
+  );
+}
+
+function titleFor(path: string): string {
+  if (path.startsWith('/chat/')) return 'Chat';
+  if (path.startsWith('/agent')) return 'Agent workspace · botbridge';
+  if (path.includes('/tester')) return 'Conversation tester · botbridge';
+  if (path.includes('/bots')) return 'Bots · botbridge';
+  if (path.startsWith('/admin')) return 'Accounts · botbridge';
+  return 'Sign in · botbridge';
+}

@@ -1,0 +1,177 @@
+/**
+ * The one place the console talks HTTP. Every call goes through `request`, so errors always
+ * arrive as an ApiError carrying the server's `{error:{code,message}}` (or a network failure),
+ * and screens can show the exact reason instead of a blank.
+ */
+import type {
+  Account,
+  AgentUser,
+  Bot,
+  BotSettings,
+  Conversation,
+  ConversationWithEvents,
+  ErrorCodeInfo,
+  Exchange,
+  QueuedConversation,
+  Sdes,
+  Skill,
+  TestConnectionResult,
+  VendorConfig,
+  Visitor,
+} from './types';
+
+export class ApiError extends Error {
+  constructor(
+    /** HTTP status; 0 when the server could not be reached. */
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export function errorText(error: unknown): string {
+  if (error instanceof ApiError) return error.status ? `${error.message} (${error.code}, HTTP ${error.status})` : error.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+interface RequestOptions {
+  token?: string;
+  body?: unknown;
+  signal?: AbortSignal;
+}
+
+async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers['content-type'] = 'application/json';
+  let response: Response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: options.signal,
+    });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === 'AbortError') throw error;
+    throw new ApiError(0, 'network', 'The server could not be reached. Check that botbridge is running.');
+  }
+  const text = await response.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!response.ok) {
+    const err = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
+    throw new ApiError(response.status, err?.code ?? `http-${response.status}`, err?.message ?? (text.slice(0, 200) || response.statusText));
+  }
+  return parsed as T;
+}
+
+const enc = encodeURIComponent;
+
+/** Query string for a stream URL: browsers cannot set headers on a WebSocket, hence `token=`. */
+function streamQuery(token: string, after?: number): string {
+  const q = new URLSearchParams({ token });
+  if (after !== undefined) q.set('after', String(after));
+  return q.toString();
+}
+
+export function wsUrl(path: string): string {
+  const { protocol, host } = window.location;
+  return `${protocol === 'https:' ? 'wss' : 'ws'}://${host}${path}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin (bearer = admin token)
+
+export type BotInput = Omit<BotSettings, 'vendor'> & { vendor: VendorConfig };
+
+export function adminApi(token: string) {
+  const base = '/admin/v1';
+  const acc = (accountId: string) => `${base}/accounts/${enc(accountId)}`;
+  const bot = (accountId: string, id: string) => `${acc(accountId)}/bots/${enc(id)}`;
+  const call = <T>(method: string, path: string, body?: unknown, signal?: AbortSignal) => request<T>(method, path, { token, body, signal });
+  return {
+    accounts: () => call<{ accounts: Account[] }>('GET', `${base}/accounts`).then((r) => r.accounts),
+    createAccount: (accountId: string) => call<Account>('POST', `${base}/accounts`, { accountId }),
+    skills: (accountId: string) => call<{ skills: Skill[] }>('GET', `${acc(accountId)}/skills`).then((r) => r.skills),
+    bots: (accountId: string, signal?: AbortSignal) => call<{ bots: Bot[] }>('GET', `${acc(accountId)}/bots`, undefined, signal).then((r) => r.bots),
+    bot: (accountId: string, id: string) => call<Bot>('GET', bot(accountId, id)),
+    createBot: (accountId: string, input: BotInput) => call<{ id: string; status: string }>('POST', `${acc(accountId)}/bots`, input),
+    updateBot: (accountId: string, id: string, patch: Partial<BotInput>) => call<Bot>('PATCH', bot(accountId, id), patch),
+    deleteBot: (accountId: string, id: string) => call<unknown>('DELETE', bot(accountId, id)),
+    /** The vendor's environments for credentials not saved yet (the create form). */
+    environmentsFor: (accountId: string, vendor: Omit<VendorConfig, 'environment'>, signal?: AbortSignal) =>
+      call<{ environments: string[] }>('POST', `${acc(accountId)}/vendor/environments`, { vendor }, signal).then((r) => r.environments),
+    environmentsOf: (accountId: string, id: string, signal?: AbortSignal) =>
+      call<{ environments: string[] }>('GET', `${bot(accountId, id)}/environments`, undefined, signal).then((r) => r.environments),
+    testConnectionFor: (accountId: string, vendor: VendorConfig) =>
+      call<TestConnectionResult>('POST', `${acc(accountId)}/vendor/test-connection`, { vendor }),
+    testConnectionOf: (accountId: string, id: string) => call<TestConnectionResult>('POST', `${bot(accountId, id)}/test-connection`),
+    start: (accountId: string, id: string) => call<{ status: string }>('POST', `${bot(accountId, id)}/start`),
+    stop: (accountId: string, id: string) => call<{ status: string }>('POST', `${bot(accountId, id)}/stop`),
+    createTestConversation: (accountId: string, id: string) =>
+      call<{ conversationId: string; consumerToken: string }>('POST', `${bot(accountId, id)}/test-conversations`),
+    logs: (accountId: string, id: string, conversationId: string, signal?: AbortSignal) =>
+      call<{ exchanges: Exchange[] }>('GET', `${bot(accountId, id)}/logs?conversationId=${enc(conversationId)}`, undefined, signal).then(
+        (r) => r.exchanges,
+      ),
+    errorCodes: () => call<{ codes: Record<string, ErrorCodeInfo> }>('GET', `${base}/error-codes`).then((r) => r.codes),
+    conversation: (accountId: string, id: string) => call<ConversationWithEvents>('GET', `${acc(accountId)}/conversations/${enc(id)}`),
+    conversationStream: (accountId: string, id: string, after?: number) =>
+      wsUrl(`${acc(accountId)}/conversations/${enc(id)}/stream?${streamQuery(token, after)}`),
+  };
+}
+export type AdminApi = ReturnType<typeof adminApi>;
+
+// ---------------------------------------------------------------------------------------------
+// Consumer (bearer = the conversation's consumer token)
+
+export type ConsumerMessage = { text: string } | { content: unknown };
+
+export function consumerApi(accountId: string) {
+  const base = `/api/account/${enc(accountId)}/consumer/conversations`;
+  return {
+    open: (body: { skill: string; type?: string; visitor?: Visitor; sdes?: Sdes }) =>
+      request<{ conversationId: string; consumerToken: string }>('POST', base, { body }),
+    status: (id: string, token: string) =>
+      request<{ conversationId: string; type: string; status: 'OPEN' | 'CLOSED'; lastSequence: number }>('GET', `${base}/${enc(id)}`, { token }),
+    send: (id: string, token: string, message: ConsumerMessage) => request<{ sequence: number }>('POST', `${base}/${enc(id)}/messages`, { token, body: message }),
+    typing: (id: string, token: string, typing: boolean) => request<void>('POST', `${base}/${enc(id)}/typing`, { token, body: { typing } }),
+    close: (id: string, token: string) => request<{ status: string }>('POST', `${base}/${enc(id)}/close`, { token }),
+    stream: (id: string, token: string, after?: number) => wsUrl(`${base}/${enc(id)}/stream?${streamQuery(token, after)}`),
+  };
+}
+export type ConsumerApi = ReturnType<typeof consumerApi>;
+
+// ---------------------------------------------------------------------------------------------
+// Agent (bearer = agent session token)
+
+export function agentLogin(accountId: string, username: string, password: string) {
+  return request<{ token: string; user: AgentUser }>('POST', `/api/account/${enc(accountId)}/agent/login`, { body: { username, password } });
+}
+
+export function agentApi(accountId: string, token: string) {
+  const base = `/api/account/${enc(accountId)}/agent`;
+  const conv = (id: string) => `${base}/conversations/${enc(id)}`;
+  const call = <T>(method: string, path: string, body?: unknown) => request<T>(method, path, { token, body });
+  return {
+    me: () => call<{ user: AgentUser; conversations: Conversation[] }>('GET', `${base}/me`),
+    queue: () => call<{ conversations: QueuedConversation[] }>('GET', `${base}/queue`).then((r) => r.conversations),
+    accept: (id: string) => call<Conversation>('POST', `${conv(id)}/accept`),
+    conversation: (id: string) => call<ConversationWithEvents>('GET', conv(id)),
+    send: (id: string, text: string, audience: 'ALL' | 'AGENTS_AND_MANAGERS' = 'ALL') =>
+      call<{ sequence: number }>('POST', `${conv(id)}/messages`, { text, audience }),
+    typing: (id: string, typing: boolean) => call<void>('POST', `${conv(id)}/typing`, { typing }),
+    transfer: (id: string, skill: string) => call<Conversation>('POST', `${conv(id)}/transfer`, { skill }),
+    close: (id: string) => call<Conversation>('POST', `${conv(id)}/close`),
+    stream: () => wsUrl(`${base}/stream?${streamQuery(token)}`),
+  };
+}
+export type AgentApi = ReturnType<typeof agentApi>;

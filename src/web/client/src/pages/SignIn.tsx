@@ -1,0 +1,121 @@
+import { useState, type FormEvent } from 'react';
+import { ApiError, adminApi, agentLogin, errorText } from '../lib/api';
+import { useRouter } from '../lib/router';
+import { useSession } from '../lib/session';
+import { Notice } from '../components/States';
+import { Logo } from '../components/Logo';
+
+const LAST_ACCOUNT = 'botbridge.agent.lastAccount';
+
+/** Two doors: operators with the admin token, agents with their login. */
+export function SignIn() {
+  const { notice } = useSession();
+  return (
+    <main className="signin">
+      <header className="signin-header">
+        <Logo />
+        <p className="muted">Third-Party Bots, self-hosted. Sign in to configure and test bots, or to take conversations.</p>
+      </header>
+      {notice && <Notice tone="warning">{notice}</Notice>}
+      <div className="signin-grid">
+        <AdminSignIn />
+        <AgentSignIn />
+      </div>
+    </main>
+  );
+}
+
+function AdminSignIn() {
+  const { signIn } = useSession();
+  const { navigate } = useRouter();
+  const [token, setToken] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      // Listing accounts is the cheapest call that proves the token.
+      await adminApi(token.trim()).accounts();
+      signIn({ kind: 'admin', token: token.trim() });
+      navigate('/admin');
+    } catch (e) {
+      setError(e instanceof ApiError && e.status === 401 ? 'That admin token is not valid.' : errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="card signin-card" aria-labelledby="admin-signin-title">
+      <h2 id="admin-signin-title">Operator</h2>
+      <p className="muted">Bots, test connection, the conversation tester. Uses the admin token printed when the server first started.</p>
+      <form onSubmit={submit} className="form">
+        <label className="field">
+          <span>Admin token</span>
+          <input type="password" autoComplete="current-password" value={token} onChange={(e) => setToken(e.target.value)} required name="adminToken" />
+        </label>
+        {error && <Notice tone="error">{error}</Notice>}
+        <button className="btn btn-primary" type="submit" disabled={busy || !token.trim()}>
+          {busy ? 'Signing in…' : 'Sign in as operator'}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+function AgentSignIn() {
+  const { signIn } = useSession();
+  const { navigate } = useRouter();
+  const [accountId, setAccountId] = useState(() => window.localStorage.getItem(LAST_ACCOUNT) ?? 'demo');
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const acc = accountId.trim();
+      const { token, user } = await agentLogin(acc, username.trim(), password);
+      window.localStorage.setItem(LAST_ACCOUNT, acc);
+      signIn({ kind: 'agent', accountId: acc, token, user });
+      navigate('/agent');
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 401) setError('Wrong username or password.');
+      else if (e instanceof ApiError && e.status === 404) setError(`There is no account “${accountId.trim()}”.`);
+      else setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="card signin-card" aria-labelledby="agent-signin-title">
+      <h2 id="agent-signin-title">Agent</h2>
+      <p className="muted">Take conversations from your skills’ queues, read the bot’s history, reply, transfer and close.</p>
+      <form onSubmit={submit} className="form">
+        <label className="field">
+          <span>Account</span>
+          <input value={accountId} onChange={(e) => setAccountId(e.target.value)} required name="account" autoComplete="organization" />
+        </label>
+        <label className="field">
+          <span>Username</span>
+          <input value={username} onChange={(e) => setUsername(e.target.value)} required name="username" autoComplete="username" />
+        </label>
+        <label className="field">
+          <span>Password</span>
+          <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} required name="password" autoComplete="current-password" />
+        </label>
+        {error && <Notice tone="error">{error}</Notice>}
+        <button className="btn btn-primary" type="submit" disabled={busy || !username.trim() || !password || !accountId.trim()}>
+          {busy ? 'Signing in…' : 'Sign in as agent'}
+        </button>
+      </form>
+    </section>
+  );
+}

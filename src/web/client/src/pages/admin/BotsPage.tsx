@@ -1,0 +1,3 @@
+export function BotsPage(_props: { token: string; accountId: string; botId?: string | null }) {
+  return <div className="page">TODO</div>;
+}

@@ -1,0 +1,221 @@
+import { useEffect, useState, type FormEvent, type MutableRefObject } from 'react';
+import { errorText, type AgentApi } from '../../lib/api';
+import { useConversationLog } from '../../lib/conversation-log';
+import { shortId, ttrLabel } from '../../lib/format';
+import type { ConversationWithEvents, StreamMessage } from '../../lib/types';
+import { Transcript } from '../../components/Transcript';
+import { Composer } from '../../components/Composer';
+import { Empty, ErrorState, Loading, Notice } from '../../components/States';
+import { ConsumerInfo } from './ConsumerInfo';
+
+type Meta = Omit<ConversationWithEvents, 'events'>;
+
+interface Props {
+  api: AgentApi;
+  selfUserId: string;
+  conversationId: string | null;
+  /** Held by this agent (else a preview of a queued one). */
+  mine: boolean;
+  skills: string[];
+  inbox: MutableRefObject<((m: StreamMessage) => void) | null>;
+  onAccept(id: string): void;
+  onBack(): void;
+  /** The conversation left this agent (transferred): go back to the queue with this message. */
+  onLeft(message: string): void;
+  onChanged(): void;
+}
+
+export function ConversationPanel({ api, selfUserId, conversationId, mine, skills, inbox, onAccept, onBack, onLeft, onChanged }: Props) {
+  const log = useConversationLog(conversationId);
+  const [meta, setMeta] = useState<Meta | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [actionError, setActionError] = useState<string | null>(null);
+  const [privateNote, setPrivateNote] = useState(false);
+
+  const load = async () => {
+    if (!conversationId) return;
+    setError(null);
+    try {
+      const { events, ...rest } = await api.conversation(conversationId);
+      setMeta(rest);
+      log.load(events);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  useEffect(() => {
+    void load();
+    // A held conversation is reloaded when it becomes ours (accept) to pick up what streamed before.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [conversationId, mine]);
+
+  useEffect(() => {
+    inbox.current = (m) => {
+      if (m.kind === 'conversation') setMeta((prev) => ({ ...(prev ?? {}), ...m.conversation }) as Meta);
+      else log.apply(m);
+    };
+    return () => {
+      inbox.current = null;
+    };
+  }, [inbox, log.apply]);
+
+  if (!conversationId) {
+    return (
+      <section className="ws-main ws-empty" id="ws-main" aria-label="Conversation">
+        <Empty title="No conversation selected">Accept a conversation from the queue, or pick one of yours, to see its history and reply.</Empty>
+      </section>
+    );
+  }
+  if (error && !meta) {
+    return (
+      <section className="ws-main" id="ws-main" aria-label="Conversation">
+        <ErrorState error={error} title="Could not open this conversation" onRetry={load} />
+      </section>
+    );
+  }
+  if (!meta) {
+    return (
+      <section className="ws-main" id="ws-main" aria-label="Conversation">
+        <Loading>Loading conversation…</Loading>
+      </section>
+    );
+  }
+
+  const closed = meta.status === 'CLOSED';
+  const act = async (what: string, run: () => Promise<unknown>) => {
+    setActionError(null);
+    try {
+      await run();
+      onChanged();
+    } catch (e) {
+      setActionError(`${what} failed: ${errorText(e)}`);
+      throw e;
+    }
+  };
+
+  return (
+    <>
+      <section className="ws-main" id="ws-main" aria-label={`Conversation ${shortId(meta.conversationId)}`}>
+        <header className="conv-header">
+          <button type="button" className="btn btn-ghost btn-small back-button" onClick={onBack}>
+            ← Queue
+          </button>
+          <div className="conv-title">
+            <h2>Conversation #{shortId(meta.conversationId)}</h2>
+            <p className="muted small">
+              {meta.skill.name} · {meta.type === 'CHAT' ? 'Chat' : 'Messaging'} · TTR {ttrLabel(meta.ttr)} ·{' '}
+              <span className={`status-text status-${meta.status.toLowerCase()}`}>{closed ? 'Closed' : mine ? 'With you' : 'Waiting in queue'}</span>
+            </p>
+          </div>
+          {!mine && !closed && (
+            <button type="button" className="btn btn-primary" onClick={() => onAccept(meta.conversationId)}>
+              Accept
+            </button>
+          )}
+          {mine && !closed && <CloseButton onClose={() => act('Closing', () => api.close(meta.conversationId))} />}
+          {closed && (
+            <button type="button" className="btn" onClick={onBack}>
+              Done
+            </button>
+          )}
+        </header>
+        <Transcript
+          label="Conversation history"
+          events={log.events}
+          viewpoint="agent"
+          showPrivate
+          showSystem
+          selfUserId={selfUserId}
+          typing={log.typing}
+          emptyText="No messages yet."
+        />
+        {actionError && <Notice tone="error">{actionError}</Notice>}
+        {mine && !closed && (
+          <div className="agent-tools">
+            <Composer
+              label={privateNote ? 'Private note (agents only)' : 'Reply to the consumer'}
+              placeholder={privateNote ? 'Private note — only agents and managers see it' : 'Reply to the consumer…'}
+              onSend={(text) => act('Sending', () => api.send(meta.conversationId, text, privateNote ? 'AGENTS_AND_MANAGERS' : 'ALL'))}
+              onTyping={privateNote ? undefined : (on) => void api.typing(meta.conversationId, on).catch(() => undefined)}
+              sendLabel={privateNote ? 'Add note' : 'Send'}
+            >
+              <label className="toggle">
+                <input type="checkbox" checked={privateNote} onChange={(e) => setPrivateNote(e.target.checked)} />
+                <span>Private</span>
+              </label>
+            </Composer>
+            <TransferForm
+              skills={skills}
+              current={meta.skill.name}
+              onTransfer={async (skill) => {
+                await act('Transfer', () => api.transfer(meta.conversationId, skill));
+                onLeft(`Conversation #${shortId(meta.conversationId)} transferred to “${skill}”.`);
+              }}
+            />
+          </div>
+        )}
+        {!mine && !closed && <p className="muted small center">Accept this conversation to reply.</p>}
+      </section>
+      <ConsumerInfo conversation={meta} />
+    </>
+  );
+}
+
+function CloseButton({ onClose }: { onClose(): Promise<unknown> }) {
+  const [confirming, setConfirming] = useState(false);
+  if (!confirming) {
+    return (
+      <button type="button" className="btn" onClick={() => setConfirming(true)}>
+        Close conversation
+      </button>
+    );
+  }
+  return (
+    <span className="confirm" role="group" aria-label="Confirm closing">
+      <span className="small">Close it?</span>
+      <button type="button" className="btn btn-danger btn-small" autoFocus onClick={() => void onClose().catch(() => undefined).finally(() => setConfirming(false))}>
+        Yes, close
+      </button>
+      <button type="button" className="btn btn-ghost btn-small" onClick={() => setConfirming(false)}>
+        Cancel
+      </button>
+    </span>
+  );
+}
+
+/**
+ * Skills come from what the agent knows (their own, the queue's, their conversations'): the
+ * agent API lists no skills, so the field also takes any name and shows the server's answer.
+ */
+function TransferForm({ skills, current, onTransfer }: { skills: string[]; current: string; onTransfer(skill: string): Promise<void> }) {
+  const [skill, setSkill] = useState('');
+  const [busy, setBusy] = useState(false);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    if (!skill.trim()) return;
+    setBusy(true);
+    try {
+      await onTransfer(skill.trim());
+    } catch {
+      // shown by the panel
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="transfer-form" onSubmit={submit}>
+      <label className="field field-inline">
+        <span>Transfer to skill</span>
+        <input list="transfer-skills" value={skill} onChange={(e) => setSkill(e.target.value)} placeholder={`e.g. ${skills.find((s) => s !== current) ?? 'escalation'}`} />
+      </label>
+      <datalist id="transfer-skills">
+        {skills.map((s) => (
+          <option key={s} value={s} />
+        ))}
+      </datalist>
+      <button type="submit" className="btn" disabled={busy || !skill.trim()}>
+        Transfer
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,247 @@
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { ApiError, consumerApi, errorText } from '../../lib/api';
+import { useConversationLog } from '../../lib/conversation-log';
+import { useStream, type StreamSource } from '../../lib/stream';
+import type { StreamMessage } from '../../lib/types';
+import { Transcript } from '../../components/Transcript';
+import { Composer } from '../../components/Composer';
+import { Empty, ErrorState, Loading, Notice } from '../../components/States';
+import '../../styles/chat.css';
+
+interface Props {
+  accountId: string;
+  skill: string | null;
+}
+
+interface Stored {
+  conversationId: string;
+  consumerToken: string;
+}
+
+/**
+ * The conversation survives a reload: its id and consumer token stay in localStorage, one per
+ * account and skill, the way a site's chat window keeps its conversation across pages.
+ */
+const storageKey = (accountId: string, skill: string) => `botbridge.chat.${accountId}.${skill}`;
+
+function loadStored(key: string): Stored | null {
+  try {
+    const value = JSON.parse(window.localStorage.getItem(key) ?? 'null') as Stored | null;
+    return value?.conversationId && value.consumerToken ? value : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A stable visitor id per browser and a session id per tab, as a site's tag would send them. */
+function visitorIds(): { sharkVisitorId: string; sharkSessionId: string } {
+  const get = (storage: Storage, key: string) => {
+    let value = storage.getItem(key);
+    if (!value) storage.setItem(key, (value = crypto.randomUUID()));
+    return value;
+  };
+  return { sharkVisitorId: get(window.localStorage, 'botbridge.visitor'), sharkSessionId: get(window.sessionStorage, 'botbridge.session-id') };
+}
+
+type Phase = { kind: 'checking' } | { kind: 'new' } | { kind: 'open' } | { kind: 'closed' } | { kind: 'error'; error: unknown };
+
+export function ChatPage({ accountId, skill }: Props) {
+  if (!skill) {
+    return (
+      <ChatFrame title="Chat">
+        <div className="chat-body">
+          <Empty title="This chat link is missing its skill">
+            Open it as <code>/chat/{accountId}?skill=&lt;skill name&gt;</code>, for example <code>?skill=demo-bot</code>.
+          </Empty>
+        </div>
+      </ChatFrame>
+    );
+  }
+  return <Chat key={`${accountId}/${skill}`} accountId={accountId} skill={skill} />;
+}
+
+function Chat({ accountId, skill }: { accountId: string; skill: string }) {
+  const api = useMemo(() => consumerApi(accountId), [accountId]);
+  const key = storageKey(accountId, skill);
+  const [conversation, setConversation] = useState<Stored | null>(() => loadStored(key));
+  const [phase, setPhase] = useState<Phase>(() => (conversation ? { kind: 'checking' } : { kind: 'new' }));
+  const [sendError, setSendError] = useState<string | null>(null);
+  const [pending, setPending] = useState<{ key: number; text: string; sequence?: number }[]>([]);
+  const log = useConversationLog(conversation?.conversationId ?? null);
+
+  // After a reload, make sure the remembered conversation is still ours and still open.
+  const check = useCallback(async () => {
+    const stored = loadStored(key);
+    if (!stored) return setPhase({ kind: 'new' });
+    setPhase({ kind: 'checking' });
+    try {
+      const status = await api.status(stored.conversationId, stored.consumerToken);
+      setPhase({ kind: status.status === 'CLOSED' ? 'closed' : 'open' });
+    } catch (e) {
+      if (e instanceof ApiError && [401, 403, 404].includes(e.status)) {
+        // Expired token or a wiped server: start afresh rather than show an error forever.
+        window.localStorage.removeItem(key);
+        setConversation(null);
+        setPhase({ kind: 'new' });
+      } else setPhase({ kind: 'error', error: e });
+    }
+  }, [api, key]);
+  useEffect(() => {
+    if (conversation) void check();
+    // Only on arrival; later changes come from the stream.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+
+  const source: StreamSource | null = useMemo(
+    () =>
+      conversation && phase.kind !== 'checking' && phase.kind !== 'error'
+        ? { key: conversation.conversationId, url: (after) => api.stream(conversation.conversationId, conversation.consumerToken, after) }
+        : null,
+    [api, conversation, phase.kind],
+  );
+  const onMessage = (m: StreamMessage) => {
+    log.apply(m);
+    if (m.kind === 'conversation' && m.conversation.status === 'CLOSED') setPhase({ kind: 'closed' });
+    if (m.kind === 'event' && m.event.type === 'CLOSE') setPhase({ kind: 'closed' });
+  };
+  const streamStatus = useStream(source, onMessage);
+
+  // A sent message shows at once, faded, until the stream brings it back with its sequence.
+  useEffect(() => {
+    const seen = new Set(log.events.map((e) => e.sequence));
+    setPending((p) => (p.some((x) => x.sequence !== undefined && seen.has(x.sequence)) ? p.filter((x) => x.sequence === undefined || !seen.has(x.sequence)) : p));
+  }, [log.events, pending]);
+
+  // Two quick sends before the first one's conversation exists must still make one conversation.
+  const opening = useRef<Promise<Stored> | null>(null);
+  const ensureConversation = async (): Promise<Stored> => {
+    if (conversation && phase.kind === 'open') return conversation;
+    opening.current ??= api.open({ skill, visitor: visitorIds() }).then((opened) => {
+      window.localStorage.setItem(key, JSON.stringify(opened));
+      setConversation(opened);
+      setPhase({ kind: 'open' });
+      return opened;
+    });
+    try {
+      return await opening.current;
+    } finally {
+      opening.current = null;
+    }
+  };
+
+  const send = async (text: string) => {
+    setSendError(null);
+    const local = Date.now() + Math.random();
+    setPending((p) => [...p, { key: local, text }]);
+    try {
+      const target = await ensureConversation();
+      const { sequence } = await api.send(target.conversationId, target.consumerToken, { text });
+      setPending((p) => p.map((x) => (x.key === local ? { ...x, sequence } : x)));
+    } catch (e) {
+      setPending((p) => p.filter((x) => x.key !== local));
+      if (e instanceof ApiError && e.status === 404 && !conversation) setSendError(`This chat is not available: ${e.message}.`);
+      else if (e instanceof ApiError && e.status === 409) {
+        setPhase({ kind: 'closed' });
+        setSendError('This conversation has ended. Start a new one to keep chatting.');
+      } else setSendError(`Your message was not sent: ${errorText(e)}`);
+      throw e;
+    }
+  };
+
+  const typing = (on: boolean) => {
+    if (conversation && phase.kind === 'open') void api.typing(conversation.conversationId, conversation.consumerToken, on).catch(() => undefined);
+  };
+
+  const startNew = () => {
+    window.localStorage.removeItem(key);
+    setConversation(null);
+    setPending([]);
+    setSendError(null);
+    log.reset();
+    setPhase({ kind: 'new' });
+  };
+
+  const endChat = async () => {
+    if (!conversation) return;
+    try {
+      await api.close(conversation.conversationId, conversation.consumerToken);
+      setPhase({ kind: 'closed' });
+    } catch (e) {
+      setSendError(`Could not end the conversation: ${errorText(e)}`);
+    }
+  };
+
+  const canPublish = phase.kind === 'open' || phase.kind === 'new';
+  const publish = (text: string) => void send(text).catch(() => undefined);
+
+  return (
+    <ChatFrame
+      title="Chat"
+      status={phase.kind === 'open' ? (streamStatus === 'live' ? 'Connected' : streamStatus === 'reconnecting' ? 'Reconnecting…' : 'Connecting…') : undefined}
+      action={
+        phase.kind === 'open' ? (
+          <button type="button" className="btn btn-ghost btn-small" onClick={endChat}>
+            End chat
+          </button>
+        ) : undefined
+      }
+    >
+      <div className="chat-body">
+        {phase.kind === 'checking' && <Loading>Restoring your conversation…</Loading>}
+        {phase.kind === 'error' && <ErrorState error={phase.error} title="Could not restore your conversation" onRetry={check} />}
+        {phase.kind !== 'checking' && phase.kind !== 'error' && (
+          <>
+            {conversation && !log.ready && log.events.length === 0 && <Loading>Loading messages…</Loading>}
+            {!conversation && !pending.length ? (
+              <Empty title="How can we help?">Type a message below to start the conversation.</Empty>
+            ) : (
+              <Transcript
+                label="Conversation"
+                events={log.events}
+                viewpoint="consumer"
+                typing={log.typing}
+                onPublishText={canPublish ? publish : undefined}
+                pending={pending}
+              />
+            )}
+          </>
+        )}
+      </div>
+      <footer className="chat-footer">
+        {sendError && <Notice tone="error">{sendError}</Notice>}
+        {phase.kind === 'closed' ? (
+          <div className="chat-ended">
+            <p>This conversation has ended.</p>
+            <button type="button" className="btn btn-primary" onClick={startNew}>
+              Start a new conversation
+            </button>
+          </div>
+        ) : (
+          <Composer label="Message" onSend={send} onTyping={typing} disabled={phase.kind === 'checking' || phase.kind === 'error'} placeholder="Write a message…" />
+        )}
+      </footer>
+    </ChatFrame>
+  );
+}
+
+function ChatFrame({ title, status, action, children }: { title: string; status?: string; action?: ReactNode; children: ReactNode }) {
+  return (
+    <div className="chat-page">
+      <main className="chat-window" aria-label="Chat">
+        <header className="chat-header">
+          <div>
+            <h1>{title}</h1>
+            {status && (
+              <p className="chat-status" role="status">
+                <span className={`dot ${status === 'Connected' ? 'dot-on' : 'dot-wait'}`} aria-hidden="true" />
+                {status}
+              </p>
+            )}
+          </div>
+          {action}
+        </header>
+        {children}
+      </main>
+    </div>
+  );
+}

@@ -1,0 +1,67 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+
+/** Debian's chromium (`.ci/run` installs it); override with CHROMIUM_PATH. */
+const EXECUTABLE = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+export const SCREENSHOT_DIR = resolve('test-results', 'screenshots');
+
+export const DESKTOP = { width: 1280, height: 800 };
+export const PHONE = { width: 390, height: 844 };
+
+const ARGS = [
+  '--no-sandbox',
+  '--headless',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+export interface TestBrowser {
+  /**
+   * A page in its own Chromium profile: a consumer, an agent and an operator in one test do not
+   * share storage, like three people on three machines.
+   */
+  page(viewport?: { width: number; height: number }): Promise<Page>;
+  close(): Promise<void>;
+}
+
+/**
+ * Headless Chromium, each page on a fresh throwaway `--user-data-dir` (Playwright takes the
+ * profile as `userDataDir` and passes the flag itself). Pages log their errors to stderr so a
+ * failing browser test says why.
+ */
+export async function launchBrowser(): Promise<TestBrowser> {
+  const open: { context: BrowserContext; profile: string }[] = [];
+  return {
+    async page(viewport = DESKTOP) {
+      const profile = mkdtempSync(join(tmpdir(), 'botbridge-chromium-'));
+      const context = await chromium.launchPersistentContext(profile, { executablePath: EXECUTABLE, args: ARGS, viewport });
+      open.push({ context, profile });
+      const page = context.pages()[0] ?? (await context.newPage());
+      page.setDefaultTimeout(15_000);
+      page.on('pageerror', (error) => process.stderr.write(`[browser] page error: ${error.message}\n`));
+      page.on('console', (message) => {
+        if (message.type() === 'error') process.stderr.write(`[browser] console: ${message.text()}\n`);
+      });
+      return page;
+    },
+    async close() {
+      for (const { context, profile } of open) {
+        await context.close().catch(() => undefined);
+        rmSync(profile, { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+/** Saves `test-results/screenshots/<name>.png` (git-ignored) for a person to look at. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  const path = join(SCREENSHOT_DIR, `${name.replace(/[^A-Za-z0-9_.-]+/g, '-')}.png`);
+  await page.screenshot({ path, fullPage: false });
+  return path;
+}
