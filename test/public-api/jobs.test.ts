@@ -1,0 +1,204 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
+import { ADMIN_TOKEN, client, startApp, type Running } from '../helpers/app.js';
+import { openStore } from '../../src/store/index.js';
+import { JobStore } from '../../src/public-api/jobs.js';
+import { INTERRUPTED_BY_RESTART } from '../../src/public-api/worker.js';
+import { conversationOf, login, openConversation, publicApi, setUpAccount, type PublicApi } from './support.js';
+
+for (const kind of STORES) {
+  describe(`Public API v1: the job queue (${kind})`, () => {
+    let store: TestStore;
+    let running: Running;
+    let api: PublicApi;
+    let bearer: string;
+    let apiUserId: string;
+    const acc = 'acme';
+
+    const texts = async (conversationId: string) =>
+      (await conversationOf(running.url, acc, conversationId)).events.filter((e: any) => e.type === 'TEXT').map((e: any) => e.text);
+
+    before(async () => {
+      store = await freshStore(kind);
+      running = await startApp(store);
+      ({ api: apiUserId } = await setUpAccount(running.url, { acc, skills: ['sales', 'human_skill', 'bots'], users: ['api'] }));
+      bearer = await login(running.url, acc, 'api');
+      api = publicApi(running.url, acc, bearer);
+    });
+    after(async () => {
+      await running?.close();
+      await store?.dispose();
+    });
+
+    it('a job whose conversation stays busy past its ttl expires and does nothing; other conversations do not wait', async () => {
+      const busy = await openConversation(running.url, acc, { skill: 'sales' });
+      const free = await openConversation(running.url, acc, { skill: 'sales' });
+      const pause = await api.send('messages', busy.conversationId, { messages: [{ delay: 12, typing: true }, 'after the pause'] });
+      assert.equal(pause.status, 200);
+      const transfer = await api.send('transfer', busy.conversationId, { skill: 'human_skill' }, { ttl: '10' });
+      assert.equal(transfer.status, 200);
+      assert.equal((await api.job(transfer.body.jobId)).body.status, 'queued');
+
+      // Another conversation's job is carried out while the first one still pauses.
+      assert.equal((await api.run('messages', free.conversationId, { messages: ['not held up'] })).status, 'done');
+      assert.equal((await api.job(pause.body.jobId)).body.status, 'running');
+      assert.deepEqual(await texts(free.conversationId), ['not held up']);
+
+      const expired = await api.settled(transfer.body.jobId);
+      assert.deepEqual(expired, { jobId: transfer.body.jobId, action: 'transfer', conversationId: busy.conversationId, status: 'expired' });
+      assert.equal((await api.settled(pause.body.jobId)).status, 'done');
+      const conversation = await conversationOf(running.url, acc, busy.conversationId);
+      assert.equal(conversation.skill.name, 'sales');
+      assert.ok(!conversation.events.some((e: any) => e.type === 'TRANSFER'));
+      assert.deepEqual(await texts(busy.conversationId), ['after the pause']);
+      // Expired stays expired once the conversation is free again.
+      assert.equal((await api.job(transfer.body.jobId)).body.status, 'expired');
+    });
+
+    it('one conversation’s jobs run in the order they were accepted, whatever their action', async () => {
+      const { conversationId } = await openConversation(running.url, acc, { skill: 'sales' });
+      const jobIds: string[] = [];
+      const send = async (action: string, body: unknown, method: 'PUT' | 'POST' = 'POST') => {
+        const res = await api.send(action, conversationId, body, { method });
+        assert.equal(res.status, 200, JSON.stringify(res.body));
+        jobIds.push(res.body.jobId);
+      };
+      await send('messages', { messages: ['one', { delay: 1, typing: false }, 'two'] });
+      await send('ttr', { ttrType: 'PRIORITIZED' }, 'PUT');
+      await send('messages', { messages: ['three'] });
+      await send('sdes', { sdes: [{ type: 'personal', personal: { firstname: 'Ada' } }], sharkVisitorId: 'v', sharkSessionId: 's' }, 'PUT');
+      await send('messages', { messages: ['four'] }, 'PUT');
+      await send('transfer', { skill: 'human_skill' });
+      for (const id of jobIds) assert.equal((await api.settled(id)).status, 'done');
+
+      const { events } = await conversationOf(running.url, acc, conversationId);
+      const log = events
+        .filter((e: any) => ['TEXT', 'TTR', 'SDES', 'TRANSFER'].includes(e.type))
+        .map((e: any) => (e.type === 'TEXT' ? e.text : e.type));
+      assert.deepEqual(log, ['one', 'two', 'TTR', 'three', 'SDES', 'four', 'TRANSFER']);
+    });
+
+    it('a conversation closed while jobs wait: they fail with the reason, nothing crashes', async () => {
+      const { conversationId, consumerToken } = await openConversation(running.url, acc, { skill: 'sales' });
+      const paused = await api.send('messages', conversationId, { messages: [{ delay: 3, typing: true }, 'too late'] });
+      const queued = await api.send('ttr', conversationId, { ttrType: 'URGENT' });
+      assert.equal(paused.status, 200);
+      assert.equal(queued.status, 200);
+      const consumer = client(running.url, { token: consumerToken });
+      assert.equal((await consumer.post(`/api/account/${acc}/consumer/conversations/${conversationId}/close`)).status, 200);
+
+      const first = await api.settled(paused.body.jobId);
+      assert.equal(first.status, 'failed');
+      assert.equal(first.error, 'conversation is closed');
+      const second = await api.settled(queued.body.jobId);
+      assert.equal(second.status, 'failed');
+      assert.equal(second.error, 'conversation is closed');
+      const conversation = await conversationOf(running.url, acc, conversationId);
+      assert.equal(conversation.closeReason, 'CONSUMER');
+      assert.deepEqual(await texts(conversationId), []);
+      assert.deepEqual(conversation.ttr, { ttrType: 'NORMAL' });
+      // The queue goes on serving.
+      const next = await openConversation(running.url, acc, { skill: 'sales' });
+      assert.equal((await api.run('messages', next.conversationId, { messages: ['still serving'] })).status, 'done');
+    });
+
+    it('with a bot holding the conversation, the Public API speaks as that bot', async () => {
+      const admin = client(running.url, { token: ADMIN_TOKEN });
+      const bot = await admin.post(`/admin/v1/accounts/${acc}/users`, { loginName: 'helper-bot', userType: 'BOT', skills: ['bots'] });
+      assert.equal(bot.status, 201);
+      await running.app.directory.setUserState(bot.body.id, 'ONLINE');
+      const { conversationId } = await openConversation(running.url, acc, { skill: 'bots' });
+      assert.deepEqual((await conversationOf(running.url, acc, conversationId)).assignee?.userId, bot.body.id);
+
+      assert.equal((await api.run('messages', conversationId, { messages: ['from the bot'] })).status, 'done');
+      assert.equal((await api.run('transfer', conversationId, { skill: 'human_skill' })).status, 'done');
+      assert.equal((await api.run('messages', conversationId, { messages: ['from the API user'] })).status, 'done');
+      const { events } = await conversationOf(running.url, acc, conversationId);
+      const byText = (text: string) => events.find((e: any) => e.text === text);
+      assert.deepEqual(byText('from the bot').originator, { role: 'BOT', userId: bot.body.id });
+      assert.deepEqual(events.find((e: any) => e.type === 'TRANSFER').originator, { role: 'BOT', userId: bot.body.id });
+      // Queued on a human skill now: no bot holds it, the API user speaks as an agent.
+      assert.deepEqual(byText('from the API user').originator, { role: 'AGENT', userId: apiUserId });
+      await running.app.directory.setUserState(bot.body.id, 'OFFLINE');
+    });
+
+    it('a restart keeps waiting jobs and runs them; a job cut short is failed, never run twice', async () => {
+      const { conversationId } = await openConversation(running.url, acc, { skill: 'sales' });
+      const cut = await api.send('messages', conversationId, { messages: [{ delay: 30, typing: true }, 'never sent'] });
+      const waiting = await api.send('messages', conversationId, { messages: ['sent after the restart'] }, { ttl: '120' });
+      assert.equal(cut.status, 200);
+      assert.equal(waiting.status, 200);
+      while ((await api.job(cut.body.jobId)).body.status !== 'running') await new Promise((r) => setTimeout(r, 20));
+      await running.close();
+
+      // What a crash would leave behind: one job marked running, one whose ttl ran out unseen.
+      const direct = await openStore({ dataDir: store.dataDir, databaseUrl: store.databaseUrl });
+      const user = String(apiUserId);
+      const crashed = await new JobStore(direct).add({ accountId: acc, conversationId, action: 'messages', payload: { messages: ['crashed'] }, actorUserId: user, ttlSeconds: 60 });
+      assert.ok(await new JobStore(direct).start(crashed.id));
+      const stale = await new JobStore(direct, () => Date.now() - 60_000).add({ accountId: acc, conversationId, action: 'messages', payload: { messages: ['stale'] }, actorUserId: user, ttlSeconds: 10 });
+      await direct.close();
+
+      running = await startApp(store);
+      // The bearer from before the restart still works: its signing secret lives in the store.
+      api = publicApi(running.url, acc, bearer);
+      assert.equal((await api.settled(waiting.body.jobId)).status, 'done');
+      const interrupted = await api.settled(cut.body.jobId);
+      assert.equal(interrupted.status, 'failed');
+      assert.match(interrupted.error!, /interrupted/);
+      const afterCrash = await api.settled(crashed.id);
+      assert.deepEqual([afterCrash.status, afterCrash.error], ['failed', INTERRUPTED_BY_RESTART]);
+      assert.equal((await api.settled(stale.id)).status, 'expired');
+      assert.deepEqual(await texts(conversationId), ['sent after the restart']);
+    });
+  });
+
+  describe(`Public API v1: login rate limiting (${kind})`, () => {
+    let store: TestStore;
+    let running: Running;
+    const acc = 'acme';
+
+    before(async () => {
+      store = await freshStore(kind);
+      running = await startApp(store);
+      await setUpAccount(running.url, { acc, skills: [], users: ['alice', 'bob', 'carol', 'dave'] });
+    });
+    after(async () => {
+      await running?.close();
+      await store?.dispose();
+    });
+
+    const attempt = (username: string, password: string) =>
+      client(running.url).post(`/api/account/${acc}/login?v=1.3`, { username, password });
+
+    it('repeated failures for one user: 429 with Retry-After, even with the right password; other users unaffected', async () => {
+      for (let i = 0; i < 5; i++) assert.equal((await attempt('alice', `guess ${i}`)).status, 401);
+      for (const password of ['guess again', 'correct horse battery']) {
+        const limited = await attempt('alice', password);
+        assert.equal(limited.status, 429);
+        assert.equal(limited.body.error.code, 'too-many-attempts');
+        const retryAfter = Number(limited.headers.get('retry-after'));
+        assert.ok(Number.isInteger(retryAfter) && retryAfter > 0, `Retry-After is whole seconds: ${limited.headers.get('retry-after')}`);
+      }
+      assert.equal((await attempt('bob', 'correct horse battery')).status, 200);
+    });
+
+    it('a successful login clears the user’s failures', async () => {
+      for (let round = 0; round < 2; round++) {
+        for (let i = 0; i < 4; i++) assert.equal((await attempt('dave', `guess ${i}`)).status, 401);
+        assert.equal((await attempt('dave', 'correct horse battery')).status, 200);
+      }
+    });
+
+    it('repeated failures from one address, spread over many names: the address is limited', async () => {
+      // 5 (alice) + 8 (dave) failures so far from this address; a spread of unknown names adds the rest.
+      let status = 401;
+      for (let i = 0; i < 20 && status === 401; i++) status = (await attempt(`nobody-${i}`, 'guess')).status;
+      assert.equal(status, 429);
+      const carol = await attempt('carol', 'correct horse battery');
+      assert.equal(carol.status, 429);
+      assert.ok(Number(carol.headers.get('retry-after')) > 0);
+    });
+  });
+}
