@@ -12,7 +12,10 @@ export type Action = (typeof ACTIONS)[number];
 export const TTL_DEFAULT_SECONDS = 30;
 export const TTL_MIN_SECONDS = 10;
 export const TTL_MAX_SECONDS = 120;
-/** One pause may last as long as a command may wait: longer would outlive any ttl. */
+/**
+ * The pauses of one request add up to at most what a command may wait: a longer hold of the
+ * conversation would only make the jobs behind it expire.
+ */
 export const MAX_DELAY_SECONDS = 120;
 export const MAX_ENCODED_METADATA_LENGTH = 5000;
 
@@ -143,7 +146,7 @@ export const bodySchemas: Record<Action, object> = {
         properties: {
           intentId: { type: 'string' },
           intentName: { type: 'string' },
-          confidenceScore: { type: 'number', minimum: 0, maximum: 1 },
+          confidenceScore: { type: 'number' },
         },
         description: 'Stored with every message of the request',
       },
@@ -171,7 +174,9 @@ export const bodySchemas: Record<Action, object> = {
         type: 'array',
         minItems: 1,
         maxItems: 50,
-        items: { type: 'object', properties: { type: { type: 'string', minLength: 1 } }, required: ['type'] },
+        // The type names the engagement attribute (personal, ctmrinfo, purchase...): a plain word,
+        // since it becomes a key of the conversation's SDES.
+        items: { type: 'object', properties: { type: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9]{0,63}$' } }, required: ['type'] },
       },
       sharkVisitorId: { type: 'string', minLength: 1, maxLength: 256 },
       sharkSessionId: { type: 'string', minLength: 1, maxLength: 256 },
@@ -201,27 +206,40 @@ export function isQuickReplies(item: StructuredMessage): boolean {
   return 'quickReplies' in item.structuredContent;
 }
 
+export interface Refusal {
+  code: 'messaging-only' | 'invalid-message';
+  message: string;
+}
+
 /**
- * What the body schema cannot say about messages: the templates themselves, and which features
- * a CHAT conversation lacks (quick replies and encodedMetadata are messaging only).
+ * What the body schema cannot say about messages: the templates themselves, the pauses' total,
+ * and which features a CHAT conversation lacks (quick replies and encodedMetadata).
  */
-export function checkMessages(command: MessagesCommand, type: ConversationType, templates: StructuredContentValidator): string | undefined {
+export function checkMessages(command: MessagesCommand, type: ConversationType, templates: StructuredContentValidator): Refusal | undefined {
+  const invalid = (message: string): Refusal => ({ code: 'invalid-message', message });
+  const messagingOnly = (message: string): Refusal => ({ code: 'messaging-only', message });
+  let paused = 0;
   for (const [i, item] of command.messages.entries()) {
-    if (typeof item === 'string' || isPause(item)) continue;
+    if (typeof item === 'string') continue;
     const at = `messages[${i}]`;
-    if (item.encodedMetadata !== undefined && type === 'CHAT') return `${at}: encodedMetadata is only supported in messaging conversations`;
+    if (isPause(item)) {
+      paused += item.delay;
+      if (paused > MAX_DELAY_SECONDS) return invalid(`${at}: the pauses of one request add up to more than ${MAX_DELAY_SECONDS} seconds`);
+      continue;
+    }
+    if (item.encodedMetadata !== undefined && type === 'CHAT') return messagingOnly(`${at}: encodedMetadata is only supported in messaging conversations`);
     const content = item.structuredContent;
-    if ('quickReplies' in content) {
-      if (type === 'CHAT') return `${at}: quick replies are only supported in messaging conversations`;
+    if (isQuickReplies(item)) {
+      if (type === 'CHAT') return messagingOnly(`${at}: quick replies are only supported in messaging conversations`);
       const extra = Object.keys(content).filter((k) => k !== 'quickReplies' && k !== 'message');
-      if (extra.length) return `${at}.structuredContent: quick replies take only 'quickReplies' and 'message', not '${extra[0]}'`;
-      if (typeof content.message !== 'string' || !content.message) return `${at}.structuredContent.message: the text shown with quick replies is required`;
+      if (extra.length) return invalid(`${at}.structuredContent: quick replies take only 'quickReplies' and 'message', not '${extra[0]}'`);
+      if (typeof content.message !== 'string' || !content.message) return invalid(`${at}.structuredContent.message: the text shown with quick replies is required`);
       const why = templates.quickReplies(content.quickReplies);
-      if (why) return `${at}.structuredContent.quickReplies: ${why}`;
+      if (why) return invalid(`${at}.structuredContent.quickReplies: ${why}`);
       continue;
     }
     const why = templates.richContent(content);
-    if (why) return `${at}.structuredContent: ${why}`;
+    if (why) return invalid(`${at}.structuredContent: ${why}`);
   }
   return undefined;
 }

@@ -167,8 +167,8 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
     switch (action) {
       case 'messages': {
         const command = body as MessagesCommand;
-        const why = checkMessages(command, conversation.type, templates);
-        if (why) throw badRequest(why, why.includes('only supported in messaging') ? 'messaging-only' : 'invalid-message');
+        const refusal = checkMessages(command, conversation.type, templates);
+        if (refusal) throw badRequest(refusal.message, refusal.code);
         return command;
       }
       case 'transfer': {

@@ -139,6 +139,9 @@ for (const kind of STORES) {
       for (const [structuredContent, mentions] of bad) {
         assertError(await api.send('messages', conversationId, { messages: [{ structuredContent }] }), 400, 'invalid-message', mentions);
       }
+      // One request may not hold its conversation for longer than any ttl could wait.
+      assertError(await api.send('messages', conversationId, { messages: ['a', { delay: 100 }, 'b', { delay: 21, typing: false }] }), 400, 'invalid-message', 'messages[3]');
+      assertError(await api.send('messages', conversationId, { messages: [{ delay: 121 }] }), 400, 'invalid-request', 'delay');
       // A bad item anywhere refuses the whole request: nothing of it is sent.
       assertError(await api.send('messages', conversationId, { messages: ['first', { structuredContent: { type: 'nope' } }] }), 400, 'invalid-message', 'messages[1]');
       assert.equal(await eventCount(), before);
@@ -167,6 +170,8 @@ for (const kind of STORES) {
         [{ ...ok, sdes: { type: 'personal' } }, 'sdes'],
         [{ ...ok, sdes: [] }, 'sdes'],
         [{ ...ok, sdes: [{ personal: { firstname: 'x' } }] }, 'type'],
+        [{ ...ok, sdes: [{ type: '__proto__', polluted: true }] }, 'type'],
+        [{ ...ok, sdes: [{ type: '' }] }, 'type'],
         [{ ...ok, sharkVisitorId: 12345 }, 'sharkVisitorId'],
         [{ ...ok, sharkSessionId: null }, 'sharkSessionId'],
         [{}, 'sdes'],
