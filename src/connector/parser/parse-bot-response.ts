@@ -1,0 +1,328 @@
+import { TTR_TYPES, type Audience, type TtrType } from '../../platform/types.js';
+import type { ParserErrorCode } from './error-codes.js';
+import { fromPointer, isPlainObject, show, toLabel, toPointer, type Segment } from './location.js';
+import type { StructuredContentFinding, StructuredContentValidator } from './structured-content.js';
+import type { ParseContext, ParseError, ParsedAction, ParsedIntent, ParsedItem, ParsedResponse } from './types.js';
+
+/**
+ * Turns the Custom Endpoint's answer to an event into what the connector sends, and says
+ * precisely what was wrong with everything it leaves out. Pure: same body, same context, same
+ * result; nothing is sent, logged or stored here.
+ */
+
+export const MAX_ENCODED_METADATA_LENGTH = 5000;
+
+const ITEM_TYPES = ['TEXT', 'STRUCTURED_CONTENT', 'DELAY', 'ACTION'] as const;
+const ACTION_NAMES = ['TRANSFER', 'CLOSE_CONVERSATION', 'CHANGE_TTR', 'INVOKE_FUNCTION'] as const;
+/** Standard alphabet with padding: what LivePerson decodes. Line breaks and URL-safe "-_" are refused. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+interface Problem {
+  code: ParserErrorCode;
+  at: readonly Segment[];
+  /** Reads after the location: "must be an integer >= 1, got 0". */
+  says: string;
+}
+type Checked<T> = { value: T; problems?: undefined } | { value?: undefined; problems: Problem[] };
+
+const refuse = (code: ParserErrorCode, at: readonly Segment[], says: string): { problems: Problem[] } => ({ problems: [{ code, at, says }] });
+
+/**
+ * `structuredContent` is the validator from `createStructuredContentValidator()`, built once at
+ * start-up and passed in, which keeps this function free of set-up cost and of hidden state.
+ *
+ * Invalid items are dropped and reported, the rest keep their order. Optional fields sent as
+ * `null` count as absent: serialisers in many languages write nulls for unset fields.
+ */
+export function parseBotResponse(raw: unknown, context: ParseContext, structuredContent: StructuredContentValidator): ParsedResponse {
+  const errors: ParseError[] = [];
+  const report = (problems: readonly Problem[], index?: number) => {
+    for (const { code, at, says } of problems) {
+      errors.push({ code, message: `${toLabel(at)} ${says}`, ...(index === undefined ? {} : { index }), path: toPointer(at) });
+    }
+  };
+
+  if (!isPlainObject(raw) || !Array.isArray(raw.response)) {
+    report([unusableBody(raw)]);
+    const intents = isPlainObject(raw) ? parseIntents(raw.analytics, report) : [];
+    return { items: [], intents, errors, usable: false };
+  }
+
+  const items: ParsedItem[] = [];
+  let action: ParsedAction | undefined;
+  raw.response.forEach((item: unknown, index: number) => {
+    const at: Segment[] = ['response', index];
+    if (!isPlainObject(item)) {
+      return report(refuse('custom-endpoint-invalid-body', at, `must be an object like {"type": "TEXT", "data": {…}}, got ${show(item)}`).problems, index);
+    }
+    const { type, data } = item;
+    if (typeof type !== 'string') {
+      return report(refuse('custom-endpoint-invalid-body', [...at, 'type'], `must be one of ${list(ITEM_TYPES)}, got ${show(type)}`).problems, index);
+    }
+    let parsed: Checked<ParsedItem | ParsedAction>;
+    switch (type) {
+      case 'TEXT':
+        parsed = parseText(data, at, index, context);
+        break;
+      case 'STRUCTURED_CONTENT':
+        parsed = parseStructuredContent(data, at, index, context, structuredContent);
+        break;
+      case 'DELAY':
+        parsed = parseDelay(data, at, index);
+        break;
+      case 'ACTION':
+        if (action) {
+          const says = `is a second ACTION; only one action per response is carried out, the ${action.name} at response[${action.index}]`;
+          return report(refuse('common-multiple-actions', at, says).problems, index);
+        }
+        parsed = parseAction(data, at, index);
+        break;
+      default: {
+        const hint = (ITEM_TYPES as readonly string[]).includes(type.toUpperCase()) ? ` (types are case-sensitive: "${type.toUpperCase()}")` : '';
+        return report(refuse('common-unknown-response-type', [...at, 'type'], `must be one of ${list(ITEM_TYPES)}, got ${show(type)}${hint}`).problems, index);
+      }
+    }
+    if (parsed.problems) return report(parsed.problems, index);
+    if ('kind' in parsed.value) items.push(parsed.value);
+    else action = parsed.value;
+  });
+
+  const intents = parseIntents(raw.analytics, report);
+  const usable = action !== undefined || items.some((item) => item.kind !== 'delay');
+  if (!usable) {
+    const dropped = new Set(errors.map((e) => e.index).filter((i) => i !== undefined)).size;
+    report([nothingUsable(raw.response.length, items.length, dropped)]);
+  }
+  return { items, ...(action ? { action } : {}), intents, errors, usable };
+}
+
+function unusableBody(raw: unknown): Problem {
+  const code = 'common-invalid-ai-vendor-response';
+  const expected = 'expected an object like {"response": [ …items… ]}';
+  if (raw === undefined) return { code, at: [], says: `is empty; ${expected}` };
+  if (Array.isArray(raw)) return { code, at: [], says: `is an array; wrap the items as {"response": [ …items… ]}` };
+  if (!isPlainObject(raw)) return { code, at: [], says: `is ${show(raw)}; ${expected}` };
+  if (raw.response === undefined) {
+    const keys = Object.keys(raw);
+    const has = keys.length ? `its keys are ${keys.slice(0, 5).map((k) => JSON.stringify(k)).join(', ')}${keys.length > 5 ? ', …' : ''}` : 'it is empty';
+    return { code, at: [], says: `has no "response" array (${has}); ${expected}` };
+  }
+  return { code, at: ['response'], says: `must be an array of items, got ${show(raw.response)}` };
+}
+
+function nothingUsable(total: number, delays: number, dropped: number): Problem {
+  const code = 'common-invalid-parsed-response';
+  if (total === 0) return { code, at: ['response'], says: 'is empty: there is no message or action to send' };
+  const why = [
+    dropped ? `${dropped} invalid item${dropped === 1 ? ' was' : 's were'} dropped` : '',
+    delays === 1 ? 'a DELAY alone sends nothing' : delays ? `${delays} DELAYs alone send nothing` : '',
+  ]
+    .filter(Boolean)
+    .join('; ');
+  return { code, at: ['response'], says: `holds no valid message or action (${why})` };
+}
+
+function parseText(data: unknown, at: readonly Segment[], index: number, context: ParseContext): Checked<ParsedItem> {
+  if (!isPlainObject(data)) return refuse('common-invalid-text-body', [...at, 'data'], `must be an object with a "message", got ${show(data)}`);
+  const audience: unknown = data.messageAudience ?? 'ALL';
+  // Anything but ALL reads as an attempt at a private text: better dropped than shown to the consumer.
+  const code = audience === 'ALL' ? 'common-invalid-text-body' : 'common-invalid-private-text-body';
+  if (audience !== 'ALL' && audience !== 'AGENTS_AND_MANAGERS') {
+    return refuse(code, [...at, 'data', 'messageAudience'], `must be "ALL" or "AGENTS_AND_MANAGERS" (case-sensitive), got ${show(audience)}`);
+  }
+  const text = data.message;
+  if (typeof text !== 'string' || !text.trim()) return refuse(code, [...at, 'data', 'message'], `must be a non-empty string, got ${show(text)}`);
+  const extras = parseMessageExtras(data, at, code, context);
+  if (extras.problems) return extras;
+  return { value: { kind: 'text', index, text, audience: audience as Audience, ...extras.value } };
+}
+
+function parseStructuredContent(
+  data: unknown,
+  at: readonly Segment[],
+  index: number,
+  context: ParseContext,
+  validator: StructuredContentValidator,
+): Checked<ParsedItem> {
+  const code = 'common-invalid-structured-content-body';
+  if (!isPlainObject(data)) return refuse(code, [...at, 'data'], `must be an object with a "structuredContent", got ${show(data)}`);
+  const contentAt = [...at, 'data', 'structuredContent'];
+  const content = data.structuredContent;
+  if (!isPlainObject(content)) return refuse(code, contentAt, `must be a structured-content object, got ${show(content)}`);
+
+  let value: ParsedItem;
+  if (content.quickReplies !== undefined) {
+    if (context.conversationType === 'CHAT') {
+      const says = 'cannot be sent: quick replies are supported on messaging conversations only, and this is a CHAT conversation';
+      return refuse('common-no-quick-replies-support-chat', [...contentAt, 'quickReplies'], says);
+    }
+    // Quick replies ride on a text message; anything else here (a card, say) would silently vanish.
+    const strays = Object.keys(content).filter((key) => key !== 'quickReplies' && key !== 'message');
+    if (strays.length) {
+      const says = `holds quick replies, so it may hold only "quickReplies" and "message", but also has ${list(strays)}`;
+      return refuse(code, contentAt, says);
+    }
+    const text = content.message;
+    if (typeof text !== 'string' || !text.trim()) {
+      return refuse(code, [...contentAt, 'message'], `must be a non-empty string (the text the quick replies answer), got ${show(text)}`);
+    }
+    const verdict = validator.validateQuickReplies(content.quickReplies);
+    if (!verdict.ok) return { problems: fromFindings(code, [...contentAt, 'quickReplies'], verdict.errors) };
+    value = { kind: 'quickReplies', index, text, quickReplies: content.quickReplies as object };
+  } else {
+    const verdict = validator.validate(content);
+    if (!verdict.ok) return { problems: fromFindings(code, contentAt, verdict.errors) };
+    value = { kind: 'structured', index, content };
+  }
+  const extras = parseMessageExtras(data, at, code, context);
+  if (extras.problems) return extras;
+  return { value: { ...value, ...extras.value } };
+}
+
+function fromFindings(code: ParserErrorCode, base: readonly Segment[], findings: readonly StructuredContentFinding[]): Problem[] {
+  return findings.map((f) => ({ code, at: [...base, ...fromPointer(f.path)], says: f.message }));
+}
+
+/** `metadata` and `encodedMetadata`, shared by every kind of message. */
+function parseMessageExtras(
+  data: Record<string, unknown>,
+  at: readonly Segment[],
+  bodyCode: ParserErrorCode,
+  context: ParseContext,
+): Checked<{ metadata?: unknown; encodedMetadata?: string }> {
+  const extras: { metadata?: unknown; encodedMetadata?: string } = {};
+  const { metadata, encodedMetadata } = data;
+  if (metadata != null) {
+    // The contract says object; LivePerson's own examples send [{type: "ExternalId", id: …}].
+    if (!Array.isArray(metadata) && !isPlainObject(metadata)) {
+      return refuse(bodyCode, [...at, 'data', 'metadata'], `must be an array (like [{"type": "ExternalId", "id": "…"}]) or an object, got ${show(metadata)}`);
+    }
+    extras.metadata = metadata;
+  }
+  if (encodedMetadata != null) {
+    const code = 'common-invalid-encoded-metadata';
+    const where = [...at, 'data', 'encodedMetadata'];
+    if (context.conversationType === 'CHAT') {
+      return refuse(code, where, 'is supported on messaging conversations only, and this is a CHAT conversation; the message was dropped');
+    }
+    if (typeof encodedMetadata !== 'string') return refuse(code, where, `must be a base64 string, got ${show(encodedMetadata)}`);
+    if (encodedMetadata.length > MAX_ENCODED_METADATA_LENGTH) {
+      return refuse(code, where, `must be at most ${MAX_ENCODED_METADATA_LENGTH} characters long, got ${encodedMetadata.length}`);
+    }
+    if (!encodedMetadata || !BASE64.test(encodedMetadata)) {
+      return refuse(code, where, `must be base64 (A-Z, a-z, 0-9, "+", "/", padded with "="), got ${show(encodedMetadata)}`);
+    }
+    extras.encodedMetadata = encodedMetadata;
+  }
+  return { value: extras };
+}
+
+function parseDelay(data: unknown, at: readonly Segment[], index: number): Checked<ParsedItem> {
+  const code = 'common-invalid-delay-body';
+  if (!isPlainObject(data)) return refuse(code, [...at, 'data'], `must be an object with "seconds", got ${show(data)}`);
+  const { seconds } = data;
+  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1) {
+    return refuse(code, [...at, 'data', 'seconds'], `must be an integer >= 1, got ${show(seconds)}`);
+  }
+  const typing = data.typing ?? true;
+  if (typeof typing !== 'boolean') return refuse(code, [...at, 'data', 'typing'], `must be true or false, got ${show(typing)}`);
+  return { value: { kind: 'delay', index, seconds, typing } };
+}
+
+function parseAction(data: unknown, at: readonly Segment[], index: number): Checked<ParsedAction> {
+  const code = 'common-invalid-action-body';
+  if (!isPlainObject(data)) return refuse(code, [...at, 'data'], `must be an object with "name" and "parameters", got ${show(data)}`);
+  const { name } = data;
+  if (!(ACTION_NAMES as readonly unknown[]).includes(name)) {
+    return refuse(code, [...at, 'data', 'name'], `must be one of ${list(ACTION_NAMES)} (case-sensitive), got ${show(name)}`);
+  }
+  const paramsAt = [...at, 'data', 'parameters'];
+  // LivePerson documents CLOSE_CONVERSATION as having no required parameters.
+  const params = data.parameters ?? (name === 'CLOSE_CONVERSATION' ? {} : undefined);
+  if (!isPlainObject(params)) return refuse(code, paramsAt, `must be an object, got ${show(params)}`);
+
+  switch (name as (typeof ACTION_NAMES)[number]) {
+    case 'TRANSFER': {
+      const transfer: ParsedAction & { name: 'TRANSFER' } = { name: 'TRANSFER', index };
+      for (const key of ['skillName', 'agentId'] as const) {
+        const value = params[key];
+        if (value == null) continue;
+        if (typeof value !== 'string' || !value.trim()) {
+          const note = key === 'skillName' ? ' (skill names are case-sensitive)' : '';
+          return refuse(code, [...paramsAt, key], `must be a non-empty string${note}, got ${show(value)}`);
+        }
+        transfer[key] = value;
+      }
+      if (transfer.skillName === undefined && transfer.agentId === undefined) {
+        return refuse(code, paramsAt, 'must name a "skillName", an "agentId" (preferred agent) or both');
+      }
+      return { value: transfer };
+    }
+    case 'CLOSE_CONVERSATION': {
+      const withoutPcs = params.withoutPcs ?? false;
+      if (typeof withoutPcs !== 'boolean') return refuse(code, [...paramsAt, 'withoutPcs'], `must be true or false, got ${show(withoutPcs)}`);
+      return { value: { name: 'CLOSE_CONVERSATION', index, withoutPcs } };
+    }
+    case 'CHANGE_TTR': {
+      const { ttrType } = params;
+      if (!(TTR_TYPES as readonly unknown[]).includes(ttrType)) {
+        return refuse(code, [...paramsAt, 'ttrType'], `must be one of ${list(TTR_TYPES)} (case-sensitive), got ${show(ttrType)}`);
+      }
+      if (ttrType !== 'CUSTOM') return { value: { name: 'CHANGE_TTR', index, ttrType: ttrType as TtrType } };
+      const raw = params.value;
+      if (raw == null) return refuse(code, [...paramsAt, 'value'], 'is required when ttrType is "CUSTOM": the time to response in seconds');
+      // LivePerson's examples send "10"; numbers are accepted too. Nothing looser ("1e3", " 10").
+      const seconds = typeof raw === 'number' ? raw : typeof raw === 'string' && /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
+      if (!Number.isInteger(seconds) || seconds < 1) {
+        return refuse(code, [...paramsAt, 'value'], `must be a whole number of seconds >= 1, as a number or a string of digits, got ${show(raw)}`);
+      }
+      return { value: { name: 'CHANGE_TTR', index, ttrType: 'CUSTOM', value: seconds } };
+    }
+    case 'INVOKE_FUNCTION': {
+      const { lambdaUuid, payload } = params;
+      if (typeof lambdaUuid !== 'string' || !UUID.test(lambdaUuid)) {
+        return refuse(code, [...paramsAt, 'lambdaUuid'], `must be the function's UUID (like "4f9c233a-e7e6-4af3-b680-59ba20ab8962"), got ${show(lambdaUuid)}`);
+      }
+      if (!isPlainObject(payload)) return refuse(code, [...paramsAt, 'payload'], `must be an object (passed to the function), got ${show(payload)}`);
+      const failOnError = params.failOnError ?? false;
+      if (typeof failOnError !== 'boolean') return refuse(code, [...paramsAt, 'failOnError'], `must be true or false, got ${show(failOnError)}`);
+      return { value: { name: 'INVOKE_FUNCTION', index, lambdaUuid, payload, failOnError } };
+    }
+  }
+}
+
+/** Invalid intents are left out of the analytics; they never make a response unusable. */
+function parseIntents(analytics: unknown, report: (problems: readonly Problem[]) => void): ParsedIntent[] {
+  const code = 'common-invalid-intent';
+  if (analytics == null) return [];
+  if (!isPlainObject(analytics)) {
+    report(refuse(code, ['analytics'], `must be an object like {"intents": [ … ]}, got ${show(analytics)}`).problems);
+    return [];
+  }
+  const { intents } = analytics;
+  if (intents == null) return [];
+  if (!Array.isArray(intents)) {
+    report(refuse(code, ['analytics', 'intents'], `must be an array, got ${show(intents)}`).problems);
+    return [];
+  }
+  const parsed: ParsedIntent[] = [];
+  intents.forEach((intent: unknown, i: number) => {
+    const at = ['analytics', 'intents', i];
+    if (!isPlainObject(intent)) {
+      return report(refuse(code, at, `must be an object with "id", "description" and "confidenceScore", got ${show(intent)}`).problems);
+    }
+    const { id, description, confidenceScore } = intent;
+    if (typeof id !== 'string' || !/^\S+$/.test(id)) return report(refuse(code, [...at, 'id'], `must be a non-empty string without whitespace, got ${show(id)}`).problems);
+    if (typeof description !== 'string') return report(refuse(code, [...at, 'description'], `must be a string, got ${show(description)}`).problems);
+    if (typeof confidenceScore !== 'number' || !(confidenceScore >= 0 && confidenceScore <= 1)) {
+      return report(refuse(code, [...at, 'confidenceScore'], `must be a number between 0 and 1, got ${show(confidenceScore)}`).problems);
+    }
+    parsed.push({ id, description, confidenceScore });
+  });
+  return parsed;
+}
+
+function list(values: readonly string[]): string {
+  return values.map((v) => JSON.stringify(v)).join(', ');
+}
