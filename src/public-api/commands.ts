@@ -126,6 +126,7 @@ const structuredMessageSchema = {
  * oneOf so a mistake is reported against the field that is wrong, not as "matches no branch".
  */
 const messageItemSchema = {
+  description: 'A text, a pause {delay, typing?} or a structured message {structuredContent, metadata?, encodedMetadata?}',
   if: { type: 'string' },
   then: { type: 'string', minLength: 1, maxLength: 10000 },
   else: {

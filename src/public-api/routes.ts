@@ -40,7 +40,11 @@ export interface PublicApiRouteDeps {
 
 const tags = ['public-api'];
 const security = [{ bearer: [] }];
-const errors = { 400: errorBodySchema, 404: errorBodySchema, 500: errorBodySchema };
+const errors = {
+  400: { ...errorBodySchema, description: 'Bad request: body, query or bearer token' },
+  404: { ...errorBodySchema, description: 'Unknown here: no such conversation (or job) in this account' },
+  500: { ...errorBodySchema, description: 'Internal server error' },
+};
 
 const accountParams = {
   type: 'object',
@@ -130,11 +134,11 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
           required: ['username', 'password'],
         },
         response: {
-          200: { type: 'object', properties: { bearer: { type: 'string' } }, required: ['bearer'] },
-          400: errorBodySchema,
-          401: errorBodySchema,
-          404: errorBodySchema,
-          429: errorBodySchema,
+          200: { type: 'object', properties: { bearer: { type: 'string' } }, required: ['bearer'], description: 'The bearer (a signed JWT)' },
+          400: { ...errorBodySchema, description: 'Missing or unsupported v, or a bad body' },
+          401: { ...errorBodySchema, description: 'Wrong username or password (never says which)' },
+          404: { ...errorBodySchema, description: 'Unknown account' },
+          429: { ...errorBodySchema, description: 'Too many failed logins; see Retry-After' },
         },
       },
       schemaErrorFormatter,
@@ -209,7 +213,10 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
           params: conversationParams,
           querystring: ttlQuery,
           body: bodySchemas[action],
-          response: { 200: { type: 'object', properties: { jobId: { type: 'string' } }, required: ['jobId'] }, ...errors },
+          response: {
+            200: { type: 'object', properties: { jobId: { type: 'string' } }, required: ['jobId'], description: 'Accepted and queued' },
+            ...errors,
+          },
         },
         schemaErrorFormatter,
         // Before the body is looked at: who is asking, and for how long the command may wait.
@@ -246,6 +253,7 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
               error: { type: 'string' },
             },
             required: ['jobId', 'status'],
+            description: 'The job',
           },
           ...errors,
         },
