@@ -23,6 +23,11 @@ import { registerDiscoveryRoutes } from './discovery/routes.js';
 import { randomSecret } from './util/passwords.js';
 import { createPublicApi, publicApiMigrations } from './public-api/index.js';
 import { registerWebConsole } from './web/serve.js';
+import { Agent } from 'undici';
+import { Connector, connectorMigrations, registerConnectorAdminRoutes, type ConnectorDeps } from './connector/index.js';
+import { createStructuredContentValidator, ERROR_CODES } from './connector/parser/index.js';
+import { createSecretBox, loadSecretKey } from './util/secret-box.js';
+import { registerDemoBot, DEMO_BOT_PREFIX } from './demo-bot/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -39,6 +44,7 @@ export interface App {
   readonly keys: KeyRing;
   readonly apps: AppTokens;
   readonly sessions: SessionTokens;
+  readonly connector: Connector;
   readonly adminToken: string;
   /** True when this start generated the admin token (main prints it once). */
   readonly adminTokenCreated: boolean;
@@ -56,14 +62,14 @@ export interface App {
 export interface BuildOptions {
   logger?: Logger;
   /** Connector timings (retry backoff, probe interval...) for tests and benchmarks. */
-  connector?: Record<string, unknown>;
+  connector?: Partial<Pick<ConnectorDeps, 'retry' | 'probeIntervalMs' | 'serviceRetryMs' | 'functionTimeoutMs'>>;
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const log = options.logger ?? createLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true });
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, sqliteSynchronous: config.sqliteSynchronous });
-  await store.migrate({ ...publicApiMigrations(store.dialect) });
+  await store.migrate({ ...connectorMigrations(store.dialect), ...publicApiMigrations(store.dialect) });
 
   const bus = new EventBus(log);
   const directory = new Directory(store);
@@ -78,6 +84,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await keys.current();
 
   const { adminToken, created: adminTokenCreated } = resolveAdminToken(config);
+  // One keep-alive pool set for every outbound call (bot services, functions).
+  const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 512 });
+  const connector = new Connector({
+    store,
+    directory,
+    conversations,
+    bus,
+    tokens: apps,
+    secretBox: createSecretBox(loadSecretKey(config.secretKey, config.dataDir)),
+    structuredContent: createStructuredContentValidator(),
+    dispatcher,
+    log,
+    metrics,
+    ...options.connector,
+  });
+  await connector.init();
 
   const server = await createHttpServer({ logger: log, metrics, version: VERSION });
   let listenAddress = `${config.host}:${config.port}`;
@@ -99,10 +121,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       admin.addHook('onRequest', adminGuard(adminToken));
       registerPlatformAdminRoutes(admin, { directory, conversations, hub });
       registerSentinelAdminRoutes(admin, { apps, keys, directory });
+      registerConnectorAdminRoutes(admin, { connector, sessions, errorCodes: ERROR_CODES });
     },
     { prefix: '/admin/v1' },
   );
   const publicApi = await createPublicApi(server, { store, directory, conversations, sessions, bus, log, metrics });
+  // The demo Custom Endpoint service rides along, verifying our tokens like any real one would.
+  await registerDemoBot(server, { prefix: DEMO_BOT_PREFIX, jwksUrl: () => `http://${publicHost()}/sentinel/well-known/jwks`, log });
   await registerWebConsole(server, { webDir: config.webDir });
 
   const app: App = {
@@ -118,6 +143,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     keys,
     apps,
     sessions,
+    connector,
     adminToken,
     adminTokenCreated,
     publicHost,
@@ -127,12 +153,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       const port = typeof address === 'object' && address ? address.port : config.port;
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       listenAddress = `${host}:${port}`;
+      // Bots come back in the background: a slow bot service must not hold up the server.
+      void connector.resume().catch((err) => log.error({ err }, 'resuming bots failed'));
       return `http://${listenAddress}`;
     },
     async close() {
       // Fastify stops accepting, lets in-flight requests finish, then the store closes.
+      await connector.close();
       await server.close();
       await publicApi.close();
+      await dispatcher.close();
       await store.close();
     },
   };

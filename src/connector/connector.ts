@@ -15,23 +15,10 @@ import { MASKED_SECRET, applySettings, type BotInput, type BotSettings, type Bot
 import { BotStore, newExchangeId, type BotRecord, type Exchange, type ExchangeOutcome, type LastError } from './store.js';
 import { CustomEndpointClient, VendorError, type RetryPolicy, type TokenIssuer } from './vendor-client.js';
 import { closeEventBody, consumerEventBody, conversationBody, lastConsumerMessage, startEventBody } from './requests.js';
-import { execute, type ExecutableAction, type ExecutableItem } from './executor.js';
+import { execute } from './executor.js';
 import { escalate } from './escalation.js';
 import { invokeFunction } from './functions.js';
-
-/** What the connector needs from the response parser (src/connector/parser). */
-export interface ResponseParser {
-  parse(
-    raw: unknown,
-    context: { conversationType: 'MESSAGING' | 'CHAT' },
-  ): {
-    items: (ExecutableItem & { index: number })[];
-    action?: ExecutableAction & { index: number };
-    intents: unknown[];
-    errors: { code: string; message: string; path?: string; index?: number }[];
-    usable: boolean;
-  };
-}
+import { parseBotResponse, type StructuredContentValidator } from './parser/index.js';
 
 export interface ConnectorDeps {
   store: Store;
@@ -40,7 +27,8 @@ export interface ConnectorDeps {
   bus: EventBus;
   tokens: TokenIssuer;
   secretBox: SecretBox;
-  parser: ResponseParser;
+  /** Built once (schema compilation is slow) and shared with the Public API. */
+  structuredContent: StructuredContentValidator;
   dispatcher: Dispatcher;
   log: Logger;
   metrics: Metrics;
@@ -457,9 +445,7 @@ export class Connector {
     if (typeof answer.body === 'string' && answer.text.trim() !== '') {
       exchange.errors.push({ code: 'vendor-malformed-response', message: 'bot service answer is not JSON' });
     }
-    const parsed = this.deps.parser.parse(typeof answer.body === 'string' ? undefined : answer.body, {
-      conversationType: conversation.type,
-    });
+    const parsed = parseBotResponse(typeof answer.body === 'string' ? undefined : answer.body, { conversationType: conversation.type }, this.deps.structuredContent);
     exchange.parsed = { items: parsed.items, action: parsed.action ?? null, intents: parsed.intents };
     exchange.errors.push(...parsed.errors.map((e) => ({ code: e.code, message: e.message, ...(e.path ? { path: e.path } : {}) })));
     if (conversation.status !== 'OPEN') {

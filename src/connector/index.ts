@@ -1,5 +1,5 @@
 /** The Custom Endpoint connector's public surface. */
-export { Connector, type ConnectorDeps, type BotView, type TestConnectionResult, type ResponseParser } from './connector.js';
+export { Connector, type ConnectorDeps, type BotView, type TestConnectionResult } from './connector.js';
 export { connectorMigrations, type Exchange } from './store.js';
 export { registerConnectorAdminRoutes } from './admin-routes.js';
 export { DEFAULT_RETRY, type RetryPolicy } from './vendor-client.js';
