@@ -195,7 +195,7 @@ export class Conversations {
 
   /** Appends a message. A closed conversation takes no more messages (409). */
   async post(accountId: string, conversationId: string, originator: Originator, message: NewMessage): Promise<ConversationEvent> {
-    const written = await this.changeReturningEvents(accountId, conversationId, async (current) => {
+    const { written } = await this.changeReturningEvents(accountId, conversationId, async (current) => {
       requireOpen(current);
       const type = message.file !== undefined ? 'FILE' : message.content !== undefined ? 'RICH_CONTENT' : 'TEXT';
       const event: NewEvent = { type, originator, audience: message.audience ?? 'ALL' };
@@ -395,20 +395,17 @@ export class Conversations {
     conversationId: string,
     work: (current: Conversation, tx: Db) => Promise<Change>,
   ): Promise<Conversation> {
-    let after: Conversation | undefined;
-    await this.changeReturningEvents(accountId, conversationId, async (current, tx) => {
-      const change = await work(current, tx);
-      after = change.next;
-      return change;
-    });
-    return after!;
+    // The state as committed (its lastSequence counts the entries just written), not `work`'s
+    // draft, whose lastSequence is still the one before the change.
+    const { next } = await this.changeReturningEvents(accountId, conversationId, work);
+    return next;
   }
 
   private changeReturningEvents(
     accountId: string,
     conversationId: string,
     work: (current: Conversation, tx: Db) => Promise<Change>,
-  ): Promise<ConversationEvent[]> {
+  ): Promise<{ next: Conversation; written: ConversationEvent[] }> {
     return this.mutex.run(conversationId, async () => {
       const { before, next, written } = await this.store.db.transaction().execute(async (tx) => {
         const before = await this.load(tx, conversationId, true);
@@ -461,7 +458,7 @@ export class Conversations {
         });
       }
       if (before.status === 'OPEN' && next.status === 'CLOSED') this.bus.publish({ type: 'conversation.closed', conversation: next });
-      return written;
+      return { next, written };
     });
   }
 
