@@ -58,8 +58,9 @@ export class KeyRing {
     await this.prune();
     const rows = await this.store.db
       .selectFrom('signing_keys')
-      .select(['public_jwk', 'retired_at', 'created_at'])
+      .select(['public_jwk', 'retired_at', 'created_at', 'kid'])
       .orderBy('created_at', 'desc')
+      .orderBy('kid', 'desc')
       .execute();
     rows.sort((a, b) => Number(a.retired_at !== null) - Number(b.retired_at !== null) || b.created_at - a.created_at);
     return { keys: rows.map((r) => JSON.parse(r.public_jwk) as JWK) };
@@ -75,7 +76,10 @@ export class KeyRing {
       .selectFrom('signing_keys')
       .select(['kid', 'private_jwk'])
       .where('retired_at', 'is', null)
+      // Replicas starting together on an empty store may each create a first key; the kid breaks
+      // a same-millisecond tie so every instance signs with the same one (the one JWKS lists first).
       .orderBy('created_at', 'desc')
+      .orderBy('kid', 'desc')
       .executeTakeFirst();
   }
 
