@@ -5,10 +5,22 @@ import { KeyRing } from '../sentinel/keys.js';
 /**
  * `npm run rotate-keys`: a new app-token signing key for the store in DATA_DIR / DATABASE_URL.
  * Running servers sign with it from their next token; the old key stays published an hour.
+ *
+ * No migrations here: the server owns the schema, including the tables of its parts (connector,
+ * Public API) this script does not know. Migrating with the base set alone is refused by the
+ * migrator ("previously executed migration ... is missing") on any store a server has run on.
  */
 const config = configFromEnv(process.env);
 const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
-await store.migrate();
-const result = await new KeyRing(store).rotate();
-process.stdout.write(`new signing key ${result.kid}; retired ${result.retired.join(', ') || 'none'}\n`);
-await store.close();
+try {
+  const tables = await store.db.introspection.getTables();
+  if (!tables.some((t) => t.name === 'signing_keys')) {
+    process.stderr.write('no botbridge store here (no signing keys): start the server on it once, then rotate\n');
+    process.exitCode = 1;
+  } else {
+    const result = await new KeyRing(store).rotate();
+    process.stdout.write(`new signing key ${result.kid}; retired ${result.retired.join(', ') || 'none'}\n`);
+  }
+} finally {
+  await store.close();
+}

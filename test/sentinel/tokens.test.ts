@@ -179,6 +179,21 @@ for (const kind of STORES) {
       const jwks = `${running.url}/sentinel/well-known/jwks`;
       await verifyWith(jwks, before.body.access_token, acc);
       await verifyWith(jwks, after.body.access_token, acc);
+
+      // On a store no server has run on there is nothing to rotate: a clear refusal, no schema made.
+      const empty = await freshStore(kind);
+      try {
+        const emptyEnv: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: empty.dataDir };
+        if (empty.databaseUrl) emptyEnv.DATABASE_URL = empty.databaseUrl;
+        else delete emptyEnv.DATABASE_URL;
+        await assert.rejects(run('npm', ['run', '--silent', 'rotate-keys'], { env: emptyEnv, cwd: process.cwd() }), (e: { code: number; stderr: string }) => {
+          assert.equal(e.code, 1);
+          assert.match(e.stderr, /start the server on it once/);
+          return true;
+        });
+      } finally {
+        await empty.dispose();
+      }
     });
 
     it('keys live in the store: a token verifies with the JWKS of the restarted server', async () => {
