@@ -1,5 +1,6 @@
 import type { App } from './app.js';
 import { randomSecret } from './util/passwords.js';
+import { DEMO_BOT_ID, DEMO_BOT_PREFIX } from './demo-bot/index.js';
 
 export const DEMO_ACCOUNT = 'demo';
 
@@ -8,11 +9,13 @@ export interface DemoAccount {
   agent: { username: string; password: string };
   publicApi: { username: string; password: string };
   skills: string[];
+  bot: { id: string; status: string; baseUrl: string };
 }
 
 /**
- * On first start with an empty store: an account to try everything with. Passwords are random
- * and shown once, in the start banner.
+ * On first start with an empty store: an account to try everything with, including a started
+ * Custom Endpoint bot served by the built-in demo bot. Call after listen (the bot's base URL is
+ * this server). Passwords are random and shown once, in the start banner.
  */
 export async function seedDemoAccount(app: App): Promise<DemoAccount | undefined> {
   if ((await app.directory.listAccounts()).length > 0) return undefined;
@@ -30,5 +33,22 @@ export async function seedDemoAccount(app: App): Promise<DemoAccount | undefined
   });
   const publicApi = { username: 'api', password: randomSecret(9) };
   await app.directory.createUser(accountId, { loginName: publicApi.username, password: publicApi.password, userType: 'HUMAN', skills: [] });
-  return { accountId, agent, publicApi, skills };
+  const installation = await app.apps.install(accountId, { name: 'Demo bot connector', scope: 'thirdpartybots.customendpoint.bot' });
+  const baseUrl = `http://${app.publicHost()}${DEMO_BOT_PREFIX}`;
+  const bot = await app.connector.create(accountId, {
+    name: 'Demo bot',
+    conversationType: 'MESSAGING',
+    skills: ['demo-bot'],
+    vendor: { type: 'CUSTOM_ENDPOINT', baseUrl, clientId: installation.clientId, clientSecret: installation.clientSecret, botId: DEMO_BOT_ID, environment: 'draft' },
+    welcomeEvent: true,
+    engagementAttributes: true,
+    escalation: {
+      skill: 'escalation',
+      messageToCustomer: 'Sorry, I got confused. Let me find a human for you.',
+      messageToAgent: 'The demo bot escalated this conversation.',
+      transferFailureMessage: 'No one is available right now, please try again later.',
+    },
+  });
+  const started = await app.connector.start(accountId, bot.id);
+  return { accountId, agent, publicApi, skills, bot: { id: bot.id, status: started.status, baseUrl } };
 }

@@ -6,8 +6,8 @@ import { seedDemoAccount } from './demo-account.js';
 async function main(): Promise<void> {
   const config = configFromEnv(process.env);
   const app = await buildApp(config);
-  const demo = config.demo ? await seedDemoAccount(app) : undefined;
   const url = await app.listen();
+  const demo = config.demo ? await seedDemoAccount(app) : undefined;
 
   const lines = [`botbridge listening on ${url}`];
   if (app.adminTokenCreated) lines.push(`admin token (shown once, kept in ${config.dataDir}/admin-token): ${app.adminToken}`);
@@ -16,6 +16,8 @@ async function main(): Promise<void> {
       `demo account: ${demo.accountId} (skills: ${demo.skills.join(', ')})`,
       `  agent login:      ${demo.agent.username} / ${demo.agent.password}`,
       `  Public API login: ${demo.publicApi.username} / ${demo.publicApi.password}`,
+      `  demo bot:         ${demo.bot.id} (${demo.bot.status}) at ${demo.bot.baseUrl}, skill demo-bot`,
+      `  consumer chat:    ${url}/chat/${demo.accountId}?skill=demo-bot`,
       `  console:          ${url}/`,
     );
   }
