@@ -1,0 +1,169 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
+import { startApp, type Running } from '../helpers/app.js';
+import { TestBot, reply, text } from '../helpers/test-bot.js';
+import { botTexts, eventually, openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
+
+/** Every byte the store holds, to prove a secret is not among them. */
+async function storeBytes(store: TestStore): Promise<string> {
+  if (store.kind === 'sqlite') {
+    return readdirSync(store.dataDir)
+      .filter((f) => f.startsWith('botbridge.sqlite'))
+      .map((f) => readFileSync(join(store.dataDir, f)).toString('latin1'))
+      .join('');
+  }
+  const c = new pg.Client({ connectionString: store.databaseUrl });
+  await c.connect();
+  const rows = await c.query('SELECT settings, client_secret_sealed FROM bots');
+  await c.end();
+  return JSON.stringify(rows.rows);
+}
+
+for (const kind of STORES) {
+  describe(`bot administration and lifecycle (${kind})`, () => {
+    let store: TestStore;
+    let running: Running;
+    let bot: TestBot;
+    let hook: Server;
+    const hookCalls: any[] = [];
+    let hookUrl = '';
+
+    before(async () => {
+      store = await freshStore(kind);
+      running = await startApp(store);
+      bot = await new TestBot().start();
+      hook = createServer((req, res) => {
+        let body = '';
+        req.on('data', (c) => (body += c));
+        req.on('end', () => {
+          hookCalls.push(JSON.parse(body));
+          res.end('{}');
+        });
+      });
+      await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+      hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+    });
+    after(async () => {
+      await bot?.stop();
+      hook?.close();
+      await running?.close();
+      await store?.dispose();
+    });
+
+    it('create, read with the secret masked, patch, list, delete; the secret is sealed at rest', async () => {
+      const { acc, admin, botId, app } = await setupBot(running, bot.url, { start: false });
+      const view = (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`)).body;
+      assert.equal(view.vendor.clientSecret, '********');
+      assert.equal(view.vendor.environment, 'draft');
+      assert.equal(view.vendor.timeoutSeconds, 60);
+      assert.equal(view.maxOpenConversations, 999);
+      assert.equal(view.status, 'OFFLINE');
+      assert.equal(view.openConversations, 0);
+      assert.equal(view.lastError, null);
+      assert.ok(!(await storeBytes(store)).includes(app.client_secret), 'client secret not stored in the clear');
+
+      const patched = await admin.patch(`/admin/v1/accounts/${acc}/bots/${botId}`, { name: 'renamed', welcomeEvent: true, vendor: { timeoutSeconds: 5 } });
+      assert.equal(patched.status, 200);
+      assert.equal(patched.body.name, 'renamed');
+      assert.equal(patched.body.vendor.timeoutSeconds, 5);
+      assert.equal(patched.body.vendor.clientId, app.client_id);
+      // The kept secret still works: start passes its test connection.
+      assert.equal((await admin.post(`/admin/v1/accounts/${acc}/bots/${botId}/start`)).body.status, 'ONLINE');
+
+      const bad = await admin.patch(`/admin/v1/accounts/${acc}/bots/${botId}`, { skills: ['nope'] });
+      assert.equal(bad.status, 400);
+      assert.match(bad.body.error.message, /nope/);
+      assert.equal((await admin.post(`/admin/v1/accounts/${acc}/bots`, { name: 'x' })).status, 400);
+      assert.equal(
+        (await admin.post(`/admin/v1/accounts/${acc}/bots`, { ...view, vendor: { ...view.vendor, baseUrl: 'http://x/', clientSecret: 's' } })).status,
+        400,
+        'trailing slash / unknown fields refused',
+      );
+      const listed = (await admin.get(`/admin/v1/accounts/${acc}/bots`)).body.bots;
+      assert.deepEqual(listed.map((b: any) => b.id), [botId]);
+      assert.equal((await admin.delete(`/admin/v1/accounts/${acc}/bots/${botId}`)).status, 204);
+      assert.equal((await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`)).status, 404);
+      assert.equal((await admin.get(`/admin/v1/accounts/other/bots`)).status, 404);
+    });
+
+    it('environments and test connection for credentials not saved yet', async () => {
+      const { acc, admin, app } = await setupBot(running, bot.url, { start: false });
+      const vendor = { type: 'CUSTOM_ENDPOINT', baseUrl: bot.url, clientId: app.client_id, clientSecret: app.client_secret, botId: 'draft-bot' };
+      const envs = await admin.post(`/admin/v1/accounts/${acc}/vendor/environments`, { vendor });
+      assert.deepEqual(envs.body, { environments: ['draft', 'production'] });
+      const test = await admin.post(`/admin/v1/accounts/${acc}/vendor/test-connection`, { vendor: { ...vendor, environment: 'production' } });
+      assert.equal(test.body.ok, true);
+      const wrong = await admin.post(`/admin/v1/accounts/${acc}/vendor/test-connection`, { vendor: { ...vendor, clientSecret: 'wrong' } });
+      assert.equal(wrong.body.ok, false);
+      assert.equal(wrong.body.code, 'vendor-auth-rejected');
+      const badEnv = await admin.post(`/admin/v1/accounts/${acc}/vendor/environments`, { vendor: { ...vendor, clientSecret: 'wrong' } });
+      assert.equal(badEnv.status, 502);
+      assert.equal(badEnv.body.error.code, 'vendor-auth-rejected');
+    });
+
+    it('files arrive as the placeholder text; the error hook is called on escalation', async () => {
+      const { acc, admin } = await setupBot(running, bot.url);
+      const fn = await admin.post(`/admin/v1/accounts/${acc}/functions`, { url: hookUrl, name: 'error hook' });
+      const bots = (await admin.get(`/admin/v1/accounts/${acc}/bots`)).body.bots;
+      await admin.patch(`/admin/v1/accounts/${acc}/bots/${bots[0].id}`, { escalation: { errorHookLambdaUuid: fn.body.lambdaUuid } });
+      bot.onEvent = (req) =>
+        req.body.data.message === 'com.liveperson.bot-connectors.consumer.send-file' ? reply(text('Thanks for the file')) : { status: 500, text: 'nope' };
+      const conversation = await openConversation(running, acc);
+      const sent = await conversation.consumer.post(`/api/account/${acc}/consumer/conversations/${conversation.id}/messages`, {
+        file: { relativePath: '/files/receipt.pdf', fileType: 'PDF', caption: 'receipt' },
+      });
+      assert.equal(sent.status, 201);
+      await waitForConversation(admin, acc, conversation.id, (c) => botTexts(c).includes('Thanks for the file'), 'file answered');
+      await conversation.say('now fail');
+      await eventually(async () => hookCalls, (calls) => calls.length === 1, 'error hook called');
+      assert.equal(hookCalls[0].conversationId, conversation.id);
+      assert.equal(hookCalls[0].error.code, 'vendor-http-error');
+      assert.equal(hookCalls[0].transferred, true);
+      bot.onEvent = () => reply(text('ok'));
+    });
+
+    it('a survey bot receives CLOSE_CONVERSATION when its conversation closes', async () => {
+      const { acc, admin } = await setupBot(running, bot.url, { settings: { survey: true } });
+      bot.onEvent = (req) => reply(text(req.body.type === 'CLOSE_CONVERSATION' ? 'How did we do?' : 'hello'));
+      const conversation = await openConversation(running, acc);
+      await conversation.say('bye');
+      await waitForConversation(admin, acc, conversation.id, (c) => botTexts(c).includes('hello'), 'answer');
+      await conversation.consumer.post(`/api/account/${acc}/consumer/conversations/${conversation.id}/close`);
+      const [close] = await eventually(async () => bot.events(conversation.id).filter((r) => r.body.type === 'CLOSE_CONVERSATION'), (x) => x.length === 1, 'CLOSE_CONVERSATION sent');
+      assert.equal(close.body.source, 'CONVERSATION');
+      assert.equal(close.body.context.lpEvent.conversationId, conversation.id);
+    });
+
+    it('a bot whose endpoint fails is VENDOR_INTERRUPTION, escalates at once, and recovers alone', async () => {
+      const { acc, admin, botId } = await setupBot(running, bot.url);
+      bot.onEvent = () => ({ status: 502, text: 'bad gateway' });
+      bot.onState = () => ({ status: 503, text: 'down' });
+      const first = await openConversation(running, acc);
+      await first.say('hello');
+      await waitForConversation(admin, acc, first.id, (c) => c.skill.name === 'escalation', 'first escalated');
+      assert.equal((await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`)).body.status, 'VENDOR_INTERRUPTION');
+      // Still takes conversations, and escalates them without waiting on the failing endpoint.
+      const calls = bot.events().length;
+      const second = await openConversation(running, acc);
+      await second.say('anyone?');
+      await waitForConversation(admin, acc, second.id, (c) => c.skill.name === 'escalation', 'second escalated');
+      assert.equal(bot.events().length, calls);
+      bot.onState = () => ({ json: { state: 'online', version: '2.0.0' } });
+      bot.onEvent = () => reply(text('I am back'));
+      await eventually(() => admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`), (r) => r.body.status === 'ONLINE', 'ONLINE again');
+      const third = await openConversation(running, acc);
+      await third.say('and now?');
+      await waitForConversation(admin, acc, third.id, (c) => botTexts(c).includes('I am back'), 'answered after recovery');
+      // Stopped: no new conversations are routed to it.
+      await admin.post(`/admin/v1/accounts/${acc}/bots/${botId}/stop`);
+      const fourth = await openConversation(running, acc);
+      const queued = (await admin.get(`/admin/v1/accounts/${acc}/conversations/${fourth.id}`)).body;
+      assert.equal(queued.assignee, null);
+    });
+  });
+}
