@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
-import { client, startApp, type Running } from '../helpers/app.js';
+import { ADMIN_TOKEN, client, startApp, type Running } from '../helpers/app.js';
 import { openWebSocket, type StreamReader } from '../helpers/stream.js';
 import { PASSWORD, conversationOf, openConversation, publicApi, setUpAccount, type PublicApi } from './support.js';
 
@@ -256,6 +256,14 @@ for (const kind of STORES) {
       assert.equal(conversation.visitor.sharkVisitorId, 'M0NG1231432YjgzZDcyN2U3');
       assert.equal(conversation.visitor.sharkSessionId, 'tx8LMk34242344yBHgrZ2qg');
       assert.equal(conversation.events.at(-1).type, 'SDES');
+
+      // Agents see them: an agent of the skill it now waits on reads the conversation.
+      const admin = client(running.url, { token: ADMIN_TOKEN });
+      await admin.post(`/admin/v1/accounts/${acc}/users`, { loginName: 'agent', password: PASSWORD, userType: 'HUMAN', skills: ['human_skill'] });
+      const agentLogin = await client(running.url).post(`/api/account/${acc}/agent/login`, { username: 'agent', password: PASSWORD });
+      const agentView = await client(running.url, { token: agentLogin.body.token }).get(`/api/account/${acc}/agent/conversations/${conversationId}`);
+      assert.equal(agentView.status, 200);
+      assert.deepEqual(agentView.body.sdes.unauthenticatedSdes.personal, { type: 'personal', personal: { firstname: 'Muster', lastname: 'Mann', gender: 'MALE' } });
     });
 
     it('set TTR: the curl example (URGENT), then the CUSTOM body with value "10"', async () => {
