@@ -276,7 +276,9 @@ export class Connector {
       case 'conversation.assigned': {
         const previous = e.previousAssignee ? this.byUser.get(e.previousAssignee.userId) : undefined;
         if (previous && previous !== holder) this.forget(conversation.conversationId);
-        if (holder && holder !== previous) this.inLane(conversation.conversationId, () => this.arrived(holder, conversation.conversationId));
+        if (holder && holder !== previous) {
+          this.inLane(conversation.conversationId, () => this.guarded(holder, conversation.conversationId, () => this.arrived(holder, conversation.conversationId)));
+        }
         break;
       }
       case 'conversation.event':
@@ -372,6 +374,26 @@ export class Connector {
    * create again and resend, once), parse, carry out, escalate on failure, record it all.
    */
   private async exchange(runtime: Runtime, conversationId: string, eventType: string, bodyOf: (c: Conversation) => unknown): Promise<void> {
+    await this.guarded(runtime, conversationId, () => this.runExchange(runtime, conversationId, eventType, bodyOf));
+  }
+
+  /**
+   * Anything but the bot service failing is the platform's own failure: the bot goes to
+   * SERVICE_INTERRUPTION (retried every minute) instead of the error vanishing in a log.
+   */
+  private async guarded(runtime: Runtime, conversationId: string, task: () => Promise<void>): Promise<void> {
+    try {
+      await task();
+    } catch (error) {
+      this.deps.log.error({ err: error, botId: runtime.record.id, conversationId }, 'platform failed during an exchange');
+      this.stats.errors.inc({ code: 'platform-error' });
+      await this.setStatus(runtime, 'SERVICE_INTERRUPTION', { code: 'platform-error', message: (error as Error).message, at: Date.now() }).catch(
+        (err) => this.deps.log.error({ err }, 'could not record SERVICE_INTERRUPTION'),
+      );
+    }
+  }
+
+  private async runExchange(runtime: Runtime, conversationId: string, eventType: string, bodyOf: (c: Conversation) => unknown): Promise<void> {
     const conversation = await this.deps.conversations.find(conversationId);
     if (!conversation) return;
     const stillHeld = conversation.assignee?.userId === runtime.record.userId;
@@ -589,9 +611,17 @@ export class Connector {
     for (const runtime of this.bots.values()) {
       const { status } = runtime.record;
       if (status === 'VENDOR_INTERRUPTION' || (status === 'SERVICE_INTERRUPTION' && serviceDue)) {
-        const test = await this.testWith(runtime.client);
-        if (this.closed) return;
-        if (test.ok) await this.setStatus(runtime, 'ONLINE', null).catch((err) => this.deps.log.error({ err }, 'status update failed'));
+        try {
+          if (status === 'SERVICE_INTERRUPTION') await this.deps.conversations.healthCheck();
+          const test = await this.testWith(runtime.client);
+          if (this.closed) return;
+          if (!test.ok) continue;
+          await this.setStatus(runtime, 'ONLINE', null);
+          // Consumer messages that arrived while the platform failed are answered now.
+          if (status === 'SERVICE_INTERRUPTION') await this.replayUnanswered(runtime);
+        } catch (err) {
+          this.deps.log.warn({ err, botId: runtime.record.id }, 'bot still interrupted');
+        }
       }
     }
   }

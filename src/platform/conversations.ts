@@ -368,6 +368,12 @@ export class Conversations {
     }
   }
 
+  /** Reads both tables a change writes: throws while the store cannot serve conversations. */
+  async healthCheck(): Promise<void> {
+    await this.store.db.selectFrom('conversations').select('id').limit(1).execute();
+    await this.store.db.selectFrom('conversation_events').select('seq').limit(1).execute();
+  }
+
   countOpen(): Promise<number> {
     return this.store.db
       .selectFrom('conversations')

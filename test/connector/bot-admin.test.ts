@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
+import Database from 'better-sqlite3';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { startApp, type Running } from '../helpers/app.js';
 import { TestBot, reply, text } from '../helpers/test-bot.js';
@@ -22,6 +23,20 @@ async function storeBytes(store: TestStore): Promise<string> {
   const rows = await c.query('SELECT settings, client_secret_sealed FROM bots');
   await c.end();
   return JSON.stringify(rows.rows);
+}
+
+/** Runs SQL on the store from outside the app, as an operator (or a failing disk) would. */
+async function sqlOnStore(store: TestStore, statement: string): Promise<void> {
+  if (store.kind === 'sqlite') {
+    const db = new Database(join(store.dataDir, 'botbridge.sqlite'));
+    db.exec(statement);
+    db.close();
+    return;
+  }
+  const c = new pg.Client({ connectionString: store.databaseUrl });
+  await c.connect();
+  await c.query(statement);
+  await c.end();
 }
 
 for (const kind of STORES) {
@@ -164,6 +179,53 @@ for (const kind of STORES) {
       const fourth = await openConversation(running, acc);
       const queued = (await admin.get(`/admin/v1/accounts/${acc}/conversations/${fourth.id}`)).body;
       assert.equal(queued.assignee, null);
+    });
+
+    it('a platform failure puts the bot in SERVICE_INTERRUPTION; it recovers and answers what was missed', async () => {
+      const { acc, admin, botId } = await setupBot(running, bot.url);
+      let broken = false;
+      bot.onEvent = async (req) => {
+        if (req.body.data.message === 'break the platform' && !broken) {
+          broken = true;
+          // The platform loses its event log while the bot is thinking.
+          await sqlOnStore(store, 'ALTER TABLE conversation_events RENAME TO conversation_events_away');
+        }
+        return reply(text(`answer to: ${req.body.data.message}`));
+      };
+      const conversation = await openConversation(running, acc);
+      await conversation.say('break the platform');
+      const interrupted = await eventually(() => admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`), (r) => r.body.status === 'SERVICE_INTERRUPTION', 'SERVICE_INTERRUPTION');
+      assert.equal(interrupted.body.lastError.code, 'platform-error');
+      await sqlOnStore(store, 'ALTER TABLE conversation_events_away RENAME TO conversation_events');
+      await eventually(() => admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`), (r) => r.body.status === 'ONLINE', 'ONLINE after the platform recovered');
+      await waitForConversation(admin, acc, conversation.id, (c) => botTexts(c).includes('answer to: break the platform'), 'missed message answered');
+    });
+
+    it('chat inactivity warns, then closes a silent CHAT conversation', async () => {
+      const { acc, admin } = await setupBot(running, bot.url, {
+        settings: {
+          conversationType: 'CHAT',
+          chatInactivity: { enabled: true, warningAfterSeconds: 1, warningText: 'Still there?', closeAfterSeconds: 2, closeText: 'Closing for now.' },
+        },
+      });
+      bot.onEvent = () => reply(text('How can I help?'));
+      const conversation = await openConversation(running, acc, { skill: 'bot', type: 'CHAT' });
+      await conversation.say('hi');
+      const conv = await waitForConversation(admin, acc, conversation.id, (c) => c.status === 'CLOSED', 'closed for inactivity');
+      assert.deepEqual(botTexts(conv), ['How can I help?', 'Still there?', 'Closing for now.']);
+      assert.equal(conv.closeReason, 'BOT');
+    });
+
+    it('combine messages also flushes when the time frame ends before max messages', async () => {
+      const { acc, admin } = await setupBot(running, bot.url, {
+        settings: { combineMessages: { enabled: true, maxMessages: 10, timeFrameSeconds: 1, timeFrameAfterTypingSeconds: 1 } },
+      });
+      bot.onEvent = (req) => reply(text(`got: ${req.body.data.message}`));
+      const conversation = await openConversation(running, acc);
+      await conversation.say('first');
+      await conversation.say('second');
+      const conv = await waitForConversation(admin, acc, conversation.id, (c) => botTexts(c).length > 0, 'combined after the time frame');
+      assert.deepEqual(botTexts(conv), ['got: first\nsecond']);
     });
   });
 }

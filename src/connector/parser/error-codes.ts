@@ -38,6 +38,8 @@ export const CONNECTOR_ERROR_CODES = [
   'transfer-failed',
   'function-invocation-failed',
   'bot-capacity-reached',
+  'bot-offline',
+  'platform-error',
 ] as const;
 export type ConnectorErrorCode = (typeof CONNECTOR_ERROR_CODES)[number];
 
@@ -170,6 +172,16 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     title: 'Bot at capacity',
     explanation: 'The bot already holds the most open conversations it may (999 unless configured otherwise), so this new conversation was escalated without reaching your service.',
     fix: 'Close conversations the bot has finished with (a CLOSE_CONVERSATION or TRANSFER action), or raise the bot\'s conversation limit in its settings if your service can take the load.',
+  },
+  'bot-offline': {
+    title: 'Bot stopped',
+    explanation: 'A consumer wrote in a conversation the bot still holds, but the bot has been stopped, so nothing was sent to your service and the conversation was escalated.',
+    fix: 'Start the bot again (its test connection must pass), or transfer its remaining conversations before stopping it.',
+  },
+  'platform-error': {
+    title: 'Platform failure',
+    explanation: 'botbridge itself failed while carrying out the exchange (for example its database was unavailable). The bot is in SERVICE_INTERRUPTION and is retried every minute; unanswered consumer messages are sent once it recovers.',
+    fix: 'Nothing to change in your bot service. Check botbridge\'s logs and its database; the bot returns to ONLINE by itself.',
   },
 };
 
