@@ -101,6 +101,9 @@ export function adminApi(token: string) {
     accounts: () => call<{ accounts: Account[] }>('GET', `${base}/accounts`).then((r) => r.accounts),
     createAccount: (accountId: string) => call<Account>('POST', `${base}/accounts`, { accountId }),
     skills: (accountId: string) => call<{ skills: Skill[] }>('GET', `${acc(accountId)}/skills`).then((r) => r.skills),
+    /** Registered functions (INVOKE_FUNCTION targets), offered as the escalation error hook. */
+    functions: (accountId: string) =>
+      call<{ functions: { lambdaUuid: string; name?: string | null; url: string }[] }>('GET', `${acc(accountId)}/functions`).then((r) => r.functions),
     bots: (accountId: string, signal?: AbortSignal) => call<{ bots: Bot[] }>('GET', `${acc(accountId)}/bots`, undefined, signal).then((r) => r.bots),
     bot: (accountId: string, id: string) => call<Bot>('GET', bot(accountId, id)),
     createBot: (accountId: string, input: BotInput) => call<{ id: string; status: string }>('POST', `${acc(accountId)}/bots`, input),

@@ -52,7 +52,7 @@ export interface CombineMessages {
 }
 
 export interface Escalation {
-  skill: string;
+  skill?: string;
   messageToCustomer?: string;
   messageToAgent?: string;
   transferFailureMessage?: string;
@@ -76,8 +76,10 @@ export interface BotSettings {
   welcomeEvent: boolean;
   engagementAttributes: boolean;
   combineMessages: CombineMessages;
-  escalation?: Escalation;
+  escalation: Escalation;
   chatInactivity: ChatInactivity;
+  /** A survey bot gets CLOSE_CONVERSATION when a conversation it holds closes with a survey due. */
+  survey: boolean;
   maxOpenConversations: number;
 }
 
@@ -120,10 +122,13 @@ export interface Exchange {
   startedAt: number | string;
   durationMs: number;
   attempts: number;
-  request: { method: string; url: string; body: unknown };
+  /** Null when no request could be made (e.g. no token could be had). */
+  request: { method: string; url: string; body: unknown } | null;
   response: { status: number; body: unknown; durationMs: number } | null;
   parsed: { items: unknown[]; action: unknown; intents: unknown[] } | null;
   errors: ExchangeError[];
+  /** What the connector did with the answer: delivered, functions invoked, escalation steps. */
+  effects?: string[];
   outcome: ExchangeOutcome;
 }
 

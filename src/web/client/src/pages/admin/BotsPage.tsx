@@ -1,3 +1,170 @@
-export function BotsPage(_props: { token: string; accountId: string; botId?: string | null }) {
-  return <div className="page">TODO</div>;
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import { ApiError, adminApi, errorText } from '../../lib/api';
+import { Link } from '../../lib/router';
+import { ago } from '../../lib/format';
+import { useNow } from '../../lib/use-async';
+import type { Bot } from '../../lib/types';
+import { StatusBadge } from '../../components/StatusBadge';
+import { Empty, ErrorState, Loading, Notice } from '../../components/States';
+
+/** No bot stream exists: the list refetches this often while it is on screen. */
+const POLL_MS = 3_000;
+
+interface Props {
+  token: string;
+  accountId: string;
+}
+
+type RowMessage = { tone: 'success' | 'error'; text: string };
+
+/** Every bot of the account with its live status, load and last error; start, stop, edit, test. */
+export function BotsPage({ token, accountId }: Props) {
+  const api = useMemo(() => adminApi(token), [token]);
+  const [bots, setBots] = useState<Bot[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [messages, setMessages] = useState<Record<string, RowMessage>>({});
+  const [busy, setBusy] = useState<Record<string, boolean>>({});
+  const now = useNow(5_000);
+
+  const refresh = useCallback(
+    async (signal?: AbortSignal) => {
+      try {
+        setBots(await api.bots(accountId, signal));
+        setError(null);
+      } catch (e) {
+        if (!(e instanceof DOMException && e.name === 'AbortError')) setError(e);
+      }
+    },
+    [api, accountId],
+  );
+
+  useEffect(() => {
+    const controller = new AbortController();
+    setBots(null);
+    void refresh(controller.signal);
+    const timer = window.setInterval(() => void refresh(controller.signal), POLL_MS);
+    return () => {
+      controller.abort();
+      window.clearInterval(timer);
+    };
+  }, [refresh]);
+
+  const lifecycle = async (bot: Bot, action: 'start' | 'stop') => {
+    setBusy((b) => ({ ...b, [bot.id]: true }));
+    setMessages(({ [bot.id]: _old, ...rest }) => rest);
+    try {
+      const { status } = await (action === 'start' ? api.start(accountId, bot.id) : api.stop(accountId, bot.id));
+      setMessages((m) => ({ ...m, [bot.id]: { tone: 'success', text: action === 'start' ? `Started: ${status}` : 'Stopped' } }));
+    } catch (e) {
+      const reason = e instanceof ApiError ? e.message : errorText(e);
+      setMessages((m) => ({ ...m, [bot.id]: { tone: 'error', text: `Could not ${action}: ${reason}` } }));
+    } finally {
+      setBusy(({ [bot.id]: _done, ...rest }) => rest);
+      void refresh();
+    }
+  };
+
+  const acc = encodeURIComponent(accountId);
+  return (
+    <div className="page">
+      <div className="page-head">
+        <div>
+          <h1>Bots</h1>
+          <p className="muted">Custom Endpoint bots of account {accountId}. Status updates every few seconds.</p>
+        </div>
+        <Link className="btn btn-primary" to={`/admin/accounts/${acc}/bots/new`}>
+          Create bot
+        </Link>
+      </div>
+
+      {bots === null && error === null && <Loading>Loading bots…</Loading>}
+      {bots === null && error !== null && (
+        <ErrorState error={error} title="Could not load the bots" onRetry={() => void refresh()}>
+          {error instanceof ApiError && error.status === 404 && error.code === 'not-found' && (
+            <p className="small">This server does not offer the bot API yet (404). Update botbridge, then try again.</p>
+          )}
+        </ErrorState>
+      )}
+      {bots !== null && error !== null && <Notice tone="warning">Live status paused: {errorText(error)}. Retrying…</Notice>}
+      {bots !== null && bots.length === 0 && (
+        <Empty
+          title="No bots yet"
+          action={
+            <Link className="btn btn-primary" to={`/admin/accounts/${acc}/bots/new`}>
+              Create your first bot
+            </Link>
+          }
+        >
+          Connect your Custom Endpoint service: give its base URL, bot id and the app installation’s credentials, test the connection, then start it.
+        </Empty>
+      )}
+      {bots !== null && bots.length > 0 && (
+        <div className="table-wrap">
+          <table className="bots-table">
+            <caption className="visually-hidden">Bots of account {accountId}</caption>
+            <thead>
+              <tr>
+                <th scope="col">Bot</th>
+                <th scope="col">Status</th>
+                <th scope="col">Open conversations</th>
+                <th scope="col">Last error</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {bots.map((bot) => (
+                <tr key={bot.id} data-bot={bot.id}>
+                  <td data-label="Bot">
+                    <Link to={`/admin/accounts/${acc}/bots/${encodeURIComponent(bot.id)}`} className="bot-name">
+                      {bot.name}
+                    </Link>
+                    <div className="muted small">
+                      {bot.conversationType === 'CHAT' ? 'Chat' : 'Messaging'} · skills {bot.skills.join(', ') || '—'}
+                    </div>
+                  </td>
+                  <td data-label="Status">
+                    <StatusBadge status={bot.status} />
+                  </td>
+                  <td data-label="Open conversations" className="num">
+                    {bot.openConversations}
+                    <span className="muted small"> / {bot.maxOpenConversations}</span>
+                  </td>
+                  <td data-label="Last error" className="last-error">
+                    {bot.lastError ? (
+                      <>
+                        <code>{bot.lastError.code}</code> <span>{bot.lastError.message}</span>
+                        <div className="muted small">{ago(bot.lastError.at, now)}</div>
+                      </>
+                    ) : (
+                      <span className="muted">None</span>
+                    )}
+                  </td>
+                  <td className="row-actions">
+                    {bot.status === 'OFFLINE' ? (
+                      <button type="button" className="btn btn-small" disabled={busy[bot.id]} onClick={() => void lifecycle(bot, 'start')} aria-label={`Start ${bot.name}`}>
+                        {busy[bot.id] ? 'Starting…' : 'Start'}
+                      </button>
+                    ) : (
+                      <button type="button" className="btn btn-small" disabled={busy[bot.id]} onClick={() => void lifecycle(bot, 'stop')} aria-label={`Stop ${bot.name}`}>
+                        {busy[bot.id] ? 'Stopping…' : 'Stop'}
+                      </button>
+                    )}
+                    <Link className="btn btn-small" to={`/admin/accounts/${acc}/tester?bot=${encodeURIComponent(bot.id)}`} aria-label={`Test ${bot.name} in the tester`}>
+                      Test
+                    </Link>
+                    <Link className="btn btn-small btn-ghost" to={`/admin/accounts/${acc}/bots/${encodeURIComponent(bot.id)}`} aria-label={`Edit ${bot.name}`}>
+                      Edit
+                    </Link>
+                    {messages[bot.id] && <Notice tone={messages[bot.id].tone}>{messages[bot.id].text}</Notice>}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
 }

@@ -1,3 +1,279 @@
-export function Tester(_props: { token: string; accountId: string; botId?: string | null }) {
-  return <div className="page">TODO</div>;
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { ApiError, adminApi, consumerApi, errorText, type AdminApi } from '../../lib/api';
+import { Link, useRouter } from '../../lib/router';
+import { useConversationLog } from '../../lib/conversation-log';
+import { useStream, type StreamSource } from '../../lib/stream';
+import type { Bot, ErrorCodeInfo, Exchange, StreamMessage } from '../../lib/types';
+import { Transcript } from '../../components/Transcript';
+import { Composer } from '../../components/Composer';
+import { StatusBadge } from '../../components/StatusBadge';
+import { Empty, ErrorState, Loading, Notice } from '../../components/States';
+import { ExchangeLog } from './ExchangeLog';
+
+interface Props {
+  token: string;
+  accountId: string;
+  botId: string | null;
+}
+
+/**
+ * The conversation tester: pick a bot, chat as a consumer, and beside the chat read what each
+ * exchange with the bot's service was: the raw request and response, Processed or the error
+ * codes with what they mean and how to fix them.
+ */
+export function Tester({ token, accountId, botId }: Props) {
+  const api = useMemo(() => adminApi(token), [token]);
+  const { navigate } = useRouter();
+  const [bots, setBots] = useState<Bot[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+
+  const loadBots = useCallback(async () => {
+    try {
+      setBots(await api.bots(accountId));
+      setError(null);
+    } catch (e) {
+      setError(e);
+    }
+  }, [api, accountId]);
+  useEffect(() => {
+    void loadBots();
+    // Status can change while testing (start, vendor interruption): keep it current.
+    const timer = window.setInterval(() => void loadBots(), 5_000);
+    return () => window.clearInterval(timer);
+  }, [loadBots]);
+
+  const acc = encodeURIComponent(accountId);
+  const pick = (id: string) => navigate(`/admin/accounts/${acc}/tester${id ? `?bot=${encodeURIComponent(id)}` : ''}`, { replace: true });
+  const bot = bots?.find((b) => b.id === botId) ?? null;
+
+  return (
+    <div className="page tester-page">
+      <div className="page-head">
+        <div>
+          <h1>Conversation tester</h1>
+          <p className="muted">Chat with a bot as a consumer would, and see every exchange with its service.</p>
+        </div>
+        {bots && bots.length > 0 && (
+          <div className="tester-picker">
+            <label className="field field-inline">
+              <span>Bot</span>
+              <select value={botId ?? ''} onChange={(e) => pick(e.target.value)}>
+                <option value="">Choose a bot…</option>
+                {bots.map((b) => (
+                  <option key={b.id} value={b.id}>
+                    {b.name} ({b.status.toLowerCase().replace(/_/g, ' ')})
+                  </option>
+                ))}
+              </select>
+            </label>
+            {bot && <StatusBadge status={bot.status} />}
+          </div>
+        )}
+      </div>
+      {!bots && !error && <Loading>Loading bots…</Loading>}
+      {!bots && error !== null && <ErrorState error={error} title="Could not load the bots" onRetry={loadBots} />}
+      {bots && bots.length === 0 && (
+        <Empty
+          title="No bots to test yet"
+          action={
+            <Link className="btn btn-primary" to={`/admin/accounts/${acc}/bots/new`}>
+              Create a bot
+            </Link>
+          }
+        >
+          Create a Custom Endpoint bot first, then come back to chat with it.
+        </Empty>
+      )}
+      {bots && bots.length > 0 && !botId && <Empty title="Choose a bot to test">Pick one of the account’s bots above; a test conversation starts right away.</Empty>}
+      {bots && botId && !bot && <ErrorState error={new Error(`There is no bot “${botId}” in account ${accountId}.`)} title="Unknown bot" />}
+      {bot && <TestSession key={bot.id} api={api} accountId={accountId} bot={bot} onBotChanged={loadBots} />}
+    </div>
+  );
+}
+
+interface Session {
+  conversationId: string;
+  consumerToken: string;
+}
+
+function TestSession({ api, accountId, bot, onBotChanged }: { api: AdminApi; accountId: string; bot: Bot; onBotChanged(): void }) {
+  const consumer = useMemo(() => consumerApi(accountId), [accountId]);
+  const [session, setSession] = useState<Session | null>(null);
+  const [phase, setPhase] = useState<'idle' | 'starting' | 'open' | 'closed'>('idle');
+  const [startError, setStartError] = useState<unknown>(null);
+  const [sendError, setSendError] = useState<string | null>(null);
+  const [showPrivate, setShowPrivate] = useState(false);
+  const [exchanges, setExchanges] = useState<Exchange[] | null>(null);
+  const [logsError, setLogsError] = useState<unknown>(null);
+  const [codes, setCodes] = useState<Record<string, ErrorCodeInfo>>({});
+  const log = useConversationLog(session?.conversationId ?? null);
+  const current = useRef<Session | null>(null);
+  current.current = session;
+
+  useEffect(() => {
+    api.errorCodes().then(setCodes, () => undefined);
+  }, [api]);
+
+  const start = useCallback(async () => {
+    setPhase('starting');
+    setStartError(null);
+    setSendError(null);
+    setExchanges(null);
+    const previous = current.current;
+    // The old test conversation would keep counting against the bot's open conversations.
+    if (previous) void consumer.close(previous.conversationId, previous.consumerToken).catch(() => undefined);
+    try {
+      const created = await api.createTestConversation(accountId, bot.id);
+      log.reset();
+      setSession(created);
+      setPhase('open');
+    } catch (e) {
+      setStartError(e);
+      setPhase('idle');
+    }
+  }, [api, consumer, accountId, bot.id, log]);
+
+  const offline = bot.status === 'OFFLINE';
+  // A test conversation starts by itself once the bot can take it.
+  useEffect(() => {
+    if (!offline && !current.current) void start();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [offline]);
+  // Leaving the tester (or switching bots) ends the test conversation, so it stops counting
+  // against the bot's open conversations.
+  useEffect(
+    () => () => {
+      const s = current.current;
+      current.current = null;
+      if (s) void consumer.close(s.conversationId, s.consumerToken).catch(() => undefined);
+    },
+    [consumer],
+  );
+
+  const source: StreamSource | null = useMemo(
+    () => (session ? { key: session.conversationId, url: (after) => api.conversationStream(accountId, session.conversationId, after) } : null),
+    [api, accountId, session],
+  );
+  const refreshLogs = useCallback(async () => {
+    const s = current.current;
+    if (!s) return;
+    try {
+      setExchanges(await api.logs(accountId, bot.id, s.conversationId));
+      setLogsError(null);
+    } catch (e) {
+      setLogsError(e);
+    }
+  }, [api, accountId, bot.id]);
+
+  const logsTimer = useRef<number | undefined>(undefined);
+  const onMessage = (m: StreamMessage) => {
+    log.apply(m);
+    if (m.kind === 'event' && m.event.type === 'CLOSE') setPhase('closed');
+    if (m.kind === 'conversation' && m.conversation.status === 'CLOSED') setPhase('closed');
+    // Whatever the bot did, its exchange log has news: fetch it (once per burst).
+    if (m.kind === 'event' || m.kind === 'ready') {
+      window.clearTimeout(logsTimer.current);
+      logsTimer.current = window.setTimeout(() => void refreshLogs(), 200);
+    }
+  };
+  const streamStatus = useStream(source, onMessage);
+  // Exchanges can end without a conversation event (a failure that escalation could not act on):
+  // poll as well, gently.
+  useEffect(() => {
+    if (!session) return;
+    const timer = window.setInterval(() => void refreshLogs(), 2_000);
+    return () => {
+      window.clearInterval(timer);
+      window.clearTimeout(logsTimer.current);
+    };
+  }, [session, refreshLogs]);
+
+  const send = async (text: string) => {
+    if (!session) return;
+    setSendError(null);
+    try {
+      await consumer.send(session.conversationId, session.consumerToken, { text });
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409) setPhase('closed');
+      setSendError(`Not sent: ${errorText(e)}`);
+      throw e;
+    }
+  };
+
+  const startBot = async () => {
+    try {
+      await api.start(accountId, bot.id);
+    } catch (e) {
+      setStartError(e);
+    }
+    onBotChanged();
+  };
+
+  return (
+    <div className="tester">
+      <section className="card tester-chat" aria-label="Test chat">
+        <header className="tester-chat-head">
+          <div>
+            <h2>Chat</h2>
+            <p className="muted small">
+              {session ? (
+                <>
+                  Conversation <code>{session.conversationId.slice(0, 8)}</code> · {streamStatus === 'live' ? 'live' : streamStatus}
+                </>
+              ) : (
+                'No test conversation yet'
+              )}
+            </p>
+          </div>
+          <label className="toggle">
+            <input type="checkbox" checked={showPrivate} onChange={(e) => setShowPrivate(e.target.checked)} />
+            <span>Show private texts</span>
+          </label>
+          <button type="button" className="btn btn-small" onClick={() => void start()} disabled={phase === 'starting' || offline}>
+            {phase === 'starting' ? 'Starting…' : 'Restart conversation'}
+          </button>
+        </header>
+        {offline && (
+          <div className="tester-offline">
+            <Notice tone="warning">
+              This bot is offline, so it takes no conversations.{' '}
+              <button type="button" className="btn btn-small btn-primary" onClick={() => void startBot()}>
+                Start the bot
+              </button>
+            </Notice>
+          </div>
+        )}
+        {startError !== null && <ErrorState error={startError} title="Could not start a test conversation" onRetry={() => void start()} />}
+        <div className="tester-transcript">
+          {phase === 'starting' && !session && <Loading>Starting a test conversation…</Loading>}
+          {session && (
+            <Transcript
+              label="Test conversation"
+              events={log.events}
+              viewpoint="consumer"
+              showPrivate={showPrivate}
+              showSystem={showPrivate}
+              typing={log.typing}
+              onPublishText={phase === 'open' ? (text) => void send(text).catch(() => undefined) : undefined}
+              emptyText={log.ready ? 'Say something to the bot — try “hi”.' : 'Connecting…'}
+            />
+          )}
+        </div>
+        <footer className="tester-footer">
+          {sendError && <Notice tone="error">{sendError}</Notice>}
+          {phase === 'closed' ? (
+            <div className="chat-ended">
+              <p>This test conversation has ended.</p>
+              <button type="button" className="btn btn-primary" onClick={() => void start()}>
+                Restart conversation
+              </button>
+            </div>
+          ) : (
+            <Composer label="Message to the bot" onSend={send} disabled={phase !== 'open'} placeholder="Message the bot…" />
+          )}
+        </footer>
+      </section>
+      <ExchangeLog exchanges={exchanges} error={logsError} codes={codes} hasConversation={Boolean(session)} />
+    </div>
+  );
 }

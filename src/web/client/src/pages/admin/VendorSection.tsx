@@ -1,0 +1,190 @@
+import { useEffect, useState } from 'react';
+import { errorText, type AdminApi } from '../../lib/api';
+import type { Bot, TestConnectionResult } from '../../lib/types';
+import { Field } from '../../components/Field';
+import { Notice, Spinner } from '../../components/States';
+import { sameVendor, vendorErrors, vendorOf, type BotForm, type FormErrors } from './bot-form';
+
+interface Props {
+  api: AdminApi;
+  accountId: string;
+  /** The saved bot when editing. */
+  bot: Bot | null;
+  form: BotForm;
+  errors: FormErrors;
+  set<K extends keyof BotForm>(key: K, value: BotForm[K]): void;
+}
+
+type Environments =
+  | { status: 'waiting'; reason: string }
+  | { status: 'loading' }
+  | { status: 'ready'; list: string[] }
+  | { status: 'error'; message: string };
+
+/** Fetch the list this long after the last keystroke in the vendor fields. */
+const DEBOUNCE_MS = 500;
+
+/**
+ * The vendor block: where the bot's service is and how the connector authenticates to it. The
+ * environment list and the test connection use what is typed; while editing, untouched
+ * credentials mean the saved ones (the secret is never sent back to the browser).
+ */
+export function VendorSection({ api, accountId, bot, form, errors, set }: Props) {
+  const [environments, setEnvironments] = useState<Environments>({ status: 'waiting', reason: 'Enter the base URL, client id, client secret and bot id to load the environments.' });
+  const [nonce, setNonce] = useState(0);
+  const [test, setTest] = useState<{ running: boolean; result?: TestConnectionResult; error?: string }>({ running: false });
+  const saved = sameVendor(form, bot);
+  const incomplete = vendorErrors(form, true);
+  const canUseTyped = Object.keys(incomplete).length === 0;
+
+  useEffect(() => {
+    if (!saved && !canUseTyped) {
+      setEnvironments({
+        status: 'waiting',
+        reason: bot
+          ? 'You changed the connection: enter the client secret again to load the environments with it.'
+          : 'Enter the base URL, client id, client secret and bot id to load the environments.',
+      });
+      return;
+    }
+    const controller = new AbortController();
+    const timer = window.setTimeout(() => {
+      setEnvironments({ status: 'loading' });
+      const { environment: _unused, ...vendor } = vendorOf(form);
+      const request = saved && bot ? api.environmentsOf(accountId, bot.id, controller.signal) : api.environmentsFor(accountId, { ...vendor, clientSecret: form.clientSecret }, controller.signal);
+      request.then(
+        (list) => setEnvironments({ status: 'ready', list }),
+        (e: unknown) => {
+          if (e instanceof DOMException && e.name === 'AbortError') return;
+          setEnvironments({ status: 'error', message: errorText(e) });
+        },
+      );
+    }, DEBOUNCE_MS);
+    return () => {
+      window.clearTimeout(timer);
+      controller.abort();
+    };
+    // Refetch when what identifies the service changes (not on every other form edit).
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [form.baseUrl, form.clientId, form.clientSecret, form.botId, form.timeoutSeconds, saved, canUseTyped, nonce]);
+
+  // When the list arrives without the chosen environment, choose the service's first one.
+  useEffect(() => {
+    if (environments.status === 'ready' && environments.list.length && !environments.list.includes(form.environment) && !bot) {
+      set('environment', environments.list.includes('draft') ? 'draft' : environments.list[0]);
+    }
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [environments]);
+
+  const runTest = async () => {
+    const useSaved = saved && bot && form.environment === bot.vendor.environment;
+    if (!useSaved && !canUseTyped) {
+      setTest({ running: false, error: bot ? 'Enter the client secret again to test changed settings, or save first.' : 'Fill in the connection fields first.' });
+      return;
+    }
+    setTest({ running: true });
+    try {
+      const result = useSaved ? await api.testConnectionOf(accountId, bot.id) : await api.testConnectionFor(accountId, { ...vendorOf(form), clientSecret: form.clientSecret });
+      setTest({ running: false, result });
+    } catch (e) {
+      setTest({ running: false, error: errorText(e) });
+    }
+  };
+
+  const envOptions = environments.status === 'ready' ? environments.list : [];
+  const showCurrent = form.environment && !envOptions.includes(form.environment);
+
+  return (
+    <fieldset className="card form-section">
+      <legend>Custom Endpoint connection</legend>
+      <Field label="Base URL" hint="Where your service listens, without a trailing “/”, e.g. https://bot.example.com/api" error={errors.baseUrl}>
+        {(p) => <input {...p} type="url" inputMode="url" value={form.baseUrl} onChange={(e) => set('baseUrl', e.target.value)} placeholder="https://" autoComplete="off" spellCheck={false} />}
+      </Field>
+      <div className="grid-2">
+        <Field label="Client ID" hint="Of the app installation with scope thirdpartybots.customendpoint.bot." error={errors.clientId}>
+          {(p) => <input {...p} value={form.clientId} onChange={(e) => set('clientId', e.target.value)} autoComplete="off" spellCheck={false} />}
+        </Field>
+        <Field label="Client secret" hint={bot ? 'Leave empty to keep the saved secret.' : undefined} error={errors.clientSecret}>
+          {(p) => (
+            <input {...p} type="password" value={form.clientSecret} onChange={(e) => set('clientSecret', e.target.value)} autoComplete="new-password" placeholder={bot ? '•••••••• (unchanged)' : ''} />
+          )}
+        </Field>
+        <Field label="Bot ID" hint="Your service’s id for this bot (letters, digits, “-”)." error={errors.botId}>
+          {(p) => <input {...p} value={form.botId} onChange={(e) => set('botId', e.target.value)} autoComplete="off" spellCheck={false} />}
+        </Field>
+        <Field label="Request timeout (s)" hint="Per request; transient failures are retried up to 3 attempts." error={errors.timeoutSeconds}>
+          {(p) => <input {...p} inputMode="numeric" value={form.timeoutSeconds} onChange={(e) => set('timeoutSeconds', e.target.value)} />}
+        </Field>
+      </div>
+      <Field
+        label="Environment"
+        error={errors.environment}
+        hint={
+          environments.status === 'waiting' ? (
+            environments.reason
+          ) : environments.status === 'loading' ? (
+            <span className="inline-status">
+              <Spinner label="Loading environments" /> Loading the service’s environments…
+            </span>
+          ) : environments.status === 'ready' ? (
+            `${environments.list.length} environment${environments.list.length === 1 ? '' : 's'} offered by the service.`
+          ) : undefined
+        }
+      >
+        {(p) => (
+          <div className="env-row">
+            <select {...p} value={form.environment} onChange={(e) => set('environment', e.target.value)} disabled={environments.status !== 'ready' && !form.environment}>
+              {envOptions.map((env) => (
+                <option key={env} value={env}>
+                  {env}
+                </option>
+              ))}
+              {showCurrent && (
+                <option value={form.environment}>
+                  {form.environment}
+                  {environments.status === 'ready' ? ' (not offered by the service)' : ''}
+                </option>
+              )}
+            </select>
+            <button type="button" className="btn btn-small" onClick={() => setNonce((n) => n + 1)} disabled={environments.status === 'loading' || (!saved && !canUseTyped)}>
+              Reload list
+            </button>
+          </div>
+        )}
+      </Field>
+      {environments.status === 'error' && <Notice tone="error">Could not load the environments: {environments.message}</Notice>}
+
+      <div className="test-connection">
+        <button type="button" className="btn" onClick={runTest} disabled={test.running}>
+          {test.running ? 'Testing…' : 'Test connection'}
+        </button>
+        <div className="test-result" aria-live="polite">
+          {test.result?.ok && (
+            <Notice tone="success">
+              <strong>Connection OK.</strong> State <code>{test.result.state}</code>
+              {test.result.version && (
+                <>
+                  , version <code>{test.result.version}</code>
+                </>
+              )}
+              .
+            </Notice>
+          )}
+          {test.result && !test.result.ok && (
+            <Notice tone="error">
+              <strong>Connection failed:</strong> {test.result.error ?? 'no reason given'}
+              {test.result.code && (
+                <>
+                  {' '}
+                  <code>{test.result.code}</code>
+                </>
+              )}
+              {test.result.state && <> (state {test.result.state})</>}
+            </Notice>
+          )}
+          {test.error && <Notice tone="error">{test.error}</Notice>}
+        </div>
+      </div>
+    </fieldset>
+  );
+}

@@ -1,0 +1,203 @@
+/**
+ * The bot editor's form: what the inputs hold (numbers as typed text), how it comes from a saved
+ * bot, how it is checked, and the create/patch body it becomes. Pure, so the rules are in one
+ * place and match the server's schema (src/connector/bot-config.ts).
+ */
+import type { BotInput } from '../../lib/api';
+import type { Bot, ConversationType, VendorConfig } from '../../lib/types';
+
+export interface BotForm {
+  name: string;
+  conversationType: ConversationType;
+  skills: string[];
+  baseUrl: string;
+  clientId: string;
+  /** Empty while editing means "keep the saved secret". */
+  clientSecret: string;
+  botId: string;
+  environment: string;
+  timeoutSeconds: string;
+  welcomeEvent: boolean;
+  engagementAttributes: boolean;
+  survey: boolean;
+  combineEnabled: boolean;
+  maxMessages: string;
+  timeFrameSeconds: string;
+  timeFrameAfterTypingSeconds: string;
+  escalationSkill: string;
+  messageToCustomer: string;
+  messageToAgent: string;
+  transferFailureMessage: string;
+  errorHookLambdaUuid: string;
+  inactivityEnabled: boolean;
+  warningAfterSeconds: string;
+  warningText: string;
+  closeAfterSeconds: string;
+  closeText: string;
+  maxOpenConversations: string;
+}
+
+/** The server's defaults (applySettings), so a new bot's form shows what it will get. */
+export const NEW_BOT: BotForm = {
+  name: '',
+  conversationType: 'MESSAGING',
+  skills: [],
+  baseUrl: '',
+  clientId: '',
+  clientSecret: '',
+  botId: '',
+  environment: 'draft',
+  timeoutSeconds: '60',
+  welcomeEvent: false,
+  engagementAttributes: false,
+  survey: false,
+  combineEnabled: false,
+  maxMessages: '3',
+  timeFrameSeconds: '2',
+  timeFrameAfterTypingSeconds: '3',
+  escalationSkill: '',
+  messageToCustomer: 'Sorry, I ran into a problem. Let me get you to someone who can help.',
+  messageToAgent: 'The bot could not handle this conversation and escalated it.',
+  transferFailureMessage: 'We could not reach an agent right now. Please try again in a little while.',
+  errorHookLambdaUuid: '',
+  inactivityEnabled: false,
+  warningAfterSeconds: '300',
+  warningText: 'Are you still there?',
+  closeAfterSeconds: '600',
+  closeText: 'This conversation was closed because there was no activity.',
+  maxOpenConversations: '999',
+};
+
+export function formFromBot(bot: Bot): BotForm {
+  const e = bot.escalation ?? {};
+  return {
+    name: bot.name,
+    conversationType: bot.conversationType,
+    skills: [...bot.skills],
+    baseUrl: bot.vendor.baseUrl,
+    clientId: bot.vendor.clientId,
+    clientSecret: '',
+    botId: bot.vendor.botId,
+    environment: bot.vendor.environment,
+    timeoutSeconds: String(bot.vendor.timeoutSeconds ?? 60),
+    welcomeEvent: bot.welcomeEvent,
+    engagementAttributes: bot.engagementAttributes,
+    survey: Boolean(bot.survey),
+    combineEnabled: bot.combineMessages.enabled,
+    maxMessages: String(bot.combineMessages.maxMessages),
+    timeFrameSeconds: String(bot.combineMessages.timeFrameSeconds),
+    timeFrameAfterTypingSeconds: String(bot.combineMessages.timeFrameAfterTypingSeconds),
+    escalationSkill: e.skill ?? '',
+    messageToCustomer: e.messageToCustomer ?? '',
+    messageToAgent: e.messageToAgent ?? '',
+    transferFailureMessage: e.transferFailureMessage ?? '',
+    errorHookLambdaUuid: e.errorHookLambdaUuid ?? '',
+    inactivityEnabled: bot.chatInactivity.enabled,
+    warningAfterSeconds: String(bot.chatInactivity.warningAfterSeconds),
+    warningText: bot.chatInactivity.warningText,
+    closeAfterSeconds: String(bot.chatInactivity.closeAfterSeconds),
+    closeText: bot.chatInactivity.closeText,
+    maxOpenConversations: String(bot.maxOpenConversations),
+  };
+}
+
+export type FormErrors = Partial<Record<keyof BotForm, string>>;
+
+const BASE_URL = /^https?:\/\/\S+[^/\s]$/;
+const BOT_ID = /^[A-Za-z0-9-]{1,36}$/;
+
+function integer(value: string, min: number, max: number): boolean {
+  return /^\d+$/.test(value.trim()) && Number(value) >= min && Number(value) <= max;
+}
+function decimal(value: string, min: number, max: number): boolean {
+  return /^\d+(\.\d+)?$/.test(value.trim()) && Number(value) >= min && Number(value) <= max;
+}
+
+/** The vendor part alone: enough to fetch environments or test the connection. */
+export function vendorErrors(form: BotForm, secretRequired: boolean): FormErrors {
+  const errors: FormErrors = {};
+  if (!BASE_URL.test(form.baseUrl.trim())) errors.baseUrl = 'Starts with http:// or https://, and has no trailing “/”.';
+  if (!form.clientId.trim()) errors.clientId = 'Required: the app installation’s client id.';
+  if (secretRequired && !form.clientSecret) errors.clientSecret = 'Required: the app installation’s client secret.';
+  if (!BOT_ID.test(form.botId.trim())) errors.botId = '1–36 letters, digits or “-”.';
+  if (!integer(form.timeoutSeconds, 1, 300)) errors.timeoutSeconds = 'Whole seconds, 1 to 300.';
+  return errors;
+}
+
+export function validate(form: BotForm, creating: boolean): FormErrors {
+  const errors: FormErrors = vendorErrors(form, creating);
+  if (!form.name.trim()) errors.name = 'Give the bot a name.';
+  if (!form.skills.length) errors.skills = 'Pick at least one skill the bot serves.';
+  if (!form.environment.trim()) errors.environment = 'Pick an environment.';
+  if (!integer(form.maxMessages, 1, 100)) errors.maxMessages = '1 to 100.';
+  if (!decimal(form.timeFrameSeconds, 0, 60)) errors.timeFrameSeconds = '0 to 60 seconds.';
+  if (!decimal(form.timeFrameAfterTypingSeconds, 0, 60)) errors.timeFrameAfterTypingSeconds = '0 to 60 seconds.';
+  if (!integer(form.warningAfterSeconds, 1, 10_000_000)) errors.warningAfterSeconds = 'Whole seconds, at least 1.';
+  if (!integer(form.closeAfterSeconds, 1, 10_000_000)) errors.closeAfterSeconds = 'Whole seconds, at least 1.';
+  if (!integer(form.maxOpenConversations, 1, 1_000_000)) errors.maxOpenConversations = '1 to 1,000,000.';
+  return errors;
+}
+
+export function vendorOf(form: BotForm): VendorConfig {
+  const vendor: VendorConfig = {
+    type: 'CUSTOM_ENDPOINT',
+    baseUrl: form.baseUrl.trim(),
+    clientId: form.clientId.trim(),
+    botId: form.botId.trim(),
+    environment: form.environment.trim(),
+    timeoutSeconds: Number(form.timeoutSeconds),
+  };
+  if (form.clientSecret) vendor.clientSecret = form.clientSecret;
+  return vendor;
+}
+
+/**
+ * The create body, or the patch body (everything, since the editor shows everything; the secret
+ * only when re-entered). Empty optional escalation fields are left out: the server keeps what it
+ * has for fields a patch omits.
+ */
+export function toInput(form: BotForm): BotInput {
+  const escalation: BotInput['escalation'] = {
+    messageToCustomer: form.messageToCustomer,
+    messageToAgent: form.messageToAgent,
+    transferFailureMessage: form.transferFailureMessage,
+  };
+  if (form.escalationSkill) escalation.skill = form.escalationSkill;
+  if (form.errorHookLambdaUuid) escalation.errorHookLambdaUuid = form.errorHookLambdaUuid;
+  return {
+    name: form.name.trim(),
+    conversationType: form.conversationType,
+    skills: form.skills,
+    vendor: vendorOf(form),
+    welcomeEvent: form.welcomeEvent,
+    engagementAttributes: form.engagementAttributes,
+    survey: form.survey,
+    combineMessages: {
+      enabled: form.combineEnabled,
+      maxMessages: Number(form.maxMessages),
+      timeFrameSeconds: Number(form.timeFrameSeconds),
+      timeFrameAfterTypingSeconds: Number(form.timeFrameAfterTypingSeconds),
+    },
+    escalation,
+    chatInactivity: {
+      enabled: form.inactivityEnabled,
+      warningAfterSeconds: Number(form.warningAfterSeconds),
+      warningText: form.warningText,
+      closeAfterSeconds: Number(form.closeAfterSeconds),
+      closeText: form.closeText,
+    },
+    maxOpenConversations: Number(form.maxOpenConversations),
+  };
+}
+
+/** True when the vendor fields still equal the saved bot's (so the saved secret applies). */
+export function sameVendor(form: BotForm, bot: Bot | null): boolean {
+  if (!bot) return false;
+  return (
+    !form.clientSecret &&
+    form.baseUrl.trim() === bot.vendor.baseUrl &&
+    form.clientId.trim() === bot.vendor.clientId &&
+    form.botId.trim() === bot.vendor.botId &&
+    Number(form.timeoutSeconds) === (bot.vendor.timeoutSeconds ?? 60)
+  );
+}
