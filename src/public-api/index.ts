@@ -39,9 +39,10 @@ export async function createPublicApi(server: FastifyInstance, deps: PublicApiDe
     labelNames: ['action', 'status'] as const,
     registers: [deps.metrics.registry],
   });
-  const worker = new JobWorker(jobs, commandExecutor(deps.conversations), deps.log.child({ part: 'public-api' }), (job, status) =>
-    outcomes.inc({ action: job.action, status }),
-  );
+  const worker = new JobWorker(jobs, commandExecutor(deps.conversations), deps.log.child({ part: 'public-api' }), {
+    sharedStore: deps.store.dialect === 'postgres',
+    finished: (job, status) => outcomes.inc({ action: job.action, status }),
+  });
   registerPublicApiRoutes(server, {
     directory: deps.directory,
     conversations: deps.conversations,
@@ -51,6 +52,6 @@ export async function createPublicApi(server: FastifyInstance, deps: PublicApiDe
     templates: createStructuredContentValidator(),
     queued: (conversationId) => worker.nudge(conversationId),
   });
-  await worker.resume();
+  await worker.start();
   return { close: () => worker.close() };
 }

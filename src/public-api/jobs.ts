@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Generated, Kysely, Migration } from 'kysely';
+import { sql, type Generated, type Kysely, type Migration } from 'kysely';
 import type { Dialect, Store } from '../store/index.js';
 import { json } from '../store/index.js';
 import type { Action } from './commands.js';
@@ -51,10 +51,22 @@ export type PublicApiTables = {
     expires_at: number;
     started_at: number | null;
     finished_at: number | null;
+    /** The worker (one per process) that started it. */
+    worker_id: string | null;
   };
+  /** Workers alive on this store: a running job whose worker stopped beating was abandoned. */
+  public_api_workers: { id: string; heartbeat_at: number };
 };
 
-/** The durable queue's table; JSON as text and epoch-ms bigints, as everywhere in the store. */
+/** What a conversation's queue has for a worker. */
+export type Step =
+  | { kind: 'idle' }
+  /** Its oldest job is running elsewhere (another instance), which carries on with the rest. */
+  | { kind: 'busy' }
+  | { kind: 'expired'; job: Job }
+  | { kind: 'started'; job: Job };
+
+/** The durable queue's tables; JSON as text and epoch-ms bigints, as everywhere in the store. */
 export function jobMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0100_public_api_jobs': {
@@ -82,6 +94,17 @@ export function jobMigrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.createIndex('public_api_jobs_pending').on('public_api_jobs').columns(['status', 'conversation_id', 'seq']).execute();
       },
     },
+    '0101_public_api_workers': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('public_api_jobs').addColumn('worker_id', 'text').execute();
+        await db.schema
+          .createTable('public_api_workers')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
+          .execute();
+      },
+    },
   };
 }
 
@@ -89,13 +112,16 @@ type JobRow = PublicApiTables['public_api_jobs'] & { seq: number };
 
 /**
  * The Public API's job table. Every transition is a conditional update from the state it
- * leaves, so a job is started at most once and never both run and expired.
+ * leaves, so a job is started at most once and never both run and expired; taking a
+ * conversation's next job is serialized across every instance sharing the store.
  */
 export class JobStore {
   private readonly db: Kysely<PublicApiTables>;
+  private readonly dialect: Dialect;
 
   constructor(store: Store, private readonly now: () => number = Date.now) {
     this.db = store.db.withTables<PublicApiTables>() as unknown as Kysely<PublicApiTables>;
+    this.dialect = store.dialect;
   }
 
   async add(input: NewJob): Promise<Job> {
@@ -126,6 +152,7 @@ export class JobStore {
         expires_at: job.expiresAt,
         started_at: null,
         finished_at: null,
+        worker_id: null,
       })
       .execute();
     return job;
@@ -136,23 +163,50 @@ export class JobStore {
     const job = await this.find(id);
     if (!job || job.accountId !== accountId) return undefined;
     if (job.status === 'queued' && job.expiresAt <= this.now()) {
-      await this.expire(id);
+      await this.db
+        .updateTable('public_api_jobs')
+        .set({ status: 'expired', finished_at: this.now() })
+        .where('id', '=', id)
+        .where('status', '=', 'queued')
+        .execute();
       return this.find(id);
     }
     return job;
   }
 
-  /** The conversation's oldest job still waiting. */
-  async nextQueued(conversationId: string): Promise<Job | undefined> {
-    const row = await this.db
-      .selectFrom('public_api_jobs')
-      .selectAll()
-      .where('status', '=', 'queued')
-      .where('conversation_id', '=', conversationId)
-      .orderBy('seq')
-      .limit(1)
-      .executeTakeFirst();
-    return row ? toJob(row as JobRow) : undefined;
+  /**
+   * Takes the conversation's next job for the worker: its oldest unfinished one. If that one is
+   * running (on another instance) nothing is taken, so a conversation never runs two at once;
+   * if its ttl ran out, it is expired instead of started.
+   */
+  async next(conversationId: string, workerId: string): Promise<Step> {
+    return this.db.transaction().execute(async (tx) => {
+      // SQLite runs one transaction at a time anyway; PostgreSQL instances queue on this lock.
+      if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`public_api_jobs:${conversationId}`}))`.execute(tx);
+      const head = await tx
+        .selectFrom('public_api_jobs')
+        .selectAll()
+        .where('conversation_id', '=', conversationId)
+        .where('status', 'in', ['queued', 'running'])
+        .orderBy('seq')
+        .limit(1)
+        .executeTakeFirst();
+      if (!head) return { kind: 'idle' };
+      if (head.status === 'running') return { kind: 'busy' };
+      const now = this.now();
+      const job = toJob(head as JobRow);
+      if (job.expiresAt <= now) {
+        await tx.updateTable('public_api_jobs').set({ status: 'expired', finished_at: now }).where('id', '=', job.id).where('status', '=', 'queued').execute();
+        return { kind: 'expired', job: { ...job, status: 'expired', finishedAt: now } };
+      }
+      await tx
+        .updateTable('public_api_jobs')
+        .set({ status: 'running', started_at: now, worker_id: workerId })
+        .where('id', '=', job.id)
+        .where('status', '=', 'queued')
+        .execute();
+      return { kind: 'started', job: { ...job, status: 'running', startedAt: now } };
+    });
   }
 
   /** Conversations with jobs waiting, oldest job first. */
@@ -167,29 +221,6 @@ export class JobStore {
     return rows.map((r) => r.conversation_id);
   }
 
-  /** Marks the job running if it is still queued and within its ttl; false when it is not. */
-  async start(id: string): Promise<boolean> {
-    const now = this.now();
-    const result = await this.db
-      .updateTable('public_api_jobs')
-      .set({ status: 'running', started_at: now })
-      .where('id', '=', id)
-      .where('status', '=', 'queued')
-      .where('expires_at', '>', now)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
-  }
-
-  async expire(id: string): Promise<boolean> {
-    const result = await this.db
-      .updateTable('public_api_jobs')
-      .set({ status: 'expired', finished_at: this.now() })
-      .where('id', '=', id)
-      .where('status', '=', 'queued')
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
-  }
-
   async finish(id: string, outcome: { status: 'done' } | { status: 'failed'; error: string }): Promise<void> {
     await this.db
       .updateTable('public_api_jobs')
@@ -199,17 +230,43 @@ export class JobStore {
       .execute();
   }
 
+  /** The worker is alive. */
+  async heartbeat(workerId: string): Promise<void> {
+    const now = this.now();
+    await this.db
+      .insertInto('public_api_workers')
+      .values({ id: workerId, heartbeat_at: now })
+      .onConflict((oc) => oc.column('id').doUpdateSet({ heartbeat_at: now }))
+      .execute();
+  }
+
+  /** The worker stopped cleanly, with nothing of it left running. */
+  async retire(workerId: string): Promise<void> {
+    await this.db.deleteFrom('public_api_workers').where('id', '=', workerId).execute();
+  }
+
   /**
-   * Jobs a previous process left running cannot be resumed safely (some of their messages may
-   * be out already), so they fail with that reason. Returns how many.
+   * Jobs left running by workers that stopped beating before `aliveSince` (a crashed process)
+   * cannot be resumed safely, since some of their messages may be out already: they fail with
+   * the reason. Returns their conversations, whose later jobs may now go ahead.
    */
-  async failInterrupted(reason: string): Promise<number> {
-    const result = await this.db
+  async failAbandoned(reason: string, options: { self: string; aliveSince: number }): Promise<string[]> {
+    const rows = await this.db
       .updateTable('public_api_jobs')
       .set({ status: 'failed', error: reason, finished_at: this.now() })
       .where('status', '=', 'running')
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
+      .where((eb) =>
+        eb.or([
+          eb('worker_id', 'is', null),
+          eb.and([
+            eb('worker_id', '<>', options.self),
+            eb('worker_id', 'not in', eb.selectFrom('public_api_workers').select('id').where('heartbeat_at', '>=', options.aliveSince)),
+          ]),
+        ]),
+      )
+      .returning('conversation_id')
+      .execute();
+    return [...new Set(rows.map((r) => r.conversation_id))];
   }
 
   private async find(id: string): Promise<Job | undefined> {

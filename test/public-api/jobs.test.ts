@@ -4,7 +4,7 @@ import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Running } from '../helpers/app.js';
 import { openStore } from '../../src/store/index.js';
 import { JobStore } from '../../src/public-api/jobs.js';
-import { INTERRUPTED_BY_RESTART } from '../../src/public-api/worker.js';
+import { INTERRUPTED_BY_CRASH } from '../../src/public-api/worker.js';
 import { conversationOf, login, openConversation, publicApi, setUpAccount, type PublicApi } from './support.js';
 
 for (const kind of STORES) {
@@ -125,6 +125,7 @@ for (const kind of STORES) {
 
     it('a restart keeps waiting jobs and runs them; a job cut short is failed, never run twice', async () => {
       const { conversationId } = await openConversation(running.url, acc, { skill: 'sales' });
+      const crashedConversation = await openConversation(running.url, acc, { skill: 'sales' });
       const cut = await api.send('messages', conversationId, { messages: [{ delay: 30, typing: true }, 'never sent'] });
       const waiting = await api.send('messages', conversationId, { messages: ['sent after the restart'] }, { ttl: '120' });
       assert.equal(cut.status, 200);
@@ -132,12 +133,22 @@ for (const kind of STORES) {
       while ((await api.job(cut.body.jobId)).body.status !== 'running') await new Promise((r) => setTimeout(r, 20));
       await running.close();
 
-      // What a crash would leave behind: one job marked running, one whose ttl ran out unseen.
+      // What a crash would leave behind: a job running on a server that is gone, one behind it,
+      // and one whose ttl ran out while no server was there.
       const direct = await openStore({ dataDir: store.dataDir, databaseUrl: store.databaseUrl });
-      const user = String(apiUserId);
-      const crashed = await new JobStore(direct).add({ accountId: acc, conversationId, action: 'messages', payload: { messages: ['crashed'] }, actorUserId: user, ttlSeconds: 60 });
-      assert.ok(await new JobStore(direct).start(crashed.id));
-      const stale = await new JobStore(direct, () => Date.now() - 60_000).add({ accountId: acc, conversationId, action: 'messages', payload: { messages: ['stale'] }, actorUserId: user, ttlSeconds: 10 });
+      const jobs = new JobStore(direct);
+      const job = (conversation: string, text: string, ttlSeconds = 60) => ({
+        accountId: acc,
+        conversationId: conversation,
+        action: 'messages' as const,
+        payload: { messages: [text] },
+        actorUserId: apiUserId,
+        ttlSeconds,
+      });
+      const crashed = await jobs.add(job(crashedConversation.conversationId, 'crashed'));
+      assert.equal((await jobs.next(crashedConversation.conversationId, 'a-server-that-crashed')).kind, 'started');
+      const behindCrashed = await jobs.add(job(crashedConversation.conversationId, 'after the crash'));
+      const stale = await new JobStore(direct, () => Date.now() - 60_000).add(job(conversationId, 'stale', 10));
       await direct.close();
 
       running = await startApp(store);
@@ -147,12 +158,62 @@ for (const kind of STORES) {
       const interrupted = await api.settled(cut.body.jobId);
       assert.equal(interrupted.status, 'failed');
       assert.match(interrupted.error!, /interrupted/);
-      const afterCrash = await api.settled(crashed.id);
-      assert.deepEqual([afterCrash.status, afterCrash.error], ['failed', INTERRUPTED_BY_RESTART]);
       assert.equal((await api.settled(stale.id)).status, 'expired');
       assert.deepEqual(await texts(conversationId), ['sent after the restart']);
+
+      const afterCrash = await api.settled(crashed.id);
+      assert.deepEqual([afterCrash.status, afterCrash.error], ['failed', INTERRUPTED_BY_CRASH]);
+      assert.equal((await api.settled(behindCrashed.id)).status, 'done');
+      assert.deepEqual(await texts(crashedConversation.conversationId), ['after the crash']);
     });
   });
+
+  if (kind === 'postgres') {
+    describe('Public API v1: jobs with two instances on one PostgreSQL database', () => {
+      let store: TestStore;
+      let one: Running;
+      let two: Running;
+      const acc = 'acme';
+
+      before(async () => {
+        store = await freshStore('postgres');
+        [one, two] = await Promise.all([startApp(store), startApp(store)]);
+        await setUpAccount(one.url, { acc, skills: ['sales'], users: ['api'] });
+      });
+      after(async () => {
+        await one?.close();
+        await two?.close();
+        await store?.dispose();
+      });
+
+      it('a conversation’s jobs keep their order whichever instance accepted them; a starting instance leaves running jobs alone', async () => {
+        const bearer = await login(one.url, acc, 'api');
+        const viaOne = publicApi(one.url, acc, bearer);
+        const viaTwo = publicApi(two.url, acc, bearer);
+        const { conversationId } = await openConversation(two.url, acc, { skill: 'sales' });
+        const first = await viaOne.send('messages', conversationId, { messages: [{ delay: 3, typing: false }, 'first'] });
+        assert.equal(first.status, 200);
+        while ((await viaOne.job(first.body.jobId)).body.status !== 'running') await new Promise((r) => setTimeout(r, 20));
+        const second = await viaTwo.send('messages', conversationId, { messages: ['second'] });
+        assert.equal(second.status, 200);
+
+        // A third instance starting now must not take the first job for abandoned.
+        const three = await startApp(store);
+        try {
+          assert.equal((await viaTwo.job(first.body.jobId)).body.status, 'running');
+          assert.equal((await viaTwo.settled(first.body.jobId)).status, 'done');
+          assert.equal((await viaOne.settled(second.body.jobId)).status, 'done');
+        } finally {
+          await three.close();
+        }
+        const { events } = await conversationOf(one.url, acc, conversationId);
+        assert.deepEqual(
+          events.filter((e: any) => e.type === 'TEXT').map((e: any) => e.text),
+          ['first', 'second'],
+        );
+      });
+    });
+  }
 
   describe(`Public API v1: login rate limiting (${kind})`, () => {
     let store: TestStore;
