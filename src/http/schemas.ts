@@ -14,7 +14,19 @@ export const conversationParams = {
   required: ['acc', 'id'],
 } as const;
 
-export const skillNameSchema = { type: 'string', minLength: 1, maxLength: 255 } as const;
+/** Names and logins may be any text but NUL, which PostgreSQL text cannot hold (a 500 otherwise). */
+export const NO_NUL = '^[^\\u0000]*$';
+
+export const skillNameSchema = { type: 'string', minLength: 1, maxLength: 255, pattern: NO_NUL } as const;
+
+/** The largest value of an `integer` column on PostgreSQL: sequences, caps, TTR seconds, user ids. */
+export const MAX_INT32 = 2_147_483_647;
+
+/** A position in a conversation's log (`?after=`). */
+export const sequenceSchema = { type: 'integer', minimum: 0, maximum: MAX_INT32 } as const;
+
+/** Numeric ids kept in bigint columns (engagementId, campaignId): integers JavaScript holds exactly. */
+export const numericIdSchema = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
 
 export const ttrSchema = {
   type: 'object',
@@ -22,7 +34,8 @@ export const ttrSchema = {
     ttrType: { type: 'string', enum: ['URGENT', 'NORMAL', 'PRIORITIZED', 'CUSTOM'] },
     // `minimum` only constrains numbers and `pattern` only strings, so the pattern itself must
     // refuse "0" (and "00"): a CUSTOM TTR of zero seconds is as wrong as the number 0.
-    value: { type: ['integer', 'string'], pattern: '^0*[1-9][0-9]*$', minimum: 1 },
+    // maximum bounds numbers and maxLength strings: both stay within the integer column.
+    value: { type: ['integer', 'string'], pattern: '^0*[1-9][0-9]*$', minimum: 1, maximum: MAX_INT32, maxLength: 9 },
   },
   required: ['ttrType'],
   if: { properties: { ttrType: { const: 'CUSTOM' } } },

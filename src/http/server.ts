@@ -148,6 +148,12 @@ function describeError(error: FastifyError | HttpError): { status: number; code:
     default:
       break;
   }
+  // PostgreSQL refuses values SQLite keeps (NUL in text, integers beyond a column's range) with
+  // SQLSTATE class 22, "data exception". Such a value came with the request: a 400, not a 500.
+  // The schemas refuse the known cases first; this keeps the rest from answering 500.
+  if (typeof fe.code === 'string' && /^22[0-9A-Z]{3}$/.test(fe.code)) {
+    return { status: 400, code: 'invalid-value', message: 'a value in the request cannot be stored' };
+  }
   const status = fe.statusCode ?? 500;
   if (status >= 400 && status < 500) return { status, code: 'bad-request', message: fe.message };
   return { status: 500, code: 'internal', message: 'internal server error' };

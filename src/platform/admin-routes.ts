@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { accountIdSchema, accountParams, conversationParams, skillNameSchema } from '../http/schemas.js';
+import { MAX_INT32, NO_NUL, accountIdSchema, accountParams, conversationParams, sequenceSchema, skillNameSchema } from '../http/schemas.js';
 import type { Conversations } from './conversations.js';
 import type { RealtimeHub, StreamMessage } from './realtime.js';
 import { serveSse, serveWebSocket } from './realtime.js';
@@ -66,11 +66,11 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
         body: {
           type: 'object',
           properties: {
-            loginName: { type: 'string', minLength: 1, maxLength: 128 },
+            loginName: { type: 'string', minLength: 1, maxLength: 128, pattern: NO_NUL },
             password: { type: 'string', minLength: 8, maxLength: 1024 },
             userType: { type: 'string', enum: ['HUMAN', 'BOT'] },
             skills: { type: 'array', items: skillNameSchema, maxItems: 1000 },
-            maxConversations: { type: 'integer', minimum: 1 },
+            maxConversations: { type: 'integer', minimum: 1, maximum: MAX_INT32 },
           },
           required: ['loginName', 'userType', 'skills'],
         },
@@ -135,7 +135,7 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
       security,
       summary: 'Realtime events of a conversation, private texts included (WebSocket or SSE); ?after= replays first',
       params: conversationParams,
-      querystring: { type: 'object', properties: { after: { type: 'integer', minimum: 0 }, token: { type: 'string' } } },
+      querystring: { type: 'object', properties: { after: sequenceSchema, token: { type: 'string' } } },
     },
     preHandler: async (request) => {
       await conversations.get(request.params.acc, request.params.id);

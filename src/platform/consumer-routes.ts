@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { requireSession } from '../http/auth.js';
 import { forbidden } from '../http/errors.js';
-import { accountParams, conversationParams, skillNameSchema } from '../http/schemas.js';
+import { MAX_INT32, accountParams, conversationParams, numericIdSchema, sequenceSchema, skillNameSchema } from '../http/schemas.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
 import type { Conversations, NewMessage } from './conversations.js';
 import type { RealtimeHub, StreamMessage } from './realtime.js';
@@ -72,8 +72,8 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
               type: 'object',
               properties: { sharkVisitorId: { type: 'string' }, sharkSessionId: { type: 'string' } },
             },
-            engagementId: { type: 'integer' },
-            campaignId: { type: 'integer' },
+            engagementId: numericIdSchema,
+            campaignId: numericIdSchema,
           },
           required: ['skill'],
         },
@@ -142,7 +142,7 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
 
   const afterQuery = {
     type: 'object',
-    properties: { after: { type: 'integer', minimum: 0 }, token: { type: 'string' } },
+    properties: { after: sequenceSchema, token: { type: 'string' } },
   } as const;
 
   server.get<{ Params: { acc: string; id: string }; Querystring: { after?: number } }>(
@@ -181,7 +181,8 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
     handler: async (request, reply) => {
       const { acc, id } = request.params;
       const lastEventId = Number(request.headers['last-event-id']);
-      const after = request.query.after ?? (Number.isInteger(lastEventId) ? lastEventId : undefined);
+      // A Last-Event-ID past any sequence means "seen it all" (and must not reach the store out of range).
+      const after = request.query.after ?? (Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? Math.min(lastEventId, MAX_INT32) : undefined);
       serveSse(hub, request, reply, (s) => hub.watchConversation(id, s), replayFor(acc, id, after));
     },
     wsHandler: (socket, request) => {

@@ -5,7 +5,7 @@ import { conflict, forbidden, notFound } from '../http/errors.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { EventBus } from './bus.js';
-import type { Directory } from './directory.js';
+import { isUserId, type Directory } from './directory.js';
 import { candidate, hasCapacity, mergeSdes, onlineBots, pickLeastLoaded, toAssignee } from './routing.js';
 import type {
   Assignee,
@@ -251,7 +251,7 @@ export class Conversations {
     return this.change(accountId, conversationId, async (current, tx) => {
       requireOpen(current);
       const transfer: NewEvent = { type: 'TRANSFER', originator, skill, audience: 'AGENTS_AND_MANAGERS' };
-      if (target.agentId && /^\d+$/.test(target.agentId)) {
+      if (target.agentId && isUserId(target.agentId)) {
         const agent = await candidate(tx, accountId, Number(target.agentId));
         if (agent && agent.online && hasCapacity(agent)) {
           const assignee = toAssignee(agent);

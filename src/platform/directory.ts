@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/index.js';
 import { isUniqueViolation } from '../store/index.js';
 import { conflict, notFound, badRequest } from '../http/errors.js';
+import { MAX_INT32 } from '../http/schemas.js';
 import { hashPassword, verifyPassword } from '../util/passwords.js';
 import type { Skill, UserType } from './types.js';
 
@@ -183,7 +184,7 @@ export class Directory {
   }
 
   async user(accountId: string, userId: string): Promise<User | undefined> {
-    if (!/^\d+$/.test(userId)) return undefined;
+    if (!isUserId(userId)) return undefined;
     const row = await this.db
       .selectFrom('users')
       .selectAll()
@@ -274,4 +275,12 @@ export class Directory {
       ...(row.bot_id ? { botId: row.bot_id } : {}),
     };
   }
+}
+
+/**
+ * Whether a string can be a user id: digits within the integer column's range. Anything else
+ * names no user (and must not reach PostgreSQL, which refuses an out-of-range integer).
+ */
+export function isUserId(id: string): boolean {
+  return /^\d{1,10}$/.test(id) && Number(id) <= MAX_INT32;
 }

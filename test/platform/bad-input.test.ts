@@ -113,7 +113,11 @@ for (const kind of STORES) {
       const y2 = await open(A);
       assert.equal((await http.post(`${agentA}/conversations/${y2.id}/accept`, undefined, { token: agents.alice })).status, 200);
       assertError(await http.post(`${agentA}/conversations/${y2.id}/transfer`, { skill: 'nope' }, { token: agents.alice }), 404, 'transfer to unknown skill');
-      assert.equal((await http.post(`${agentA}/conversations/${y2.id}/close`, undefined, { token: agents.alice })).status, 200);
+      // An unknown preferred agent (even one no user id could be) falls back to the skill.
+      const fallback = await http.post(`${agentA}/conversations/${y2.id}/transfer`, { skill: 'sales', agentId: '99999999999' }, { token: agents.alice });
+      assert.equal(fallback.status, 200, JSON.stringify(fallback.body));
+      assert.equal(fallback.body.assignee, null);
+      assert.equal((await admin.get(`/admin/v1/accounts/${A}/conversations/${y2.id}`)).body.status, 'OPEN');
     });
 
     it('wrong types, missing fields and bad enum values answer 400', async () => {
@@ -125,6 +129,10 @@ for (const kind of STORES) {
         ['body is not an object', http.post(`${consumerA}/conversations`, ['sales'])],
         ['conversation type VOICE', http.post(`${consumerA}/conversations`, { skill: 'sales', type: 'VOICE' })],
         ['engagementId as string', http.post(`${consumerA}/conversations`, { skill: 'sales', engagementId: '12' })],
+        // Numbers beyond what the store's columns hold are bad input, not a store failure (500).
+        ['engagementId 2^63', http.post(`${consumerA}/conversations`, { skill: 'sales', engagementId: 2 ** 63 })],
+        ['campaignId 1e20', http.post(`${consumerA}/conversations`, { skill: 'sales', campaignId: 1e20 })],
+        ['campaignId negative', http.post(`${consumerA}/conversations`, { skill: 'sales', campaignId: -1 })],
         ['sdes with an unknown part', http.post(`${consumerA}/conversations`, { skill: 'sales', sdes: { secretSdes: {} } })],
         ['typing as "yes"', http.post(`${consumerA}/conversations/${conv.x.id}/typing`, { typing: 'yes' }, c)],
         ['typing missing', http.post(`${consumerA}/conversations/${conv.x.id}/typing`, {}, c)],
@@ -134,11 +142,13 @@ for (const kind of STORES) {
         ['message with both text and content', http.post(`${consumerA}/conversations/${conv.x.id}/messages`, { text: 'a', content: {} }, c)],
         ['events after=-1', http.get(`${consumerA}/conversations/${conv.x.id}/events?after=-1`, c)],
         ['events after=abc', http.get(`${consumerA}/conversations/${conv.x.id}/events?after=abc`, c)],
+        ['events after beyond any sequence', http.get(`${consumerA}/conversations/${conv.x.id}/events?after=99999999999999999999`, c)],
         ['login without password', http.post(`${agentA}/login`, { username: 'alice' })],
         ['login password as number', http.post(`${agentA}/login`, { username: 'alice', password: 12345678 })],
         ['userType ROBOT', admin.post(`/admin/v1/accounts/${A}/users`, { loginName: 'r', userType: 'ROBOT', skills: [] })],
         ['maxConversations as "3"', admin.post(`/admin/v1/accounts/${A}/users`, { loginName: 'm', userType: 'HUMAN', skills: [], maxConversations: '3' })],
         ['maxConversations 0', admin.post(`/admin/v1/accounts/${A}/users`, { loginName: 'm', userType: 'HUMAN', skills: [], maxConversations: 0 })],
+        ['maxConversations 1e12', admin.post(`/admin/v1/accounts/${A}/users`, { loginName: 'm', userType: 'HUMAN', skills: [], maxConversations: 1e12 })],
         ['user without skills', admin.post(`/admin/v1/accounts/${A}/users`, { loginName: 'm', userType: 'HUMAN' })],
         ['user with an unknown skill', admin.post(`/admin/v1/accounts/${A}/users`, { loginName: 'm', userType: 'HUMAN', skills: ['nope'] })],
         ['skill without name', admin.post(`/admin/v1/accounts/${A}/skills`, {})],
@@ -156,6 +166,42 @@ for (const kind of STORES) {
       assert.deepEqual(events.body.events, []);
     });
 
+    it('text no store can hold (NUL characters) is refused, never a 500', async () => {
+      assertError(await admin.post(`/admin/v1/accounts/${A}/skills`, { name: 'nul\u0000skill' }), 400, 'skill name with NUL');
+      assertError(await http.post(`${consumerA}/conversations`, { skill: 'sales\u0000' }), 400, 'open on a skill name with NUL');
+      assertError(await admin.post(`/admin/v1/accounts/${A}/users`, { loginName: 'nul\u0000', userType: 'BOT', skills: [] }), 400, 'login name with NUL');
+      // A login with it is refused one way or the other (no such user), never with a 500.
+      const login = await http.post(`${agentA}/login`, { username: 'alice\u0000', password: 'pass-word-1' });
+      assert.ok(login.status === 400 || login.status === 401, `login with NUL: ${login.status}`);
+      assertError(login, login.status, 'login with NUL');
+      const app = await admin.post(`/admin/v1/accounts/${A}/apps`, { name: 'nul\u0000app', scope: 's' });
+      assert.ok(app.status === 400 || app.status === 201, `app name with NUL: ${app.status} ${JSON.stringify(app.body)}`);
+      if (app.status === 400) assertError(app, 400, 'app name with NUL');
+      // A message text is kept as JSON, so a NUL in it is stored and read back as it was sent.
+      const w = await open(A);
+      const sent = await http.post(`${consumerA}/conversations/${w.id}/messages`, { text: 'a\u0000b' }, { token: w.token });
+      assert.equal(sent.status, 201);
+      const events = await http.get(`${consumerA}/conversations/${w.id}/events?after=${sent.body.sequence - 1}`, { token: w.token });
+      assert.equal(events.body.events[0].text, 'a\u0000b');
+    });
+
+    it('an SSE Last-Event-ID beyond any sequence replays nothing rather than breaking the stream', async () => {
+      const ctl = new AbortController();
+      const res = await fetch(`${running.url}${consumerA}/conversations/${conv.x.id}/stream`, {
+        headers: { authorization: `Bearer ${conv.x.token}`, 'last-event-id': '99999999999999' },
+        signal: ctl.signal,
+      });
+      assert.equal(res.status, 200);
+      let text = '';
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        text += Buffer.from(chunk).toString();
+        if (text.includes('"kind":"ready"')) break;
+      }
+      ctl.abort();
+      assert.match(text, /"kind":"ready"/, `the stream got ready: ${text}`);
+      assert.doesNotMatch(text, /"kind":"event"/);
+    });
+
     it('the agent TTR route refuses bad ttrType and CUSTOM values (400)', async () => {
       const held = await open(A);
       const token = { token: agents.dave };
@@ -168,6 +214,8 @@ for (const kind of STORES) {
       assertError(await ttr({ ttrType: 'CUSTOM', value: '0' }), 400, 'CUSTOM value "0"');
       assertError(await ttr({ ttrType: 'CUSTOM', value: 'soon' }), 400, 'CUSTOM value "soon"');
       assertError(await ttr({ ttrType: 'CUSTOM', value: 2.5 }), 400, 'CUSTOM value 2.5');
+      assertError(await ttr({ ttrType: 'CUSTOM', value: 1e12 }), 400, 'CUSTOM value 1e12');
+      assertError(await ttr({ ttrType: 'CUSTOM', value: '99999999999999999999' }), 400, 'CUSTOM value of 20 digits');
       // The good ones pass, so the refusals above are about the values.
       assert.equal((await ttr({ ttrType: 'URGENT' })).status, 200);
       const custom = await ttr({ ttrType: 'CUSTOM', value: '90' });
@@ -274,7 +322,7 @@ for (const kind of STORES) {
       assert.equal((await fetch(`${running.url}/admin/v1/accounts/${A}/conversations/${conv.x.id}/stream?token=nope`)).status, 401);
       // Nothing was created by the refused calls.
       assert.deepEqual((await admin.get('/admin/v1/accounts')).body.accounts.map((a: { accountId: string }) => a.accountId).sort(), [A, B]);
-      assert.deepEqual((await admin.get(`/admin/v1/accounts/${A}/apps`)).body.apps, []);
+      assert.ok(!(await admin.get(`/admin/v1/accounts/${A}/apps`)).body.apps.some((a: { name: string }) => a.name === 'sneaky'));
     });
 
     it('a consumer token opens only its own conversation (403)', async () => {
