@@ -230,6 +230,16 @@ export class JobStore {
       .execute();
   }
 
+  /** Forgets jobs that ended before the time; returns how many. */
+  async prune(endedBefore: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('public_api_jobs')
+      .where('status', 'in', ['done', 'expired', 'failed'])
+      .where('finished_at', '<', endedBefore)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   /** The worker is alive. */
   async heartbeat(workerId: string): Promise<void> {
     const now = this.now();

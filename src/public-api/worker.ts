@@ -18,6 +18,8 @@ export interface WorkerOptions {
    */
   sharedStore: boolean;
   heartbeatMs?: number;
+  /** How long a finished job stays readable (GET jobs/{id}) before it is forgotten. */
+  retentionMs?: number;
   /** A job ended (for metrics). */
   finished?: (job: Job, status: JobStatus) => void;
 }
@@ -39,6 +41,7 @@ export class JobWorker {
   private readonly heartbeatMs: number;
   private timer?: NodeJS.Timeout;
   private beating: Promise<void> = Promise.resolve();
+  private prunedAt = 0;
 
   constructor(
     private readonly jobs: JobStore,
@@ -87,9 +90,19 @@ export class JobWorker {
     try {
       await this.jobs.heartbeat(this.id);
       await this.sweep(this.staleBefore());
+      await this.prune();
     } catch (err) {
       this.log.warn({ err }, 'public api worker heartbeat failed');
     }
+  }
+
+  /** Finished jobs are kept a week by default; checked at most hourly, it is not urgent. */
+  private async prune(): Promise<void> {
+    const now = Date.now();
+    if (now - this.prunedAt < 3_600_000) return;
+    this.prunedAt = now;
+    const pruned = await this.jobs.prune(now - (this.options.retentionMs ?? 7 * 86_400_000));
+    if (pruned) this.log.info({ pruned }, 'public api jobs past retention removed');
   }
 
   /** A worker silent for three beats is gone. */

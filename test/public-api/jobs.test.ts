@@ -4,6 +4,7 @@ import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Running } from '../helpers/app.js';
 import { openStore } from '../../src/store/index.js';
 import { JobStore } from '../../src/public-api/jobs.js';
+import { publicApiMigrations } from '../../src/public-api/index.js';
 import { INTERRUPTED_BY_CRASH } from '../../src/public-api/worker.js';
 import { conversationOf, login, openConversation, publicApi, setUpAccount, type PublicApi } from './support.js';
 
@@ -121,6 +122,35 @@ for (const kind of STORES) {
       // Queued on a human skill now: no bot holds it, the API user speaks as an agent.
       assert.deepEqual(byText('from the API user').originator, { role: 'AGENT', userId: apiUserId });
       await running.app.directory.setUserState(bot.body.id, 'OFFLINE');
+    });
+
+    it('finished jobs are forgotten after their retention; waiting ones never', async () => {
+      // On a store of its own, so no worker takes the hand-made jobs.
+      const scratch = await freshStore(kind);
+      const direct = await openStore({ dataDir: scratch.dataDir, databaseUrl: scratch.databaseUrl });
+      try {
+        await direct.migrate(publicApiMigrations(direct.dialect));
+        const eightDaysAgo = Date.now() - 8 * 86_400_000;
+        const old = new JobStore(direct, () => eightDaysAgo);
+        const now = new JobStore(direct);
+        const input = (conversationId: string) => ({ accountId: acc, conversationId, action: 'close' as const, payload: {}, actorUserId: apiUserId, ttlSeconds: 30 });
+        const finishedLongAgo = await old.add(input('c-1'));
+        assert.equal((await old.next('c-1', 'a-worker')).kind, 'started');
+        await old.finish(finishedLongAgo.id, { status: 'done' });
+        const waitingLongAgo = await old.add(input('c-2'));
+        const finishedRecently = await now.add(input('c-3'));
+        assert.equal((await now.next('c-3', 'a-worker')).kind, 'started');
+        await now.finish(finishedRecently.id, { status: 'done' });
+
+        assert.equal(await now.prune(Date.now() - 7 * 86_400_000), 1);
+        assert.equal(await now.get(acc, finishedLongAgo.id), undefined);
+        assert.equal((await now.get(acc, finishedRecently.id))?.status, 'done');
+        // Still there (and, read now, expired: its ttl ran out long ago).
+        assert.equal((await now.get(acc, waitingLongAgo.id))?.status, 'expired');
+      } finally {
+        await direct.close();
+        await scratch.dispose();
+      }
     });
 
     it('a restart keeps waiting jobs and runs them; a job cut short is failed, never run twice', async () => {
