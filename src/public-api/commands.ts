@@ -37,7 +37,6 @@ export interface MessagesCommand {
 export interface TransferCommand {
   skill: string;
 }
-export type CloseCommand = Record<string, never>;
 export interface SdesCommand {
   sdes: { type: string; [key: string]: unknown }[];
   sharkVisitorId: string;
@@ -48,16 +47,6 @@ export interface TtrCommand {
   /** Seconds; the page sends it as a string ("10"), numbers are accepted too. */
   value?: number | string;
 }
-
-export type CommandOf<A extends Action> = A extends 'messages'
-  ? MessagesCommand
-  : A extends 'transfer'
-    ? TransferCommand
-    : A extends 'close'
-      ? CloseCommand
-      : A extends 'sdes'
-        ? SdesCommand
-        : TtrCommand;
 
 /** Either the parsed value or the reason it was refused. */
 export type Checked<T> = { ok: true; value: T } | { ok: false; message: string };
