@@ -67,9 +67,11 @@ export async function registerWebConsole(server: FastifyInstance, options: { web
     // hands everything else to the JSON not-found handler.
     wildcard: true,
     schemaHide: true,
+    // Our own cache headers below, not send's default `public, max-age=0`.
+    cacheControl: false,
     setHeaders(res, path) {
       // Vite puts content-hashed files under assets/: safe to cache for good.
-      if (path.includes(`${join(root, 'assets')}`)) res.setHeader('cache-control', 'public, max-age=31536000, immutable');
+      if (path.startsWith(join(root, 'assets'))) res.setHeader('cache-control', 'public, max-age=31536000, immutable');
       else res.setHeader('cache-control', 'no-cache');
     },
   });

@@ -214,7 +214,18 @@ for (const kind of STORES) {
       await phoneAgent.getByLabel('Password', { exact: true }).fill('correct horse');
       await phoneAgent.getByLabel('Password', { exact: true }).press('Enter');
       await phoneAgent.getByRole('heading', { name: /Queue/ }).waitFor();
-      await shot(phoneAgent, '08-agent-phone');
+      // A new conversation arrives live in the queue; on a phone the conversation replaces the queue.
+      const opened = await client(running.url).post(`/api/account/${acc}/consumer/conversations`, { skill: 'human' });
+      assert.equal(opened.status, 201);
+      const waiting = phoneAgent.locator(`[data-conversation="${opened.body.conversationId}"]`);
+      await waiting.waitFor();
+      await shot(phoneAgent, '08-agent-phone-queue');
+      await waiting.getByRole('button', { name: /^Accept conversation/ }).click();
+      await phoneAgent.getByLabel('Reply to the consumer').waitFor();
+      assert.equal(await phoneAgent.getByRole('heading', { name: /Queue/ }).isVisible(), false);
+      await shot(phoneAgent, '08-agent-phone-conversation');
+      await phoneAgent.getByRole('button', { name: '← Queue' }).click();
+      await phoneAgent.getByRole('heading', { name: /Queue/ }).waitFor();
 
       await consumer.goto(`${running.url}/chat/${acc}`);
       await consumer.getByText('This chat link is missing its skill').waitFor();

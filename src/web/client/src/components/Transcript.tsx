@@ -84,8 +84,10 @@ export function Transcript({ events, viewpoint, showPrivate = false, showSystem 
   const last = visible.filter((e) => e.type === 'TEXT' || e.type === 'RICH_CONTENT' || e.type === 'FILE').at(-1);
 
   return (
-    <div className="transcript" ref={list} onScroll={onScroll} tabIndex={0} aria-label={label}>
-      <ol className="transcript-list" aria-live="polite" aria-relevant="additions">
+    // role=log: screen readers announce new messages as they arrive; focusable so the keyboard
+    // can scroll the history.
+    <div className="transcript" ref={list} onScroll={onScroll} tabIndex={0} role="log" aria-label={label}>
+      <ol className="transcript-list">
         {!visible.length && emptyText && <li className="transcript-empty">{emptyText}</li>}
         {visible.map((e) => {
           const line = systemLine(e, selfUserId);

@@ -13,6 +13,7 @@ export function SignIn() {
   return (
     <main className="signin">
       <header className="signin-header">
+        <h1 className="visually-hidden">Sign in to botbridge</h1>
         <Logo />
         <p className="muted">Third-Party Bots, self-hosted. Sign in to configure and test bots, or to take conversations.</p>
       </header>

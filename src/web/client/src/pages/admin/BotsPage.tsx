@@ -80,7 +80,8 @@ export function BotsPage({ token, accountId }: Props) {
       {bots === null && error === null && <Loading>Loading bots…</Loading>}
       {bots === null && error !== null && (
         <ErrorState error={error} title="Could not load the bots" onRetry={() => void refresh()}>
-          {error instanceof ApiError && error.status === 404 && error.code === 'not-found' && (
+          {/* The server's catch-all 404 says "no route …": the bot API itself is missing. */}
+          {error instanceof ApiError && error.status === 404 && error.message.startsWith('no route') && (
             <p className="small">This server does not offer the bot API yet (404). Update botbridge, then try again.</p>
           )}
         </ErrorState>

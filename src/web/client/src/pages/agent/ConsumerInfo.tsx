@@ -1,18 +1,21 @@
+import { useState } from 'react';
 import type { Conversation } from '../../lib/types';
 import { dateTime, ttrLabel } from '../../lib/format';
 
 /** Who the consumer is: the conversation's facts, visitor/session ids and engagement attributes (SDES). */
 export function ConsumerInfo({ conversation }: { conversation: Conversation }) {
   const { sdes, visitor } = conversation;
+  // Open beside the conversation on a wide screen; folded under it on a narrow one.
+  const [wide] = useState(() => window.matchMedia('(min-width: 1101px)').matches);
   const hasSdes = Object.keys(sdes.authenticatedSdes ?? {}).length + Object.keys(sdes.unauthenticatedSdes ?? {}).length > 0;
   return (
     <aside className="ws-info" aria-labelledby="info-title">
       <h2 id="info-title">Consumer</h2>
-      <details open className="info-block">
+      <details open={wide} className="info-block">
         <summary>Visitor</summary>
         {Object.keys(visitor).length ? <Pairs value={visitor} /> : <p className="muted small">No visitor information was sent.</p>}
       </details>
-      <details open className="info-block">
+      <details open={wide} className="info-block">
         <summary>Engagement attributes (SDES)</summary>
         {hasSdes ? (
           <>
@@ -33,7 +36,7 @@ export function ConsumerInfo({ conversation }: { conversation: Conversation }) {
           <p className="muted small">None reported.</p>
         )}
       </details>
-      <details open className="info-block">
+      <details open={wide} className="info-block">
         <summary>Conversation</summary>
         <dl className="pairs">
           <dt>Id</dt>

@@ -1,5 +1,5 @@
-import { useEffect, useState, type FormEvent, type MutableRefObject } from 'react';
-import { errorText, type AgentApi } from '../../lib/api';
+import { useEffect, useRef, useState, type FormEvent, type MutableRefObject } from 'react';
+import { ApiError, errorText, type AgentApi } from '../../lib/api';
 import { useConversationLog } from '../../lib/conversation-log';
 import { shortId, ttrLabel } from '../../lib/format';
 import type { ConversationWithEvents, StreamMessage } from '../../lib/types';
@@ -31,6 +31,9 @@ export function ConversationPanel({ api, selfUserId, conversationId, mine, skill
   const [error, setError] = useState<unknown>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const [privateNote, setPrivateNote] = useState(false);
+  // The preview poll runs a `load` from an earlier render: it reads the latest state from here.
+  const latest = useRef({ meta, mine, onLeft });
+  latest.current = { meta, mine, onLeft };
 
   const load = async () => {
     if (!conversationId) return;
@@ -40,12 +43,24 @@ export function ConversationPanel({ api, selfUserId, conversationId, mine, skill
       setMeta(rest);
       log.load(events);
     } catch (e) {
-      setError(e);
+      // A previewed conversation someone else took is no longer ours to look at.
+      const now = latest.current;
+      if (e instanceof ApiError && e.status === 403 && now.meta && !now.mine) now.onLeft('That conversation was taken by another agent.');
+      else setError(e);
     }
   };
   useEffect(() => {
     void load();
     // A held conversation is reloaded when it becomes ours (accept) to pick up what streamed before.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [conversationId, mine]);
+
+  // The agent stream carries only what the agent holds: a queued conversation being previewed
+  // is refreshed by hand.
+  useEffect(() => {
+    if (!conversationId || mine) return;
+    const timer = window.setInterval(() => void load(), 3_000);
+    return () => window.clearInterval(timer);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [conversationId, mine]);
 
