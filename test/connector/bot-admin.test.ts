@@ -1,6 +1,5 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -8,6 +7,7 @@ import Database from 'better-sqlite3';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { startApp, type Running } from '../helpers/app.js';
 import { TestBot, reply, text } from '../helpers/test-bot.js';
+import { startWebhook, type Webhook } from '../helpers/net.js';
 import { botTexts, eventually, openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
 
 /** Every byte the store holds, to prove a secret is not among them. */
@@ -44,24 +44,13 @@ for (const kind of STORES) {
     let store: TestStore;
     let running: Running;
     let bot: TestBot;
-    let hook: Server;
-    const hookCalls: any[] = [];
-    let hookUrl = '';
+    let hook: Webhook;
 
     before(async () => {
       store = await freshStore(kind);
       running = await startApp(store);
       bot = await new TestBot().start();
-      hook = createServer((req, res) => {
-        let body = '';
-        req.on('data', (c) => (body += c));
-        req.on('end', () => {
-          hookCalls.push(JSON.parse(body));
-          res.end('{}');
-        });
-      });
-      await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-      hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/hook`;
+      hook = await startWebhook();
     });
     after(async () => {
       await bot?.stop();
@@ -123,7 +112,7 @@ for (const kind of STORES) {
 
     it('files arrive as the placeholder text; the error hook is called on escalation', async () => {
       const { acc, admin } = await setupBot(running, bot.url);
-      const fn = await admin.post(`/admin/v1/accounts/${acc}/functions`, { url: hookUrl, name: 'error hook' });
+      const fn = await admin.post(`/admin/v1/accounts/${acc}/functions`, { url: `${hook.url}/hook`, name: 'error hook' });
       const bots = (await admin.get(`/admin/v1/accounts/${acc}/bots`)).body.bots;
       await admin.patch(`/admin/v1/accounts/${acc}/bots/${bots[0].id}`, { escalation: { errorHookLambdaUuid: fn.body.lambdaUuid } });
       bot.onEvent = (req) =>
@@ -135,10 +124,10 @@ for (const kind of STORES) {
       assert.equal(sent.status, 201);
       await waitForConversation(admin, acc, conversation.id, (c) => botTexts(c).includes('Thanks for the file'), 'file answered');
       await conversation.say('now fail');
-      await eventually(async () => hookCalls, (calls) => calls.length === 1, 'error hook called');
-      assert.equal(hookCalls[0].conversationId, conversation.id);
-      assert.equal(hookCalls[0].error.code, 'vendor-http-error');
-      assert.equal(hookCalls[0].transferred, true);
+      await eventually(async () => hook.calls, (calls) => calls.length === 1, 'error hook called');
+      assert.equal(hook.calls[0].body.conversationId, conversation.id);
+      assert.equal(hook.calls[0].body.error.code, 'vendor-http-error');
+      assert.equal(hook.calls[0].body.transferred, true);
       bot.onEvent = () => reply(text('ok'));
     });
 

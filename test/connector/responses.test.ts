@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { client, startApp, type Running } from '../helpers/app.js';
 import { TestBot, reply, text } from '../helpers/test-bot.js';
 import { botTexts, eventually, openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
 import { openWebSocket } from '../helpers/stream.js';
+import { startWebhook, type Webhook } from '../helpers/net.js';
 
 const card = {
   type: 'vertical',
@@ -40,25 +40,13 @@ for (const kind of STORES) {
     let store: TestStore;
     let running: Running;
     let bot: TestBot;
-    let fn: Server;
-    let fnCalls: unknown[] = [];
-    let fnUrl = '';
+    let fn: Webhook;
 
     before(async () => {
       store = await freshStore(kind);
       running = await startApp(store);
       bot = await new TestBot().start();
-      fn = createServer((req, res) => {
-        let body = '';
-        req.on('data', (c) => (body += c));
-        req.on('end', () => {
-          fnCalls.push(JSON.parse(body));
-          res.statusCode = req.url === '/fail' ? 500 : 200;
-          res.end('{}');
-        });
-      });
-      await new Promise<void>((r) => fn.listen(0, '127.0.0.1', r));
-      fnUrl = `http://127.0.0.1:${(fn.address() as { port: number }).port}`;
+      fn = await startWebhook();
     });
     after(async () => {
       await bot?.stop();
@@ -136,8 +124,8 @@ for (const kind of STORES) {
       const { acc, admin } = await setupBot(running, bot.url);
       const agent = await admin.post(`/admin/v1/accounts/${acc}/users`, { loginName: 'ann', password: 'password1', userType: 'HUMAN', skills: ['human'] });
       await client(running.url).post(`/api/account/${acc}/agent/login`, { username: 'ann', password: 'password1' });
-      const ok = await admin.post(`/admin/v1/accounts/${acc}/functions`, { url: `${fnUrl}/ok`, name: 'crm' });
-      const failing = await admin.post(`/admin/v1/accounts/${acc}/functions`, { url: `${fnUrl}/fail` });
+      const ok = await admin.post(`/admin/v1/accounts/${acc}/functions`, { url: `${fn.url}/ok`, name: 'crm' });
+      const failing = await admin.post(`/admin/v1/accounts/${acc}/functions`, { url: `${fn.url}/fail` });
       const action = (name: string, parameters: unknown) => () => ({ response: [text(`doing ${name}`), { type: 'ACTION', data: { name, parameters } }], analytics: { intents: [] } });
       scriptedBot(bot, {
         transfer: action('TRANSFER', { skillName: 'human' }),
@@ -167,12 +155,11 @@ for (const kind of STORES) {
       conv = await waitForConversation(admin, acc, c.id, (x) => x.ttr.ttrType === 'CUSTOM', 'TTR custom');
       assert.deepEqual(conv.ttr, { ttrType: 'CUSTOM', value: 120 });
 
-      fnCalls = [];
       await c.say('crm');
-      await eventually(async () => fnCalls, (calls) => calls.length === 1, 'function called');
-      assert.deepEqual(fnCalls[0], { order: 42 });
+      await eventually(async () => fn.calls, (calls) => calls.length === 1, 'function called');
+      assert.deepEqual(fn.calls[0].body, { order: 42 });
       await c.say('crm lax');
-      await eventually(async () => fnCalls, (calls) => calls.length === 2, 'failing function called');
+      await eventually(async () => fn.calls, (calls) => calls.length === 2, 'failing function called');
       await c.say('close');
       conv = await waitForConversation(admin, acc, c.id, (x) => x.status === 'CLOSED', 'closed by bot');
       assert.equal(conv.closeReason, 'BOT');

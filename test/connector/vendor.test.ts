@@ -1,21 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { startApp, type Running } from '../helpers/app.js';
 import { TestBot, reply, text } from '../helpers/test-bot.js';
 import { BOT_SCOPE, botTexts, eventually, openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
 import { createContractValidator } from '../../src/connector/contract.js';
-
-/** A loopback port nobody listens on: connection refused. */
-async function closedPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
+import { closedPort } from '../helpers/net.js';
 
 for (const kind of STORES) {
   describe(`Custom Endpoint vendor calls (${kind})`, () => {

@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
+import { closedPort } from '../helpers/net.js';
 import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { SignJWT, decodeProtectedHeader, generateKeyPair } from 'jose';
@@ -39,15 +39,6 @@ async function startDemoBot(options: Omit<DemoBotOptions, 'log'>): Promise<{ ser
   const server = await createDemoBotServer({ ...options, log: createLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'info', sink) });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
   return { server, base: `${url}${options.prefix ?? DEMO_BOT_PREFIX}`, logs };
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
 }
 
 const conversationBody = (type: 'MESSAGING' | 'CHAT' = 'MESSAGING') => ({
