@@ -66,6 +66,10 @@ function openPostgres(connectionString: string): { db: Kysely<Database>; dialect
       oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
   };
   const pool = new pg.Pool({ connectionString, max: 10, types });
+  // An idle connection that dies (server restart, failover, a dropped database) is an 'error'
+  // event on the pool, which throws when nobody listens. pg already discards that connection and
+  // the next query opens a fresh one, so there is nothing more to do than not crash.
+  pool.on('error', () => {});
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
 }
 
