@@ -224,7 +224,7 @@ for (const kind of STORES) {
     it('on the consumer chat page, "transfer" puts the conversation in the agent’s queue; the agent sees the history and private text, replies, the consumer sees it', async () => {
       const consumer = await browser.page(PHONE);
       await consumer.goto(`${running.url}/chat/${acc}?skill=bot`);
-      const message = consumer.getByLabel('Message');
+      const message = consumer.getByLabel('Message', { exact: true });
       await message.fill('hi');
       await message.press('Enter');
       await botMessage(consumer, /help|try|say/i).waitFor();

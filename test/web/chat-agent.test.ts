@@ -50,7 +50,7 @@ for (const kind of STORES) {
       await consumer.getByText('How can we help?').waitFor();
       await shot(consumer, '01-consumer-empty');
 
-      await consumer.getByLabel('Message').fill('Hello, I need a plan');
+      await consumer.getByLabel('Message', { exact: true }).fill('Hello, I need a plan');
       await consumer.getByRole('button', { name: 'Send' }).click();
       await consumer.locator('.msg-consumer .bubble', { hasText: 'Hello, I need a plan' }).waitFor();
       await consumer.getByText('Connected').waitFor();
@@ -159,9 +159,9 @@ for (const kind of STORES) {
       assert.equal(await item.count(), 0, 'accepted: no longer in the queue');
 
       // The consumer types; the agent sees it.
-      await consumer.getByLabel('Message').fill('still there?');
+      await consumer.getByLabel('Message', { exact: true }).fill('still there?');
       await agent.locator('[data-typing="CONSUMER"]').waitFor();
-      await consumer.getByLabel('Message').fill('');
+      await consumer.getByLabel('Message', { exact: true }).fill('');
 
       await agent.getByLabel('Reply to the consumer').fill('Hi, this is Alice. Basic it is!');
       await agent.getByRole('button', { name: 'Send', exact: true }).click();
@@ -176,8 +176,8 @@ for (const kind of STORES) {
       await agent.getByLabel('Private note (agents only)').fill('Offer 10% if they hesitate');
       await agent.getByRole('button', { name: 'Add note' }).click();
       await history.locator('.msg-private', { hasText: 'Offer 10% if they hesitate' }).waitFor();
-      await consumer.getByLabel('Message').fill('Great, thanks');
-      await consumer.getByLabel('Message').press('Enter');
+      await consumer.getByLabel('Message', { exact: true }).fill('Great, thanks');
+      await consumer.getByLabel('Message', { exact: true }).press('Enter');
       await history.getByText('Great, thanks').waitFor();
       assert.equal(await consumer.getByText('Offer 10%').count(), 0);
 
@@ -199,8 +199,8 @@ for (const kind of STORES) {
       await consumer.getByText('This conversation has ended.').waitFor();
       await consumer.getByRole('button', { name: 'Start a new conversation' }).click();
       await consumer.getByText('How can we help?').waitFor();
-      await consumer.getByLabel('Message').fill('Me again');
-      await consumer.getByLabel('Message').press('Enter');
+      await consumer.getByLabel('Message', { exact: true }).fill('Me again');
+      await consumer.getByLabel('Message', { exact: true }).press('Enter');
       await consumer.locator('.msg-consumer .bubble', { hasText: 'Me again' }).waitFor();
       const stored = await consumer.evaluate(() => window.localStorage.getItem('botbridge.chat.acme.sales-bot'));
       assert.notEqual(JSON.parse(stored!).conversationId, conversationId);
@@ -230,8 +230,8 @@ for (const kind of STORES) {
       await consumer.goto(`${running.url}/chat/${acc}`);
       await consumer.getByText('This chat link is missing its skill').waitFor();
       await consumer.goto(`${running.url}/chat/${acc}?skill=nope`);
-      await consumer.getByLabel('Message').fill('hi');
-      await consumer.getByLabel('Message').press('Enter');
+      await consumer.getByLabel('Message', { exact: true }).fill('hi');
+      await consumer.getByLabel('Message', { exact: true }).press('Enter');
       await consumer.getByRole('alert').getByText(/not available/).waitFor();
       await shot(consumer, '09-consumer-unknown-skill');
     });
