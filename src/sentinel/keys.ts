@@ -41,13 +41,15 @@ export class KeyRing {
    */
   async rotate(): Promise<{ kid: string; retired: string[] }> {
     const now = Date.now();
-    const retired = await this.store.db
-      .updateTable('signing_keys')
-      .set({ retired_at: now })
-      .where('retired_at', 'is', null)
-      .returning('kid')
-      .execute();
-    const kid = await this.insertKey();
+    // Key generation (slow) happens outside the transaction; retiring and inserting happen in
+    // one, so a token grant in between never sees "no active key" and mints one of its own.
+    const fresh = await newKeyRow();
+    const retired = await this.store.db.transaction().execute(async (tx) => {
+      const rows = await tx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).returning('kid').execute();
+      await tx.insertInto('signing_keys').values(fresh).execute();
+      return rows;
+    });
+    const kid = fresh.kid;
     await this.prune();
     return { kid, retired: retired.map((r) => r.kid) };
   }
@@ -84,24 +86,20 @@ export class KeyRing {
   }
 
   private async insertKey(): Promise<string> {
-    const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
-    const kid = randomUUID();
-    const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
-    const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'RS256' };
+    const row = await newKeyRow();
     try {
-      await this.store.db
-        .insertInto('signing_keys')
-        .values({
-          kid,
-          private_jwk: JSON.stringify(privateJwk),
-          public_jwk: JSON.stringify(publicJwk),
-          created_at: Date.now(),
-          retired_at: null,
-        })
-        .execute();
+      await this.store.db.insertInto('signing_keys').values(row).execute();
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
     }
-    return kid;
+    return row.kid;
   }
+}
+
+async function newKeyRow() {
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
+  const kid = randomUUID();
+  const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+  const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'RS256' };
+  return { kid, private_jwk: JSON.stringify(privateJwk), public_jwk: JSON.stringify(publicJwk), created_at: Date.now(), retired_at: null };
 }
