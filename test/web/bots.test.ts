@@ -5,6 +5,7 @@ import type { Page } from 'playwright-core';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
 import { DESKTOP, PHONE, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
+import { TestBot } from '../helpers/test-bot.js';
 
 /** A loopback port nothing listens on: the "broken URL" of a bot. */
 async function closedPort(): Promise<number> {
@@ -30,6 +31,7 @@ for (const kind of STORES) {
     let page: Page;
     let app: { client_id: string; client_secret: string };
     let botId: string;
+    let flaky: TestBot;
     const shot = (p: Page, name: string) => screenshot(p, `bots-${kind}-${name}`);
     const botMessage = (p: Page, text: string | RegExp) => p.locator('.msg-bot', { hasText: text }).first();
 
@@ -39,7 +41,7 @@ for (const kind of STORES) {
       admin = client(running.url, { token: ADMIN_TOKEN });
       assert.equal((await admin.post('/admin/v1/accounts', { accountId: acc })).status, 201);
       assert.equal((await admin.post('/admin/v1/accounts', { accountId: 'other' })).status, 201);
-      for (const name of ['bot', 'human', 'escalation']) assert.equal((await admin.post(`/admin/v1/accounts/${acc}/skills`, { name })).status, 201);
+      for (const name of ['bot', 'flaky', 'human', 'escalation']) assert.equal((await admin.post(`/admin/v1/accounts/${acc}/skills`, { name })).status, 201);
       const agent = await admin.post(`/admin/v1/accounts/${acc}/users`, { loginName: 'alice', password: 'correct horse', userType: 'HUMAN', skills: ['human', 'escalation'] });
       assert.equal(agent.status, 201);
       const created = await admin.post(`/admin/v1/accounts/${acc}/apps`, { name: 'demo bot', scope: 'thirdpartybots.customendpoint.bot' });
@@ -49,6 +51,7 @@ for (const kind of STORES) {
       page = await browser.page(DESKTOP);
     });
     after(async () => {
+      await flaky?.stop();
       await browser?.close();
       await running?.close();
       await store?.dispose();
@@ -145,6 +148,58 @@ for (const kind of STORES) {
       await shot(page, '06-bots-online');
     });
 
+    it('the list follows each bot live: a refused start names the reason, a vendor interruption shows with its last error, stop', async () => {
+      flaky = await new TestBot().start();
+      const vendor = { type: 'CUSTOM_ENDPOINT', clientId: app.client_id, clientSecret: app.client_secret, environment: 'draft' };
+      const flakyBot = await admin.post(`/admin/v1/accounts/${acc}/bots`, {
+        name: 'Flaky bot',
+        conversationType: 'MESSAGING',
+        skills: ['flaky'],
+        vendor: { ...vendor, baseUrl: flaky.url, botId: 'flaky' },
+      });
+      assert.equal(flakyBot.status, 201);
+      assert.equal((await admin.post(`/admin/v1/accounts/${acc}/bots/${flakyBot.body.id}/start`)).status, 200);
+      const broken = await admin.post(`/admin/v1/accounts/${acc}/bots`, {
+        name: 'Broken bot',
+        conversationType: 'MESSAGING',
+        skills: ['flaky'],
+        vendor: { ...vendor, baseUrl: `http://127.0.0.1:${await closedPort()}/bot`, botId: 'broken' },
+      });
+      assert.equal(broken.status, 201);
+
+      await page.reload();
+      const flakyRow = page.locator(`[data-bot="${flakyBot.body.id}"]`);
+      const brokenRow = page.locator(`[data-bot="${broken.body.id}"]`);
+      await flakyRow.locator('[data-status="ONLINE"]').waitFor();
+      await brokenRow.locator('[data-status="OFFLINE"]').waitFor();
+
+      await brokenRow.getByRole('button', { name: 'Start Broken bot' }).click();
+      const refused = brokenRow.locator('.notice-error');
+      await refused.waitFor();
+      assert.match(await refused.innerText(), /Could not start: test connection failed: .*unreachable/i);
+      await brokenRow.locator('.last-error code', { hasText: 'vendor-unreachable' }).waitFor();
+      await brokenRow.locator('[data-status="OFFLINE"]').waitFor();
+
+      // The service starts failing: the next exchange interrupts the bot, and the list shows it.
+      flaky.onEvent = () => ({ status: 500, json: { error: 'boom' } });
+      flaky.onState = () => ({ status: 503, json: { error: 'down' } });
+      const opened = await client(running.url).post(`/api/account/${acc}/consumer/conversations`, { skill: 'flaky' });
+      assert.equal(opened.status, 201);
+      const consumerHttp = client(running.url, { token: opened.body.consumerToken });
+      assert.equal((await consumerHttp.post(`/api/account/${acc}/consumer/conversations/${opened.body.conversationId}/messages`, { text: 'hello?' })).status, 201);
+      await flakyRow.locator('[data-status="VENDOR_INTERRUPTION"]').waitFor();
+      await flakyRow.locator('.last-error code', { hasText: 'vendor-http-error' }).waitFor();
+      await shot(page, '07-bots-vendor-interruption');
+
+      // It recovers by itself once its endpoint is back; the list follows.
+      flaky.onEvent = () => ({ json: { response: [{ type: 'TEXT', data: { message: 'back' } }] } });
+      flaky.onState = () => ({ json: { state: 'online', version: '2.0.0' } });
+      await flakyRow.locator('[data-status="ONLINE"]').waitFor();
+      await flakyRow.getByRole('button', { name: 'Stop Flaky bot' }).click();
+      await flakyRow.locator('[data-status="OFFLINE"]').waitFor();
+      assert.equal((await admin.get(`/admin/v1/accounts/${acc}/bots/${flakyBot.body.id}`)).body.status, 'OFFLINE');
+    });
+
     it('in the tester, "hi" is answered and marked Processed, quick replies send their text, an invalid answer shows its error code', async () => {
       await page.locator(`[data-bot="${botId}"]`).getByRole('link', { name: /^Test / }).click();
       await page.getByRole('heading', { name: 'Conversation tester' }).waitFor();
@@ -160,7 +215,7 @@ for (const kind of STORES) {
       await botMessage(page, /say|help|try/i).waitFor();
       await hiExchange.click();
       await page.getByText('Processed: every item of the answer was valid and delivered.').waitFor();
-      await shot(page, '07-tester-hi-processed');
+      await shot(page, '08-tester-hi-processed');
 
       await input.fill('quick replies');
       await input.press('Enter');
@@ -169,7 +224,7 @@ for (const kind of STORES) {
       await page.locator('.msg-consumer .bubble', { hasText: /^card$/ }).waitFor();
       await page.locator('.tester-chat .lp-json-pollock').first().waitFor();
       await page.locator('.exchange-item', { hasText: '“card”' }).locator('[data-outcome="PROCESSED"]').waitFor();
-      await shot(page, '08-tester-quick-replies-card');
+      await shot(page, '09-tester-quick-replies-card');
 
       await input.fill('invalid');
       await input.press('Enter');
@@ -184,7 +239,7 @@ for (const kind of STORES) {
       assert.match(await highlighted.innerText(), /"seconds"/);
       await botMessage(page, 'still arrives').waitFor();
       await error.scrollIntoViewIfNeeded();
-      await shot(page, '09-tester-invalid-error-code');
+      await shot(page, '10-tester-invalid-error-code');
 
       // Private texts are hidden until asked for.
       await input.fill('private');
@@ -193,7 +248,7 @@ for (const kind of STORES) {
       assert.equal(await page.locator('.msg-private').count(), 0);
       await page.getByLabel('Show private texts').check();
       await page.locator('.msg-private', { hasText: 'Private note for agents' }).waitFor();
-      await shot(page, '10-tester-private-texts');
+      await shot(page, '11-tester-private-texts');
 
       // One click for a fresh conversation.
       const before = await page.locator('.tester-chat-head code').innerText();
@@ -211,14 +266,14 @@ for (const kind of STORES) {
       await phone.getByRole('heading', { name: 'Accounts' }).waitFor();
       await phone.goto(`${running.url}/admin/accounts/${acc}/bots`);
       await phone.locator(`[data-bot="${botId}"] [data-status="ONLINE"]`).waitFor();
-      await shot(phone, '11-bots-phone');
+      await shot(phone, '12-bots-phone');
       await phone.goto(`${running.url}/admin/accounts/${acc}/tester?bot=${botId}`);
       const input = phone.getByLabel('Message to the bot');
       await expectEnabled(input);
       await input.fill('hi');
       await input.press('Enter');
       await phone.locator('.exchange-item', { hasText: '“hi”' }).locator('[data-outcome="PROCESSED"]').waitFor();
-      await shot(phone, '12-tester-phone');
+      await shot(phone, '13-tester-phone');
     });
 
     it('on the consumer chat page, "transfer" puts the conversation in the agent’s queue; the agent sees the history and private text, replies, the consumer sees it', async () => {
@@ -235,7 +290,7 @@ for (const kind of STORES) {
       await message.fill('transfer');
       await message.press('Enter');
       await botMessage(consumer, /transferring you/i).waitFor();
-      await shot(consumer, '13-consumer-transfer');
+      await shot(consumer, '14-consumer-transfer');
 
       const stored = await consumer.evaluate((key) => window.localStorage.getItem(key), `botbridge.chat.${acc}.bot`);
       const conversationId: string = JSON.parse(stored!).conversationId;
@@ -247,7 +302,7 @@ for (const kind of STORES) {
       await agent.getByRole('button', { name: 'Sign in as agent' }).click();
       const item = agent.locator(`[data-conversation="${conversationId}"]`);
       await item.waitFor();
-      await shot(agent, '14-agent-queue');
+      await shot(agent, '15-agent-queue');
       await item.getByRole('button', { name: /^Accept conversation/ }).click();
 
       const history = agent.getByLabel('Conversation history');
@@ -259,10 +314,10 @@ for (const kind of STORES) {
       await agent.getByLabel('Reply to the consumer').fill('Hello, Alice here. How can I help?');
       await agent.getByRole('button', { name: 'Send', exact: true }).click();
       await history.locator('.msg-agent', { hasText: 'Alice here' }).waitFor();
-      await shot(agent, '15-agent-conversation');
+      await shot(agent, '16-agent-conversation');
 
       await consumer.locator('.msg-agent .bubble', { hasText: 'Hello, Alice here. How can I help?' }).waitFor();
-      await shot(consumer, '16-consumer-agent-reply');
+      await shot(consumer, '17-consumer-agent-reply');
     });
   });
 }

@@ -23,7 +23,7 @@ export function dateTime(at: number | string): string {
 export function ago(at: number | string, now = Date.now()): string {
   const t = new Date(at).getTime();
   if (Number.isNaN(t)) return String(at);
-  return `${duration((now - t) / 1000)} ago`;
+  return now - t < 5_000 ? 'just now' : `${duration((now - t) / 1000)} ago`;
 }
 
 const TTR_LABEL: Record<Ttr['ttrType'], string> = { URGENT: 'Urgent', NORMAL: 'Normal', PRIORITIZED: 'Prioritized', CUSTOM: 'Custom' };

@@ -143,21 +143,23 @@ export function BotsPage({ token, accountId }: Props) {
                     )}
                   </td>
                   <td className="row-actions">
-                    {bot.status === 'OFFLINE' ? (
-                      <button type="button" className="btn btn-small" disabled={busy[bot.id]} onClick={() => void lifecycle(bot, 'start')} aria-label={`Start ${bot.name}`}>
-                        {busy[bot.id] ? 'Starting…' : 'Start'}
-                      </button>
-                    ) : (
-                      <button type="button" className="btn btn-small" disabled={busy[bot.id]} onClick={() => void lifecycle(bot, 'stop')} aria-label={`Stop ${bot.name}`}>
-                        {busy[bot.id] ? 'Stopping…' : 'Stop'}
-                      </button>
-                    )}
-                    <Link className="btn btn-small" to={`/admin/accounts/${acc}/tester?bot=${encodeURIComponent(bot.id)}`} aria-label={`Test ${bot.name} in the tester`}>
-                      Test
-                    </Link>
-                    <Link className="btn btn-small btn-ghost" to={`/admin/accounts/${acc}/bots/${encodeURIComponent(bot.id)}`} aria-label={`Edit ${bot.name}`}>
-                      Edit
-                    </Link>
+                    <div className="row-buttons">
+                      {bot.status === 'OFFLINE' ? (
+                        <button type="button" className="btn btn-small" disabled={busy[bot.id]} onClick={() => void lifecycle(bot, 'start')} aria-label={`Start ${bot.name}`}>
+                          {busy[bot.id] ? 'Starting…' : 'Start'}
+                        </button>
+                      ) : (
+                        <button type="button" className="btn btn-small" disabled={busy[bot.id]} onClick={() => void lifecycle(bot, 'stop')} aria-label={`Stop ${bot.name}`}>
+                          {busy[bot.id] ? 'Stopping…' : 'Stop'}
+                        </button>
+                      )}
+                      <Link className="btn btn-small" to={`/admin/accounts/${acc}/tester?bot=${encodeURIComponent(bot.id)}`} aria-label={`Test ${bot.name} in the tester`}>
+                        Test
+                      </Link>
+                      <Link className="btn btn-small btn-ghost" to={`/admin/accounts/${acc}/bots/${encodeURIComponent(bot.id)}`} aria-label={`Edit ${bot.name}`}>
+                        Edit
+                      </Link>
+                    </div>
                     {messages[bot.id] && <Notice tone={messages[bot.id].tone}>{messages[bot.id].text}</Notice>}
                   </td>
                 </tr>
