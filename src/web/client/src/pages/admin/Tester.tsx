@@ -137,7 +137,7 @@ function TestSession({ api, accountId, bot, onBotChanged }: { api: AdminApi; acc
   // A test conversation starts by itself once the bot can take it.
   useEffect(() => {
     if (!offline && !current.current) void start();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // Only when the bot goes on or off line: a restart is the operator's call.
   }, [offline]);
   // Leaving the tester (or switching bots) ends the test conversation, so it stops counting
   // against the bot's open conversations.

@@ -65,7 +65,6 @@ export function VendorSection({ api, accountId, bot, form, errors, set }: Props)
       controller.abort();
     };
     // Refetch when what identifies the service changes (not on every other form edit).
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [form.baseUrl, form.clientId, form.clientSecret, form.botId, form.timeoutSeconds, saved, canUseTyped, nonce]);
 
   // When the list arrives without the chosen environment, choose the service's first one.
@@ -73,7 +72,7 @@ export function VendorSection({ api, accountId, bot, form, errors, set }: Props)
     if (environments.status === 'ready' && environments.list.length && !environments.list.includes(form.environment) && !bot) {
       set('environment', environments.list.includes('draft') ? 'draft' : environments.list[0]);
     }
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // Only when a new list arrives, not on every change of the chosen environment.
   }, [environments]);
 
   const runTest = async () => {

@@ -52,7 +52,6 @@ export function ConversationPanel({ api, selfUserId, conversationId, mine, skill
   useEffect(() => {
     void load();
     // A held conversation is reloaded when it becomes ours (accept) to pick up what streamed before.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [conversationId, mine]);
 
   // The agent stream carries only what the agent holds: a queued conversation being previewed
@@ -61,7 +60,7 @@ export function ConversationPanel({ api, selfUserId, conversationId, mine, skill
     if (!conversationId || mine) return;
     const timer = window.setInterval(() => void load(), 3_000);
     return () => window.clearInterval(timer);
-    // eslint-disable-next-line react-hooks/exhaustive-deps
+    // `load` is a new closure every render; the poll depends only on which conversation and whose.
   }, [conversationId, mine]);
 
   useEffect(() => {

@@ -89,7 +89,6 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
   useEffect(() => {
     if (conversation) void check();
     // Only on arrival; later changes come from the stream.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
   const source: StreamSource | null = useMemo(
