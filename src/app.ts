@@ -86,6 +86,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const { adminToken, created: adminTokenCreated } = resolveAdminToken(config);
   // One keep-alive pool set for every outbound call (bot services, functions).
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 512 });
+  const structuredContent = createStructuredContentValidator();
   const connector = new Connector({
     store,
     directory,
@@ -93,7 +94,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bus,
     tokens: apps,
     secretBox: createSecretBox(loadSecretKey(config.secretKey, config.dataDir)),
-    structuredContent: createStructuredContentValidator(),
+    structuredContent,
     dispatcher,
     log,
     metrics,
@@ -125,7 +126,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     { prefix: '/admin/v1' },
   );
-  const publicApi = await createPublicApi(server, { store, directory, conversations, sessions, bus, log, metrics });
+  const publicApi = await createPublicApi(server, { store, directory, conversations, sessions, bus, log, metrics, structuredContent });
   // The demo Custom Endpoint service rides along, verifying our tokens like any real one would.
   await registerDemoBot(server, { prefix: DEMO_BOT_PREFIX, jwksUrl: () => `http://${publicHost()}/sentinel/well-known/jwks`, log });
   await registerWebConsole(server, { webDir: config.webDir });

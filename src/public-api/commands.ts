@@ -1,5 +1,5 @@
 import type { ConversationType, TtrType } from '../platform/types.js';
-import type { StructuredContentValidator } from './structured-content.js';
+import type { StructuredContentValidator, StructuredContentVerdict } from '../connector/parser/index.js';
 
 /**
  * The five Public API commands in the page's words, their JSON schemas and the checks a schema
@@ -224,14 +224,21 @@ export function checkMessages(command: MessagesCommand, type: ConversationType, 
       const extra = Object.keys(content).filter((k) => k !== 'quickReplies' && k !== 'message');
       if (extra.length) return invalid(`${at}.structuredContent: quick replies take only 'quickReplies' and 'message', not '${extra[0]}'`);
       if (typeof content.message !== 'string' || !content.message) return invalid(`${at}.structuredContent.message: the text shown with quick replies is required`);
-      const why = templates.quickReplies(content.quickReplies);
+      const why = explain(templates.validateQuickReplies(content.quickReplies));
       if (why) return invalid(`${at}.structuredContent.quickReplies: ${why}`);
       continue;
     }
-    const why = templates.richContent(content);
+    const why = explain(templates.validate(content));
     if (why) return invalid(`${at}.structuredContent: ${why}`);
   }
   return undefined;
+}
+
+/** The validator's first (most specific) finding, as one line; undefined when valid. */
+function explain(verdict: StructuredContentVerdict): string | undefined {
+  if (verdict.ok) return undefined;
+  const [first] = verdict.errors;
+  return first ? `${first.path || '/'} ${first.message}` : 'is not valid structured content';
 }
 
 /** What a `pattern` stands for, said in words. */

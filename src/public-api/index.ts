@@ -12,7 +12,7 @@ import { JobStore, jobMigrations } from './jobs.js';
 import { JobWorker } from './worker.js';
 import { commandExecutor } from './execute.js';
 import { LoginLimiter } from './login-limiter.js';
-import { createStructuredContentValidator } from './structured-content.js';
+import type { StructuredContentValidator } from '../connector/parser/index.js';
 import { registerPublicApiRoutes } from './routes.js';
 
 export interface PublicApiDeps {
@@ -23,6 +23,8 @@ export interface PublicApiDeps {
   bus: EventBus;
   log: Logger;
   metrics: Metrics;
+  /** The connector's structured-content validator: one compiled schema set for the process. */
+  structuredContent: StructuredContentValidator;
 }
 
 /** Tables of the Public API (its durable job queue). */
@@ -49,7 +51,7 @@ export async function createPublicApi(server: FastifyInstance, deps: PublicApiDe
     sessions: deps.sessions,
     jobs,
     limiter: LoginLimiter.standard(),
-    templates: createStructuredContentValidator(),
+    templates: deps.structuredContent,
     queued: (conversationId) => worker.nudge(conversationId),
   });
   await worker.start();

@@ -25,7 +25,7 @@ import {
 } from './commands.js';
 import type { JobStore } from './jobs.js';
 import type { LoginLimiter } from './login-limiter.js';
-import type { StructuredContentValidator } from './structured-content.js';
+import type { StructuredContentValidator } from '../connector/parser/index.js';
 
 export interface PublicApiRouteDeps {
   directory: Directory;

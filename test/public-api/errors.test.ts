@@ -128,7 +128,7 @@ for (const kind of STORES) {
     it('messages: structured content is checked against the templates', async () => {
       const before = await eventCount();
       const bad: [unknown, string][] = [
-        [{ type: 'vertical', elements: [{ type: 'button', click: { actions: [{ type: 'publishText', text: 'x' }] } }] }, "'title'"],
+        [{ type: 'vertical', elements: [{ type: 'button', click: { actions: [{ type: 'publishText', text: 'x' }] } }] }, '"title"'],
         [{ type: 'vertical', elements: [{ type: 'button', title: 'x', click: { actions: [{ type: 'sendSms' }] } }] }, '/elements/0/click/actions/0'],
         [{ type: 'horizontal-ish', elements: [] }, 'type'],
         [{ quickReplies: { type: 'quickReplies', replies: [] }, message: 'pick one' }, 'replies'],
