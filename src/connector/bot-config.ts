@@ -112,15 +112,27 @@ export const createBotSchema = {
   additionalProperties: false,
 } as const;
 
+/** In a patch, `null` clears an optional escalation field (the escalation skill, the error hook...). */
+const clearable = (schema: object) => ({ anyOf: [schema, { type: 'null' }] });
+
 export const patchBotSchema = {
   type: 'object',
   properties: {
     ...settingsProperties,
+    escalation: {
+      type: 'object',
+      properties: Object.fromEntries(Object.entries(settingsProperties.escalation.properties).map(([k, v]) => [k, clearable(v)])),
+      additionalProperties: false,
+    },
     vendor: { type: 'object', properties: vendorProperties, additionalProperties: false },
   },
   additionalProperties: false,
   minProperties: 1,
 } as const;
+
+function withoutNulls<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as T;
+}
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
 export type BotInput = DeepPartial<BotSettings> & { vendor?: Partial<VendorSettings> & { clientSecret?: string } };
@@ -155,7 +167,7 @@ export function applySettings(input: BotInput, previous?: BotSettings): BotSetti
     welcomeEvent: input.welcomeEvent ?? base.welcomeEvent,
     engagementAttributes: input.engagementAttributes ?? base.engagementAttributes,
     combineMessages: { ...base.combineMessages, ...input.combineMessages },
-    escalation: { ...base.escalation, ...input.escalation },
+    escalation: withoutNulls({ ...base.escalation, ...input.escalation }),
     chatInactivity: { ...base.chatInactivity, ...input.chatInactivity },
     survey: input.survey ?? base.survey,
     maxOpenConversations: input.maxOpenConversations ?? base.maxOpenConversations,

@@ -38,7 +38,14 @@ export interface FunctionRegistration {
  * User ids are numeric in the store and strings outside it, as LivePerson agent ids are.
  */
 export class Directory {
+  private decoy?: Promise<string>;
+
   constructor(private readonly store: Store) {}
+
+  private decoyHash(): Promise<string> {
+    this.decoy ??= hashPassword(randomUUID());
+    return this.decoy;
+  }
 
   private get db() {
     return this.store.db;
@@ -203,8 +210,10 @@ export class Directory {
       .where('login_name', '=', loginName)
       .where('user_type', '=', 'HUMAN')
       .executeTakeFirst();
-    if (!row?.password_hash) return undefined;
-    if (!(await verifyPassword(password, row.password_hash))) return undefined;
+    // An unknown user costs the same scrypt work as a wrong password, so timing does not tell
+    // which login names exist.
+    const verified = await verifyPassword(password, row?.password_hash ?? (await this.decoyHash()));
+    if (!row?.password_hash || !verified) return undefined;
     return this.toUser(row);
   }
 

@@ -79,6 +79,11 @@ for (const kind of STORES) {
       // The kept secret still works: start passes its test connection.
       assert.equal((await admin.post(`/admin/v1/accounts/${acc}/bots/${botId}/start`)).body.status, 'ONLINE');
 
+      // null clears an optional escalation field; the others stay.
+      const cleared = await admin.patch(`/admin/v1/accounts/${acc}/bots/${botId}`, { escalation: { skill: null } });
+      assert.equal(cleared.status, 200);
+      assert.equal(cleared.body.escalation.skill, undefined);
+      assert.equal(cleared.body.escalation.messageToCustomer, 'Let me find a human for you.');
       const bad = await admin.patch(`/admin/v1/accounts/${acc}/bots/${botId}`, { skills: ['nope'] });
       assert.equal(bad.status, 400);
       assert.match(bad.body.error.message, /nope/);
