@@ -52,11 +52,13 @@ export interface CombineMessages {
 }
 
 export interface Escalation {
-  skill?: string;
+  /** null in a patch clears it. */
+  skill?: string | null;
   messageToCustomer?: string;
   messageToAgent?: string;
   transferFailureMessage?: string;
-  errorHookLambdaUuid?: string;
+  /** null in a patch clears it. */
+  errorHookLambdaUuid?: string | null;
 }
 
 export interface ChatInactivity {

@@ -77,10 +77,10 @@ export function BotEditor({ token, accountId, botId }: Props) {
     setResult(null);
     try {
       if (!botId) {
-        const { id } = await api.createBot(accountId, toInput(form));
+        const { id } = await api.createBot(accountId, toInput(form, 'create'));
         navigate(`/admin/accounts/${encodeURIComponent(accountId)}/bots/${encodeURIComponent(id)}?created=1`, { replace: true });
       } else {
-        const saved = await api.updateBot(accountId, botId, toInput(form));
+        const saved = await api.updateBot(accountId, botId, toInput(form, 'patch'));
         setBot(saved);
         setForm(formFromBot(saved));
         setResult({ tone: 'success', text: 'Saved.' });

@@ -153,17 +153,18 @@ export function vendorOf(form: BotForm): VendorConfig {
 
 /**
  * The create body, or the patch body (everything, since the editor shows everything; the secret
- * only when re-entered). Empty optional escalation fields are left out: the server keeps what it
- * has for fields a patch omits.
+ * only when re-entered). An emptied escalation skill or error hook is left out of a create and
+ * sent as null in a patch, which is how the server clears it.
  */
-export function toInput(form: BotForm): BotInput {
+export function toInput(form: BotForm, mode: 'create' | 'patch'): BotInput {
   const escalation: BotInput['escalation'] = {
     messageToCustomer: form.messageToCustomer,
     messageToAgent: form.messageToAgent,
     transferFailureMessage: form.transferFailureMessage,
   };
-  if (form.escalationSkill) escalation.skill = form.escalationSkill;
-  if (form.errorHookLambdaUuid) escalation.errorHookLambdaUuid = form.errorHookLambdaUuid;
+  const cleared = mode === 'patch' ? null : undefined;
+  escalation.skill = form.escalationSkill || cleared;
+  escalation.errorHookLambdaUuid = form.errorHookLambdaUuid || cleared;
   return {
     name: form.name.trim(),
     conversationType: form.conversationType,
