@@ -362,11 +362,14 @@ export class Connector {
     this.inLane(conversationId, () => this.exchange(pending.runtime, conversationId, type, (c) => consumerEventBody(c, events)));
   }
 
+  /** The conversation left the bot (or closed): drop what was held for it in memory. */
   private forget(conversationId: string): void {
     const pending = this.pending.get(conversationId);
     if (pending) clearTimeout(pending.timer);
     this.pending.delete(conversationId);
     this.clearInactivity(conversationId);
+    // Should it come back, a 409 on the PUT costs less than remembering every conversation ever held.
+    for (const runtime of this.bots.values()) runtime.known.delete(conversationId);
   }
 
   /**
