@@ -5,6 +5,7 @@ import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type Transaction } from 'kysely';
 import type { Database } from './schema.js';
 import { migrations, type Dialect } from './migrations.js';
+import { withStatementCache } from './statement-cache.js';
 
 export type { Database } from './schema.js';
 export type { Dialect } from './migrations.js';
@@ -55,7 +56,7 @@ function openSqlite(options: StoreOptions): { db: Kysely<Database>; dialect: Dia
   database.pragma(`synchronous = ${options.sqliteSynchronous ?? 'NORMAL'}`);
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), dialect: 'sqlite' };
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }), dialect: 'sqlite' };
 }
 
 function openPostgres(connectionString: string): { db: Kysely<Database>; dialect: Dialect } {
