@@ -1,0 +1,334 @@
+/**
+ * `npm run bench`: starts the botbridge server (SQLite; PostgreSQL when DATABASE_URL is set, or a
+ * throwaway cluster with BENCH_PG=1) and the fast bot, each in its own process, runs the four
+ * scenarios and prints min/median/max of every figure over the rounds, then writes
+ * bench/results.json. Options (flags or BENCH_* environment variables):
+ *
+ *   --quick            small sizes, short phases (BENCH_QUICK=1)
+ *   --only=a,b         scenarios: throughput, scale, delay, public-api (BENCH_ONLY)
+ *   --rounds=3         rounds per scenario, at least 3 for the table (BENCH_ROUNDS)
+ *   --conversations=200  concurrent conversations of the throughput scenario (BENCH_CONVERSATIONS)
+ *   --scale=10000      open conversations of the scale scenario (BENCH_SCALE)
+ *   --fanout=5000      conversations of the delay fan-out (BENCH_FANOUT)
+ *   --clients=200      concurrent Public API clients (BENCH_CLIENTS)
+ *   --duration=15 --warmup=3   seconds per measured phase and its warm-up (BENCH_DURATION, BENCH_WARMUP)
+ *   --log-level=warn   the server's LOG_LEVEL (BENCH_LOG_LEVEL)
+ *   --server=dist      dist (built here first, as `npm start` runs it) or source (through tsx)
+ *   --server-root=dir  run the server of another checkout (e.g. an older revision, to compare)
+ *   --profile          the server writes a V8 CPU profile per scenario into bench/profiles/
+ *   --quiet=15         before each round, wait (at most --quiet-max=120 s) until other processes
+ *                      use less than this % of one core; 0 to never wait (BENCH_QUIET)
+ */
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir, release, platform } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { ROOT, buildServer, startBot, startServer, stopAll, waitForQuiet, type Proc } from './lib/procs.js';
+import { spread, type Spread } from './lib/stats.js';
+import { runThroughput, type ThroughputRound } from './scenarios/throughput.js';
+import { runScaleRound, type ScaleRound } from './scenarios/scale.js';
+import { runDelay, type DelayRound } from './scenarios/delay.js';
+import { runPublicApi, type PublicApiRound } from './scenarios/public-api.js';
+
+const SCENARIOS = ['throughput', 'scale', 'delay', 'public-api'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
+function option(name: string, fallback: string): string {
+  const flag = process.argv.find((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (flag) return flag.includes('=') ? flag.slice(flag.indexOf('=') + 1) : '1';
+  return process.env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`] ?? fallback;
+}
+
+const quick = option('quick', '0') === '1';
+const config = {
+  quick,
+  only: option('only', SCENARIOS.join(',')).split(',').filter(Boolean) as Scenario[],
+  rounds: Math.max(1, Number(option('rounds', '3'))),
+  conversations: Number(option('conversations', quick ? '50' : '200')),
+  scale: Number(option('scale', quick ? '1000' : '10000')),
+  fanout: Number(option('fanout', quick ? '500' : '5000')),
+  clients: Number(option('clients', quick ? '50' : '200')),
+  durationMs: Number(option('duration', quick ? '4' : '15')) * 1000,
+  warmupMs: Number(option('warmup', quick ? '1' : '3')) * 1000,
+  logLevel: option('log-level', 'warn'),
+  server: option('server', 'dist') as 'dist' | 'source',
+  serverRoot: option('server-root', ROOT),
+  profile: option('profile', '0') === '1',
+  pg: option('pg', '0') === '1',
+  quietPct: Number(option('quiet', '15')),
+  quietMaxMs: Number(option('quiet-max', '120')) * 1000,
+};
+for (const s of config.only) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario '${s}' (${SCENARIOS.join(', ')})`);
+
+const log = (s: string) => process.stdout.write(`${s}\n`);
+/** What other processes used of the CPU before each round (% of one core). */
+const othersBefore: number[] = [];
+const quiet = async () => {
+  if (config.quietPct > 0) othersBefore.push(await waitForQuiet(config.quietPct, config.quietMaxMs, log));
+};
+const work = mkdtempSync(join(tmpdir(), 'botbridge-bench-'));
+const profileDir = join(ROOT, 'bench', 'profiles');
+
+/** Fresh database per server: a new SQLite dir, or a new PostgreSQL database on the cluster. */
+interface Databases {
+  kind: 'sqlite' | 'postgres';
+  fresh(name: string): Promise<{ dataDir: string; databaseUrl?: string; drop(): Promise<void> }>;
+  stop(): Promise<void>;
+}
+
+async function databases(): Promise<Databases> {
+  let adminUrl = process.env.DATABASE_URL;
+  let cluster: { stop(): void; adminUrl: string } | undefined;
+  if (!adminUrl && config.pg) {
+    const { startPgCluster } = (await import(join(ROOT, 'scripts', 'pg-cluster.mjs'))) as { startPgCluster(): Promise<{ stop(): void; adminUrl: string }> };
+    cluster = await startPgCluster();
+    adminUrl = cluster.adminUrl;
+  }
+  if (!adminUrl) {
+    return {
+      kind: 'sqlite',
+      fresh: async (name) => {
+        const dataDir = join(work, name);
+        return { dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+      },
+      stop: async () => {},
+    };
+  }
+  const url = adminUrl;
+  return {
+    kind: 'postgres',
+    fresh: async (name) => {
+      const dataDir = join(work, name);
+      const db = `bench_${name.replace(/\W/g, '_')}_${process.pid}`;
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE DATABASE ${db}`);
+      } finally {
+        await admin.end();
+      }
+      const u = new URL(url);
+      u.pathname = `/${db}`;
+      return {
+        dataDir,
+        databaseUrl: u.toString(),
+        drop: async () => {
+          const c = new pg.Client({ connectionString: url });
+          await c.connect();
+          await c.query(`DROP DATABASE IF EXISTS ${db}`).catch(() => undefined);
+          await c.end();
+        },
+      };
+    },
+    stop: async () => cluster?.stop(),
+  };
+}
+
+async function withServer<T>(dbs: Databases, name: string, fn: (server: Proc) => Promise<T>): Promise<T> {
+  const db = await dbs.fresh(name);
+  if (config.profile) mkdirSync(join(profileDir, name), { recursive: true });
+  const server = await startServer({
+    root: config.serverRoot,
+    entry: config.server,
+    dataDir: db.dataDir,
+    databaseUrl: db.databaseUrl,
+    logLevel: config.logLevel,
+    logDir: join(work, 'logs', name),
+    profileDir: config.profile ? join(profileDir, name) : undefined,
+  });
+  try {
+    return await fn(server);
+  } finally {
+    await server.stop();
+    await db.drop();
+  }
+}
+
+interface Row {
+  scenario: string;
+  figure: string;
+  unit: string;
+  values: number[];
+  spread: Spread;
+  target?: { text: string; ok: (v: number) => boolean; worst: 'min' | 'max' };
+  digits: number;
+}
+
+function row(scenario: string, figure: string, unit: string, values: number[], digits: number, target?: Row['target']): Row {
+  return { scenario, figure, unit, values, spread: spread(values), target, digits };
+}
+
+function verdict(r: Row): string {
+  if (!r.target) return '';
+  const median = r.target.ok(r.spread.median);
+  const worst = r.target.ok(r.spread[r.target.worst]);
+  return median ? (worst ? 'met' : 'met (median)') : 'missed';
+}
+
+function fmt(v: number, digits: number): string {
+  if (!Number.isFinite(v)) return '–';
+  return v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function tables(rows: Row[]): { text: string; markdown: string } {
+  const head = ['Scenario', 'Figure', 'min', 'median', 'max', 'Target', ''];
+  const body = rows.map((r) => [
+    r.scenario,
+    `${r.figure}${r.unit ? ` (${r.unit})` : ''}`,
+    fmt(r.spread.min, r.digits),
+    fmt(r.spread.median, r.digits),
+    fmt(r.spread.max, r.digits),
+    r.target?.text ?? '',
+    verdict(r),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  const text = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  const markdown = [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map((_, i) => (i >= 2 && i <= 4 ? '---:' : '---')).join(' | ')} |`,
+    ...body.map((b) => `| ${b.join(' | ')} |`),
+  ].join('\n');
+  return { text, markdown };
+}
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGb: Math.round(totalmem() / 2 ** 30),
+    os: `${platform()} ${release()}`,
+    node: process.version,
+  };
+  log(`botbridge benchmark — ${machine.cores} × ${machine.cpu}, ${machine.memoryGb} GB, ${machine.os}, Node ${machine.node}`);
+  log(`the load generator (this process), the server and the bot share these ${machine.cores} cores`);
+  if (config.server === 'dist') {
+    log(`building the server (tsc -p tsconfig.build.json)${config.serverRoot !== ROOT ? ` in ${config.serverRoot}` : ''}…`);
+    buildServer(config.serverRoot);
+  }
+  const dbs = await databases();
+  log(`store: ${dbs.kind}; server LOG_LEVEL=${config.logLevel}; ${config.rounds} rounds per scenario${config.quick ? ' (quick)' : ''}`);
+  const bot = await startBot(join(work, 'logs'));
+  const rows: Row[] = [];
+  const results: Record<string, unknown> = {};
+  try {
+    if (config.only.includes('throughput')) {
+      log(`\n1. throughput and added latency: ${config.conversations} conversations, ${config.durationMs / 1000} s phases`);
+      const rounds: ThroughputRound[] = await withServer(dbs, 'throughput', (server) =>
+        runThroughput(server, bot, { conversations: config.conversations, warmupMs: config.warmupMs, durationMs: config.durationMs, rounds: config.rounds }, log, quiet),
+      );
+      results.throughput = rounds;
+      const s = `1. throughput (C=${config.conversations})`;
+      rows.push(
+        row(s, 'raw bot baseline', 'msg/s', rounds.map((r) => r.baseline.rate), 0),
+        row(s, 'through botbridge', 'msg/s', rounds.map((r) => r.max.rate), 0),
+        row(s, 'botbridge / baseline', '%', rounds.map((r) => r.ratio * 100), 1, { text: '≥ 40 %', ok: (v) => v >= 40, worst: 'min' }),
+        row(s, 'end-to-end latency p50 at max rate', 'ms', rounds.map((r) => r.max.latencyMs.p50), 2),
+        row(s, 'end-to-end latency p99 at max rate', 'ms', rounds.map((r) => r.max.latencyMs.p99), 2),
+        row(s, 'baseline latency p50', 'ms', rounds.map((r) => r.baseline.latencyMs.p50), 2),
+        row(s, 'baseline latency p99', 'ms', rounds.map((r) => r.baseline.latencyMs.p99), 2),
+        row(s, 'half rate achieved', 'msg/s', rounds.map((r) => r.half.rate), 0),
+        row(s, 'end-to-end latency p50 at half rate', 'ms', rounds.map((r) => r.half.latencyMs.p50), 2),
+        row(s, 'added latency p50 at half rate', 'ms', rounds.map((r) => r.half.addedMs.p50), 2),
+        row(s, 'added latency p95 at half rate', 'ms', rounds.map((r) => r.half.addedMs.p95), 2),
+        row(s, 'added latency p99 at half rate', 'ms', rounds.map((r) => r.half.addedMs.p99), 2, { text: '< 10 ms', ok: (v) => v < 10, worst: 'max' }),
+        row(s, "bot's own handling time p50", 'µs', rounds.map((r) => r.max.botMicros.p50), 0),
+        row(s, 'server CPU time per message', 'µs', rounds.map((r) => r.max.serverMicrosPerMessage), 0),
+        row(s, 'server CPU at max rate', '% of a core', rounds.map((r) => r.max.cpu.server), 0),
+        row(s, 'generator CPU at max rate', '% of a core', rounds.map((r) => r.max.cpu.generator), 0),
+        row(s, 'other processes’ CPU at max rate', '% of a core', rounds.map((r) => r.max.cpu.others), 0),
+      );
+    }
+    if (config.only.includes('scale')) {
+      log(`\n2. open-conversation scale: ${config.scale} conversations on one bot, a fresh server per round`);
+      const rounds: ScaleRound[] = [];
+      for (let round = 1; round <= config.rounds; round++) {
+        rounds.push(await withServer(dbs, `scale${round}`, (server) => runScaleRound(server, bot, { conversations: config.scale, concurrency: 100 }, log, quiet)));
+      }
+      results.scale = rounds;
+      const s = `2. scale (N=${config.scale})`;
+      rows.push(
+        row(s, 'time to open (stream + first answer)', 's', rounds.map((r) => r.openSeconds), 1),
+        row(s, 'server RSS with all open and active', 'MB', rounds.map((r) => r.rssActiveMb), 0, { text: '< 500 MB', ok: (v) => v < 500, worst: 'max' }),
+        row(s, 'server RSS peak', 'MB', rounds.map((r) => r.rssPeakMb), 0),
+        row(s, 'RSS per open conversation', 'KB', rounds.map((r) => r.kbPerConversation), 1),
+      );
+    }
+    if (config.only.includes('delay')) {
+      log(`\n3. delay fan-out: ${config.fanout} conversations, text + DELAY 2 s + text`);
+      const rounds: DelayRound[] = await withServer(dbs, 'delay', (server) =>
+        runDelay(server, bot, { conversations: config.fanout, rounds: config.rounds, concurrency: 200, delaySeconds: 2 }, log, quiet),
+      );
+      results.delay = rounds;
+      const s = `3. delay fan-out (N=${config.fanout})`;
+      rows.push(
+        row(s, 'time to send all messages', 's', rounds.map((r) => r.sendSeconds), 2),
+        row(s, 'second text late by, p50', 'ms', rounds.map((r) => r.lateMs.p50), 0),
+        row(s, 'second text late by, p99', 'ms', rounds.map((r) => r.lateMs.p99), 0),
+        row(s, 'second text late by, max (last one)', 'ms', rounds.map((r) => r.lateMs.max), 0, { text: '≤ 500 ms', ok: (v) => v <= 500, worst: 'max' }),
+        row(s, 'missing second texts', '', rounds.map((r) => r.missing), 0),
+      );
+    }
+    if (config.only.includes('public-api')) {
+      log(`\n4. Public API: ${config.clients} clients, send-messages jobs, ${config.durationMs / 1000} s phases`);
+      const rounds: PublicApiRound[] = await withServer(dbs, 'public-api', (server) =>
+        runPublicApi(server, bot, { clients: config.clients, warmupMs: config.warmupMs, durationMs: config.durationMs, rounds: config.rounds }, log, quiet),
+      );
+      results.publicApi = rounds;
+      const s = `4. Public API (C=${config.clients})`;
+      rows.push(
+        row(s, 'jobs accepted (burst)', 'jobs/s', rounds.map((r) => r.burst.acceptedPerSecond), 0, { text: '≥ 2,000/s', ok: (v) => v >= 2000, worst: 'min' }),
+        row(s, 'jobs executed (burst, until all delivered)', 'jobs/s', rounds.map((r) => r.burst.executedPerSecond), 0),
+        row(s, 'jobs executed (closed loop)', 'jobs/s', rounds.map((r) => r.closedLoop.executedPerSecond), 0),
+        row(s, 'request → delivery p50 (closed loop)', 'ms', rounds.map((r) => r.closedLoop.latencyMs.p50), 1),
+        row(s, 'request → delivery p99 (closed loop)', 'ms', rounds.map((r) => r.closedLoop.latencyMs.p99), 1),
+        row(s, 'request → delivery p99 (burst backlog)', 'ms', rounds.map((r) => r.burst.latencyMs.p99), 0),
+        row(s, 'server CPU time per job (closed loop)', 'µs', rounds.map((r) => r.closedLoop.serverMicrosPerJob), 0),
+      );
+    }
+  } finally {
+    await bot.stop();
+    await dbs.stop();
+  }
+
+  const { text, markdown } = tables(rows);
+  const noise = spread(othersBefore);
+  const summary = `${machine.cores} × ${machine.cpu}, ${machine.memoryGb} GB RAM, ${machine.os}, Node ${machine.node}; store ${dbs.kind}; server LOG_LEVEL=${config.logLevel}; ${config.rounds} rounds; generator, server and bot share the cores${othersBefore.length ? `; other processes before the rounds: ${noise.min}–${noise.max}% of a core` : ''}`;
+  log(`\n${text}\n\n${summary}\n\nMarkdown:\n\n${markdown}\n`);
+  const out = join(ROOT, 'bench', 'results.json');
+  writeFileSync(
+    out,
+    `${JSON.stringify(
+      {
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        machine,
+        store: dbs.kind,
+        config,
+        othersCpuBeforeRounds: othersBefore,
+        table: rows.map((r) => ({ scenario: r.scenario, figure: r.figure, unit: r.unit, values: r.values, ...r.spread, target: r.target?.text, verdict: verdict(r) || undefined })),
+        rounds: results,
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  log(`wrote ${out}${config.profile ? `; CPU profiles in ${profileDir}` : ''}`);
+  rmSync(work, { recursive: true, force: true });
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping the server and the bot…\n`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n(logs kept in ${work})\n`);
+    process.exit(1);
+  },
+);

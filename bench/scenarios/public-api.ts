@@ -1,0 +1,163 @@
+/**
+ * 4. Public API: send-messages jobs (`POST /api/v1/account/{acc}/conversation/{id}/messages`)
+ * into conversations the bot holds; a job is delivered when its text reaches the consumer's
+ * stream. Two phases per round:
+ *  - closed loop: C clients each send a job and wait for its delivery → executed jobs/s and
+ *    request-to-delivery latency at the rate the system sustains;
+ *  - burst: C clients send jobs back-to-back without waiting → jobs/s accepted (200 with a
+ *    jobId), and jobs/s executed until the last of them was delivered.
+ */
+import { randomUUID } from 'node:crypto';
+import { ADMIN_TOKEN, CpuMeter, type CpuReading, type Proc } from '../lib/procs.js';
+import { Http, openConversations, setupAccount, type Conversation } from '../lib/platform.js';
+import { distribution, sleep, type Distribution } from '../lib/stats.js';
+
+export interface PublicApiOptions {
+  clients: number;
+  warmupMs: number;
+  durationMs: number;
+  rounds: number;
+}
+
+export interface PublicApiRound {
+  closedLoop: { executedPerSecond: number; latencyMs: Distribution; cpu: CpuReading; serverMicrosPerJob: number; errors: number };
+  burst: {
+    acceptedPerSecond: number;
+    executedPerSecond: number;
+    accepted: number;
+    delivered: number;
+    latencyMs: Distribution;
+    cpu: CpuReading;
+    errors: number;
+  };
+}
+
+export async function runPublicApi(server: Proc, bot: Proc, options: PublicApiOptions, log: (s: string) => void, quiet: () => Promise<unknown>): Promise<PublicApiRound[]> {
+  const http = new Http(server.url, options.clients + 8);
+  const account = await setupAccount(http, bot.url, `pa${randomUUID().slice(0, 8)}`);
+  const password = 'bench password 1';
+  await http.ok('POST', `/admin/v1/accounts/${account.acc}/users`, { loginName: 'api', password, userType: 'HUMAN', skills: ['human'] }, ADMIN_TOKEN);
+  const bearer: string = (await http.ok('POST', `/api/account/${account.acc}/login?v=1.3`, { username: 'api', password })).body.bearer;
+  const conversations = await openConversations(http, account, options.clients, 50);
+  const rounds: PublicApiRound[] = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    await quiet();
+    const closedLoop = await closedLoopPhase(http, server, bot, conversations, bearer, options, round);
+    log(
+      `  round ${round}: closed loop ${closedLoop.executedPerSecond.toFixed(0)} jobs/s executed, request→delivery p50/p99 ${closedLoop.latencyMs.p50.toFixed(1)}/${closedLoop.latencyMs.p99.toFixed(1)} ms (server cpu ${closedLoop.cpu.server}% = ${closedLoop.serverMicrosPerJob.toFixed(0)} µs/job, others ${closedLoop.cpu.others}%)${closedLoop.errors ? `, ${closedLoop.errors} errors` : ''}`,
+    );
+    const burst = await burstPhase(http, server, bot, conversations, bearer, options, round);
+    log(
+      `  round ${round}: burst ${burst.acceptedPerSecond.toFixed(0)} jobs/s accepted, ${burst.executedPerSecond.toFixed(0)} jobs/s executed (${burst.delivered}/${burst.accepted} delivered), request→delivery p99 ${burst.latencyMs.p99.toFixed(0)} ms, others ${burst.cpu.others}%${burst.errors ? `, ${burst.errors} errors` : ''}`,
+    );
+    rounds.push({ closedLoop, burst });
+  }
+  conversations.forEach((c) => c.close());
+  await http.close();
+  return rounds;
+}
+
+const jobPath = (c: Conversation) => `/api/v1/account/${c.acc}/conversation/${c.id}/messages?ttl=120`;
+
+async function closedLoopPhase(http: Http, server: Proc, bot: Proc, conversations: Conversation[], bearer: string, options: PublicApiOptions, round: number): Promise<PublicApiRound['closedLoop']> {
+  const samples: number[] = [];
+  let completed = 0;
+  let errors = 0;
+  let measuring = false;
+  let stop = false;
+  const loops = conversations.map(async (c, i) => {
+    for (let n = 0; !stop; n++) {
+      const text = `c${round}-${i}-${n}`;
+      const sent = performance.now();
+      const inWindow = measuring;
+      const delivered = new Promise<number | undefined>((resolve) => {
+        const timer = setTimeout(() => resolve(undefined), 130_000);
+        c.onBotText = (t) => {
+          if (t.text !== text) return;
+          clearTimeout(timer);
+          resolve(t.at);
+        };
+      });
+      const r = await http.call('POST', jobPath(c), { messages: [text] }, bearer).catch(() => undefined);
+      if (r?.status !== 200) {
+        errors++;
+        await sleep(10);
+        continue;
+      }
+      const at = await delivered;
+      if (at === undefined) errors++;
+      else if (inWindow && measuring) {
+        completed++;
+        samples.push(at - sent);
+      }
+    }
+  });
+  await sleep(options.warmupMs);
+  measuring = true;
+  const meter = new CpuMeter(server, bot);
+  const start = performance.now();
+  await sleep(options.durationMs);
+  measuring = false;
+  const windowMs = performance.now() - start;
+  const cpu = meter.read();
+  const serverMicrosPerJob = (meter.serverMs() * 1000) / completed;
+  stop = true;
+  await Promise.all(loops);
+  return { executedPerSecond: (completed * 1000) / windowMs, latencyMs: distribution(samples), cpu, serverMicrosPerJob, errors };
+}
+
+async function burstPhase(http: Http, server: Proc, bot: Proc, conversations: Conversation[], bearer: string, options: PublicApiOptions, round: number): Promise<PublicApiRound['burst']> {
+  const sentAt = conversations.map(() => [] as number[]);
+  const latencies: number[] = [];
+  let accepted = 0;
+  let delivered = 0;
+  let lastDelivery = 0;
+  let errors = 0;
+  let stop = false;
+  conversations.forEach((c, i) => {
+    const prefix = `b${round}-${i}-`;
+    c.onBotText = (t) => {
+      if (!t.text.startsWith(prefix)) return;
+      const sent = sentAt[i][Number(t.text.slice(prefix.length))];
+      if (sent === undefined) return;
+      delivered++;
+      lastDelivery = t.at;
+      latencies.push(t.at - sent);
+    };
+  });
+  const meter = new CpuMeter(server, bot);
+  const start = performance.now();
+  const loops = conversations.map(async (c, i) => {
+    for (let n = 0; !stop; n++) {
+      const text = `b${round}-${i}-${n}`;
+      const sent = performance.now();
+      const r = await http.call('POST', jobPath(c), { messages: [text] }, bearer).catch(() => undefined);
+      if (r?.status === 200 && !stop) {
+        sentAt[i][n] = sent;
+        accepted++;
+      } else if (r?.status !== 200) {
+        errors++;
+        await sleep(10);
+      }
+    }
+  });
+  await sleep(options.durationMs);
+  stop = true;
+  const windowMs = performance.now() - start;
+  const acceptedCpu = meter.read();
+  await Promise.all(loops);
+  // Jobs answered after the window are not counted, but they are delivered: wait for those too.
+  const deadline = Date.now() + 150_000;
+  const expected = accepted;
+  while (delivered < expected && Date.now() < deadline) await sleep(20);
+  await sleep(200);
+  return {
+    acceptedPerSecond: (accepted * 1000) / windowMs,
+    executedPerSecond: lastDelivery ? (delivered * 1000) / (lastDelivery - start) : 0,
+    accepted,
+    delivered,
+    latencyMs: distribution(latencies),
+    cpu: acceptedCpu,
+    errors,
+  };
+}

@@ -1,0 +1,232 @@
+/**
+ * 1. Throughput and added latency. C consumer conversations each send messages back-to-back; a
+ * message counts when the bot's reply reaches the consumer's WebSocket stream. Same round:
+ * the raw-bot baseline (C concurrent requests straight to the bot's events endpoint), and the
+ * platform at half the rate it just reached, open loop, where latency is the added cost rather
+ * than queueing.
+ */
+import { randomUUID } from 'node:crypto';
+import { CpuMeter, type CpuReading, type Proc } from '../lib/procs.js';
+import { Http, openConversations, setupAccount, type BenchAccount, type Conversation } from '../lib/platform.js';
+import { distribution, sleep, type Distribution } from '../lib/stats.js';
+
+export interface ThroughputOptions {
+  conversations: number;
+  warmupMs: number;
+  durationMs: number;
+  rounds: number;
+}
+
+export interface Phase {
+  rate: number;
+  latencyMs: Distribution;
+  addedMs: Distribution;
+  botMicros: Distribution;
+  cpu: CpuReading;
+  /** Server CPU time per message counted (µs): the platform's own cost, robust to a busy machine. */
+  serverMicrosPerMessage: number;
+  errors: number;
+}
+
+export interface ThroughputRound {
+  baseline: Phase;
+  max: Phase;
+  half: Phase & { targetRate: number };
+  ratio: number;
+}
+
+interface Sample {
+  latency: number;
+  botMicros: number;
+}
+
+function summarize(samples: Sample[], completedInWindow: number, windowMs: number, cpu: Phase['cpu'], serverMs: number, errors: number): Phase {
+  return {
+    serverMicrosPerMessage: (serverMs * 1000) / completedInWindow,
+    rate: (completedInWindow * 1000) / windowMs,
+    latencyMs: distribution(samples.map((s) => s.latency)),
+    addedMs: distribution(samples.map((s) => s.latency - s.botMicros / 1000)),
+    botMicros: distribution(samples.map((s) => s.botMicros)),
+    cpu,
+    errors,
+  };
+}
+
+/** The cost if the platform were free: C loops posting the connector's event body straight to the bot. */
+async function baselinePhase(bot: Proc, options: ThroughputOptions, conversationIds: string[]): Promise<Phase> {
+  const http = new Http(bot.url, options.conversations);
+  const token = 'bench-baseline-token';
+  const samples: Sample[] = [];
+  let completed = 0;
+  let errors = 0;
+  let stop = false;
+  let measuring = false;
+  const loop = async (i: number) => {
+    const id = conversationIds[i];
+    const path = `/v1/bots/bench/environments/draft/conversations/${id}/events`;
+    for (let n = 0; !stop; n++) {
+      const message = `m${i}-${n}`;
+      // The body the connector sends for a consumer text (src/connector/requests.ts).
+      const body = JSON.stringify({
+        type: 'TEXT',
+        source: 'CONSUMER',
+        data: { message },
+        context: {
+          lpEvent: {
+            sequence: n + 1,
+            serverTimestamp: Date.now(),
+            conversationId: id,
+            dialogId: id,
+            originatorMetadata: { role: 'CONSUMER' },
+            messageAudience: 'ALL',
+            metadata: [],
+            event: { type: 'ContentEvent', contentType: 'text/plain', message },
+          },
+        },
+      });
+      const sent = performance.now();
+      const inWindow = measuring;
+      try {
+        const r = await http.call('POST', path, body, token);
+        if (r.status !== 200 || !Array.isArray(r.body?.response)) throw new Error(`bot answered ${r.status}`);
+        if (inWindow && measuring) {
+          completed++;
+          samples.push({ latency: performance.now() - sent, botMicros: Number(r.headers['x-bot-handling-us'] ?? 0) });
+        }
+      } catch {
+        errors++;
+        await sleep(10);
+      }
+    }
+  };
+  const loops = conversationIds.map((_, i) => loop(i));
+  await sleep(options.warmupMs);
+  measuring = true;
+  const meter = new CpuMeter(undefined, bot);
+  const start = performance.now();
+  await sleep(options.durationMs);
+  measuring = false;
+  const windowMs = performance.now() - start;
+  const cpu = meter.read();
+  stop = true;
+  await Promise.all(loops);
+  await http.close();
+  return summarize(samples, completed, windowMs, cpu, NaN, errors);
+}
+
+/**
+ * The platform: each conversation sends its next message when the bot's answer to the previous
+ * one reached its stream (closed loop), or, with `rate`, messages are scheduled at that rate on
+ * idle conversations and latency counts from the scheduled time (no coordinated omission).
+ */
+async function platformPhase(http: Http, server: Proc, bot: Proc, conversations: Conversation[], options: ThroughputOptions, round: number, rate?: number): Promise<Phase> {
+  const samples: Sample[] = [];
+  let completed = 0;
+  let errors = 0;
+  let stop = false;
+  let measuring = false;
+  let inFlight = 0;
+  const tag = `r${round}${rate ? 'h' : 'm'}`;
+
+  // One message in flight per conversation: send, resolve on the bot's echo of it.
+  const send = (c: Conversation, n: number, scheduledAt: number) =>
+    new Promise<void>((resolve) => {
+      const text = `${tag}-${n}`;
+      const expect = `echo ${text}`;
+      const inWindow = measuring;
+      inFlight++;
+      const timer = setTimeout(() => {
+        errors++;
+        c.onBotText = () => {};
+        inFlight--;
+        resolve();
+      }, 60_000);
+      c.onBotText = (t) => {
+        if (t.text !== expect) return;
+        clearTimeout(timer);
+        inFlight--;
+        if (inWindow && measuring) {
+          completed++;
+          samples.push({ latency: t.at - scheduledAt, botMicros: t.botMicros });
+        }
+        resolve();
+      };
+      http.call('POST', c.messagesPath, { text }, c.token).then(
+        (r) => {
+          if (r.status !== 201) throw new Error(`message answered ${r.status}`);
+        },
+        () => {
+          clearTimeout(timer);
+          errors++;
+          inFlight--;
+          resolve();
+        },
+      );
+    });
+
+  let loops: Promise<void>[] = [];
+  let scheduler: NodeJS.Timeout | undefined;
+  if (rate === undefined) {
+    loops = conversations.map(async (c) => {
+      for (let n = 0; !stop; n++) await send(c, n, performance.now());
+    });
+  } else {
+    // Open loop at `rate`: every millisecond, the sends now due go to idle conversations.
+    const idle = [...conversations];
+    const backlog: number[] = [];
+    const started = performance.now();
+    let scheduled = 0;
+    let n = 0;
+    const dispatch = () => {
+      const now = performance.now();
+      const due = Math.floor(((now - started) * rate) / 1000);
+      for (; scheduled < due; scheduled++) backlog.push(started + (scheduled * 1000) / rate);
+      while (backlog.length && idle.length) {
+        const c = idle.pop()!;
+        void send(c, n++, backlog.shift()!).then(() => idle.push(c));
+      }
+    };
+    scheduler = setInterval(dispatch, 1);
+  }
+  await sleep(options.warmupMs);
+  measuring = true;
+  const meter = new CpuMeter(server, bot);
+  const start = performance.now();
+  await sleep(options.durationMs);
+  measuring = false;
+  const windowMs = performance.now() - start;
+  const cpu = meter.read();
+  const serverMs = meter.serverMs();
+  stop = true;
+  if (scheduler) clearInterval(scheduler);
+  await Promise.all(loops);
+  const deadline = Date.now() + 60_000;
+  while (inFlight > 0 && Date.now() < deadline) await sleep(20);
+  return summarize(samples, completed, windowMs, cpu, serverMs, errors);
+}
+
+export async function runThroughput(server: Proc, bot: Proc, options: ThroughputOptions, log: (s: string) => void, quiet: () => Promise<unknown>): Promise<ThroughputRound[]> {
+  const http = new Http(server.url, options.conversations + 16);
+  const account: BenchAccount = await setupAccount(http, bot.url, `tp${randomUUID().slice(0, 8)}`);
+  const conversations = await openConversations(http, account, options.conversations, 50);
+  const baselineIds = conversations.map(() => randomUUID());
+  const rounds: ThroughputRound[] = [];
+  for (let round = 1; round <= options.rounds; round++) {
+    await quiet();
+    const baseline = await baselinePhase(bot, options, baselineIds);
+    log(`  round ${round}: baseline ${baseline.rate.toFixed(0)} msg/s, p99 ${baseline.latencyMs.p99.toFixed(2)} ms (bot cpu ${baseline.cpu.bot}%, generator ${baseline.cpu.generator}%, others ${baseline.cpu.others}%)`);
+    const max = await platformPhase(http, server, bot, conversations, options, round);
+    log(
+      `  round ${round}: platform ${max.rate.toFixed(0)} msg/s, e2e p50/p99 ${max.latencyMs.p50.toFixed(2)}/${max.latencyMs.p99.toFixed(2)} ms (server cpu ${max.cpu.server}% = ${max.serverMicrosPerMessage.toFixed(0)} µs/msg, bot ${max.cpu.bot}%, generator ${max.cpu.generator}%, others ${max.cpu.others}%)${max.errors ? `, ${max.errors} errors` : ''}`,
+    );
+    const targetRate = max.rate / 2;
+    const half = await platformPhase(http, server, bot, conversations, options, round, targetRate);
+    log(
+      `  round ${round}: half rate ${half.rate.toFixed(0)}/${targetRate.toFixed(0)} msg/s, added p50/p95/p99 ${half.addedMs.p50.toFixed(2)}/${half.addedMs.p95.toFixed(2)}/${half.addedMs.p99.toFixed(2)} ms (server cpu ${half.cpu.server}%)${half.errors ? `, ${half.errors} errors` : ''}`,
+    );
+    rounds.push({ baseline, max, half: { ...half, targetRate }, ratio: max.rate / baseline.rate });
+  }
+  conversations.forEach((c) => c.close());
+  await http.close();
+  return rounds;
+}
