@@ -138,6 +138,7 @@ export class Connector {
     for (const p of this.pending.values()) clearTimeout(p.timer);
     for (const timers of this.inactivity.values()) timers.forEach(clearTimeout);
     this.pending.clear();
+    await this.botStore.drain();
   }
 
   // ---- configuration ----

@@ -112,10 +112,16 @@ type Tables = {
 
 /** Keep this many exchanges per bot; older ones are pruned as new ones arrive. */
 const EXCHANGES_KEPT_PER_BOT = 5000;
+/** Rows per INSERT when a batch of exchanges is written (9 parameters each). */
+const EXCHANGES_PER_INSERT = 100;
 
 export class BotStore {
   private readonly db: Kysely<Tables>;
   private writesSincePrune = 0;
+  /** Exchanges recorded and not written yet, the batch that will write them, and the last batch. */
+  private queued: Tables['bot_exchanges'][] = [];
+  private scheduled?: Promise<void>;
+  private written: Promise<void> = Promise.resolve();
 
   constructor(store: Store) {
     // The connector's tables are not in the platform's schema type; same connection, own view.
@@ -157,6 +163,7 @@ export class BotStore {
   }
 
   async remove(id: string): Promise<void> {
+    await this.drain();
     await this.db.deleteFrom('bot_exchanges').where('bot_id', '=', id).execute();
     await this.db.deleteFrom('bots').where('id', '=', id).execute();
   }
@@ -166,29 +173,57 @@ export class BotStore {
     return rows.map(toRecord);
   }
 
-  async recordExchange(exchange: Exchange): Promise<void> {
-    await this.db
-      .insertInto('bot_exchanges')
-      .values({
-        id: exchange.id,
-        bot_id: exchange.botId,
-        conversation_id: exchange.conversationId,
-        event_type: exchange.eventType,
-        started_at: exchange.startedAt,
-        duration_ms: Math.round(exchange.durationMs),
-        attempts: exchange.attempts,
-        outcome: exchange.outcome,
-        record: JSON.stringify(exchange),
-      })
-      .execute();
-    if (++this.writesSincePrune >= 500) {
+  /**
+   * Logs an exchange. Exchanges finished in the same turn of the event loop are written together
+   * (one statement), so the log costs no write of its own per exchange; the promise settles once
+   * the batch is written. Reads and deletes wait for what is queued, so they see every exchange
+   * recorded before them.
+   */
+  recordExchange(exchange: Exchange): Promise<void> {
+    this.queued.push({
+      id: exchange.id,
+      bot_id: exchange.botId,
+      conversation_id: exchange.conversationId,
+      event_type: exchange.eventType,
+      started_at: exchange.startedAt,
+      duration_ms: Math.round(exchange.durationMs),
+      attempts: exchange.attempts,
+      outcome: exchange.outcome,
+      record: JSON.stringify(exchange),
+    });
+    if (!this.scheduled) {
+      // One batch at a time, each taking what was queued when it starts.
+      const batch = this.written.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(() => {
+        this.scheduled = undefined;
+        return this.flush();
+      });
+      this.scheduled = batch;
+      this.written = batch.catch(() => undefined);
+    }
+    return this.scheduled;
+  }
+
+  /** Settles once everything recorded so far is written (or failed to be). */
+  drain(): Promise<void> {
+    return this.written;
+  }
+
+  private async flush(): Promise<void> {
+    const rows = this.queued;
+    this.queued = [];
+    for (let i = 0; i < rows.length; i += EXCHANGES_PER_INSERT) {
+      await this.db.insertInto('bot_exchanges').values(rows.slice(i, i + EXCHANGES_PER_INSERT)).execute();
+    }
+    this.writesSincePrune += rows.length;
+    if (this.writesSincePrune >= 500) {
       this.writesSincePrune = 0;
-      await this.prune(exchange.botId);
+      for (const botId of new Set(rows.map((r) => r.bot_id))) await this.prune(botId);
     }
   }
 
   /** Newest first. */
   async exchanges(botId: string, options: { conversationId?: string; limit: number }): Promise<Exchange[]> {
+    await this.drain();
     let query = this.db.selectFrom('bot_exchanges').select('record').where('bot_id', '=', botId);
     if (options.conversationId) query = query.where('conversation_id', '=', options.conversationId);
     const rows = await query.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
