@@ -100,6 +100,16 @@ export interface SessionClaims {
 }
 
 const SESSION_TTL: Record<SessionKind, string> = { consumer: '30d', agent: '12h', api: '1h' };
+/** Verified tokens remembered (the oldest is forgotten beyond this). */
+const VERIFIED_KEPT = 10_000;
+
+interface VerifiedToken {
+  knd: unknown;
+  acc: unknown;
+  sub: unknown;
+  /** Expiry, epoch seconds. */
+  exp: number;
+}
 
 /**
  * Bearer tokens of consumers, agents and Public API users: HS256 JWTs bound to the account and
@@ -107,6 +117,12 @@ const SESSION_TTL: Record<SessionKind, string> = { consumer: '30d', agent: '12h'
  */
 export class SessionTokens {
   private secret?: Uint8Array;
+  /**
+   * Tokens whose signature was checked, by their exact text: every consumer request carries the
+   * same token, and checking the HMAC again cost more than the rest of the request's auth. The
+   * expiry is still checked on every use; nothing else about a signed token can change.
+   */
+  private readonly verified = new Map<string, VerifiedToken>();
 
   constructor(private readonly store: Store) {}
 
@@ -124,10 +140,17 @@ export class SessionTokens {
 
   /** The claims of a valid, unexpired token of that kind, else undefined (and why, for logs). */
   async verify(token: string, kind: SessionKind): Promise<{ claims?: SessionClaims; reason?: 'expired' | 'invalid' }> {
+    const known = this.verified.get(token);
+    // jose's rule: expired once exp <= now, in whole seconds. An expired one is verified again below.
+    if (known && known.exp > Math.floor(Date.now() / 1000)) return claimsOf(known, kind);
     try {
       const { payload } = await jwtVerify(token, await this.key(), { issuer: 'botbridge', algorithms: ['HS256'] });
-      if (payload.knd !== kind || typeof payload.acc !== 'string' || typeof payload.sub !== 'string') return { reason: 'invalid' };
-      return { claims: { kind, accountId: payload.acc, subject: payload.sub } };
+      if (typeof payload.exp === 'number') {
+        this.verified.delete(token);
+        if (this.verified.size >= VERIFIED_KEPT) this.verified.delete(this.verified.keys().next().value!);
+        this.verified.set(token, { knd: payload.knd, acc: payload.acc, sub: payload.sub, exp: payload.exp });
+      }
+      return claimsOf(payload, kind);
     } catch (error) {
       return { reason: error instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };
     }
@@ -140,4 +163,9 @@ export class SessionTokens {
     }
     return this.secret;
   }
+}
+
+function claimsOf(payload: { knd?: unknown; acc?: unknown; sub?: unknown }, kind: SessionKind): { claims?: SessionClaims; reason?: 'invalid' } {
+  if (payload.knd !== kind || typeof payload.acc !== 'string' || typeof payload.sub !== 'string') return { reason: 'invalid' };
+  return { claims: { kind, accountId: payload.acc, subject: payload.sub } };
 }
