@@ -112,8 +112,9 @@ type Tables = {
 
 /** Keep this many exchanges per bot; older ones are pruned as new ones arrive. */
 const EXCHANGES_KEPT_PER_BOT = 5000;
-/** Rows per INSERT when a batch of exchanges is written (9 parameters each). */
-const EXCHANGES_PER_INSERT = 100;
+/** Rows per statement when a batch of exchanges is written, and when old ones are pruned. */
+const EXCHANGES_PER_INSERT = 20;
+const EXCHANGES_PER_DELETE = 100;
 
 export class BotStore {
   private readonly db: Kysely<Tables>;
@@ -212,6 +213,9 @@ export class BotStore {
     const rows = this.queued;
     this.queued = [];
     for (let i = 0; i < rows.length; i += EXCHANGES_PER_INSERT) {
+      // Small statements with turns of the event loop between them: a big batch of records must
+      // not hold up the requests waiting behind it.
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       await this.db.insertInto('bot_exchanges').values(rows.slice(i, i + EXCHANGES_PER_INSERT)).execute();
     }
     this.writesSincePrune += rows.length;
@@ -239,7 +243,14 @@ export class BotStore {
       .offset(EXCHANGES_KEPT_PER_BOT)
       .limit(1)
       .executeTakeFirst();
-    if (cutoff) await this.db.deleteFrom('bot_exchanges').where('bot_id', '=', botId).where('started_at', '<=', cutoff.started_at).execute();
+    if (!cutoff) return;
+    // In slices, with turns of the event loop between them, for the same reason as the inserts.
+    for (;;) {
+      const slice = this.db.selectFrom('bot_exchanges').select('id').where('bot_id', '=', botId).where('started_at', '<=', cutoff.started_at).limit(EXCHANGES_PER_DELETE);
+      const result = await this.db.deleteFrom('bot_exchanges').where('id', 'in', slice).executeTakeFirst();
+      if (Number(result.numDeletedRows) < EXCHANGES_PER_DELETE) return;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 }
 
