@@ -6,6 +6,7 @@ import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type 
 import type { Database } from './schema.js';
 import { migrations, type Dialect } from './migrations.js';
 import { withStatementCache } from './statement-cache.js';
+import { startCheckpointer } from './checkpointer.js';
 
 export type { Database } from './schema.js';
 export type { Dialect } from './migrations.js';
@@ -29,7 +30,7 @@ export interface StoreOptions {
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const { db, dialect } = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options);
+  const { db, dialect, stop } = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options);
   const store: Store = {
     db,
     dialect,
@@ -43,12 +44,15 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         throw new Error(`store migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
       }
     },
-    close: () => db.destroy(),
+    async close() {
+      await stop?.();
+      await db.destroy();
+    },
   };
   return store;
 }
 
-function openSqlite(options: StoreOptions): { db: Kysely<Database>; dialect: Dialect } {
+function openSqlite(options: StoreOptions): { db: Kysely<Database>; dialect: Dialect; stop: () => Promise<void> } {
   mkdirSync(options.dataDir, { recursive: true });
   const file = join(options.dataDir, 'botbridge.sqlite');
   const database = new BetterSqlite3(file);
@@ -56,10 +60,15 @@ function openSqlite(options: StoreOptions): { db: Kysely<Database>; dialect: Dia
   database.pragma(`synchronous = ${options.sqliteSynchronous ?? 'NORMAL'}`);
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }), dialect: 'sqlite' };
+  const checkpointer = startCheckpointer(database, file);
+  return {
+    db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }),
+    dialect: 'sqlite',
+    stop: () => checkpointer.stop(),
+  };
 }
 
-function openPostgres(connectionString: string): { db: Kysely<Database>; dialect: Dialect } {
+function openPostgres(connectionString: string): { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void> } {
   // int8 (bigint timestamps) arrive as strings by default; ours are epoch ms, safe as numbers.
   // Set per pool, not on pg's global type registry, so nothing leaks between instances.
   const types = {
