@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { startApp, type Running } from '../helpers/app.js';
-import { eventually, openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
+import { eventually, exchangesOf, openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
 import { createContractValidator } from '../../src/connector/contract.js';
 import { DEMO_BOT_ID, DEMO_BOT_PREFIX } from '../../src/demo-bot/index.js';
 import { seedDemoAccount } from '../../src/demo-account.js';
@@ -64,7 +64,8 @@ for (const kind of STORES) {
       assert.ok(fromBot.some((e: any) => e.quickReplies), 'quick replies');
       assert.deepEqual(conv.ttr, { ttrType: 'CUSTOM', value: 600 });
 
-      const exchanges = (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}/logs?conversationId=${conversation.id}`)).body.exchanges;
+      // START, one per utterance, and the rich-content echo.
+      const exchanges = await exchangesOf(admin, acc, botId, conversation.id, utterances.length + 2);
       assert.ok(exchanges.length >= utterances.length + 2);
       for (const exchange of exchanges) {
         assert.equal(exchange.outcome, 'PROCESSED', `${exchange.eventType}: ${JSON.stringify(exchange.errors)}`);
@@ -81,11 +82,11 @@ for (const kind of STORES) {
       const conversation = await openConversation(running, acc);
       await conversation.say('invalid');
       await eventually(
-        async () => (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}/logs?conversationId=${conversation.id}`)).body.exchanges,
+        async () => await exchangesOf(admin, acc, botId, conversation.id),
         (x: any[]) => x.length === 1,
         'invalid exchange',
       );
-      const [invalid] = (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}/logs?conversationId=${conversation.id}`)).body.exchanges;
+      const [invalid] = await exchangesOf(admin, acc, botId, conversation.id);
       assert.equal(invalid.outcome, 'PARTIAL');
       assert.equal(invalid.errors[0].code, 'common-invalid-delay-body');
       await conversation.say('empty');

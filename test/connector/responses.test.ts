@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { client, startApp, type Running } from '../helpers/app.js';
 import { TestBot, reply, text } from '../helpers/test-bot.js';
-import { botTexts, eventually, openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
+import { botTexts, eventually, exchangesOf, openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
 import { openWebSocket } from '../helpers/stream.js';
 import { startWebhook, type Webhook } from '../helpers/net.js';
 
@@ -92,7 +92,7 @@ for (const kind of STORES) {
       assert.ok(!JSON.stringify(seen.body).includes('for agents only'));
       // Intents are kept with the exchange.
       const bots = (await admin.get(`/admin/v1/accounts/${acc}/bots`)).body.bots;
-      const [log] = (await admin.get(`/admin/v1/accounts/${acc}/bots/${bots[0].id}/logs`)).body.exchanges;
+      const [log] = await exchangesOf(admin, acc, bots[0].id);
       assert.equal(log.outcome, 'PROCESSED');
       assert.deepEqual(log.parsed.intents, [{ id: 'all-items', description: 'everything', confidenceScore: 0.9 }]);
     });
@@ -192,7 +192,7 @@ for (const kind of STORES) {
       const conv = await waitForConversation(admin, acc, conversation.id, (c) => botTexts(c).includes('after'), 'valid siblings');
       assert.deepEqual(botTexts(conv), ['before', 'after']);
       assert.equal(conv.skill.name, 'bot', 'no escalation while something valid went out');
-      const [log] = (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}/logs?conversationId=${conversation.id}`)).body.exchanges;
+      const [log] = await exchangesOf(admin, acc, botId, conversation.id);
       assert.equal(log.outcome, 'PARTIAL');
       const codes = log.errors.map((e: any) => e.code);
       assert.ok(codes.includes('common-invalid-structured-content-body'), codes.join());
@@ -208,7 +208,7 @@ for (const kind of STORES) {
       const conversation = await openConversation(running, acc);
       await conversation.say('nothing');
       await waitForConversation(admin, acc, conversation.id, (c) => c.skill.name === 'escalation', 'escalation');
-      const [log] = (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}/logs?conversationId=${conversation.id}`)).body.exchanges;
+      const [log] = await exchangesOf(admin, acc, botId, conversation.id);
       assert.equal(log.outcome, 'ESCALATED');
       assert.ok(log.errors.some((e: any) => e.code === 'common-invalid-parsed-response'));
     });
@@ -219,7 +219,7 @@ for (const kind of STORES) {
       const conversation = await openConversation(running, acc, { skill: 'bot', type: 'CHAT' });
       await conversation.say('qr');
       const conv = await waitForConversation(admin, acc, conversation.id, (c) => botTexts(c).includes('choose:'), 'text');
-      const [log] = (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}/logs?conversationId=${conversation.id}`)).body.exchanges;
+      const [log] = await exchangesOf(admin, acc, botId, conversation.id);
       assert.ok(log.errors.some((e: any) => e.code === 'common-no-quick-replies-support-chat'));
       assert.ok(!conv.events.some((e: any) => e.quickReplies));
     });
@@ -274,7 +274,7 @@ for (const kind of STORES) {
       }
       const view = (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`)).body;
       assert.equal(view.openConversations, 2);
-      const [log] = (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}/logs?conversationId=${three.id}`)).body.exchanges;
+      const [log] = await exchangesOf(admin, acc, botId, three.id);
       assert.equal(log.errors[0].code, 'bot-capacity-reached');
     });
 

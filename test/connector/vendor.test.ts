@@ -4,7 +4,7 @@ import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { startApp, type Running } from '../helpers/app.js';
 import { TestBot, reply, text } from '../helpers/test-bot.js';
-import { BOT_SCOPE, botTexts, eventually, openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
+import { BOT_SCOPE, botTexts, eventually, exchangesOf, openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
 import { createContractValidator } from '../../src/connector/contract.js';
 import { closedPort } from '../helpers/net.js';
 
@@ -154,6 +154,8 @@ for (const kind of STORES) {
       const { acc, admin, botId } = await setupBot(running, bot.url);
       const conversation = await openConversation(running, acc);
       bot.onEvent = () => ({ status: 503, text: 'overloaded' });
+      // The state endpoint fails too, so the recovery probe cannot clear the error before we look.
+      bot.onState = () => ({ status: 503, text: 'overloaded' });
       await conversation.say('help');
       const conv = await waitForConversation(admin, acc, conversation.id, (c) => c.skill.name === 'escalation', 'escalation transfer');
       assert.equal(bot.events(conversation.id).length, 3);
@@ -163,7 +165,7 @@ for (const kind of STORES) {
       assert.equal(texts[2][1], 'AGENTS_AND_MANAGERS');
       assert.match(texts[2][0], /^Bot failed, please take over\. \(vendor-http-error/);
       assert.equal(conv.assignee, null, 'waiting for an agent on the escalation skill');
-      const [log] = (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}/logs?conversationId=${conversation.id}`)).body.exchanges;
+      const [log] = await exchangesOf(admin, acc, botId, conversation.id);
       assert.equal(log.outcome, 'ESCALATED');
       assert.equal(log.attempts, 3);
       assert.equal(log.errors[0].code, 'vendor-http-error');
@@ -171,6 +173,7 @@ for (const kind of STORES) {
       const status = (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`)).body;
       assert.equal(status.lastError.code, 'vendor-http-error');
       // The probe finds the endpoint online again and the bot recovers by itself.
+      bot.onState = () => ({ json: { state: 'online', version: '1.2.3' } });
       bot.onEvent = () => reply(text('back'));
       await eventually(() => admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`), (r) => r.body.status === 'ONLINE', 'recovery to ONLINE');
     });
@@ -194,7 +197,7 @@ for (const kind of STORES) {
       await conversation.say('slow?');
       const conv = await waitForConversation(admin, acc, conversation.id, (c) => c.skill.name === 'escalation', 'escalation after timeouts');
       assert.ok(!botTexts(conv).includes('too late'));
-      const [log] = (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}/logs?conversationId=${conversation.id}`)).body.exchanges;
+      const [log] = await exchangesOf(admin, acc, botId, conversation.id);
       assert.equal(log.errors[0].code, 'vendor-timeout');
       assert.equal(log.attempts, 3);
       bot.onEvent = () => reply(text('ok'));

@@ -116,3 +116,17 @@ export async function eventually<T>(fetch: () => Promise<T>, predicate: (v: T) =
 
 export const botTexts = (conversation: any) =>
   conversation.events.filter((e: any) => e.originator.role === 'BOT' && e.type === 'TEXT').map((e: any) => e.text);
+
+/**
+ * The bot's exchange log (newest first), once it holds at least `count` entries: the connector
+ * writes an exchange after carrying it out, so the conversation can change before its row lands.
+ */
+export async function exchangesOf(admin: Client, acc: string, botId: string, conversationId?: string, count = 1): Promise<any[]> {
+  const query = conversationId ? `?conversationId=${conversationId}` : '';
+  return eventually(
+    async () => (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}/logs${query}`)).body.exchanges as any[],
+    (list) => list.length >= count,
+    `${count} exchange(s) logged`,
+  );
+}
+
