@@ -15,10 +15,15 @@
  *   --log-level=warn   the server's LOG_LEVEL (BENCH_LOG_LEVEL)
  *   --server=dist      dist (built here first, as `npm start` runs it) or source (through tsx)
  *   --server-root=dir  run the server of another checkout (e.g. an older revision, to compare)
+ *   --build=0          do not build the server first (dist/ is already current)
  *   --profile          the server writes a V8 CPU profile per scenario into bench/profiles/
  *   --quiet=15         before each round, wait (at most --quiet-max=120 s) until other processes
  *                      use less than this % of one core; 0 to never wait (BENCH_QUIET)
+ *
+ * Environment only: BENCH_PIN=0/1 pins the server to CPU 0 and the bot and this process to CPU 1;
+ * BENCH_SERVER_NODE_OPTIONS passes Node/V8 flags to the server alone.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir, release, platform } from 'node:os';
 import { join } from 'node:path';
@@ -192,8 +197,21 @@ function tables(rows: Row[]): { text: string; markdown: string } {
   return { text, markdown };
 }
 
+/** The server's revision: commit, and whether its working tree differs from it. */
+function revisionOf(root: string): string {
+  try {
+    const commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain', '--', 'src'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return dirty ? `${commit} (src modified)` : commit;
+  } catch {
+    return 'unknown';
+  }
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date();
+  const revision = revisionOf(config.serverRoot);
+  if (process.env.BENCH_PIN) execFileSync('taskset', ['-p', '-c', process.env.BENCH_PIN.split('/')[1], String(process.pid)], { stdio: 'ignore' });
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -205,10 +223,10 @@ async function main(): Promise<void> {
   log(`the load generator (this process), the server and the bot share these ${machine.cores} cores`);
   if (config.server === 'dist') {
     log(`building the server (tsc -p tsconfig.build.json)${config.serverRoot !== ROOT ? ` in ${config.serverRoot}` : ''}…`);
-    buildServer(config.serverRoot);
+    if (option('build', '1') === '1') buildServer(config.serverRoot);
   }
   const dbs = await databases();
-  log(`store: ${dbs.kind}; server LOG_LEVEL=${config.logLevel}; ${config.rounds} rounds per scenario${config.quick ? ' (quick)' : ''}`);
+  log(`server ${revision}; store: ${dbs.kind}; server LOG_LEVEL=${config.logLevel}; ${config.rounds} rounds per scenario${config.quick ? ' (quick)' : ''}`);
   const bot = await startBot(join(work, 'logs'));
   const rows: Row[] = [];
   const results: Record<string, unknown> = {};
@@ -237,6 +255,7 @@ async function main(): Promise<void> {
         row(s, 'server CPU time per message', 'µs', rounds.map((r) => r.max.serverMicrosPerMessage), 0),
         row(s, 'server CPU at max rate', '% of a core', rounds.map((r) => r.max.cpu.server), 0),
         row(s, 'generator CPU at max rate', '% of a core', rounds.map((r) => r.max.cpu.generator), 0),
+        ...(dbs.kind === 'postgres' ? [row(s, 'PostgreSQL CPU at max rate', '% of a core', rounds.map((r) => r.max.cpu.database), 0)] : []),
         row(s, 'other processes’ CPU at max rate', '% of a core', rounds.map((r) => r.max.cpu.others), 0),
       );
     }
@@ -294,7 +313,7 @@ async function main(): Promise<void> {
 
   const { text, markdown } = tables(rows);
   const noise = spread(othersBefore);
-  const summary = `${machine.cores} × ${machine.cpu}, ${machine.memoryGb} GB RAM, ${machine.os}, Node ${machine.node}; store ${dbs.kind}; server LOG_LEVEL=${config.logLevel}; ${config.rounds} rounds; generator, server and bot share the cores${othersBefore.length ? `; other processes before the rounds: ${noise.min}–${noise.max}% of a core` : ''}`;
+  const summary = `server ${revision}; ${machine.cores} × ${machine.cpu}, ${machine.memoryGb} GB RAM, ${machine.os}, Node ${machine.node}; store ${dbs.kind}; server LOG_LEVEL=${config.logLevel}; ${config.rounds} rounds; generator, server and bot share the cores${othersBefore.length ? `; other processes before the rounds: ${noise.min}–${noise.max}% of a core` : ''}`;
   log(`\n${text}\n\n${summary}\n\nMarkdown:\n\n${markdown}\n`);
   const out = join(ROOT, 'bench', 'results.json');
   writeFileSync(
@@ -304,6 +323,7 @@ async function main(): Promise<void> {
         startedAt: startedAt.toISOString(),
         finishedAt: new Date().toISOString(),
         machine,
+        revision,
         store: dbs.kind,
         config,
         othersCpuBeforeRounds: othersBefore,

@@ -4,7 +4,7 @@
  * CPU time read from /proc.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { sleep } from './stats.js';
 
@@ -62,7 +62,11 @@ async function launch(name: string, args: string[], env: NodeJS.ProcessEnv, logD
   const logFile = join(logDir, `${name}.log`);
   // Output goes straight to a file: the generator never spends a cycle reading it.
   const fd = openSync(logFile, 'w');
-  const child: ChildProcess = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', fd, fd] });
+  // BENCH_PIN=server-cpus/others-cpus (e.g. 0/1): fixed placement, for steadier A/B comparisons.
+  const pin = process.env.BENCH_PIN?.split('/')[name === 'bot' ? 1 : 0];
+  const child: ChildProcess = pin
+    ? spawn('taskset', ['-c', pin, process.execPath, ...args], { cwd, env, stdio: ['ignore', fd, fd] })
+    : spawn(process.execPath, args, { cwd, env, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   let exited: number | null | undefined;
   child.on('exit', (code) => (exited = code));
@@ -132,6 +136,8 @@ export function startServer(options: ServerOptions): Promise<Proc> {
     ADMIN_TOKEN,
     LOG_LEVEL: options.logLevel,
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
+    // Node/V8 flags for the server only (e.g. --max-semi-space-size=32), to try runtime settings.
+    ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
   };
   return launch(options.name ?? 'server', [...profile, ...main], env, options.logDir, (log) => /botbridge listening on (http:\/\/\S+)/.exec(log)?.[1], root);
 }
@@ -163,23 +169,42 @@ function machineBusyMs(): number {
   }
 }
 
+/** CPU time of every PostgreSQL server process on the machine (the store, when it is PostgreSQL), ms. */
+function postgresMs(): number {
+  let total = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return (total * 1000) / ticksPerSecond();
+}
+
 export interface CpuReading {
   /** % of one core. */
   server: number;
   bot: number;
   generator: number;
+  /** PostgreSQL server processes (0 with SQLite, which runs inside the server). */
+  database: number;
   /** Everything else running on the machine meanwhile (other people's test runs...), % of one core. */
   others: number;
 }
 
 /** CPU used by each process between construction and read(), as % of one core. */
 export class CpuMeter {
-  private readonly start: { at: number; server?: number; bot?: number; self: NodeJS.CpuUsage; machine: number };
+  private readonly start: { at: number; server?: number; bot?: number; self: NodeJS.CpuUsage; machine: number; database: number };
   constructor(
     private readonly server?: Proc,
     private readonly bot?: Proc,
   ) {
-    this.start = { at: performance.now(), server: server?.cpuMs(), bot: bot?.cpuMs(), self: process.cpuUsage(), machine: machineBusyMs() };
+    this.start = { at: performance.now(), server: server?.cpuMs(), bot: bot?.cpuMs(), self: process.cpuUsage(), machine: machineBusyMs(), database: postgresMs() };
   }
   /** Server CPU time used since construction, ms. */
   serverMs(): number {
@@ -192,8 +217,9 @@ export class CpuMeter {
     const serverMs = this.serverMs();
     const botMs = this.bot ? this.bot.cpuMs() - (this.start.bot ?? 0) : NaN;
     const generatorMs = (self.user + self.system) / 1000;
-    const othersMs = machineBusyMs() - this.start.machine - (serverMs || 0) - (botMs || 0) - generatorMs;
-    return { server: pct(serverMs), bot: pct(botMs), generator: pct(generatorMs), others: Math.max(0, pct(othersMs)) };
+    const databaseMs = postgresMs() - this.start.database;
+    const othersMs = machineBusyMs() - this.start.machine - (serverMs || 0) - (botMs || 0) - generatorMs - databaseMs;
+    return { server: pct(serverMs), bot: pct(botMs), generator: pct(generatorMs), database: pct(databaseMs), others: Math.max(0, pct(othersMs)) };
   }
 }
 

@@ -217,7 +217,7 @@ export async function runThroughput(server: Proc, bot: Proc, options: Throughput
     log(`  round ${round}: baseline ${baseline.rate.toFixed(0)} msg/s, p99 ${baseline.latencyMs.p99.toFixed(2)} ms (bot cpu ${baseline.cpu.bot}%, generator ${baseline.cpu.generator}%, others ${baseline.cpu.others}%)`);
     const max = await platformPhase(http, server, bot, conversations, options, round);
     log(
-      `  round ${round}: platform ${max.rate.toFixed(0)} msg/s, e2e p50/p99 ${max.latencyMs.p50.toFixed(2)}/${max.latencyMs.p99.toFixed(2)} ms (server cpu ${max.cpu.server}% = ${max.serverMicrosPerMessage.toFixed(0)} µs/msg, bot ${max.cpu.bot}%, generator ${max.cpu.generator}%, others ${max.cpu.others}%)${max.errors ? `, ${max.errors} errors` : ''}`,
+      `  round ${round}: platform ${max.rate.toFixed(0)} msg/s, e2e p50/p99 ${max.latencyMs.p50.toFixed(2)}/${max.latencyMs.p99.toFixed(2)} ms (server cpu ${max.cpu.server}% = ${max.serverMicrosPerMessage.toFixed(0)} µs/msg, ${max.cpu.database ? `postgres ${max.cpu.database}%, ` : ''}bot ${max.cpu.bot}%, generator ${max.cpu.generator}%, others ${max.cpu.others}%)${max.errors ? `, ${max.errors} errors` : ''}`,
     );
     const targetRate = max.rate / 2;
     const half = await platformPhase(http, server, bot, conversations, options, round, targetRate);
