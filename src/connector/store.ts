@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Migration, Kysely } from 'kysely';
 import type { Store, Dialect } from '../store/index.js';
-import { json } from '../store/index.js';
+import { json, WriteStatements } from '../store/index.js';
 import type { BotSettings, BotStatus } from './bot-config.js';
 
 /** The connector's tables: bot configurations and the exchange log. */
@@ -112,23 +112,25 @@ type Tables = {
 
 /** Keep this many exchanges per bot; older ones are pruned as new ones arrive. */
 const EXCHANGES_KEPT_PER_BOT = 5000;
-/** Rows per statement when a batch of exchanges is written, and when old ones are pruned. */
-const EXCHANGES_PER_INSERT = 20;
+/** Rows per statement when old exchanges are pruned. */
 const EXCHANGES_PER_DELETE = 100;
+
 
 export class BotStore {
   private readonly db: Kysely<Tables>;
-  private writesSincePrune = 0;
-  /** Exchanges recorded and not written yet, the batch that will write them, and the last batch. */
-  private queued: Tables['bot_exchanges'][] = [];
-  private scheduled?: Promise<void>;
-  private written: Promise<void> = Promise.resolve();
+  /** Exchanges written per bot since its log was last pruned. */
+  private readonly sincePrune = new Map<string, number>();
+  /** The last exchange write asked for: reads wait for it, so they see every exchange recorded before them. */
+  private written: Promise<unknown> = Promise.resolve();
+  private pruning: Promise<unknown> = Promise.resolve();
 
-  constructor(store: Store) {
+  private readonly writes: WriteStatements;
+
+  constructor(private readonly store: Store) {
+    this.writes = new WriteStatements(store.dialect);
     // The connector's tables are not in the platform's schema type; same connection, own view.
     this.db = store.db as unknown as Kysely<Tables>;
   }
-
   async insert(bot: BotRecord): Promise<void> {
     const now = Date.now();
     await this.db
@@ -165,6 +167,7 @@ export class BotStore {
 
   async remove(id: string): Promise<void> {
     await this.drain();
+    this.sincePrune.delete(id);
     await this.db.deleteFrom('bot_exchanges').where('bot_id', '=', id).execute();
     await this.db.deleteFrom('bots').where('id', '=', id).execute();
   }
@@ -175,13 +178,11 @@ export class BotStore {
   }
 
   /**
-   * Logs an exchange. Exchanges finished in the same turn of the event loop are written together
-   * (one statement), so the log costs no write of its own per exchange; the promise settles once
-   * the batch is written. Reads and deletes wait for what is queued, so they see every exchange
-   * recorded before them.
+   * Logs an exchange. It joins the group commit of the conversation changes made in the same
+   * turn (see store/group-commit.ts), so the log costs no commit of its own.
    */
   recordExchange(exchange: Exchange): Promise<void> {
-    this.queued.push({
+    const row: Tables['bot_exchanges'] = {
       id: exchange.id,
       bot_id: exchange.botId,
       conversation_id: exchange.conversationId,
@@ -191,38 +192,18 @@ export class BotStore {
       attempts: exchange.attempts,
       outcome: exchange.outcome,
       record: JSON.stringify(exchange),
-    });
-    if (!this.scheduled) {
-      // One batch at a time, each taking what was queued when it starts.
-      const batch = this.written.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(() => {
-        this.scheduled = undefined;
-        return this.flush();
-      });
-      this.scheduled = batch;
-      this.written = batch.catch(() => undefined);
-    }
-    return this.scheduled;
+    };
+    const write = this.store.transact((tx) => tx.executeQuery(this.writes.insert('bot_exchanges', [row])));
+    this.written = write.catch(() => undefined);
+    const since = (this.sincePrune.get(exchange.botId) ?? 0) + 1;
+    this.sincePrune.set(exchange.botId, since % 500);
+    if (since >= 500) this.pruning = Promise.all([this.pruning, write]).then(() => this.prune(exchange.botId)).catch(() => undefined);
+    return write.then(() => undefined);
   }
 
   /** Settles once everything recorded so far is written (or failed to be). */
-  drain(): Promise<void> {
-    return this.written;
-  }
-
-  private async flush(): Promise<void> {
-    const rows = this.queued;
-    this.queued = [];
-    for (let i = 0; i < rows.length; i += EXCHANGES_PER_INSERT) {
-      // Small statements with turns of the event loop between them: a big batch of records must
-      // not hold up the requests waiting behind it.
-      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      await this.db.insertInto('bot_exchanges').values(rows.slice(i, i + EXCHANGES_PER_INSERT)).execute();
-    }
-    this.writesSincePrune += rows.length;
-    if (this.writesSincePrune >= 500) {
-      this.writesSincePrune = 0;
-      for (const botId of new Set(rows.map((r) => r.bot_id))) await this.prune(botId);
-    }
+  async drain(): Promise<void> {
+    await Promise.all([this.written, this.pruning]);
   }
 
   /** Newest first. */
@@ -267,5 +248,12 @@ function toRecord(r: Tables['bots']): BotRecord {
   };
 }
 
-export const newExchangeId = () => randomUUID();
+/**
+ * A time-ordered UUID (version 7): exchanges are written in time order, so their primary key
+ * grows at its right edge instead of touching a random index page per insert.
+ */
+export function newExchangeId(now = Date.now()): string {
+  const time = now.toString(16).padStart(12, '0');
+  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${randomUUID().slice(15)}`;
+}
 

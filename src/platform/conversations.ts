@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
 import type { Store, Db } from '../store/index.js';
-import { json } from '../store/index.js';
+import { json, WriteStatements } from '../store/index.js';
 import { conflict, forbidden, notFound } from '../http/errors.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -91,13 +91,16 @@ const CONVERSATION_ROW = [
  */
 export class Conversations {
   private readonly mutex = new KeyedMutex();
+  private readonly writes: WriteStatements;
 
   constructor(
     private readonly store: Store,
     private readonly directory: Directory,
     private readonly bus: EventBus,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.writes = new WriteStatements(store.dialect);
+  }
 
   async open(accountId: string, input: OpenConversation): Promise<Conversation> {
     await this.directory.requireAccount(accountId);
@@ -414,7 +417,7 @@ export class Conversations {
     work: (current: Conversation, tx: Db) => Promise<Change>,
   ): Promise<{ next: Conversation; written: ConversationEvent[] }> {
     return this.mutex.run(conversationId, async () => {
-      const { before, next, written } = await this.store.db.transaction().execute(async (tx) => {
+      const { before, next, written } = await this.store.transact(async (tx) => {
         const before = await this.load(tx, conversationId, true);
         if (!before || before.accountId !== accountId) throw notFound(`unknown conversation '${conversationId}'`);
         const change = await work(before, tx);
@@ -427,10 +430,10 @@ export class Conversations {
         }));
         const next: Conversation = { ...change.next, lastSequence: before.lastSequence + written.length };
         if (written.length) {
-          await tx.insertInto('conversation_events').values(written.map((e) => toEventRow(conversationId, e))).execute();
+          await tx.executeQuery(this.writes.insert('conversation_events', written.map((e) => toEventRow(conversationId, e))));
         }
         if (written.length || next !== before) {
-          await tx.updateTable('conversations').set(changedColumns(before, next, now)).where('id', '=', conversationId).execute();
+          await tx.executeQuery(this.writes.update('conversations', changedColumns(before, next, now), 'id', conversationId));
         }
         return { before, next, written };
       });

@@ -7,15 +7,23 @@ import type { Database } from './schema.js';
 import { migrations, type Dialect } from './migrations.js';
 import { withStatementCache } from './statement-cache.js';
 import { startCheckpointer } from './checkpointer.js';
+import { groupCommit, transactionPerUnit, type Transact } from './group-commit.js';
 
 export type { Database } from './schema.js';
 export type { Dialect } from './migrations.js';
+export type { Transact } from './group-commit.js';
+export { WriteStatements } from './statements.js';
 
 export type Db = Kysely<Database> | Transaction<Database>;
 
 export interface Store {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
+  /**
+   * Runs a unit of work in a transaction and resolves after its commit. On SQLite the units of
+   * one event-loop turn commit together (see group-commit.ts); a unit must not wait for another.
+   */
+  readonly transact: Transact;
   /** Adds migrations of a later part (connector, public API); they run in name order with the rest. */
   migrate(extra?: Record<string, Migration>): Promise<void>;
   close(): Promise<void>;
@@ -34,6 +42,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const store: Store = {
     db,
     dialect,
+    transact: dialect === 'sqlite' ? groupCommit(db) : transactionPerUnit(db),
     async migrate(extra = {}) {
       const all = { ...migrations(dialect), ...extra };
       // Parts add their migrations independently, so a newer part's older-named migration may arrive late.

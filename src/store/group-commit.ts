@@ -1,0 +1,78 @@
+import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import type { Database } from './schema.js';
+
+export type Work<T> = (tx: Transaction<Database>) => Promise<T>;
+/** Runs `work` in a transaction and resolves once it is committed. */
+export type Transact = <T>(work: Work<T>) => Promise<T>;
+
+interface Queued {
+  work: Work<unknown>;
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+const SAVEPOINT = CompiledQuery.raw('savepoint unit');
+const RELEASE = CompiledQuery.raw('release unit');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to unit');
+
+/** PostgreSQL has a pool and row locks: each unit of work is its own transaction. */
+export function transactionPerUnit(db: Kysely<Database>): Transact {
+  return (work) => db.transaction().execute(work);
+}
+
+/**
+ * Group commit for SQLite. Its one connection commits one transaction at a time, and a commit
+ * costs far more than the statements before it (a WAL append of every page touched, the lock
+ * dance, and later a checkpoint of those pages). So the units of work that arrive within one
+ * event-loop turn share a transaction, each in its own savepoint: a unit that fails is rolled
+ * back alone and rejects alone; the others commit together, and each caller hears of its unit
+ * only after that commit, so what a caller was told is written stays written. Pages several
+ * units touch (the events table's last leaf, its indexes) reach the WAL once per batch.
+ */
+export function groupCommit(db: Kysely<Database>): Transact {
+  let queue: Queued[] = [];
+  let scheduled = false;
+
+  const flush = async () => {
+    const batch = queue;
+    queue = [];
+    scheduled = false;
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      await db.transaction().execute(async (tx) => {
+        for (const unit of batch) {
+          await tx.executeQuery(SAVEPOINT);
+          try {
+            const value = await unit.work(tx);
+            await tx.executeQuery(RELEASE);
+            outcomes.push({ ok: true, value });
+          } catch (error) {
+            // If SQLite already rolled the whole transaction back (I/O error, full disk), this
+            // throws and the batch fails as one, which is the truth.
+            await tx.executeQuery(ROLLBACK_TO);
+            await tx.executeQuery(RELEASE);
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      for (const unit of batch) unit.reject(error);
+      return;
+    }
+    batch.forEach((unit, i) => {
+      const outcome = outcomes[i];
+      if (outcome.ok) unit.resolve(outcome.value);
+      else unit.reject(outcome.error);
+    });
+  };
+
+  return <T>(work: Work<T>) =>
+    new Promise<T>((resolve, reject) => {
+      queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!scheduled) {
+        scheduled = true;
+        // The rest of this turn's requests join the batch; the commit waits one turn at most.
+        setImmediate(() => void flush());
+      }
+    });
+}
