@@ -24,7 +24,7 @@
  * BENCH_SERVER_NODE_OPTIONS passes Node/V8 flags to the server alone.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir, release, platform } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -204,7 +204,8 @@ function revisionOf(root: string): string {
     const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain', '--', 'src'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
     return dirty ? `${commit} (src modified)` : commit;
   } catch {
-    return 'unknown';
+    // An exported tree (git archive) may say which commit it is in a REVISION file.
+    return existsSync(join(root, 'REVISION')) ? readFileSync(join(root, 'REVISION'), 'utf8').trim() : 'unknown';
   }
 }
 

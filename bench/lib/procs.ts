@@ -120,10 +120,17 @@ export interface ServerOptions {
   name?: string;
 }
 
+/** The Node flags `npm start` gives the server (package.json), so the benchmark runs what users run. */
+export function startFlags(root = ROOT): string[] {
+  const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } }).scripts?.start ?? '';
+  const flags = /\bnode((?:\s+--\S+)*)\s+dist\/src\/main\.js/.exec(start)?.[1] ?? '';
+  return flags.split(/\s+/).filter(Boolean);
+}
+
 /** The real server process (`src/main.ts`): DEMO=0, fixed admin token, a free port. */
 export function startServer(options: ServerOptions): Promise<Proc> {
   const root = options.root ?? ROOT;
-  const main = options.entry === 'dist' ? [join(root, 'dist', 'src', 'main.js')] : ['--import', 'tsx', join(root, 'src', 'main.ts')];
+  const main = [...startFlags(root), ...(options.entry === 'dist' ? [join(root, 'dist', 'src', 'main.js')] : ['--import', 'tsx', join(root, 'src', 'main.ts')])];
   const profile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
