@@ -93,7 +93,7 @@ export class Connector {
   private closed = false;
 
   constructor(private readonly deps: ConnectorDeps) {
-    this.botStore = new BotStore(deps.store);
+    this.botStore = new BotStore(deps.store, (err, exchangesLost) => deps.log.error({ err, exchangesLost }, 'could not write the exchange log'));
     const registers = [deps.metrics.registry];
     this.stats = {
       exchanges: new Counter({ name: 'botbridge_connector_exchanges_total', help: 'Bot exchanges by outcome', labelNames: ['outcome'] as const, registers }),
@@ -425,7 +425,7 @@ export class Connector {
       exchange.durationMs = Date.now() - started;
       this.stats.exchanges.inc({ outcome });
       for (const e of exchange.errors) this.stats.errors.inc({ code: e.code });
-      await this.botStore.recordExchange(exchange).catch((err) => this.deps.log.error({ err }, 'could not record exchange'));
+      this.botStore.recordExchange(exchange);
     };
 
     if (runtime.record.status !== 'ONLINE') {
@@ -527,7 +527,7 @@ export class Connector {
     const effects = await this.escalation(runtime, conversation, reason);
     this.stats.exchanges.inc({ outcome: 'ESCALATED' });
     this.stats.errors.inc({ code: reason.code });
-    await this.botStore.recordExchange({
+    this.botStore.recordExchange({
       id: newExchangeId(),
       botId: runtime.record.id,
       conversationId: conversation.conversationId,

@@ -112,21 +112,30 @@ type Tables = {
 
 /** Keep this many exchanges per bot; older ones are pruned as new ones arrive. */
 const EXCHANGES_KEPT_PER_BOT = 5000;
-/** Rows per statement when old exchanges are pruned. */
+/** Rows per statement when exchanges are written, and when old ones are pruned. */
+const EXCHANGES_PER_INSERT = 20;
 const EXCHANGES_PER_DELETE = 100;
+/** How long a recorded exchange may wait to be written with the ones after it. */
+const EXCHANGE_WRITE_DELAY_MS = 20;
 
 
 export class BotStore {
   private readonly db: Kysely<Tables>;
   /** Exchanges written per bot since its log was last pruned. */
   private readonly sincePrune = new Map<string, number>();
-  /** The last exchange write asked for: reads wait for it, so they see every exchange recorded before them. */
+  /** Exchanges recorded and not written yet, and when they will be. */
+  private queued: Tables['bot_exchanges'][] = [];
+  private timer?: NodeJS.Timeout;
+  /** The last write: reads wait for it, so they see every exchange recorded before them. */
   private written: Promise<unknown> = Promise.resolve();
   private pruning: Promise<unknown> = Promise.resolve();
-
   private readonly writes: WriteStatements;
 
-  constructor(private readonly store: Store) {
+  constructor(
+    private readonly store: Store,
+    /** A write of the log failed: the exchanges in it are lost, the conversations are not. */
+    private readonly onError: (error: unknown, exchangesLost: number) => void,
+  ) {
     this.writes = new WriteStatements(store.dialect);
     // The connector's tables are not in the platform's schema type; same connection, own view.
     this.db = store.db as unknown as Kysely<Tables>;
@@ -178,11 +187,13 @@ export class BotStore {
   }
 
   /**
-   * Logs an exchange. It joins the group commit of the conversation changes made in the same
-   * turn (see store/group-commit.ts), so the log costs no commit of its own.
+   * Logs an exchange. The log is a diagnostic record, not the conversation: exchanges recorded
+   * within a few milliseconds are written together, in one unit of the store's group commit
+   * (store/group-commit.ts), so at any rate the log adds neither a commit of its own per
+   * exchange nor a wait to the conversation's next exchange. Reads drain what is queued first.
    */
-  recordExchange(exchange: Exchange): Promise<void> {
-    const row: Tables['bot_exchanges'] = {
+  recordExchange(exchange: Exchange): void {
+    this.queued.push({
       id: exchange.id,
       bot_id: exchange.botId,
       conversation_id: exchange.conversationId,
@@ -192,18 +203,31 @@ export class BotStore {
       attempts: exchange.attempts,
       outcome: exchange.outcome,
       record: JSON.stringify(exchange),
-    };
-    const write = this.store.transact((tx) => tx.executeQuery(this.writes.insert('bot_exchanges', [row])));
-    this.written = write.catch(() => undefined);
-    const since = (this.sincePrune.get(exchange.botId) ?? 0) + 1;
-    this.sincePrune.set(exchange.botId, since % 500);
-    if (since >= 500) this.pruning = Promise.all([this.pruning, write]).then(() => this.prune(exchange.botId)).catch(() => undefined);
-    return write.then(() => undefined);
+    });
+    this.timer ??= setTimeout(() => this.flush(), EXCHANGE_WRITE_DELAY_MS);
   }
 
   /** Settles once everything recorded so far is written (or failed to be). */
   async drain(): Promise<void> {
+    this.flush();
     await Promise.all([this.written, this.pruning]);
+  }
+
+  private flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const rows = this.queued;
+    if (!rows.length) return;
+    this.queued = [];
+    const write = this.store.transact(async (tx) => {
+      for (let i = 0; i < rows.length; i += EXCHANGES_PER_INSERT) await tx.executeQuery(this.writes.insert('bot_exchanges', rows.slice(i, i + EXCHANGES_PER_INSERT)));
+    });
+    this.written = write.catch((error: unknown) => this.onError(error, rows.length));
+    for (const botId of new Set(rows.map((r) => r.bot_id))) {
+      const since = (this.sincePrune.get(botId) ?? 0) + rows.filter((r) => r.bot_id === botId).length;
+      this.sincePrune.set(botId, since >= 500 ? 0 : since);
+      if (since >= 500) this.pruning = Promise.all([this.pruning, this.written]).then(() => this.prune(botId)).catch((error: unknown) => this.onError(error, 0));
+    }
   }
 
   /** Newest first. */
