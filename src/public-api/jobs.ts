@@ -118,10 +118,13 @@ type JobRow = PublicApiTables['public_api_jobs'] & { seq: number };
 export class JobStore {
   private readonly db: Kysely<PublicApiTables>;
   private readonly dialect: Dialect;
+  /** A job's writes join the conversation changes' group commit on SQLite (store/group-commit.ts). */
+  private readonly transact: <T>(work: (tx: Kysely<PublicApiTables>) => Promise<T>) => Promise<T>;
 
   constructor(store: Store, private readonly now: () => number = Date.now) {
     this.db = store.db.withTables<PublicApiTables>() as unknown as Kysely<PublicApiTables>;
     this.dialect = store.dialect;
+    this.transact = (work) => store.transact((tx) => work(tx as unknown as Kysely<PublicApiTables>));
   }
 
   async add(input: NewJob): Promise<Job> {
@@ -137,24 +140,26 @@ export class JobStore {
       createdAt,
       expiresAt: createdAt + input.ttlSeconds * 1000,
     };
-    await this.db
-      .insertInto('public_api_jobs')
-      .values({
-        id: job.id,
-        account_id: job.accountId,
-        conversation_id: job.conversationId,
-        action: job.action,
-        payload: JSON.stringify(job.payload ?? {}),
-        actor_user_id: job.actorUserId,
-        status: job.status,
-        error: null,
-        created_at: job.createdAt,
-        expires_at: job.expiresAt,
-        started_at: null,
-        finished_at: null,
-        worker_id: null,
-      })
-      .execute();
+    await this.transact((tx) =>
+      tx
+        .insertInto('public_api_jobs')
+        .values({
+          id: job.id,
+          account_id: job.accountId,
+          conversation_id: job.conversationId,
+          action: job.action,
+          payload: JSON.stringify(job.payload ?? {}),
+          actor_user_id: job.actorUserId,
+          status: job.status,
+          error: null,
+          created_at: job.createdAt,
+          expires_at: job.expiresAt,
+          started_at: null,
+          finished_at: null,
+          worker_id: null,
+        })
+        .execute(),
+    );
     return job;
   }
 
@@ -180,7 +185,7 @@ export class JobStore {
    * if its ttl ran out, it is expired instead of started.
    */
   async next(conversationId: string, workerId: string): Promise<Step> {
-    return this.db.transaction().execute(async (tx) => {
+    return this.transact(async (tx) => {
       // SQLite runs one transaction at a time anyway; PostgreSQL instances queue on this lock.
       if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`public_api_jobs:${conversationId}`}))`.execute(tx);
       const head = await tx
@@ -222,12 +227,14 @@ export class JobStore {
   }
 
   async finish(id: string, outcome: { status: 'done' } | { status: 'failed'; error: string }): Promise<void> {
-    await this.db
-      .updateTable('public_api_jobs')
-      .set({ status: outcome.status, error: outcome.status === 'failed' ? outcome.error : null, finished_at: this.now() })
-      .where('id', '=', id)
-      .where('status', '=', 'running')
-      .execute();
+    await this.transact((tx) =>
+      tx
+        .updateTable('public_api_jobs')
+        .set({ status: outcome.status, error: outcome.status === 'failed' ? outcome.error : null, finished_at: this.now() })
+        .where('id', '=', id)
+        .where('status', '=', 'running')
+        .execute(),
+    );
   }
 
   /** Forgets jobs that ended before the time; returns how many. */
