@@ -20,7 +20,7 @@
  *   --quiet=15         before each round, wait (at most --quiet-max=120 s) until other processes
  *                      use less than this % of one core; 0 to never wait (BENCH_QUIET)
  *
- * Environment only: BENCH_PIN=0/1 pins the server to CPU 0 and the bot and this process to CPU 1;
+ * Environment only: BENCH_PIN=0/1 (server CPUs/others' CPUs) pins the server to CPU 0 and the bot and this process to CPU 1;
  * BENCH_SERVER_NODE_OPTIONS passes Node/V8 flags to the server alone.
  */
 import { execFileSync } from 'node:child_process';
