@@ -118,7 +118,6 @@ const EXCHANGES_PER_DELETE = 100;
 /** How long a recorded exchange may wait to be written with the ones after it. */
 const EXCHANGE_WRITE_DELAY_MS = 20;
 
-
 export class BotStore {
   private readonly db: Kysely<Tables>;
   /** Exchanges written per bot since its log was last pruned. */
@@ -126,7 +125,7 @@ export class BotStore {
   /** Exchanges recorded and not written yet, and when they will be. */
   private queued: Tables['bot_exchanges'][] = [];
   private timer?: NodeJS.Timeout;
-  /** The last write: reads wait for it, so they see every exchange recorded before them. */
+  /** Every write so far: reads wait for it, so they see every exchange recorded before them. */
   private written: Promise<unknown> = Promise.resolve();
   private pruning: Promise<unknown> = Promise.resolve();
   private readonly writes: WriteStatements;
@@ -140,6 +139,7 @@ export class BotStore {
     // The connector's tables are not in the platform's schema type; same connection, own view.
     this.db = store.db as unknown as Kysely<Tables>;
   }
+
   async insert(bot: BotRecord): Promise<void> {
     const now = Date.now();
     await this.db
@@ -222,11 +222,13 @@ export class BotStore {
     const write = this.store.transact(async (tx) => {
       for (let i = 0; i < rows.length; i += EXCHANGES_PER_INSERT) await tx.executeQuery(this.writes.insert('bot_exchanges', rows.slice(i, i + EXCHANGES_PER_INSERT)));
     });
-    this.written = write.catch((error: unknown) => this.onError(error, rows.length));
-    for (const botId of new Set(rows.map((r) => r.bot_id))) {
-      const since = (this.sincePrune.get(botId) ?? 0) + rows.filter((r) => r.bot_id === botId).length;
-      this.sincePrune.set(botId, since >= 500 ? 0 : since);
-      if (since >= 500) this.pruning = Promise.all([this.pruning, this.written]).then(() => this.prune(botId)).catch((error: unknown) => this.onError(error, 0));
+    // On PostgreSQL two writes may be in flight at once and the later may commit first.
+    this.written = Promise.all([this.written, write.catch((error: unknown) => this.onError(error, rows.length))]);
+    for (const row of rows) this.sincePrune.set(row.bot_id, (this.sincePrune.get(row.bot_id) ?? 0) + 1);
+    for (const [botId, since] of this.sincePrune) {
+      if (since < 500) continue;
+      this.sincePrune.set(botId, 0);
+      this.pruning = Promise.all([this.pruning, this.written]).then(() => this.prune(botId)).catch((error: unknown) => this.onError(error, 0));
     }
   }
 
