@@ -31,12 +31,10 @@ export function transactionPerUnit(db: Kysely<Database>): Transact {
  */
 export function groupCommit(db: Kysely<Database>): Transact {
   let queue: Queued[] = [];
-  let scheduled = false;
 
   const flush = async () => {
     const batch = queue;
     queue = [];
-    scheduled = false;
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
       await db.transaction().execute(async (tx) => {
@@ -68,11 +66,8 @@ export function groupCommit(db: Kysely<Database>): Transact {
 
   return <T>(work: Work<T>) =>
     new Promise<T>((resolve, reject) => {
-      queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      if (!scheduled) {
-        scheduled = true;
-        // The rest of this turn's requests join the batch; the commit waits one turn at most.
-        setImmediate(() => void flush());
-      }
+      // The first unit of a batch schedules it; the rest of this turn's join it, so the commit
+      // waits one turn at most.
+      if (queue.push({ work, resolve: resolve as (value: unknown) => void, reject }) === 1) setImmediate(() => void flush());
     });
 }
