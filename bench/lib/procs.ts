@@ -249,3 +249,26 @@ export async function waitForQuiet(thresholdPct: number, maxMs: number, log: (s:
     warned = true;
   }
 }
+
+/** What a measured window of a load phase saw. */
+export interface MeasuredWindow {
+  windowMs: number;
+  cpu: CpuReading;
+  /** The server's CPU time in the window (NaN without a server). */
+  serverMs: number;
+}
+
+/**
+ * Lets the running load warm up, then measures one window of it: `phase.measuring` is true only
+ * inside the window, so the load counts just what it started and finished there.
+ */
+export async function measureWindow(phase: { measuring: boolean }, timing: { warmupMs: number; durationMs: number }, server: Proc | undefined, bot: Proc): Promise<MeasuredWindow> {
+  await sleep(timing.warmupMs);
+  phase.measuring = true;
+  const meter = new CpuMeter(server, bot);
+  const start = performance.now();
+  await sleep(timing.durationMs);
+  phase.measuring = false;
+  const windowMs = performance.now() - start;
+  return { windowMs, cpu: meter.read(), serverMs: meter.serverMs() };
+}

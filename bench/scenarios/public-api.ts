@@ -8,7 +8,7 @@
  *    jobId), and jobs/s executed until the last of them was delivered.
  */
 import { randomUUID } from 'node:crypto';
-import { ADMIN_TOKEN, CpuMeter, type CpuReading, type Proc } from '../lib/procs.js';
+import { ADMIN_TOKEN, CpuMeter, measureWindow, type CpuReading, type Proc } from '../lib/procs.js';
 import { Http, openConversations, setupAccount, type Conversation } from '../lib/platform.js';
 import { distribution, sleep, type Distribution } from '../lib/stats.js';
 
@@ -63,13 +63,13 @@ async function closedLoopPhase(http: Http, server: Proc, bot: Proc, conversation
   const samples: number[] = [];
   let completed = 0;
   let errors = 0;
-  let measuring = false;
+  const phase = { measuring: false };
   let stop = false;
   const loops = conversations.map(async (c, i) => {
     for (let n = 0; !stop; n++) {
       const text = `c${round}-${i}-${n}`;
       const sent = performance.now();
-      const inWindow = measuring;
+      const inWindow = phase.measuring;
       const delivered = new Promise<number | undefined>((resolve) => {
         const timer = setTimeout(() => resolve(undefined), 130_000);
         c.onBotText = (t) => {
@@ -86,21 +86,14 @@ async function closedLoopPhase(http: Http, server: Proc, bot: Proc, conversation
       }
       const at = await delivered;
       if (at === undefined) errors++;
-      else if (inWindow && measuring) {
+      else if (inWindow && phase.measuring) {
         completed++;
         samples.push(at - sent);
       }
     }
   });
-  await sleep(options.warmupMs);
-  measuring = true;
-  const meter = new CpuMeter(server, bot);
-  const start = performance.now();
-  await sleep(options.durationMs);
-  measuring = false;
-  const windowMs = performance.now() - start;
-  const cpu = meter.read();
-  const serverMicrosPerJob = (meter.serverMs() * 1000) / completed;
+  const { windowMs, cpu, serverMs } = await measureWindow(phase, options, server, bot);
+  const serverMicrosPerJob = (serverMs * 1000) / completed;
   stop = true;
   await Promise.all(loops);
   return { executedPerSecond: (completed * 1000) / windowMs, latencyMs: distribution(samples), cpu, serverMicrosPerJob, errors };

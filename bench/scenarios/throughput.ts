@@ -6,7 +6,7 @@
  * than queueing.
  */
 import { randomUUID } from 'node:crypto';
-import { CpuMeter, type CpuReading, type Proc } from '../lib/procs.js';
+import { measureWindow, type CpuReading, type Proc } from '../lib/procs.js';
 import { Http, openConversations, setupAccount, type BenchAccount, type Conversation } from '../lib/platform.js';
 import { distribution, sleep, type Distribution } from '../lib/stats.js';
 
@@ -60,7 +60,7 @@ async function baselinePhase(bot: Proc, options: ThroughputOptions, conversation
   let completed = 0;
   let errors = 0;
   let stop = false;
-  let measuring = false;
+  const phase = { measuring: false };
   const loop = async (i: number) => {
     const id = conversationIds[i];
     const path = `/v1/bots/bench/environments/draft/conversations/${id}/events`;
@@ -85,11 +85,11 @@ async function baselinePhase(bot: Proc, options: ThroughputOptions, conversation
         },
       });
       const sent = performance.now();
-      const inWindow = measuring;
+      const inWindow = phase.measuring;
       try {
         const r = await http.call('POST', path, body, token);
         if (r.status !== 200 || !Array.isArray(r.body?.response)) throw new Error(`bot answered ${r.status}`);
-        if (inWindow && measuring) {
+        if (inWindow && phase.measuring) {
           completed++;
           samples.push({ latency: performance.now() - sent, botMicros: Number(r.headers['x-bot-handling-us'] ?? 0) });
         }
@@ -100,14 +100,7 @@ async function baselinePhase(bot: Proc, options: ThroughputOptions, conversation
     }
   };
   const loops = conversationIds.map((_, i) => loop(i));
-  await sleep(options.warmupMs);
-  measuring = true;
-  const meter = new CpuMeter(undefined, bot);
-  const start = performance.now();
-  await sleep(options.durationMs);
-  measuring = false;
-  const windowMs = performance.now() - start;
-  const cpu = meter.read();
+  const { windowMs, cpu } = await measureWindow(phase, options, undefined, bot);
   stop = true;
   await Promise.all(loops);
   await http.close();
@@ -124,7 +117,7 @@ async function platformPhase(http: Http, server: Proc, bot: Proc, conversations:
   let completed = 0;
   let errors = 0;
   let stop = false;
-  let measuring = false;
+  const phase = { measuring: false };
   let inFlight = 0;
   const tag = `r${round}${rate ? 'h' : 'm'}`;
 
@@ -133,7 +126,7 @@ async function platformPhase(http: Http, server: Proc, bot: Proc, conversations:
     new Promise<void>((resolve) => {
       const text = `${tag}-${n}`;
       const expect = `echo ${text}`;
-      const inWindow = measuring;
+      const inWindow = phase.measuring;
       inFlight++;
       const timer = setTimeout(() => {
         errors++;
@@ -145,7 +138,7 @@ async function platformPhase(http: Http, server: Proc, bot: Proc, conversations:
         if (t.text !== expect) return;
         clearTimeout(timer);
         inFlight--;
-        if (inWindow && measuring) {
+        if (inWindow && phase.measuring) {
           completed++;
           samples.push({ latency: t.at - scheduledAt, botMicros: t.botMicros });
         }
@@ -188,15 +181,7 @@ async function platformPhase(http: Http, server: Proc, bot: Proc, conversations:
     };
     scheduler = setInterval(dispatch, 1);
   }
-  await sleep(options.warmupMs);
-  measuring = true;
-  const meter = new CpuMeter(server, bot);
-  const start = performance.now();
-  await sleep(options.durationMs);
-  measuring = false;
-  const windowMs = performance.now() - start;
-  const cpu = meter.read();
-  const serverMs = meter.serverMs();
+  const { windowMs, cpu, serverMs } = await measureWindow(phase, options, server, bot);
   stop = true;
   if (scheduler) clearInterval(scheduler);
   await Promise.all(loops);
