@@ -298,6 +298,9 @@ for (const kind of STORES) {
       await agent.goto(`${running.url}/`);
       await agent.getByLabel('Account').fill(acc);
       await agent.getByLabel('Username').fill('alice');
+      await agent.getByLabel('Password', { exact: true }).fill('wrong horse');
+      await agent.getByRole('button', { name: 'Sign in as agent' }).click();
+      await agent.getByText('Wrong username or password.').waitFor();
       await agent.getByLabel('Password', { exact: true }).fill('correct horse');
       await agent.getByRole('button', { name: 'Sign in as agent' }).click();
       const item = agent.locator(`[data-conversation="${conversationId}"]`);

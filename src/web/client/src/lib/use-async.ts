@@ -1,5 +1,6 @@
 /** Loads something once per key, with the three states a screen must design for. */
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { errorText } from './api';
 
 export type AsyncState<T> = { status: 'loading' } | { status: 'error'; error: unknown } | { status: 'ready'; value: T };
 
@@ -30,4 +31,26 @@ export function useNow(intervalMs = 1_000): number {
     return () => window.clearInterval(timer);
   }, [intervalMs]);
   return now;
+}
+
+/**
+ * A form that does one thing when submitted: busy while it runs, and what went wrong in words
+ * (`explain` words the error; errorText by default).
+ */
+export function useSubmit(action: () => Promise<void>, explain: (error: unknown) => string = errorText) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (e) {
+      setError(explain(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, submit };
 }

@@ -1,7 +1,8 @@
-import { useState, type FormEvent } from 'react';
+import { useState } from 'react';
 import { ApiError, adminApi, agentLogin, errorText } from '../lib/api';
 import { useRouter } from '../lib/router';
 import { useSession } from '../lib/session';
+import { useSubmit } from '../lib/use-async';
 import { Notice } from '../components/States';
 import { Logo } from '../components/Logo';
 
@@ -30,24 +31,15 @@ function AdminSignIn() {
   const { signIn } = useSession();
   const { navigate } = useRouter();
   const [token, setToken] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, submit } = useSubmit(
+    async () => {
       // Listing accounts is the cheapest call that proves the token.
       await adminApi(token.trim()).accounts();
       signIn({ kind: 'admin', token: token.trim() });
       navigate('/admin');
-    } catch (e) {
-      setError(e instanceof ApiError && e.status === 401 ? 'That admin token is not valid.' : errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+    (e) => (e instanceof ApiError && e.status === 401 ? 'That admin token is not valid.' : errorText(e)),
+  );
 
   return (
     <section className="card signin-card" aria-labelledby="admin-signin-title">
@@ -73,27 +65,20 @@ function AgentSignIn() {
   const [accountId, setAccountId] = useState(() => window.localStorage.getItem(LAST_ACCOUNT) ?? 'demo');
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, submit } = useSubmit(
+    async () => {
       const acc = accountId.trim();
       const { token, user } = await agentLogin(acc, username.trim(), password);
       window.localStorage.setItem(LAST_ACCOUNT, acc);
       signIn({ kind: 'agent', accountId: acc, token, user });
       navigate('/agent');
-    } catch (e) {
-      if (e instanceof ApiError && e.status === 401) setError('Wrong username or password.');
-      else if (e instanceof ApiError && e.status === 404) setError(`There is no account “${accountId.trim()}”.`);
-      else setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+    },
+    (e) => {
+      if (e instanceof ApiError && e.status === 401) return 'Wrong username or password.';
+      if (e instanceof ApiError && e.status === 404) return `There is no account “${accountId.trim()}”.`;
+      return errorText(e);
+    },
+  );
 
   return (
     <section className="card signin-card" aria-labelledby="agent-signin-title">

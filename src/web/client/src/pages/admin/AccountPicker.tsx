@@ -1,7 +1,7 @@
-import { useMemo, useState, type FormEvent } from 'react';
-import { adminApi, errorText } from '../../lib/api';
+import { useMemo, useState } from 'react';
+import { adminApi } from '../../lib/api';
 import { Link, useRouter } from '../../lib/router';
-import { useAsync } from '../../lib/use-async';
+import { useAsync, useSubmit } from '../../lib/use-async';
 import { Empty, ErrorState, Loading, Notice } from '../../components/States';
 
 /** The admin picks the account to work in. */
@@ -42,21 +42,10 @@ export function AccountPicker({ token }: { token: string }) {
 function CreateAccount({ token }: { token: string }) {
   const { navigate } = useRouter();
   const [id, setId] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await adminApi(token).createAccount(id.trim());
-      navigate(`/admin/accounts/${encodeURIComponent(id.trim())}/bots`);
-    } catch (e) {
-      setError(errorText(e));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit } = useSubmit(async () => {
+    await adminApi(token).createAccount(id.trim());
+    navigate(`/admin/accounts/${encodeURIComponent(id.trim())}/bots`);
+  });
   return (
     <details className="card create-account">
       <summary>Create an account</summary>
