@@ -21,7 +21,20 @@ export interface BotSettings {
   /** A survey bot gets CLOSE_CONVERSATION when a conversation it holds closes with a survey due. */
   survey: boolean;
   maxOpenConversations: number;
+  /** Bounds on one answer of the bot's service: past them the answer is refused and its conversation escalated. */
+  limits: AnswerLimits;
 }
+
+export interface AnswerLimits {
+  /** The body is read no further than this. */
+  maxResponseBytes: number;
+  /** Items in one `response` array. */
+  maxItems: number;
+  /** The DELAYs of one answer together: the conversation's other events wait behind them. */
+  maxDelaySeconds: number;
+}
+
+export const DEFAULT_LIMITS: AnswerLimits = { maxResponseBytes: 2 * 1024 * 1024, maxItems: 50, maxDelaySeconds: 30 };
 
 export interface VendorSettings {
   type: 'CUSTOM_ENDPOINT';
@@ -103,6 +116,15 @@ const settingsProperties = {
     additionalProperties: false,
   },
   maxOpenConversations: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+  limits: {
+    type: 'object',
+    properties: {
+      maxResponseBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
+      maxItems: { type: 'integer', minimum: 1, maximum: 1000 },
+      maxDelaySeconds: { type: 'integer', minimum: 1, maximum: 600 },
+    },
+    additionalProperties: false,
+  },
 } as const;
 
 export const createBotSchema = {
@@ -157,6 +179,7 @@ export function applySettings(input: BotInput, previous?: BotSettings): BotSetti
     },
     survey: false,
     maxOpenConversations: 999,
+    limits: DEFAULT_LIMITS,
   };
   const { clientSecret: _ignored, ...vendor } = input.vendor ?? {};
   return {
@@ -171,5 +194,7 @@ export function applySettings(input: BotInput, previous?: BotSettings): BotSetti
     chatInactivity: { ...base.chatInactivity, ...input.chatInactivity },
     survey: input.survey ?? base.survey,
     maxOpenConversations: input.maxOpenConversations ?? base.maxOpenConversations,
+    // Bots stored before limits existed have none: the defaults fill in.
+    limits: { ...DEFAULT_LIMITS, ...base.limits, ...input.limits },
   };
 }

@@ -1,79 +1,37 @@
-import type { Conversations } from '../platform/conversations.js';
-import type { Conversation, Originator } from '../platform/types.js';
-import { HttpError } from '../http/errors.js';
+import type { Step } from '../platform/conversations.js';
+import type { Skill } from '../platform/types.js';
 import { DEFAULT_MESSAGES, type BotSettings } from './bot-config.js';
-import type { FunctionResult } from './functions.js';
 
-export interface EscalationContext {
-  conversations: Conversations;
-  invoke: (accountId: string, lambdaUuid: string, payload: unknown) => Promise<FunctionResult>;
-  conversation: Conversation;
-  bot: Originator;
-  botId: string;
-  settings: BotSettings;
+export interface EscalationPlan {
+  /** One change: the customer is told, the agent gets a private note, the conversation moves. */
+  steps: Step[];
+  /** What the steps do, for the exchange log. */
+  effects: string[];
 }
 
 /**
  * The way out when a bot cannot serve a conversation (PRODUCT.md): tell the customer, hand the
- * conversation to the escalation skill with a private note for the agent, tell the customer
- * again if that transfer fails, and call the error hook. Each step runs even if an earlier one
- * failed, so the consumer is never left facing a silent bot. Returns what was done.
+ * conversation to the escalation skill with a private note for the agent, or — when there is no
+ * such skill — tell the customer that no agent could be reached. The steps form one change, so
+ * a crash leaves either all of them or none (and then the answer is still owed, and retried).
+ * Defaults stand in for messages not configured: the consumer always hears from us.
  */
-export async function escalate(ctx: EscalationContext, reason: { code: string; message: string }): Promise<string[]> {
-  const { conversations, conversation, bot, settings } = ctx;
-  const acc = conversation.accountId;
-  const id = conversation.conversationId;
-  const escalation = settings.escalation;
-  const effects: string[] = [`escalating (${reason.code})`];
-  const say = async (text: string, audience: 'ALL' | 'AGENTS_AND_MANAGERS', label: string) => {
-    try {
-      await conversations.post(acc, id, bot, { text, audience });
-      effects.push(label);
-    } catch (error) {
-      effects.push(`${label} failed: ${(error as Error).message}`);
-    }
-  };
-
-  const current = await conversations.find(id);
-  if (!current || current.status !== 'OPEN') {
-    effects.push('conversation already closed: nothing to escalate');
-    return effects;
-  }
-
-  await say(escalation.messageToCustomer ?? DEFAULT_MESSAGES.messageToCustomer, 'ALL', 'sent message to customer');
-  let transferred = false;
-  if (escalation.skill) {
-    await say(
-      `${escalation.messageToAgent ?? DEFAULT_MESSAGES.messageToAgent} (${reason.code}: ${reason.message})`,
-      'AGENTS_AND_MANAGERS',
-      'sent message to agent',
-    );
-    try {
-      await conversations.transfer(acc, id, bot, { skill: escalation.skill });
-      transferred = true;
-      effects.push(`transferred to escalation skill '${escalation.skill}'`);
-    } catch (error) {
-      effects.push(`transfer to escalation skill '${escalation.skill}' failed: ${(error as Error).message}`);
-    }
+export async function escalationPlan(
+  settings: BotSettings,
+  reason: { code: string; message: string },
+  findSkill: (name: string) => Promise<Skill | undefined>,
+): Promise<EscalationPlan> {
+  const { escalation } = settings;
+  const steps: Step[] = [{ kind: 'message', message: { text: escalation.messageToCustomer ?? DEFAULT_MESSAGES.messageToCustomer, audience: 'ALL' } }];
+  const effects = [`escalating (${reason.code})`, 'sent message to customer'];
+  const skill = escalation.skill ? await findSkill(escalation.skill) : undefined;
+  if (skill) {
+    const note = `${escalation.messageToAgent ?? DEFAULT_MESSAGES.messageToAgent} (${reason.code}: ${reason.message})`;
+    steps.push({ kind: 'message', message: { text: note, audience: 'AGENTS_AND_MANAGERS' } }, { kind: 'transfer', skill });
+    effects.push('sent message to agent', `transferred to escalation skill '${skill.name}'`);
   } else {
-    effects.push('no escalation skill configured');
+    steps.push({ kind: 'message', message: { text: escalation.transferFailureMessage ?? DEFAULT_MESSAGES.transferFailureMessage, audience: 'ALL' } });
+    effects.push(escalation.skill ? `escalation skill '${escalation.skill}' does not exist` : 'no escalation skill configured', 'sent transfer-failure message');
   }
-  if (!transferred) {
-    await say(escalation.transferFailureMessage ?? DEFAULT_MESSAGES.transferFailureMessage, 'ALL', 'sent transfer-failure message');
-  }
-  if (escalation.errorHookLambdaUuid) {
-    const hook = await ctx.invoke(acc, escalation.errorHookLambdaUuid, {
-      botId: ctx.botId,
-      accountId: acc,
-      conversationId: id,
-      error: reason,
-      transferred,
-    });
-    effects.push(hook.ok ? 'called error hook' : `error hook failed: ${hook.error}`);
-  }
-  return effects;
-}
-
-export function isClosedError(error: unknown): boolean {
-  return error instanceof HttpError && error.code === 'conversation-closed';
+  return { steps, effects };
 }

@@ -1,5 +1,8 @@
 import { request, type Dispatcher } from 'undici';
 import type { Directory } from '../platform/directory.js';
+import { readBounded } from '../util/bounded-body.js';
+
+const FUNCTION_ANSWER_KEPT = 10_000;
 
 export interface FunctionResult {
   ok: boolean;
@@ -30,7 +33,9 @@ export async function invokeFunction(
       bodyTimeout: deps.timeoutMs,
       signal: AbortSignal.timeout(deps.timeoutMs),
     });
-    const body = (await res.body.text()).slice(0, 10_000);
+    // Only the start of the answer is kept for the log; the rest is not worth reading.
+    const read = await readBounded(res.body, FUNCTION_ANSWER_KEPT);
+    const body = 'text' in read ? read.text : `(more than ${FUNCTION_ANSWER_KEPT} bytes)`;
     if (res.statusCode >= 200 && res.statusCode < 300) return { ok: true, status: res.statusCode, body };
     return { ok: false, status: res.statusCode, body, error: `function answered HTTP ${res.statusCode}` };
   } catch (error) {

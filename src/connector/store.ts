@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Migration, Kysely } from 'kysely';
 import type { Store, Dialect } from '../store/index.js';
 import { json, WriteStatements } from '../store/index.js';
-import type { BotSettings, BotStatus } from './bot-config.js';
+import { applySettings, type BotSettings, type BotStatus } from './bot-config.js';
 
 /** The connector's tables: bot configurations and the exchange log. */
 export function connectorMigrations(_dialect: Dialect): Record<string, Migration> {
@@ -266,7 +266,8 @@ function toRecord(r: Tables['bots']): BotRecord {
     id: r.id,
     accountId: r.account_id,
     userId: String(r.user_id),
-    settings: json<BotSettings>(r.settings, {} as BotSettings),
+    // Normalised, so settings added since the bot was stored read as their defaults.
+    settings: applySettings({}, json<BotSettings>(r.settings, {} as BotSettings)),
     clientSecretSealed: r.client_secret_sealed,
     status: r.status as BotStatus,
     desired: r.desired as 'STARTED' | 'STOPPED',

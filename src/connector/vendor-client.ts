@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import type { VendorCredentials } from './bot-config.js';
+import { readBounded } from '../util/bounded-body.js';
 
 /** Obtains app tokens with a bot's client credentials (the Sentinel grant). */
 export interface TokenIssuer {
@@ -13,6 +14,7 @@ export type VendorErrorCode =
   | 'vendor-http-error'
   | 'vendor-auth-rejected'
   | 'vendor-malformed-response'
+  | 'vendor-response-too-large'
   | 'bot-state-not-online';
 
 /** A call that did not give a usable answer, with what the operator needs to see why. */
@@ -31,6 +33,8 @@ export interface VendorResponse {
   /** Parsed JSON, or the text when it is not JSON. */
   body: unknown;
   text: string;
+  /** Set when the body is not empty and not JSON: what it is instead, in words. */
+  notJson?: string;
   attempts: number;
   durationMs: number;
 }
@@ -58,7 +62,7 @@ export class CustomEndpointClient {
   constructor(
     private readonly accountId: string,
     private readonly vendor: VendorCredentials,
-    private readonly deps: { dispatcher: Dispatcher; tokens: TokenIssuer; retry?: RetryPolicy },
+    private readonly deps: { dispatcher: Dispatcher; tokens: TokenIssuer; retry?: RetryPolicy; maxResponseBytes: number },
   ) {}
 
   private botPath(): string {
@@ -175,13 +179,23 @@ export class CustomEndpointClient {
       bodyTimeout: timeoutMs,
       signal: AbortSignal.timeout(timeoutMs),
     });
-    const text = await res.body.text();
+    const declared = Number(res.headers['content-length']);
+    const read = await readBounded(res.body, this.deps.maxResponseBytes, Number.isFinite(declared) ? declared : undefined);
+    if (!('text' in read)) {
+      throw new VendorError('vendor-response-too-large', `bot service answered more than ${this.deps.maxResponseBytes} bytes (the bot's limit); the rest was not read`, {
+        status: res.statusCode,
+        attempts: 1,
+        durationMs: 0,
+      });
+    }
+    const { text } = read;
     let parsed: unknown = text;
+    let notJson: string | undefined;
     if (text.trim() !== '') {
       try {
         parsed = JSON.parse(text);
       } catch {
-        parsed = text;
+        notJson = describeNotJson(text, res.headers['content-type']);
       }
     }
     const retryAfter = Number(res.headers['retry-after']);
@@ -189,9 +203,17 @@ export class CustomEndpointClient {
       status: res.statusCode,
       body: parsed,
       text,
+      ...(notJson ? { notJson } : {}),
       retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
     };
   }
+}
+
+/** What a body that is not JSON is, so the log says so instead of calling it empty. */
+function describeNotJson(text: string, contentType: string | string[] | undefined): string {
+  const type = (Array.isArray(contentType) ? contentType[0] : contentType)?.split(';')[0].trim();
+  const start = JSON.stringify(text.trim().slice(0, 80));
+  return `bot service answered ${text.length} characters${type ? ` of ${type}` : ''} that are not JSON, starting ${start}`;
 }
 
 function detailsOf(res: { status: number; text: string; attempts: number; durationMs: number }) {

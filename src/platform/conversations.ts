@@ -61,6 +61,28 @@ interface Change {
   events: NewEvent[];
 }
 
+/** One thing an originator does to a conversation; several make one change (see `act`). */
+export type Step =
+  | { kind: 'message'; message: NewMessage }
+  | { kind: 'transfer'; skill: Skill; agentId?: string }
+  | { kind: 'close'; reason: CloseReason; withoutPcs?: boolean }
+  | { kind: 'ttr'; ttr: Ttr };
+
+/** What the holder has answered, committed with the change that carries the answer. */
+export interface Answered {
+  /** The last log entry the answer covers. */
+  sequence: number;
+  /** The rest of the answer still to be carried out, or null when it is complete. */
+  pending: unknown;
+}
+
+const CONSUMER_MESSAGE_TYPES: ReadonlySet<string> = new Set(['TEXT', 'RICH_CONTENT', 'FILE']);
+
+/** A consumer's message: what a bot holding the conversation owes an answer to. */
+export function isConsumerMessage(event: Pick<ConversationEvent, 'type' | 'originator'>): boolean {
+  return event.originator.role === 'CONSUMER' && CONSUMER_MESSAGE_TYPES.has(event.type);
+}
+
 const CONVERSATION_ROW = [
   'conversations.id',
   'conversations.account_id',
@@ -79,6 +101,8 @@ const CONVERSATION_ROW = [
   'conversations.last_seq',
   'conversations.created_at',
   'conversations.queued_at',
+  'conversations.answered_seq',
+  'conversations.pending_answer',
   'skills.name as skill_name',
   'users.user_type as assignee_type',
   'users.bot_id as assignee_bot_id',
@@ -121,6 +145,7 @@ export class Conversations {
       createdAt: now,
       queuedAt: now,
       lastSequence: 0,
+      answeredSequence: 0,
     };
     await this.store.db
       .insertInto('conversations')
@@ -144,6 +169,9 @@ export class Conversations {
         updated_at: now,
         queued_at: now,
         closed_at: null,
+        answered_seq: 0,
+        inbound_seq: 0,
+        pending_answer: null,
       })
       .execute();
     this.bus.publish({ type: 'conversation.opened', conversation });
@@ -199,16 +227,80 @@ export class Conversations {
 
   /** Appends a message. A closed conversation takes no more messages (409). */
   async post(accountId: string, conversationId: string, originator: Originator, message: NewMessage): Promise<ConversationEvent> {
-    const { written } = await this.changeReturningEvents(accountId, conversationId, async (current) => {
-      requireOpen(current);
-      const type = message.file !== undefined ? 'FILE' : message.content !== undefined ? 'RICH_CONTENT' : 'TEXT';
-      const event: NewEvent = { type, originator, audience: message.audience ?? 'ALL' };
-      for (const key of ['text', 'content', 'file', 'quickReplies', 'metadata', 'encodedMetadata', 'context'] as const) {
-        if (message[key] !== undefined) (event as Record<string, unknown>)[key] = message[key];
-      }
-      return { next: current, events: [event] };
-    });
+    const { written } = await this.act(accountId, conversationId, originator, [{ kind: 'message', message }]);
     return written[0];
+  }
+
+  /**
+   * Several steps of one originator as one change: one commit, its entries in order, nothing
+   * announced before the commit. A bot's answer goes this way, with what it answered (`answered`)
+   * committed alongside, so a crash can neither lose the answer's record nor deliver it twice.
+   * Every step needs the conversation open (409 `conversation-closed`), as the draft is after the
+   * steps before it; steps may be none (only `answered` is written then).
+   */
+  act(
+    accountId: string,
+    conversationId: string,
+    originator: Originator,
+    steps: readonly Step[],
+    answered?: Answered,
+  ): Promise<{ next: Conversation; written: ConversationEvent[] }> {
+    return this.changeReturningEvents(
+      accountId,
+      conversationId,
+      async (current, tx) => {
+        let draft = current;
+        const events: NewEvent[] = [];
+        for (const step of steps) {
+          requireOpen(draft);
+          const change = await this.stepChange(tx, draft, originator, step);
+          draft = change.next;
+          events.push(...change.events);
+        }
+        return { next: draft, events };
+      },
+      answered,
+    );
+  }
+
+  private async stepChange(tx: Db, current: Conversation, originator: Originator, step: Step): Promise<Change> {
+    switch (step.kind) {
+      case 'message': {
+        const { message } = step;
+        const type = message.file !== undefined ? 'FILE' : message.content !== undefined ? 'RICH_CONTENT' : 'TEXT';
+        const event: NewEvent = { type, originator, audience: message.audience ?? 'ALL' };
+        for (const key of ['text', 'content', 'file', 'quickReplies', 'metadata', 'encodedMetadata', 'context'] as const) {
+          if (message[key] !== undefined) (event as Record<string, unknown>)[key] = message[key];
+        }
+        return { next: current, events: [event] };
+      }
+      case 'transfer': {
+        const { skill, agentId } = step;
+        const transfer: NewEvent = { type: 'TRANSFER', originator, skill, audience: 'AGENTS_AND_MANAGERS' };
+        if (agentId && isUserId(agentId)) {
+          const agent = await candidate(tx, current.accountId, Number(agentId));
+          if (agent && agent.online && hasCapacity(agent)) {
+            const assignee = toAssignee(agent);
+            return {
+              next: { ...current, skill, assignee, queuedAt: undefined },
+              events: [transfer, { type: 'ASSIGN', originator: { role: 'SYSTEM' }, assignee, audience: 'AGENTS_AND_MANAGERS' }],
+            };
+          }
+        }
+        return this.routeToSkill(tx, current, skill, [transfer]);
+      }
+      case 'close': {
+        const withoutPcs = step.withoutPcs ?? false;
+        return {
+          next: { ...current, status: 'CLOSED', closeReason: step.reason, closedWithoutPcs: withoutPcs, queuedAt: undefined },
+          events: [{ type: 'CLOSE', originator, closeReason: step.reason, withoutPcs, audience: 'ALL' }],
+        };
+      }
+      case 'ttr': {
+        const ttr: Ttr = step.ttr.ttrType === 'CUSTOM' ? { ttrType: 'CUSTOM', value: step.ttr.value } : { ttrType: step.ttr.ttrType };
+        return { next: { ...current, ttr }, events: [{ type: 'TTR', originator, ttr, audience: 'AGENTS_AND_MANAGERS' }] };
+      }
+    }
   }
 
   /** Typing is announced, not logged. */
@@ -252,21 +344,7 @@ export class Conversations {
     target: { skill: string; agentId?: string },
   ): Promise<Conversation> {
     const skill = await this.directory.requireSkill(accountId, target.skill);
-    return this.change(accountId, conversationId, async (current, tx) => {
-      requireOpen(current);
-      const transfer: NewEvent = { type: 'TRANSFER', originator, skill, audience: 'AGENTS_AND_MANAGERS' };
-      if (target.agentId && isUserId(target.agentId)) {
-        const agent = await candidate(tx, accountId, Number(target.agentId));
-        if (agent && agent.online && hasCapacity(agent)) {
-          const assignee = toAssignee(agent);
-          return {
-            next: { ...current, skill, assignee, queuedAt: undefined },
-            events: [transfer, { type: 'ASSIGN', originator: { role: 'SYSTEM' }, assignee, audience: 'AGENTS_AND_MANAGERS' }],
-          };
-        }
-      }
-      return this.routeToSkill(tx, current, skill, [transfer]);
-    });
+    return (await this.act(accountId, conversationId, originator, [{ kind: 'transfer', skill, agentId: target.agentId }])).next;
   }
 
   async close(
@@ -275,25 +353,11 @@ export class Conversations {
     originator: Originator,
     options: { reason: CloseReason; withoutPcs?: boolean },
   ): Promise<Conversation> {
-    return this.change(accountId, conversationId, async (current) => {
-      requireOpen(current);
-      const withoutPcs = options.withoutPcs ?? false;
-      return {
-        next: { ...current, status: 'CLOSED', closeReason: options.reason, closedWithoutPcs: withoutPcs, queuedAt: undefined },
-        events: [{ type: 'CLOSE', originator, closeReason: options.reason, withoutPcs, audience: 'ALL' }],
-      };
-    });
+    return (await this.act(accountId, conversationId, originator, [{ kind: 'close', ...options }])).next;
   }
 
   async setTtr(accountId: string, conversationId: string, originator: Originator, ttr: Ttr): Promise<Conversation> {
-    const normalized: Ttr = ttr.ttrType === 'CUSTOM' ? { ttrType: 'CUSTOM', value: ttr.value } : { ttrType: ttr.ttrType };
-    return this.change(accountId, conversationId, async (current) => {
-      requireOpen(current);
-      return {
-        next: { ...current, ttr: normalized },
-        events: [{ type: 'TTR', originator, ttr: normalized, audience: 'AGENTS_AND_MANAGERS' }],
-      };
-    });
+    return (await this.act(accountId, conversationId, originator, [{ kind: 'ttr', ttr }])).next;
   }
 
   /** Merges engagement attributes into the conversation's SDES (see mergeSdes). */
@@ -350,6 +414,33 @@ export class Conversations {
       .orderBy('conversations.created_at')
       .execute();
     return rows.map(toConversation);
+  }
+
+  /**
+   * Open conversations these users hold that await something of their holder: an entry it has
+   * not answered yet, or the rest of an answer. After a crash, this is what a bot still owes.
+   */
+  async awaitingAnswer(userIds: readonly string[]): Promise<Conversation[]> {
+    if (!userIds.length) return [];
+    const rows = await this.selectConversation(this.store.db)
+      .where('conversations.assignee_user_id', 'in', userIds.map(Number))
+      .where('conversations.status', '=', 'OPEN')
+      .where((eb) => eb.or([eb('conversations.inbound_seq', '>', eb.ref('conversations.answered_seq')), eb('conversations.pending_answer', 'is not', null)]))
+      .orderBy('conversations.created_at')
+      .execute();
+    return rows.map(toConversation);
+  }
+
+  /** The whole log after a sequence, private entries included, for internal subscribers. */
+  async eventsAfter(conversationId: string, after: number): Promise<ConversationEvent[]> {
+    const rows = await this.store.db
+      .selectFrom('conversation_events')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where('seq', '>', after)
+      .orderBy('seq')
+      .execute();
+    return rows.map(toEvent);
   }
 
   async countHeldBy(userId: string): Promise<number> {
@@ -415,6 +506,7 @@ export class Conversations {
     accountId: string,
     conversationId: string,
     work: (current: Conversation, tx: Db) => Promise<Change>,
+    answered?: Answered,
   ): Promise<{ next: Conversation; written: ConversationEvent[] }> {
     return this.mutex.run(conversationId, async () => {
       const { before, next, written } = await this.store.transact(async (tx) => {
@@ -428,12 +520,24 @@ export class Conversations {
           sequence: before.lastSequence + i + 1,
           serverTimestamp: now,
         }));
-        const next: Conversation = { ...change.next, lastSequence: before.lastSequence + written.length };
+        let next: Conversation = { ...change.next, lastSequence: before.lastSequence + written.length };
+        if (answered) next = withAnswer(next, answered.sequence, answered.pending);
+        // The last entry the holder owes an answer to, when this change moves it.
+        let inbound: number | undefined;
+        if (holderChanged(before, next)) {
+          // A new holder owes answers from its own ASSIGN entry on (a bot greets it, if set to);
+          // the previous holder's unfinished answer goes with it.
+          const assign = written.findLast((e) => e.type === 'ASSIGN');
+          inbound = assign ? assign.sequence : next.lastSequence;
+          next = withAnswer(next, assign ? assign.sequence - 1 : next.lastSequence, null);
+        } else {
+          inbound = written.findLast(isConsumerMessage)?.sequence;
+        }
         if (written.length) {
           await tx.executeQuery(this.writes.insert('conversation_events', written.map((e) => toEventRow(conversationId, e))));
         }
         if (written.length || next !== before) {
-          await tx.executeQuery(this.writes.update('conversations', changedColumns(before, next, now), 'id', conversationId));
+          await tx.executeQuery(this.writes.update('conversations', changedColumns(before, next, now, inbound), 'id', conversationId));
         }
         return { before, next, written };
       });
@@ -441,7 +545,7 @@ export class Conversations {
         this.metrics.eventsWritten.inc({ type: event.type });
         this.bus.publish({ type: 'conversation.event', conversation: next, event });
       }
-      if (before.assignee?.userId !== next.assignee?.userId || before.skill.id !== next.skill.id) {
+      if (holderChanged(before, next) || before.skill.id !== next.skill.id) {
         this.bus.publish({
           type: 'conversation.assigned',
           conversation: next,
@@ -488,7 +592,7 @@ export class Conversations {
  * timestamp. A message changes nothing else, and leaving the indexed columns out of the SET
  * spares SQLite rewriting two index entries per message.
  */
-function changedColumns(before: Conversation, next: Conversation, now: number) {
+function changedColumns(before: Conversation, next: Conversation, now: number, inbound: number | undefined) {
   const assignee = (c: Conversation) => (c.assignee ? Number(c.assignee.userId) : null);
   return {
     ...(next.status !== before.status ? { status: next.status } : {}),
@@ -505,9 +609,21 @@ function changedColumns(before: Conversation, next: Conversation, now: number) {
       : {}),
     ...(next.queuedAt !== before.queuedAt ? { queued_at: next.queuedAt ?? null } : {}),
     ...(next.status === 'CLOSED' && before.status !== 'CLOSED' ? { closed_at: now } : {}),
+    ...(next.answeredSequence !== before.answeredSequence ? { answered_seq: next.answeredSequence } : {}),
+    ...(next.pendingAnswer !== before.pendingAnswer ? { pending_answer: next.pendingAnswer === undefined ? null : JSON.stringify(next.pendingAnswer) } : {}),
+    ...(inbound !== undefined ? { inbound_seq: inbound } : {}),
     last_seq: next.lastSequence,
     updated_at: now,
   };
+}
+
+function holderChanged(before: Conversation, next: Conversation): boolean {
+  return before.assignee?.userId !== next.assignee?.userId;
+}
+
+function withAnswer(conversation: Conversation, sequence: number, pending: unknown): Conversation {
+  const { pendingAnswer: _dropped, ...rest } = conversation;
+  return pending === null || pending === undefined ? { ...rest, answeredSequence: sequence } : { ...rest, answeredSequence: sequence, pendingAnswer: pending };
 }
 
 function requireOpen(conversation: Conversation): void {
@@ -539,6 +655,8 @@ type ConversationRow = {
   last_seq: number;
   created_at: number;
   queued_at: number | null;
+  answered_seq: number;
+  pending_answer: string | null;
 };
 
 function toConversation(r: ConversationRow): Conversation {
@@ -566,6 +684,8 @@ function toConversation(r: ConversationRow): Conversation {
     createdAt: r.created_at,
     ...(r.queued_at !== null ? { queuedAt: r.queued_at } : {}),
     lastSequence: r.last_seq,
+    answeredSequence: r.answered_seq,
+    ...(r.pending_answer !== null ? { pendingAnswer: JSON.parse(r.pending_answer) as unknown } : {}),
   };
 }
 

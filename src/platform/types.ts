@@ -98,6 +98,13 @@ export interface Conversation {
   /** When it started waiting in its skill's queue; absent while someone holds it. */
   queuedAt?: number;
   lastSequence: number;
+  /**
+   * The last entry of the log its holder has answered. A bot's answer commits it with the
+   * answer itself; a new holder starts just before its own ASSIGN entry.
+   */
+  answeredSequence: number;
+  /** What the holder still has to carry out of an answer (after a DELAY); opaque to the platform. */
+  pendingAnswer?: unknown;
 }
 
 export type ConversationWithEvents = Conversation & { events: ConversationEvent[] };

@@ -132,5 +132,19 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0002_conversation_answers': {
+      /**
+       * What the holder of a conversation has answered, committed with its answer: a restart
+       * sends the bot exactly the consumer messages it never answered. Existing conversations
+       * count as answered, so an upgrade replays nothing.
+       */
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('conversations').addColumn('answered_seq', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('conversations').addColumn('inbound_seq', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('conversations').addColumn('pending_answer', 'text').execute();
+        await db.updateTable('conversations').set((eb) => ({ answered_seq: eb.ref('last_seq'), inbound_seq: eb.ref('last_seq') })).execute();
+      },
+    },
   };
 }

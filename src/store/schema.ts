@@ -50,6 +50,12 @@ export interface Database {
     /** When it entered its skill's queue (waiting for an agent); null while assigned. */
     queued_at: number | null;
     closed_at: number | null;
+    /** The last entry its holder has answered (a bot's answer commits it). */
+    answered_seq: number;
+    /** The last entry its holder must answer: a consumer message, or the holder's own assignment. */
+    inbound_seq: number;
+    /** JSON: the rest of an answer still to be carried out (after a DELAY), or null. */
+    pending_answer: string | null;
   };
 
   conversation_events: {

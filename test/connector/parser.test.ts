@@ -16,8 +16,8 @@ const validator = createStructuredContentValidator();
 /** Every code any test below produced: the catalogue must explain each, and each must be reachable. */
 const emitted = new Set<string>();
 
-function parse(body: unknown, conversationType: 'MESSAGING' | 'CHAT' = 'MESSAGING'): ParsedResponse {
-  const result = parseBotResponse(body, { conversationType }, validator);
+function parse(body: unknown, conversationType: 'MESSAGING' | 'CHAT' = 'MESSAGING', limits?: { maxItems: number; maxDelaySeconds: number }): ParsedResponse {
+  const result = parseBotResponse(body, { conversationType, ...(limits ? { limits } : {}) }, validator);
   for (const error of result.errors) emitted.add(error.code);
   return result;
 }
@@ -482,6 +482,42 @@ describe('DELAY', () => {
       assert.equal(result.items.length, 1);
     });
   }
+
+  it('DELAYs beyond the answer’s total (30 s by default) are dropped, the messages stay', () => {
+    const result = parse(respond(text('a'), { type: 'DELAY', data: { seconds: 20 } }, text('b'), { type: 'DELAY', data: { seconds: 3600 } }, text('c'), { type: 'DELAY', data: { seconds: 10 } }, text('d')));
+    const error = onlyError(result);
+    assert.equal(error.code, 'common-delay-too-long');
+    assert.equal(error.path, '/response/3/data/seconds');
+    assert.equal(error.message, "response[3].data.seconds would make this answer wait 3620 s in all; the limit is 30 s (the bot's limits.maxDelaySeconds)");
+    assert.deepEqual(
+      result.items.map((i) => (i.kind === 'delay' ? i.seconds : i.kind)),
+      ['text', 20, 'text', 'text', 10, 'text'],
+    );
+  });
+
+  it('the total follows the bot’s own limit', () => {
+    const result = parse(respond({ type: 'DELAY', data: { seconds: 5 } }, text('a')), 'MESSAGING', { maxItems: 50, maxDelaySeconds: 4 });
+    assert.equal(onlyError(result).code, 'common-delay-too-long');
+    assert.deepEqual(result.items.map((i) => i.kind), ['text']);
+  });
+});
+
+describe('answers over the item limit', () => {
+  it('are refused whole, before any item is read', () => {
+    const result = parse(respond(...Array.from({ length: 1000 }, (_, i) => text(`m${i}`))));
+    const error = onlyError(result);
+    assert.equal(error.code, 'common-too-many-items');
+    assert.equal(error.path, '/response');
+    assert.equal(error.message, "response has 1000 items; an answer may have at most 50 (the bot's limits.maxItems)");
+    assert.equal(result.usable, false);
+    assert.deepEqual(result.items, []);
+  });
+
+  it('exactly the limit is fine, one more is not', () => {
+    const limits = { maxItems: 3, maxDelaySeconds: 30 };
+    assert.equal(parse(respond(text('a'), text('b'), text('c')), 'MESSAGING', limits).usable, true);
+    assert.equal(parse(respond(text('a'), text('b'), text('c'), text('d')), 'MESSAGING', limits).errors[0]?.code, 'common-too-many-items');
+  });
 });
 
 describe('ACTION', () => {

@@ -21,6 +21,8 @@ export const PARSER_ERROR_CODES = [
   'common-no-quick-replies-support-chat',
   'common-invalid-encoded-metadata',
   'common-invalid-delay-body',
+  'common-delay-too-long',
+  'common-too-many-items',
   'common-invalid-action-body',
   'common-multiple-actions',
   'common-invalid-intent',
@@ -34,6 +36,7 @@ export const CONNECTOR_ERROR_CODES = [
   'vendor-http-error',
   'vendor-auth-rejected',
   'vendor-malformed-response',
+  'vendor-response-too-large',
   'bot-state-not-online',
   'transfer-failed',
   'function-invocation-failed',
@@ -110,6 +113,18 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     explanation: 'A DELAY item has no whole number of seconds of at least 1, or its "typing" is not true or false. It was skipped, so the next message followed without a pause.',
     fix: 'Send {"type": "DELAY", "data": {"seconds": 3, "typing": true}} — seconds as a JSON integer ≥ 1, not a string; "typing" is optional and defaults to true.',
   },
+  'common-delay-too-long': {
+    title: 'Delay over the limit',
+    explanation:
+      "The DELAYs of one answer add up to more than the bot's limit (limits.maxDelaySeconds, 30 s unless configured). While an answer waits, the conversation's next events wait behind it, so this DELAY was skipped and the next message followed without that pause.",
+    fix: 'Keep the pauses of one answer short (a few seconds each); for longer waits answer now and send the rest later through the Public API, or raise the bot\'s limits.maxDelaySeconds.',
+  },
+  'common-too-many-items': {
+    title: 'Too many items',
+    explanation:
+      "The \"response\" array has more items than the bot's limit (limits.maxItems, 50 unless configured). The whole answer was refused — nothing was sent — and the conversation was escalated.",
+    fix: 'Send fewer, fuller messages (a structured-content card or list instead of many texts), or raise the bot\'s limits.maxItems.',
+  },
   'common-invalid-action-body': {
     title: 'Invalid action',
     explanation:
@@ -150,8 +165,14 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   },
   'vendor-malformed-response': {
     title: 'Bot service returned something that is not JSON',
-    explanation: 'The body your service returned could not be decoded as JSON (an HTML error page, plain text, a truncated body…). The conversation was escalated.',
+    explanation: 'The body your service returned could not be decoded as JSON (an HTML error page, plain text, a truncated body…); the message says what it was and how it starts. The conversation was escalated.',
     fix: 'Return the body as JSON with Content-Type application/json, and make sure proxies or frameworks in front of the service do not replace errors with HTML pages.',
+  },
+  'vendor-response-too-large': {
+    title: 'Answer too large',
+    explanation:
+      "The body your service returned is larger than the bot's limit (limits.maxResponseBytes, 2 MiB unless configured). It was not read past the limit, nothing was sent, and the conversation was escalated; the bot's other conversations are not affected.",
+    fix: 'Keep answers small: send images and files as links in structured content, not inline. If large answers are intended, raise the bot\'s limits.maxResponseBytes.',
   },
   'bot-state-not-online': {
     title: 'Bot is not online',
@@ -180,7 +201,8 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   },
   'platform-error': {
     title: 'Platform failure',
-    explanation: 'botbridge itself failed while carrying out the exchange (for example its database was unavailable). The bot is in SERVICE_INTERRUPTION and is retried every minute; unanswered consumer messages are sent once it recovers.',
+    explanation:
+      'botbridge itself failed while carrying out the exchange. When its database was unavailable, the bot is in SERVICE_INTERRUPTION and is retried every minute; consumer messages it could not answer are sent once it recovers. When the store works and the failure came from this one exchange, only its conversation was escalated.',
     fix: 'Nothing to change in your bot service. Check botbridge\'s logs and its database; the bot returns to ONLINE by itself.',
   },
 };

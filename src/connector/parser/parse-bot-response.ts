@@ -11,6 +11,8 @@ import type { ParseContext, ParseError, ParsedAction, ParsedIntent, ParsedItem, 
  */
 
 export const MAX_ENCODED_METADATA_LENGTH = 5000;
+/** The bounds of an answer when the caller names none (a bot's own settings override them). */
+export const DEFAULT_ANSWER_LIMITS = { maxItems: 50, maxDelaySeconds: 30 };
 
 const ITEM_TYPES = ['TEXT', 'STRUCTURED_CONTENT', 'DELAY', 'ACTION'] as const;
 const ACTION_NAMES = ['TRANSFER', 'CLOSE_CONVERSATION', 'CHANGE_TTR', 'INVOKE_FUNCTION'] as const;
@@ -49,8 +51,16 @@ export function parseBotResponse(raw: unknown, context: ParseContext, structured
     return { items: [], intents, errors, usable: false };
   }
 
+  const { maxItems, maxDelaySeconds } = context.limits ?? DEFAULT_ANSWER_LIMITS;
+  if (raw.response.length > maxItems) {
+    // Refused whole, before any item is looked at: a thousand messages are nobody's answer.
+    report(refuse('common-too-many-items', ['response'], `has ${raw.response.length} items; an answer may have at most ${maxItems} (the bot's limits.maxItems)`).problems);
+    return { items: [], intents: parseIntents(raw.analytics, report), errors, usable: false };
+  }
+
   const items: ParsedItem[] = [];
   let action: ParsedAction | undefined;
+  let delayed = 0;
   raw.response.forEach((item: unknown, index: number) => {
     const at: Segment[] = ['response', index];
     if (!isPlainObject(item)) {
@@ -68,9 +78,18 @@ export function parseBotResponse(raw: unknown, context: ParseContext, structured
       case 'STRUCTURED_CONTENT':
         parsed = parseStructuredContent(data, at, index, context, structuredContent);
         break;
-      case 'DELAY':
-        parsed = parseDelay(data, at, index);
+      case 'DELAY': {
+        const delay = parseDelay(data, at, index);
+        parsed = delay;
+        const seconds = delay.value?.kind === 'delay' ? delay.value.seconds : 0;
+        if (delayed + seconds > maxDelaySeconds) {
+          const says = `would make this answer wait ${delayed + seconds} s in all; the limit is ${maxDelaySeconds} s (the bot's limits.maxDelaySeconds)`;
+          parsed = refuse('common-delay-too-long', [...at, 'data', 'seconds'], says);
+        } else {
+          delayed += seconds;
+        }
         break;
+      }
       case 'ACTION':
         if (action) {
           const says = `is a second ACTION; only one action per response is carried out, the ${action.name} at response[${action.index}]`;

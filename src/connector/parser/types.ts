@@ -4,6 +4,8 @@ import type { ParserErrorCode } from './error-codes.js';
 /** What the parser needs to know about the conversation the response is for. */
 export interface ParseContext {
   conversationType: ConversationType;
+  /** The bot's bounds on one answer (defaults: 50 items, 30 s of DELAY in all). */
+  limits?: { maxItems: number; maxDelaySeconds: number };
 }
 
 /** `index` is the item's position in the raw `response` array, for logs and the tester. */
