@@ -17,6 +17,7 @@ import { registerAgentRoutes } from './platform/agent-routes.js';
 import { registerPlatformAdminRoutes } from './platform/admin-routes.js';
 import { KeyRing } from './sentinel/keys.js';
 import { AppTokens, SessionTokens } from './sentinel/tokens.js';
+import { CredentialAttempts, attemptMigrations, type AttemptOptions } from './sentinel/attempts.js';
 import { registerSentinelRoutes } from './sentinel/routes.js';
 import { registerSentinelAdminRoutes } from './sentinel/admin-routes.js';
 import { registerDiscoveryRoutes } from './discovery/routes.js';
@@ -63,13 +64,15 @@ export interface BuildOptions {
   logger?: Logger;
   /** Connector timings (retry backoff, probe interval...) for tests and benchmarks. */
   connector?: Partial<Pick<ConnectorDeps, 'retry' | 'probeIntervalMs' | 'serviceRetryMs' | 'functionTimeoutMs'>>;
+  /** Login and token-grant limits, and their clock, for tests. */
+  attempts?: AttemptOptions;
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const log = options.logger ?? createLogger(config.logLevel);
   mkdirSync(config.dataDir, { recursive: true });
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, sqliteSynchronous: config.sqliteSynchronous });
-  await store.migrate({ ...connectorMigrations(store.dialect), ...publicApiMigrations(store.dialect) });
+  await store.migrate({ ...connectorMigrations(store.dialect), ...publicApiMigrations(store.dialect), ...attemptMigrations(store.dialect) });
 
   const bus = new EventBus(log);
   const directory = new Directory(store);
@@ -81,6 +84,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const keys = new KeyRing(store);
   const apps = new AppTokens(store, keys);
   const sessions = new SessionTokens(store);
+  const attempts = new CredentialAttempts(store, options.attempts);
   await keys.current();
 
   const { adminToken, created: adminTokenCreated } = resolveAdminToken(config);
@@ -114,8 +118,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   server.addHook('preClose', async () => hub.endAll());
   registerConsumerRoutes(server, { conversations, sessions, hub });
-  registerAgentRoutes(server, { conversations, directory, sessions, hub });
-  registerSentinelRoutes(server, { keys, apps, directory });
+  registerAgentRoutes(server, { conversations, directory, sessions, hub, attempts });
+  registerSentinelRoutes(server, { keys, apps, directory, attempts });
   registerDiscoveryRoutes(server, { directory, publicHost });
   await server.register(
     async (admin) => {
@@ -126,7 +130,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     { prefix: '/admin/v1' },
   );
-  const publicApi = await createPublicApi(server, { store, directory, conversations, sessions, bus, log, metrics, structuredContent });
+  const publicApi = await createPublicApi(server, { store, directory, conversations, sessions, attempts, bus, log, metrics, structuredContent });
   // The demo Custom Endpoint service rides along, verifying our tokens like any real one would.
   await registerDemoBot(server, { prefix: DEMO_BOT_PREFIX, jwksUrl: () => `http://${publicHost()}/sentinel/well-known/jwks`, log });
   await registerWebConsole(server, { webDir: config.webDir });

@@ -1,8 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireSession } from '../http/auth.js';
-import { HttpError, forbidden, unauthorized } from '../http/errors.js';
+import { HttpError, errorBodySchema, forbidden, unauthorized } from '../http/errors.js';
 import { accountParams, conversationParams, skillNameSchema, ttrSchema, ttrValue } from '../http/schemas.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
+import type { CredentialAttempts } from '../sentinel/attempts.js';
 import type { Conversations } from './conversations.js';
 import type { Directory, User } from './directory.js';
 import type { RealtimeHub, StreamMessage } from './realtime.js';
@@ -14,6 +15,7 @@ interface Deps {
   directory: Directory;
   sessions: SessionTokens;
   hub: RealtimeHub;
+  attempts: CredentialAttempts;
 }
 
 const PREFIX = '/api/account/:acc/agent';
@@ -22,7 +24,7 @@ const security = [{ bearer: [] }];
 
 /** The agent workspace's API: log in, take conversations from the queue, work them. */
 export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
-  const { conversations, directory, sessions, hub } = deps;
+  const { conversations, directory, sessions, hub, attempts } = deps;
 
   const agentOf = async (request: FastifyRequest, acc: string, allowQuery = false): Promise<User> => {
     const claims = await requireSession(sessions, request, 'agent', acc, allowQuery);
@@ -47,15 +49,22 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
         params: accountParams,
         body: {
           type: 'object',
-          properties: { username: { type: 'string', minLength: 1 }, password: { type: 'string', minLength: 1 } },
+          properties: { username: { type: 'string', minLength: 1, maxLength: 256 }, password: { type: 'string', minLength: 1, maxLength: 1024 } },
           required: ['username', 'password'],
+        },
+        response: {
+          401: { ...errorBodySchema, description: 'Wrong username or password (never says which)' },
+          429: { ...errorBodySchema, description: 'Too many failed logins; see Retry-After' },
         },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const { acc } = request.params;
+      const { username, password } = request.body;
       await directory.requireAccount(acc);
-      const user = await directory.authenticate(acc, request.body.username, request.body.password);
+      const user = await attempts.verify(reply, { credential: 'password', accountId: acc, name: username, address: request.ip }, () =>
+        directory.authenticate(acc, username, password),
+      );
       if (!user) throw new HttpError(401, 'invalid-credentials', 'invalid username or password');
       await directory.setUserState(user.id, 'ONLINE');
       const token = await sessions.issue({ kind: 'agent', accountId: acc, subject: user.id });

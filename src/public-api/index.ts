@@ -7,11 +7,11 @@ import type { Directory } from '../platform/directory.js';
 import type { Conversations } from '../platform/conversations.js';
 import type { EventBus } from '../platform/bus.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
+import type { CredentialAttempts } from '../sentinel/attempts.js';
 import type { Metrics } from '../ops/metrics.js';
 import { JobStore, jobMigrations } from './jobs.js';
 import { JobWorker } from './worker.js';
 import { commandExecutor } from './execute.js';
-import { LoginLimiter } from './login-limiter.js';
 import type { StructuredContentValidator } from '../connector/parser/index.js';
 import { registerPublicApiRoutes } from './routes.js';
 
@@ -20,6 +20,8 @@ export interface PublicApiDeps {
   directory: Directory;
   conversations: Conversations;
   sessions: SessionTokens;
+  /** Failed logins, counted in the store (shared with agent login: the same passwords). */
+  attempts: CredentialAttempts;
   bus: EventBus;
   log: Logger;
   metrics: Metrics;
@@ -50,7 +52,7 @@ export async function createPublicApi(server: FastifyInstance, deps: PublicApiDe
     conversations: deps.conversations,
     sessions: deps.sessions,
     jobs,
-    limiter: LoginLimiter.standard(),
+    attempts: deps.attempts,
     templates: deps.structuredContent,
     queued: (conversationId) => worker.nudge(conversationId),
   });

@@ -24,7 +24,7 @@ import {
   type TtrCommand,
 } from './commands.js';
 import type { JobStore } from './jobs.js';
-import type { LoginLimiter } from './login-limiter.js';
+import type { CredentialAttempts } from '../sentinel/attempts.js';
 import type { StructuredContentValidator } from '../connector/parser/index.js';
 
 export interface PublicApiRouteDeps {
@@ -32,7 +32,7 @@ export interface PublicApiRouteDeps {
   conversations: Conversations;
   sessions: SessionTokens;
   jobs: JobStore;
-  limiter: LoginLimiter;
+  attempts: CredentialAttempts;
   templates: StructuredContentValidator;
   /** A job was stored for the conversation. */
   queued(conversationId: string): void;
@@ -98,7 +98,7 @@ type ActionRequest = FastifyRequest<{ Params: { accountId: string; conversationI
 
 /** Login, the five conversation actions (PUT and POST alike, as the page uses both) and job status. */
 export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApiRouteDeps): void {
-  const { directory, conversations, sessions, jobs, limiter, templates } = deps;
+  const { directory, conversations, sessions, jobs, attempts, templates } = deps;
   const callers = new WeakMap<FastifyRequest, Caller>();
 
   /**
@@ -151,17 +151,10 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
       const { accountId } = request.params;
       const { username, password } = request.body;
       await directory.requireAccount(accountId);
-      const wait = limiter.retryAfter(request.ip, accountId, username);
-      if (wait > 0) {
-        reply.header('retry-after', String(wait));
-        throw new HttpError(429, 'too-many-attempts', `too many failed logins: try again in ${wait} seconds`);
-      }
-      const user = await directory.authenticate(accountId, username, password);
-      if (!user) {
-        limiter.failed(request.ip, accountId, username);
-        throw new HttpError(401, 'invalid-credentials', 'invalid username or password');
-      }
-      limiter.succeeded(accountId, username);
+      const user = await attempts.verify(reply, { credential: 'password', accountId, name: username, address: request.ip }, () =>
+        directory.authenticate(accountId, username, password),
+      );
+      if (!user) throw new HttpError(401, 'invalid-credentials', 'invalid username or password');
       return { bearer: await sessions.issue({ kind: 'api', accountId, subject: user.id }) };
     },
   );

@@ -1,14 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import { HttpError } from '../http/errors.js';
+import { HttpError, errorBodySchema } from '../http/errors.js';
 import { accountParams } from '../http/schemas.js';
 import type { Directory } from '../platform/directory.js';
 import type { KeyRing } from './keys.js';
 import type { AppTokens } from './tokens.js';
+import type { CredentialAttempts } from './attempts.js';
 
 interface Deps {
   keys: KeyRing;
   apps: AppTokens;
   directory: Directory;
+  attempts: CredentialAttempts;
 }
 
 const credentials = {
@@ -35,6 +37,10 @@ export function registerSentinelRoutes(server: FastifyInstance, deps: Deps): voi
           required: ['grant_type'],
         },
         body: { anyOf: [credentials, { type: 'null' }] },
+        response: {
+          401: { ...errorBodySchema, description: 'Unknown client id or wrong secret (never says which)' },
+          429: { ...errorBodySchema, description: 'Too many failed token requests; see Retry-After' },
+        },
       },
     },
     async (request, reply) => {
@@ -45,7 +51,10 @@ export function registerSentinelRoutes(server: FastifyInstance, deps: Deps): voi
         throw new HttpError(400, 'invalid_request', 'client_id and client_secret are required (form fields or query)');
       }
       await deps.directory.requireAccount(acc);
-      const granted = await deps.apps.grant(acc, clientId, clientSecret);
+      // An unknown client id and a wrong secret are one answer, counted alike.
+      const granted = await deps.attempts.verify(reply, { credential: 'client-secret', accountId: acc, name: clientId, address: request.ip }, () =>
+        deps.apps.grant(acc, clientId, clientSecret),
+      );
       if (!granted) throw new HttpError(401, 'invalid_client', 'client authentication failed');
       reply.header('cache-control', 'no-store');
       return { access_token: granted.token, token_type: 'Bearer', expires_in: granted.expiresIn };
