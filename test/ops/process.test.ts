@@ -1,61 +1,13 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Agent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { client, startApp } from '../helpers/app.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** Environment the process reads; none of it is inherited from the test runner's own. */
-const OWN_ENV = ['PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'ADMIN_TOKEN', 'DEMO', 'PUBLIC_HOST', 'LOG_LEVEL', 'WEB_DIR'];
-
-interface Proc {
-  child: ChildProcess;
-  url: string;
-  /** Everything the process wrote to stdout so far. */
-  stdout(): string;
-  stderr(): string;
-  waitForOutput(pattern: RegExp, what: string): Promise<RegExpExecArray>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-/** Starts `src/main.ts` as its own process (the way `npm start` runs it) and waits for the banner. */
-async function startProcess(store: TestStore, env: Record<string, string>): Promise<Proc> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !OWN_ENV.includes(k)));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: { ...base, PORT: '0', DATA_DIR: store.dataDir, ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  const waiters = new Set<() => void>();
-  const wake = () => waiters.forEach((w) => w());
-  child.stdout!.on('data', (chunk) => ((out += String(chunk)), wake()));
-  child.stderr!.on('data', (chunk) => ((err += String(chunk)), wake()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => (resolve({ code, signal }), wake())),
-  );
-  let done = false;
-  void exited.then(() => (done = true));
-  const waitForOutput = (pattern: RegExp, what: string) =>
-    new Promise<RegExpExecArray>((resolve, reject) => {
-      const check = () => {
-        const m = pattern.exec(out);
-        if (m) return waiters.delete(check), resolve(m);
-        if (done) return waiters.delete(check), reject(new Error(`process exited before ${what}\nstdout: ${out}\nstderr: ${err}`));
-      };
-      waiters.add(check);
-      check();
-    });
-  const listening = await waitForOutput(/botbridge listening on (http:\/\/\S+)/, 'listening');
-  return { child, url: listening[1], stdout: () => out, stderr: () => err, waitForOutput, exited };
-}
+import { startProcess, type Proc } from '../helpers/process.js';
 
 /** Resolves with the error code of a fresh TCP connection attempt, or 'connected'. */
 function tryConnect(url: string): Promise<string> {
