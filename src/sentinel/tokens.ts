@@ -4,6 +4,7 @@ import type { Store } from '../store/index.js';
 import { isUniqueViolation } from '../store/index.js';
 import { settingOrCreate } from '../store/settings.js';
 import { conflict, notFound } from '../http/errors.js';
+import { isCanonicalCompactJws } from '../util/base64url.js';
 import { APP_TOKEN_TTL_SECONDS, type KeyRing } from './keys.js';
 
 export const SENTINEL_ISSUER = 'Sentinel';
@@ -140,6 +141,8 @@ export class SessionTokens {
 
   /** The claims of a valid, unexpired token of that kind, else undefined (and why, for logs). */
   async verify(token: string, kind: SessionKind): Promise<{ claims?: SessionClaims; reason?: 'expired' | 'invalid' }> {
+    // jose decodes leniently: a padded or bit-flipped copy of a genuine signature would verify.
+    if (!isCanonicalCompactJws(token)) return { reason: 'invalid' };
     const known = this.verified.get(token);
     // jose's rule: expired once exp <= now, in whole seconds. An expired one is verified again below.
     if (known && known.exp > Math.floor(Date.now() / 1000)) return claimsOf(known, kind);
