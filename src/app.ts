@@ -8,6 +8,7 @@ import { createHttpServer } from './http/server.js';
 import { adminGuard } from './http/auth.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { registerHealthRoute } from './ops/health.js';
 import { EventBus } from './platform/bus.js';
 import { Directory } from './platform/directory.js';
 import { Conversations } from './platform/conversations.js';
@@ -106,7 +107,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   let listenAddress = `${config.host}:${config.port}`;
   const publicHost = () => config.publicHost ?? listenAddress;
 
-  server.get('/healthz', { schema: { tags: ['ops'], summary: 'Ready once the store and listeners are' } }, async () => ({ status: 'ok' }));
+  registerHealthRoute(server, { store, instanceId: config.instanceId });
   server.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
