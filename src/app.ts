@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -28,6 +28,7 @@ import { Agent } from 'undici';
 import { Connector, connectorMigrations, registerConnectorAdminRoutes, type ConnectorDeps } from './connector/index.js';
 import { createStructuredContentValidator, ERROR_CODES } from './connector/parser/index.js';
 import { createSecretBox, loadSecretKey } from './util/secret-box.js';
+import { makePrivateDataDir } from './util/private-files.js';
 import { registerDemoBot, DEMO_BOT_PREFIX } from './demo-bot/index.js';
 
 export const VERSION = '0.1.0';
@@ -68,7 +69,8 @@ export interface BuildOptions {
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const log = options.logger ?? createLogger(config.logLevel);
-  mkdirSync(config.dataDir, { recursive: true });
+  const dataDir = makePrivateDataDir(config.dataDir);
+  if (dataDir.warning) log.warn(dataDir.warning);
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, sqliteSynchronous: config.sqliteSynchronous });
   await store.migrate({ ...connectorMigrations(store.dialect), ...publicApiMigrations(store.dialect) });
 
