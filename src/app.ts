@@ -71,6 +71,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const log = options.logger ?? createLogger(config.logLevel);
   const dataDir = makePrivateDataDir(config.dataDir);
   if (dataDir.warning) log.warn(dataDir.warning);
+  // One key seals every secret at rest: bot client secrets, signing keys, the session secret.
+  const secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, sqliteSynchronous: config.sqliteSynchronous });
   await store.migrate({ ...connectorMigrations(store.dialect), ...publicApiMigrations(store.dialect) });
 
@@ -81,10 +83,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const metrics = createMetrics({ openConversations: () => conversations.countOpen() });
   conversations = new Conversations(store, directory, bus, metrics);
   const hub = new RealtimeHub(bus);
-  const keys = new KeyRing(store);
+  const keys = new KeyRing(store, secretBox);
   const apps = new AppTokens(store, keys);
-  const sessions = new SessionTokens(store);
-  await keys.current();
+  const sessions = new SessionTokens(store, secretBox);
+  try {
+    // Seals what an earlier version stored in plaintext; a store sealed with another key stops the start here.
+    await keys.sealAtRest();
+    await sessions.sealAtRest();
+    await keys.current();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 
   const { adminToken, created: adminTokenCreated } = resolveAdminToken(config);
   // One keep-alive pool set for every outbound call (bot services, functions).
@@ -96,7 +106,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     conversations,
     bus,
     tokens: apps,
-    secretBox: createSecretBox(loadSecretKey(config.secretKey, config.dataDir)),
+    secretBox,
     structuredContent,
     dispatcher,
     log,
