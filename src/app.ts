@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -8,6 +8,7 @@ import { createHttpServer } from './http/server.js';
 import { adminGuard } from './http/auth.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { registerHealthRoute } from './ops/health.js';
 import { EventBus } from './platform/bus.js';
 import { Directory } from './platform/directory.js';
 import { Conversations } from './platform/conversations.js';
@@ -28,6 +29,7 @@ import { Agent } from 'undici';
 import { Connector, connectorMigrations, registerConnectorAdminRoutes, type ConnectorDeps } from './connector/index.js';
 import { createStructuredContentValidator, ERROR_CODES } from './connector/parser/index.js';
 import { createSecretBox, loadSecretKey } from './util/secret-box.js';
+import { makePrivateDataDir } from './util/private-files.js';
 import { registerDemoBot, DEMO_BOT_PREFIX } from './demo-bot/index.js';
 
 export const VERSION = '0.1.0';
@@ -70,7 +72,10 @@ export interface BuildOptions {
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const log = options.logger ?? createLogger(config.logLevel);
-  mkdirSync(config.dataDir, { recursive: true });
+  const dataDir = makePrivateDataDir(config.dataDir);
+  if (dataDir.warning) log.warn(dataDir.warning);
+  // One key seals every secret at rest: bot client secrets, signing keys, the session secret.
+  const secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
   const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, sqliteSynchronous: config.sqliteSynchronous });
   await store.migrate({ ...connectorMigrations(store.dialect), ...publicApiMigrations(store.dialect), ...attemptMigrations(store.dialect) });
 
@@ -81,11 +86,19 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const metrics = createMetrics({ openConversations: () => conversations.countOpen() });
   conversations = new Conversations(store, directory, bus, metrics);
   const hub = new RealtimeHub(bus);
-  const keys = new KeyRing(store);
+  const keys = new KeyRing(store, secretBox);
   const apps = new AppTokens(store, keys);
-  const sessions = new SessionTokens(store);
+  const sessions = new SessionTokens(store, secretBox);
   const attempts = new CredentialAttempts(store, options.attempts);
-  await keys.current();
+  try {
+    // Seals what an earlier version stored in plaintext; a store sealed with another key stops the start here.
+    await keys.sealAtRest();
+    await sessions.sealAtRest();
+    await keys.current();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
 
   const { adminToken, created: adminTokenCreated } = resolveAdminToken(config);
   // One keep-alive pool set for every outbound call (bot services, functions).
@@ -97,7 +110,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     conversations,
     bus,
     tokens: apps,
-    secretBox: createSecretBox(loadSecretKey(config.secretKey, config.dataDir)),
+    secretBox,
     structuredContent,
     dispatcher,
     log,
@@ -110,7 +123,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   let listenAddress = `${config.host}:${config.port}`;
   const publicHost = () => config.publicHost ?? listenAddress;
 
-  server.get('/healthz', { schema: { tags: ['ops'], summary: 'Ready once the store and listeners are' } }, async () => ({ status: 'ok' }));
+  registerHealthRoute(server, { store, instanceId: config.instanceId });
   server.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();

@@ -1,3 +1,5 @@
+import { hostname } from 'node:os';
+
 /** Everything the process reads from its environment, in one place. Pure: env in, config out. */
 export interface Config {
   host: string;
@@ -14,9 +16,12 @@ export interface Config {
   webDir?: string;
   /** Base64 32-byte key sealing bot secrets at rest; when unset, a key file in the data dir. */
   secretKey?: string;
+  /** Names this process among the replicas (in `/healthz`); defaults to `hostname:pid`. */
+  instanceId: string;
 }
 
-export function configFromEnv(env: NodeJS.ProcessEnv): Config {
+/** `host` is where the default instance id comes from: the process's own when not given. */
+export function configFromEnv(env: NodeJS.ProcessEnv, host: { hostname: string; pid: number } = { hostname: hostname(), pid: process.pid }): Config {
   const port = env.PORT === undefined ? 8080 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got '${env.PORT}'`);
   const sync = (env.SQLITE_SYNCHRONOUS ?? 'NORMAL').toUpperCase();
@@ -33,5 +38,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): Config {
     sqliteSynchronous: sync,
     webDir: env.WEB_DIR || undefined,
     secretKey: env.SECRET_KEY || undefined,
+    instanceId: env.INSTANCE_ID || `${host.hostname}:${host.pid}`,
   };
 }

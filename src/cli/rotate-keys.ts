@@ -1,6 +1,7 @@
 import { configFromEnv } from '../config.js';
 import { openStore } from '../store/index.js';
 import { KeyRing } from '../sentinel/keys.js';
+import { createSecretBox, loadSecretKey } from '../util/secret-box.js';
 
 /**
  * `npm run rotate-keys`: a new app-token signing key for the store in DATA_DIR / DATABASE_URL.
@@ -18,7 +19,11 @@ try {
     process.stderr.write('no botbridge store here (no signing keys): start the server on it once, then rotate\n');
     process.exitCode = 1;
   } else {
-    const result = await new KeyRing(store).rotate();
+    // The servers' key: a new signing key sealed with any other would stop them signing.
+    const keys = new KeyRing(store, createSecretBox(loadSecretKey(config.secretKey, config.dataDir, { create: false })));
+    // Refuses, naming SECRET_KEY, when the stored keys do not open with it.
+    await keys.sealAtRest();
+    const result = await keys.rotate();
     process.stdout.write(`new signing key ${result.kid}; retired ${result.retired.join(', ') || 'none'}\n`);
   }
 } finally {

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey, type RemoteJWKSet } from 'jose';
+import { isCanonicalCompactJws } from '../util/base64url.js';
 
 /** The scope of a Custom Endpoint app installation (LivePerson's name for it). */
 export const CUSTOM_ENDPOINT_SCOPE = 'thirdpartybots.customendpoint.bot';
@@ -75,6 +76,8 @@ export function createAppTokenVerifier(options: AppTokenVerifierOptions): (autho
   return async (authorization) => {
     const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
     if (!match) return refuse('missing-token', 'an Authorization: Bearer <app JWT> header is required');
+    // jose decodes leniently: a padded or bit-flipped copy of a genuine signature would verify.
+    if (!isCanonicalCompactJws(match[1])) return refuse('invalid-token', 'the token is not three canonical base64url segments');
     try {
       const { payload } = await verify(match[1]);
       if (payload.scope !== CUSTOM_ENDPOINT_SCOPE) return refuse('insufficient-scope', `the token's scope must be ${CUSTOM_ENDPOINT_SCOPE}`);

@@ -1,9 +1,18 @@
 import pino, { type Logger, type DestinationStream } from 'pino';
-import { redactUrl } from '../http/server.js';
+import { isCredentialName, redactUrl } from '../http/server.js';
+
+const CENSOR = '[REDACTED]';
 
 /**
- * JSON logs. Secrets never appear: bearer headers, passwords, client secrets and tokens are
- * censored wherever they sit in a logged object, and URLs lose their secret query values.
+ * Headers that carry credentials under a fixed name. Headers logged at the top level (`headers`)
+ * or inside an error are judged by name pattern (isCredentialName); these paths catch the
+ * well-known ones one level further down, where a serializer does not look.
+ */
+const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token', 'x-access-token'];
+
+/**
+ * JSON logs. Secrets never appear: credential headers, passwords, client secrets and tokens are
+ * censored wherever they sit in a logged object, and URLs lose their credential query values.
  */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
@@ -11,9 +20,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       level,
       redact: {
         paths: [
-          'req.headers.authorization',
-          'req.headers.cookie',
-          'headers.authorization',
+          ...CREDENTIAL_HEADERS.flatMap((name) => [`*.headers["${name}"]`, `*.*.headers["${name}"]`]),
           '*.password',
           '*.client_secret',
           '*.clientSecret',
@@ -26,7 +33,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
           'client_secret',
           'token',
         ],
-        censor: '[REDACTED]',
+        censor: CENSOR,
       },
       serializers: {
         req: (req: { method: string; url: string; id: string; ip?: string }) => ({
@@ -39,6 +46,10 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
         // `{path}` when an upgrade hits a route without a WebSocket handler).
         path: redactIfString,
         url: redactIfString,
+        headers: redactHeaders,
+        // HTTP client errors carry the request's or the response's headers (undici's
+        // ResponseStatusCodeError has `headers`, others a `response` or `cause` holding them).
+        err: (err: Error) => redactNestedHeaders(pino.stdSerializers.err(err), 4),
       },
     },
     destination,
@@ -47,4 +58,26 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
 
 function redactIfString(value: unknown): unknown {
   return typeof value === 'string' ? redactUrl(value) : value;
+}
+
+/** A copy of the headers with the value of every credential-like header censored. */
+export function redactHeaders(headers: unknown): unknown {
+  // Fetch's Headers keeps its entries out of sight of JSON; undici's raw form is [name, value, ...].
+  if (headers instanceof Headers) headers = Object.fromEntries(headers.entries());
+  if (Array.isArray(headers)) return headers.map((item, i) => (i % 2 === 1 && isCredentialName(String(headers[i - 1])) ? CENSOR : item));
+  if (!isRecord(headers)) return headers;
+  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, isCredentialName(name) ? CENSOR : value]));
+}
+
+function redactNestedHeaders(value: unknown, depth: number): unknown {
+  if (!isRecord(value) || depth === 0) return value;
+  const copy: Record<string, unknown> = Array.isArray(value) ? [...value] as unknown as Record<string, unknown> : { ...value };
+  for (const [key, inner] of Object.entries(copy)) {
+    copy[key] = key === 'headers' ? redactHeaders(inner) : redactNestedHeaders(inner, depth - 1);
+  }
+  return copy;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null;
 }

@@ -4,6 +4,8 @@ import type { Store } from '../store/index.js';
 import { isUniqueViolation } from '../store/index.js';
 import { settingOrCreate } from '../store/settings.js';
 import { conflict, notFound } from '../http/errors.js';
+import { isCanonicalCompactJws } from '../util/base64url.js';
+import { openStored, type SecretBox } from '../util/secret-box.js';
 import { APP_TOKEN_TTL_SECONDS, type KeyRing } from './keys.js';
 
 export const SENTINEL_ISSUER = 'Sentinel';
@@ -99,6 +101,9 @@ export interface SessionClaims {
   subject: string;
 }
 
+/** The settings row holding the HS256 secret, sealed. */
+const SESSION_SECRET = 'session-secret';
+
 const SESSION_TTL: Record<SessionKind, string> = { consumer: '30d', agent: '12h', api: '1h' };
 /** Verified tokens remembered (the oldest is forgotten beyond this). */
 const VERIFIED_KEPT = 10_000;
@@ -124,7 +129,18 @@ export class SessionTokens {
    */
   private readonly verified = new Map<string, VerifiedToken>();
 
-  constructor(private readonly store: Store) {}
+  constructor(
+    private readonly store: Store,
+    private readonly box: SecretBox,
+  ) {}
+
+  /**
+   * Loads the secret, sealing it when an earlier version stored it in plaintext: a store sealed
+   * with another SECRET_KEY fails here, at start, with the reason.
+   */
+  async sealAtRest(): Promise<void> {
+    await this.key();
+  }
 
   /** `ttlSeconds` overrides the kind's lifetime (a negative one makes an already-expired token). */
   async issue(claims: SessionClaims, ttlSeconds?: number): Promise<string> {
@@ -140,6 +156,8 @@ export class SessionTokens {
 
   /** The claims of a valid, unexpired token of that kind, else undefined (and why, for logs). */
   async verify(token: string, kind: SessionKind): Promise<{ claims?: SessionClaims; reason?: 'expired' | 'invalid' }> {
+    // jose decodes leniently: a padded or bit-flipped copy of a genuine signature would verify.
+    if (!isCanonicalCompactJws(token)) return { reason: 'invalid' };
     const known = this.verified.get(token);
     // jose's rule: expired once exp <= now, in whole seconds. An expired one is verified again below.
     if (known && known.exp > Math.floor(Date.now() / 1000)) return claimsOf(known, kind);
@@ -158,7 +176,15 @@ export class SessionTokens {
 
   private async key(): Promise<Uint8Array> {
     if (!this.secret) {
-      const value = await settingOrCreate(this.store.db, 'session-secret', () => randomBytes(32).toString('base64'));
+      const db = this.store.db;
+      const stored = await settingOrCreate(db, SESSION_SECRET, () => this.box.seal(randomBytes(32).toString('base64')));
+      const value = await openStored(this.box, 'the session-token secret in the store', stored, {
+        reread: async () => (await db.selectFrom('settings').select('value').where('key', '=', SESSION_SECRET).executeTakeFirst())?.value,
+        sealIfUnchanged: async (plain, sealed) => {
+          await db.updateTable('settings').set({ value: sealed }).where('key', '=', SESSION_SECRET).where('value', '=', plain).execute();
+        },
+      });
+      if (value === undefined) throw new Error('the session-token secret vanished from the store');
       this.secret = Buffer.from(value, 'base64');
     }
     return this.secret;

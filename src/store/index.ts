@@ -8,6 +8,7 @@ import { migrations, type Dialect } from './migrations.js';
 import { withStatementCache } from './statement-cache.js';
 import { startCheckpointer } from './checkpointer.js';
 import { groupCommit, transactionPerUnit, type Transact } from './group-commit.js';
+import { ensurePrivateFile, tightenIfPresent } from '../util/private-files.js';
 
 export type { Database } from './schema.js';
 export type { Dialect } from './migrations.js';
@@ -62,8 +63,13 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 }
 
 function openSqlite(options: StoreOptions): { db: Kysely<Database>; dialect: Dialect; stop: () => Promise<void> } {
-  mkdirSync(options.dataDir, { recursive: true });
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const file = join(options.dataDir, 'botbridge.sqlite');
+  // SQLite creates the -wal, -shm and -journal files with the database file's mode, so a 0600
+  // database keeps them 0600 too, whatever the umask. Changing the process's umask instead would
+  // reach every file any part writes, for as long as the open takes; these modes are local.
+  ensurePrivateFile(file);
+  for (const companion of ['-wal', '-shm', '-journal']) tightenIfPresent(`${file}${companion}`);
   const database = new BetterSqlite3(file);
   database.pragma('journal_mode = WAL');
   database.pragma(`synchronous = ${options.sqliteSynchronous ?? 'NORMAL'}`);

@@ -269,6 +269,16 @@ for (const kind of STORES) {
       const forged = Buffer.from(JSON.stringify({ ...claims, aud: 'globex' })).toString('base64url');
       await refused(`${header}.${forged}.${signature}`, 'invalid-signature');
 
+      // Other spellings of the genuine token that a lenient decoder reads as the same bytes. An
+      // RS256 signature is 256 bytes, 342 characters: the last one has 4 unused low bits.
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+      assert.equal(signature.length % 4, 2);
+      const spareBit = `${signature.slice(0, -1)}${alphabet[alphabet.indexOf(signature.at(-1)!) | 1]}`;
+      assert.deepEqual(Buffer.from(spareBit, 'base64url'), Buffer.from(signature, 'base64url'));
+      for (const respelt of [`${acmeToken}==`, `${header}.${payload}.${spareBit}`, `${header}.${payload}=.${signature}`, acmeToken.replace(/-/g, '+').replace(/_/g, '/')]) {
+        if (respelt !== acmeToken) await refused(respelt, 'invalid-token');
+      }
+
       // Signed by a key the JWKS does not have, under a kid it does not know and under the real kid.
       const { privateKey: foreignKey } = await generateKeyPair('RS256');
       const realKid = decodeProtectedHeader(acmeToken).kid!;

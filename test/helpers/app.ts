@@ -35,6 +35,7 @@ export async function startApp(store: TestStore, overrides: Partial<Config> = {}
     demo: false,
     logLevel: process.env.TEST_LOG_LEVEL ?? 'info',
     sqliteSynchronous: 'NORMAL',
+    instanceId: `test-${process.pid}`,
     ...overrides,
   };
   const app = await buildApp(config, { connector: TEST_CONNECTOR, ...options, logger: createLogger(config.logLevel, sink) });

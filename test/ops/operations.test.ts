@@ -58,10 +58,10 @@ for (const kind of STORES) {
       await store?.dispose();
     });
 
-    it('/healthz answers 200 {status:"ok"}', async () => {
+    it('/healthz answers 200 {status:"ok", instance, store}', async () => {
       const res = await http.get('/healthz');
       assert.equal(res.status, 200);
-      assert.deepEqual(res.body, { status: 'ok' });
+      assert.deepEqual(res.body, { status: 'ok', instance: running.app.config.instanceId, store: { dialect: kind, ok: true } });
     });
 
     it('/metrics: latency buckets per route pattern, open conversations, events written', async () => {
