@@ -10,7 +10,7 @@ export type BoundedBody = { text: string; bytes: number } | { tooLarge: true; by
  */
 export async function readBounded(body: Readable, limit: number, declaredLength?: number): Promise<BoundedBody> {
   if (declaredLength !== undefined && declaredLength > limit) {
-    body.destroy();
+    discard(body);
     return { tooLarge: true, bytes: declaredLength };
   }
   const chunks: Buffer[] = [];
@@ -18,10 +18,19 @@ export async function readBounded(body: Readable, limit: number, declaredLength?
   for await (const chunk of body) {
     bytes += (chunk as Buffer).length;
     if (bytes > limit) {
-      body.destroy();
+      discard(body);
       return { tooLarge: true, bytes };
     }
     chunks.push(chunk as Buffer);
   }
   return { text: Buffer.concat(chunks, bytes).toString('utf8'), bytes };
+}
+
+/**
+ * Destroys the stream, swallowing the 'error' that follows: undici's body reports a destroy
+ * before its end as "Request aborted", which, with nobody listening, would crash the process.
+ */
+function discard(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
 }

@@ -189,18 +189,5 @@ for (const kind of STORES) {
       assert.deepEqual(botTexts(conv), ['Oops.', 'Nobody is around.']);
       bot.onEvent = () => reply(text('fine'));
     });
-
-    it('a request timeout escalates', async () => {
-      const { acc, admin, botId } = await setupBot(running, bot.url, { vendor: { timeoutSeconds: 1 } });
-      const conversation = await openConversation(running, acc);
-      bot.onEvent = () => ({ delayMs: 2500, ...reply(text('too late')) });
-      await conversation.say('slow?');
-      const conv = await waitForConversation(admin, acc, conversation.id, (c) => c.skill.name === 'escalation', 'escalation after timeouts');
-      assert.ok(!botTexts(conv).includes('too late'));
-      const [log] = await exchangesOf(admin, acc, botId, conversation.id);
-      assert.equal(log.errors[0].code, 'vendor-timeout');
-      assert.equal(log.attempts, 3);
-      bot.onEvent = () => reply(text('ok'));
-    });
   });
 }

@@ -17,6 +17,9 @@ export interface Answer {
   text?: string;
   /** Hold the answer this long (to exercise timeouts), in ms. */
   delayMs?: number;
+  /** Drop the connection instead of answering (a reset). */
+  reset?: boolean;
+  headers?: Record<string, string>;
 }
 
 type Handler = (req: Received) => Answer | Promise<Answer>;
@@ -35,10 +38,11 @@ export class TestBot {
   onConversation: Handler = () => ({ status: 201, json: {} });
   onEvent: Handler = (req) => ({ json: { response: [{ type: 'TEXT', data: { message: `echo: ${req.body?.data?.message ?? req.body?.type}` } }], analytics: { intents: [] } } });
 
-  async start(): Promise<this> {
+  /** `port` brings a stopped bot back where it was. */
+  async start(port = 0): Promise<this> {
     this.server = createServer((req, res) => void this.handle(req, res));
     this.server.keepAliveTimeout = 60_000;
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => this.server!.listen(port, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
@@ -90,12 +94,17 @@ export class TestBot {
     }
     if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
     if (res.destroyed) return;
+    if (answer.reset) {
+      req.socket.destroy();
+      return;
+    }
     res.statusCode = answer.status ?? 200;
+    for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
     if (answer.text !== undefined) {
-      res.setHeader('content-type', 'text/plain');
+      if (!res.hasHeader('content-type')) res.setHeader('content-type', 'text/plain');
       res.end(answer.text);
     } else {
-      res.setHeader('content-type', 'application/json');
+      if (!res.hasHeader('content-type')) res.setHeader('content-type', 'application/json');
       res.end(answer.json === undefined ? '' : JSON.stringify(answer.json));
     }
   }
