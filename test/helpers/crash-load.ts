@@ -21,6 +21,8 @@ export interface CrashLoadOptions {
   /** Every n-th message is answered text, DELAY 1 s, text: an answer a kill can cut in two. */
   delayEvery: number;
   log?: (line: string) => void;
+  /** Another checkout's server, for a before/after comparison. */
+  serverRoot?: string;
 }
 
 export interface CrashLoadReport {
@@ -29,6 +31,8 @@ export interface CrashLoadReport {
   accepted: number;
   /** Sent, but the server died before it answered: in the log or not, both are allowed. */
   unknown: number;
+  /** Of those, the ones the log holds (and that are then owed an answer like any other). */
+  unknownKept: number;
   /** Accepted, yet missing from the conversation's log. */
   lost: number;
   /** In the log, never answered by the bot (nor escalated). */
@@ -81,7 +85,7 @@ export async function crashUnderLoad(store: TestStore, options: CrashLoadOptions
   };
 
   const env = { ADMIN_TOKEN: ADMIN, DEMO: '0', LOG_LEVEL: 'warn' };
-  let proc: Proc = await startProcess(store, env);
+  let proc: Proc = await startProcess(store, env, options.serverRoot);
   const procs: Proc[] = [proc];
   try {
     const admin = () => client(proc.url, { token: ADMIN });
@@ -153,7 +157,7 @@ export async function crashUnderLoad(store: TestStore, options: CrashLoadOptions
       proc.child.kill('SIGKILL');
       await proc.exited;
       log(`kill ${k}: after ${done} of ${total} messages`);
-      proc = await startProcess(store, env);
+      proc = await startProcess(store, env, options.serverRoot);
       procs.push(proc);
     }
     await Promise.all(consumers);
@@ -201,7 +205,7 @@ function judge(
   logs: Map<string, any[]>,
   received: Map<string, Array<[number, string]>>,
 ): Omit<CrashLoadReport, 'kills'> {
-  const report = { accepted: 0, unknown: unknown.size, lost: 0, neverAnswered: 0, duplicated: 0, outOfOrder: 0, escalated: 0, redelivered: 0, identityBroken: 0, botOutOfOrder: 0 };
+  const report = { accepted: 0, unknown: unknown.size, unknownKept: 0, lost: 0, neverAnswered: 0, duplicated: 0, outOfOrder: 0, escalated: 0, redelivered: 0, identityBroken: 0, botOutOfOrder: 0 };
   for (const { id } of conversations) {
     const events = logs.get(id) ?? [];
     const messages = consumerTexts(events);
@@ -209,6 +213,7 @@ function judge(
     const mine = accepted.get(id) ?? [];
     report.accepted += mine.length;
     report.lost += mine.filter((m) => !messages.includes(m)).length;
+    report.unknownKept += messages.filter((m) => unknown.has(m)).length;
     if (answers.includes('ESCALATED')) report.escalated++;
     const owed = answers.includes('ESCALATED') ? [] : messages;
     for (const m of owed) {

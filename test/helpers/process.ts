@@ -17,10 +17,11 @@ export interface Proc {
 }
 
 /** Starts `src/main.ts` as its own process (the way `npm start` runs it) and waits for the banner. */
-export async function startProcess(store: TestStore, env: Record<string, string>): Promise<Proc> {
+/** `root`: another checkout's server (its dependencies installed), for before/after runs. */
+export async function startProcess(store: TestStore, env: Record<string, string>, root = ROOT): Promise<Proc> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !OWN_ENV.includes(k)));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
+    cwd: root,
     env: { ...base, PORT: '0', DATA_DIR: store.dataDir, ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
