@@ -11,6 +11,7 @@ import type { Conversation, ConversationEvent, Originator } from '../platform/ty
 import type { Metrics } from '../ops/metrics.js';
 import { HttpError, conflict, notFound } from '../http/errors.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
+import { exceededJsonLimit } from '../util/json-bounds.js';
 import type { SecretBox } from '../util/secret-box.js';
 import { DEFAULT_LIMITS, MASKED_SECRET, applySettings, type BotInput, type BotSettings, type BotStatus, type VendorCredentials } from './bot-config.js';
 import { BotStore, newExchangeId, type BotRecord, type Exchange, type ExchangeOutcome, type LastError } from './store.js';
@@ -91,6 +92,11 @@ interface Gate {
 const ANSWER_FAULTS: ReadonlySet<string> = new Set(['vendor-response-too-large']);
 /** Parser codes that say why a whole answer was refused (the escalation reason). */
 const WHOLE_ANSWER_CODES: ReadonlySet<string> = new Set(['common-invalid-ai-vendor-response', 'common-invalid-parsed-response', 'common-too-many-items']);
+/**
+ * Deeper than any valid answer can be (structured content has its own, tighter bound inside);
+ * checked before anything recursive walks the answer. Its size is bounded by maxResponseBytes.
+ */
+const ANSWER_SHAPE_LIMITS = { maxDepth: 64, maxNodes: Number.MAX_SAFE_INTEGER };
 /** Response bodies beyond this are logged cut, as text. */
 const LOGGED_BODY_MAX = 256 * 1024;
 
@@ -577,6 +583,13 @@ export class Connector {
     if (runtime.record.lastError) await this.setStatus(runtime, 'ONLINE', null);
 
     if (answer.notJson) return escalateWith({ code: 'vendor-malformed-response', message: answer.notJson });
+    const tooDeep = exceededJsonLimit(answer.body, ANSWER_SHAPE_LIMITS);
+    if (tooDeep) {
+      // Kept as text: nothing recursive (the parser, the log's JSON) walks it.
+      exchange.response = { status: answer.status, body: answer.text.slice(0, LOGGED_BODY_MAX), durationMs: Math.round(answer.durationMs) };
+      const at = tooDeep.pointer.length > 120 ? `${tooDeep.pointer.slice(0, 120)}…` : tooDeep.pointer;
+      return escalateWith({ code: 'vendor-response-too-deep', message: `the answer nests deeper than ${tooDeep.limit} levels (at ${at})` });
+    }
     let parsed: ParsedResponse;
     try {
       parsed = parseBotResponse(answer.body, { conversationType: conversation.type, limits: runtime.record.settings.limits }, this.deps.structuredContent);

@@ -97,10 +97,19 @@ for (const kind of STORES) {
       await onlyItsConversation(setup, healthy, victim);
     });
 
-    it('structured content nested 2,000 deep: refused with its code, the bot keeps its status', async () => {
-      const { setup, healthy, victim, exchange } = await inject(() => reply({ type: 'STRUCTURED_CONTENT', data: { structuredContent: nested(2000, { type: 'text', text: 'x' }) } }));
-      assert.ok(exchange.errors.some((e: any) => e.code === 'common-invalid-structured-content-body'), JSON.stringify(exchange.errors).slice(0, 500));
+    it('structured content nested 25 templates deep: over its own depth limit, common-invalid-structured-content-body', async () => {
+      const { setup, healthy, victim, exchange } = await inject(() => reply({ type: 'STRUCTURED_CONTENT', data: { structuredContent: nested(25, { type: 'text', text: 'x' }) } }));
       assert.equal(exchange.outcome, 'ESCALATED');
+      assert.ok(exchange.errors.some((e: any) => e.code === 'common-invalid-structured-content-body'), JSON.stringify(exchange.errors).slice(0, 500));
+      await onlyItsConversation(setup, healthy, victim);
+    });
+
+    it('structured content nested 2,000 deep (it used to overflow the stack and take the bot down): refused whole', async () => {
+      const { setup, healthy, victim, exchange } = await inject(() => reply({ type: 'STRUCTURED_CONTENT', data: { structuredContent: nested(2000, { type: 'text', text: 'x' }) } }));
+      assert.equal(exchange.outcome, 'ESCALATED');
+      assert.equal(exchange.errors[0].code, 'vendor-response-too-deep');
+      assert.match(exchange.errors[0].message, /^the answer nests deeper than 64 levels \(at \/response\/0\/data\/structuredContent\/elements\/0/);
+      assert.equal(typeof exchange.response.body, 'string', 'logged as text, not walked');
       await onlyItsConversation(setup, healthy, victim);
     });
 

@@ -37,6 +37,7 @@ export const CONNECTOR_ERROR_CODES = [
   'vendor-auth-rejected',
   'vendor-malformed-response',
   'vendor-response-too-large',
+  'vendor-response-too-deep',
   'bot-state-not-online',
   'transfer-failed',
   'function-invocation-failed',
@@ -173,6 +174,12 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
     explanation:
       "The body your service returned is larger than the bot's limit (limits.maxResponseBytes, 2 MiB unless configured). It was not read past the limit, nothing was sent, and the conversation was escalated; the bot's other conversations are not affected.",
     fix: 'Keep answers small: send images and files as links in structured content, not inline. If large answers are intended, raise the bot\'s limits.maxResponseBytes.',
+  },
+  'vendor-response-too-deep': {
+    title: 'Answer nested too deeply',
+    explanation:
+      'The JSON your service returned nests objects and arrays more than 64 levels deep, which no valid answer does (structured content itself is limited to 32 levels). It was not parsed further, nothing was sent, and the conversation was escalated; the bot\'s other conversations are not affected.',
+    fix: 'Look for a serializer that recursed into itself or wrapped the answer repeatedly; answers are flat lists of items, and templates nest only a few levels.',
   },
   'bot-state-not-online': {
     title: 'Bot is not online',
