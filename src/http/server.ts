@@ -8,8 +8,17 @@ import addFormats from 'ajv-formats';
 import type { Logger } from 'pino';
 import { HttpError } from './errors.js';
 import type { Metrics } from '../ops/metrics.js';
+import { describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
 
 export const BODY_LIMIT = 1024 * 1024;
+/**
+ * How deeply a JSON body may nest. The deepest any route takes is a Public API message (body →
+ * messages → item → structuredContent, the content itself at most RICH_CONTENT_LIMITS' 24
+ * levels); what goes past this is refused as it is parsed, so no route's validation, log line
+ * or JSON.stringify — all recursive — meets a body nested 10,000 deep. The count of values
+ * needs no bound of its own: BODY_LIMIT keeps it under a million.
+ */
+export const BODY_MAX_DEPTH = 64;
 
 /**
  * Whether a name (query key, header, field) says its value is a credential. Broad on purpose: a
@@ -64,8 +73,9 @@ export interface HttpServerOptions {
 
 /**
  * The Fastify instance every part registers its routes on: one error shape, schema-first
- * validation (bodies strictly typed, query and path coerced from strings), 1 MiB bodies,
- * request ids, latency metrics and the OpenAPI document generated from the route schemas.
+ * validation (bodies strictly typed, query and path coerced from strings), 1 MiB bodies nested
+ * at most 64 deep, request ids, latency metrics and the OpenAPI document generated from the
+ * route schemas.
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const server = Fastify({
@@ -95,11 +105,16 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   server.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = (body as string).trim();
     if (text === '') return done(null, undefined);
-    parseJson(req, text, (error, parsed) =>
-      error
-        ? done(new HttpError(400, 'malformed-json', 'request body is not valid JSON (or holds a __proto__ / constructor.prototype key)'), undefined)
-        : done(null, parsed),
-    );
+    parseJson(req, text, (error, parsed) => {
+      if (error) return done(new HttpError(400, 'malformed-json', 'request body is not valid JSON (or holds a __proto__ / constructor.prototype key)'), undefined);
+      const exceeded = exceededJsonLimit(parsed, { maxDepth: BODY_MAX_DEPTH, maxNodes: Infinity });
+      if (exceeded) {
+        // The pointer is as long as the body makes it: clipped, it still shows where.
+        const at = exceeded.pointer.length > 120 ? `${exceeded.pointer.slice(0, 120)}…` : exceeded.pointer;
+        return done(new HttpError(400, 'json-too-deep', `request body ${describeJsonLimit(exceeded)} (at ${at}), the most a request may have`), undefined);
+      }
+      done(null, parsed);
+    });
   });
   await server.register(formbody);
   await server.register(websocket, { options: { maxPayload: BODY_LIMIT } });

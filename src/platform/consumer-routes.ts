@@ -1,12 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { requireSession } from '../http/auth.js';
-import { forbidden } from '../http/errors.js';
+import { badRequest, forbidden } from '../http/errors.js';
 import { MAX_INT32, accountParams, conversationParams, numericIdSchema, sequenceSchema, skillNameSchema } from '../http/schemas.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
 import type { Conversations, NewMessage } from './conversations.js';
 import type { RealtimeHub, StreamMessage } from './realtime.js';
 import { serveSse, serveWebSocket } from './realtime.js';
-import type { ConversationType, Sdes, Visitor } from './types.js';
+import { RICH_CONTENT_LIMITS, type ConversationType, type Sdes, type Visitor } from './types.js';
+import { describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
 
 interface Deps {
   conversations: Conversations;
@@ -92,8 +93,12 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
     { schema: { tags, security, summary: 'Send a text, rich content or file message', params: conversationParams, body: messageBodySchema } },
     async (request, reply) => {
       const { acc, id } = request.params;
-      await authorize(request, acc, id);
       const { text, content, file, metadata } = request.body;
+      // Not a json-pollock template necessarily (a consumer's rich content is whatever the channel
+      // sends), so only its size is checked: it is stored, streamed and sent on to the bot.
+      const exceeded = content === undefined ? undefined : exceededJsonLimit(content, RICH_CONTENT_LIMITS);
+      if (exceeded) throw badRequest(`content${exceeded.pointer} ${describeJsonLimit(exceeded)}, the most rich content may have`, 'content-over-limit');
+      await authorize(request, acc, id);
       const event = await conversations.post(acc, id, { role: 'CONSUMER' }, { text, content, file, metadata, audience: 'ALL' });
       return reply.status(201).send({ sequence: event.sequence });
     },

@@ -197,7 +197,8 @@ export function isQuickReplies(item: StructuredMessage): boolean {
 }
 
 export interface Refusal {
-  code: 'messaging-only' | 'invalid-message';
+  /** `content-over-limit`: structured content past RICH_CONTENT_LIMITS, refused before it is validated. */
+  code: 'messaging-only' | 'invalid-message' | 'content-over-limit';
   message: string;
 }
 
@@ -224,21 +225,22 @@ export function checkMessages(command: MessagesCommand, type: ConversationType, 
       const extra = Object.keys(content).filter((k) => k !== 'quickReplies' && k !== 'message');
       if (extra.length) return invalid(`${at}.structuredContent: quick replies take only 'quickReplies' and 'message', not '${extra[0]}'`);
       if (typeof content.message !== 'string' || !content.message) return invalid(`${at}.structuredContent.message: the text shown with quick replies is required`);
-      const why = explain(templates.validateQuickReplies(content.quickReplies));
-      if (why) return invalid(`${at}.structuredContent.quickReplies: ${why}`);
+      const refusal = refuse(`${at}.structuredContent.quickReplies`, templates.validateQuickReplies(content.quickReplies));
+      if (refusal) return refusal;
       continue;
     }
-    const why = explain(templates.validate(content));
-    if (why) return invalid(`${at}.structuredContent: ${why}`);
+    const refusal = refuse(`${at}.structuredContent`, templates.validate(content));
+    if (refusal) return refusal;
   }
   return undefined;
 }
 
 /** The validator's first (most specific) finding, as one line; undefined when valid. */
-function explain(verdict: StructuredContentVerdict): string | undefined {
+function refuse(at: string, verdict: StructuredContentVerdict): Refusal | undefined {
   if (verdict.ok) return undefined;
   const [first] = verdict.errors;
-  return first ? `${first.path || '/'} ${first.message}` : 'is not valid structured content';
+  const message = `${at}: ${first ? `${first.path || '/'} ${first.message}` : 'is not valid structured content'}`;
+  return { code: verdict.exceeded ? 'content-over-limit' : 'invalid-message', message };
 }
 
 /** What a `pattern` stands for, said in words. */

@@ -9,6 +9,8 @@
  * the same pattern under `common-`. The `vendor-*` and remaining codes are the connector's own.
  */
 
+import { RICH_CONTENT_LIMITS } from '../../platform/types.js';
+
 /** Codes `parseBotResponse` emits. */
 export const PARSER_ERROR_CODES = [
   'common-invalid-ai-vendor-response',
@@ -94,9 +96,8 @@ export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   },
   'common-invalid-structured-content-body': {
     title: 'Invalid structured content',
-    explanation:
-      'A STRUCTURED_CONTENT item does not match LivePerson\'s structured-content templates (a wrong or missing property, an element type not allowed there, a value too long…), or a quick-replies message lacks its text or is mixed with other content. It was not sent; the other items were.',
-    fix: 'Correct the property the message points at. Check cards against LivePerson\'s structured-content templates (the json-pollock editor shows them rendered); quick replies need {"quickReplies": {"type": "quickReplies", "itemsPerRow": 1–8, "replies": [1–24 buttons]}, "message": "…"}.',
+    explanation: `A STRUCTURED_CONTENT item does not match LivePerson's structured-content templates (a wrong or missing property, an element type not allowed there, a value too long…), is larger than structured content may be (nested deeper than ${RICH_CONTENT_LIMITS.maxDepth} levels of objects and arrays, more than ${RICH_CONTENT_LIMITS.maxNodes.toLocaleString('en')} JSON values, or more than ${RICH_CONTENT_LIMITS.maxTotalLength / 1024} KiB as JSON), or a quick-replies message lacks its text or is mixed with other content. It was not sent; the other items were.`,
+    fix: `Correct the property the message points at. Check cards against LivePerson's structured-content templates (the json-pollock editor shows them rendered); quick replies need {"quickReplies": {"type": "quickReplies", "itemsPerRow": 1–8, "replies": [1–24 buttons]}, "message": "…"}. Content over a limit is refused without being read further: nest fewer layouts, send fewer elements, or split it into several messages.`,
   },
   'common-no-quick-replies-support-chat': {
     title: 'Quick replies on a chat conversation',

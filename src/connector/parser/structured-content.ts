@@ -3,6 +3,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { RICH_CONTENT_LIMITS } from '../../platform/types.js';
+import { describeJsonLimit, exceededJsonLimit, type JsonLimitExceeded } from '../../util/json-bounds.js';
 import { fromPointer, isPlainObject, show, toPointer, valueAt } from './location.js';
 
 /**
@@ -18,7 +20,10 @@ export interface StructuredContentFinding {
   message: string;
 }
 
-export type StructuredContentVerdict = { ok: true } | { ok: false; errors: StructuredContentFinding[] };
+export type StructuredContentVerdict =
+  | { ok: true }
+  /** `exceeded` when the content is over RICH_CONTENT_LIMITS: refused unread, the one finding says where. */
+  | { ok: false; errors: StructuredContentFinding[]; exceeded?: JsonLimitExceeded };
 
 export interface StructuredContentValidator {
   /** A rich-content template (`rich_content.json`: card, carousel, list, tabs…). */
@@ -42,6 +47,7 @@ type SchemaNode = Record<string, unknown>;
  */
 export function createStructuredContentValidator(): StructuredContentValidator {
   const documents = loadJsonPollockSchemas();
+  const choices = routeOneOfsByType(documents);
   // Strict, so a json-pollock upgrade with a schema Ajv would silently misread fails at start-up,
   // minus the two things its schemas legitimately do: tuple `items` without `additionalItems`,
   // and the non-standard `readonly` annotation.
@@ -69,10 +75,10 @@ export function createStructuredContentValidator(): StructuredContentValidator {
     },
   };
 
-  const index = indexSchemas(documents, [quickRepliesSchema]);
-  const richContent = checker(ajv.compile(richContentSchema), richContentSchema, index);
-  const quickReplies = checker(ajv.compile(quickRepliesSchema), quickRepliesSchema, index);
-  return { validate: richContent, validateQuickReplies: quickReplies };
+  return {
+    validate: checker(ajv.compile(richContentSchema), choices),
+    validateQuickReplies: checker(ajv.compile(quickRepliesSchema), choices),
+  };
 }
 
 function loadJsonPollockSchemas(): Map<string, SchemaNode> {
@@ -86,64 +92,164 @@ function loadJsonPollockSchemas(): Map<string, SchemaNode> {
   return documents;
 }
 
-function checker(validate: ValidateFunction, entry: SchemaNode, schemas: SchemaIndex) {
+function checker(validate: ValidateFunction, choices: Choices) {
   return (value: unknown): StructuredContentVerdict => {
+    // Before Ajv: its generated code recurses once per level and its work grows with the
+    // content, so only content of a bounded shape reaches it.
+    const exceeded = exceededJsonLimit(value, RICH_CONTENT_LIMITS);
+    if (exceeded) {
+      return { ok: false, errors: [{ path: exceeded.pointer, message: `${describeJsonLimit(exceeded)}, the most structured content may have` }], exceeded };
+    }
     if (validate(value)) return { ok: true };
-    return { ok: false, errors: explain(validate.errors ?? [], value, entry, schemas) };
+    return { ok: false, errors: explain(validate.errors ?? [], choices) };
   };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Making Ajv's errors readable.
+// Choosing the element kind by its `type`.
 //
 // The templates are `oneOf`s of element kinds told apart by `type` ("text", "button",
-// "vertical"…). For an invalid element Ajv reports the failure of every kind it tried — hundreds
-// of errors, nearly all saying "this is not an image", "this is not a map". What a bot developer
-// needs is the complaint of the kind their `type` names or, when `type` names no kind allowed
-// there, that fact. So after a failed validation the content is walked along the schemas once
-// more, entering at each `oneOf` only the alternatives whose `type` matches the data; Ajv's
-// errors are kept only where that walk went. A `oneOf` where no alternative matched becomes one
-// "type must be one of …".
+// "vertical"…), and the layouts (vertical, horizontal) hold rich content again. Ajv checks a
+// `oneOf` by trying every alternative, and with `allErrors` an alternative goes on checking the
+// children even after the wrong `type` has failed it: every layout alternative re-validates the
+// whole subtree, so the work grows as (alternatives)^(depth) — a dozen nested verticals took
+// minutes. So at load, each `oneOf` (and `anyOf`) whose alternatives each take known `type`
+// values, no two the same, is rewritten to let the data's `type` pick the one alternative that
+// can match:
+//
+//   if   {type: object, required: [type], properties: {type: {type: string}}}
+//   then {properties: {type: {enum: every type}},
+//         allOf: [{if: {properties: {type: {enum: types of 1}}}, then: alternative 1}, …]}
+//   else {oneOf: [the alternatives that take anything but an object with a string "type"]}
+//
+// Same verdict for every value: an alternative refuses any object whose `type` is a string it
+// does not list, so for such an object the only alternative left is the one listing its type
+// (were two to list it, the choice is left as it is), and for anything else only the
+// alternatives that do not insist on a string `type` can match — in json-pollock those are
+// text, image, button, map, linkPreview and template, which do not require one and hold no rich
+// content, so that branch stays shallow too.
+//
+// The same structure makes the errors readable: Ajv now reports only the complaints of the kind
+// the data's `type` names, an unknown type as one "must be one of …", and a missing type as one
+// failed `else`, which is explained as "must have a type" rather than as every kind it is not.
 // ---------------------------------------------------------------------------------------------
 
-interface SchemaIndex {
-  documents: Map<string, SchemaNode>;
-  /** The `type` values a schema node accepts, through `$ref`s and nested `oneOf`s; empty if it does not discriminate. */
+interface Choices {
+  /** Every `oneOf`/`anyOf` node, rewritten or not → the `type` values it accepts (empty if it does not tell by type). */
   tags: Map<object, ReadonlySet<string>>;
-  /** The document each node lives in, for resolving `$ref`s. */
-  documentOf: Map<object, SchemaNode>;
+  /** The nodes whose `oneOf`/`anyOf` became if/then/else. */
+  rewritten: Set<object>;
+  /** The `{enum: …}` checks of `type` the rewrite added. */
+  typeChecks: Set<object>;
 }
 
-function indexSchemas(documents: Map<string, SchemaNode>, extra: SchemaNode[]): SchemaIndex {
-  const index: SchemaIndex = { documents, tags: new Map(), documentOf: new Map() };
+/**
+ * Rewrites, in place, every `oneOf`/`anyOf` of `documents` whose alternatives each accept known
+ * `type` values, no two the same; leaves the others as they are. Exported for the tests.
+ */
+export function routeOneOfsByType(documents: Map<string, SchemaNode>): Choices {
+  const documentOf = new Map<object, SchemaNode>();
   const collect = (node: unknown, document: SchemaNode) => {
     if (Array.isArray(node)) for (const child of node) collect(child, document);
-    if (!isPlainObject(node) || index.documentOf.has(node)) return;
-    index.documentOf.set(node, document);
+    if (!isPlainObject(node) || documentOf.has(node)) return;
+    documentOf.set(node, document);
     for (const child of Object.values(node)) collect(child, document);
   };
-  for (const document of [...documents.values(), ...extra]) collect(document, document);
-  for (const node of index.documentOf.keys()) index.tags.set(node, acceptedTags(node, index, new Set()));
-  return index;
-}
-
-function acceptedTags(node: unknown, index: SchemaIndex, seen: Set<unknown>): ReadonlySet<string> {
-  if (!isPlainObject(node) || seen.has(node)) return new Set();
-  seen.add(node);
-  const own = tagsOf(node);
-  if (own) return own;
-  const tags = new Set<string>();
-  const add = (child: unknown) => {
-    for (const tag of acceptedTags(child, index, seen)) tags.add(tag);
+  for (const document of documents.values()) collect(document, document);
+  const resolve = (ref: string, from: SchemaNode): unknown => {
+    const [file = '', fragment = ''] = ref.split('#');
+    const document = file ? documents.get(file) : documentOf.get(from);
+    if (!document) throw new Error(`structured content schema: unresolvable $ref ${ref}`);
+    return fragment ? valueAt(document, fromPointer(fragment)) : document;
   };
-  if (typeof node.$ref === 'string') add(resolveRef(node.$ref, node, index));
-  for (const keyword of ['oneOf', 'anyOf']) {
-    const branches = node[keyword];
-    if (Array.isArray(branches)) branches.forEach(add);
+
+  const choices: Choices = { tags: new Map(), rewritten: new Set(), typeChecks: new Set() };
+  // Every plan is made on the schemas as shipped, before any of them changes shape.
+  const plans = [...documentOf.keys()].flatMap((key) => {
+    const node = key as SchemaNode;
+    const keyword = Array.isArray(node.oneOf) ? 'oneOf' : Array.isArray(node.anyOf) ? 'anyOf' : undefined;
+    if (!keyword) return [];
+    const branches = node[keyword] as unknown[];
+    const tags = branches.map((branch) => typeTags(branch, resolve));
+    const all = new Set(tags.flatMap((t) => [...(t ?? [])]));
+    choices.tags.set(node, all);
+    const disjoint = tags.every((t) => t !== undefined) && all.size === tags.reduce((n, t) => n + t!.size, 0);
+    if (!disjoint || ['if', 'then', 'else'].some((k) => k in node)) return [];
+    const typeless = branches.filter((branch) => !demandsStringType(branch, resolve));
+    return [{ node, keyword, branches, tags: tags as ReadonlySet<string>[], all, typeless }];
+  });
+
+  for (const { node, keyword, branches, tags, all, typeless } of plans) {
+    const typeCheck = { enum: [...all] };
+    delete node[keyword];
+    node.if = { type: 'object', required: ['type'], properties: { type: { type: 'string' } } };
+    node.then = {
+      // Said again for Ajv's strict mode, which does not carry the type over from `if`.
+      type: 'object',
+      properties: { type: typeCheck },
+      allOf: branches.map((branch, i) => ({ if: { properties: { type: { enum: [...tags[i]!] } } }, then: branch })),
+    };
+    // `not: {}` rather than an empty oneOf (which the meta-schema forbids): nothing matches.
+    node.else = typeless.length ? { [keyword]: typeless } : { not: {} };
+    choices.typeChecks.add(typeCheck);
+    choices.rewritten.add(node);
   }
-  return tags;
+  return choices;
 }
 
+type Resolve = (ref: string, from: SchemaNode) => unknown;
+
+/**
+ * The `type` values a schema node can accept: it refuses every object whose `type` is a string
+ * not among them. Undefined when that cannot be told from `properties.type`, `$ref`s, `allOf`
+ * and `oneOf`/`anyOf`s whose every alternative tells.
+ */
+function typeTags(node: unknown, resolve: Resolve, visiting = new Set<unknown>()): ReadonlySet<string> | undefined {
+  if (!isPlainObject(node) || visiting.has(node)) return undefined;
+  visiting.add(node);
+  try {
+    const own = tagsOf(node);
+    if (own) return own;
+    const parts: unknown[] = [...(typeof node.$ref === 'string' ? [resolve(node.$ref, node)] : []), ...(Array.isArray(node.allOf) ? node.allOf : [])];
+    for (const part of parts) {
+      const tags = typeTags(part, resolve, visiting);
+      if (tags) return tags;
+    }
+    for (const keyword of ['oneOf', 'anyOf']) {
+      const branches = node[keyword];
+      if (!Array.isArray(branches)) continue;
+      const each = branches.map((branch) => typeTags(branch, resolve, visiting));
+      if (each.some((tags) => tags === undefined)) return undefined;
+      return new Set(each.flatMap((tags) => [...tags!]));
+    }
+    return undefined;
+  } finally {
+    visiting.delete(node);
+  }
+}
+
+/** Whether a node refuses everything but an object with a string `type`. */
+function demandsStringType(node: unknown, resolve: Resolve, visiting = new Set<unknown>()): boolean {
+  if (!isPlainObject(node) || visiting.has(node)) return false;
+  visiting.add(node);
+  try {
+    const required = Array.isArray(node.required) && node.required.includes('type');
+    const properties = isPlainObject(node.properties) ? node.properties : {};
+    const stringType = isPlainObject(properties.type) && (properties.type.type === 'string' || tagsOf(node) !== undefined);
+    if (node.type === 'object' && required && stringType) return true;
+    const parts: unknown[] = [...(typeof node.$ref === 'string' ? [resolve(node.$ref, node)] : []), ...(Array.isArray(node.allOf) ? node.allOf : [])];
+    if (parts.some((part) => demandsStringType(part, resolve, visiting))) return true;
+    for (const keyword of ['oneOf', 'anyOf']) {
+      const branches = node[keyword];
+      if (Array.isArray(branches) && branches.length && branches.every((branch) => demandsStringType(branch, resolve, visiting))) return true;
+    }
+    return false;
+  } finally {
+    visiting.delete(node);
+  }
+}
+
+/** The `type` values a node's own `properties.type` allows. */
 function tagsOf(node: SchemaNode): ReadonlySet<string> | undefined {
   const properties = node.properties;
   if (!isPlainObject(properties) || !isPlainObject(properties.type)) return undefined;
@@ -153,81 +259,44 @@ function tagsOf(node: SchemaNode): ReadonlySet<string> | undefined {
   return undefined;
 }
 
-function resolveRef(ref: string, from: SchemaNode, index: SchemaIndex): unknown {
-  const [file = '', fragment = ''] = ref.split('#');
-  const document = file ? index.documents.get(file) : index.documentOf.get(from);
-  if (!document) throw new Error(`structured content schema: unresolvable $ref ${ref}`);
-  return fragment ? valueAt(document, fromPointer(fragment)) : document;
-}
+// ---------------------------------------------------------------------------------------------
+// Making Ajv's errors readable: the complaints of the kind the data names, most specific first;
+// where no kind could be chosen (no `type`, or one no kind takes), that in one sentence.
+// ---------------------------------------------------------------------------------------------
 
-/** Every (schema node, data location) pair the type-guided walk reaches. */
-function guidedWalk(entry: SchemaNode, data: unknown, index: SchemaIndex): Map<object, Set<string>> {
-  const reached = new Map<object, Set<string>>();
-  const walk = (node: unknown, value: unknown, path: string): void => {
-    if (!isPlainObject(node)) return;
-    const spots = reached.get(node) ?? new Set<string>();
-    if (spots.has(path)) return;
-    spots.add(path);
-    reached.set(node, spots);
-    const here = (child: unknown) => walk(child, value, path);
-    const into = (child: unknown, key: string | number) =>
-      walk(child, (value as Record<string | number, unknown>)[key], path + toPointer([key]));
+function explain(errors: ErrorObject[], choices: Choices): StructuredContentFinding[] {
+  const within = (path: string, base: string) => path === base || path.startsWith(base + '/');
+  const tagsAt = (e: ErrorObject) => choices.tags.get(e.parentSchema as object) ?? new Set<string>();
 
-    if (typeof node.$ref === 'string') here(resolveRef(node.$ref, node, index));
-    for (const keyword of ['oneOf', 'anyOf']) {
-      const branches = node[keyword];
-      if (!Array.isArray(branches)) continue;
-      const type = isPlainObject(value) ? value.type : undefined;
-      for (const branch of branches) {
-        const tags = index.tags.get(branch as object);
-        if (!tags?.size || (typeof type === 'string' && tags.has(type))) here(branch);
-      }
-    }
-    if (Array.isArray(node.allOf)) node.allOf.forEach(here);
-    for (const keyword of ['not', 'if', 'then', 'else']) here(node[keyword]);
-
-    if (isPlainObject(value)) {
-      const properties = isPlainObject(node.properties) ? node.properties : {};
-      const patterns = isPlainObject(node.patternProperties) ? Object.entries(node.patternProperties) : [];
-      for (const key of Object.keys(value)) {
-        let matched = false;
-        if (Object.hasOwn(properties, key)) (matched = true), into(properties[key], key);
-        for (const [pattern, child] of patterns) if (new RegExp(pattern, 'u').test(key)) (matched = true), into(child, key);
-        if (!matched) into(node.additionalProperties, key);
-      }
-    }
-    if (Array.isArray(value)) {
-      const tuple = Array.isArray(node.items) ? node.items : undefined;
-      value.forEach((_, i) => {
-        if (tuple) into(i < tuple.length ? tuple[i] : node.additionalItems, i);
-        else into(node.items, i);
-        into(node.contains, i);
-      });
-    }
-  };
-  walk(entry, data, '');
-  return reached;
-}
-
-function isChoice(error: ErrorObject): boolean {
-  return error.keyword === 'oneOf' || error.keyword === 'anyOf';
-}
-
-function explain(errors: ErrorObject[], data: unknown, entry: SchemaNode, index: SchemaIndex): StructuredContentFinding[] {
-  const reached = guidedWalk(entry, data, index);
-  const counts = (e: ErrorObject) => reached.get(e.parentSchema as object)?.has(e.instancePath) ?? false;
-  const findings = errors.filter((e) => !isChoice(e) && counts(e)).map(describeError);
-  const choices = errors
-    .filter((e) => isChoice(e) && counts(e))
-    .map((e) => ({ error: e, tags: index.tags.get(e.parentSchema as object) ?? new Set<string>() }))
-    // Deepest first, and at one spot the widest choice first: nested oneOfs (a card inside
-    // rich content) are reported once, with every type that would have been accepted.
-    .sort((a, b) => depth(b.error.instancePath) - depth(a.error.instancePath) || b.tags.size - a.tags.size);
-  for (const { error, tags } of choices) {
-    const base = error.instancePath;
-    if (findings.some((f) => f.path === base || f.path.startsWith(base + '/'))) continue;
-    findings.push(describeUnmatched(error, tags));
+  // No kind could be chosen without a string `type`, and the kinds that need none all failed:
+  // one "must have a type" there, instead of each of them saying what the value is not. At one
+  // spot the outermost (widest) choice speaks, with every type that would have been accepted.
+  const untyped = errors
+    .filter((e) => e.keyword === 'if' && (e.params as { failingKeyword?: string }).failingKeyword === 'else' && choices.rewritten.has(e.parentSchema as object))
+    .sort((a, b) => depth(a.instancePath) - depth(b.instancePath) || tagsAt(b).size - tagsAt(a).size);
+  const spots: string[] = [];
+  const choiceFindings: StructuredContentFinding[] = [];
+  for (const error of untyped) {
+    if (spots.some((spot) => within(error.instancePath, spot))) continue;
+    spots.push(error.instancePath);
+    choiceFindings.push(describeUnmatched(error.instancePath, error.data, tagsAt(error)));
   }
+  const rest = errors.filter((e) => e.keyword !== 'if' && !spots.some((spot) => within(e.instancePath, spot)));
+
+  // An unknown type: "must be one of …", after the complaints about fields, like the other choices.
+  const isTypeCheck = (e: ErrorObject) => choices.typeChecks.has(e.parentSchema as object);
+  const isChoice = (e: ErrorObject) => e.keyword === 'oneOf' || e.keyword === 'anyOf';
+  const findings = rest.filter((e) => !isChoice(e) && !isTypeCheck(e)).map(describeError);
+  choiceFindings.push(...rest.filter(isTypeCheck).map(describeError));
+  // A choice not told apart by type (json-pollock's section elements) matched no alternative:
+  // said once, unless the alternatives' own complaints already say where.
+  for (const error of rest.filter(isChoice).sort((a, b) => depth(b.instancePath) - depth(a.instancePath))) {
+    const base = error.instancePath;
+    if ([...findings, ...choiceFindings].some((f) => within(f.path, base))) continue;
+    const ambiguous = error.keyword === 'oneOf' && Array.isArray((error.params as { passingSchemas?: unknown }).passingSchemas);
+    choiceFindings.push(ambiguous ? { path: base, message: 'matches more than one structured-content template; remove the properties that make it ambiguous' } : describeUnmatched(base, error.data, tagsAt(error)));
+  }
+  findings.push(...choiceFindings);
   if (!findings.length) findings.push({ path: '', message: 'is not valid structured content' });
 
   const unique = new Map<string, StructuredContentFinding>();
@@ -239,17 +308,12 @@ function depth(pointer: string): number {
   return pointer === '' ? 0 : pointer.split('/').length - 1;
 }
 
-function describeUnmatched(error: ErrorObject, tags: ReadonlySet<string>): StructuredContentFinding {
-  const path = error.instancePath;
-  const value: unknown = error.data;
-  if (error.keyword === 'oneOf' && Array.isArray((error.params as { passingSchemas?: unknown }).passingSchemas)) {
-    return { path, message: 'matches more than one structured-content template; remove the properties that make it ambiguous' };
-  }
-  const list = [...tags].map((t) => JSON.stringify(t)).join(', ');
+function describeUnmatched(path: string, value: unknown, tags: ReadonlySet<string>): StructuredContentFinding {
   if (!tags.size) return { path, message: 'does not match any of the allowed shapes' };
-  if (!isPlainObject(value)) return { path, message: `must be an element object with a "type" (one of ${list}), got ${show(value)}` };
-  if (value.type === undefined) return { path, message: `must have a "type", one of ${list}` };
-  return { path: `${path}/type`, message: `must be one of ${list}, got ${show(value.type)}` };
+  const choice = tags.size === 1 ? JSON.stringify([...tags][0]) : `one of ${[...tags].map((t) => JSON.stringify(t)).join(', ')}`;
+  if (!isPlainObject(value)) return { path, message: `must be an element object with a "type" (${choice}), got ${show(value)}` };
+  if (value.type === undefined) return { path, message: `must have a "type", ${choice}` };
+  return { path: `${path}/type`, message: `must be ${choice}, got ${show(value.type)}` };
 }
 
 function describeError(error: ErrorObject): StructuredContentFinding {
