@@ -76,7 +76,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (dataDir.warning) log.warn(dataDir.warning);
   // One key seals every secret at rest: bot client secrets, signing keys, the session secret.
   const secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl, sqliteSynchronous: config.sqliteSynchronous });
+  const store = await openStore({
+    dataDir: config.dataDir,
+    databaseUrl: config.databaseUrl,
+    sqliteSynchronous: config.sqliteSynchronous,
+    onBackgroundError: (err, what) => log.error({ err }, `store: ${what}`),
+  });
   await store.migrate({ ...connectorMigrations(store.dialect), ...publicApiMigrations(store.dialect), ...attemptMigrations(store.dialect) });
 
   const bus = new EventBus(log);

@@ -35,7 +35,12 @@ parentPort.on('message', () => {
 });
 `;
 
-export function startCheckpointer(database: BetterSqlite3.Database, file: string, options: { intervalMs?: number; finishFrames?: number } = {}): Checkpointer {
+export function startCheckpointer(
+  database: BetterSqlite3.Database,
+  file: string,
+  options: { intervalMs?: number; finishFrames?: number; onError?: (error: unknown, what: string) => void } = {},
+): Checkpointer {
+  const report = options.onError ?? (() => {});
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
@@ -47,7 +52,12 @@ export function startCheckpointer(database: BetterSqlite3.Database, file: string
   let stopping = false;
   worker.on('message', () => {
     // Between transactions only; PASSIVE gives up rather than wait if the worker is mid-pass.
-    if (database.open && !database.inTransaction) database.pragma('wal_checkpoint(PASSIVE)');
+    try {
+      if (database.open && !database.inTransaction) database.pragma('wal_checkpoint(PASSIVE)');
+    } catch (error) {
+      // The next request's commit would meet the same trouble; this one is only reported.
+      report(error, 'finishing a WAL checkpoint');
+    }
   });
   const exited = new Promise<void>((resolve) => {
     worker.once('exit', () => {
@@ -55,7 +65,7 @@ export function startCheckpointer(database: BetterSqlite3.Database, file: string
       resolve();
     });
   });
-  worker.on('error', () => undefined);
+  worker.on('error', (error) => report(error, 'the WAL checkpoint worker stopped; the connection checkpoints by itself again'));
   return {
     async stop() {
       stopping = true;

@@ -36,10 +36,12 @@ export interface StoreOptions {
   dataDir: string;
   /** SQLite `synchronous` pragma: NORMAL survives a process crash, FULL also a power loss. */
   sqliteSynchronous?: 'NORMAL' | 'FULL';
+  /** Hears of failures in the store's background work (SQLite checkpoints), which no caller awaits. */
+  onBackgroundError?: (error: unknown, what: string) => void;
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const { db, dialect, stop } = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options);
+  const { db, dialect, stop } = options.databaseUrl ? openPostgres(options.databaseUrl, options.onBackgroundError) : openSqlite(options);
   const store: Store = {
     db,
     dialect,
@@ -75,7 +77,7 @@ function openSqlite(options: StoreOptions): { db: Kysely<Database>; dialect: Dia
   database.pragma(`synchronous = ${options.sqliteSynchronous ?? 'NORMAL'}`);
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const checkpointer = startCheckpointer(database, file);
+  const checkpointer = startCheckpointer(database, file, { onError: options.onBackgroundError });
   return {
     db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }),
     dialect: 'sqlite',
@@ -83,7 +85,7 @@ function openSqlite(options: StoreOptions): { db: Kysely<Database>; dialect: Dia
   };
 }
 
-function openPostgres(connectionString: string): { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void> } {
+function openPostgres(connectionString: string, onError: StoreOptions['onBackgroundError'] = () => {}): { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void> } {
   // int8 (bigint timestamps) arrive as strings by default; ours are epoch ms, safe as numbers.
   // Set per pool, not on pg's global type registry, so nothing leaks between instances.
   const types = {
@@ -93,8 +95,8 @@ function openPostgres(connectionString: string): { db: Kysely<Database>; dialect
   const pool = new pg.Pool({ connectionString, max: 10, types });
   // An idle connection that dies (server restart, failover, a dropped database) is an 'error'
   // event on the pool, which throws when nobody listens. pg already discards that connection and
-  // the next query opens a fresh one, so there is nothing more to do than not crash.
-  pool.on('error', () => {});
+  // the next query opens a fresh one, so there is nothing more to do than not crash, and say so.
+  pool.on('error', (error) => onError(error, 'an idle PostgreSQL connection failed (the pool replaces it)'));
   return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
 }
 
