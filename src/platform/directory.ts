@@ -101,8 +101,13 @@ export class Directory {
       .execute();
   }
 
-  /** Skill names are case-sensitive: "Billing" and "billing" are two skills. */
+  /**
+   * Skill names are case-sensitive: "Billing" and "billing" are two skills. A name no skill can
+   * have (see skillNameSchema) is not looked up: PostgreSQL refuses a NUL in a query parameter,
+   * and a bot's TRANSFER must not turn that into a failure of the store.
+   */
   async findSkill(accountId: string, name: string): Promise<Skill | undefined> {
+    if (name.length > 255 || name.includes('\u0000')) return undefined;
     return this.db
       .selectFrom('skills')
       .select(['id', 'name'])

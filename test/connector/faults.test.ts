@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { sql } from 'kysely';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { startApp, type Running } from '../helpers/app.js';
 import { TestBot, reply, text, type Answer, type Received } from '../helpers/test-bot.js';
@@ -63,7 +64,7 @@ for (const kind of STORES) {
     /** The fault cost its own conversation an escalation and nothing else. */
     async function onlyItsConversation(setup: BotSetup, healthy: { id: string; say(t: string): Promise<number> }, victim: { id: string }) {
       const conversation = await waitForConversation(setup.admin, setup.acc, victim.id, (c) => c.skill.name === 'escalation', 'the escalation');
-      assert.equal(botTexts(conversation)[0], 'Let me find a human for you.');
+      assert.ok(botTexts(conversation).includes('Let me find a human for you.'), 'the customer is told');
       const status = await statusOf(setup);
       assert.equal(status.status, 'ONLINE', 'one bad answer does not change the bot’s status');
       assert.equal(status.lastError, null);
@@ -139,6 +140,34 @@ for (const kind of STORES) {
       assert.deepEqual(botTexts(conversation), ['one', 'two']);
       assert.equal(conversation.skill.name, 'bot');
       assert.equal((await statusOf(setup)).status, 'ONLINE');
+    });
+
+    it('a TRANSFER to a skill name with a NUL (PostgreSQL refuses it as a query value): transfer-failed, escalation only', async () => {
+      const { setup, healthy, victim, exchange } = await inject(() => reply(text('moving you'), { type: 'ACTION', data: { name: 'TRANSFER', parameters: { skillName: 'human\u0000' } } }));
+      assert.equal(exchange.outcome, 'ESCALATED');
+      assert.equal(exchange.errors[0].code, 'transfer-failed');
+      await onlyItsConversation(setup, healthy, victim);
+    });
+
+    it('the store refuses one reply (an injected trigger) while it works: that conversation is escalated, the bot stays ONLINE', async () => {
+      const db = running.app.store.db;
+      // A real failure of the store for exactly one reply; everything else it does still works.
+      if (kind === 'postgres') {
+        await sql`create function refuse_poison() returns trigger language plpgsql as $$ begin raise exception 'injected: refusing this reply'; end $$`.execute(db);
+        await sql`create trigger refuse_poison before insert on conversation_events for each row when (new.body like '%poisoned reply%') execute function refuse_poison()`.execute(db);
+      } else {
+        await sql`create trigger refuse_poison before insert on conversation_events when new.body like '%poisoned reply%' begin select raise(abort, 'injected: refusing this reply'); end`.execute(db);
+      }
+      try {
+        const { setup, healthy, victim, exchange } = await inject(() => reply(text('poisoned reply')));
+        assert.equal(exchange.outcome, 'ESCALATED');
+        assert.equal(exchange.errors[0].code, 'platform-error');
+        assert.match(exchange.errors[0].message, /injected: refusing this reply/);
+        await onlyItsConversation(setup, healthy, victim);
+      } finally {
+        await sql`drop trigger refuse_poison${sql.raw(kind === 'postgres' ? ' on conversation_events' : '')}`.execute(db);
+        if (kind === 'postgres') await sql`drop function refuse_poison()`.execute(db);
+      }
     });
 
     /** An endpoint fault: escalation with the code, VENDOR_INTERRUPTION, then back to ONLINE once healed. */
