@@ -7,6 +7,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { createStructuredContentValidator, type StructuredContentVerdict } from '../../src/connector/parser/index.js';
 import { routeOneOfsByType } from '../../src/connector/parser/structured-content.js';
+import { seeded } from '../helpers/random.js';
 
 // The validator on its own, as the Public API uses it: paths are relative to the value checked.
 const validator = createStructuredContentValidator();
@@ -166,16 +167,6 @@ function shippedSchemas() {
   return { richContent: ajv.getSchema('rich_content.json')!, button: ajv.getSchema('button.json')! };
 }
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Random templates of every json-pollock kind, a few levels deep, about half of them broken somewhere. */
 function templates(random: () => number) {

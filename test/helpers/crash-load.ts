@@ -3,6 +3,7 @@ import { client } from './app.js';
 import { startProcess, type Proc } from './process.js';
 import type { TestStore } from './stores.js';
 import { TestBot, text } from './test-bot.js';
+import { seeded } from './random.js';
 
 /**
  * kill -9 under load: consumers write to many conversations of a Custom Endpoint bot while the
@@ -53,21 +54,10 @@ export interface CrashLoadReport {
 
 const ADMIN = 'crash-admin-token';
 
-/** A small deterministic PRNG (mulberry32): the same seed gives the same run of numbers. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export async function crashUnderLoad(store: TestStore, options: CrashLoadOptions): Promise<CrashLoadReport> {
   const log = options.log ?? (() => {});
-  const random = prng(options.seed);
+  const random = seeded(options.seed);
   const bot = await new TestBot().start();
   /** Per conversation: [sequence, message] in the order the bot received them. */
   const received = new Map<string, Array<[number, string]>>();

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeJsonLimit, exceededJsonLimit, type JsonLimits } from '../../src/util/json-bounds.js';
+import { seeded } from '../helpers/random.js';
 
 const roomy: JsonLimits = { maxDepth: Infinity, maxNodes: Infinity };
 
@@ -35,16 +36,6 @@ function randomJson(random: () => number, depth = 0): unknown {
   }
 }
 
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 describe('exceededJsonLimit', () => {
   it('walks 100,000 nested arrays and objects without overflowing the stack', () => {
