@@ -41,7 +41,10 @@ export interface StoreOptions {
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const { db, dialect, stop } = options.databaseUrl ? openPostgres(options.databaseUrl, options.onBackgroundError) : openSqlite(options);
+  const opened: { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void>; release?: () => void } = options.databaseUrl
+    ? openPostgres(options.databaseUrl, options.onBackgroundError)
+    : openSqlite(options);
+  const { db, dialect, stop, release } = opened;
   const store: Store = {
     db,
     dialect,
@@ -59,14 +62,17 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     async close() {
       await stop?.();
       await db.destroy();
+      // Last: the data dir is another process's to take only once nothing of ours writes to it.
+      release?.();
     },
   };
   return store;
 }
 
-function openSqlite(options: StoreOptions): { db: Kysely<Database>; dialect: Dialect; stop: () => Promise<void> } {
+function openSqlite(options: StoreOptions): { db: Kysely<Database>; dialect: Dialect; stop: () => Promise<void>; release: () => void } {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const file = join(options.dataDir, 'botbridge.sqlite');
+  const claim = claimDataDir(options.dataDir);
   // SQLite creates the -wal, -shm and -journal files with the database file's mode, so a 0600
   // database keeps them 0600 too, whatever the umask. Changing the process's umask instead would
   // reach every file any part writes, for as long as the open takes; these modes are local.
@@ -82,7 +88,35 @@ function openSqlite(options: StoreOptions): { db: Kysely<Database>; dialect: Dia
     db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }),
     dialect: 'sqlite',
     stop: () => checkpointer.stop(),
+    release: () => claim.close(),
   };
+}
+
+/**
+ * One SQLite data dir belongs to one process: two would each run the connector on the same bots
+ * and answer every message twice. The claim is an exclusive lock SQLite holds on a file of its
+ * own for as long as this connection lives; the OS drops it when the process dies, even by
+ * kill -9, so a crash never leaves a stale claim behind.
+ */
+function claimDataDir(dataDir: string): BetterSqlite3.Database {
+  const file = join(dataDir, 'botbridge.lock');
+  ensurePrivateFile(file);
+  // No busy wait: a claim held by another process is an answer, not a contention.
+  const claim = new BetterSqlite3(file, { timeout: 0 });
+  try {
+    claim.pragma('locking_mode = EXCLUSIVE');
+    // The first write takes the exclusive lock; in this locking mode it is kept until close.
+    claim.exec('begin exclusive; create table if not exists claim (pid integer); commit');
+    return claim;
+  } catch (error) {
+    claim.close();
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new Error(
+        `the data dir ${dataDir} is in use by another botbridge process: one SQLite data dir belongs to one process (run several instances on PostgreSQL, with DATABASE_URL)`,
+      );
+    }
+    throw error;
+  }
 }
 
 function openPostgres(connectionString: string, onError: StoreOptions['onBackgroundError'] = () => {}): { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void> } {

@@ -31,11 +31,11 @@ export async function startProcess(store: TestStore, env: Record<string, string>
   const wake = () => waiters.forEach((w) => w());
   child.stdout!.on('data', (chunk) => ((out += String(chunk)), wake()));
   child.stderr!.on('data', (chunk) => ((err += String(chunk)), wake()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => (resolve({ code, signal }), wake())),
-  );
+  // Set before the waiters wake: they must see the process gone, or they wait for good.
   let done = false;
-  void exited.then(() => (done = true));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => ((done = true), resolve({ code, signal }), wake())),
+  );
   const waitForOutput = (pattern: RegExp, what: string) =>
     new Promise<RegExpExecArray>((resolve, reject) => {
       const check = () => {
