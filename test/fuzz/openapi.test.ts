@@ -55,6 +55,8 @@ interface Server {
   child: ChildProcess;
   /** The app's error log lines (JSON), as server.ts forwards them. */
   errors: string[];
+  /** Whatever else the process wrote to stderr (a crash's stack), the last 4 KB of it. */
+  stderrTail(): string;
   stop(): Promise<void>;
 }
 
@@ -66,11 +68,15 @@ async function startServer(store: TestStore, botUrl: string): Promise<Server> {
   });
   const errors: string[] = [];
   let stderr = '';
+  let other = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
     const lines = stderr.split('\n');
     stderr = lines.pop()!;
-    for (const line of lines) if (line.startsWith('FUZZ_LOG ')) errors.push(line.slice('FUZZ_LOG '.length));
+    for (const line of lines) {
+      if (line.startsWith('FUZZ_LOG ')) errors.push(line.slice('FUZZ_LOG '.length));
+      else other = `${other}${line}\n`.slice(-4096);
+    }
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const ready = await new Promise<{ url: string; world: World }>((resolve, reject) => {
@@ -86,6 +92,7 @@ async function startServer(store: TestStore, botUrl: string): Promise<Server> {
     ...ready,
     child,
     errors,
+    stderrTail: () => `${other}${stderr}`.slice(-4096),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -280,9 +287,11 @@ for (const kind of STORES) {
 
       const dispatcher = new Agent({ connections: CONCURRENCY * 2 });
       const inFlight = new Map<number, FuzzRequest>();
-      let stall: () => void = () => {};
-      const stalled = new Promise<'stalled'>((resolve) => (stall = () => resolve('stalled')));
-      const health = watchHealth(origin, inFlight, stall);
+      // The fuzz stops early when the server is stuck or gone: waiting on it would only time out.
+      let halt: (why: 'stalled' | 'exited') => void = () => {};
+      const halted = new Promise<'stalled' | 'exited'>((resolve) => (halt = resolve));
+      const health = watchHealth(origin, inFlight, () => halt('stalled'));
+      server.child.once('exit', () => halt('exited'));
       const outcomes: Outcome[] = [];
       let stopping = false;
       let next = 0;
@@ -299,7 +308,7 @@ for (const kind of STORES) {
           if (!stopping) outcomes.push(outcome);
         }
       };
-      const ending = await Promise.race([Promise.all(Array.from({ length: CONCURRENCY }, worker)), stalled]);
+      const ending = await Promise.race([Promise.all(Array.from({ length: CONCURRENCY }, worker)).then(() => 'done' as const), halted]);
       stopping = true;
       const elapsed = performance.now() - started;
       const healthReport = await health.stop();
@@ -346,11 +355,12 @@ for (const kind of STORES) {
         appendFileSync(process.env.FUZZ_REPORT, [...healthReport.misses.map((m) => `${kind} ${m}\n`), ...problems.map((p) => `${kind} ${explain(p)}\n`)].join(''));
       }
       const failures = [
+        ...(ending === 'exited' ? [`the server process ended (${server.child.exitCode ?? server.child.signalCode}) after ${outcomes.length} requests:\n${server.stderrTail()}`] : []),
         ...(ending === 'stalled' ? [`the server stopped answering /healthz (${STALL_MS} ms) after ${outcomes.length} requests; the fuzz stopped there`] : []),
         ...healthReport.misses.slice(0, 5),
         ...problems.slice(0, 40).map(explain),
       ];
-      if (ending !== 'stalled') assert.equal(perOp.size, ops.length, 'every operation was requested');
+      if (ending === 'done') assert.equal(perOp.size, ops.length, 'every operation was requested');
       assert.deepEqual(failures, [], `${healthReport.misses.length} /healthz misses, ${problems.length} of ${outcomes.length} answers break the contract (first ones):\n${failures.join('\n')}`);
     });
 
