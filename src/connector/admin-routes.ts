@@ -1,7 +1,8 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { badRequest } from '../http/errors.js';
 import { accountParams } from '../http/schemas.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
-import { createBotSchema, patchBotSchema, vendorSchema, type BotInput, type VendorCredentials } from './bot-config.js';
+import { baseUrlProblem, createBotSchema, patchBotSchema, vendorSchema, type BotInput, type VendorCredentials } from './bot-config.js';
 import type { Connector } from './connector.js';
 
 const tags = ['admin', 'bots'];
@@ -13,6 +14,12 @@ const botParams = {
 } as const;
 
 type WithVendor = { vendor: VendorCredentials };
+
+/** What the schema cannot say about a vendor base URL: that it parses (see baseUrlProblem). */
+const callableVendor = async (request: FastifyRequest) => {
+  const problem = baseUrlProblem((request.body as { vendor?: { baseUrl?: string } } | undefined)?.vendor?.baseUrl);
+  if (problem) throw badRequest(problem, 'invalid-request');
+};
 type BotRoute = { Params: { acc: string; id: string } };
 
 /** Admin API for Custom Endpoint bots (HTTP-SURFACE.md), mounted under /admin/v1. */
@@ -24,7 +31,7 @@ export function registerConnectorAdminRoutes(
 
   server.post<{ Params: { acc: string }; Body: BotInput & WithVendor }>(
     '/accounts/:acc/bots',
-    { schema: { tags, security, summary: 'Create a Custom Endpoint bot (OFFLINE until started)', params: accountParams, body: createBotSchema } },
+    { schema: { tags, security, summary: 'Create a Custom Endpoint bot (OFFLINE until started)', params: accountParams, body: createBotSchema }, preHandler: callableVendor },
     async (request, reply) => {
       const bot = await connector.create(request.params.acc, request.body);
       return reply.status(201).send({ id: bot.id, status: bot.status });
@@ -45,7 +52,7 @@ export function registerConnectorAdminRoutes(
 
   server.patch<BotRoute & { Body: BotInput }>(
     '/accounts/:acc/bots/:id',
-    { schema: { tags, security, summary: 'Change settings (omit vendor.clientSecret to keep it)', params: botParams, body: patchBotSchema } },
+    { schema: { tags, security, summary: 'Change settings (omit vendor.clientSecret to keep it)', params: botParams, body: patchBotSchema }, preHandler: callableVendor },
     async (request) => connector.patch(request.params.acc, request.params.id, request.body),
   );
 
@@ -80,6 +87,7 @@ export function registerConnectorAdminRoutes(
         params: accountParams,
         body: { type: 'object', properties: { vendor: vendorSchema }, required: ['vendor'], additionalProperties: false },
       },
+      preHandler: callableVendor,
     },
     async (request) => ({ environments: await connector.environmentsFor(request.params.acc, request.body.vendor) }),
   );
@@ -94,6 +102,7 @@ export function registerConnectorAdminRoutes(
         params: accountParams,
         body: { type: 'object', properties: { vendor: vendorSchema }, required: ['vendor'], additionalProperties: false },
       },
+      preHandler: callableVendor,
     },
     async (request) => connector.testConnectionFor(request.params.acc, request.body.vendor),
   );

@@ -68,6 +68,26 @@ const vendorProperties = {
   timeoutSeconds: { type: 'integer', minimum: 1, maximum: 300 },
 } as const;
 
+/**
+ * Why a base URL cannot be called, or undefined when it can. The schema's pattern admits text
+ * the URL parser refuses (a port past 65535, an unclosed IPv6 bracket, a percent-escape in the
+ * host): stored, such a bot would fail every call as "unreachable", and a check of unsaved
+ * credentials would answer 502 for what is bad input. Paths are appended to the base URL, so a
+ * query or fragment in it would swallow them.
+ */
+export function baseUrlProblem(baseUrl: string | undefined): string | undefined {
+  if (baseUrl === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return 'vendor.baseUrl is not a URL that can be called (check the host and the port)';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'vendor.baseUrl must be an http or https URL';
+  if (url.search || url.hash || baseUrl.includes('?') || baseUrl.includes('#')) return 'vendor.baseUrl must not have a query or a fragment: paths are appended to it';
+  return undefined;
+}
+
 /** The vendor block alone, for the console's environment list and test connection before saving. */
 export const vendorSchema = {
   type: 'object',

@@ -7,6 +7,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Logger } from 'pino';
 import { HttpError } from './errors.js';
+import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import { describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
 
@@ -85,6 +86,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     genReqId: () => randomUUID(),
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true },
+    // Refusals made before any route (undecodable URLs, oversized headers) keep the error shape.
+    frameworkErrors,
+    clientErrorHandler,
   }) as unknown as FastifyInstance;
 
   // A body has to be the type the schema says: "5" is not a number there. Query strings and path

@@ -115,6 +115,30 @@ for (const kind of STORES) {
       assert.equal(badEnv.body.error.code, 'vendor-auth-rejected');
     });
 
+    it('a base URL the URL parser refuses is bad input (400), never stored and never a 502', async () => {
+      const { acc, admin, app, botId } = await setupBot(running, bot.url, { start: false });
+      const vendor = { type: 'CUSTOM_ENDPOINT', clientId: app.client_id, clientSecret: app.client_secret, botId: 'draft-bot' };
+      // Each matches the schema's pattern; none can be called.
+      const port = new URL(bot.url).port;
+      for (const baseUrl of ['http://127.0.0.1:99999', 'http://[::1', 'http://%zz', `http://127.0.0.1:${port}/x?a=1`, `http://127.0.0.1:${port}#part`]) {
+        const what = JSON.stringify(baseUrl);
+        for (const path of ['vendor/environments', 'vendor/test-connection']) {
+          const res = await admin.post(`/admin/v1/accounts/${acc}/${path}`, { vendor: { ...vendor, baseUrl } });
+          assert.equal(res.status, 400, `${path} ${what}: ${JSON.stringify(res.body)}`);
+          assert.equal(res.body.error.code, 'invalid-request');
+        }
+        const created = await admin.post(`/admin/v1/accounts/${acc}/bots`, { name: 'b', conversationType: 'MESSAGING', skills: ['bot'], vendor: { ...vendor, baseUrl } });
+        assert.equal(created.status, 400, `create ${what}: ${JSON.stringify(created.body)}`);
+        const patched = await admin.patch(`/admin/v1/accounts/${acc}/bots/${botId}`, { vendor: { baseUrl } });
+        assert.equal(patched.status, 400, `patch ${what}: ${JSON.stringify(patched.body)}`);
+      }
+      // The bot kept its URL, and only the one bot exists: nothing of the refusals was stored.
+      assert.equal((await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`)).body.vendor.baseUrl, bot.url);
+      assert.equal((await admin.get(`/admin/v1/accounts/${acc}/bots`)).body.bots.length, 1);
+      // A good URL passes the same routes, so the refusals are about the URLs.
+      assert.deepEqual((await admin.post(`/admin/v1/accounts/${acc}/vendor/environments`, { vendor: { ...vendor, baseUrl: bot.url } })).body, { environments: ['draft', 'production'] });
+    });
+
     it('files arrive as the placeholder text; the error hook is called on escalation', async () => {
       const { acc, admin } = await setupBot(running, bot.url);
       const fn = await admin.post(`/admin/v1/accounts/${acc}/functions`, { url: `${hook.url}/hook`, name: 'error hook' });

@@ -37,6 +37,9 @@ for (const kind of STORES) {
       const free = await openConversation(running.url, acc, { skill: 'sales' });
       const pause = await api.send('messages', busy.conversationId, { messages: [{ delay: 12, typing: true }, 'after the pause'] });
       assert.equal(pause.status, 200);
+      // Started before anything else is asked: the worker takes conversations side by side, so
+      // that it starts this one before the free conversation's job is done is not promised.
+      while ((await api.job(pause.body.jobId)).body.status !== 'running') await new Promise((r) => setTimeout(r, 20));
       const transfer = await api.send('transfer', busy.conversationId, { skill: 'human_skill' }, { ttl: '10' });
       assert.equal(transfer.status, 200);
       assert.equal((await api.job(transfer.body.jobId)).body.status, 'queued');
