@@ -96,6 +96,9 @@ export const vendorSchema = {
   additionalProperties: false,
 } as const;
 
+/** The longest a Node timer waits (2^31 - 1 ms); a longer one fires at once. */
+export const MAX_TIMER_SECONDS = 2_147_483;
+
 const settingsProperties = {
   name: { type: 'string', minLength: 1, maxLength: 255 },
   conversationType: { type: 'string', enum: ['MESSAGING', 'CHAT'] },
@@ -128,9 +131,9 @@ const settingsProperties = {
     type: 'object',
     properties: {
       enabled: { type: 'boolean' },
-      warningAfterSeconds: { type: 'integer', minimum: 1 },
+      warningAfterSeconds: { type: 'integer', minimum: 1, maximum: MAX_TIMER_SECONDS },
       warningText: { type: 'string', maxLength: 5000 },
-      closeAfterSeconds: { type: 'integer', minimum: 1 },
+      closeAfterSeconds: { type: 'integer', minimum: 1, maximum: MAX_TIMER_SECONDS },
       closeText: { type: 'string', maxLength: 5000 },
     },
     additionalProperties: false,

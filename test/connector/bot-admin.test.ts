@@ -88,6 +88,18 @@ for (const kind of STORES) {
       assert.equal(bad.status, 400);
       assert.match(bad.body.error.message, /nope/);
       assert.equal((await admin.post(`/admin/v1/accounts/${acc}/bots`, { name: 'x' })).status, 400);
+      // Longer than a timer can wait (it would fire at once), and limits out of their ranges.
+      for (const patch of [
+        { chatInactivity: { warningAfterSeconds: 2_147_484 } },
+        { chatInactivity: { closeAfterSeconds: 10_000_000 } },
+        { limits: { maxItems: 0 } },
+        { limits: { maxDelaySeconds: 601 } },
+        { limits: { maxResponseBytes: 100 } },
+      ]) {
+        assert.equal((await admin.patch(`/admin/v1/accounts/${acc}/bots/${botId}`, patch)).status, 400, JSON.stringify(patch));
+      }
+      const limited = await admin.patch(`/admin/v1/accounts/${acc}/bots/${botId}`, { limits: { maxItems: 10 } });
+      assert.deepEqual(limited.body.limits, { maxResponseBytes: 2 * 1024 * 1024, maxItems: 10, maxDelaySeconds: 30 });
       assert.equal(
         (await admin.post(`/admin/v1/accounts/${acc}/bots`, { ...view, vendor: { ...view.vendor, baseUrl: 'http://x/', clientSecret: 's' } })).status,
         400,
