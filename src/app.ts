@@ -80,6 +80,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
     sqliteSynchronous: config.sqliteSynchronous,
+    claim: true,
     onBackgroundError: (err, what) => log.error({ err }, `store: ${what}`),
   });
   await store.migrate({ ...connectorMigrations(store.dialect), ...publicApiMigrations(store.dialect), ...attemptMigrations(store.dialect) });

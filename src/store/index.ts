@@ -36,6 +36,11 @@ export interface StoreOptions {
   dataDir: string;
   /** SQLite `synchronous` pragma: NORMAL survives a process crash, FULL also a power loss. */
   sqliteSynchronous?: 'NORMAL' | 'FULL';
+  /**
+   * A server claims its SQLite data dir for itself: a second server on it refuses to start. Tools
+   * (rotate-keys) open it unclaimed beside the running server; SQLite serialises their writes.
+   */
+  claim?: boolean;
   /** Hears of failures in the store's background work (SQLite checkpoints), which no caller awaits. */
   onBackgroundError?: (error: unknown, what: string) => void;
 }
@@ -72,7 +77,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 function openSqlite(options: StoreOptions): { db: Kysely<Database>; dialect: Dialect; stop: () => Promise<void>; release: () => void } {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const file = join(options.dataDir, 'botbridge.sqlite');
-  const claim = claimDataDir(options.dataDir);
+  const claim = options.claim ? claimDataDir(options.dataDir) : undefined;
   // SQLite creates the -wal, -shm and -journal files with the database file's mode, so a 0600
   // database keeps them 0600 too, whatever the umask. Changing the process's umask instead would
   // reach every file any part writes, for as long as the open takes; these modes are local.
@@ -88,7 +93,7 @@ function openSqlite(options: StoreOptions): { db: Kysely<Database>; dialect: Dia
     db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }),
     dialect: 'sqlite',
     stop: () => checkpointer.stop(),
-    release: () => claim.close(),
+    release: () => claim?.close(),
   };
 }
 

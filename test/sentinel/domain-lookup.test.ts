@@ -56,14 +56,18 @@ for (const kind of STORES) {
 
     it('answers PUBLIC_HOST when it is set', async () => {
       assert.equal(configFromEnv({ PUBLIC_HOST: 'bots.example.com:8443' }).publicHost, 'bots.example.com:8443');
-      const other = await startApp(store, { publicHost: configFromEnv({ PUBLIC_HOST: 'bots.example.com:8443' }).publicHost });
+      // Its own store: a second server on one SQLite data dir refuses to start.
+      const otherStore = await freshStore(kind);
+      const other = await startApp(otherStore, { publicHost: configFromEnv({ PUBLIC_HOST: 'bots.example.com:8443' }).publicHost });
       try {
+        assert.equal((await client(other.url, { token: ADMIN_TOKEN }).post('/admin/v1/accounts', { accountId: acc })).status, 201);
         const res = await client(other.url).get(`/api/account/${acc}/service/baseURI.json?version=1.0`);
         assert.equal(res.status, 200);
         assert.equal(entry(res.body, 'sentinel').baseURI, 'bots.example.com:8443');
         assert.equal(entry(res.body, 'botConnectorsDomain').baseURI, 'bots.example.com:8443');
       } finally {
         await other.close();
+        await otherStore.dispose();
       }
     });
   });
