@@ -656,7 +656,7 @@ export class Connector {
     this.deps.log.warn({ botId: runtime.record.id, conversationId, code: reason.code }, reason.message);
     const plan = await escalationPlan(runtime.record.settings, reason, (name) => this.deps.directory.findSkill(accountId, name));
     try {
-      await this.deps.conversations.act(accountId, conversationId, { role: 'BOT', userId: runtime.record.userId }, plan.steps, { sequence: answers, pending: null });
+      await this.deps.conversations.act(accountId, conversationId, { role: 'BOT', userId: runtime.record.userId }, plan.steps, { answered: { sequence: answers, pending: null } });
     } catch (error) {
       if (!isClosedError(error)) throw error;
       return [`escalating (${reason.code})`, 'conversation already closed: nothing to escalate'];

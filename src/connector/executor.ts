@@ -60,7 +60,7 @@ export async function carryOut(ctx: ExecutionContext, answer: Remainder, committ
   const id = conversation.conversationId;
   const result: ExecutionResult = { effects: [], errors: [] };
   const commit = async (steps: Step[], rest: Remainder | null) => {
-    await conversations.act(acc, id, bot, steps, { sequence: ctx.answers, pending: rest });
+    await conversations.act(acc, id, bot, steps, { answered: { sequence: ctx.answers, pending: rest } });
     committed = true;
   };
   let rest: Remainder | null = answer;

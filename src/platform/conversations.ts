@@ -76,6 +76,16 @@ export interface Answered {
   pending: unknown;
 }
 
+/** What else a change commits, in its own transaction: all of it is written, or none. */
+export interface ActOptions {
+  answered?: Answered;
+  /**
+   * More writes of the change's author (a job's progress, say), in the same transaction; or a
+   * check that throws to refuse the whole change (a lease that is no longer held).
+   */
+  within?: (tx: Db) => Promise<void>;
+}
+
 const CONSUMER_MESSAGE_TYPES: ReadonlySet<string> = new Set(['TEXT', 'RICH_CONTENT', 'FILE']);
 
 /** A consumer's message: what a bot holding the conversation owes an answer to. */
@@ -234,7 +244,8 @@ export class Conversations {
   /**
    * Several steps of one originator as one change: one commit, its entries in order, nothing
    * announced before the commit. A bot's answer goes this way, with what it answered (`answered`)
-   * committed alongside, so a crash can neither lose the answer's record nor deliver it twice.
+   * committed alongside, so a crash can neither lose the answer's record nor deliver it twice;
+   * `within` adds the author's own writes (or checks) to the same transaction.
    * Every step needs the conversation open (409 `conversation-closed`), as the draft is after the
    * steps before it; steps may be none (only `answered` is written then).
    */
@@ -243,7 +254,7 @@ export class Conversations {
     conversationId: string,
     originator: Originator,
     steps: readonly Step[],
-    answered?: Answered,
+    options: ActOptions = {},
   ): Promise<{ next: Conversation; written: ConversationEvent[] }> {
     return this.changeReturningEvents(
       accountId,
@@ -259,7 +270,7 @@ export class Conversations {
         }
         return { next: draft, events };
       },
-      answered,
+      options,
     );
   }
 
@@ -506,7 +517,7 @@ export class Conversations {
     accountId: string,
     conversationId: string,
     work: (current: Conversation, tx: Db) => Promise<Change>,
-    answered?: Answered,
+    { answered, within }: ActOptions = {},
   ): Promise<{ next: Conversation; written: ConversationEvent[] }> {
     return this.mutex.run(conversationId, async () => {
       const { before, next, written } = await this.store.transact(async (tx) => {
@@ -539,6 +550,7 @@ export class Conversations {
         if (written.length || next !== before) {
           await tx.executeQuery(this.writes.update('conversations', changedColumns(before, next, now, inbound), 'id', conversationId));
         }
+        await within?.(tx);
         return { before, next, written };
       });
       for (const event of written) {
