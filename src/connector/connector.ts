@@ -366,20 +366,25 @@ export class Connector {
     return true;
   }
 
-  /** The bot just got the conversation: capacity check, then the welcome event when enabled. */
+  /**
+   * The bot just got the conversation: capacity check, then the welcome event when enabled. The
+   * check reads how many the bot already held when it got this one, counted under its row lock
+   * (holderLoad): of many conversations arriving at once exactly the first ones up to the cap
+   * stay, whatever order their checks run in.
+   */
   private async arrived(runtime: Runtime, conversationId: string, assigned: number): Promise<void> {
     const { settings } = runtime.record;
-    const held = await this.deps.conversations.countHeldBy(runtime.record.userId);
-    if (held > settings.maxOpenConversations) {
-      const conversation = await this.deps.conversations.find(conversationId);
-      if (!conversation || conversation.answeredSequence >= assigned) return;
-      const reason = { code: 'bot-capacity-reached', message: `bot holds ${held - 1} open conversations, its maximum is ${settings.maxOpenConversations}` };
+    const conversation = await this.deps.conversations.find(conversationId);
+    if (!conversation || conversation.answeredSequence >= assigned || conversation.assignee?.userId !== runtime.record.userId) return;
+    const held = conversation.holderLoad ?? 0;
+    if (held >= settings.maxOpenConversations) {
+      const reason = { code: 'bot-capacity-reached', message: `bot held ${held} open conversations when it got this one, its maximum is ${settings.maxOpenConversations}` };
       await this.escalateAndRecord(runtime, conversation, 'ARRIVAL', reason, assigned);
       return;
     }
     if (!settings.welcomeEvent) return;
-    const conversation = await this.deps.conversations.withEvents(runtime.record.accountId, conversationId);
-    const last = lastConsumerMessage(conversation.events.filter((e) => e.sequence < assigned));
+    const history = await this.deps.conversations.eventsAfter(conversationId, 0);
+    const last = lastConsumerMessage(history.filter((e) => e.sequence < assigned));
     await this.runExchange(runtime, conversationId, { eventType: 'START', upTo: assigned, body: (c) => startEventBody(c, last) });
   }
 

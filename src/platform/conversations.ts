@@ -113,6 +113,7 @@ const CONVERSATION_ROW = [
   'conversations.queued_at',
   'conversations.answered_seq',
   'conversations.pending_answer',
+  'conversations.holder_load',
   'skills.name as skill_name',
   'users.user_type as assignee_type',
   'users.bot_id as assignee_bot_id',
@@ -126,6 +127,8 @@ const CONVERSATION_ROW = [
 export class Conversations {
   private readonly mutex = new KeyedMutex();
   private readonly writes: WriteStatements;
+  /** PostgreSQL serves several writers at once (a pool, other instances): rows counted are locked first. SQLite has one writer. */
+  private readonly locksRows: boolean;
 
   constructor(
     private readonly store: Store,
@@ -134,6 +137,7 @@ export class Conversations {
     private readonly metrics: Metrics,
   ) {
     this.writes = new WriteStatements(store.dialect);
+    this.locksRows = store.dialect === 'postgres';
   }
 
   async open(accountId: string, input: OpenConversation): Promise<Conversation> {
@@ -182,17 +186,18 @@ export class Conversations {
         answered_seq: 0,
         inbound_seq: 0,
         pending_answer: null,
+        holder_load: null,
       })
       .execute();
     this.bus.publish({ type: 'conversation.opened', conversation });
     // Routing is a change like any other, so its ASSIGN entry and announcement follow the rules.
     return this.change(accountId, conversation.conversationId, async (current, tx) => {
       if (input.assignTo) {
-        const target = await candidate(tx, accountId, Number(input.assignTo));
+        const target = await candidate(tx, accountId, Number(input.assignTo), this.locksRows);
         if (!target) throw notFound(`unknown user '${input.assignTo}'`);
         const assignee = toAssignee(target);
         return {
-          next: { ...current, assignee, queuedAt: undefined },
+          next: { ...current, assignee, holderLoad: target.open, queuedAt: undefined },
           events: [{ type: 'ASSIGN', originator: { role: 'SYSTEM' }, assignee, audience: 'AGENTS_AND_MANAGERS' }],
         };
       }
@@ -289,11 +294,11 @@ export class Conversations {
         const { skill, agentId } = step;
         const transfer: NewEvent = { type: 'TRANSFER', originator, skill, audience: 'AGENTS_AND_MANAGERS' };
         if (agentId && isUserId(agentId)) {
-          const agent = await candidate(tx, current.accountId, Number(agentId));
+          const agent = await candidate(tx, current.accountId, Number(agentId), this.locksRows);
           if (agent && agent.online && hasCapacity(agent)) {
             const assignee = toAssignee(agent);
             return {
-              next: { ...current, skill, assignee, queuedAt: undefined },
+              next: { ...current, skill, assignee, holderLoad: agent.open, queuedAt: undefined },
               events: [transfer, { type: 'ASSIGN', originator: { role: 'SYSTEM' }, assignee, audience: 'AGENTS_AND_MANAGERS' }],
             };
           }
@@ -334,11 +339,11 @@ export class Conversations {
       if (!user.skills.some((s) => s.id === current.skill.id)) {
         throw forbidden(`conversation is queued on skill '${current.skill.name}', which you do not serve`);
       }
-      const me = await candidate(tx, accountId, Number(userId));
+      const me = await candidate(tx, accountId, Number(userId), this.locksRows);
       if (!me || !hasCapacity(me)) throw conflict('you are at your maximum of open conversations', 'agent-at-capacity');
       const assignee = toAssignee(me);
       return {
-        next: { ...current, assignee, queuedAt: undefined },
+        next: { ...current, assignee, holderLoad: me.open, queuedAt: undefined },
         events: [{ type: 'ASSIGN', originator: { role: 'AGENT', userId }, assignee, audience: 'AGENTS_AND_MANAGERS' }],
       };
     });
@@ -494,12 +499,14 @@ export class Conversations {
     const bot = pickLeastLoaded(await onlineBots(tx, skill.id));
     if (bot) {
       const assignee = toAssignee(bot);
+      // Counted again under the bot's row lock: the count that picked it may be stale already.
+      const load = this.locksRows ? ((await candidate(tx, current.accountId, bot.userId, true))?.open ?? bot.open) : bot.open;
       return {
-        next: { ...current, skill, assignee, queuedAt: undefined },
+        next: { ...current, skill, assignee, holderLoad: load, queuedAt: undefined },
         events: [...events, { type: 'ASSIGN', originator: { role: 'SYSTEM' }, assignee, audience: 'AGENTS_AND_MANAGERS' }],
       };
     }
-    return { next: { ...current, skill, assignee: null, queuedAt: Date.now() }, events };
+    return { next: { ...current, skill, assignee: null, holderLoad: undefined, queuedAt: Date.now() }, events };
   }
 
   private async change(
@@ -609,7 +616,7 @@ function changedColumns(before: Conversation, next: Conversation, now: number, i
   return {
     ...(next.status !== before.status ? { status: next.status } : {}),
     ...(next.skill.id !== before.skill.id ? { skill_id: next.skill.id } : {}),
-    ...(assignee(next) !== assignee(before) ? { assignee_user_id: assignee(next) } : {}),
+    ...(assignee(next) !== assignee(before) ? { assignee_user_id: assignee(next), holder_load: next.assignee ? (next.holderLoad ?? null) : null } : {}),
     ...(next.ttr.ttrType !== before.ttr.ttrType || next.ttr.value !== before.ttr.value
       ? { ttr_type: next.ttr.ttrType, ttr_value: next.ttr.value ?? null }
       : {}),
@@ -669,6 +676,7 @@ type ConversationRow = {
   queued_at: number | null;
   answered_seq: number;
   pending_answer: string | null;
+  holder_load: number | null;
 };
 
 function toConversation(r: ConversationRow): Conversation {
@@ -698,6 +706,7 @@ function toConversation(r: ConversationRow): Conversation {
     lastSequence: r.last_seq,
     answeredSequence: r.answered_seq,
     ...(r.pending_answer !== null ? { pendingAnswer: JSON.parse(r.pending_answer) as unknown } : {}),
+    ...(r.holder_load !== null ? { holderLoad: r.holder_load } : {}),
   };
 }
 

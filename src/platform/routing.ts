@@ -65,8 +65,16 @@ export async function onlineBots(db: Db, skillId: number): Promise<Candidate[]> 
   }));
 }
 
-/** One user of the account as a routing candidate, or undefined when unknown. */
-export async function candidate(db: Db, accountId: string, userId: number): Promise<(Candidate & { online: boolean }) | undefined> {
+/**
+ * One user of the account as a routing candidate, or undefined when unknown. `lock` (PostgreSQL)
+ * holds the user's row until the change commits, and counts only then: two changes handing the
+ * same agent a conversation at once take turns, so the second counts the first's, and a cap
+ * holds however many instances assign at the same moment.
+ */
+export async function candidate(db: Db, accountId: string, userId: number, lock = false): Promise<(Candidate & { online: boolean }) | undefined> {
+  // A separate statement: the count must be read after the lock is granted, not from the
+  // snapshot the locking statement started with.
+  if (lock) await db.selectFrom('users').select('id').where('id', '=', userId).where('account_id', '=', accountId).forUpdate().execute();
   const r = await db
     .selectFrom('users')
     .select((eb) => [

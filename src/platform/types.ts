@@ -123,6 +123,12 @@ export interface Conversation {
   answeredSequence: number;
   /** What the holder still has to carry out of an answer (after a DELAY); opaque to the platform. */
   pendingAnswer?: unknown;
+  /**
+   * How many open conversations the holder already had when it got this one, counted while its
+   * row was locked: of conversations handed to one holder at once, each sees the others that
+   * came first, whichever instance assigned them. A bot over its cap escalates by this.
+   */
+  holderLoad?: number;
 }
 
 export type ConversationWithEvents = Conversation & { events: ConversationEvent[] };

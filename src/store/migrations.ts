@@ -146,5 +146,12 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await db.updateTable('conversations').set((eb) => ({ answered_seq: eb.ref('last_seq'), inbound_seq: eb.ref('last_seq') })).execute();
       },
     },
+    '0003_conversation_holder_load': {
+      /** How many open conversations its holder had when it got this one: a bot's cap is judged by it. */
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('conversations').addColumn('holder_load', 'integer').execute();
+      },
+    },
   };
 }

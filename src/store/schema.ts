@@ -56,6 +56,8 @@ export interface Database {
     inbound_seq: number;
     /** JSON: the rest of an answer still to be carried out (after a DELAY), or null. */
     pending_answer: string | null;
+    /** Open conversations its holder already had when it got this one (counted under a lock); null while nobody holds it. */
+    holder_load: number | null;
   };
 
   conversation_events: {

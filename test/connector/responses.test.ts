@@ -284,6 +284,20 @@ for (const kind of STORES) {
       assert.equal(log.errors[0].code, 'bot-capacity-reached');
     });
 
+    it('conversations opened all at once: exactly maxOpenConversations stay, the rest are escalated', async () => {
+      const { acc, admin, botId } = await setupBot(running, bot.url, { settings: { maxOpenConversations: 3 } });
+      const opened = await Promise.all(Array.from({ length: 10 }, () => openConversation(running, acc)));
+      const views = await Promise.all(
+        opened.map((c) => waitForConversation(admin, acc, c.id, (v) => v.skill.name === 'escalation' || (v.assignee?.botId === botId && v.holderLoad !== undefined), 'routed')),
+      );
+      // Each arrival is checked in the background: wait until every one over the cap has left.
+      await eventually(() => admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`), (r) => r.body.openConversations <= 3, 'the escalations');
+      const settled = await Promise.all(opened.map(async (c) => (await admin.get(`/admin/v1/accounts/${acc}/conversations/${c.id}`)).body));
+      assert.equal(settled.filter((v) => v.skill.name === 'bot').length, 3, JSON.stringify(settled.map((v) => [v.skill.name, v.holderLoad])));
+      assert.equal(settled.filter((v) => v.skill.name === 'escalation').length, 7);
+      assert.equal(views.length, 10);
+    });
+
     it('after a restart the bot is ONLINE again and answers', async () => {
       const { acc, botId } = await setupBot(running, bot.url);
       bot.onEvent = (req) => reply(text(`again: ${req.body.data.message}`));

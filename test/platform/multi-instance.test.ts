@@ -87,6 +87,28 @@ if (STORES.includes('postgres')) {
       assert.equal((await client(one.url, { token: consumerToken }).post(`${conv}/messages`, { text: 'late' })).status, 409);
     });
 
+    it('an agent’s cap holds when both instances hand them conversations at once', async () => {
+      // A skill of its own, so the conversations left waiting are nobody else's queue.
+      assert.equal((await admin2.post(`/admin/v1/accounts/${acc}/skills`, { name: 'capped' })).status, 201);
+      assert.equal(
+        (await admin1.post(`/admin/v1/accounts/${acc}/users`, { loginName: 'carol', password: 'pass-word-3', userType: 'HUMAN', skills: ['capped'], maxConversations: 2 })).status,
+        201,
+      );
+      const login = await client(one.url).post(`${agent}/login`, { username: 'carol', password: 'pass-word-3' });
+      const opened = await Promise.all(Array.from({ length: 8 }, (_, i) => client(i % 2 ? one.url : two.url).post(`${consumer}/conversations`, { skill: 'capped' })));
+      const accepts = await Promise.all(
+        opened.map((o, i) => client(i % 2 ? two.url : one.url, { token: login.body.token }).post(`${agent}/conversations/${o.body.conversationId}/accept`)),
+      );
+      assert.deepEqual(
+        accepts.map((r) => r.status).sort(),
+        [200, 200, 409, 409, 409, 409, 409, 409],
+        JSON.stringify(accepts.map((r) => r.body)),
+      );
+      for (const r of accepts.filter((a) => a.status === 409)) assert.equal(r.body.error.code, 'agent-at-capacity');
+      const me = await client(two.url, { token: login.body.token }).get(`${agent}/me`);
+      assert.equal(me.body.conversations.length, 2);
+    });
+
     it('session tokens issued by one instance are accepted by the other', async () => {
       const opened = await client(two.url).post(`${consumer}/conversations`, { skill: 'sales' });
       const conv = `${consumer}/conversations/${opened.body.conversationId}`;
