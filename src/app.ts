@@ -13,6 +13,9 @@ import { EventBus } from './platform/bus.js';
 import { Directory } from './platform/directory.js';
 import { Conversations } from './platform/conversations.js';
 import { RealtimeHub } from './platform/realtime.js';
+import { InProcessTransport, type BusTransport } from './platform/transport.js';
+import { PostgresTransport, connectionName } from './platform/pg-transport.js';
+import type { Kysely } from 'kysely';
 import { registerConsumerRoutes } from './platform/consumer-routes.js';
 import { registerAgentRoutes } from './platform/agent-routes.js';
 import { registerPlatformAdminRoutes } from './platform/admin-routes.js';
@@ -26,7 +29,7 @@ import { randomSecret } from './util/passwords.js';
 import { createPublicApi, publicApiMigrations } from './public-api/index.js';
 import { registerWebConsole } from './web/serve.js';
 import { Agent } from 'undici';
-import { Connector, connectorMigrations, registerConnectorAdminRoutes, type ConnectorDeps } from './connector/index.js';
+import { Connector, StoreLeases, connectorMigrations, leaseMigrations, registerConnectorAdminRoutes, type ConnectorDeps } from './connector/index.js';
 import { createStructuredContentValidator, ERROR_CODES } from './connector/parser/index.js';
 import { createSecretBox, loadSecretKey } from './util/secret-box.js';
 import { makePrivateDataDir } from './util/private-files.js';
@@ -68,6 +71,8 @@ export interface BuildOptions {
   connector?: Partial<Pick<ConnectorDeps, 'retry' | 'probeIntervalMs' | 'serviceRetryMs' | 'functionTimeoutMs'>>;
   /** Login and token-grant limits, and their clock, for tests. */
   attempts?: AttemptOptions;
+  /** PostgreSQL bot leases: how long one lasts and how often it is renewed (tests shorten both). */
+  leases?: { ttlMs?: number; renewMs?: number };
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
@@ -76,21 +81,32 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   if (dataDir.warning) log.warn(dataDir.warning);
   // One key seals every secret at rest: bot client secrets, signing keys, the session secret.
   const secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
+  const ownConnections = connectionName(config.instanceId);
   const store = await openStore({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
+    connectionName: ownConnections,
     sqliteSynchronous: config.sqliteSynchronous,
     claim: true,
     onBackgroundError: (err, what) => log.error({ err }, `store: ${what}`),
   });
-  await store.migrate({ ...connectorMigrations(store.dialect), ...publicApiMigrations(store.dialect), ...attemptMigrations(store.dialect) });
+  await store.migrate({
+    ...connectorMigrations(store.dialect),
+    ...leaseMigrations(store.dialect),
+    ...publicApiMigrations(store.dialect),
+    ...attemptMigrations(store.dialect),
+  });
 
   const bus = new EventBus(log);
   const directory = new Directory(store);
   // eslint-disable-next-line prefer-const
   let conversations: Conversations;
   const metrics = createMetrics({ openConversations: () => conversations.countOpen() });
-  conversations = new Conversations(store, directory, bus, metrics);
+  // Instances sharing one PostgreSQL hear of each other's changes; a SQLite process is alone.
+  const transport: BusTransport = config.databaseUrl
+    ? new PostgresTransport({ connectionString: config.databaseUrl, connectionName: ownConnections, db: store.db as Kysely<unknown>, log })
+    : new InProcessTransport();
+  conversations = new Conversations(store, directory, bus, metrics, transport);
   const hub = new RealtimeHub(bus);
   const keys = new KeyRing(store, secretBox);
   const apps = new AppTokens(store, keys);
@@ -121,15 +137,32 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     dispatcher,
     log,
     metrics,
+    instance: config.instanceId,
+    // Instances on one PostgreSQL share the bots out through leases; one process drives them all.
+    ...(config.databaseUrl ? { leases: new StoreLeases(store.db as Kysely<unknown>, { instance: config.instanceId, owner: ownConnections, log, ...options.leases }) } : {}),
+    announceBot: (botId) => transport.tell({ botId }),
     ...options.connector,
   });
   await connector.init();
+  await transport.listen({
+    change: (notice) => void conversations.receive(notice).catch((err) => log.error({ err, conversationId: notice.conversationId }, 'could not announce another instance’s change')),
+    typing: (notice) => void conversations.receiveTyping(notice).catch(() => undefined),
+    bot: (notice) => void connector.botChanged(notice.botId).catch((err) => log.error({ err, botId: notice.botId }, 'could not read a bot another instance changed')),
+    resync: () => {
+      // Streams resume from their own last sequence; what the bus missed is announced again.
+      hub.endAll();
+      void conversations
+        .catchUp()
+        .then(() => connector.catchUp())
+        .catch((err) => log.error({ err }, 'catching up with other instances failed'));
+    },
+  });
 
   const server = await createHttpServer({ logger: log, metrics, version: VERSION });
   let listenAddress = `${config.host}:${config.port}`;
   const publicHost = () => config.publicHost ?? listenAddress;
 
-  registerHealthRoute(server, { store, instanceId: config.instanceId });
+  registerHealthRoute(server, { store, instanceId: config.instanceId, listener: () => transport.health() });
   server.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
     reply.header('content-type', metrics.registry.contentType);
     return metrics.registry.metrics();
@@ -187,6 +220,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await server.close();
       await publicApi.close();
       await dispatcher.close();
+      await transport.close();
       await store.close();
     },
   };

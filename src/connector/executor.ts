@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Conversations, Step } from '../platform/conversations.js';
 import type { Conversation, Originator, Skill } from '../platform/types.js';
+import type { Db } from '../store/index.js';
 import { HttpError } from '../http/errors.js';
 import type { FunctionResult } from './functions.js';
 
@@ -39,6 +40,8 @@ export interface ExecutionContext {
   bot: Originator;
   /** The last log entry the answer answers: committed with the first part of it written. */
   answers: number;
+  /** Joins each change the answer makes: refuses it once this instance no longer drives the bot. */
+  within?: (tx: Db) => Promise<void>;
 }
 
 export interface ExecutionResult {
@@ -60,7 +63,7 @@ export async function carryOut(ctx: ExecutionContext, answer: Remainder, committ
   const id = conversation.conversationId;
   const result: ExecutionResult = { effects: [], errors: [] };
   const commit = async (steps: Step[], rest: Remainder | null) => {
-    await conversations.act(acc, id, bot, steps, { answered: { sequence: ctx.answers, pending: rest } });
+    await conversations.act(acc, id, bot, steps, { answered: { sequence: ctx.answers, pending: rest }, within: ctx.within });
     committed = true;
   };
   let rest: Remainder | null = answer;

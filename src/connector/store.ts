@@ -181,6 +181,11 @@ export class BotStore {
     await this.db.deleteFrom('bots').where('id', '=', id).execute();
   }
 
+  async find(id: string): Promise<BotRecord | undefined> {
+    const row = await this.db.selectFrom('bots').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? toRecord(row) : undefined;
+  }
+
   async all(): Promise<BotRecord[]> {
     const rows = await this.db.selectFrom('bots').selectAll().orderBy('created_at').execute();
     return rows.map(toRecord);

@@ -14,6 +14,8 @@ export interface HealthDeps {
   instanceId: string;
   /** A store slower than this is reported down: a probe must answer before its own timeout. */
   timeoutMs?: number;
+  /** PostgreSQL: whether this instance hears the others' changes (undefined: nothing to hear). */
+  listener?: () => { ok: boolean; error?: string } | undefined;
 }
 
 /**
@@ -46,13 +48,20 @@ const storeHealthSchema = {
   required: ['dialect', 'ok'],
 };
 
+const listenerHealthSchema = {
+  type: 'object',
+  description: 'PostgreSQL: the connection on which this instance hears the other instances’ changes',
+  properties: { ok: { type: 'boolean' }, error: { type: 'string' } },
+  required: ['ok'],
+};
+
 const healthSchema = (status: string) => ({
   type: 'object',
-  properties: { status: { type: 'string', enum: [status] }, instance: { type: 'string' }, store: storeHealthSchema },
+  properties: { status: { type: 'string', enum: [status] }, instance: { type: 'string' }, store: storeHealthSchema, listener: listenerHealthSchema },
   required: ['status', 'instance', 'store'],
 });
 
-/** `GET /healthz`: 200 once the store answers (the listeners do, or nothing would), else 503 naming the store. */
+/** `GET /healthz`: 200 once the store answers and (PostgreSQL) the change listener is connected, else 503 naming the part. */
 export function registerHealthRoute(server: FastifyInstance, deps: HealthDeps): void {
   const timeoutMs = deps.timeoutMs ?? 2000;
   server.get(
@@ -66,8 +75,10 @@ export function registerHealthRoute(server: FastifyInstance, deps: HealthDeps): 
     },
     async (_request, reply) => {
       const store = await checkStore(deps.store, timeoutMs);
-      if (store.ok) return { status: 'ok', instance: deps.instanceId, store };
-      return reply.status(503).send({ status: 'unavailable', instance: deps.instanceId, store });
+      const listener = deps.listener?.();
+      const parts = { instance: deps.instanceId, store, ...(listener ? { listener } : {}) };
+      if (store.ok && (listener?.ok ?? true)) return { status: 'ok', ...parts };
+      return reply.status(503).send({ status: 'unavailable', ...parts });
     },
   );
 }

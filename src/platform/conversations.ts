@@ -6,6 +6,7 @@ import { conflict, forbidden, notFound } from '../http/errors.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { EventBus } from './bus.js';
+import { InProcessTransport, type BusTransport, type ChangeNotice, type TypingNotice } from './transport.js';
 import { isUserId, type Directory } from './directory.js';
 import { candidate, hasCapacity, mergeSdes, onlineBots, pickLeastLoaded, toAssignee } from './routing.js';
 import type {
@@ -59,6 +60,14 @@ export interface QueuedConversation {
 interface Change {
   next: Conversation;
   events: NewEvent[];
+}
+
+/** What the bus last announced of a conversation (see Conversations.announced). */
+interface Announced {
+  sequence: number;
+  holderUserId: string | null;
+  holderType: 'HUMAN' | 'BOT';
+  skillId: number;
 }
 
 /** One thing an originator does to a conversation; several make one change (see `act`). */
@@ -130,11 +139,20 @@ export class Conversations {
   /** PostgreSQL serves several writers at once (a pool, other instances): rows counted are locked first. SQLite has one writer. */
   private readonly locksRows: boolean;
 
+  /**
+   * Per conversation, what this instance's bus last announced of it: the bus announces every
+   * conversation's entries in sequence order, its own changes and other instances' alike, and
+   * fills any gap from the store first. Forgotten once the conversation closes.
+   */
+  private readonly announced = new Map<string, Announced>();
+
   constructor(
     private readonly store: Store,
     private readonly directory: Directory,
     private readonly bus: EventBus,
     private readonly metrics: Metrics,
+    /** Tells the other instances on the store what is not stored (typing); changes they hear of from the store. */
+    private readonly transport: BusTransport = new InProcessTransport(),
   ) {
     this.writes = new WriteStatements(store.dialect);
     this.locksRows = store.dialect === 'postgres';
@@ -324,6 +342,84 @@ export class Conversations {
     const conversation = await this.get(accountId, conversationId);
     requireOpen(conversation);
     this.bus.publish({ type: 'conversation.typing', conversation, originator, typing });
+    this.transport.tell({ conversationId, originator, typing });
+  }
+
+  /**
+   * Another instance committed a change: announce it on this bus as if it were ours, in sequence
+   * order with ours (the same lock as local changes), after whatever of the log this bus has not
+   * announced yet.
+   */
+  receive(notice: ChangeNotice): Promise<void> {
+    return this.mutex.run(notice.conversationId, async () => {
+      const known = this.announced.get(notice.conversationId);
+      const after = known?.sequence ?? notice.from;
+      const moved = notice.previous && (notice.previous.holder?.userId !== notice.holder?.userId || notice.previous.skillId !== notice.skillId);
+      const closed = notice.status === 'CLOSED' && notice.previous?.status === 'OPEN';
+      if (notice.to <= after && !moved && !closed && !notice.opened) return;
+      const current = await this.load(this.store.db, notice.conversationId);
+      if (!current) return;
+      // The state as of this change: a later one may already be in the row.
+      const skill = notice.skillId === current.skill.id ? current.skill : ((await this.directory.skillById(notice.skillId)) ?? current.skill);
+      const conversation: Conversation = { ...current, assignee: notice.holder, skill, status: notice.status, lastSequence: Math.max(notice.to, after) };
+      if (notice.opened && !known) this.bus.publish({ type: 'conversation.opened', conversation });
+      await this.announceEntries(conversation, after, notice.to);
+      if (moved) {
+        const previous = notice.previous!;
+        this.bus.publish({ type: 'conversation.assigned', conversation, previousAssignee: previous.holder, previousSkillId: previous.skillId });
+      }
+      if (closed) this.bus.publish({ type: 'conversation.closed', conversation });
+      this.remember(conversation);
+    });
+  }
+
+  /** Typing on another instance, announced here too (best effort: it is not stored). */
+  async receiveTyping(notice: TypingNotice): Promise<void> {
+    const conversation = await this.load(this.store.db, notice.conversationId);
+    if (conversation?.status === 'OPEN') this.bus.publish({ type: 'conversation.typing', conversation, originator: notice.originator, typing: notice.typing });
+  }
+
+  /**
+   * The instance may have missed other instances' changes (its listener was cut off): every
+   * conversation it has announced is brought up to date from the store, in order.
+   */
+  async catchUp(): Promise<void> {
+    for (const conversationId of [...this.announced.keys()]) {
+      await this.mutex.run(conversationId, async () => {
+        const known = this.announced.get(conversationId);
+        const current = await this.load(this.store.db, conversationId);
+        if (!known || !current) return;
+        await this.announceEntries(current, known.sequence, current.lastSequence);
+        if (known.holderUserId !== (current.assignee?.userId ?? null) || known.skillId !== current.skill.id) {
+          const previousAssignee = known.holderUserId === null ? null : { userId: known.holderUserId, userType: known.holderType };
+          this.bus.publish({ type: 'conversation.assigned', conversation: current, previousAssignee, previousSkillId: known.skillId });
+        }
+        if (current.status === 'CLOSED') this.bus.publish({ type: 'conversation.closed', conversation: current });
+        this.remember(current);
+      });
+    }
+  }
+
+  /** Announces the log entries (after, upTo] the bus has not announced yet, read from the store. */
+  private async announceEntries(conversation: Conversation, after: number, upTo: number): Promise<void> {
+    if (upTo <= after) return;
+    for (const event of await this.eventsAfter(conversation.conversationId, after)) {
+      if (event.sequence > upTo) break;
+      this.bus.publish({ type: 'conversation.event', conversation, event });
+    }
+  }
+
+  private remember(conversation: Conversation): void {
+    if (conversation.status === 'CLOSED') {
+      this.announced.delete(conversation.conversationId);
+      return;
+    }
+    this.announced.set(conversation.conversationId, {
+      sequence: conversation.lastSequence,
+      holderUserId: conversation.assignee?.userId ?? null,
+      holderType: conversation.assignee?.userType ?? 'HUMAN',
+      skillId: conversation.skill.id,
+    });
   }
 
   /** An agent takes a conversation waiting in the queue of one of their skills. */
@@ -560,6 +656,9 @@ export class Conversations {
         await within?.(tx);
         return { before, next, written };
       });
+      // Another instance's changes this bus has not announced yet come first.
+      const known = this.announced.get(conversationId);
+      if (known && before.lastSequence > known.sequence) await this.announceEntries(before, known.sequence, before.lastSequence);
       for (const event of written) {
         this.metrics.eventsWritten.inc({ type: event.type });
         this.bus.publish({ type: 'conversation.event', conversation: next, event });
@@ -573,6 +672,7 @@ export class Conversations {
         });
       }
       if (before.status === 'OPEN' && next.status === 'CLOSED') this.bus.publish({ type: 'conversation.closed', conversation: next });
+      this.remember(next);
       return { next, written };
     });
   }

@@ -41,13 +41,15 @@ export interface StoreOptions {
    * (rotate-keys) open it unclaimed beside the running server; SQLite serialises their writes.
    */
   claim?: boolean;
+  /** PostgreSQL: the `application_name` of this process's connections (change notices name their writer by it). */
+  connectionName?: string;
   /** Hears of failures in the store's background work (SQLite checkpoints), which no caller awaits. */
   onBackgroundError?: (error: unknown, what: string) => void;
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   const opened: { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void>; release?: () => void } = options.databaseUrl
-    ? openPostgres(options.databaseUrl, options.onBackgroundError)
+    ? openPostgres(options.databaseUrl, options.connectionName, options.onBackgroundError)
     : openSqlite(options);
   const { db, dialect, stop, release } = opened;
   const store: Store = {
@@ -124,14 +126,14 @@ function claimDataDir(dataDir: string): BetterSqlite3.Database {
   }
 }
 
-function openPostgres(connectionString: string, onError: StoreOptions['onBackgroundError'] = () => {}): { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void> } {
+function openPostgres(connectionString: string, connectionName: string | undefined, onError: StoreOptions['onBackgroundError'] = () => {}): { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void> } {
   // int8 (bigint timestamps) arrive as strings by default; ours are epoch ms, safe as numbers.
   // Set per pool, not on pg's global type registry, so nothing leaks between instances.
   const types = {
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>
       oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
   };
-  const pool = new pg.Pool({ connectionString, max: 10, types });
+  const pool = new pg.Pool({ connectionString, max: 10, types, ...(connectionName ? { application_name: connectionName } : {}) });
   // An idle connection that dies (server restart, failover, a dropped database) is an 'error'
   // event on the pool, which throws when nobody listens. pg already discards that connection and
   // the next query opens a fresh one, so there is nothing more to do than not crash, and say so.

@@ -1,4 +1,4 @@
-import type { Kysely, Migration, CreateTableBuilder } from 'kysely';
+import { sql, type Kysely, type Migration, type CreateTableBuilder } from 'kysely';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -151,6 +151,48 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       async up(db: Kysely<any>) {
         await db.schema.alterTable('conversations').addColumn('holder_load', 'integer').execute();
+      },
+    },
+    '0004_conversation_notices': {
+      /**
+       * PostgreSQL: every committed change of a conversation tells the other instances sharing the
+       * database (LISTEN/NOTIFY; delivered on commit, in commit order, never for a rollback). The
+       * trigger costs no round trip of its own. `application_name` names the writing instance, so
+       * each one skips its own. SQLite is one process: nobody else to tell.
+       */
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        if (dialect !== 'postgres') return;
+        await sql`
+          create function botbridge_conversation_notice() returns trigger language plpgsql as $$
+          declare holder record; previous record;
+          begin
+            -- No row (nobody holds it; OLD is null on INSERT) leaves the record's fields null.
+            select user_type, bot_id into holder from users where id = new.assignee_user_id;
+            select user_type, bot_id into previous from users where id = old.assignee_user_id;
+            perform pg_notify('botbridge', json_build_object(
+              'k', 'c',
+              'i', current_setting('application_name'),
+              'c', new.id,
+              'from', case when tg_op = 'INSERT' then 0 else old.last_seq end,
+              'to', new.last_seq,
+              'h', new.assignee_user_id,
+              'ht', holder.user_type,
+              'hb', holder.bot_id,
+              's', new.skill_id,
+              'st', new.status,
+              'ph', case when tg_op = 'INSERT' then null else old.assignee_user_id end,
+              'pht', previous.user_type,
+              'phb', previous.bot_id,
+              'ps', case when tg_op = 'INSERT' then null else old.skill_id end,
+              'pst', case when tg_op = 'INSERT' then null else old.status end,
+              'op', tg_op = 'INSERT'
+            )::text);
+            return null;
+          end $$`.execute(db);
+        await sql`
+          create trigger botbridge_conversation_notice after insert or update on conversations
+          for each row execute function botbridge_conversation_notice()`.execute(db);
       },
     },
   };

@@ -23,6 +23,8 @@ export async function startApp(store: TestStore, overrides: Partial<Config> = {}
   const sink = new Writable({
     write(chunk, _enc, done) {
       logs.push(...String(chunk).split('\n').filter(Boolean));
+      // TEST_LOG_ECHO=1 shows the app's log lines while a test runs, for debugging.
+      if (process.env.TEST_LOG_ECHO) process.stderr.write(chunk);
       done();
     },
   });

@@ -7,11 +7,11 @@ import { client, startApp, type Running } from '../helpers/app.js';
 import { configFromEnv } from '../../src/config.js';
 
 /** Polls /healthz until it answers `status` (the check itself never measures time). */
-async function healthUntil(url: string, status: number): Promise<{ status: number; body: any }> {
+async function healthUntil(url: string, status: number, also: (body: any) => boolean = () => true): Promise<{ status: number; body: any }> {
   let last: { status: number; body: any } | undefined;
-  for (let attempt = 0; attempt < 100; attempt++) {
+  for (let attempt = 0; attempt < 200; attempt++) {
     last = await client(url).get('/healthz');
-    if (last.status === status) return last;
+    if (last.status === status && also(last.body)) return last;
     await new Promise((r) => setTimeout(r, 50));
   }
   assert.fail(`/healthz never answered ${status}; last ${last?.status} ${JSON.stringify(last?.body)}`);
@@ -94,7 +94,9 @@ for (const kind of STORES) {
     it('200 with the instance and the store when the store answers; documented with its 503 shape', async () => {
       const res = await client(running.url).get('/healthz');
       assert.equal(res.status, 200);
-      assert.deepEqual(res.body, { status: 'ok', instance: `health-${kind}`, store: { dialect: kind, ok: true } });
+      // PostgreSQL also reports the listener that hears the other instances' changes.
+      const listener = kind === 'postgres' ? { listener: { ok: true } } : {};
+      assert.deepEqual(res.body, { status: 'ok', instance: `health-${kind}`, store: { dialect: kind, ok: true }, ...listener });
       const openapi = await client(running.url).get('/openapi.json');
       const responses = openapi.body.paths['/healthz'].get.responses;
       assert.deepEqual(Object.keys(responses).sort(), ['200', '503']);
@@ -115,11 +117,14 @@ for (const kind of STORES) {
           assert.equal(down.body.store.dialect, 'postgres');
           assert.equal(down.body.store.ok, false);
           assert.match(down.body.store.error, /not currently accepting connections|terminat/);
+          // The listener's connection was terminated too, and cannot come back yet.
+          const listenerDown = await healthUntil(running.url, 503, (body) => body.listener?.ok === false);
+          assert.match(listenerDown.body.listener.error, /change listener/);
         } finally {
           await asSuperuser(store.databaseUrl!, (su) => su.query(`ALTER DATABASE ${database} WITH ALLOW_CONNECTIONS true`).then(() => undefined));
         }
         const up = await healthUntil(running.url, 200);
-        assert.deepEqual(up.body, { status: 'ok', instance: 'health-postgres', store: { dialect: 'postgres', ok: true } });
+        assert.deepEqual(up.body, { status: 'ok', instance: 'health-postgres', store: { dialect: 'postgres', ok: true }, listener: { ok: true } });
       });
 
       it('503 when the database host stops answering (a hung connection does not hang the probe), 200 once it answers', async () => {
@@ -133,7 +138,8 @@ for (const kind of STORES) {
           relay.freeze();
           const down = await client(partitioned.url).get('/healthz');
           assert.equal(down.status, 503, JSON.stringify(down.body));
-          assert.deepEqual(down.body, {
+          const { listener: _listener, ...parts } = down.body;
+          assert.deepEqual(parts, {
             status: 'unavailable',
             instance: 'behind-relay',
             store: { dialect: 'postgres', ok: false, error: 'the store did not answer within 2000 ms' },

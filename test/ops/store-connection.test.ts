@@ -38,13 +38,14 @@ if (STORES.includes('postgres')) {
       await superuser.connect();
       try {
         const killed = await superuser.query(
-          'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+          'SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
           [database],
         );
         assert.ok((killed.rowCount ?? 0) > 0, 'the server had connections to terminate');
-        // Wait until PostgreSQL has really dropped them.
+        // Wait until PostgreSQL has really dropped them (the change listener connects again at once).
+        const pids = killed.rows.map((r: { pid: number }) => r.pid);
         for (;;) {
-          const left = await superuser.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1', [database]);
+          const left = await superuser.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1)', [pids]);
           if (left.rows[0].n === 0) break;
           await new Promise((r) => setTimeout(r, 20));
         }
@@ -63,7 +64,13 @@ if (STORES.includes('postgres')) {
       }
       assert.equal(accounts!.status, 200, JSON.stringify(accounts!.body));
       assert.deepEqual(accounts!.body.accounts, [{ accountId: 'pgdrop' }]);
-      assert.equal((await client(running.url).get('/healthz')).status, 200);
+      // The change listener's connection was terminated too: ready again once it is back.
+      let health = await client(running.url).get('/healthz');
+      for (let attempt = 0; attempt < 100 && health.status !== 200; attempt++) {
+        await new Promise((r) => setTimeout(r, 50));
+        health = await client(running.url).get('/healthz');
+      }
+      assert.equal(health.status, 200, JSON.stringify(health.body));
       assert.deepEqual(uncaught.map((e) => e.message), [], 'no uncaught exception (a real process would have exited)');
     });
   });

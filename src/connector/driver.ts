@@ -1,0 +1,264 @@
+import type { Logger } from 'pino';
+import type { Conversations } from '../platform/conversations.js';
+import { isConsumerMessage } from '../platform/conversations.js';
+import type { PlatformEvent } from '../platform/bus.js';
+import type { ConversationEvent } from '../platform/types.js';
+import { KeyedMutex } from '../util/keyed-mutex.js';
+import type { BotStatus } from './bot-config.js';
+import { CombineBuffer } from './combine.js';
+import type { Exchanges } from './exchange.js';
+import { ChatInactivity } from './inactivity.js';
+import { LeaseLost } from './leases.js';
+import { closeEventBody, lastConsumerMessage, startEventBody } from './requests.js';
+import { messagesInbound, type Inbound, type Runtime } from './runtime.js';
+import type { LastError } from './store.js';
+
+export interface DriverDeps {
+  conversations: Conversations;
+  exchanges: Exchanges;
+  log: Logger;
+  /** The bot a user speaks for, when this instance drives it. */
+  drivenBy(userId: string): Runtime | undefined;
+  /** The bot, when this instance drives it. */
+  driven(botId: string): Runtime | undefined;
+  setStatus(runtime: Runtime, status: BotStatus, lastError: LastError | null): Promise<void>;
+  countError(code: string): void;
+}
+
+/**
+ * The exchange loop of the bots this instance drives: for every conversation they hold, what
+ * arrives (an assignment, consumer messages, a close) becomes exchanges with the bot service, one
+ * at a time per conversation, in order; other conversations never wait. What a bot owes is read
+ * from the store whenever this instance cannot vouch for having seen it all (after a start, a
+ * failover, an outage), so nothing is sent twice or skipped.
+ */
+export class Driver {
+  private readonly lanes = new KeyedMutex();
+  /**
+   * Per conversation, the last log entry this instance has taken on for its bot. A conversation
+   * without an entry has history this instance has not seen: it is recovered from the store
+   * before anything newer is sent.
+   */
+  private readonly taken = new Map<string, { botId: string; upTo: number }>();
+  private readonly combine: CombineBuffer;
+  readonly inactivity: ChatInactivity;
+  private closed = false;
+
+  constructor(private readonly deps: DriverDeps) {
+    this.combine = new CombineBuffer((conversationId, botId, events) => {
+      const runtime = this.deps.driven(botId);
+      if (runtime) this.inLane(conversationId, () => this.answerMessages(runtime, conversationId, events, undefined));
+    });
+    this.inactivity = new ChatInactivity({ conversations: deps.conversations, log: deps.log, inLane: (id, task) => this.inLane(id, task) });
+  }
+
+  /** Whatever runs now finishes on its own; nothing new starts. */
+  close(): void {
+    this.closed = true;
+    this.combine.clear();
+    this.inactivity.clearAll();
+  }
+
+  onPlatformEvent(e: PlatformEvent): void {
+    if (this.closed) return;
+    const conversation = e.conversation;
+    const conversationId = conversation.conversationId;
+    const holder = conversation.assignee ? this.deps.drivenBy(conversation.assignee.userId) : undefined;
+    switch (e.type) {
+      case 'conversation.assigned': {
+        const previous = e.previousAssignee ? this.deps.drivenBy(e.previousAssignee.userId) : undefined;
+        if (previous && previous !== holder) this.forget(conversationId);
+        if (holder && holder !== previous) {
+          // A new holder owes an answer from its ASSIGN entry on: the one just after what it has answered.
+          const assigned = conversation.answeredSequence + 1;
+          const nothingBefore = conversation.lastSequence === assigned;
+          this.inLane(conversationId, () =>
+            this.seen(holder, conversationId, nothingBefore)
+              ? this.guarded(holder, conversationId, assigned, async () => {
+                  if (this.take(holder, conversationId, assigned)) await this.arrived(holder, conversationId, assigned);
+                })
+              : this.recover(holder, conversationId),
+          );
+        }
+        break;
+      }
+      case 'conversation.event':
+        if (holder && isConsumerMessage(e.event)) {
+          this.inactivity.clear(conversationId);
+          const first = conversation.answeredSequence + 1 === e.event.sequence;
+          const { combineMessages } = holder.record.settings;
+          if (combineMessages.enabled && this.taken.has(conversationId)) this.combine.add(conversationId, holder.record.id, combineMessages, e.event);
+          else this.inLane(conversationId, () => this.answerMessages(holder, conversationId, [e.event], first));
+        }
+        break;
+      case 'conversation.typing':
+        if (holder && e.originator.role === 'CONSUMER') this.combine.typing(conversationId, e.typing);
+        break;
+      case 'conversation.closed':
+        this.forget(conversationId);
+        if (holder?.record.settings.survey && !conversation.closedWithoutPcs) {
+          const inbound: Inbound = { eventType: 'CLOSE_CONVERSATION', upTo: conversation.lastSequence, body: (c) => closeEventBody(c) };
+          this.inLane(conversationId, () => this.exchange(holder, conversationId, inbound));
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Every conversation of the bot that awaits something of it, each recovered in its lane. */
+  async recoverAll(runtime: Runtime): Promise<void> {
+    for (const conversation of await this.deps.conversations.awaitingAnswer([runtime.record.userId])) {
+      this.inLane(conversation.conversationId, () => this.recover(runtime, conversation.conversationId));
+    }
+  }
+
+  /** This instance stopped driving the bot: what it held for the bot's conversations goes. */
+  dropBot(botId: string): void {
+    this.combine.dropBot(botId);
+    this.inactivity.dropBot(botId);
+    for (const [conversationId, entry] of this.taken) if (entry.botId === botId) this.taken.delete(conversationId);
+  }
+
+  private inLane(conversationId: string, task: () => Promise<unknown>): void {
+    void this.lanes.run(conversationId, task).catch((err) => this.deps.log.error({ err, conversationId }, 'connector task failed'));
+  }
+
+  /**
+   * Whether this instance can vouch for the conversation's history up to now: it took on its
+   * entries itself, or (`nothingBefore`) nothing was owed before the one at hand.
+   */
+  private seen(runtime: Runtime, conversationId: string, nothingBefore: boolean): boolean {
+    const entry = this.taken.get(conversationId);
+    return nothingBefore || entry?.botId === runtime.record.id;
+  }
+
+  /** Takes the log up to `upTo` on for the bot; false when it is taken already. */
+  private take(runtime: Runtime, conversationId: string, upTo: number): boolean {
+    const entry = this.taken.get(conversationId);
+    if (entry?.botId === runtime.record.id && upTo <= entry.upTo) return false;
+    this.taken.set(conversationId, { botId: runtime.record.id, upTo });
+    return true;
+  }
+
+  /**
+   * The bot just got the conversation: capacity check, then the welcome event when enabled. The
+   * check reads how many the bot already held when it got this one, counted under its row lock
+   * (holderLoad): of many conversations arriving at once exactly the first ones up to the cap
+   * stay, whatever order their checks run in.
+   */
+  private async arrived(runtime: Runtime, conversationId: string, assigned: number): Promise<void> {
+    const { settings } = runtime.record;
+    const conversation = await this.deps.conversations.find(conversationId);
+    if (!conversation || conversation.answeredSequence >= assigned || conversation.assignee?.userId !== runtime.record.userId) return;
+    const held = conversation.holderLoad ?? 0;
+    if (held >= settings.maxOpenConversations) {
+      const reason = { code: 'bot-capacity-reached', message: `bot held ${held} open conversations when it got this one, its maximum is ${settings.maxOpenConversations}` };
+      await this.deps.exchanges.escalateAndRecord(runtime, conversation, 'ARRIVAL', reason, assigned);
+      return;
+    }
+    if (!settings.welcomeEvent) return;
+    const history = await this.deps.conversations.eventsAfter(conversationId, 0);
+    const last = lastConsumerMessage(history.filter((e) => e.sequence < assigned));
+    await this.deps.exchanges.run(runtime, conversationId, { eventType: 'START', upTo: assigned, body: (c) => startEventBody(c, last) });
+  }
+
+  /**
+   * Consumer messages (one, or several combined) as one exchange, unless taken already; when the
+   * conversation has history this instance has not seen, it is recovered instead (which sends
+   * these too, after what came before them).
+   */
+  private async answerMessages(runtime: Runtime, conversationId: string, events: ConversationEvent[], nothingBefore: boolean | undefined): Promise<void> {
+    if (!this.seen(runtime, conversationId, nothingBefore ?? false)) return this.recover(runtime, conversationId);
+    const entry = this.taken.get(conversationId);
+    const fresh = events.filter((e) => e.sequence > (entry?.botId === runtime.record.id ? entry.upTo : 0));
+    if (!fresh.length) return;
+    const inbound = messagesInbound(fresh);
+    this.take(runtime, conversationId, inbound.upTo);
+    await this.exchange(runtime, conversationId, inbound);
+  }
+
+  /** The conversation left the bot (or closed): drop what was held for it in memory. */
+  private forget(conversationId: string): void {
+    this.combine.drop(conversationId);
+    this.taken.delete(conversationId);
+    this.inactivity.clear(conversationId);
+  }
+
+  /**
+   * What the bot owes a conversation, from the store: the rest of an answer a DELAY had paused,
+   * then every entry after what it answered — its own assignment (the welcome event) and the
+   * consumer's messages — in order, before anything newer.
+   */
+  private async recover(runtime: Runtime, conversationId: string): Promise<void> {
+    if (this.closed || runtime.epoch === undefined) return;
+    const conversation = await this.deps.conversations.find(conversationId);
+    if (!conversation || conversation.status !== 'OPEN' || conversation.assignee?.userId !== runtime.record.userId) return;
+    const answered = conversation.answeredSequence;
+    const owed = await this.deps.conversations.eventsAfter(conversationId, answered);
+    const messages = owed.filter(isConsumerMessage);
+    const assigned = owed.find((e) => e.type === 'ASSIGN' && e.assignee?.userId === runtime.record.userId)?.sequence;
+    // Everything read is taken on now: what the bus announces of it meanwhile is not sent again.
+    const entry = this.taken.get(conversationId);
+    const upTo = Math.max(answered, assigned ?? 0, ...messages.map((e) => e.sequence), entry?.botId === runtime.record.id ? entry.upTo : 0);
+    this.taken.set(conversationId, { botId: runtime.record.id, upTo });
+    if (conversation.pendingAnswer === undefined && assigned === undefined && !messages.length) return;
+    this.deps.log.info({ botId: runtime.record.id, conversationId, answered, owed: messages.length, pending: conversation.pendingAnswer !== undefined }, 'recovering a conversation');
+
+    if (conversation.pendingAnswer !== undefined) {
+      await this.guarded(runtime, conversationId, answered, () => this.deps.exchanges.resume(runtime, conversation));
+    }
+    if (assigned !== undefined) await this.guarded(runtime, conversationId, assigned, () => this.arrived(runtime, conversationId, assigned));
+    const { enabled, maxMessages } = runtime.record.settings.combineMessages;
+    const size = enabled ? maxMessages : 1;
+    for (let i = 0; i < messages.length; i += size) {
+      await this.exchange(runtime, conversationId, messagesInbound(messages.slice(i, i + size)));
+    }
+  }
+
+  private async exchange(runtime: Runtime, conversationId: string, inbound: Inbound): Promise<void> {
+    await this.guarded(runtime, conversationId, inbound.eventType === 'CLOSE_CONVERSATION' ? undefined : inbound.upTo, () =>
+      this.deps.exchanges.run(runtime, conversationId, inbound),
+    );
+  }
+
+  /**
+   * A failure of the store is the platform's: the bot goes to SERVICE_INTERRUPTION (retried
+   * every minute), and what it was answering stays owed, to be answered on recovery. A lost lease
+   * means another instance carries on. Anything else that throws is this conversation's alone: it
+   * is escalated, the bot keeps its status.
+   */
+  private async guarded(runtime: Runtime, conversationId: string, upTo: number | undefined, task: () => Promise<unknown>): Promise<void> {
+    try {
+      await task();
+    } catch (error) {
+      if (this.closed) return;
+      if (error instanceof LeaseLost) {
+        this.deps.log.info({ botId: runtime.record.id, conversationId }, 'bot driven elsewhere now: its new driver carries on');
+        return;
+      }
+      const storeWorks = await this.deps.conversations.healthCheck().then(
+        () => true,
+        () => false,
+      );
+      if (storeWorks && upTo !== undefined) {
+        this.deps.log.error({ err: error, botId: runtime.record.id, conversationId }, 'exchange failed: escalating the conversation');
+        try {
+          const conversation = await this.deps.conversations.find(conversationId);
+          if (conversation?.status === 'OPEN' && conversation.answeredSequence < upTo) {
+            await this.deps.exchanges.escalateAndRecord(runtime, conversation, 'ERROR', { code: 'platform-error', message: (error as Error).message }, upTo);
+          }
+          return;
+        } catch (again) {
+          if (again instanceof LeaseLost) return;
+          error = again;
+        }
+      }
+      this.deps.log.error({ err: error, botId: runtime.record.id, conversationId }, 'platform failed during an exchange');
+      this.deps.countError('platform-error');
+      await this.deps.setStatus(runtime, 'SERVICE_INTERRUPTION', { code: 'platform-error', message: (error as Error).message, at: Date.now() }).catch(
+        (err) => this.deps.log.error({ err }, 'could not record SERVICE_INTERRUPTION'),
+      );
+    }
+  }
+}
