@@ -153,8 +153,9 @@ type JobRow = Omit<PublicApiTables['public_api_jobs'], 'seq' | 'done_items'> & {
 
 /**
  * The Public API's job table. Every transition is a conditional update from the state it
- * leaves, so a job is started at most once and never both run and expired; taking a
- * conversation's next job is serialized across every instance sharing the store.
+ * leaves, so a job is started at most once and never both run and expired, and a running job's
+ * record moves on only with the conversation change it describes, by the worker holding it;
+ * taking a conversation's next job is serialized across every instance sharing the store.
  */
 export class JobStore {
   private readonly db: Kysely<PublicApiTables>;
@@ -234,6 +235,8 @@ export class JobStore {
     const { self, aliveSince } = claimant;
     return this.transact(async (tx) => {
       // SQLite runs one transaction at a time anyway; PostgreSQL instances queue on this lock.
+      // Per conversation, not FOR UPDATE SKIP LOCKED on job rows: only the head may be taken,
+      // and skipping a head another instance holds would start the job behind it.
       if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`public_api_jobs:${conversationId}`}))`.execute(tx);
       const head = await tx
         .selectFrom('public_api_jobs')
@@ -311,17 +314,21 @@ export class JobStore {
     return rows.map((r) => r.conversation_id);
   }
 
-  /** Ends a job this worker runs (done jobs end with their last part, see `advance`). */
-  async finish(id: string, workerId: string, outcome: { status: 'done' } | { status: 'failed'; error: string }): Promise<void> {
-    await this.transact((tx) =>
+  /**
+   * Ends a job this worker runs (done jobs end with their last part, see `advance`); false when
+   * it is no longer this worker's to end.
+   */
+  async finish(id: string, workerId: string, outcome: { status: 'done' } | { status: 'failed'; error: string }): Promise<boolean> {
+    const result = await this.transact((tx) =>
       tx
         .updateTable('public_api_jobs')
         .set({ status: outcome.status, error: outcome.status === 'failed' ? outcome.error : null, finished_at: this.now(), resume_at: null })
         .where('id', '=', id)
         .where('status', '=', 'running')
         .where('worker_id', '=', workerId)
-        .execute(),
+        .executeTakeFirst(),
     );
+    return Number(result.numUpdatedRows) === 1;
   }
 
   /** Forgets jobs that ended before the time; returns how many. */

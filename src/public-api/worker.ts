@@ -162,8 +162,7 @@ export class JobWorker {
         return;
       }
       const reason = this.reason(job, error);
-      await this.jobs.finish(job.id, this.id, { status: 'failed', error: reason });
-      this.report(job, 'failed', reason);
+      if (await this.jobs.finish(job.id, this.id, { status: 'failed', error: reason })) this.report(job, 'failed', reason);
     }
   }
 
