@@ -472,15 +472,28 @@ export class Conversations {
     return (await this.act(accountId, conversationId, originator, [{ kind: 'ttr', ttr }])).next;
   }
 
-  /** Merges engagement attributes into the conversation's SDES (see mergeSdes). */
-  async updateSdes(accountId: string, conversationId: string, originator: Originator, update: Sdes, visitor?: Visitor): Promise<Conversation> {
-    return this.change(accountId, conversationId, async (current) => {
-      requireOpen(current);
-      return {
-        next: { ...current, sdes: mergeSdes(current.sdes, update), visitor: visitor ? { ...current.visitor, ...visitor } : current.visitor },
-        events: [{ type: 'SDES', originator, sdes: update, audience: 'AGENTS_AND_MANAGERS' }],
-      };
-    });
+  /** Merges engagement attributes into the conversation's SDES (see mergeSdes); `within` as for `act`. */
+  async updateSdes(
+    accountId: string,
+    conversationId: string,
+    originator: Originator,
+    update: Sdes,
+    visitor?: Visitor,
+    options: Pick<ActOptions, 'within'> = {},
+  ): Promise<Conversation> {
+    const { next } = await this.changeReturningEvents(
+      accountId,
+      conversationId,
+      async (current) => {
+        requireOpen(current);
+        return {
+          next: { ...current, sdes: mergeSdes(current.sdes, update), visitor: visitor ? { ...current.visitor, ...visitor } : current.visitor },
+          events: [{ type: 'SDES', originator, sdes: update, audience: 'AGENTS_AND_MANAGERS' }],
+        };
+      },
+      options,
+    );
+    return next;
   }
 
   /** Conversations waiting on any of the skills, oldest first. */

@@ -43,7 +43,7 @@ export async function createPublicApi(server: FastifyInstance, deps: PublicApiDe
     labelNames: ['action', 'status'] as const,
     registers: [deps.metrics.registry],
   });
-  const worker = new JobWorker(jobs, commandExecutor(deps.conversations), deps.log.child({ part: 'public-api' }), {
+  const worker = new JobWorker(jobs, commandExecutor(deps.conversations, deps.directory), deps.log.child({ part: 'public-api' }), {
     sharedStore: deps.store.dialect === 'postgres',
     finished: (job, status) => outcomes.inc({ action: job.action, status }),
   });

@@ -1,11 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
-import type { Dialect, Store } from '../store/index.js';
+import type { Db, Dialect, Store } from '../store/index.js';
 import { json } from '../store/index.js';
 import type { Action } from './commands.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'done', 'expired', 'failed'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
+
+/**
+ * How far a started job got, committed with the conversation change that got it there: a worker
+ * taking the job over resumes from here, so nothing is done twice or skipped.
+ */
+export interface JobProgress {
+  /** Items of a send-messages job carried out (a pause counts once it has begun). */
+  items: number;
+  /** The end of the pause under way (epoch ms): a takeover waits only what is left of it. */
+  resumeAt?: number;
+}
+
+/**
+ * The job's record is no longer the worker's to move on (another worker took it over, believing
+ * this one gone): thrown inside the change's transaction, it rolls the change back.
+ */
+export class JobLost extends Error {
+  constructor(readonly jobId: string) {
+    super(`public api job ${jobId} is no longer this worker's: it was taken over`);
+  }
+}
 
 /** One accepted Public API command, waiting for or done with its turn on the conversation. */
 export interface Job {
@@ -19,10 +40,11 @@ export interface Job {
   status: JobStatus;
   error?: string;
   createdAt: number;
-  /** Not started by then: it expires and does nothing. */
+  /** Not started by then: it expires and does nothing. A job once started is finished, ttl or not. */
   expiresAt: number;
   startedAt?: number;
   finishedAt?: number;
+  progress: JobProgress;
 }
 
 export interface NewJob {
@@ -51,8 +73,12 @@ export type PublicApiTables = {
     expires_at: number;
     started_at: number | null;
     finished_at: number | null;
-    /** The worker (one per process) that started it. */
+    /** The worker (one per process) that started it, or took it over. */
     worker_id: string | null;
+    /** JobProgress.items */
+    done_items: Generated<number>;
+    /** JobProgress.resumeAt */
+    resume_at: number | null;
   };
   /** Workers alive on this store: a running job whose worker stopped beating was abandoned. */
   public_api_workers: { id: string; heartbeat_at: number };
@@ -64,7 +90,15 @@ export type Step =
   /** Its oldest job is running elsewhere (another instance), which carries on with the rest. */
   | { kind: 'busy' }
   | { kind: 'expired'; job: Job }
-  | { kind: 'started'; job: Job };
+  | { kind: 'started'; job: Job }
+  /** A job whose worker is gone, taken over to be finished from its progress. */
+  | { kind: 'resumed'; job: Job; from: string | null };
+
+/** Who asks, and since when a worker must have beaten to count as alive. */
+export interface Claimant {
+  self: string;
+  aliveSince: number;
+}
 
 /** The durable queue's tables; JSON as text and epoch-ms bigints, as everywhere in the store. */
 export function jobMigrations(dialect: Dialect): Record<string, Migration> {
@@ -105,15 +139,23 @@ export function jobMigrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0102_public_api_job_progress': {
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('public_api_jobs').addColumn('done_items', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('public_api_jobs').addColumn('resume_at', 'bigint').execute();
+      },
+    },
   };
 }
 
-type JobRow = PublicApiTables['public_api_jobs'] & { seq: number };
+type JobRow = Omit<PublicApiTables['public_api_jobs'], 'seq' | 'done_items'> & { seq: number; done_items: number };
 
 /**
  * The Public API's job table. Every transition is a conditional update from the state it
- * leaves, so a job is started at most once and never both run and expired; taking a
- * conversation's next job is serialized across every instance sharing the store.
+ * leaves, so a job is started at most once and never both run and expired, and a running job's
+ * record moves on only with the conversation change it describes, by the worker holding it;
+ * taking a conversation's next job is serialized across every instance sharing the store.
  */
 export class JobStore {
   private readonly db: Kysely<PublicApiTables>;
@@ -139,6 +181,7 @@ export class JobStore {
       status: 'queued',
       createdAt,
       expiresAt: createdAt + input.ttlSeconds * 1000,
+      progress: { items: 0 },
     };
     await this.transact((tx) =>
       tx
@@ -157,6 +200,7 @@ export class JobStore {
           started_at: null,
           finished_at: null,
           worker_id: null,
+          resume_at: null,
         })
         .execute(),
     );
@@ -180,13 +224,19 @@ export class JobStore {
   }
 
   /**
-   * Takes the conversation's next job for the worker: its oldest unfinished one. If that one is
-   * running (on another instance) nothing is taken, so a conversation never runs two at once;
-   * if its ttl ran out, it is expired instead of started.
+   * Takes the conversation's next job for the worker: its oldest unfinished one. A running one
+   * whose worker is alive elsewhere leaves nothing to take, so a conversation never runs two at
+   * once; one whose worker is gone is taken over, to be resumed from its progress. A queued one
+   * whose ttl ran out is expired instead of started; a started one is never expired (its
+   * messages may be partly out: it is finished). The caller takes a conversation's jobs one at a
+   * time, so a running job of its own found here is one it left (a store failure ended its run).
    */
-  async next(conversationId: string, workerId: string): Promise<Step> {
+  async next(conversationId: string, claimant: Claimant): Promise<Step> {
+    const { self, aliveSince } = claimant;
     return this.transact(async (tx) => {
       // SQLite runs one transaction at a time anyway; PostgreSQL instances queue on this lock.
+      // Per conversation, not FOR UPDATE SKIP LOCKED on job rows: only the head may be taken,
+      // and skipping a head another instance holds would start the job behind it.
       if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`public_api_jobs:${conversationId}`}))`.execute(tx);
       const head = await tx
         .selectFrom('public_api_jobs')
@@ -197,21 +247,59 @@ export class JobStore {
         .limit(1)
         .executeTakeFirst();
       if (!head) return { kind: 'idle' };
-      if (head.status === 'running') return { kind: 'busy' };
-      const now = this.now();
-      const job = toJob(head as JobRow);
-      if (job.expiresAt <= now) {
-        await tx.updateTable('public_api_jobs').set({ status: 'expired', finished_at: now }).where('id', '=', job.id).where('status', '=', 'queued').execute();
-        return { kind: 'expired', job: { ...job, status: 'expired', finishedAt: now } };
+      if (head.status === 'running') {
+        const from = head.worker_id;
+        if (from !== self && from !== null && (await isAlive(tx, from, aliveSince))) return { kind: 'busy' };
+        // Conditional on the worker it was left by: a worker thought gone that commits a part
+        // meanwhile holds the row until its commit, and what is taken over is what it left.
+        const taken = await tx
+          .updateTable('public_api_jobs')
+          .set({ worker_id: self })
+          .where('id', '=', head.id)
+          .where('status', '=', 'running')
+          .where((eb) => (from === null ? eb('worker_id', 'is', null) : eb('worker_id', '=', from)))
+          .returningAll()
+          .executeTakeFirst();
+        // Finished meanwhile by a worker that was not gone after all: it carries on with the rest.
+        if (!taken) return { kind: 'busy' };
+        return { kind: 'resumed', job: toJob(taken as JobRow), from };
       }
-      await tx
+      const now = this.now();
+      if (Number(head.expires_at) <= now) {
+        await tx.updateTable('public_api_jobs').set({ status: 'expired', finished_at: now }).where('id', '=', head.id).where('status', '=', 'queued').execute();
+        return { kind: 'expired', job: { ...toJob(head as JobRow), status: 'expired', finishedAt: now } };
+      }
+      const started = await tx
         .updateTable('public_api_jobs')
-        .set({ status: 'running', started_at: now, worker_id: workerId })
-        .where('id', '=', job.id)
+        .set({ status: 'running', started_at: now, worker_id: self })
+        .where('id', '=', head.id)
         .where('status', '=', 'queued')
-        .execute();
-      return { kind: 'started', job: { ...job, status: 'running', startedAt: now } };
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      return { kind: 'started', job: toJob(started as JobRow) };
     });
+  }
+
+  /**
+   * Moves a running job's record on, in the transaction of the conversation change that carries
+   * that part out (`Conversations.act`'s `within`), so the change and the record commit together
+   * or not at all; `done` goes with the job's last part. A job that is no longer this worker's,
+   * or no longer where it left it, throws JobLost and so rolls the change back.
+   */
+  async advance(tx: Db, id: string, workerId: string, from: JobProgress, to: JobProgress | 'done'): Promise<void> {
+    const set =
+      to === 'done'
+        ? { status: 'done', finished_at: this.now(), resume_at: null }
+        : { done_items: to.items, resume_at: to.resumeAt ?? null };
+    const result = await (tx as unknown as Kysely<PublicApiTables>)
+      .updateTable('public_api_jobs')
+      .set(set)
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .where('worker_id', '=', workerId)
+      .where('done_items', '=', from.items)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) !== 1) throw new JobLost(id);
   }
 
   /** Conversations with jobs waiting, oldest job first. */
@@ -226,15 +314,21 @@ export class JobStore {
     return rows.map((r) => r.conversation_id);
   }
 
-  async finish(id: string, outcome: { status: 'done' } | { status: 'failed'; error: string }): Promise<void> {
-    await this.transact((tx) =>
+  /**
+   * Ends a job this worker runs (done jobs end with their last part, see `advance`); false when
+   * it is no longer this worker's to end.
+   */
+  async finish(id: string, workerId: string, outcome: { status: 'done' } | { status: 'failed'; error: string }): Promise<boolean> {
+    const result = await this.transact((tx) =>
       tx
         .updateTable('public_api_jobs')
-        .set({ status: outcome.status, error: outcome.status === 'failed' ? outcome.error : null, finished_at: this.now() })
+        .set({ status: outcome.status, error: outcome.status === 'failed' ? outcome.error : null, finished_at: this.now(), resume_at: null })
         .where('id', '=', id)
         .where('status', '=', 'running')
-        .execute(),
+        .where('worker_id', '=', workerId)
+        .executeTakeFirst(),
     );
+    return Number(result.numUpdatedRows) === 1;
   }
 
   /** Forgets jobs that ended before the time; returns how many. */
@@ -263,27 +357,26 @@ export class JobStore {
   }
 
   /**
-   * Jobs left running by workers that stopped beating before `aliveSince` (a crashed process)
-   * cannot be resumed safely, since some of their messages may be out already: they fail with
-   * the reason. Returns their conversations, whose later jobs may now go ahead.
+   * Conversations with a job left running by a worker that is gone (no beat since `aliveSince`,
+   * or retired): `next` takes each over, from its progress.
    */
-  async failAbandoned(reason: string, options: { self: string; aliveSince: number }): Promise<string[]> {
+  async abandoned(claimant: Claimant): Promise<string[]> {
     const rows = await this.db
-      .updateTable('public_api_jobs')
-      .set({ status: 'failed', error: reason, finished_at: this.now() })
+      .selectFrom('public_api_jobs')
+      .select('conversation_id')
+      .distinct()
       .where('status', '=', 'running')
       .where((eb) =>
         eb.or([
           eb('worker_id', 'is', null),
           eb.and([
-            eb('worker_id', '<>', options.self),
-            eb('worker_id', 'not in', eb.selectFrom('public_api_workers').select('id').where('heartbeat_at', '>=', options.aliveSince)),
+            eb('worker_id', '<>', claimant.self),
+            eb('worker_id', 'not in', eb.selectFrom('public_api_workers').select('id').where('heartbeat_at', '>=', claimant.aliveSince)),
           ]),
         ]),
       )
-      .returning('conversation_id')
       .execute();
-    return [...new Set(rows.map((r) => r.conversation_id))];
+    return rows.map((r) => r.conversation_id);
   }
 
   private async find(id: string): Promise<Job | undefined> {
@@ -306,5 +399,11 @@ function toJob(r: JobRow): Job {
     expiresAt: Number(r.expires_at),
     ...(r.started_at !== null ? { startedAt: Number(r.started_at) } : {}),
     ...(r.finished_at !== null ? { finishedAt: Number(r.finished_at) } : {}),
+    progress: { items: Number(r.done_items), ...(r.resume_at !== null ? { resumeAt: Number(r.resume_at) } : {}) },
   };
+}
+
+async function isAlive(tx: Kysely<PublicApiTables>, workerId: string, aliveSince: number): Promise<boolean> {
+  const row = await tx.selectFrom('public_api_workers').select('id').where('id', '=', workerId).where('heartbeat_at', '>=', aliveSince).executeTakeFirst();
+  return row !== undefined;
 }

@@ -2,19 +2,27 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { HttpError } from '../http/errors.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
-import type { Job, JobStatus, JobStore } from './jobs.js';
+import type { Db } from '../store/index.js';
+import { JobLost, type Claimant, type Job, type JobProgress, type JobStatus, type JobStore } from './jobs.js';
 
-/** Carries out one job against the platform; aborting the signal asks it to stop early. */
-export type JobExecutor = (job: Job, signal: AbortSignal) => Promise<void>;
+/**
+ * The `within` of the conversation change that carries a job from one point of its progress to
+ * the next ('done': its last part), so the change and the job's record commit together.
+ */
+export type RecordProgress = (from: JobProgress, to: JobProgress | 'done') => (tx: Db) => Promise<void>;
 
-export const INTERRUPTED_BY_CRASH = 'interrupted: the server running the job stopped before it finished';
-const INTERRUPTED_BY_SHUTDOWN = 'interrupted: the server shut down before the job finished';
+/**
+ * Carries out one job against the platform from `job.progress` on, every part committed with
+ * `record` and the last one with 'done'; aborting the signal asks it to stop early (what it
+ * committed stays committed, the rest is for whoever takes the job over).
+ */
+export type JobExecutor = (job: Job, signal: AbortSignal, record: RecordProgress) => Promise<void>;
 
 export interface WorkerOptions {
   /**
    * Other processes may work on the same store (PostgreSQL replicas): a running job is only
-   * theirs to give up once their heartbeat is stale. Without that, every job found running at
-   * start was left by a process that is gone.
+   * theirs to give up once their heartbeat is stale. Without that (one process owns a SQLite
+   * store), every job running on another worker was left by a process that is gone.
    */
   sharedStore: boolean;
   heartbeatMs?: number;
@@ -29,7 +37,8 @@ export interface WorkerOptions {
  * conversations never wait for each other. It is told about new work (a job was stored) rather
  * than polling for it, and takes each next job from the store, so the store's order is the only
  * order, whichever instance accepted the job. A slow heartbeat keeps this worker known alive
- * and, as a safety net, picks up what stopped instances left behind.
+ * and picks up what stopped instances left behind: jobs they accepted, and jobs they were
+ * running, which are finished from their committed progress (exactly once: see `advance`).
  */
 export class JobWorker {
   readonly id = randomUUID();
@@ -66,18 +75,21 @@ export class JobWorker {
     void drain.finally(() => this.draining.delete(drain));
   }
 
-  /** Picks up what earlier processes left: their running jobs fail, waiting ones get their turn. */
+  /** Picks up what earlier processes left: their running jobs are resumed, waiting ones get their turn. */
   async start(): Promise<void> {
     await this.jobs.heartbeat(this.id);
-    // Alone on the store, nobody else can be running anything: whatever runs was abandoned.
-    await this.sweep(this.options.sharedStore ? this.staleBefore() : Number.MAX_SAFE_INTEGER);
+    await this.sweep();
     this.timer = setInterval(() => {
       this.beating = this.beat();
     }, this.heartbeatMs);
     this.timer.unref();
   }
 
-  /** Stops taking work, cuts pauses short and waits for the jobs in hand to settle. */
+  /**
+   * Stops taking work, cuts pauses short and waits for the jobs in hand to settle. A job cut
+   * short stays running with its progress; retired, this worker counts as gone at once, so
+   * another instance (or the next start) finishes it.
+   */
   async close(): Promise<void> {
     clearInterval(this.timer);
     this.stop.abort();
@@ -89,7 +101,7 @@ export class JobWorker {
   private async beat(): Promise<void> {
     try {
       await this.jobs.heartbeat(this.id);
-      await this.sweep(this.staleBefore());
+      await this.sweep();
       await this.prune();
     } catch (err) {
       this.log.warn({ err }, 'public api worker heartbeat failed');
@@ -105,41 +117,56 @@ export class JobWorker {
     if (pruned) this.log.info({ pruned }, 'public api jobs past retention removed');
   }
 
-  /** A worker silent for three beats is gone. */
-  private staleBefore(): number {
-    return Date.now() - 3 * this.heartbeatMs;
+  /**
+   * Who counts as alive: on a shared store, a worker silent for three beats is gone; on a store
+   * this process owns alone, every other worker is.
+   */
+  private claimant(): Claimant {
+    return { self: this.id, aliveSince: this.options.sharedStore ? Date.now() - 3 * this.heartbeatMs : Number.MAX_SAFE_INTEGER };
   }
 
-  private async sweep(aliveSince: number): Promise<void> {
+  private async sweep(): Promise<void> {
     if (this.stop.signal.aborted) return;
-    const freed = await this.jobs.failAbandoned(INTERRUPTED_BY_CRASH, { self: this.id, aliveSince });
-    if (freed.length) this.log.warn({ conversations: freed.length }, 'public api jobs of a stopped server marked failed');
-    for (const conversationId of [...freed, ...(await this.jobs.conversationsWaiting())]) this.nudge(conversationId);
+    const abandoned = await this.jobs.abandoned(this.claimant());
+    for (const conversationId of [...abandoned, ...(await this.jobs.conversationsWaiting())]) this.nudge(conversationId);
   }
 
   private async drain(conversationId: string): Promise<void> {
     while (!this.stop.signal.aborted) {
-      const step = await this.jobs.next(conversationId, this.id);
+      const step = await this.jobs.next(conversationId, this.claimant());
       if (step.kind === 'idle' || step.kind === 'busy') return;
-      if (step.kind === 'expired') this.report(step.job, 'expired');
-      else await this.run(step.job);
+      if (step.kind === 'expired') {
+        this.report(step.job, 'expired');
+        continue;
+      }
+      if (step.kind === 'resumed') {
+        const { job, from } = step;
+        this.log.warn({ jobId: job.id, conversationId, from, progress: job.progress }, 'public api job of a stopped worker taken over');
+      }
+      await this.run(step.job);
     }
   }
 
   private async run(job: Job): Promise<void> {
     try {
-      await this.execute(job, this.stop.signal);
-      await this.jobs.finish(job.id, { status: 'done' });
+      await this.execute(job, this.stop.signal, (from, to) => (tx) => this.jobs.advance(tx, job.id, this.id, from, to));
       this.report(job, 'done');
     } catch (error) {
+      if (error instanceof JobLost) {
+        // Nothing of the part that found out was written; the job is its new worker's.
+        this.log.warn({ jobId: job.id, conversationId: job.conversationId }, 'public api job taken over by another worker');
+        return;
+      }
+      if (this.stop.signal.aborted) {
+        this.log.info({ jobId: job.id, conversationId: job.conversationId }, 'public api job left for another worker at shutdown');
+        return;
+      }
       const reason = this.reason(job, error);
-      await this.jobs.finish(job.id, { status: 'failed', error: reason });
-      this.report(job, 'failed', reason);
+      if (await this.jobs.finish(job.id, this.id, { status: 'failed', error: reason })) this.report(job, 'failed', reason);
     }
   }
 
   private reason(job: Job, error: unknown): string {
-    if (this.stop.signal.aborted) return INTERRUPTED_BY_SHUTDOWN;
     if (error instanceof HttpError) return error.message;
     this.log.error({ err: error, jobId: job.id, action: job.action }, 'public api job failed unexpectedly');
     return 'internal error';
