@@ -226,11 +226,11 @@ export class Connector {
   }
 
   async get(accountId: string, id: string): Promise<BotView> {
-    return this.view(this.runtime(accountId, id));
+    return this.view(await this.runtime(accountId, id));
   }
 
   async patch(accountId: string, id: string, input: BotInput): Promise<BotView> {
-    const runtime = this.runtime(accountId, id);
+    const runtime = await this.runtime(accountId, id);
     const settings = applySettings(input, runtime.record.settings);
     await this.requireSkills(accountId, settings);
     const secret = input.vendor?.clientSecret && input.vendor.clientSecret !== MASKED_SECRET ? input.vendor.clientSecret : undefined;
@@ -244,7 +244,7 @@ export class Connector {
 
   /** Deletes the bot; conversations it still holds go back to routing (escalation skill first). */
   async remove(accountId: string, id: string): Promise<void> {
-    const runtime = this.runtime(accountId, id);
+    const runtime = await this.runtime(accountId, id);
     await this.setStatus(runtime, 'OFFLINE', runtime.record.lastError);
     for (const conversation of await this.deps.conversations.heldBy(accountId, runtime.record.userId)) {
       const skill = runtime.record.settings.escalation.skill ?? conversation.skill.name;
@@ -261,7 +261,8 @@ export class Connector {
   // ---- vendor checks ----
 
   async environments(accountId: string, id: string): Promise<string[]> {
-    return this.vendorCall(() => this.runtime(accountId, id).client.environments());
+    const runtime = await this.runtime(accountId, id);
+    return this.vendorCall(() => runtime.client.environments());
   }
 
   /** Environments for credentials not saved yet (the console's create form). */
@@ -271,7 +272,7 @@ export class Connector {
   }
 
   async testConnection(accountId: string, id: string): Promise<TestConnectionResult> {
-    return this.testWith(this.runtime(accountId, id).client);
+    return this.testWith((await this.runtime(accountId, id)).client);
   }
 
   async testConnectionFor(accountId: string, vendor: VendorCredentials): Promise<TestConnectionResult> {
@@ -283,7 +284,7 @@ export class Connector {
 
   /** Runs a test connection first; a failing test refuses the start with its reason (409). */
   async start(accountId: string, id: string): Promise<{ status: BotStatus }> {
-    const runtime = this.runtime(accountId, id);
+    const runtime = await this.runtime(accountId, id);
     const test = await this.testWith(runtime.client);
     if (!test.ok) {
       await this.write(runtime, { lastError: { code: test.code ?? 'vendor-unreachable', message: test.error ?? 'test connection failed', at: Date.now() } });
@@ -296,20 +297,20 @@ export class Connector {
   }
 
   async stop(accountId: string, id: string): Promise<{ status: BotStatus }> {
-    const runtime = this.runtime(accountId, id);
+    const runtime = await this.runtime(accountId, id);
     await this.write(runtime, { desired: 'STOPPED' });
     await this.setStatus(runtime, 'OFFLINE', runtime.record.lastError, true);
     return { status: 'OFFLINE' };
   }
 
   async logs(accountId: string, id: string, options: { conversationId?: string; limit?: number }): Promise<Exchange[]> {
-    this.runtime(accountId, id);
+    await this.runtime(accountId, id);
     return this.botStore.exchanges(id, { conversationId: options.conversationId, limit: options.limit ?? 100 });
   }
 
   /** A conversation handed straight to this bot, for the console's tester. */
   async testConversation(accountId: string, id: string): Promise<Conversation> {
-    const runtime = this.runtime(accountId, id);
+    const runtime = await this.runtime(accountId, id);
     const { settings } = runtime.record;
     return this.deps.conversations.open(accountId, { skill: settings.skills[0], type: settings.conversationType, assignTo: runtime.record.userId });
   }
@@ -448,7 +449,12 @@ export class Connector {
     return new CustomEndpointClient(accountId, full, { dispatcher: this.deps.dispatcher, tokens: this.deps.tokens, retry: this.deps.retry, maxResponseBytes });
   }
 
-  private runtime(accountId: string, id: string): Runtime {
+  /** The bot, read from the store when this instance has not heard of it yet (created elsewhere a moment ago). */
+  private async runtime(accountId: string, id: string): Promise<Runtime> {
+    if (!this.bots.has(id)) {
+      const record = await this.botStore.find(id);
+      if (record) await this.botLocks.run(id, async () => this.bots.has(id) || this.track(record));
+    }
     const runtime = this.bots.get(id);
     if (!runtime || runtime.record.accountId !== accountId) throw notFound(`unknown bot '${id}'`);
     return runtime;
