@@ -190,5 +190,27 @@ if (STORES.includes('postgres')) {
       assert.equal(views.filter((v) => v.skill.name === 'capped').length, 3, JSON.stringify(views.map((v) => [v.skill.name, v.holderLoad])));
       assert.equal((await admin('C').get(`/admin/v1/accounts/${acc}/bots/${capped}`)).body.openConversations, 3);
     });
+
+    it('bots are spread over the instances, not piled on the first one up', async () => {
+      const app = await admin('C').post(`/admin/v1/accounts/${acc}/apps`, { name: 'more', scope: 'thirdpartybots.customendpoint.bot' });
+      // Two bots exist already (the tests above): four more make six.
+      for (let i = 0; i < 4; i++) {
+        const created = await admin(['A', 'B', 'C'][i % 3]).post(`/admin/v1/accounts/${acc}/bots`, {
+          name: `bot ${i}`,
+          conversationType: 'MESSAGING',
+          skills: ['bot'],
+          vendor: { type: 'CUSTOM_ENDPOINT', baseUrl: bot.url, clientId: app.body.client_id, clientSecret: app.body.client_secret, botId: `more${i}` },
+        });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+      }
+      // Six bots, three instances: two each, once the leases have been shared out.
+      const spread = await until('two bots per instance', async () => {
+        const bots = (await admin('A').get(`/admin/v1/accounts/${acc}/bots`)).body.bots as { instance: string | null }[];
+        const counts = new Map<string | null, number>();
+        for (const b of bots) counts.set(b.instance, (counts.get(b.instance) ?? 0) + 1);
+        return bots.length === 6 && ['A', 'B', 'C'].every((n) => counts.get(n) === 2) ? counts : undefined;
+      });
+      assert.deepEqual([...spread.keys()].sort(), ['A', 'B', 'C']);
+    });
   });
 }
