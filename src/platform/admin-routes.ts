@@ -146,7 +146,7 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
     },
     wsHandler: (socket, request) => {
       const { acc, id } = request.params;
-      serveWebSocket(socket, (s) => hub.watchConversation(id, { send: s.send, includePrivate: true }), replayFor(acc, id, request.query.after));
+      serveWebSocket(hub, socket, (s) => hub.watchConversation(id, { send: s.send, includePrivate: true }), replayFor(acc, id, request.query.after));
     },
   });
 }

@@ -260,7 +260,7 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
     },
     wsHandler: (socket, request) => {
       const { subscribe, replay } = streamFor(request.params.acc, streamUsers.get(request)!);
-      serveWebSocket(socket, subscribe, replay);
+      serveWebSocket(hub, socket, subscribe, replay);
     },
   });
 }

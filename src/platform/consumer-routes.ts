@@ -192,7 +192,7 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
     },
     wsHandler: (socket, request) => {
       const { acc, id } = request.params;
-      serveWebSocket(socket, (s) => hub.watchConversation(id, s), replayFor(acc, id, request.query.after));
+      serveWebSocket(hub, socket, (s) => hub.watchConversation(id, s), replayFor(acc, id, request.query.after));
     },
   });
 }

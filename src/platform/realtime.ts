@@ -150,8 +150,12 @@ export function serveSse(
   });
 }
 
-/** The same stream over a WebSocket, one JSON text frame per message. */
+/**
+ * The same stream over a WebSocket, one JSON text frame per message. The hub can end it (a
+ * shutdown, or a change listener that was cut off): the client reconnects from its last sequence.
+ */
 export function serveWebSocket(
+  hub: RealtimeHub,
   socket: WebSocket,
   subscribe: (subscriber: Subscriber) => () => void,
   replay: () => Promise<StreamMessage[]>,
@@ -162,8 +166,13 @@ export function serveWebSocket(
     (m) => socket.readyState === socket.OPEN && socket.send(JSON.stringify(m)),
     () => socket.close(),
   );
-  socket.on('close', stop);
-  socket.on('error', stop);
+  const untrack = hub.track(() => socket.close(1012, 'the server asks the client to reconnect'));
+  const end = () => {
+    untrack();
+    stop();
+  };
+  socket.on('close', end);
+  socket.on('error', end);
 }
 
 function streamWith(
