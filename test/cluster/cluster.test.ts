@@ -9,6 +9,7 @@ import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { client } from '../helpers/app.js';
 import { startProcess, type Proc } from '../helpers/process.js';
 import { TestBot, reply, text } from '../helpers/test-bot.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * Three real server processes on one PostgreSQL, as a cluster behind a load balancer runs: any
@@ -16,15 +17,6 @@ import { TestBot, reply, text } from '../helpers/test-bot.js';
  */
 const ADMIN = 'cluster-admin';
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 if (STORES.includes('postgres')) {
   describe('a cluster of three instances on one PostgreSQL', () => {

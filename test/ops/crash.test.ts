@@ -5,6 +5,7 @@ import { client } from '../helpers/app.js';
 import { startProcess, type Proc } from '../helpers/process.js';
 import { TestBot, reply, text, type Received } from '../helpers/test-bot.js';
 import { crashUnderLoad } from '../helpers/crash-load.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * kill -9 of the real server process, restarted on the same store: every consumer message
@@ -14,15 +15,6 @@ import { crashUnderLoad } from '../helpers/crash-load.js';
 const ADMIN = 'crash-admin';
 const env = { ADMIN_TOKEN: ADMIN, DEMO: '0', LOG_LEVEL: 'warn' };
 
-async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** An account with a started Custom Endpoint bot on skill `bot`, through the admin API. */
 async function setup(proc: Proc, botUrl: string): Promise<string> {

@@ -4,6 +4,7 @@ import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN } from '../helpers/app.js';
 import { startProcess, type Proc } from '../helpers/process.js';
 import { conversationOf, login, openConversation, publicApi, setUpAccount } from './support.js';
+import { until } from '../helpers/wait.js';
 
 /**
  * A Public API job whose server is killed (kill -9) part-way is finished by another instance on
@@ -14,15 +15,6 @@ import { conversationOf, login, openConversation, publicApi, setUpAccount } from
 const env = { ADMIN_TOKEN, DEMO: '0', LOG_LEVEL: 'warn' };
 const acc = 'acme';
 
-async function until<T>(what: string, check: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const texts = async (url: string, conversationId: string): Promise<string[]> =>
   (await conversationOf(url, acc, conversationId)).events.filter((e: any) => e.type === 'TEXT').map((e: any) => e.text);
