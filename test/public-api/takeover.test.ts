@@ -5,6 +5,7 @@ import { ADMIN_TOKEN } from '../helpers/app.js';
 import { startProcess, type Proc } from '../helpers/process.js';
 import { conversationOf, login, openConversation, publicApi, setUpAccount } from './support.js';
 import { until } from '../helpers/wait.js';
+import { openStore } from '../../src/store/index.js';
 
 /**
  * A Public API job whose server is killed (kill -9) part-way is finished by another instance on
@@ -15,6 +16,16 @@ import { until } from '../helpers/wait.js';
 const env = { ADMIN_TOKEN, DEMO: '0', LOG_LEVEL: 'warn' };
 const acc = 'acme';
 
+/** The conversation's texts read straight from the store, with no server running. */
+async function storedTexts(store: TestStore, conversationId: string): Promise<string[]> {
+  const opened = await openStore({ dataDir: store.dataDir, databaseUrl: store.databaseUrl });
+  try {
+    const rows = await opened.db.selectFrom('conversation_events').select(['type', 'body']).where('conversation_id', '=', conversationId).orderBy('seq').execute();
+    return rows.filter((r) => r.type === 'TEXT').map((r) => (JSON.parse(r.body) as { text: string }).text);
+  } finally {
+    await opened.close();
+  }
+}
 
 const texts = async (url: string, conversationId: string): Promise<string[]> =>
   (await conversationOf(url, acc, conversationId)).events.filter((e: any) => e.type === 'TEXT').map((e: any) => e.text);
@@ -59,10 +70,11 @@ for (const kind of STORES) {
         one.child.kill('SIGKILL');
         await one.exited;
 
+        // Read before the restart: a slow restart could otherwise already have resumed the job.
+        const atTheKill = other ? await texts(other.url, conversationId) : await storedTexts(store, conversationId);
+        assert.deepEqual(atTheKill, ['a'], 'the kill came during the pause');
         const survivor = other ?? (await start(store));
         const viaSurvivor = publicApi(survivor.url, acc, bearer);
-        const atTheKill = await texts(survivor.url, conversationId);
-        assert.deepEqual(atTheKill, ['a'], 'the kill came during the pause');
         assert.equal((await viaSurvivor.job(behind.body.jobId)).body.status, 'queued');
 
         assert.deepEqual(await viaSurvivor.settled(cut.body.jobId), { jobId: cut.body.jobId, action: 'messages', conversationId, status: 'done' });
