@@ -67,7 +67,7 @@ export class Driver {
     switch (e.type) {
       case 'conversation.assigned': {
         const previous = e.previousAssignee ? this.deps.drivenBy(e.previousAssignee.userId) : undefined;
-        if (previous && previous !== holder) this.forget(conversationId);
+        if (previous && previous !== holder) this.forget(previous, conversationId);
         if (holder && holder !== previous) {
           // A new holder owes an answer from its ASSIGN entry on: the one just after what it has answered.
           const assigned = conversation.answeredSequence + 1;
@@ -95,11 +95,16 @@ export class Driver {
         if (holder && e.originator.role === 'CONSUMER') this.combine.typing(conversationId, e.typing);
         break;
       case 'conversation.closed':
-        this.forget(conversationId);
-        if (holder?.record.settings.survey && !conversation.closedWithoutPcs) {
+        if (!holder) break;
+        this.combine.drop(conversationId);
+        this.inactivity.clear(conversationId);
+        if (holder.record.settings.survey && !conversation.closedWithoutPcs) {
+          // The service still knows the conversation: the survey event needs no PUT before it.
           const inbound: Inbound = { eventType: 'CLOSE_CONVERSATION', upTo: conversation.lastSequence, body: (c) => closeEventBody(c) };
           this.inLane(conversationId, () => this.exchange(holder, conversationId, inbound));
         }
+        // After anything queued for it: then nothing of the conversation is kept in memory.
+        this.inLane(conversationId, async () => this.forget(holder, conversationId));
         break;
       default:
         break;
@@ -178,11 +183,15 @@ export class Driver {
     await this.exchange(runtime, conversationId, inbound);
   }
 
-  /** The conversation left the bot (or closed): drop what was held for it in memory. */
-  private forget(conversationId: string): void {
+  /**
+   * The conversation left the bot (or closed): nothing is kept for it in memory, so memory does
+   * not grow with every conversation ever held. Should it come back, a 409 on the PUT costs less.
+   */
+  private forget(runtime: Runtime, conversationId: string): void {
     this.combine.drop(conversationId);
     this.taken.delete(conversationId);
     this.inactivity.clear(conversationId);
+    runtime.known.delete(conversationId);
   }
 
   /**

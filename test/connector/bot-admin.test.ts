@@ -182,6 +182,9 @@ for (const kind of STORES) {
       const [close] = await eventually(async () => bot.events(conversation.id).filter((r) => r.body.type === 'CLOSE_CONVERSATION'), (x) => x.length === 1, 'CLOSE_CONVERSATION sent');
       assert.equal(close.body.source, 'CONVERSATION');
       assert.equal(close.body.context.lpEvent.conversationId, conversation.id);
+      // The service knows the conversation already: one PUT, when it began, none before the close.
+      const calls = bot.received.filter((r) => r.path.includes(conversation.id)).map((r) => `${r.method} ${r.path.endsWith('/events') ? r.body.type : 'conversation'}`);
+      assert.deepEqual(calls, ['PUT conversation', 'POST TEXT', 'POST CLOSE_CONVERSATION']);
     });
 
     it('a bot whose endpoint fails is VENDOR_INTERRUPTION, escalates at once, and recovers alone', async () => {
