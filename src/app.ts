@@ -99,14 +99,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   const bus = new EventBus(log);
   const directory = new Directory(store);
-  // eslint-disable-next-line prefer-const
-  let conversations: Conversations;
+  // Read on each scrape, by then long built.
   const metrics = createMetrics({ openConversations: () => conversations.countOpen() });
   // Instances sharing one PostgreSQL hear of each other's changes; a SQLite process is alone.
   const transport: BusTransport = config.databaseUrl
     ? new PostgresTransport({ connectionString: config.databaseUrl, connectionName: ownConnections, db: store.db as Kysely<unknown>, log })
     : new InProcessTransport();
-  conversations = new Conversations(store, directory, bus, metrics, transport);
+  const conversations = new Conversations(store, directory, bus, metrics, transport);
   const hub = new RealtimeHub(bus);
   const keys = new KeyRing(store, secretBox);
   const apps = new AppTokens(store, keys);
@@ -182,7 +181,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     { prefix: '/admin/v1' },
   );
-  const publicApi = await createPublicApi(server, { store, directory, conversations, sessions, attempts, bus, log, metrics, structuredContent });
+  const publicApi = await createPublicApi(server, { store, directory, conversations, sessions, attempts, log, metrics, structuredContent });
   // The demo Custom Endpoint service rides along, verifying our tokens like any real one would.
   await registerDemoBot(server, { prefix: DEMO_BOT_PREFIX, jwksUrl: () => `http://${publicHost()}/sentinel/well-known/jwks`, log });
   await registerWebConsole(server, { webDir: config.webDir });

@@ -5,7 +5,6 @@ import { Counter } from 'prom-client';
 import type { Store, Dialect } from '../store/index.js';
 import type { Directory } from '../platform/directory.js';
 import type { Conversations } from '../platform/conversations.js';
-import type { EventBus } from '../platform/bus.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
 import type { CredentialAttempts } from '../sentinel/attempts.js';
 import type { Metrics } from '../ops/metrics.js';
@@ -22,7 +21,6 @@ export interface PublicApiDeps {
   sessions: SessionTokens;
   /** Failed logins, counted in the store (shared with agent login: the same passwords). */
   attempts: CredentialAttempts;
-  bus: EventBus;
   log: Logger;
   metrics: Metrics;
   /** The connector's structured-content validator: one compiled schema set for the process. */
