@@ -178,6 +178,8 @@ export async function runClusterThroughput(host: ClusterHost, bot: Proc, options
       https.push(httpB);
       // B has run a lease round (it knows who drives the bot) before it takes load.
       const driverX = await until('B naming the driver', () => driverOf(httpB, x));
+      // Each phase after its own quiet check: the ratios compare phases minutes apart on a shared machine.
+      await quiet();
       const twoOneBot = await closedLoop([httpA, httpB], [a, b], bot, [x], options, `c${round}two`);
       log(`  round ${round}: ${phaseLine(`2 instances, 1 bot (driven by ${driverX})`, twoOneBot)}`);
 
@@ -192,6 +194,7 @@ export async function runClusterThroughput(host: ClusterHost, bot: Proc, options
         30_000,
         200,
       );
+      await quiet();
       const twoTwoBots = await closedLoop([httpA, httpB], [a, b], bot, [x, y], options, `c${round}twob`);
       log(`  round ${round}: ${phaseLine(`2 instances, 2 bots (${drivers.join(', ')})`, twoTwoBots)}`);
       const serverLogProblems = new LogProblems().read(procs);
