@@ -36,7 +36,7 @@ import { runThroughput, type ThroughputRound } from './scenarios/throughput.js';
 import { runScaleRound, type ScaleRound } from './scenarios/scale.js';
 import { runDelay, type DelayRound } from './scenarios/delay.js';
 import { runPublicApi, type PublicApiRound } from './scenarios/public-api.js';
-import { runClusterThroughput, runFailover, type ClusterHost, type ClusterThroughputRound, type FailoverRound } from './scenarios/cluster.js';
+import { pgMicrosPerMessage, runClusterThroughput, runFailover, type ClusterHost, type ClusterThroughputRound, type FailoverRound } from './scenarios/cluster.js';
 
 const SCENARIOS = ['throughput', 'scale', 'delay', 'public-api', 'cluster'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -369,8 +369,12 @@ async function main(): Promise<void> {
         row(s, 'server CPU per message, 1 instance', 'µs', tp.map((r) => r.one.serverMicrosPerMessage), 0),
         row(s, 'server CPU per message, 2 instances, same bot (both)', 'µs', tp.map((r) => r.twoOneBot.serverMicrosPerMessage), 0),
         row(s, 'server CPU per message, 2 instances, 2 bots (both)', 'µs', tp.map((r) => r.twoTwoBots.serverMicrosPerMessage), 0),
-        row(s, 'PostgreSQL CPU, 1 instance', '% of a core', tp.map((r) => r.one.cpu.database), 0),
-        row(s, 'PostgreSQL CPU, 2 instances, same bot', '% of a core', tp.map((r) => r.twoOneBot.cpu.database), 0),
+        row(s, 'PostgreSQL CPU per message, 1 instance', 'µs', tp.map((r) => pgMicrosPerMessage(r.one)), 0),
+        row(s, 'PostgreSQL CPU per message, 2 instances, same bot', 'µs', tp.map((r) => pgMicrosPerMessage(r.twoOneBot)), 0),
+        row(s, 'PostgreSQL CPU per message, 2 instances, 2 bots', 'µs', tp.map((r) => pgMicrosPerMessage(r.twoTwoBots)), 0),
+        row(s, 'PostgreSQL transactions per message, 1 instance', '', tp.map((r) => r.one.db.transactions), 1),
+        row(s, 'PostgreSQL transactions per message, 2 instances, same bot', '', tp.map((r) => r.twoOneBot.db.transactions), 1),
+        row(s, 'PostgreSQL transactions per message, 2 instances, 2 bots', '', tp.map((r) => r.twoTwoBots.db.transactions), 1),
         row(s, 'messages unanswered or refused (all phases)', '', tp.map((r) => r.one.errors + r.twoOneBot.errors + r.twoTwoBots.errors), 0),
         row(s, 'stray (duplicate or late) replies (all phases)', '', tp.map((r) => (r.one.strays ?? 0) + (r.twoOneBot.strays ?? 0) + (r.twoTwoBots.strays ?? 0)), 0),
       );

@@ -14,10 +14,11 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { ADMIN_TOKEN, type Proc } from '../lib/procs.js';
 import { Http, openConversation, sayAndAwait, setupAccount, type BenchAccount } from '../lib/platform.js';
 import { forEachLimited, sleep } from '../lib/stats.js';
-import { openPlaced, platformPhase, type Phase } from './throughput.js';
+import { openPlaced, platformPhase, type Phase, type Placed } from './throughput.js';
 
 /** What the harness provides: fresh databases and instances of the server on them. */
 export interface ClusterHost {
@@ -35,12 +36,14 @@ export interface ClusterOptions {
   failoverInstances: number;
 }
 
+type ClusterPhase = Phase & { db: DatabaseWork };
+
 export interface ClusterThroughputRound {
-  one: Phase;
+  one: ClusterPhase;
   /** 2 instances, the same single bot (driven by one of them). */
-  twoOneBot: Phase;
+  twoOneBot: ClusterPhase;
   /** 2 instances, conversations over two bots, one driven by each instance. */
-  twoTwoBots: Phase;
+  twoTwoBots: ClusterPhase;
   ratioOneBot: number;
   ratioTwoBots: number;
   drivers: { oneBot: string; twoBots: string[] };
@@ -131,24 +134,104 @@ function describeProblems(problems: Record<string, number>): string {
   return entries.length ? entries.map(([m, n]) => `${n}× ${m}`).join('; ') : 'none';
 }
 
-/** Opens C conversations spread over the servers, runs the closed loop, closes them. */
-async function closedLoop(https: Http[], servers: Proc[], bot: Proc, accounts: BenchAccount[], options: ClusterOptions, tag: string): Promise<Phase> {
+/** The database's work per consumer message (answered), from pg_stat_database. */
+export interface DatabaseWork {
+  messages: number;
+  /** Transactions committed or rolled back: each statement outside a transaction is one. */
+  transactions: number;
+  rowsRead: number;
+  rowsWritten: number;
+  /** Per table (the six most read): scans (sequential + index) and rows they read, per message. */
+  tables: { table: string; scans: number; rows: number }[];
+}
+
+type TableCounters = { scans: number; rows: number };
+type PgCounters = { xacts: number; read: number; written: number; tables: Map<string, TableCounters> };
+
+async function pgCounters(databaseUrl: string): Promise<PgCounters> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ xacts: string; read: string; written: string }>(
+      `select xact_commit + xact_rollback as xacts, tup_returned + tup_fetched as read, tup_inserted + tup_updated + tup_deleted as written
+       from pg_stat_database where datname = current_database()`,
+    );
+    const perTable = await client.query<{ relname: string; scans: string; rows: string }>(
+      'select relname, seq_scan + coalesce(idx_scan, 0) as scans, seq_tup_read + coalesce(idx_tup_fetch, 0) as rows from pg_stat_user_tables',
+    );
+    const tables = new Map(perTable.rows.map((t) => [t.relname, { scans: Number(t.scans), rows: Number(t.rows) }]));
+    return { xacts: Number(rows[0].xacts), read: Number(rows[0].read), written: Number(rows[0].written), tables };
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A backend that goes idle with unreported statistics reports them after 10 s (PostgreSQL 15's
+ * PGSTAT_IDLE_INTERVAL), so the counters are read once that long has passed without load.
+ */
+const STATS_SETTLE_MS = 11_000;
+const COUNTED_MESSAGES_PER_CONVERSATION = 3;
+
+/**
+ * Counts what a known number of messages cost the database: every conversation sends a few
+ * messages (awaiting each reply), between two readings of the counters. The closed loop's own
+ * count would mix in the warm-up and the statistics still pending at its end.
+ */
+async function databaseWork(databaseUrl: string, placed: Placed[], tag: string): Promise<DatabaseWork> {
+  await sleep(STATS_SETTLE_MS);
+  const before = await pgCounters(databaseUrl);
+  for (let k = 0; k < COUNTED_MESSAGES_PER_CONVERSATION; k++) {
+    await forEachLimited(placed.length, placed.length, async (i) => {
+      await sayAndAwait(placed[i].http, placed[i].c, `${tag}-db${k}`, `echo ${tag}-db${k}`);
+    });
+  }
+  await sleep(STATS_SETTLE_MS);
+  const after = await pgCounters(databaseUrl);
+  const messages = placed.length * COUNTED_MESSAGES_PER_CONVERSATION;
+  const zero: TableCounters = { scans: 0, rows: 0 };
+  const tables = [...after.tables]
+    .map(([table, a]) => {
+      const b = before.tables.get(table) ?? zero;
+      return { table, scans: (a.scans - b.scans) / messages, rows: (a.rows - b.rows) / messages };
+    })
+    .filter((t) => t.scans > 0)
+    .sort((p, q) => q.rows - p.rows || q.scans - p.scans)
+    .slice(0, 6);
+  return {
+    tables,
+    messages,
+    // Minus the reading itself (one transaction).
+    transactions: (after.xacts - before.xacts - 1) / messages,
+    rowsRead: (after.read - before.read) / messages,
+    rowsWritten: (after.written - before.written) / messages,
+  };
+}
+
+/** Opens C conversations spread over the servers, runs the closed loop, counts the database's work per message, closes them. */
+async function closedLoop(https: Http[], servers: Proc[], bot: Proc, accounts: BenchAccount[], databaseUrl: string, options: ClusterOptions, tag: string): Promise<Phase & { db: DatabaseWork }> {
   const placed = await openPlaced(https, accounts, options.conversations, 50);
   const phase = await platformPhase(placed, servers, bot, options, tag);
+  const db = await databaseWork(databaseUrl, placed, tag);
   // Closed so the next phase runs with the same number of open conversations.
   await forEachLimited(placed.length, 50, async (i) => {
     const { c, http } = placed[i];
     c.close();
     await http.call('POST', `/api/account/${c.acc}/consumer/conversations/${c.id}/close`, undefined, c.token);
   });
-  return phase;
+  return { ...phase, db };
 }
 
-function phaseLine(label: string, p: Phase): string {
+/** PostgreSQL's CPU time per message counted (µs). */
+export const pgMicrosPerMessage = (p: Phase) => (p.cpu.database * 10_000) / p.rate;
+
+function phaseLine(label: string, p: ClusterPhase): string {
   return (
     `${label}: ${p.rate.toFixed(0)} msg/s, e2e p50/p99 ${p.latencyMs.p50.toFixed(1)}/${p.latencyMs.p99.toFixed(1)} ms ` +
-    `(servers ${p.cpu.server}% = ${p.serverMicrosPerMessage.toFixed(0)} µs/msg, postgres ${p.cpu.database}%, bot ${p.cpu.bot}%, generator ${p.cpu.generator}%, others ${p.cpu.others}%)` +
-    `${p.errors ? `, ${p.errors} errors` : ''}${p.strays ? `, ${p.strays} stray replies` : ''}`
+    `(servers ${p.cpu.server}% = ${p.serverMicrosPerMessage.toFixed(0)} µs/msg, postgres ${p.cpu.database}% = ${pgMicrosPerMessage(p).toFixed(0)} µs/msg, bot ${p.cpu.bot}%, generator ${p.cpu.generator}%, others ${p.cpu.others}%)` +
+    `${p.errors ? `, ${p.errors} errors` : ''}${p.strays ? `, ${p.strays} stray replies` : ''}; ` +
+    `per message (${p.db.messages} counted): ${p.db.transactions.toFixed(1)} PostgreSQL transactions, ${p.db.rowsRead.toFixed(0)} rows read, ${p.db.rowsWritten.toFixed(1)} written; ` +
+    `by table (scans, rows read): ${p.db.tables.map((t) => `${t.table} ${t.scans.toFixed(1)}, ${t.rows.toFixed(1)}`).join('; ')}`
   );
 }
 
@@ -169,7 +252,7 @@ export async function runClusterThroughput(host: ClusterHost, bot: Proc, options
       const x = await setupAccount(httpA, bot.url, `cx${randomUUID().slice(0, 8)}`);
       await until('the bot driven', () => driverOf(httpA, x));
       await quiet();
-      const one = await closedLoop([httpA], [a], bot, [x], options, `c${round}one`);
+      const one = await closedLoop([httpA], [a], bot, [x], db.databaseUrl, options, `c${round}one`);
       log(`  round ${round}: ${phaseLine('1 instance', one)}`);
 
       const b = await host.startInstance(group, 'bench-b', db.databaseUrl, secretKey);
@@ -180,7 +263,7 @@ export async function runClusterThroughput(host: ClusterHost, bot: Proc, options
       const driverX = await until('B naming the driver', () => driverOf(httpB, x));
       // Each phase after its own quiet check: the ratios compare phases minutes apart on a shared machine.
       await quiet();
-      const twoOneBot = await closedLoop([httpA, httpB], [a, b], bot, [x], options, `c${round}two`);
+      const twoOneBot = await closedLoop([httpA, httpB], [a, b], bot, [x], db.databaseUrl, options, `c${round}two`);
       log(`  round ${round}: ${phaseLine(`2 instances, 1 bot (driven by ${driverX})`, twoOneBot)}`);
 
       const y = await setupAccount(httpB, bot.url, `cy${randomUUID().slice(0, 8)}`);
@@ -195,7 +278,7 @@ export async function runClusterThroughput(host: ClusterHost, bot: Proc, options
         200,
       );
       await quiet();
-      const twoTwoBots = await closedLoop([httpA, httpB], [a, b], bot, [x, y], options, `c${round}twob`);
+      const twoTwoBots = await closedLoop([httpA, httpB], [a, b], bot, [x, y], db.databaseUrl, options, `c${round}twob`);
       log(`  round ${round}: ${phaseLine(`2 instances, 2 bots (${drivers.join(', ')})`, twoTwoBots)}`);
       const serverLogProblems = new LogProblems().read(procs);
       log(`  round ${round}: 2/1 instances ${((twoOneBot.rate / one.rate) * 100).toFixed(0)} % (one bot), ${((twoTwoBots.rate / one.rate) * 100).toFixed(0)} % (two bots); server warnings/errors: ${describeProblems(serverLogProblems)}`);
