@@ -375,6 +375,10 @@ async function main(): Promise<void> {
         row(s, 'PostgreSQL transactions per message, 1 instance', '', tp.map((r) => r.one.db.transactions), 1),
         row(s, 'PostgreSQL transactions per message, 2 instances, same bot', '', tp.map((r) => r.twoOneBot.db.transactions), 1),
         row(s, 'PostgreSQL transactions per message, 2 instances, 2 bots', '', tp.map((r) => r.twoTwoBots.db.transactions), 1),
+        // The quiet check runs before a phase; load that starts during one shows only here.
+        row(s, 'other processes’ CPU, 1 instance', '% of a core', tp.map((r) => r.one.cpu.others), 0),
+        row(s, 'other processes’ CPU, 2 instances, same bot', '% of a core', tp.map((r) => r.twoOneBot.cpu.others), 0),
+        row(s, 'other processes’ CPU, 2 instances, 2 bots', '% of a core', tp.map((r) => r.twoTwoBots.cpu.others), 0),
         row(s, 'messages unanswered or refused (all phases)', '', tp.map((r) => r.one.errors + r.twoOneBot.errors + r.twoTwoBots.errors), 0),
         row(s, 'stray (duplicate or late) replies (all phases)', '', tp.map((r) => (r.one.strays ?? 0) + (r.twoOneBot.strays ?? 0) + (r.twoTwoBots.strays ?? 0)), 0),
       );
