@@ -1,16 +1,18 @@
 /**
  * `npm run bench`: starts the botbridge server (SQLite; PostgreSQL when DATABASE_URL is set, or a
- * throwaway cluster with BENCH_PG=1) and the fast bot, each in its own process, runs the four
+ * throwaway cluster with BENCH_PG=1) and the fast bot, each in its own process, runs the
  * scenarios and prints min/median/max of every figure over the rounds, then writes
- * bench/results.json. Options (flags or BENCH_* environment variables):
+ * bench/results.json. The cluster scenario (several server processes on one database) runs on
+ * PostgreSQL only. Options (flags or BENCH_* environment variables):
  *
  *   --quick            small sizes, short phases (BENCH_QUICK=1)
- *   --only=a,b         scenarios: throughput, scale, delay, public-api (BENCH_ONLY)
+ *   --only=a,b         scenarios: throughput, scale, delay, public-api, cluster (BENCH_ONLY)
  *   --rounds=3         rounds per scenario, at least 3 for the table (BENCH_ROUNDS)
  *   --conversations=200  concurrent conversations of the throughput scenario (BENCH_CONVERSATIONS)
  *   --scale=10000      open conversations of the scale scenario (BENCH_SCALE)
  *   --fanout=5000      conversations of the delay fan-out (BENCH_FANOUT)
  *   --clients=200      concurrent Public API clients (BENCH_CLIENTS)
+ *   --failover-instances=3   instances in the cluster failover rounds (BENCH_FAILOVER_INSTANCES)
  *   --duration=15 --warmup=3   seconds per measured phase and its warm-up (BENCH_DURATION, BENCH_WARMUP)
  *   --log-level=warn   the server's LOG_LEVEL (BENCH_LOG_LEVEL)
  *   --server=dist      dist (built here first, as `npm start` runs it) or source (through tsx)
@@ -34,8 +36,9 @@ import { runThroughput, type ThroughputRound } from './scenarios/throughput.js';
 import { runScaleRound, type ScaleRound } from './scenarios/scale.js';
 import { runDelay, type DelayRound } from './scenarios/delay.js';
 import { runPublicApi, type PublicApiRound } from './scenarios/public-api.js';
+import { pgMicrosPerMessage, runClusterThroughput, runFailover, type ClusterHost, type ClusterThroughputRound, type FailoverRound } from './scenarios/cluster.js';
 
-const SCENARIOS = ['throughput', 'scale', 'delay', 'public-api'] as const;
+const SCENARIOS = ['throughput', 'scale', 'delay', 'public-api', 'cluster'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function option(name: string, fallback: string): string {
@@ -53,6 +56,7 @@ const config = {
   scale: Number(option('scale', quick ? '1000' : '10000')),
   fanout: Number(option('fanout', quick ? '500' : '5000')),
   clients: Number(option('clients', quick ? '50' : '200')),
+  failoverInstances: Number(option('failover-instances', '3')),
   durationMs: Number(option('duration', quick ? '4' : '15')) * 1000,
   warmupMs: Number(option('warmup', quick ? '1' : '3')) * 1000,
   logLevel: option('log-level', 'warn'),
@@ -147,6 +151,37 @@ async function withServer<T>(dbs: Databases, name: string, fn: (server: Proc) =>
     await server.stop();
     await db.drop();
   }
+}
+
+/** Cluster instances: each its own data dir and INSTANCE_ID on one shared database. */
+function clusterHost(dbs: Databases): ClusterHost {
+  const started = new Map<string, number>();
+  return {
+    freshDatabase: async (name) => {
+      const db = await dbs.fresh(name);
+      if (!db.databaseUrl) throw new Error('the cluster scenario needs PostgreSQL');
+      return { databaseUrl: db.databaseUrl, drop: db.drop };
+    },
+    startInstance: (group, instance, databaseUrl, secretKey) => {
+      // A restarted instance gets a new log file, so the killed one's stays readable.
+      const key = `${group}/${instance}`;
+      const n = (started.get(key) ?? 0) + 1;
+      started.set(key, n);
+      const name = n === 1 ? instance : `${instance}.${n}`;
+      if (config.profile) mkdirSync(join(profileDir, group), { recursive: true });
+      return startServer({
+        root: config.serverRoot,
+        entry: config.server,
+        dataDir: join(work, group, name),
+        databaseUrl,
+        logLevel: config.logLevel,
+        logDir: join(work, 'logs', group),
+        name,
+        profileDir: config.profile ? join(profileDir, group) : undefined,
+        env: { INSTANCE_ID: instance, SECRET_KEY: secretKey },
+      });
+    },
+  };
 }
 
 interface Row {
@@ -305,6 +340,59 @@ async function main(): Promise<void> {
         row(s, 'request → delivery p99 (closed loop)', 'ms', rounds.map((r) => r.closedLoop.latencyMs.p99), 1),
         row(s, 'request → delivery p99 (burst backlog)', 'ms', rounds.map((r) => r.burst.latencyMs.p99), 0),
         row(s, 'server CPU time per job (closed loop)', 'µs', rounds.map((r) => r.closedLoop.serverMicrosPerJob), 0),
+      );
+    }
+    if (config.only.includes('cluster') && dbs.kind !== 'postgres') {
+      log(`\n5. cluster: skipped — several instances share one PostgreSQL database (BENCH_PG=1 or DATABASE_URL); this run is on ${dbs.kind}`);
+    } else if (config.only.includes('cluster')) {
+      const host = clusterHost(dbs);
+      const options = { conversations: config.conversations, warmupMs: config.warmupMs, durationMs: config.durationMs, rounds: config.rounds, failoverInstances: config.failoverInstances };
+      log(`\n5. cluster throughput: ${config.conversations} conversations, ${config.durationMs / 1000} s phases, 1 then 2 instances on a fresh database per round`);
+      log(
+        `  (${machine.cores} cores shared by this generator, the bot, PostgreSQL and the instances: the 2-instance figures show the cost or benefit of a second instance on this machine only, not how a cluster scales on its own cores)`,
+      );
+      const tp: ClusterThroughputRound[] = await runClusterThroughput(host, bot, options, log, quiet);
+      log(`\n5. cluster failover: ${Math.max(2, config.failoverInstances)} instances, kill -9 of the bot's driver, a message every 100 ms through a survivor`);
+      const fo: FailoverRound[] = await runFailover(host, bot, options, log, quiet);
+      results.cluster = { throughput: tp, failover: fo };
+      const s = `5. cluster (C=${config.conversations})`;
+      rows.push(
+        row(s, '1 instance', 'msg/s', tp.map((r) => r.one.rate), 0),
+        row(s, '2 instances, same bot', 'msg/s', tp.map((r) => r.twoOneBot.rate), 0),
+        row(s, '2 instances / 1 instance, same bot', '%', tp.map((r) => r.ratioOneBot * 100), 1),
+        row(s, '2 instances, 2 bots (one driven by each)', 'msg/s', tp.map((r) => r.twoTwoBots.rate), 0),
+        row(s, '2 instances, 2 bots / 1 instance', '%', tp.map((r) => r.ratioTwoBots * 100), 1),
+        row(s, 'e2e latency p50, 1 instance', 'ms', tp.map((r) => r.one.latencyMs.p50), 1),
+        row(s, 'e2e latency p50, 2 instances, same bot', 'ms', tp.map((r) => r.twoOneBot.latencyMs.p50), 1),
+        row(s, 'e2e latency p99, 1 instance', 'ms', tp.map((r) => r.one.latencyMs.p99), 1),
+        row(s, 'e2e latency p99, 2 instances, same bot', 'ms', tp.map((r) => r.twoOneBot.latencyMs.p99), 1),
+        row(s, 'server CPU per message, 1 instance', 'µs', tp.map((r) => r.one.serverMicrosPerMessage), 0),
+        row(s, 'server CPU per message, 2 instances, same bot (both)', 'µs', tp.map((r) => r.twoOneBot.serverMicrosPerMessage), 0),
+        row(s, 'server CPU per message, 2 instances, 2 bots (both)', 'µs', tp.map((r) => r.twoTwoBots.serverMicrosPerMessage), 0),
+        row(s, 'PostgreSQL CPU per message, 1 instance', 'µs', tp.map((r) => pgMicrosPerMessage(r.one)), 0),
+        row(s, 'PostgreSQL CPU per message, 2 instances, same bot', 'µs', tp.map((r) => pgMicrosPerMessage(r.twoOneBot)), 0),
+        row(s, 'PostgreSQL CPU per message, 2 instances, 2 bots', 'µs', tp.map((r) => pgMicrosPerMessage(r.twoTwoBots)), 0),
+        row(s, 'PostgreSQL transactions per message, 1 instance', '', tp.map((r) => r.one.db.transactions), 1),
+        row(s, 'PostgreSQL transactions per message, 2 instances, same bot', '', tp.map((r) => r.twoOneBot.db.transactions), 1),
+        row(s, 'PostgreSQL transactions per message, 2 instances, 2 bots', '', tp.map((r) => r.twoTwoBots.db.transactions), 1),
+        // The quiet check runs before a phase; load that starts during one shows only here.
+        row(s, 'other processes’ CPU, 1 instance', '% of a core', tp.map((r) => r.one.cpu.others), 0),
+        row(s, 'other processes’ CPU, 2 instances, same bot', '% of a core', tp.map((r) => r.twoOneBot.cpu.others), 0),
+        row(s, 'other processes’ CPU, 2 instances, 2 bots', '% of a core', tp.map((r) => r.twoTwoBots.cpu.others), 0),
+        row(s, 'messages unanswered or refused (all phases)', '', tp.map((r) => r.one.errors + r.twoOneBot.errors + r.twoTwoBots.errors), 0),
+        row(s, 'stray (duplicate or late) replies (all phases)', '', tp.map((r) => (r.one.strays ?? 0) + (r.twoOneBot.strays ?? 0) + (r.twoTwoBots.strays ?? 0)), 0),
+      );
+      const f = `5. cluster failover (${Math.max(2, config.failoverInstances)} instances)`;
+      rows.push(
+        row(f, 'kill -9 of the driver → first reply', 'ms', fo.map((r) => r.firstReplyMs), 0),
+        row(f, 'kill -9 → bot view names the new driver', 'ms', fo.map((r) => r.viewMs), 0),
+        row(f, 'kill -9 → backlog answered', 'ms', fo.map((r) => r.backlogDrainedMs), 0),
+        row(f, 'messages sent meanwhile (every 100 ms)', '', fo.map((r) => r.sent), 0),
+        row(f, 'unanswered / refused', '', fo.map((r) => r.missing + r.refused), 0),
+        row(f, 'duplicate replies on the stream', '', fo.map((r) => r.duplicateReplies), 0),
+        row(f, 'duplicate replies stored', '', fo.map((r) => r.storedDuplicates), 0),
+        row(f, 'bot events beyond one per message', '', fo.map((r) => r.botEventsExtra), 0),
+        row(f, 'replies out of order', '', fo.map((r) => r.outOfOrder), 0),
       );
     }
   } finally {

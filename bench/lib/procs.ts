@@ -33,6 +33,8 @@ export interface Proc {
   /** CPU time used so far (user + system, all threads), in ms. */
   cpuMs(): number;
   stop(): Promise<void>;
+  /** kill -9; resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 function rssMbOf(pid: number): number {
@@ -95,6 +97,14 @@ async function launch(name: string, args: string[], env: NodeJS.ProcessEnv, logD
       clearTimeout(timer);
       running.delete(proc);
     },
+    async kill() {
+      if (exited === undefined) {
+        const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+        child.kill('SIGKILL');
+        await done;
+      }
+      running.delete(proc);
+    },
   };
   running.add(proc);
   return proc;
@@ -118,6 +128,8 @@ export interface ServerOptions {
   /** Write a V8 CPU profile here when the server stops. */
   profileDir?: string;
   name?: string;
+  /** More environment for the server (a cluster instance's INSTANCE_ID and SECRET_KEY). */
+  env?: Record<string, string>;
 }
 
 /** The Node flags `npm start` gives the server (package.json), so the benchmark runs what users run. */
@@ -145,6 +157,7 @@ export function startServer(options: ServerOptions): Promise<Proc> {
     ...(options.databaseUrl ? { DATABASE_URL: options.databaseUrl } : {}),
     // Node/V8 flags for the server only (e.g. --max-semi-space-size=32), to try runtime settings.
     ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
+    ...options.env,
   };
   return launch(options.name ?? 'server', [...profile, ...main], env, options.logDir, (log) => /botbridge listening on (http:\/\/\S+)/.exec(log)?.[1], root);
 }
@@ -204,18 +217,24 @@ export interface CpuReading {
   others: number;
 }
 
-/** CPU used by each process between construction and read(), as % of one core. */
+/**
+ * CPU used by each process between construction and read(), as % of one core. With several
+ * servers (cluster instances), `server` is their sum.
+ */
 export class CpuMeter {
-  private readonly start: { at: number; server?: number; bot?: number; self: NodeJS.CpuUsage; machine: number; database: number };
+  private readonly start: { at: number; servers: number[]; bot?: number; self: NodeJS.CpuUsage; machine: number; database: number };
+  private readonly servers: Proc[];
   constructor(
-    private readonly server?: Proc,
+    server?: Proc | Proc[],
     private readonly bot?: Proc,
   ) {
-    this.start = { at: performance.now(), server: server?.cpuMs(), bot: bot?.cpuMs(), self: process.cpuUsage(), machine: machineBusyMs(), database: postgresMs() };
+    this.servers = server === undefined ? [] : Array.isArray(server) ? server : [server];
+    this.start = { at: performance.now(), servers: this.servers.map((s) => s.cpuMs()), bot: bot?.cpuMs(), self: process.cpuUsage(), machine: machineBusyMs(), database: postgresMs() };
   }
   /** Server CPU time used since construction, ms. */
   serverMs(): number {
-    return this.server ? this.server.cpuMs() - (this.start.server ?? 0) : NaN;
+    if (!this.servers.length) return NaN;
+    return this.servers.reduce((sum, s, i) => sum + s.cpuMs() - this.start.servers[i], 0);
   }
   read(): CpuReading {
     const elapsed = performance.now() - this.start.at;
@@ -262,7 +281,7 @@ export interface MeasuredWindow {
  * Lets the running load warm up, then measures one window of it: `phase.measuring` is true only
  * inside the window, so the load counts just what it started and finished there.
  */
-export async function measureWindow(phase: { measuring: boolean }, timing: { warmupMs: number; durationMs: number }, server: Proc | undefined, bot: Proc): Promise<MeasuredWindow> {
+export async function measureWindow(phase: { measuring: boolean }, timing: { warmupMs: number; durationMs: number }, server: Proc | Proc[] | undefined, bot: Proc): Promise<MeasuredWindow> {
   await sleep(timing.warmupMs);
   phase.measuring = true;
   const meter = new CpuMeter(server, bot);

@@ -7,8 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { measureWindow, type CpuReading, type Proc } from '../lib/procs.js';
-import { Http, openConversations, setupAccount, type BenchAccount, type Conversation } from '../lib/platform.js';
-import { distribution, sleep, type Distribution } from '../lib/stats.js';
+import { Http, openConversation, setupAccount, type BenchAccount, type Conversation } from '../lib/platform.js';
+import { distribution, forEachLimited, sleep, type Distribution } from '../lib/stats.js';
 
 export interface ThroughputOptions {
   conversations: number;
@@ -25,7 +25,10 @@ export interface Phase {
   cpu: CpuReading;
   /** Server CPU time per message counted (µs): the platform's own cost, robust to a busy machine. */
   serverMicrosPerMessage: number;
+  /** Messages refused, or not answered within 60 s. */
   errors: number;
+  /** Bot texts on a stream that were not the reply awaited there (a duplicate, or a late one); platform phases only. */
+  strays?: number;
 }
 
 export interface ThroughputRound {
@@ -108,64 +111,91 @@ async function baselinePhase(bot: Proc, options: ThroughputOptions, conversation
 }
 
 /**
+ * A conversation and the server it was opened on, which also takes its messages and serves its
+ * stream: a load balancer's sticky placement. One server, or several cluster instances.
+ */
+export interface Placed {
+  c: Conversation;
+  http: Http;
+}
+
+/**
+ * Opens `n` conversations round-robin over the servers (one Http per server), as a load balancer
+ * would spread them; with several accounts, each server gets conversations of every account.
+ */
+export async function openPlaced(servers: Http[], accounts: BenchAccount[], n: number, concurrency: number): Promise<Placed[]> {
+  const out: Placed[] = new Array(n);
+  await forEachLimited(n, concurrency, async (i) => {
+    const http = servers[i % servers.length];
+    const account = accounts[Math.floor(i / servers.length) % accounts.length];
+    out[i] = { c: await openConversation(http, account), http };
+  });
+  return out;
+}
+
+/**
  * The platform: each conversation sends its next message when the bot's answer to the previous
  * one reached its stream (closed loop), or, with `rate`, messages are scheduled at that rate on
  * idle conversations and latency counts from the scheduled time (no coordinated omission).
+ * `servers` are the processes whose CPU is counted (all the instances the conversations use);
+ * `tag` makes this phase's texts unique.
  */
-async function platformPhase(http: Http, server: Proc, bot: Proc, conversations: Conversation[], options: ThroughputOptions, round: number, rate?: number): Promise<Phase> {
+export async function platformPhase(placed: Placed[], servers: Proc[], bot: Proc, timing: { warmupMs: number; durationMs: number }, tag: string, rate?: number): Promise<Phase> {
   const samples: Sample[] = [];
   let completed = 0;
   let errors = 0;
+  let strays = 0;
   let stop = false;
   const phase = { measuring: false };
   let inFlight = 0;
-  const tag = `r${round}${rate ? 'h' : 'm'}`;
 
   // One message in flight per conversation: send, resolve on the bot's echo of it.
-  const send = (c: Conversation, n: number, scheduledAt: number) =>
+  const send = ({ c, http }: Placed, n: number, scheduledAt: number) =>
     new Promise<void>((resolve) => {
       const text = `${tag}-${n}`;
       const expect = `echo ${text}`;
       const inWindow = phase.measuring;
       inFlight++;
-      const timer = setTimeout(() => {
-        errors++;
-        c.onBotText = () => {};
-        inFlight--;
-        resolve();
-      }, 60_000);
-      c.onBotText = (t) => {
-        if (t.text !== expect) return;
+      let done = false;
+      const finish = (failed: boolean) => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
+        if (failed) errors++;
         inFlight--;
+        // A later copy of this reply (or of an earlier one) is a stray, not another completion.
+        c.onBotText = () => strays++;
+        resolve();
+      };
+      const timer = setTimeout(() => finish(true), 60_000);
+      c.onBotText = (t) => {
+        if (t.text !== expect) {
+          strays++;
+          return;
+        }
         if (inWindow && phase.measuring) {
           completed++;
           samples.push({ latency: t.at - scheduledAt, botMicros: t.botMicros });
         }
-        resolve();
+        finish(false);
       };
       http.call('POST', c.messagesPath, { text }, c.token).then(
         (r) => {
-          if (r.status !== 201) throw new Error(`message answered ${r.status}`);
+          if (r.status !== 201) finish(true);
         },
-        () => {
-          clearTimeout(timer);
-          errors++;
-          inFlight--;
-          resolve();
-        },
+        () => finish(true),
       );
     });
 
   let loops: Promise<void>[] = [];
   let scheduler: NodeJS.Timeout | undefined;
   if (rate === undefined) {
-    loops = conversations.map(async (c) => {
-      for (let n = 0; !stop; n++) await send(c, n, performance.now());
+    loops = placed.map(async (p) => {
+      for (let n = 0; !stop; n++) await send(p, n, performance.now());
     });
   } else {
     // Open loop at `rate`: every millisecond, the sends now due go to idle conversations.
-    const idle = [...conversations];
+    const idle = [...placed];
     const backlog: number[] = [];
     const started = performance.now();
     let scheduled = 0;
@@ -181,37 +211,37 @@ async function platformPhase(http: Http, server: Proc, bot: Proc, conversations:
     };
     scheduler = setInterval(dispatch, 1);
   }
-  const { windowMs, cpu, serverMs } = await measureWindow(phase, options, server, bot);
+  const { windowMs, cpu, serverMs } = await measureWindow(phase, timing, servers, bot);
   stop = true;
   if (scheduler) clearInterval(scheduler);
   await Promise.all(loops);
   const deadline = Date.now() + 60_000;
   while (inFlight > 0 && Date.now() < deadline) await sleep(20);
-  return summarize(samples, completed, windowMs, cpu, serverMs, errors);
+  return { ...summarize(samples, completed, windowMs, cpu, serverMs, errors), strays };
 }
 
 export async function runThroughput(server: Proc, bot: Proc, options: ThroughputOptions, log: (s: string) => void, quiet: () => Promise<unknown>): Promise<ThroughputRound[]> {
   const http = new Http(server.url, options.conversations + 16);
   const account: BenchAccount = await setupAccount(http, bot.url, `tp${randomUUID().slice(0, 8)}`);
-  const conversations = await openConversations(http, account, options.conversations, 50);
+  const conversations = await openPlaced([http], [account], options.conversations, 50);
   const baselineIds = conversations.map(() => randomUUID());
   const rounds: ThroughputRound[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     await quiet();
     const baseline = await baselinePhase(bot, options, baselineIds);
     log(`  round ${round}: baseline ${baseline.rate.toFixed(0)} msg/s, p99 ${baseline.latencyMs.p99.toFixed(2)} ms (bot cpu ${baseline.cpu.bot}%, generator ${baseline.cpu.generator}%, others ${baseline.cpu.others}%)`);
-    const max = await platformPhase(http, server, bot, conversations, options, round);
+    const max = await platformPhase(conversations, [server], bot, options, `r${round}m`);
     log(
       `  round ${round}: platform ${max.rate.toFixed(0)} msg/s, e2e p50/p99 ${max.latencyMs.p50.toFixed(2)}/${max.latencyMs.p99.toFixed(2)} ms (server cpu ${max.cpu.server}% = ${max.serverMicrosPerMessage.toFixed(0)} µs/msg, ${max.cpu.database ? `postgres ${max.cpu.database}%, ` : ''}bot ${max.cpu.bot}%, generator ${max.cpu.generator}%, others ${max.cpu.others}%)${max.errors ? `, ${max.errors} errors` : ''}`,
     );
     const targetRate = max.rate / 2;
-    const half = await platformPhase(http, server, bot, conversations, options, round, targetRate);
+    const half = await platformPhase(conversations, [server], bot, options, `r${round}h`, targetRate);
     log(
       `  round ${round}: half rate ${half.rate.toFixed(0)}/${targetRate.toFixed(0)} msg/s, added p50/p95/p99 ${half.addedMs.p50.toFixed(2)}/${half.addedMs.p95.toFixed(2)}/${half.addedMs.p99.toFixed(2)} ms (server cpu ${half.cpu.server}%)${half.errors ? `, ${half.errors} errors` : ''}`,
     );
     rounds.push({ baseline, max, half: { ...half, targetRate }, ratio: max.rate / baseline.rate });
   }
-  conversations.forEach((c) => c.close());
+  conversations.forEach((p) => p.c.close());
   await http.close();
   return rounds;
 }
