@@ -144,7 +144,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   await connector.init();
   await transport.listen({
-    change: (notice) => void conversations.receive(notice).catch((err) => log.error({ err, conversationId: notice.conversationId }, 'could not announce another instance’s change')),
+    change: (notice) => {
+      // Read only what something here listens for: every instance reading every change would
+      // multiply the database's work by the number of instances.
+      const wanted =
+        hub.watches(notice.conversationId, notice.accountId) || connector.drives(notice.holder?.userId) || connector.drives(notice.previous?.holder?.userId);
+      if (!wanted) return conversations.ignore(notice);
+      void conversations.receive(notice).catch((err) => log.error({ err, conversationId: notice.conversationId }, 'could not announce another instance’s change'));
+    },
     typing: (notice) => void conversations.receiveTyping(notice).catch(() => undefined),
     bot: (notice) => void connector.botChanged(notice.botId).catch((err) => log.error({ err, botId: notice.botId }, 'could not read a bot another instance changed')),
     resync: () => {

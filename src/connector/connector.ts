@@ -179,6 +179,11 @@ export class Connector {
     for (const runtime of this.bots.values()) if (runtime.epoch !== undefined) await this.driver.recoverAll(runtime);
   }
 
+  /** Whether this instance drives the bot the user speaks for. */
+  drives(userId: string | null | undefined): boolean {
+    return userId !== null && userId !== undefined && this.byUser.get(userId)?.epoch !== undefined;
+  }
+
   /** Another instance changed the bot (configuration, status, deletion): read it again. */
   async botChanged(botId: string): Promise<void> {
     await this.botLocks.run(botId, async () => {

@@ -373,6 +373,15 @@ export class Conversations {
     });
   }
 
+  /**
+   * Another instance's change that nothing here listens for (no stream shows it, no bot driven
+   * here holds or held it): not read at all, and this bus keeps no order for it either, since
+   * what it announces next of the conversation starts afresh.
+   */
+  ignore(notice: ChangeNotice): void {
+    this.announced.delete(notice.conversationId);
+  }
+
   /** Typing on another instance, announced here too (best effort: it is not stored). */
   async receiveTyping(notice: TypingNotice): Promise<void> {
     const conversation = await this.load(this.store.db, notice.conversationId);

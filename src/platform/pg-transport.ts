@@ -144,6 +144,7 @@ function toChangeNotice(n: Record<string, unknown>): ChangeNotice {
   const status = (v: unknown) => (v === 'CLOSED' ? 'CLOSED' : 'OPEN');
   return {
     conversationId: String(n.c),
+    accountId: String(n.a),
     from: Number(n.from),
     to: Number(n.to),
     holder: assignee(n.h, n.ht, n.hb),

@@ -57,6 +57,11 @@ export class RealtimeHub {
     for (const end of [...this.ends]) end();
   }
 
+  /** Whether a stream here would show a change of this conversation (its watchers, or the account's agents). */
+  watches(conversationId: string, accountId: string): boolean {
+    return this.consumers.has(conversationId) || this.agents.has(accountId);
+  }
+
   get openStreams(): number {
     let n = 0;
     for (const set of this.consumers.values()) n += set.size;

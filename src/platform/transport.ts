@@ -30,6 +30,7 @@ export interface TransportHandlers {
  */
 export interface ChangeNotice {
   conversationId: string;
+  accountId: string;
   from: number;
   to: number;
   holder: Assignee | null;

@@ -174,6 +174,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
               'k', 'c',
               'i', current_setting('application_name'),
               'c', new.id,
+              'a', new.account_id,
               'from', case when tg_op = 'INSERT' then 0 else old.last_seq end,
               'to', new.last_seq,
               'h', new.assignee_user_id,
