@@ -33,8 +33,23 @@ for (const kind of stores) {
   }
 }
 
-const columns: Array<keyof CrashLoadReport> = ['kills', 'accepted', 'unknown', 'unknownKept', 'lost', 'neverAnswered', 'duplicated', 'outOfOrder', 'escalated', 'redelivered', 'identityBroken', 'botOutOfOrder'];
-console.log(`\n${options.conversations} conversations × ${options.messagesPerConversation} messages, seed ${options.seed}\n`);
+const columns: Array<keyof CrashLoadReport> = [
+  'kills',
+  'accepted',
+  'unknown',
+  'unknownKept',
+  'lost',
+  'neverAnswered',
+  'duplicated',
+  'outOfOrder',
+  'escalated',
+  'redelivered',
+  'identityBroken',
+  'botOutOfOrder',
+];
+console.log(
+  `\n${options.conversations} conversations × ${options.messagesPerConversation} messages, seed ${options.seed}\n`,
+);
 console.log(`| store | ${columns.join(' | ')} |`);
 console.log(`| --- | ${columns.map(() => '---:').join(' | ')} |`);
 for (const [kind, report] of rows) console.log(`| ${kind} | ${columns.map((c) => report[c]).join(' | ')} |`);

@@ -26,14 +26,23 @@ const CONVERSATION = /^\/v1\/bots\/[^/]+\/environments\/[^/]+\/conversations\/[^
 let events = 0;
 
 function send(res: ServerResponse, status: number, body: string, started?: bigint): void {
-  const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  };
   if (started !== undefined) headers['x-bot-handling-us'] = Number((process.hrtime.bigint() - started) / 1000n);
   res.writeHead(status, headers);
   res.end(body);
 }
 
 function text(message: string, started: bigint) {
-  return { type: 'TEXT', data: { message, metadata: [{ type: 'BotHandlingTime', micros: Number((process.hrtime.bigint() - started) / 1000n) }] } };
+  return {
+    type: 'TEXT',
+    data: {
+      message,
+      metadata: [{ type: 'BotHandlingTime', micros: Number((process.hrtime.bigint() - started) / 1000n) }],
+    },
+  };
 }
 
 function answer(body: { data?: { message?: unknown } }, started: bigint): string {

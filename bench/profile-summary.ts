@@ -57,15 +57,20 @@ for (const file of files) {
     const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
     const name = `${functionName || '(anonymous)'}  ${where(url)}${url ? `:${lineNumber + 1}` : ''}`;
     fns.set(name, (fns.get(name) ?? 0) + us);
-    const place = functionName === '(idle)' || functionName === '(garbage collector)' || functionName === '(program)' ? functionName : where(url);
+    const place =
+      functionName === '(idle)' || functionName === '(garbage collector)' || functionName === '(program)'
+        ? functionName
+        : where(url);
     places.set(place, (places.get(place) ?? 0) + us);
   }
   const pct = (us: number) => `${((us / total) * 100).toFixed(1).padStart(5)} %`;
   const ms = (us: number) => `${(us / 1000).toFixed(0).padStart(7)} ms`;
   process.stdout.write(`\n${file}: ${(total / 1e6).toFixed(1)} s sampled\n\nby file / package (self time):\n`);
-  for (const [k, v] of [...places].sort((a, b) => b[1] - a[1]).slice(0, 25)) process.stdout.write(`${pct(v)} ${ms(v)}  ${k}\n`);
+  for (const [k, v] of [...places].sort((a, b) => b[1] - a[1]).slice(0, 25))
+    process.stdout.write(`${pct(v)} ${ms(v)}  ${k}\n`);
   process.stdout.write(`\ntop ${top} functions (self time):\n`);
-  for (const [k, v] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(v)} ${ms(v)}  ${k}\n`);
+  for (const [k, v] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, top))
+    process.stdout.write(`${pct(v)} ${ms(v)}  ${k}\n`);
   if (callersOf) {
     const stacks = new Map<string, number>();
     for (const [id, us] of self) {
@@ -79,6 +84,7 @@ for (const file of files) {
       stacks.set(key, (stacks.get(key) ?? 0) + us);
     }
     process.stdout.write(`\n${callersOf} by botbridge callers:\n`);
-    for (const [k, v] of [...stacks].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(v)} ${ms(v)}  ${k}\n`);
+    for (const [k, v] of [...stacks].sort((a, b) => b[1] - a[1]).slice(0, top))
+      process.stdout.write(`${pct(v)} ${ms(v)}  ${k}\n`);
   }
 }

@@ -36,7 +36,14 @@ import { runThroughput, type ThroughputRound } from './scenarios/throughput.js';
 import { runScaleRound, type ScaleRound } from './scenarios/scale.js';
 import { runDelay, type DelayRound } from './scenarios/delay.js';
 import { runPublicApi, type PublicApiRound } from './scenarios/public-api.js';
-import { pgMicrosPerMessage, runClusterThroughput, runFailover, type ClusterHost, type ClusterThroughputRound, type FailoverRound } from './scenarios/cluster.js';
+import {
+  pgMicrosPerMessage,
+  runClusterThroughput,
+  runFailover,
+  type ClusterHost,
+  type ClusterThroughputRound,
+  type FailoverRound,
+} from './scenarios/cluster.js';
 
 const SCENARIOS = ['throughput', 'scale', 'delay', 'public-api', 'cluster'] as const;
 type Scenario = (typeof SCENARIOS)[number];
@@ -67,7 +74,8 @@ const config = {
   quietPct: Number(option('quiet', '15')),
   quietMaxMs: Number(option('quiet-max', '120')) * 1000,
 };
-for (const s of config.only) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario '${s}' (${SCENARIOS.join(', ')})`);
+for (const s of config.only)
+  if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario '${s}' (${SCENARIOS.join(', ')})`);
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
 /** What other processes used of the CPU before each round (% of one core). */
@@ -89,7 +97,9 @@ async function databases(): Promise<Databases> {
   let adminUrl = process.env.DATABASE_URL;
   let cluster: { stop(): void; adminUrl: string } | undefined;
   if (!adminUrl && config.pg) {
-    const { startPgCluster } = (await import(join(ROOT, 'scripts', 'pg-cluster.mjs'))) as { startPgCluster(): Promise<{ stop(): void; adminUrl: string }> };
+    const { startPgCluster } = (await import(join(ROOT, 'scripts', 'pg-cluster.mjs'))) as {
+      startPgCluster(): Promise<{ stop(): void; adminUrl: string }>;
+    };
     cluster = await startPgCluster();
     adminUrl = cluster.adminUrl;
   }
@@ -194,7 +204,14 @@ interface Row {
   digits: number;
 }
 
-function row(scenario: string, figure: string, unit: string, values: number[], digits: number, target?: Row['target']): Row {
+function row(
+  scenario: string,
+  figure: string,
+  unit: string,
+  values: number[],
+  digits: number,
+  target?: Row['target'],
+): Row {
   return { scenario, figure, unit, values, spread: spread(values), target, digits };
 }
 
@@ -222,7 +239,8 @@ function tables(rows: Row[]): { text: string; markdown: string } {
     verdict(r),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   const text = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
   const markdown = [
     `| ${head.join(' | ')} |`,
@@ -235,8 +253,16 @@ function tables(rows: Row[]): { text: string; markdown: string } {
 /** The server's revision: commit, and whether its working tree differs from it. */
 function revisionOf(root: string): string {
   try {
-    const commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain', '--', 'src'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    const commit = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
+    const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain', '--', 'src'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    })
+      .toString()
+      .trim();
     return dirty ? `${commit} (src modified)` : commit;
   } catch {
     // An exported tree (git archive) may say which commit it is in a REVISION file.
@@ -247,7 +273,10 @@ function revisionOf(root: string): string {
 async function main(): Promise<void> {
   const startedAt = new Date();
   const revision = revisionOf(config.serverRoot);
-  if (process.env.BENCH_PIN) execFileSync('taskset', ['-p', '-c', process.env.BENCH_PIN.split('/')[1], String(process.pid)], { stdio: 'ignore' });
+  if (process.env.BENCH_PIN)
+    execFileSync('taskset', ['-p', '-c', process.env.BENCH_PIN.split('/')[1], String(process.pid)], {
+      stdio: 'ignore',
+    });
   const machine = {
     cpu: cpus()[0]?.model ?? 'unknown',
     cores: cpus().length,
@@ -255,144 +284,596 @@ async function main(): Promise<void> {
     os: `${platform()} ${release()}`,
     node: process.version,
   };
-  log(`botbridge benchmark — ${machine.cores} × ${machine.cpu}, ${machine.memoryGb} GB, ${machine.os}, Node ${machine.node}`);
+  log(
+    `botbridge benchmark — ${machine.cores} × ${machine.cpu}, ${machine.memoryGb} GB, ${machine.os}, Node ${machine.node}`,
+  );
   log(`the load generator (this process), the server and the bot share these ${machine.cores} cores`);
   if (config.server === 'dist') {
-    log(`building the server (tsc -p tsconfig.build.json)${config.serverRoot !== ROOT ? ` in ${config.serverRoot}` : ''}…`);
+    log(
+      `building the server (tsc -p tsconfig.build.json)${config.serverRoot !== ROOT ? ` in ${config.serverRoot}` : ''}…`,
+    );
     if (option('build', '1') === '1') buildServer(config.serverRoot);
   }
   const dbs = await databases();
-  log(`server ${revision}; store: ${dbs.kind}; server LOG_LEVEL=${config.logLevel}; ${config.rounds} rounds per scenario${config.quick ? ' (quick)' : ''}`);
+  log(
+    `server ${revision}; store: ${dbs.kind}; server LOG_LEVEL=${config.logLevel}; ${config.rounds} rounds per scenario${config.quick ? ' (quick)' : ''}`,
+  );
   const bot = await startBot(join(work, 'logs'));
   const rows: Row[] = [];
   const results: Record<string, unknown> = {};
   try {
     if (config.only.includes('throughput')) {
-      log(`\n1. throughput and added latency: ${config.conversations} conversations, ${config.durationMs / 1000} s phases`);
+      log(
+        `\n1. throughput and added latency: ${config.conversations} conversations, ${config.durationMs / 1000} s phases`,
+      );
       const rounds: ThroughputRound[] = await withServer(dbs, 'throughput', (server) =>
-        runThroughput(server, bot, { conversations: config.conversations, warmupMs: config.warmupMs, durationMs: config.durationMs, rounds: config.rounds }, log, quiet),
+        runThroughput(
+          server,
+          bot,
+          {
+            conversations: config.conversations,
+            warmupMs: config.warmupMs,
+            durationMs: config.durationMs,
+            rounds: config.rounds,
+          },
+          log,
+          quiet,
+        ),
       );
       results.throughput = rounds;
       const s = `1. throughput (C=${config.conversations})`;
       rows.push(
-        row(s, 'raw bot baseline', 'msg/s', rounds.map((r) => r.baseline.rate), 0),
-        row(s, 'through botbridge', 'msg/s', rounds.map((r) => r.max.rate), 0),
-        row(s, 'botbridge / baseline', '%', rounds.map((r) => r.ratio * 100), 1, { text: '≥ 40 %', ok: (v) => v >= 40, worst: 'min' }),
-        row(s, 'end-to-end latency p50 at max rate', 'ms', rounds.map((r) => r.max.latencyMs.p50), 2),
-        row(s, 'end-to-end latency p99 at max rate', 'ms', rounds.map((r) => r.max.latencyMs.p99), 2),
-        row(s, 'baseline latency p50', 'ms', rounds.map((r) => r.baseline.latencyMs.p50), 2),
-        row(s, 'baseline latency p99', 'ms', rounds.map((r) => r.baseline.latencyMs.p99), 2),
-        row(s, 'half rate achieved', 'msg/s', rounds.map((r) => r.half.rate), 0),
-        row(s, 'end-to-end latency p50 at half rate', 'ms', rounds.map((r) => r.half.latencyMs.p50), 2),
-        row(s, 'added latency p50 at half rate', 'ms', rounds.map((r) => r.half.addedMs.p50), 2),
-        row(s, 'added latency p95 at half rate', 'ms', rounds.map((r) => r.half.addedMs.p95), 2),
-        row(s, 'added latency p99 at half rate', 'ms', rounds.map((r) => r.half.addedMs.p99), 2, { text: '< 10 ms', ok: (v) => v < 10, worst: 'max' }),
-        row(s, "bot's own handling time p50", 'µs', rounds.map((r) => r.max.botMicros.p50), 0),
-        row(s, 'server CPU time per message', 'µs', rounds.map((r) => r.max.serverMicrosPerMessage), 0),
-        row(s, 'server CPU at max rate', '% of a core', rounds.map((r) => r.max.cpu.server), 0),
-        row(s, 'generator CPU at max rate', '% of a core', rounds.map((r) => r.max.cpu.generator), 0),
-        ...(dbs.kind === 'postgres' ? [row(s, 'PostgreSQL CPU at max rate', '% of a core', rounds.map((r) => r.max.cpu.database), 0)] : []),
-        row(s, 'other processes’ CPU at max rate', '% of a core', rounds.map((r) => r.max.cpu.others), 0),
+        row(
+          s,
+          'raw bot baseline',
+          'msg/s',
+          rounds.map((r) => r.baseline.rate),
+          0,
+        ),
+        row(
+          s,
+          'through botbridge',
+          'msg/s',
+          rounds.map((r) => r.max.rate),
+          0,
+        ),
+        row(
+          s,
+          'botbridge / baseline',
+          '%',
+          rounds.map((r) => r.ratio * 100),
+          1,
+          { text: '≥ 40 %', ok: (v) => v >= 40, worst: 'min' },
+        ),
+        row(
+          s,
+          'end-to-end latency p50 at max rate',
+          'ms',
+          rounds.map((r) => r.max.latencyMs.p50),
+          2,
+        ),
+        row(
+          s,
+          'end-to-end latency p99 at max rate',
+          'ms',
+          rounds.map((r) => r.max.latencyMs.p99),
+          2,
+        ),
+        row(
+          s,
+          'baseline latency p50',
+          'ms',
+          rounds.map((r) => r.baseline.latencyMs.p50),
+          2,
+        ),
+        row(
+          s,
+          'baseline latency p99',
+          'ms',
+          rounds.map((r) => r.baseline.latencyMs.p99),
+          2,
+        ),
+        row(
+          s,
+          'half rate achieved',
+          'msg/s',
+          rounds.map((r) => r.half.rate),
+          0,
+        ),
+        row(
+          s,
+          'end-to-end latency p50 at half rate',
+          'ms',
+          rounds.map((r) => r.half.latencyMs.p50),
+          2,
+        ),
+        row(
+          s,
+          'added latency p50 at half rate',
+          'ms',
+          rounds.map((r) => r.half.addedMs.p50),
+          2,
+        ),
+        row(
+          s,
+          'added latency p95 at half rate',
+          'ms',
+          rounds.map((r) => r.half.addedMs.p95),
+          2,
+        ),
+        row(
+          s,
+          'added latency p99 at half rate',
+          'ms',
+          rounds.map((r) => r.half.addedMs.p99),
+          2,
+          { text: '< 10 ms', ok: (v) => v < 10, worst: 'max' },
+        ),
+        row(
+          s,
+          "bot's own handling time p50",
+          'µs',
+          rounds.map((r) => r.max.botMicros.p50),
+          0,
+        ),
+        row(
+          s,
+          'server CPU time per message',
+          'µs',
+          rounds.map((r) => r.max.serverMicrosPerMessage),
+          0,
+        ),
+        row(
+          s,
+          'server CPU at max rate',
+          '% of a core',
+          rounds.map((r) => r.max.cpu.server),
+          0,
+        ),
+        row(
+          s,
+          'generator CPU at max rate',
+          '% of a core',
+          rounds.map((r) => r.max.cpu.generator),
+          0,
+        ),
+        ...(dbs.kind === 'postgres'
+          ? [
+              row(
+                s,
+                'PostgreSQL CPU at max rate',
+                '% of a core',
+                rounds.map((r) => r.max.cpu.database),
+                0,
+              ),
+            ]
+          : []),
+        row(
+          s,
+          'other processes’ CPU at max rate',
+          '% of a core',
+          rounds.map((r) => r.max.cpu.others),
+          0,
+        ),
       );
     }
     if (config.only.includes('scale')) {
       log(`\n2. open-conversation scale: ${config.scale} conversations on one bot, a fresh server per round`);
       const rounds: ScaleRound[] = [];
       for (let round = 1; round <= config.rounds; round++) {
-        rounds.push(await withServer(dbs, `scale${round}`, (server) => runScaleRound(server, bot, { conversations: config.scale, concurrency: 100 }, log, quiet)));
+        rounds.push(
+          await withServer(dbs, `scale${round}`, (server) =>
+            runScaleRound(server, bot, { conversations: config.scale, concurrency: 100 }, log, quiet),
+          ),
+        );
       }
       results.scale = rounds;
       const s = `2. scale (N=${config.scale})`;
       rows.push(
-        row(s, 'time to open (stream + first answer)', 's', rounds.map((r) => r.openSeconds), 1),
-        row(s, 'server RSS with all open and active', 'MB', rounds.map((r) => r.rssActiveMb), 0, { text: '< 500 MB', ok: (v) => v < 500, worst: 'max' }),
-        row(s, 'server RSS peak', 'MB', rounds.map((r) => r.rssPeakMb), 0),
-        row(s, 'RSS per open conversation', 'KB', rounds.map((r) => r.kbPerConversation), 1),
+        row(
+          s,
+          'time to open (stream + first answer)',
+          's',
+          rounds.map((r) => r.openSeconds),
+          1,
+        ),
+        row(
+          s,
+          'server RSS with all open and active',
+          'MB',
+          rounds.map((r) => r.rssActiveMb),
+          0,
+          { text: '< 500 MB', ok: (v) => v < 500, worst: 'max' },
+        ),
+        row(
+          s,
+          'server RSS peak',
+          'MB',
+          rounds.map((r) => r.rssPeakMb),
+          0,
+        ),
+        row(
+          s,
+          'RSS per open conversation',
+          'KB',
+          rounds.map((r) => r.kbPerConversation),
+          1,
+        ),
       );
     }
     if (config.only.includes('delay')) {
       log(`\n3. delay fan-out: ${config.fanout} conversations, text + DELAY 2 s + text`);
       const rounds: DelayRound[] = await withServer(dbs, 'delay', (server) =>
-        runDelay(server, bot, { conversations: config.fanout, rounds: config.rounds, concurrency: 200, delaySeconds: 2 }, log, quiet),
+        runDelay(
+          server,
+          bot,
+          { conversations: config.fanout, rounds: config.rounds, concurrency: 200, delaySeconds: 2 },
+          log,
+          quiet,
+        ),
       );
       results.delay = rounds;
       const s = `3. delay fan-out (N=${config.fanout})`;
       rows.push(
-        row(s, 'time to send all messages', 's', rounds.map((r) => r.sendSeconds), 2),
-        row(s, 'second text late by, p50', 'ms', rounds.map((r) => r.lateMs.p50), 0),
-        row(s, 'second text late by, p99', 'ms', rounds.map((r) => r.lateMs.p99), 0),
-        row(s, 'second text late by, max (last one)', 'ms', rounds.map((r) => r.lateMs.max), 0, { text: '≤ 500 ms', ok: (v) => v <= 500, worst: 'max' }),
-        row(s, 'missing second texts', '', rounds.map((r) => r.missing), 0),
+        row(
+          s,
+          'time to send all messages',
+          's',
+          rounds.map((r) => r.sendSeconds),
+          2,
+        ),
+        row(
+          s,
+          'second text late by, p50',
+          'ms',
+          rounds.map((r) => r.lateMs.p50),
+          0,
+        ),
+        row(
+          s,
+          'second text late by, p99',
+          'ms',
+          rounds.map((r) => r.lateMs.p99),
+          0,
+        ),
+        row(
+          s,
+          'second text late by, max (last one)',
+          'ms',
+          rounds.map((r) => r.lateMs.max),
+          0,
+          { text: '≤ 500 ms', ok: (v) => v <= 500, worst: 'max' },
+        ),
+        row(
+          s,
+          'missing second texts',
+          '',
+          rounds.map((r) => r.missing),
+          0,
+        ),
       );
     }
     if (config.only.includes('public-api')) {
       log(`\n4. Public API: ${config.clients} clients, send-messages jobs, ${config.durationMs / 1000} s phases`);
       const rounds: PublicApiRound[] = await withServer(dbs, 'public-api', (server) =>
-        runPublicApi(server, bot, { clients: config.clients, warmupMs: config.warmupMs, durationMs: config.durationMs, rounds: config.rounds }, log, quiet),
+        runPublicApi(
+          server,
+          bot,
+          { clients: config.clients, warmupMs: config.warmupMs, durationMs: config.durationMs, rounds: config.rounds },
+          log,
+          quiet,
+        ),
       );
       results.publicApi = rounds;
       const s = `4. Public API (C=${config.clients})`;
       rows.push(
-        row(s, 'jobs accepted (burst)', 'jobs/s', rounds.map((r) => r.burst.acceptedPerSecond), 0, { text: '≥ 2,000/s', ok: (v) => v >= 2000, worst: 'min' }),
-        row(s, 'jobs executed (burst, until all delivered)', 'jobs/s', rounds.map((r) => r.burst.executedPerSecond), 0),
-        row(s, 'jobs executed (closed loop)', 'jobs/s', rounds.map((r) => r.closedLoop.executedPerSecond), 0),
-        row(s, 'request → delivery p50 (closed loop)', 'ms', rounds.map((r) => r.closedLoop.latencyMs.p50), 1),
-        row(s, 'request → delivery p99 (closed loop)', 'ms', rounds.map((r) => r.closedLoop.latencyMs.p99), 1),
-        row(s, 'request → delivery p99 (burst backlog)', 'ms', rounds.map((r) => r.burst.latencyMs.p99), 0),
-        row(s, 'server CPU time per job (closed loop)', 'µs', rounds.map((r) => r.closedLoop.serverMicrosPerJob), 0),
+        row(
+          s,
+          'jobs accepted (burst)',
+          'jobs/s',
+          rounds.map((r) => r.burst.acceptedPerSecond),
+          0,
+          { text: '≥ 2,000/s', ok: (v) => v >= 2000, worst: 'min' },
+        ),
+        row(
+          s,
+          'jobs executed (burst, until all delivered)',
+          'jobs/s',
+          rounds.map((r) => r.burst.executedPerSecond),
+          0,
+        ),
+        row(
+          s,
+          'jobs executed (closed loop)',
+          'jobs/s',
+          rounds.map((r) => r.closedLoop.executedPerSecond),
+          0,
+        ),
+        row(
+          s,
+          'request → delivery p50 (closed loop)',
+          'ms',
+          rounds.map((r) => r.closedLoop.latencyMs.p50),
+          1,
+        ),
+        row(
+          s,
+          'request → delivery p99 (closed loop)',
+          'ms',
+          rounds.map((r) => r.closedLoop.latencyMs.p99),
+          1,
+        ),
+        row(
+          s,
+          'request → delivery p99 (burst backlog)',
+          'ms',
+          rounds.map((r) => r.burst.latencyMs.p99),
+          0,
+        ),
+        row(
+          s,
+          'server CPU time per job (closed loop)',
+          'µs',
+          rounds.map((r) => r.closedLoop.serverMicrosPerJob),
+          0,
+        ),
       );
     }
     if (config.only.includes('cluster') && dbs.kind !== 'postgres') {
-      log(`\n5. cluster: skipped — several instances share one PostgreSQL database (BENCH_PG=1 or DATABASE_URL); this run is on ${dbs.kind}`);
+      log(
+        `\n5. cluster: skipped — several instances share one PostgreSQL database (BENCH_PG=1 or DATABASE_URL); this run is on ${dbs.kind}`,
+      );
     } else if (config.only.includes('cluster')) {
       const host = clusterHost(dbs);
-      const options = { conversations: config.conversations, warmupMs: config.warmupMs, durationMs: config.durationMs, rounds: config.rounds, failoverInstances: config.failoverInstances };
-      log(`\n5. cluster throughput: ${config.conversations} conversations, ${config.durationMs / 1000} s phases, 1 then 2 instances on a fresh database per round`);
+      const options = {
+        conversations: config.conversations,
+        warmupMs: config.warmupMs,
+        durationMs: config.durationMs,
+        rounds: config.rounds,
+        failoverInstances: config.failoverInstances,
+      };
+      log(
+        `\n5. cluster throughput: ${config.conversations} conversations, ${config.durationMs / 1000} s phases, 1 then 2 instances on a fresh database per round`,
+      );
       log(
         `  (${machine.cores} cores shared by this generator, the bot, PostgreSQL and the instances: the 2-instance figures show the cost or benefit of a second instance on this machine only, not how a cluster scales on its own cores)`,
       );
       const tp: ClusterThroughputRound[] = await runClusterThroughput(host, bot, options, log, quiet);
-      log(`\n5. cluster failover: ${Math.max(2, config.failoverInstances)} instances, kill -9 of the bot's driver, a message every 100 ms through a survivor`);
+      log(
+        `\n5. cluster failover: ${Math.max(2, config.failoverInstances)} instances, kill -9 of the bot's driver, a message every 100 ms through a survivor`,
+      );
       const fo: FailoverRound[] = await runFailover(host, bot, options, log, quiet);
       results.cluster = { throughput: tp, failover: fo };
       const s = `5. cluster (C=${config.conversations})`;
       rows.push(
-        row(s, '1 instance', 'msg/s', tp.map((r) => r.one.rate), 0),
-        row(s, '2 instances, same bot', 'msg/s', tp.map((r) => r.twoOneBot.rate), 0),
-        row(s, '2 instances / 1 instance, same bot', '%', tp.map((r) => r.ratioOneBot * 100), 1),
-        row(s, '2 instances, 2 bots (one driven by each)', 'msg/s', tp.map((r) => r.twoTwoBots.rate), 0),
-        row(s, '2 instances, 2 bots / 1 instance', '%', tp.map((r) => r.ratioTwoBots * 100), 1),
-        row(s, 'e2e latency p50, 1 instance', 'ms', tp.map((r) => r.one.latencyMs.p50), 1),
-        row(s, 'e2e latency p50, 2 instances, same bot', 'ms', tp.map((r) => r.twoOneBot.latencyMs.p50), 1),
-        row(s, 'e2e latency p99, 1 instance', 'ms', tp.map((r) => r.one.latencyMs.p99), 1),
-        row(s, 'e2e latency p99, 2 instances, same bot', 'ms', tp.map((r) => r.twoOneBot.latencyMs.p99), 1),
-        row(s, 'server CPU per message, 1 instance', 'µs', tp.map((r) => r.one.serverMicrosPerMessage), 0),
-        row(s, 'server CPU per message, 2 instances, same bot (both)', 'µs', tp.map((r) => r.twoOneBot.serverMicrosPerMessage), 0),
-        row(s, 'server CPU per message, 2 instances, 2 bots (both)', 'µs', tp.map((r) => r.twoTwoBots.serverMicrosPerMessage), 0),
-        row(s, 'PostgreSQL CPU per message, 1 instance', 'µs', tp.map((r) => pgMicrosPerMessage(r.one)), 0),
-        row(s, 'PostgreSQL CPU per message, 2 instances, same bot', 'µs', tp.map((r) => pgMicrosPerMessage(r.twoOneBot)), 0),
-        row(s, 'PostgreSQL CPU per message, 2 instances, 2 bots', 'µs', tp.map((r) => pgMicrosPerMessage(r.twoTwoBots)), 0),
-        row(s, 'PostgreSQL transactions per message, 1 instance', '', tp.map((r) => r.one.db.transactions), 1),
-        row(s, 'PostgreSQL transactions per message, 2 instances, same bot', '', tp.map((r) => r.twoOneBot.db.transactions), 1),
-        row(s, 'PostgreSQL transactions per message, 2 instances, 2 bots', '', tp.map((r) => r.twoTwoBots.db.transactions), 1),
+        row(
+          s,
+          '1 instance',
+          'msg/s',
+          tp.map((r) => r.one.rate),
+          0,
+        ),
+        row(
+          s,
+          '2 instances, same bot',
+          'msg/s',
+          tp.map((r) => r.twoOneBot.rate),
+          0,
+        ),
+        row(
+          s,
+          '2 instances / 1 instance, same bot',
+          '%',
+          tp.map((r) => r.ratioOneBot * 100),
+          1,
+        ),
+        row(
+          s,
+          '2 instances, 2 bots (one driven by each)',
+          'msg/s',
+          tp.map((r) => r.twoTwoBots.rate),
+          0,
+        ),
+        row(
+          s,
+          '2 instances, 2 bots / 1 instance',
+          '%',
+          tp.map((r) => r.ratioTwoBots * 100),
+          1,
+        ),
+        row(
+          s,
+          'e2e latency p50, 1 instance',
+          'ms',
+          tp.map((r) => r.one.latencyMs.p50),
+          1,
+        ),
+        row(
+          s,
+          'e2e latency p50, 2 instances, same bot',
+          'ms',
+          tp.map((r) => r.twoOneBot.latencyMs.p50),
+          1,
+        ),
+        row(
+          s,
+          'e2e latency p99, 1 instance',
+          'ms',
+          tp.map((r) => r.one.latencyMs.p99),
+          1,
+        ),
+        row(
+          s,
+          'e2e latency p99, 2 instances, same bot',
+          'ms',
+          tp.map((r) => r.twoOneBot.latencyMs.p99),
+          1,
+        ),
+        row(
+          s,
+          'server CPU per message, 1 instance',
+          'µs',
+          tp.map((r) => r.one.serverMicrosPerMessage),
+          0,
+        ),
+        row(
+          s,
+          'server CPU per message, 2 instances, same bot (both)',
+          'µs',
+          tp.map((r) => r.twoOneBot.serverMicrosPerMessage),
+          0,
+        ),
+        row(
+          s,
+          'server CPU per message, 2 instances, 2 bots (both)',
+          'µs',
+          tp.map((r) => r.twoTwoBots.serverMicrosPerMessage),
+          0,
+        ),
+        row(
+          s,
+          'PostgreSQL CPU per message, 1 instance',
+          'µs',
+          tp.map((r) => pgMicrosPerMessage(r.one)),
+          0,
+        ),
+        row(
+          s,
+          'PostgreSQL CPU per message, 2 instances, same bot',
+          'µs',
+          tp.map((r) => pgMicrosPerMessage(r.twoOneBot)),
+          0,
+        ),
+        row(
+          s,
+          'PostgreSQL CPU per message, 2 instances, 2 bots',
+          'µs',
+          tp.map((r) => pgMicrosPerMessage(r.twoTwoBots)),
+          0,
+        ),
+        row(
+          s,
+          'PostgreSQL transactions per message, 1 instance',
+          '',
+          tp.map((r) => r.one.db.transactions),
+          1,
+        ),
+        row(
+          s,
+          'PostgreSQL transactions per message, 2 instances, same bot',
+          '',
+          tp.map((r) => r.twoOneBot.db.transactions),
+          1,
+        ),
+        row(
+          s,
+          'PostgreSQL transactions per message, 2 instances, 2 bots',
+          '',
+          tp.map((r) => r.twoTwoBots.db.transactions),
+          1,
+        ),
         // The quiet check runs before a phase; load that starts during one shows only here.
-        row(s, 'other processes’ CPU, 1 instance', '% of a core', tp.map((r) => r.one.cpu.others), 0),
-        row(s, 'other processes’ CPU, 2 instances, same bot', '% of a core', tp.map((r) => r.twoOneBot.cpu.others), 0),
-        row(s, 'other processes’ CPU, 2 instances, 2 bots', '% of a core', tp.map((r) => r.twoTwoBots.cpu.others), 0),
-        row(s, 'messages unanswered or refused (all phases)', '', tp.map((r) => r.one.errors + r.twoOneBot.errors + r.twoTwoBots.errors), 0),
-        row(s, 'stray (duplicate or late) replies (all phases)', '', tp.map((r) => (r.one.strays ?? 0) + (r.twoOneBot.strays ?? 0) + (r.twoTwoBots.strays ?? 0)), 0),
+        row(
+          s,
+          'other processes’ CPU, 1 instance',
+          '% of a core',
+          tp.map((r) => r.one.cpu.others),
+          0,
+        ),
+        row(
+          s,
+          'other processes’ CPU, 2 instances, same bot',
+          '% of a core',
+          tp.map((r) => r.twoOneBot.cpu.others),
+          0,
+        ),
+        row(
+          s,
+          'other processes’ CPU, 2 instances, 2 bots',
+          '% of a core',
+          tp.map((r) => r.twoTwoBots.cpu.others),
+          0,
+        ),
+        row(
+          s,
+          'messages unanswered or refused (all phases)',
+          '',
+          tp.map((r) => r.one.errors + r.twoOneBot.errors + r.twoTwoBots.errors),
+          0,
+        ),
+        row(
+          s,
+          'stray (duplicate or late) replies (all phases)',
+          '',
+          tp.map((r) => (r.one.strays ?? 0) + (r.twoOneBot.strays ?? 0) + (r.twoTwoBots.strays ?? 0)),
+          0,
+        ),
       );
       const f = `5. cluster failover (${Math.max(2, config.failoverInstances)} instances)`;
       rows.push(
-        row(f, 'kill -9 of the driver → first reply', 'ms', fo.map((r) => r.firstReplyMs), 0),
-        row(f, 'kill -9 → bot view names the new driver', 'ms', fo.map((r) => r.viewMs), 0),
-        row(f, 'kill -9 → backlog answered', 'ms', fo.map((r) => r.backlogDrainedMs), 0),
-        row(f, 'messages sent meanwhile (every 100 ms)', '', fo.map((r) => r.sent), 0),
-        row(f, 'unanswered / refused', '', fo.map((r) => r.missing + r.refused), 0),
-        row(f, 'duplicate replies on the stream', '', fo.map((r) => r.duplicateReplies), 0),
-        row(f, 'duplicate replies stored', '', fo.map((r) => r.storedDuplicates), 0),
-        row(f, 'bot events beyond one per message', '', fo.map((r) => r.botEventsExtra), 0),
-        row(f, 'replies out of order', '', fo.map((r) => r.outOfOrder), 0),
+        row(
+          f,
+          'kill -9 of the driver → first reply',
+          'ms',
+          fo.map((r) => r.firstReplyMs),
+          0,
+        ),
+        row(
+          f,
+          'kill -9 → bot view names the new driver',
+          'ms',
+          fo.map((r) => r.viewMs),
+          0,
+        ),
+        row(
+          f,
+          'kill -9 → backlog answered',
+          'ms',
+          fo.map((r) => r.backlogDrainedMs),
+          0,
+        ),
+        row(
+          f,
+          'messages sent meanwhile (every 100 ms)',
+          '',
+          fo.map((r) => r.sent),
+          0,
+        ),
+        row(
+          f,
+          'unanswered / refused',
+          '',
+          fo.map((r) => r.missing + r.refused),
+          0,
+        ),
+        row(
+          f,
+          'duplicate replies on the stream',
+          '',
+          fo.map((r) => r.duplicateReplies),
+          0,
+        ),
+        row(
+          f,
+          'duplicate replies stored',
+          '',
+          fo.map((r) => r.storedDuplicates),
+          0,
+        ),
+        row(
+          f,
+          'bot events beyond one per message',
+          '',
+          fo.map((r) => r.botEventsExtra),
+          0,
+        ),
+        row(
+          f,
+          'replies out of order',
+          '',
+          fo.map((r) => r.outOfOrder),
+          0,
+        ),
       );
     }
   } finally {
@@ -416,7 +897,15 @@ async function main(): Promise<void> {
         store: dbs.kind,
         config,
         othersCpuBeforeRounds: othersBefore,
-        table: rows.map((r) => ({ scenario: r.scenario, figure: r.figure, unit: r.unit, values: r.values, ...r.spread, target: r.target?.text, verdict: verdict(r) || undefined })),
+        table: rows.map((r) => ({
+          scenario: r.scenario,
+          figure: r.figure,
+          unit: r.unit,
+          values: r.values,
+          ...r.spread,
+          target: r.target?.text,
+          verdict: verdict(r) || undefined,
+        })),
         rounds: results,
       },
       null,
@@ -437,7 +926,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 main().then(
   () => process.exit(0),
   (err) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n(logs kept in ${work})\n`);
+    process.stderr.write(
+      `bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n(logs kept in ${work})\n`,
+    );
     process.exit(1);
   },
 );

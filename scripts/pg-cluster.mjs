@@ -58,7 +58,10 @@ export async function startPgCluster() {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const cluster = await startPgCluster();
   process.stdout.write(`${cluster.adminUrl}\n`);
-  const stop = () => { cluster.stop(); process.exit(0); };
+  const stop = () => {
+    cluster.stop();
+    process.exit(0);
+  };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   spawn('sleep', ['infinity'], { stdio: 'ignore' });

@@ -23,14 +23,22 @@ const files = only.length ? only : testFiles('test').sort();
 
 // Browser tests drive the built console (dist/web), so a clean checkout builds it first.
 const browserTests = files.some((f) => f.split(/[\\/]/).includes('web'));
-if (browserTests && run('npx', ['vite', 'build', '--config', 'src/web/client/vite.config.ts', '--logLevel', 'warn']) !== 0) process.exit(1);
+if (
+  browserTests &&
+  run('npx', ['vite', 'build', '--config', 'src/web/client/vite.config.ts', '--logLevel', 'warn']) !== 0
+)
+  process.exit(1);
 
 const stores = (process.env.TEST_STORES ?? 'sqlite,postgres').split(',');
 const cluster = stores.includes('postgres') && !process.env.TEST_PG_ADMIN_URL ? await startPgCluster() : undefined;
 const env = { ...process.env, ...(cluster ? { TEST_PG_ADMIN_URL: cluster.adminUrl } : {}) };
 let status = 1;
 try {
-  status = run(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files], env);
+  status = run(
+    process.execPath,
+    ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=120000', ...files],
+    env,
+  );
 } finally {
   cluster?.stop();
 }

@@ -29,7 +29,14 @@ import { randomSecret } from './util/passwords.js';
 import { createPublicApi, publicApiMigrations } from './public-api/index.js';
 import { registerWebConsole } from './web/serve.js';
 import { Agent } from 'undici';
-import { Connector, StoreLeases, connectorMigrations, leaseMigrations, registerConnectorAdminRoutes, type ConnectorDeps } from './connector/index.js';
+import {
+  Connector,
+  StoreLeases,
+  connectorMigrations,
+  leaseMigrations,
+  registerConnectorAdminRoutes,
+  type ConnectorDeps,
+} from './connector/index.js';
 import { createStructuredContentValidator, ERROR_CODES } from './connector/parser/index.js';
 import { createSecretBox, loadSecretKey } from './util/secret-box.js';
 import { makePrivateDataDir } from './util/private-files.js';
@@ -103,7 +110,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const metrics = createMetrics({ openConversations: () => conversations.countOpen() });
   // Instances sharing one PostgreSQL hear of each other's changes; a SQLite process is alone.
   const transport: BusTransport = config.databaseUrl
-    ? new PostgresTransport({ connectionString: config.databaseUrl, connectionName: ownConnections, db: store.db as Kysely<unknown>, log })
+    ? new PostgresTransport({
+        connectionString: config.databaseUrl,
+        connectionName: ownConnections,
+        db: store.db as Kysely<unknown>,
+        log,
+      })
     : new InProcessTransport();
   const conversations = new Conversations(store, directory, bus, metrics, transport);
   const hub = new RealtimeHub(bus);
@@ -138,7 +150,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     metrics,
     instance: config.instanceId,
     // Instances on one PostgreSQL share the bots out through leases; one process drives them all.
-    ...(config.databaseUrl ? { leases: new StoreLeases(store.db as Kysely<unknown>, { instance: config.instanceId, owner: ownConnections, log, ...options.leases }) } : {}),
+    ...(config.databaseUrl
+      ? {
+          leases: new StoreLeases(store.db as Kysely<unknown>, {
+            instance: config.instanceId,
+            owner: ownConnections,
+            log,
+            ...options.leases,
+          }),
+        }
+      : {}),
     announceBot: (botId) => transport.tell({ botId }),
     ...options.connector,
   });
@@ -148,12 +169,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       // Read only what something here listens for: every instance reading every change would
       // multiply the database's work by the number of instances.
       const wanted =
-        hub.watches(notice.conversationId, notice.accountId) || connector.drives(notice.holder?.userId) || connector.drives(notice.previous?.holder?.userId);
+        hub.watches(notice.conversationId, notice.accountId) ||
+        connector.drives(notice.holder?.userId) ||
+        connector.drives(notice.previous?.holder?.userId);
       if (!wanted) return conversations.ignore(notice);
-      void conversations.receive(notice).catch((err) => log.error({ err, conversationId: notice.conversationId }, 'could not announce another instance’s change'));
+      void conversations
+        .receive(notice)
+        .catch((err) =>
+          log.error({ err, conversationId: notice.conversationId }, 'could not announce another instance’s change'),
+        );
     },
     typing: (notice) => void conversations.receiveTyping(notice).catch(() => undefined),
-    bot: (notice) => void connector.botChanged(notice.botId).catch((err) => log.error({ err, botId: notice.botId }, 'could not read a bot another instance changed')),
+    bot: (notice) =>
+      void connector
+        .botChanged(notice.botId)
+        .catch((err) => log.error({ err, botId: notice.botId }, 'could not read a bot another instance changed')),
     resync: () => {
       // Streams resume from their own last sequence; what the bus missed is announced again.
       hub.endAll();
@@ -188,9 +218,22 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     { prefix: '/admin/v1' },
   );
-  const publicApi = await createPublicApi(server, { store, directory, conversations, sessions, attempts, log, metrics, structuredContent });
+  const publicApi = await createPublicApi(server, {
+    store,
+    directory,
+    conversations,
+    sessions,
+    attempts,
+    log,
+    metrics,
+    structuredContent,
+  });
   // The demo Custom Endpoint service rides along, verifying our tokens like any real one would.
-  await registerDemoBot(server, { prefix: DEMO_BOT_PREFIX, jwksUrl: () => `http://${publicHost()}/sentinel/well-known/jwks`, log });
+  await registerDemoBot(server, {
+    prefix: DEMO_BOT_PREFIX,
+    jwksUrl: () => `http://${publicHost()}/sentinel/well-known/jwks`,
+    log,
+  });
   await registerWebConsole(server, { webDir: config.webDir });
 
   const app: App = {

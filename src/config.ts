@@ -21,11 +21,16 @@ export interface Config {
 }
 
 /** `host` is where the default instance id comes from: the process's own when not given. */
-export function configFromEnv(env: NodeJS.ProcessEnv, host: { hostname: string; pid: number } = { hostname: hostname(), pid: process.pid }): Config {
+export function configFromEnv(
+  env: NodeJS.ProcessEnv,
+  host: { hostname: string; pid: number } = { hostname: hostname(), pid: process.pid },
+): Config {
   const port = env.PORT === undefined ? 8080 : Number(env.PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`PORT must be a port number, got '${env.PORT}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`PORT must be a port number, got '${env.PORT}'`);
   const sync = (env.SQLITE_SYNCHRONOUS ?? 'NORMAL').toUpperCase();
-  if (sync !== 'NORMAL' && sync !== 'FULL') throw new Error(`SQLITE_SYNCHRONOUS must be NORMAL or FULL, got '${env.SQLITE_SYNCHRONOUS}'`);
+  if (sync !== 'NORMAL' && sync !== 'FULL')
+    throw new Error(`SQLITE_SYNCHRONOUS must be NORMAL or FULL, got '${env.SQLITE_SYNCHRONOUS}'`);
   return {
     host: env.HOST || '127.0.0.1',
     port,

@@ -32,14 +32,29 @@ export async function seedDemoAccount(app: App): Promise<DemoAccount | undefined
     maxConversations: 10,
   });
   const publicApi = { username: 'api', password: randomSecret(9) };
-  await app.directory.createUser(accountId, { loginName: publicApi.username, password: publicApi.password, userType: 'HUMAN', skills: [] });
-  const installation = await app.apps.install(accountId, { name: 'Demo bot connector', scope: 'thirdpartybots.customendpoint.bot' });
+  await app.directory.createUser(accountId, {
+    loginName: publicApi.username,
+    password: publicApi.password,
+    userType: 'HUMAN',
+    skills: [],
+  });
+  const installation = await app.apps.install(accountId, {
+    name: 'Demo bot connector',
+    scope: 'thirdpartybots.customendpoint.bot',
+  });
   const baseUrl = `http://${app.publicHost()}${DEMO_BOT_PREFIX}`;
   const bot = await app.connector.create(accountId, {
     name: 'Demo bot',
     conversationType: 'MESSAGING',
     skills: ['demo-bot'],
-    vendor: { type: 'CUSTOM_ENDPOINT', baseUrl, clientId: installation.clientId, clientSecret: installation.clientSecret, botId: DEMO_BOT_ID, environment: 'draft' },
+    vendor: {
+      type: 'CUSTOM_ENDPOINT',
+      baseUrl,
+      clientId: installation.clientId,
+      clientSecret: installation.clientSecret,
+      botId: DEMO_BOT_ID,
+      environment: 'draft',
+    },
     welcomeEvent: true,
     engagementAttributes: true,
     escalation: {

@@ -10,7 +10,8 @@ async function main(): Promise<void> {
   const demo = config.demo ? await seedDemoAccount(app) : undefined;
 
   const lines = [`botbridge listening on ${url}`];
-  if (app.adminTokenCreated) lines.push(`admin token (shown once, kept in ${config.dataDir}/admin-token): ${app.adminToken}`);
+  if (app.adminTokenCreated)
+    lines.push(`admin token (shown once, kept in ${config.dataDir}/admin-token): ${app.adminToken}`);
   if (demo) {
     lines.push(
       `demo account: ${demo.accountId} (skills: ${demo.skills.join(', ')})`,
@@ -41,6 +42,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  process.stderr.write(`botbridge failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(
+    `botbridge failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

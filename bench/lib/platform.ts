@@ -19,7 +19,14 @@ export class Http {
     readonly origin: string,
     connections: number,
   ) {
-    this.pool = new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 120_000, keepAliveMaxTimeout: 120_000, headersTimeout: 120_000, bodyTimeout: 120_000 });
+    this.pool = new Pool(origin, {
+      connections,
+      pipelining: 1,
+      keepAliveTimeout: 120_000,
+      keepAliveMaxTimeout: 120_000,
+      headersTimeout: 120_000,
+      bodyTimeout: 120_000,
+    });
   }
 
   async call(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, token?: string): Promise<Reply> {
@@ -37,9 +44,16 @@ export class Http {
     return { status: res.statusCode, body: parsed, headers: res.headers };
   }
 
-  async ok(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, token?: string, expected = [200, 201]): Promise<Reply> {
+  async ok(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+    token?: string,
+    expected = [200, 201],
+  ): Promise<Reply> {
     const r = await this.call(method, path, body, token);
-    if (!expected.includes(r.status)) throw new Error(`${method} ${path} answered ${r.status}: ${JSON.stringify(r.body).slice(0, 500)}`);
+    if (!expected.includes(r.status))
+      throw new Error(`${method} ${path} answered ${r.status}: ${JSON.stringify(r.body).slice(0, 500)}`);
     return r;
   }
 
@@ -60,13 +74,21 @@ export async function setupAccount(http: Http, botUrl: string, acc: string): Pro
   await admin('/accounts', { accountId: acc });
   await admin(`/accounts/${acc}/skills`, { name: 'bench' });
   await admin(`/accounts/${acc}/skills`, { name: 'human' });
-  const app = (await admin(`/accounts/${acc}/apps`, { name: 'bench bot', scope: 'thirdpartybots.customendpoint.bot' })).body;
+  const app = (await admin(`/accounts/${acc}/apps`, { name: 'bench bot', scope: 'thirdpartybots.customendpoint.bot' }))
+    .body;
   const bot = (
     await admin(`/accounts/${acc}/bots`, {
       name: 'bench bot',
       conversationType: 'MESSAGING',
       skills: ['bench'],
-      vendor: { type: 'CUSTOM_ENDPOINT', baseUrl: botUrl, clientId: app.client_id, clientSecret: app.client_secret, botId: 'bench', environment: 'draft' },
+      vendor: {
+        type: 'CUSTOM_ENDPOINT',
+        baseUrl: botUrl,
+        clientId: app.client_id,
+        clientSecret: app.client_secret,
+        botId: 'bench',
+        environment: 'draft',
+      },
       welcomeEvent: false,
       escalation: { skill: 'human' },
       // The default cap (999) would escalate the scale scenario's conversations.
@@ -113,7 +135,10 @@ export class Conversation {
           if (text === '{"kind":"ready"}') resolve();
           return;
         }
-        const m = JSON.parse(text) as { kind: string; event?: { type: string; text?: string; metadata?: { type?: string; micros?: number }[] } };
+        const m = JSON.parse(text) as {
+          kind: string;
+          event?: { type: string; text?: string; metadata?: { type?: string; micros?: number }[] };
+        };
         if (m.kind !== 'event' || m.event?.type !== 'TEXT') return;
         const micros = m.event.metadata?.find((x) => x.type === 'BotHandlingTime')?.micros ?? 0;
         this.onBotText({ text: m.event.text ?? '', botMicros: micros, at });
@@ -136,7 +161,12 @@ export async function openConversation(http: Http, account: BenchAccount, withSt
   return c;
 }
 
-export async function openConversations(http: Http, account: BenchAccount, n: number, concurrency: number): Promise<Conversation[]> {
+export async function openConversations(
+  http: Http,
+  account: BenchAccount,
+  n: number,
+  concurrency: number,
+): Promise<Conversation[]> {
   const out: Conversation[] = new Array(n);
   await forEachLimited(n, concurrency, async (i) => {
     out[i] = await openConversation(http, account);
@@ -145,9 +175,18 @@ export async function openConversations(http: Http, account: BenchAccount, n: nu
 }
 
 /** Sends a consumer text and resolves when the bot's reply `expect` reaches the stream. */
-export function sayAndAwait(http: Http, c: Conversation, text: string, expect: string, timeoutMs = 60_000): Promise<BotText> {
+export function sayAndAwait(
+  http: Http,
+  c: Conversation,
+  text: string,
+  expect: string,
+  timeoutMs = 60_000,
+): Promise<BotText> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no reply '${expect}' in conversation ${c.id} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no reply '${expect}' in conversation ${c.id} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     c.onBotText = (t) => {
       if (t.text !== expect) return;
       clearTimeout(timer);

@@ -59,7 +59,14 @@ function cpuMsOf(pid: number): number {
   }
 }
 
-async function launch(name: string, args: string[], env: NodeJS.ProcessEnv, logDir: string, readUrl: (log: string) => string | undefined, cwd = ROOT): Promise<Proc> {
+async function launch(
+  name: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+  readUrl: (log: string) => string | undefined,
+  cwd = ROOT,
+): Promise<Proc> {
   mkdirSync(logDir, { recursive: true });
   const logFile = join(logDir, `${name}.log`);
   // Output goes straight to a file: the generator never spends a cycle reading it.
@@ -75,7 +82,10 @@ async function launch(name: string, args: string[], env: NodeJS.ProcessEnv, logD
   const deadline = Date.now() + 60_000;
   let url: string | undefined;
   while (!url) {
-    if (exited !== undefined) throw new Error(`${name} exited (${exited}) before it was ready; see ${logFile}:\n${readFileSync(logFile, 'utf8').slice(-3000)}`);
+    if (exited !== undefined)
+      throw new Error(
+        `${name} exited (${exited}) before it was ready; see ${logFile}:\n${readFileSync(logFile, 'utf8').slice(-3000)}`,
+      );
     if (Date.now() > deadline) throw new Error(`${name} not ready after 60 s; see ${logFile}`);
     await sleep(50);
     url = readUrl(readFileSync(logFile, 'utf8'));
@@ -134,7 +144,9 @@ export interface ServerOptions {
 
 /** The Node flags `npm start` gives the server (package.json), so the benchmark runs what users run. */
 export function startFlags(root = ROOT): string[] {
-  const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } }).scripts?.start ?? '';
+  const start =
+    (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } }).scripts?.start ??
+    '';
   const flags = /\bnode((?:\s+--\S+)*)\s+dist\/src\/main\.js/.exec(start)?.[1] ?? '';
   return flags.split(/\s+/).filter(Boolean);
 }
@@ -142,7 +154,12 @@ export function startFlags(root = ROOT): string[] {
 /** The real server process (`src/main.ts`): DEMO=0, fixed admin token, a free port. */
 export function startServer(options: ServerOptions): Promise<Proc> {
   const root = options.root ?? ROOT;
-  const main = [...startFlags(root), ...(options.entry === 'dist' ? [join(root, 'dist', 'src', 'main.js')] : ['--import', 'tsx', join(root, 'src', 'main.ts')])];
+  const main = [
+    ...startFlags(root),
+    ...(options.entry === 'dist'
+      ? [join(root, 'dist', 'src', 'main.js')]
+      : ['--import', 'tsx', join(root, 'src', 'main.ts')]),
+  ];
   const profile = options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [];
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -159,7 +176,14 @@ export function startServer(options: ServerOptions): Promise<Proc> {
     ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
     ...options.env,
   };
-  return launch(options.name ?? 'server', [...profile, ...main], env, options.logDir, (log) => /botbridge listening on (http:\/\/\S+)/.exec(log)?.[1], root);
+  return launch(
+    options.name ?? 'server',
+    [...profile, ...main],
+    env,
+    options.logDir,
+    (log) => /botbridge listening on (http:\/\/\S+)/.exec(log)?.[1],
+    root,
+  );
 }
 
 /** The fast Custom Endpoint bot (bench/fast-bot.ts) in its own process. */
@@ -173,8 +197,13 @@ export function startBot(logDir: string): Promise<Proc> {
 
 /** Compiles the server as `npm start` does (the console is not needed). */
 export function buildServer(root = ROOT): void {
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-  if (!existsSync(join(root, 'dist', 'src', 'main.js'))) throw new Error(`build did not produce ${root}/dist/src/main.js`);
+  execFileSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: root, stdio: 'inherit' },
+  );
+  if (!existsSync(join(root, 'dist', 'src', 'main.js')))
+    throw new Error(`build did not produce ${root}/dist/src/main.js`);
 }
 
 /** Busy CPU time of the whole machine so far (all cores, every process), in ms. */
@@ -222,14 +251,28 @@ export interface CpuReading {
  * servers (cluster instances), `server` is their sum.
  */
 export class CpuMeter {
-  private readonly start: { at: number; servers: number[]; bot?: number; self: NodeJS.CpuUsage; machine: number; database: number };
+  private readonly start: {
+    at: number;
+    servers: number[];
+    bot?: number;
+    self: NodeJS.CpuUsage;
+    machine: number;
+    database: number;
+  };
   private readonly servers: Proc[];
   constructor(
     server?: Proc | Proc[],
     private readonly bot?: Proc,
   ) {
     this.servers = server === undefined ? [] : Array.isArray(server) ? server : [server];
-    this.start = { at: performance.now(), servers: this.servers.map((s) => s.cpuMs()), bot: bot?.cpuMs(), self: process.cpuUsage(), machine: machineBusyMs(), database: postgresMs() };
+    this.start = {
+      at: performance.now(),
+      servers: this.servers.map((s) => s.cpuMs()),
+      bot: bot?.cpuMs(),
+      self: process.cpuUsage(),
+      machine: machineBusyMs(),
+      database: postgresMs(),
+    };
   }
   /** Server CPU time used since construction, ms. */
   serverMs(): number {
@@ -245,7 +288,13 @@ export class CpuMeter {
     const generatorMs = (self.user + self.system) / 1000;
     const databaseMs = postgresMs() - this.start.database;
     const othersMs = machineBusyMs() - this.start.machine - (serverMs || 0) - (botMs || 0) - generatorMs - databaseMs;
-    return { server: pct(serverMs), bot: pct(botMs), generator: pct(generatorMs), database: pct(databaseMs), others: Math.max(0, pct(othersMs)) };
+    return {
+      server: pct(serverMs),
+      bot: pct(botMs),
+      generator: pct(generatorMs),
+      database: pct(databaseMs),
+      others: Math.max(0, pct(othersMs)),
+    };
   }
 }
 
@@ -261,7 +310,8 @@ export async function waitForQuiet(thresholdPct: number, maxMs: number, log: (s:
     await sleep(2000);
     const others = meter.read().others;
     if (others < thresholdPct || Date.now() > deadline) {
-      if (others >= thresholdPct) log(`  (the machine is still busy: other processes use ${others}% of a core; measuring anyway)`);
+      if (others >= thresholdPct)
+        log(`  (the machine is still busy: other processes use ${others}% of a core; measuring anyway)`);
       return others;
     }
     if (!warned) log(`  waiting for a quiet machine: other processes use ${others}% of a core…`);
@@ -281,7 +331,12 @@ export interface MeasuredWindow {
  * Lets the running load warm up, then measures one window of it: `phase.measuring` is true only
  * inside the window, so the load counts just what it started and finished there.
  */
-export async function measureWindow(phase: { measuring: boolean }, timing: { warmupMs: number; durationMs: number }, server: Proc | Proc[] | undefined, bot: Proc): Promise<MeasuredWindow> {
+export async function measureWindow(
+  phase: { measuring: boolean },
+  timing: { warmupMs: number; durationMs: number },
+  server: Proc | Proc[] | undefined,
+  bot: Proc,
+): Promise<MeasuredWindow> {
   await sleep(timing.warmupMs);
   phase.measuring = true;
   const meter = new CpuMeter(server, bot);

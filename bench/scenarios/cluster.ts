@@ -80,7 +80,12 @@ export interface FailoverRound {
   serverLogProblems: Record<string, number>;
 }
 
-const until = async <T>(what: string, check: () => Promise<T | undefined | null | false>, ms = 60_000, every = 50): Promise<T> => {
+const until = async <T>(
+  what: string,
+  check: () => Promise<T | undefined | null | false>,
+  ms = 60_000,
+  every = 50,
+): Promise<T> => {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await check();
@@ -209,7 +214,15 @@ async function databaseWork(databaseUrl: string, placed: Placed[], tag: string):
 }
 
 /** Opens C conversations spread over the servers, runs the closed loop, counts the database's work per message, closes them. */
-async function closedLoop(https: Http[], servers: Proc[], bot: Proc, accounts: BenchAccount[], databaseUrl: string, options: ClusterOptions, tag: string): Promise<Phase & { db: DatabaseWork }> {
+async function closedLoop(
+  https: Http[],
+  servers: Proc[],
+  bot: Proc,
+  accounts: BenchAccount[],
+  databaseUrl: string,
+  options: ClusterOptions,
+  tag: string,
+): Promise<Phase & { db: DatabaseWork }> {
   const placed = await openPlaced(https, accounts, options.conversations, 50);
   const phase = await platformPhase(placed, servers, bot, options, tag);
   const db = await databaseWork(databaseUrl, placed, tag);
@@ -235,7 +248,13 @@ function phaseLine(label: string, p: ClusterPhase): string {
   );
 }
 
-export async function runClusterThroughput(host: ClusterHost, bot: Proc, options: ClusterOptions, log: (s: string) => void, quiet: () => Promise<unknown>): Promise<ClusterThroughputRound[]> {
+export async function runClusterThroughput(
+  host: ClusterHost,
+  bot: Proc,
+  options: ClusterOptions,
+  log: (s: string) => void,
+  quiet: () => Promise<unknown>,
+): Promise<ClusterThroughputRound[]> {
   const rounds: ClusterThroughputRound[] = [];
   const perServer = Math.ceil(options.conversations / 2) + 16;
   for (let round = 1; round <= options.rounds; round++) {
@@ -271,17 +290,34 @@ export async function runClusterThroughput(host: ClusterHost, bot: Proc, options
       const drivers = await until(
         'the two bots driven by different instances',
         async () => {
-          const named = await Promise.all([driverOf(httpA, x), driverOf(httpA, y), driverOf(httpB, x), driverOf(httpB, y)]);
-          return named.every(Boolean) && named[0] !== named[1] && named[0] === named[2] && named[1] === named[3] ? (named.slice(0, 2) as string[]) : undefined;
+          const named = await Promise.all([
+            driverOf(httpA, x),
+            driverOf(httpA, y),
+            driverOf(httpB, x),
+            driverOf(httpB, y),
+          ]);
+          return named.every(Boolean) && named[0] !== named[1] && named[0] === named[2] && named[1] === named[3]
+            ? (named.slice(0, 2) as string[])
+            : undefined;
         },
         30_000,
         200,
       );
       await quiet();
-      const twoTwoBots = await closedLoop([httpA, httpB], [a, b], bot, [x, y], db.databaseUrl, options, `c${round}twob`);
+      const twoTwoBots = await closedLoop(
+        [httpA, httpB],
+        [a, b],
+        bot,
+        [x, y],
+        db.databaseUrl,
+        options,
+        `c${round}twob`,
+      );
       log(`  round ${round}: ${phaseLine(`2 instances, 2 bots (${drivers.join(', ')})`, twoTwoBots)}`);
       const serverLogProblems = new LogProblems().read(procs);
-      log(`  round ${round}: 2/1 instances ${((twoOneBot.rate / one.rate) * 100).toFixed(0)} % (one bot), ${((twoTwoBots.rate / one.rate) * 100).toFixed(0)} % (two bots); server warnings/errors: ${describeProblems(serverLogProblems)}`);
+      log(
+        `  round ${round}: 2/1 instances ${((twoOneBot.rate / one.rate) * 100).toFixed(0)} % (one bot), ${((twoTwoBots.rate / one.rate) * 100).toFixed(0)} % (two bots); server warnings/errors: ${describeProblems(serverLogProblems)}`,
+      );
       rounds.push({
         one,
         twoOneBot,
@@ -312,7 +348,13 @@ async function botEvents(http: Http): Promise<number> {
   return Number(r.body.events);
 }
 
-export async function runFailover(host: ClusterHost, bot: Proc, options: ClusterOptions, log: (s: string) => void, quiet: () => Promise<unknown>): Promise<FailoverRound[]> {
+export async function runFailover(
+  host: ClusterHost,
+  bot: Proc,
+  options: ClusterOptions,
+  log: (s: string) => void,
+  quiet: () => Promise<unknown>,
+): Promise<FailoverRound[]> {
   const n = Math.max(2, options.failoverInstances);
   const names = Array.from({ length: n }, (_, i) => `bench-${String.fromCharCode(97 + i)}`);
   const group = 'failover';
@@ -400,7 +442,9 @@ export async function runFailover(host: ClusterHost, bot: Proc, options: Cluster
           await sleep(100);
         }
       })();
-      await until('the first reply after the kill', async () => !Number.isNaN(firstReplyAt), 60_000, 20).catch(() => undefined);
+      await until('the first reply after the kill', async () => !Number.isNaN(firstReplyAt), 60_000, 20).catch(
+        () => undefined,
+      );
       await viewer;
       // A second more of messages through the new driver, then every message should be answered.
       await sleep(1000);
@@ -419,7 +463,12 @@ export async function runFailover(host: ClusterHost, bot: Proc, options: Cluster
       // The backlog: messages sent before the first reply came; drained when the last of them is answered.
       const backlog = sentAt.flatMap((at, k) => (at < firstReplyAt ? [k] : []));
       const backlogDrainedAt = Math.max(...backlog.map((k) => replies.get(k)?.[0] ?? NaN));
-      const conversation = await via.http.ok('GET', `/admin/v1/accounts/${account.acc}/conversations/${c.id}`, undefined, ADMIN_TOKEN);
+      const conversation = await via.http.ok(
+        'GET',
+        `/admin/v1/accounts/${account.acc}/conversations/${c.id}`,
+        undefined,
+        ADMIN_TOKEN,
+      );
       const storedTexts = (conversation.body.events as { originator: { role: string }; type: string; text?: string }[])
         .filter((e) => e.originator.role === 'BOT' && e.type === 'TEXT' && e.text?.startsWith(prefix))
         .map((e) => e.text);

@@ -30,12 +30,20 @@ export interface DelayRound {
   cpu: CpuReading;
 }
 
-export async function runDelay(server: Proc, bot: Proc, options: DelayOptions, log: (s: string) => void, quiet: () => Promise<unknown>): Promise<DelayRound[]> {
+export async function runDelay(
+  server: Proc,
+  bot: Proc,
+  options: DelayOptions,
+  log: (s: string) => void,
+  quiet: () => Promise<unknown>,
+): Promise<DelayRound[]> {
   const http = new Http(server.url, options.concurrency + 8);
   const account = await setupAccount(http, bot.url, `dl${randomUUID().slice(0, 8)}`);
   const started = performance.now();
   const conversations = await openConversations(http, account, options.conversations, 100);
-  log(`  ${conversations.length} conversations open with streams in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  log(
+    `  ${conversations.length} conversations open with streams in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
   const rounds: DelayRound[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     await quiet();
@@ -51,7 +59,14 @@ export async function runDelay(server: Proc, bot: Proc, options: DelayOptions, l
   return rounds;
 }
 
-async function delayRound(http: Http, server: Proc, bot: Proc, conversations: Conversation[], options: DelayOptions, round: number): Promise<DelayRound> {
+async function delayRound(
+  http: Http,
+  server: Proc,
+  bot: Proc,
+  conversations: Conversation[],
+  options: DelayOptions,
+  round: number,
+): Promise<DelayRound> {
   const n = conversations.length;
   const first = new Float64Array(n).fill(NaN);
   const second = new Float64Array(n).fill(NaN);

@@ -20,7 +20,13 @@ export interface PublicApiOptions {
 }
 
 export interface PublicApiRound {
-  closedLoop: { executedPerSecond: number; latencyMs: Distribution; cpu: CpuReading; serverMicrosPerJob: number; errors: number };
+  closedLoop: {
+    executedPerSecond: number;
+    latencyMs: Distribution;
+    cpu: CpuReading;
+    serverMicrosPerJob: number;
+    errors: number;
+  };
   burst: {
     acceptedPerSecond: number;
     executedPerSecond: number;
@@ -32,12 +38,25 @@ export interface PublicApiRound {
   };
 }
 
-export async function runPublicApi(server: Proc, bot: Proc, options: PublicApiOptions, log: (s: string) => void, quiet: () => Promise<unknown>): Promise<PublicApiRound[]> {
+export async function runPublicApi(
+  server: Proc,
+  bot: Proc,
+  options: PublicApiOptions,
+  log: (s: string) => void,
+  quiet: () => Promise<unknown>,
+): Promise<PublicApiRound[]> {
   const http = new Http(server.url, options.clients + 8);
   const account = await setupAccount(http, bot.url, `pa${randomUUID().slice(0, 8)}`);
   const password = 'bench password 1';
-  await http.ok('POST', `/admin/v1/accounts/${account.acc}/users`, { loginName: 'api', password, userType: 'HUMAN', skills: ['human'] }, ADMIN_TOKEN);
-  const bearer: string = (await http.ok('POST', `/api/account/${account.acc}/login?v=1.3`, { username: 'api', password })).body.bearer;
+  await http.ok(
+    'POST',
+    `/admin/v1/accounts/${account.acc}/users`,
+    { loginName: 'api', password, userType: 'HUMAN', skills: ['human'] },
+    ADMIN_TOKEN,
+  );
+  const bearer: string = (
+    await http.ok('POST', `/api/account/${account.acc}/login?v=1.3`, { username: 'api', password })
+  ).body.bearer;
   const conversations = await openConversations(http, account, options.clients, 50);
   const rounds: PublicApiRound[] = [];
   for (let round = 1; round <= options.rounds; round++) {
@@ -59,7 +78,15 @@ export async function runPublicApi(server: Proc, bot: Proc, options: PublicApiOp
 
 const jobPath = (c: Conversation) => `/api/v1/account/${c.acc}/conversation/${c.id}/messages?ttl=120`;
 
-async function closedLoopPhase(http: Http, server: Proc, bot: Proc, conversations: Conversation[], bearer: string, options: PublicApiOptions, round: number): Promise<PublicApiRound['closedLoop']> {
+async function closedLoopPhase(
+  http: Http,
+  server: Proc,
+  bot: Proc,
+  conversations: Conversation[],
+  bearer: string,
+  options: PublicApiOptions,
+  round: number,
+): Promise<PublicApiRound['closedLoop']> {
   const samples: number[] = [];
   let completed = 0;
   let errors = 0;
@@ -96,10 +123,24 @@ async function closedLoopPhase(http: Http, server: Proc, bot: Proc, conversation
   const serverMicrosPerJob = (serverMs * 1000) / completed;
   stop = true;
   await Promise.all(loops);
-  return { executedPerSecond: (completed * 1000) / windowMs, latencyMs: distribution(samples), cpu, serverMicrosPerJob, errors };
+  return {
+    executedPerSecond: (completed * 1000) / windowMs,
+    latencyMs: distribution(samples),
+    cpu,
+    serverMicrosPerJob,
+    errors,
+  };
 }
 
-async function burstPhase(http: Http, server: Proc, bot: Proc, conversations: Conversation[], bearer: string, options: PublicApiOptions, round: number): Promise<PublicApiRound['burst']> {
+async function burstPhase(
+  http: Http,
+  server: Proc,
+  bot: Proc,
+  conversations: Conversation[],
+  bearer: string,
+  options: PublicApiOptions,
+  round: number,
+): Promise<PublicApiRound['burst']> {
   const sentAt = conversations.map(() => [] as number[]);
   const latencies: number[] = [];
   let accepted = 0;

@@ -29,7 +29,13 @@ export interface ScaleRound {
   cpu: CpuReading;
 }
 
-export async function runScaleRound(server: Proc, bot: Proc, options: ScaleOptions, log: (s: string) => void, quiet: () => Promise<unknown>): Promise<ScaleRound> {
+export async function runScaleRound(
+  server: Proc,
+  bot: Proc,
+  options: ScaleOptions,
+  log: (s: string) => void,
+  quiet: () => Promise<unknown>,
+): Promise<ScaleRound> {
   const http = new Http(server.url, options.concurrency + 8);
   const account = await setupAccount(http, bot.url, `sc${randomUUID().slice(0, 8)}`);
   // Warm-up (JIT, pools, prepared statements) before the memory baseline.
@@ -66,7 +72,9 @@ export async function runScaleRound(server: Proc, bot: Proc, options: ScaleOptio
   const cpu = meter.read();
   await sleep(1000);
   const rssOpenMb = server.rssMb();
-  log(`  ${n} conversations open in ${openSeconds.toFixed(1)} s (open+stream alone ${openOnlySeconds.toFixed(1)} s; server cpu ${cpu.server}%, others ${cpu.others}%), server RSS ${rssBeforeMb.toFixed(0)} → ${rssOpenMb.toFixed(0)} MB`);
+  log(
+    `  ${n} conversations open in ${openSeconds.toFixed(1)} s (open+stream alone ${openOnlySeconds.toFixed(1)} s; server cpu ${cpu.server}%, others ${cpu.others}%), server RSS ${rssBeforeMb.toFixed(0)} → ${rssOpenMb.toFixed(0)} MB`,
+  );
 
   // Keep them active: every conversation writes once more and gets its answer.
   const activeStart = performance.now();
@@ -79,8 +87,21 @@ export async function runScaleRound(server: Proc, bot: Proc, options: ScaleOptio
   clearInterval(sampler);
   rssPeakMb = Math.max(rssPeakMb, rssActiveMb);
   const kbPerConversation = ((rssActiveMb - rssBeforeMb) * 1024) / n;
-  log(`  kept active (${activeSeconds.toFixed(1)} s): server RSS ${rssActiveMb.toFixed(0)} MB, peak ${rssPeakMb.toFixed(0)} MB, ${kbPerConversation.toFixed(1)} KB per open conversation`);
+  log(
+    `  kept active (${activeSeconds.toFixed(1)} s): server RSS ${rssActiveMb.toFixed(0)} MB, peak ${rssPeakMb.toFixed(0)} MB, ${kbPerConversation.toFixed(1)} KB per open conversation`,
+  );
   conversations.forEach((c) => c.close());
   await http.close();
-  return { conversations: n, openSeconds, openOnlySeconds, activeSeconds, rssBeforeMb, rssOpenMb, rssActiveMb, rssPeakMb, kbPerConversation, cpu };
+  return {
+    conversations: n,
+    openSeconds,
+    openOnlySeconds,
+    activeSeconds,
+    rssBeforeMb,
+    rssOpenMb,
+    rssActiveMb,
+    rssPeakMb,
+    kbPerConversation,
+    cpu,
+  };
 }

@@ -43,7 +43,14 @@ interface Sample {
   botMicros: number;
 }
 
-function summarize(samples: Sample[], completedInWindow: number, windowMs: number, cpu: Phase['cpu'], serverMs: number, errors: number): Phase {
+function summarize(
+  samples: Sample[],
+  completedInWindow: number,
+  windowMs: number,
+  cpu: Phase['cpu'],
+  serverMs: number,
+  errors: number,
+): Phase {
   return {
     serverMicrosPerMessage: (serverMs * 1000) / completedInWindow,
     rate: (completedInWindow * 1000) / windowMs,
@@ -123,7 +130,12 @@ export interface Placed {
  * Opens `n` conversations round-robin over the servers (one Http per server), as a load balancer
  * would spread them; with several accounts, each server gets conversations of every account.
  */
-export async function openPlaced(servers: Http[], accounts: BenchAccount[], n: number, concurrency: number): Promise<Placed[]> {
+export async function openPlaced(
+  servers: Http[],
+  accounts: BenchAccount[],
+  n: number,
+  concurrency: number,
+): Promise<Placed[]> {
   const out: Placed[] = new Array(n);
   await forEachLimited(n, concurrency, async (i) => {
     const http = servers[i % servers.length];
@@ -140,7 +152,14 @@ export async function openPlaced(servers: Http[], accounts: BenchAccount[], n: n
  * `servers` are the processes whose CPU is counted (all the instances the conversations use);
  * `tag` makes this phase's texts unique.
  */
-export async function platformPhase(placed: Placed[], servers: Proc[], bot: Proc, timing: { warmupMs: number; durationMs: number }, tag: string, rate?: number): Promise<Phase> {
+export async function platformPhase(
+  placed: Placed[],
+  servers: Proc[],
+  bot: Proc,
+  timing: { warmupMs: number; durationMs: number },
+  tag: string,
+  rate?: number,
+): Promise<Phase> {
   const samples: Sample[] = [];
   let completed = 0;
   let errors = 0;
@@ -220,7 +239,13 @@ export async function platformPhase(placed: Placed[], servers: Proc[], bot: Proc
   return { ...summarize(samples, completed, windowMs, cpu, serverMs, errors), strays };
 }
 
-export async function runThroughput(server: Proc, bot: Proc, options: ThroughputOptions, log: (s: string) => void, quiet: () => Promise<unknown>): Promise<ThroughputRound[]> {
+export async function runThroughput(
+  server: Proc,
+  bot: Proc,
+  options: ThroughputOptions,
+  log: (s: string) => void,
+  quiet: () => Promise<unknown>,
+): Promise<ThroughputRound[]> {
   const http = new Http(server.url, options.conversations + 16);
   const account: BenchAccount = await setupAccount(http, bot.url, `tp${randomUUID().slice(0, 8)}`);
   const conversations = await openPlaced([http], [account], options.conversations, 50);
@@ -229,7 +254,9 @@ export async function runThroughput(server: Proc, bot: Proc, options: Throughput
   for (let round = 1; round <= options.rounds; round++) {
     await quiet();
     const baseline = await baselinePhase(bot, options, baselineIds);
-    log(`  round ${round}: baseline ${baseline.rate.toFixed(0)} msg/s, p99 ${baseline.latencyMs.p99.toFixed(2)} ms (bot cpu ${baseline.cpu.bot}%, generator ${baseline.cpu.generator}%, others ${baseline.cpu.others}%)`);
+    log(
+      `  round ${round}: baseline ${baseline.rate.toFixed(0)} msg/s, p99 ${baseline.latencyMs.p99.toFixed(2)} ms (bot cpu ${baseline.cpu.bot}%, generator ${baseline.cpu.generator}%, others ${baseline.cpu.others}%)`,
+    );
     const max = await platformPhase(conversations, [server], bot, options, `r${round}m`);
     log(
       `  round ${round}: platform ${max.rate.toFixed(0)} msg/s, e2e p50/p99 ${max.latencyMs.p50.toFixed(2)}/${max.latencyMs.p99.toFixed(2)} ms (server cpu ${max.cpu.server}% = ${max.serverMicrosPerMessage.toFixed(0)} µs/msg, ${max.cpu.database ? `postgres ${max.cpu.database}%, ` : ''}bot ${max.cpu.bot}%, generator ${max.cpu.generator}%, others ${max.cpu.others}%)${max.errors ? `, ${max.errors} errors` : ''}`,

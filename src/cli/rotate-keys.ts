@@ -20,7 +20,10 @@ try {
     process.exitCode = 1;
   } else {
     // The servers' key: a new signing key sealed with any other would stop them signing.
-    const keys = new KeyRing(store, createSecretBox(loadSecretKey(config.secretKey, config.dataDir, { create: false })));
+    const keys = new KeyRing(
+      store,
+      createSecretBox(loadSecretKey(config.secretKey, config.dataDir, { create: false })),
+    );
     // Refuses, naming SECRET_KEY, when the stored keys do not open with it.
     await keys.sealAtRest();
     const result = await keys.rotate();

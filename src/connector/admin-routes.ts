@@ -2,7 +2,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { badRequest } from '../http/errors.js';
 import { accountParams } from '../http/schemas.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
-import { baseUrlProblem, createBotSchema, patchBotSchema, vendorSchema, type BotInput, type VendorCredentials } from './bot-config.js';
+import {
+  baseUrlProblem,
+  createBotSchema,
+  patchBotSchema,
+  vendorSchema,
+  type BotInput,
+  type VendorCredentials,
+} from './bot-config.js';
 import type { Connector } from './connector.js';
 
 const tags = ['admin', 'bots'];
@@ -25,13 +32,26 @@ type BotRoute = { Params: { acc: string; id: string } };
 /** Admin API for Custom Endpoint bots (HTTP-SURFACE.md), mounted under /admin/v1. */
 export function registerConnectorAdminRoutes(
   server: FastifyInstance,
-  deps: { connector: Connector; sessions: SessionTokens; errorCodes: Record<string, { title: string; explanation: string; fix: string }> },
+  deps: {
+    connector: Connector;
+    sessions: SessionTokens;
+    errorCodes: Record<string, { title: string; explanation: string; fix: string }>;
+  },
 ): void {
   const { connector, sessions } = deps;
 
   server.post<{ Params: { acc: string }; Body: BotInput & WithVendor }>(
     '/accounts/:acc/bots',
-    { schema: { tags, security, summary: 'Create a Custom Endpoint bot (OFFLINE until started)', params: accountParams, body: createBotSchema }, preHandler: callableVendor },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Create a Custom Endpoint bot (OFFLINE until started)',
+        params: accountParams,
+        body: createBotSchema,
+      },
+      preHandler: callableVendor,
+    },
     async (request, reply) => {
       const bot = await connector.create(request.params.acc, request.body);
       return reply.status(201).send({ id: bot.id, status: bot.status });
@@ -46,19 +66,42 @@ export function registerConnectorAdminRoutes(
 
   server.get<BotRoute>(
     '/accounts/:acc/bots/:id',
-    { schema: { tags, security, summary: 'A bot: configuration (secret masked), status, open conversations, last error', params: botParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'A bot: configuration (secret masked), status, open conversations, last error',
+        params: botParams,
+      },
+    },
     async (request) => connector.get(request.params.acc, request.params.id),
   );
 
   server.patch<BotRoute & { Body: BotInput }>(
     '/accounts/:acc/bots/:id',
-    { schema: { tags, security, summary: 'Change settings (omit vendor.clientSecret to keep it)', params: botParams, body: patchBotSchema }, preHandler: callableVendor },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Change settings (omit vendor.clientSecret to keep it)',
+        params: botParams,
+        body: patchBotSchema,
+      },
+      preHandler: callableVendor,
+    },
     async (request) => connector.patch(request.params.acc, request.params.id, request.body),
   );
 
   server.delete<BotRoute>(
     '/accounts/:acc/bots/:id',
-    { schema: { tags, security, summary: 'Delete a bot; its open conversations are handed back to routing', params: botParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Delete a bot; its open conversations are handed back to routing',
+        params: botParams,
+      },
+    },
     async (request, reply) => {
       await connector.remove(request.params.acc, request.params.id);
       return reply.status(204).send();
@@ -73,7 +116,14 @@ export function registerConnectorAdminRoutes(
 
   server.post<BotRoute>(
     '/accounts/:acc/bots/:id/test-connection',
-    { schema: { tags, security, summary: 'Get the bot state; only `online` passes, anything else names the reason', params: botParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Get the bot state; only `online` passes, anything else names the reason',
+        params: botParams,
+      },
+    },
     async (request) => connector.testConnection(request.params.acc, request.params.id),
   );
 
@@ -85,7 +135,12 @@ export function registerConnectorAdminRoutes(
         security,
         summary: 'Environment list for vendor credentials not saved yet',
         params: accountParams,
-        body: { type: 'object', properties: { vendor: vendorSchema }, required: ['vendor'], additionalProperties: false },
+        body: {
+          type: 'object',
+          properties: { vendor: vendorSchema },
+          required: ['vendor'],
+          additionalProperties: false,
+        },
       },
       preHandler: callableVendor,
     },
@@ -100,7 +155,12 @@ export function registerConnectorAdminRoutes(
         security,
         summary: 'Test connection for vendor credentials not saved yet',
         params: accountParams,
-        body: { type: 'object', properties: { vendor: vendorSchema }, required: ['vendor'], additionalProperties: false },
+        body: {
+          type: 'object',
+          properties: { vendor: vendorSchema },
+          required: ['vendor'],
+          additionalProperties: false,
+        },
       },
       preHandler: callableVendor,
     },
@@ -109,7 +169,14 @@ export function registerConnectorAdminRoutes(
 
   server.post<BotRoute>(
     '/accounts/:acc/bots/:id/start',
-    { schema: { tags, security, summary: 'Start: test connection first; 409 with the reason when it fails', params: botParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Start: test connection first; 409 with the reason when it fails',
+        params: botParams,
+      },
+    },
     async (request) => connector.start(request.params.acc, request.params.id),
   );
 
@@ -129,7 +196,10 @@ export function registerConnectorAdminRoutes(
         params: botParams,
         querystring: {
           type: 'object',
-          properties: { conversationId: { type: 'string', maxLength: 64 }, limit: { type: 'integer', minimum: 1, maximum: 1000 } },
+          properties: {
+            conversationId: { type: 'string', maxLength: 64 },
+            limit: { type: 'integer', minimum: 1, maximum: 1000 },
+          },
         },
       },
     },
@@ -138,15 +208,30 @@ export function registerConnectorAdminRoutes(
 
   server.post<BotRoute>(
     '/accounts/:acc/bots/:id/test-conversations',
-    { schema: { tags, security, summary: 'Open a conversation handed straight to this bot (the console’s tester)', params: botParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Open a conversation handed straight to this bot (the console’s tester)',
+        params: botParams,
+      },
+    },
     async (request, reply) => {
       const conversation = await connector.testConversation(request.params.acc, request.params.id);
-      const consumerToken = await sessions.issue({ kind: 'consumer', accountId: request.params.acc, subject: conversation.conversationId });
+      const consumerToken = await sessions.issue({
+        kind: 'consumer',
+        accountId: request.params.acc,
+        subject: conversation.conversationId,
+      });
       return reply.status(201).send({ conversationId: conversation.conversationId, consumerToken });
     },
   );
 
-  server.get('/error-codes', { schema: { tags, security, summary: 'What each connector error code means and how to fix it' } }, async () => ({
-    codes: deps.errorCodes,
-  }));
+  server.get(
+    '/error-codes',
+    { schema: { tags, security, summary: 'What each connector error code means and how to fix it' } },
+    async () => ({
+      codes: deps.errorCodes,
+    }),
+  );
 }

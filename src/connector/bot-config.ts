@@ -9,7 +9,12 @@ export interface BotSettings {
   vendor: VendorSettings;
   welcomeEvent: boolean;
   engagementAttributes: boolean;
-  combineMessages: { enabled: boolean; maxMessages: number; timeFrameSeconds: number; timeFrameAfterTypingSeconds: number };
+  combineMessages: {
+    enabled: boolean;
+    maxMessages: number;
+    timeFrameSeconds: number;
+    timeFrameAfterTypingSeconds: number;
+  };
   escalation: {
     skill?: string;
     messageToCustomer?: string;
@@ -17,7 +22,13 @@ export interface BotSettings {
     transferFailureMessage?: string;
     errorHookLambdaUuid?: string;
   };
-  chatInactivity: { enabled: boolean; warningAfterSeconds: number; warningText: string; closeAfterSeconds: number; closeText: string };
+  chatInactivity: {
+    enabled: boolean;
+    warningAfterSeconds: number;
+    warningText: string;
+    closeAfterSeconds: number;
+    closeText: string;
+  };
   /** A survey bot gets CLOSE_CONVERSATION when a conversation it holds closes with a survey due. */
   survey: boolean;
   maxOpenConversations: number;
@@ -84,7 +95,8 @@ export function baseUrlProblem(baseUrl: string | undefined): string | undefined 
     return 'vendor.baseUrl is not a URL that can be called (check the host and the port)';
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'vendor.baseUrl must be an http or https URL';
-  if (url.search || url.hash || baseUrl.includes('?') || baseUrl.includes('#')) return 'vendor.baseUrl must not have a query or a fragment: paths are appended to it';
+  if (url.search || url.hash || baseUrl.includes('?') || baseUrl.includes('#'))
+    return 'vendor.baseUrl must not have a query or a fragment: paths are appended to it';
   return undefined;
 }
 
@@ -166,7 +178,9 @@ export const patchBotSchema = {
     ...settingsProperties,
     escalation: {
       type: 'object',
-      properties: Object.fromEntries(Object.entries(settingsProperties.escalation.properties).map(([k, v]) => [k, clearable(v)])),
+      properties: Object.fromEntries(
+        Object.entries(settingsProperties.escalation.properties).map(([k, v]) => [k, clearable(v)]),
+      ),
       additionalProperties: false,
     },
     vendor: { type: 'object', properties: vendorProperties, additionalProperties: false },
@@ -179,7 +193,9 @@ function withoutNulls<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== null && v !== undefined)) as T;
 }
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
+};
 export type BotInput = DeepPartial<BotSettings> & { vendor?: Partial<VendorSettings> & { clientSecret?: string } };
 
 /** Fills defaults; pure. `previous` is the stored settings when patching. */

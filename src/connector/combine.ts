@@ -34,7 +34,10 @@ export class CombineBuffer {
     const held = this.held.get(conversationId);
     if (!held) return;
     const { timeFrameSeconds, timeFrameAfterTypingSeconds } = held.settings;
-    this.wait(conversationId, (typing ? timeFrameSeconds + timeFrameAfterTypingSeconds : timeFrameAfterTypingSeconds) * 1000);
+    this.wait(
+      conversationId,
+      (typing ? timeFrameSeconds + timeFrameAfterTypingSeconds : timeFrameAfterTypingSeconds) * 1000,
+    );
   }
 
   /** Forgets the conversation (it left the bot, or closed); nothing is released. */

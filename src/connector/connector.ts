@@ -11,7 +11,15 @@ import type { Metrics } from '../ops/metrics.js';
 import { HttpError, conflict, notFound } from '../http/errors.js';
 import type { SecretBox } from '../util/secret-box.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
-import { DEFAULT_LIMITS, MASKED_SECRET, applySettings, type BotInput, type BotSettings, type BotStatus, type VendorCredentials } from './bot-config.js';
+import {
+  DEFAULT_LIMITS,
+  MASKED_SECRET,
+  applySettings,
+  type BotInput,
+  type BotSettings,
+  type BotStatus,
+  type VendorCredentials,
+} from './bot-config.js';
 import { BotStore, type BotRecord, type Exchange, type LastError } from './store.js';
 import { CustomEndpointClient, VendorError, type RetryPolicy, type TokenIssuer } from './vendor-client.js';
 import { Exchanges, type ConnectorStats } from './exchange.js';
@@ -90,11 +98,23 @@ export class Connector {
   private closed = false;
 
   constructor(private readonly deps: ConnectorDeps) {
-    this.botStore = new BotStore(deps.store, (err, exchangesLost) => deps.log.error({ err, exchangesLost }, 'could not write the exchange log'));
+    this.botStore = new BotStore(deps.store, (err, exchangesLost) =>
+      deps.log.error({ err, exchangesLost }, 'could not write the exchange log'),
+    );
     const registers = [deps.metrics.registry];
     this.stats = {
-      exchanges: new Counter({ name: 'botbridge_connector_exchanges_total', help: 'Bot exchanges by outcome', labelNames: ['outcome'] as const, registers }),
-      errors: new Counter({ name: 'botbridge_connector_errors_total', help: 'Connector errors by code', labelNames: ['code'] as const, registers }),
+      exchanges: new Counter({
+        name: 'botbridge_connector_exchanges_total',
+        help: 'Bot exchanges by outcome',
+        labelNames: ['outcome'] as const,
+        registers,
+      }),
+      errors: new Counter({
+        name: 'botbridge_connector_errors_total',
+        help: 'Connector errors by code',
+        labelNames: ['code'] as const,
+        registers,
+      }),
       vendorLatency: new Histogram({
         name: 'botbridge_connector_vendor_latency_seconds',
         help: 'Latency of Custom Endpoint calls (all attempts)',
@@ -104,7 +124,8 @@ export class Connector {
       }),
     };
     this.leases = deps.leases ?? new SoleLeases(deps.instance ?? 'this process', () => [...this.bots.keys()]);
-    const setStatus = (runtime: Runtime, status: BotStatus, lastError: LastError | null) => this.setStatus(runtime, status, lastError);
+    const setStatus = (runtime: Runtime, status: BotStatus, lastError: LastError | null) =>
+      this.setStatus(runtime, status, lastError);
     this.exchanges = new Exchanges({
       conversations: deps.conversations,
       directory: deps.directory,
@@ -116,7 +137,15 @@ export class Connector {
       setStatus,
       fence: (runtime) => this.fence(runtime),
       answered: (runtime, conversationId) =>
-        this.driver.inactivity.arm({ botId: runtime.record.id, userId: runtime.record.userId, accountId: runtime.record.accountId, settings: runtime.record.settings }, conversationId),
+        this.driver.inactivity.arm(
+          {
+            botId: runtime.record.id,
+            userId: runtime.record.userId,
+            accountId: runtime.record.accountId,
+            settings: runtime.record.settings,
+          },
+          conversationId,
+        ),
     });
     this.driver = new Driver({
       conversations: deps.conversations,
@@ -238,7 +267,8 @@ export class Connector {
     const runtime = await this.runtime(accountId, id);
     const settings = applySettings(input, runtime.record.settings);
     await this.requireSkills(accountId, settings);
-    const secret = input.vendor?.clientSecret && input.vendor.clientSecret !== MASKED_SECRET ? input.vendor.clientSecret : undefined;
+    const secret =
+      input.vendor?.clientSecret && input.vendor.clientSecret !== MASKED_SECRET ? input.vendor.clientSecret : undefined;
     const clientSecretSealed = secret ? this.deps.secretBox.seal(secret) : runtime.record.clientSecretSealed;
     await this.write(runtime, { settings, clientSecretSealed });
     if (input.skills) await this.deps.directory.setUserSkills(accountId, runtime.record.userId, settings.skills);
@@ -255,7 +285,12 @@ export class Connector {
       const skill = runtime.record.settings.escalation.skill ?? conversation.skill.name;
       await this.deps.conversations
         .transfer(accountId, conversation.conversationId, { role: 'SYSTEM' }, { skill })
-        .catch((err) => this.deps.log.warn({ err, conversationId: conversation.conversationId }, 'could not hand over a deleted bot’s conversation'));
+        .catch((err) =>
+          this.deps.log.warn(
+            { err, conversationId: conversation.conversationId },
+            'could not hand over a deleted bot’s conversation',
+          ),
+        );
     }
     await this.botStore.remove(id);
     await this.deps.directory.deleteUser(accountId, runtime.record.userId);
@@ -292,7 +327,13 @@ export class Connector {
     const runtime = await this.runtime(accountId, id);
     const test = await this.testWith(runtime.client);
     if (!test.ok) {
-      await this.write(runtime, { lastError: { code: test.code ?? 'vendor-unreachable', message: test.error ?? 'test connection failed', at: Date.now() } });
+      await this.write(runtime, {
+        lastError: {
+          code: test.code ?? 'vendor-unreachable',
+          message: test.error ?? 'test connection failed',
+          at: Date.now(),
+        },
+      });
       this.changed(id);
       throw conflict(`test connection failed: ${test.error}`, test.code ?? 'test-connection-failed');
     }
@@ -317,7 +358,11 @@ export class Connector {
   async testConversation(accountId: string, id: string): Promise<Conversation> {
     const runtime = await this.runtime(accountId, id);
     const { settings } = runtime.record;
-    return this.deps.conversations.open(accountId, { skill: settings.skills[0], type: settings.conversationType, assignTo: runtime.record.userId });
+    return this.deps.conversations.open(accountId, {
+      skill: settings.skills[0],
+      type: settings.conversationType,
+      assignTo: runtime.record.userId,
+    });
   }
 
   // ---- driving ----
@@ -331,12 +376,22 @@ export class Connector {
     if (runtime.record.desired === 'STARTED') {
       const test = await this.testWith(runtime.client);
       if (test.ok) await this.setStatus(runtime, 'ONLINE', null);
-      else await this.setStatus(runtime, 'VENDOR_INTERRUPTION', { code: test.code ?? 'vendor-unreachable', message: test.error ?? 'test connection failed', at: Date.now() });
+      else
+        await this.setStatus(runtime, 'VENDOR_INTERRUPTION', {
+          code: test.code ?? 'vendor-unreachable',
+          message: test.error ?? 'test connection failed',
+          at: Date.now(),
+        });
     }
     if (runtime.epoch === undefined || this.closed) return;
     await this.driver.recoverAll(runtime);
     const { record } = runtime;
-    await this.driver.inactivity.rebuild({ botId: record.id, userId: record.userId, accountId: record.accountId, settings: record.settings });
+    await this.driver.inactivity.rebuild({
+      botId: record.id,
+      userId: record.userId,
+      accountId: record.accountId,
+      settings: record.settings,
+    });
   }
 
   /** The lease check joining each change made for a bot; none when one process drives them all. */
@@ -348,7 +403,12 @@ export class Connector {
   }
 
   /** `announce`: an operator's change, which the other instances hear of even when it changes nothing. */
-  private async setStatus(runtime: Runtime, status: BotStatus, lastError: LastError | null, announce = false): Promise<void> {
+  private async setStatus(
+    runtime: Runtime,
+    status: BotStatus,
+    lastError: LastError | null,
+    announce = false,
+  ): Promise<void> {
     const changed = runtime.record.status !== status;
     await this.write(runtime, { status, lastError });
     // A bot in an interruption still takes conversations (and escalates them): only OFFLINE stops routing.
@@ -357,8 +417,13 @@ export class Connector {
     if (changed || announce) this.changed(runtime.record.id);
     if (changed) this.deps.log.info({ botId: runtime.record.id, status, code: lastError?.code }, 'bot status changed');
     if (changed && status === 'ONLINE') {
-      const skills = await Promise.all(runtime.record.settings.skills.map((s) => this.deps.directory.findSkill(runtime.record.accountId, s)));
-      await this.deps.conversations.routeQueued(runtime.record.accountId, skills.flatMap((s) => (s ? [s.id] : [])));
+      const skills = await Promise.all(
+        runtime.record.settings.skills.map((s) => this.deps.directory.findSkill(runtime.record.accountId, s)),
+      );
+      await this.deps.conversations.routeQueued(
+        runtime.record.accountId,
+        skills.flatMap((s) => (s ? [s.id] : [])),
+      );
     }
   }
 
@@ -388,7 +453,14 @@ export class Connector {
   private async testWith(client: CustomEndpointClient): Promise<TestConnectionResult> {
     try {
       const { state, version } = await this.exchanges.timed('state', () => client.state());
-      if (state !== 'online') return { ok: false, state, version, code: 'bot-state-not-online', error: `bot state is '${state}', only 'online' passes` };
+      if (state !== 'online')
+        return {
+          ok: false,
+          state,
+          version,
+          code: 'bot-state-not-online',
+          error: `bot state is '${state}', only 'online' passes`,
+        };
       return { ok: true, state, version };
     } catch (error) {
       if (error instanceof VendorError) return { ok: false, code: error.code, error: error.message };
@@ -406,7 +478,16 @@ export class Connector {
   }
 
   private readonly invoke = (accountId: string, lambdaUuid: string, payload: unknown) =>
-    invokeFunction({ directory: this.deps.directory, dispatcher: this.deps.dispatcher, timeoutMs: this.deps.functionTimeoutMs ?? 10_000 }, accountId, lambdaUuid, payload);
+    invokeFunction(
+      {
+        directory: this.deps.directory,
+        dispatcher: this.deps.dispatcher,
+        timeoutMs: this.deps.functionTimeoutMs ?? 10_000,
+      },
+      accountId,
+      lambdaUuid,
+      payload,
+    );
 
   // ---- registry ----
 
@@ -414,7 +495,10 @@ export class Connector {
    * Changes the bot's record in memory and in the store together, one change at a time per bot,
    * so a record read again meanwhile (another instance's notice) never overwrites a newer write.
    */
-  private write(runtime: Runtime, patch: Partial<Pick<BotRecord, 'settings' | 'clientSecretSealed' | 'status' | 'desired' | 'lastError'>>): Promise<void> {
+  private write(
+    runtime: Runtime,
+    patch: Partial<Pick<BotRecord, 'settings' | 'clientSecretSealed' | 'status' | 'desired' | 'lastError'>>,
+  ): Promise<void> {
     return this.botLocks.run(runtime.record.id, async () => {
       await this.botStore.update(runtime.record.id, patch);
       runtime.record = { ...runtime.record, ...patch };
@@ -429,7 +513,11 @@ export class Connector {
 
   /** Knows the bot as the record says; an existing runtime is updated in place, so work in flight sees it. */
   private track(record: BotRecord): void {
-    const client = this.clientFor(record.accountId, { ...record.settings.vendor, clientSecret: this.deps.secretBox.open(record.clientSecretSealed) }, record.settings.limits.maxResponseBytes);
+    const client = this.clientFor(
+      record.accountId,
+      { ...record.settings.vendor, clientSecret: this.deps.secretBox.open(record.clientSecretSealed) },
+      record.settings.limits.maxResponseBytes,
+    );
     const runtime = this.bots.get(record.id);
     if (runtime) {
       runtime.record = record;
@@ -449,9 +537,22 @@ export class Connector {
     this.byUser.delete(runtime.record.userId);
   }
 
-  private clientFor(accountId: string, vendor: VendorCredentials, maxResponseBytes = DEFAULT_LIMITS.maxResponseBytes): CustomEndpointClient {
-    const full: VendorCredentials = { ...vendor, environment: vendor.environment ?? 'draft', timeoutSeconds: vendor.timeoutSeconds ?? 60 };
-    return new CustomEndpointClient(accountId, full, { dispatcher: this.deps.dispatcher, tokens: this.deps.tokens, retry: this.deps.retry, maxResponseBytes });
+  private clientFor(
+    accountId: string,
+    vendor: VendorCredentials,
+    maxResponseBytes = DEFAULT_LIMITS.maxResponseBytes,
+  ): CustomEndpointClient {
+    const full: VendorCredentials = {
+      ...vendor,
+      environment: vendor.environment ?? 'draft',
+      timeoutSeconds: vendor.timeoutSeconds ?? 60,
+    };
+    return new CustomEndpointClient(accountId, full, {
+      dispatcher: this.deps.dispatcher,
+      tokens: this.deps.tokens,
+      retry: this.deps.retry,
+      maxResponseBytes,
+    });
   }
 
   /** The bot, read from the store when this instance has not heard of it yet (created elsewhere a moment ago). */
@@ -468,7 +569,8 @@ export class Connector {
   private async requireSkills(accountId: string, settings: BotSettings): Promise<void> {
     const names = [...settings.skills, ...(settings.escalation.skill ? [settings.escalation.skill] : [])];
     for (const name of names) {
-      if (!(await this.deps.directory.findSkill(accountId, name))) throw new HttpError(400, 'unknown-skill', `unknown skill '${name}'`);
+      if (!(await this.deps.directory.findSkill(accountId, name)))
+        throw new HttpError(400, 'unknown-skill', `unknown skill '${name}'`);
     }
   }
 

@@ -47,7 +47,11 @@ export type ContractBodyName =
   | 'Environment'
   | ActionSchemaName;
 
-export type ActionSchemaName = 'TransferAction' | 'CloseConversationAction' | 'InvokeFunctionAction' | 'ChangeTTRAction';
+export type ActionSchemaName =
+  | 'TransferAction'
+  | 'CloseConversationAction'
+  | 'InvokeFunctionAction'
+  | 'ChangeTTRAction';
 
 export interface ContractVerdict {
   ok: boolean;
@@ -71,7 +75,12 @@ export type ConversationMetadata = Record<string, unknown>[];
 
 export interface TextItem {
   type: 'TEXT';
-  data: { message: string; metadata?: ConversationMetadata; encodedMetadata?: string; messageAudience?: MessageAudience };
+  data: {
+    message: string;
+    metadata?: ConversationMetadata;
+    encodedMetadata?: string;
+    messageAudience?: MessageAudience;
+  };
 }
 export interface StructuredContentItem {
   type: 'STRUCTURED_CONTENT';
@@ -86,7 +95,10 @@ export type ActionData =
   | { name: 'TRANSFER'; parameters: { skillName: string; agentId?: string } }
   | { name: 'CLOSE_CONVERSATION'; parameters: { withoutPcs?: boolean } }
   | { name: 'CHANGE_TTR'; parameters: { ttrType: StandardTtr } | { ttrType: 'CUSTOM'; value: number | string } }
-  | { name: 'INVOKE_FUNCTION'; parameters: { lambdaUuid: string; payload: Record<string, unknown>; failOnError?: boolean } };
+  | {
+      name: 'INVOKE_FUNCTION';
+      parameters: { lambdaUuid: string; payload: Record<string, unknown>; failOnError?: boolean };
+    };
 export interface ActionItem {
   type: 'ACTION';
   data: ActionData;
@@ -108,9 +120,24 @@ export interface ChangeContext {
 }
 export type ConversationEventBody =
   | { type: 'TEXT'; source?: string; data: { message: string }; context: ChangeContext }
-  | { type: 'RICH_CONTENT'; source?: string; data: { content: Record<string, unknown>; context: unknown }; context: ChangeContext }
-  | { type: 'START' | 'CLOSE_CONVERSATION'; source: 'CONVERSATION'; data: Record<string, unknown>; context: ChangeContext }
-  | { type: 'CONVERSATION'; source?: string; data: { name: 'STARTED' | 'TRANSFERRED' | 'CLOSED'; context: unknown }; context: ChangeContext }
+  | {
+      type: 'RICH_CONTENT';
+      source?: string;
+      data: { content: Record<string, unknown>; context: unknown };
+      context: ChangeContext;
+    }
+  | {
+      type: 'START' | 'CLOSE_CONVERSATION';
+      source: 'CONVERSATION';
+      data: Record<string, unknown>;
+      context: ChangeContext;
+    }
+  | {
+      type: 'CONVERSATION';
+      source?: string;
+      data: { name: 'STARTED' | 'TRANSFERRED' | 'CLOSED'; context: unknown };
+      context: ChangeContext;
+    }
   | {
       type: 'hosted-file';
       source?: string;
@@ -146,7 +173,9 @@ const CONTRACT_FILE = 'contracts/custom-endpoint-v1.openapi.json';
  * reads the repository's copy).
  */
 export function locateContract(moduleUrl: string | URL = import.meta.url): string {
-  const candidates = [`../../${CONTRACT_FILE}`, `../../../${CONTRACT_FILE}`].map((relative) => fileURLToPath(new URL(relative, moduleUrl)));
+  const candidates = [`../../${CONTRACT_FILE}`, `../../../${CONTRACT_FILE}`].map((relative) =>
+    fileURLToPath(new URL(relative, moduleUrl)),
+  );
   const found = candidates.find((path) => existsSync(path));
   if (!found) throw new Error(`Custom Endpoint contract not found; looked at ${candidates.join(', ')}`);
   return found;
@@ -180,7 +209,10 @@ type JsonObject = Record<string, unknown>;
 export function createContractValidator(options: { path?: string } = {}): ContractValidator {
   const path = options.path ?? locateContract();
   const document = JSON.parse(readFileSync(path, 'utf8')) as {
-    components: { schemas: Record<string, JsonObject>; responses: Record<string, { content: Record<string, { schema: JsonObject }> }> };
+    components: {
+      schemas: Record<string, JsonObject>;
+      responses: Record<string, { content: Record<string, { schema: JsonObject }> }>;
+    };
   };
   const schemas = document.components.schemas;
   const postEventResponse = document.components.responses.PostEventResponse.content['application/json'].schema;
@@ -189,7 +221,10 @@ export function createContractValidator(options: { path?: string } = {}): Contra
   // mode would refuse them, and the contract's own slip (`minItems` on an object) with them.
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats.default(ajv);
-  ajv.addSchema({ $id: STRICT_ID, definitions: { ...withRefsTo(STRICT_ID, schemas), PostEventResponse: withRefsTo(STRICT_ID, postEventResponse) } });
+  ajv.addSchema({
+    $id: STRICT_ID,
+    definitions: { ...withRefsTo(STRICT_ID, schemas), PostEventResponse: withRefsTo(STRICT_ID, postEventResponse) },
+  });
   const reconciled = reconcile(schemas);
   ajv.addSchema({
     $id: RECONCILED_ID,
@@ -209,7 +244,9 @@ export function createContractValidator(options: { path?: string } = {}): Contra
     const check = strict(name);
     if (check(data)) return;
     if (name === 'TransferAction' && isSkillAndAgentTransfer(data)) {
-      verdict.deviations.push(`${at || '/'} TRANSFER names both skillName and agentId (agent preferred, skill as fallback); the contract's TransferAction admits one or the other`);
+      verdict.deviations.push(
+        `${at || '/'} TRANSFER names both skillName and agentId (agent preferred, skill as fallback); the contract's TransferAction admits one or the other`,
+      );
       return;
     }
     verdict.errors.push(...describe(check.errors, at, `contract ${name}`));
@@ -237,7 +274,9 @@ export function createContractValidator(options: { path?: string } = {}): Contra
     items?.forEach((item, index) => {
       if (!isObject(item) || !isObject(item.data)) return;
       if ((item.type === 'TEXT' || item.type === 'STRUCTURED_CONTENT') && Array.isArray(item.data.metadata)) {
-        verdict.deviations.push(`/response/${index}/data/metadata is an array (LivePerson conversation metadata); the contract types it as an object`);
+        verdict.deviations.push(
+          `/response/${index}/data/metadata is an array (LivePerson conversation metadata); the contract types it as an object`,
+        );
       }
       if (item.type === 'ACTION') validateAction(item.data, `/response/${index}/data`, verdict);
     });
@@ -252,7 +291,9 @@ export function createContractValidator(options: { path?: string } = {}): Contra
     if (typeof type === 'string' && ENVELOPE_EVENT_TYPES.includes(type)) {
       const check = lenient('LifecycleEvent');
       if (check(data)) {
-        verdict.deviations.push(`${type} is not a ConversationChange of the contract; checked against the common envelope with the contract's ChangeContext`);
+        verdict.deviations.push(
+          `${type} is not a ConversationChange of the contract; checked against the common envelope with the contract's ChangeContext`,
+        );
       } else {
         verdict.errors.push(...describe(check.errors, '', `${type} envelope`));
       }
@@ -319,7 +360,9 @@ function compile(ajv: Ajv, cache: Map<string, ValidateFunction>, ref: string): V
 function withRefsTo<T>(id: string, schema: T): T {
   return JSON.parse(
     JSON.stringify(schema, (key, value: unknown) =>
-      key === '$ref' && typeof value === 'string' ? value.replace('#/components/schemas/', `${id}#/definitions/`) : value,
+      key === '$ref' && typeof value === 'string'
+        ? value.replace('#/components/schemas/', `${id}#/definitions/`)
+        : value,
     ),
   ) as T;
 }
@@ -372,7 +415,8 @@ function describe(errors: ErrorObject[] | null | undefined, prefix: string, sour
     const at = `${prefix}${error.instancePath}` || '/';
     const params = error.params as Record<string, unknown>;
     let detail = error.message ?? 'is invalid';
-    if (error.keyword === 'enum') detail += ` (${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')})`;
+    if (error.keyword === 'enum')
+      detail += ` (${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')})`;
     if (error.keyword === 'additionalProperties') detail += ` ('${String(params.additionalProperty)}')`;
     return `${at} ${detail}${source ? ` [${source}]` : ''}`;
   });

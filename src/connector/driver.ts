@@ -49,7 +49,11 @@ export class Driver {
       const runtime = this.deps.driven(botId);
       if (runtime) this.inLane(conversationId, () => this.answerMessages(runtime, conversationId, events, undefined));
     });
-    this.inactivity = new ChatInactivity({ conversations: deps.conversations, log: deps.log, inLane: (id, task) => this.inLane(id, task) });
+    this.inactivity = new ChatInactivity({
+      conversations: deps.conversations,
+      log: deps.log,
+      inLane: (id, task) => this.inLane(id, task),
+    });
   }
 
   /** Whatever runs now finishes on its own; nothing new starts. */
@@ -87,7 +91,8 @@ export class Driver {
           this.inactivity.clear(conversationId);
           const first = conversation.answeredSequence + 1 === e.event.sequence;
           const { combineMessages } = holder.record.settings;
-          if (combineMessages.enabled && this.taken.has(conversationId)) this.combine.add(conversationId, holder.record.id, combineMessages, e.event);
+          if (combineMessages.enabled && this.taken.has(conversationId))
+            this.combine.add(conversationId, holder.record.id, combineMessages, e.event);
           else this.inLane(conversationId, () => this.answerMessages(holder, conversationId, [e.event], first));
         }
         break;
@@ -100,7 +105,11 @@ export class Driver {
         this.inactivity.clear(conversationId);
         if (holder.record.settings.survey && !conversation.closedWithoutPcs) {
           // The service still knows the conversation: the survey event needs no PUT before it.
-          const inbound: Inbound = { eventType: 'CLOSE_CONVERSATION', upTo: conversation.lastSequence, body: (c) => closeEventBody(c) };
+          const inbound: Inbound = {
+            eventType: 'CLOSE_CONVERSATION',
+            upTo: conversation.lastSequence,
+            body: (c) => closeEventBody(c),
+          };
           this.inLane(conversationId, () => this.exchange(holder, conversationId, inbound));
         }
         // After anything queued for it: then nothing of the conversation is kept in memory.
@@ -126,7 +135,9 @@ export class Driver {
   }
 
   private inLane(conversationId: string, task: () => Promise<unknown>): void {
-    void this.lanes.run(conversationId, task).catch((err) => this.deps.log.error({ err, conversationId }, 'connector task failed'));
+    void this.lanes
+      .run(conversationId, task)
+      .catch((err) => this.deps.log.error({ err, conversationId }, 'connector task failed'));
   }
 
   /**
@@ -155,17 +166,29 @@ export class Driver {
   private async arrived(runtime: Runtime, conversationId: string, assigned: number): Promise<void> {
     const { settings } = runtime.record;
     const conversation = await this.deps.conversations.find(conversationId);
-    if (!conversation || conversation.answeredSequence >= assigned || conversation.assignee?.userId !== runtime.record.userId) return;
+    if (
+      !conversation ||
+      conversation.answeredSequence >= assigned ||
+      conversation.assignee?.userId !== runtime.record.userId
+    )
+      return;
     const held = conversation.holderLoad ?? 0;
     if (held >= settings.maxOpenConversations) {
-      const reason = { code: 'bot-capacity-reached', message: `bot held ${held} open conversations when it got this one, its maximum is ${settings.maxOpenConversations}` };
+      const reason = {
+        code: 'bot-capacity-reached',
+        message: `bot held ${held} open conversations when it got this one, its maximum is ${settings.maxOpenConversations}`,
+      };
       await this.deps.exchanges.escalateAndRecord(runtime, conversation, 'ARRIVAL', reason, assigned);
       return;
     }
     if (!settings.welcomeEvent) return;
     const history = await this.deps.conversations.eventsAfter(conversationId, 0);
     const last = lastConsumerMessage(history.filter((e) => e.sequence < assigned));
-    await this.deps.exchanges.run(runtime, conversationId, { eventType: 'START', upTo: assigned, body: (c) => startEventBody(c, last) });
+    await this.deps.exchanges.run(runtime, conversationId, {
+      eventType: 'START',
+      upTo: assigned,
+      body: (c) => startEventBody(c, last),
+    });
   }
 
   /**
@@ -173,7 +196,12 @@ export class Driver {
    * conversation has history this instance has not seen, it is recovered instead (which sends
    * these too, after what came before them).
    */
-  private async answerMessages(runtime: Runtime, conversationId: string, events: ConversationEvent[], nothingBefore: boolean | undefined): Promise<void> {
+  private async answerMessages(
+    runtime: Runtime,
+    conversationId: string,
+    events: ConversationEvent[],
+    nothingBefore: boolean | undefined,
+  ): Promise<void> {
     if (!this.seen(runtime, conversationId, nothingBefore ?? false)) return this.recover(runtime, conversationId);
     const entry = this.taken.get(conversationId);
     const fresh = events.filter((e) => e.sequence > (entry?.botId === runtime.record.id ? entry.upTo : 0));
@@ -202,22 +230,38 @@ export class Driver {
   private async recover(runtime: Runtime, conversationId: string): Promise<void> {
     if (this.closed || runtime.epoch === undefined) return;
     const conversation = await this.deps.conversations.find(conversationId);
-    if (!conversation || conversation.status !== 'OPEN' || conversation.assignee?.userId !== runtime.record.userId) return;
+    if (!conversation || conversation.status !== 'OPEN' || conversation.assignee?.userId !== runtime.record.userId)
+      return;
     const answered = conversation.answeredSequence;
     const owed = await this.deps.conversations.eventsAfter(conversationId, answered);
     const messages = owed.filter(isConsumerMessage);
     const assigned = owed.find((e) => e.type === 'ASSIGN' && e.assignee?.userId === runtime.record.userId)?.sequence;
     // Everything read is taken on now: what the bus announces of it meanwhile is not sent again.
     const entry = this.taken.get(conversationId);
-    const upTo = Math.max(answered, assigned ?? 0, ...messages.map((e) => e.sequence), entry?.botId === runtime.record.id ? entry.upTo : 0);
+    const upTo = Math.max(
+      answered,
+      assigned ?? 0,
+      ...messages.map((e) => e.sequence),
+      entry?.botId === runtime.record.id ? entry.upTo : 0,
+    );
     this.taken.set(conversationId, { botId: runtime.record.id, upTo });
     if (conversation.pendingAnswer === undefined && assigned === undefined && !messages.length) return;
-    this.deps.log.info({ botId: runtime.record.id, conversationId, answered, owed: messages.length, pending: conversation.pendingAnswer !== undefined }, 'recovering a conversation');
+    this.deps.log.info(
+      {
+        botId: runtime.record.id,
+        conversationId,
+        answered,
+        owed: messages.length,
+        pending: conversation.pendingAnswer !== undefined,
+      },
+      'recovering a conversation',
+    );
 
     if (conversation.pendingAnswer !== undefined) {
       await this.guarded(runtime, conversationId, answered, () => this.deps.exchanges.resume(runtime, conversation));
     }
-    if (assigned !== undefined) await this.guarded(runtime, conversationId, assigned, () => this.arrived(runtime, conversationId, assigned));
+    if (assigned !== undefined)
+      await this.guarded(runtime, conversationId, assigned, () => this.arrived(runtime, conversationId, assigned));
     const { enabled, maxMessages } = runtime.record.settings.combineMessages;
     const size = enabled ? maxMessages : 1;
     for (let i = 0; i < messages.length; i += size) {
@@ -226,8 +270,11 @@ export class Driver {
   }
 
   private async exchange(runtime: Runtime, conversationId: string, inbound: Inbound): Promise<void> {
-    await this.guarded(runtime, conversationId, inbound.eventType === 'CLOSE_CONVERSATION' ? undefined : inbound.upTo, () =>
-      this.deps.exchanges.run(runtime, conversationId, inbound),
+    await this.guarded(
+      runtime,
+      conversationId,
+      inbound.eventType === 'CLOSE_CONVERSATION' ? undefined : inbound.upTo,
+      () => this.deps.exchanges.run(runtime, conversationId, inbound),
     );
   }
 
@@ -237,13 +284,21 @@ export class Driver {
    * means another instance carries on. Anything else that throws is this conversation's alone: it
    * is escalated, the bot keeps its status.
    */
-  private async guarded(runtime: Runtime, conversationId: string, upTo: number | undefined, task: () => Promise<unknown>): Promise<void> {
+  private async guarded(
+    runtime: Runtime,
+    conversationId: string,
+    upTo: number | undefined,
+    task: () => Promise<unknown>,
+  ): Promise<void> {
     try {
       await task();
     } catch (error) {
       if (this.closed) return;
       if (error instanceof LeaseLost) {
-        this.deps.log.info({ botId: runtime.record.id, conversationId }, 'bot driven elsewhere now: its new driver carries on');
+        this.deps.log.info(
+          { botId: runtime.record.id, conversationId },
+          'bot driven elsewhere now: its new driver carries on',
+        );
         return;
       }
       const storeWorks = await this.deps.conversations.healthCheck().then(
@@ -251,11 +306,20 @@ export class Driver {
         () => false,
       );
       if (storeWorks && upTo !== undefined) {
-        this.deps.log.error({ err: error, botId: runtime.record.id, conversationId }, 'exchange failed: escalating the conversation');
+        this.deps.log.error(
+          { err: error, botId: runtime.record.id, conversationId },
+          'exchange failed: escalating the conversation',
+        );
         try {
           const conversation = await this.deps.conversations.find(conversationId);
           if (conversation?.status === 'OPEN' && conversation.answeredSequence < upTo) {
-            await this.deps.exchanges.escalateAndRecord(runtime, conversation, 'ERROR', { code: 'platform-error', message: (error as Error).message }, upTo);
+            await this.deps.exchanges.escalateAndRecord(
+              runtime,
+              conversation,
+              'ERROR',
+              { code: 'platform-error', message: (error as Error).message },
+              upTo,
+            );
           }
           return;
         } catch (again) {
@@ -263,11 +327,18 @@ export class Driver {
           error = again;
         }
       }
-      this.deps.log.error({ err: error, botId: runtime.record.id, conversationId }, 'platform failed during an exchange');
-      this.deps.countError('platform-error');
-      await this.deps.setStatus(runtime, 'SERVICE_INTERRUPTION', { code: 'platform-error', message: (error as Error).message, at: Date.now() }).catch(
-        (err) => this.deps.log.error({ err }, 'could not record SERVICE_INTERRUPTION'),
+      this.deps.log.error(
+        { err: error, botId: runtime.record.id, conversationId },
+        'platform failed during an exchange',
       );
+      this.deps.countError('platform-error');
+      await this.deps
+        .setStatus(runtime, 'SERVICE_INTERRUPTION', {
+          code: 'platform-error',
+          message: (error as Error).message,
+          at: Date.now(),
+        })
+        .catch((err) => this.deps.log.error({ err }, 'could not record SERVICE_INTERRUPTION'));
     }
   }
 }

@@ -22,16 +22,30 @@ export async function escalationPlan(
   findSkill: (name: string) => Promise<Skill | undefined>,
 ): Promise<EscalationPlan> {
   const { escalation } = settings;
-  const steps: Step[] = [{ kind: 'message', message: { text: escalation.messageToCustomer ?? DEFAULT_MESSAGES.messageToCustomer, audience: 'ALL' } }];
+  const steps: Step[] = [
+    {
+      kind: 'message',
+      message: { text: escalation.messageToCustomer ?? DEFAULT_MESSAGES.messageToCustomer, audience: 'ALL' },
+    },
+  ];
   const effects = [`escalating (${reason.code})`, 'sent message to customer'];
   const skill = escalation.skill ? await findSkill(escalation.skill) : undefined;
   if (skill) {
     const note = `${escalation.messageToAgent ?? DEFAULT_MESSAGES.messageToAgent} (${reason.code}: ${reason.message})`;
-    steps.push({ kind: 'message', message: { text: note, audience: 'AGENTS_AND_MANAGERS' } }, { kind: 'transfer', skill });
+    steps.push(
+      { kind: 'message', message: { text: note, audience: 'AGENTS_AND_MANAGERS' } },
+      { kind: 'transfer', skill },
+    );
     effects.push('sent message to agent', `transferred to escalation skill '${skill.name}'`);
   } else {
-    steps.push({ kind: 'message', message: { text: escalation.transferFailureMessage ?? DEFAULT_MESSAGES.transferFailureMessage, audience: 'ALL' } });
-    effects.push(escalation.skill ? `escalation skill '${escalation.skill}' does not exist` : 'no escalation skill configured', 'sent transfer-failure message');
+    steps.push({
+      kind: 'message',
+      message: { text: escalation.transferFailureMessage ?? DEFAULT_MESSAGES.transferFailureMessage, audience: 'ALL' },
+    });
+    effects.push(
+      escalation.skill ? `escalation skill '${escalation.skill}' does not exist` : 'no escalation skill configured',
+      'sent transfer-failure message',
+    );
   }
   return { steps, effects };
 }

@@ -18,7 +18,11 @@ import { VendorError, type VendorResponse } from './vendor-client.js';
 /** Vendor failures that are about one answer, not the endpoint: the bot keeps its status. */
 const ANSWER_FAULTS: ReadonlySet<string> = new Set(['vendor-response-too-large']);
 /** Parser codes that say why a whole answer was refused (the escalation reason). */
-const WHOLE_ANSWER_CODES: ReadonlySet<string> = new Set(['common-invalid-ai-vendor-response', 'common-invalid-parsed-response', 'common-too-many-items']);
+const WHOLE_ANSWER_CODES: ReadonlySet<string> = new Set([
+  'common-invalid-ai-vendor-response',
+  'common-invalid-parsed-response',
+  'common-too-many-items',
+]);
 /**
  * Deeper than any valid answer can be (structured content has its own, tighter bound inside);
  * checked before anything recursive walks the answer. Its size is bounded by maxResponseBytes.
@@ -62,26 +66,35 @@ export class Exchanges {
     if (!conversation) return;
     const stillHeld = conversation.assignee?.userId === runtime.record.userId;
     if (!stillHeld) return;
-    if (eventType !== 'CLOSE_CONVERSATION' && (conversation.status !== 'OPEN' || conversation.answeredSequence >= upTo)) return;
+    if (eventType !== 'CLOSE_CONVERSATION' && (conversation.status !== 'OPEN' || conversation.answeredSequence >= upTo))
+      return;
 
     const started = Date.now();
     const exchange = newExchange(runtime.record.id, conversationId, eventType, started);
     const escalateWith = async (reason: { code: string; message: string }) => {
       exchange.errors.push(reason);
-      if (conversation.status === 'OPEN') exchange.effects.push(...(await this.escalate(runtime, conversation, reason, upTo)));
+      if (conversation.status === 'OPEN')
+        exchange.effects.push(...(await this.escalate(runtime, conversation, reason, upTo)));
       this.finish(exchange, 'ESCALATED', started);
     };
 
     if (runtime.record.status !== 'ONLINE') {
       return escalateWith({
-        code: runtime.record.status === 'OFFLINE' ? 'bot-offline' : (runtime.record.lastError?.code ?? 'vendor-unreachable'),
+        code:
+          runtime.record.status === 'OFFLINE'
+            ? 'bot-offline'
+            : (runtime.record.lastError?.code ?? 'vendor-unreachable'),
         message: `bot is ${runtime.record.status}${runtime.record.lastError ? `: ${runtime.record.lastError.message}` : ''}`,
       });
     }
 
     const body = inbound.body(conversation);
     const { vendor } = runtime.record.settings;
-    exchange.request = { method: 'POST', url: `${vendor.baseUrl}/v1/bots/${vendor.botId}/environments/${vendor.environment}/conversations/${conversationId}/events`, body };
+    exchange.request = {
+      method: 'POST',
+      url: `${vendor.baseUrl}/v1/bots/${vendor.botId}/environments/${vendor.environment}/conversations/${conversationId}/events`,
+      body,
+    };
     let answer;
     try {
       if (!runtime.known.has(conversationId)) await this.createOnVendor(runtime, conversation);
@@ -93,17 +106,35 @@ export class Exchanges {
         await this.createOnVendor(runtime, conversation);
         answer = await this.timed('events', () => runtime.client.postEvent(conversationId, body));
         exchange.attempts += answer.attempts;
-        if (answer.status === 404) throw new VendorError('vendor-http-error', 'bot service answered 404 again after the conversation was re-created', { status: 404, attempts: exchange.attempts, durationMs: answer.durationMs, body: answer.text });
+        if (answer.status === 404)
+          throw new VendorError(
+            'vendor-http-error',
+            'bot service answered 404 again after the conversation was re-created',
+            { status: 404, attempts: exchange.attempts, durationMs: answer.durationMs, body: answer.text },
+          );
       }
-      exchange.response = { status: answer.status, body: loggedBody(answer), durationMs: Math.round(answer.durationMs) };
+      exchange.response = {
+        status: answer.status,
+        body: loggedBody(answer),
+        durationMs: Math.round(answer.durationMs),
+      };
     } catch (error) {
       if (!(error instanceof VendorError)) throw error;
       exchange.attempts = Math.max(exchange.attempts, error.details.attempts);
       if (error.details.status !== undefined) {
-        exchange.response = { status: error.details.status, body: parseMaybe(error.details.body), durationMs: Math.round(error.details.durationMs) };
+        exchange.response = {
+          status: error.details.status,
+          body: parseMaybe(error.details.body),
+          durationMs: Math.round(error.details.durationMs),
+        };
       }
       // The service answered, but this answer was unusable: one conversation's problem, not the bot's.
-      if (!ANSWER_FAULTS.has(error.code)) await this.deps.setStatus(runtime, 'VENDOR_INTERRUPTION', { code: error.code, message: error.message, at: Date.now() });
+      if (!ANSWER_FAULTS.has(error.code))
+        await this.deps.setStatus(runtime, 'VENDOR_INTERRUPTION', {
+          code: error.code,
+          message: error.message,
+          at: Date.now(),
+        });
       return escalateWith({ code: error.code, message: error.message });
     }
     if (runtime.record.lastError) await this.deps.setStatus(runtime, 'ONLINE', null);
@@ -112,19 +143,35 @@ export class Exchanges {
     const tooDeep = exceededJsonLimit(answer.body, ANSWER_SHAPE_LIMITS);
     if (tooDeep) {
       // Kept as text: nothing recursive (the parser, the log's JSON) walks it.
-      exchange.response = { status: answer.status, body: answer.text.slice(0, LOGGED_BODY_MAX), durationMs: Math.round(answer.durationMs) };
+      exchange.response = {
+        status: answer.status,
+        body: answer.text.slice(0, LOGGED_BODY_MAX),
+        durationMs: Math.round(answer.durationMs),
+      };
       const at = tooDeep.pointer.length > 120 ? `${tooDeep.pointer.slice(0, 120)}…` : tooDeep.pointer;
-      return escalateWith({ code: 'vendor-response-too-deep', message: `the answer nests deeper than ${tooDeep.limit} levels (at ${at})` });
+      return escalateWith({
+        code: 'vendor-response-too-deep',
+        message: `the answer nests deeper than ${tooDeep.limit} levels (at ${at})`,
+      });
     }
     let parsed: ParsedResponse;
     try {
-      parsed = parseBotResponse(answer.body, { conversationType: conversation.type, limits: runtime.record.settings.limits }, this.deps.structuredContent);
+      parsed = parseBotResponse(
+        answer.body,
+        { conversationType: conversation.type, limits: runtime.record.settings.limits },
+        this.deps.structuredContent,
+      );
     } catch (error) {
       // The parser is bounded and total; should it still throw, the answer is what was wrong.
-      return escalateWith({ code: 'common-invalid-ai-vendor-response', message: `the answer could not be read: ${(error as Error).message}` });
+      return escalateWith({
+        code: 'common-invalid-ai-vendor-response',
+        message: `the answer could not be read: ${(error as Error).message}`,
+      });
     }
     exchange.parsed = { items: parsed.items, action: parsed.action ?? null, intents: parsed.intents };
-    exchange.errors.push(...parsed.errors.map((e) => ({ code: e.code, message: e.message, ...(e.path ? { path: e.path } : {}) })));
+    exchange.errors.push(
+      ...parsed.errors.map((e) => ({ code: e.code, message: e.message, ...(e.path ? { path: e.path } : {}) })),
+    );
     if (conversation.status !== 'OPEN') {
       exchange.effects.push('conversation closed: answer recorded, nothing delivered');
       return this.finish(exchange, parsed.usable ? 'PROCESSED' : 'FAILED', started);
@@ -134,11 +181,17 @@ export class Exchanges {
         code: 'common-invalid-parsed-response',
         message: 'no valid message or action in the bot response',
       };
-      exchange.effects.push(...(await this.escalate(runtime, conversation, { code: reason.code, message: reason.message }, upTo)));
+      exchange.effects.push(
+        ...(await this.escalate(runtime, conversation, { code: reason.code, message: reason.message }, upTo)),
+      );
       return this.finish(exchange, 'ESCALATED', started);
     }
 
-    const result = await carryOut(this.context(runtime, conversation, upTo), { items: parsed.items, ...(parsed.action ? { action: parsed.action } : {}) }, false);
+    const result = await carryOut(
+      this.context(runtime, conversation, upTo),
+      { items: parsed.items, ...(parsed.action ? { action: parsed.action } : {}) },
+      false,
+    );
     exchange.effects.push(...result.effects);
     exchange.errors.push(...result.errors);
     if (result.escalate) {
@@ -155,10 +208,15 @@ export class Exchanges {
     const exchange = newExchange(runtime.record.id, conversation.conversationId, 'RESUME', started);
     exchange.effects.push('resumed an answer interrupted by a restart');
     const answered = conversation.answeredSequence;
-    const result = await carryOut(this.context(runtime, conversation, answered), conversation.pendingAnswer as Remainder, true);
+    const result = await carryOut(
+      this.context(runtime, conversation, answered),
+      conversation.pendingAnswer as Remainder,
+      true,
+    );
     exchange.effects.push(...result.effects);
     exchange.errors.push(...result.errors);
-    if (result.escalate) exchange.effects.push(...(await this.escalate(runtime, conversation, result.escalate, answered)));
+    if (result.escalate)
+      exchange.effects.push(...(await this.escalate(runtime, conversation, result.escalate, answered)));
     this.finish(exchange, result.escalate ? 'ESCALATED' : exchange.errors.length ? 'PARTIAL' : 'PROCESSED', started);
   }
 
@@ -166,15 +224,28 @@ export class Exchanges {
    * Escalates in one change that also marks `answers` answered: the consumer never hears the
    * escalation twice, and never not at all. The error hook is called once that change is written.
    */
-  async escalate(runtime: Runtime, conversation: Conversation, reason: { code: string; message: string }, answers: number): Promise<string[]> {
+  async escalate(
+    runtime: Runtime,
+    conversation: Conversation,
+    reason: { code: string; message: string },
+    answers: number,
+  ): Promise<string[]> {
     const { accountId, conversationId } = conversation;
     this.deps.log.warn({ botId: runtime.record.id, conversationId, code: reason.code }, reason.message);
-    const plan = await escalationPlan(runtime.record.settings, reason, (name) => this.deps.directory.findSkill(accountId, name));
+    const plan = await escalationPlan(runtime.record.settings, reason, (name) =>
+      this.deps.directory.findSkill(accountId, name),
+    );
     try {
-      await this.deps.conversations.act(accountId, conversationId, { role: 'BOT', userId: runtime.record.userId }, plan.steps, {
-        answered: { sequence: answers, pending: null },
-        within: this.deps.fence(runtime),
-      });
+      await this.deps.conversations.act(
+        accountId,
+        conversationId,
+        { role: 'BOT', userId: runtime.record.userId },
+        plan.steps,
+        {
+          answered: { sequence: answers, pending: null },
+          within: this.deps.fence(runtime),
+        },
+      );
     } catch (error) {
       if (!isClosedError(error)) throw error;
       return [`escalating (${reason.code})`, 'conversation already closed: nothing to escalate'];
@@ -183,14 +254,26 @@ export class Exchanges {
     const hook = runtime.record.settings.escalation.errorHookLambdaUuid;
     if (hook) {
       const transferred = plan.steps.some((step) => step.kind === 'transfer');
-      const called = await this.deps.invoke(accountId, hook, { botId: runtime.record.id, accountId, conversationId, error: reason, transferred });
+      const called = await this.deps.invoke(accountId, hook, {
+        botId: runtime.record.id,
+        accountId,
+        conversationId,
+        error: reason,
+        transferred,
+      });
       effects.push(called.ok ? 'called error hook' : `error hook failed: ${called.error}`);
     }
     return effects;
   }
 
   /** An escalation that is an exchange of its own in the log (no call to the bot was made). */
-  async escalateAndRecord(runtime: Runtime, conversation: Conversation, eventType: string, reason: { code: string; message: string }, answers: number): Promise<void> {
+  async escalateAndRecord(
+    runtime: Runtime,
+    conversation: Conversation,
+    eventType: string,
+    reason: { code: string; message: string },
+    answers: number,
+  ): Promise<void> {
     const started = Date.now();
     const exchange = newExchange(runtime.record.id, conversation.conversationId, eventType, started);
     exchange.errors.push(reason);
@@ -228,7 +311,12 @@ export class Exchanges {
   }
 
   private async createOnVendor(runtime: Runtime, conversation: Conversation): Promise<void> {
-    await this.timed('conversation', () => runtime.client.putConversation(conversation.conversationId, conversationBody(conversation, runtime.record.settings)));
+    await this.timed('conversation', () =>
+      runtime.client.putConversation(
+        conversation.conversationId,
+        conversationBody(conversation, runtime.record.settings),
+      ),
+    );
     runtime.known.add(conversation.conversationId);
   }
 }

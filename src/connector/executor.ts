@@ -7,7 +7,13 @@ import type { FunctionResult } from './functions.js';
 
 /** The parser's output as the executor needs it (src/connector/parser defines the full types). */
 export type ExecutableItem =
-  | { kind: 'text'; text: string; audience: 'ALL' | 'AGENTS_AND_MANAGERS'; metadata?: unknown; encodedMetadata?: string }
+  | {
+      kind: 'text';
+      text: string;
+      audience: 'ALL' | 'AGENTS_AND_MANAGERS';
+      metadata?: unknown;
+      encodedMetadata?: string;
+    }
   | { kind: 'structured'; content: object; metadata?: unknown; encodedMetadata?: string }
   | { kind: 'quickReplies'; text: string; quickReplies: object; metadata?: unknown; encodedMetadata?: string }
   | { kind: 'delay'; seconds: number; typing: boolean };
@@ -63,7 +69,10 @@ export async function carryOut(ctx: ExecutionContext, answer: Remainder, committ
   const id = conversation.conversationId;
   const result: ExecutionResult = { effects: [], errors: [] };
   const commit = async (steps: Step[], rest: Remainder | null) => {
-    await conversations.act(acc, id, bot, steps, { answered: { sequence: ctx.answers, pending: rest }, within: ctx.within });
+    await conversations.act(acc, id, bot, steps, {
+      answered: { sequence: ctx.answers, pending: rest },
+      within: ctx.within,
+    });
     committed = true;
   };
   let rest: Remainder | null = answer;
@@ -93,7 +102,11 @@ export async function carryOut(ctx: ExecutionContext, answer: Remainder, committ
       let next: Remainder | null = null;
       if (after.length) {
         const delay = after[0] as Extract<ExecutableItem, { kind: 'delay' }>;
-        next = { items: after, ...(rest.action ? { action: rest.action } : {}), resumeAt: Date.now() + delay.seconds * 1000 };
+        next = {
+          items: after,
+          ...(rest.action ? { action: rest.action } : {}),
+          resumeAt: Date.now() + delay.seconds * 1000,
+        };
       } else if (rest.action) {
         const action = await actionStep(ctx, rest.action);
         if (action.step) steps.push(action.step);
@@ -152,17 +165,29 @@ function messageEffect(item: MessageItem): string {
 async function actionStep(
   ctx: ExecutionContext,
   action: ExecutableAction,
-): Promise<{ step?: Step; effects: string[]; errors: { code: string; message: string }[]; escalate?: { code: string; message: string } }> {
+): Promise<{
+  step?: Step;
+  effects: string[];
+  errors: { code: string; message: string }[];
+  escalate?: { code: string; message: string };
+}> {
   switch (action.name) {
     case 'TRANSFER': {
       const name = action.skillName ?? ctx.conversation.skill.name;
       const skill = await ctx.findSkill(ctx.conversation.accountId, name);
       if (!skill) {
-        const failure = { code: 'transfer-failed', message: `transfer to skill '${name}' failed: unknown skill (skill names are case-sensitive)` };
+        const failure = {
+          code: 'transfer-failed',
+          message: `transfer to skill '${name}' failed: unknown skill (skill names are case-sensitive)`,
+        };
         return { effects: [], errors: [failure], escalate: failure };
       }
       const to = action.agentId ? `agent ${action.agentId} (skill '${name}' as fallback)` : `skill '${name}'`;
-      return { step: { kind: 'transfer', skill, agentId: action.agentId }, effects: [`transferred to ${to}`], errors: [] };
+      return {
+        step: { kind: 'transfer', skill, agentId: action.agentId },
+        effects: [`transferred to ${to}`],
+        errors: [],
+      };
     }
     case 'CLOSE_CONVERSATION':
       return {
@@ -185,7 +210,10 @@ async function actionStep(
 async function invokeFunction(ctx: ExecutionContext, action: Extract<ExecutableAction, { name: 'INVOKE_FUNCTION' }>) {
   const outcome = await ctx.invoke(ctx.conversation.accountId, action.lambdaUuid, action.payload);
   if (outcome.ok) return { effects: [`invoked function ${action.lambdaUuid} (HTTP ${outcome.status})`], errors: [] };
-  const failure = { code: 'function-invocation-failed', message: `function ${action.lambdaUuid} failed: ${outcome.error}` };
+  const failure = {
+    code: 'function-invocation-failed',
+    message: `function ${action.lambdaUuid} failed: ${outcome.error}`,
+  };
   if (action.failOnError) return { effects: [], errors: [failure], escalate: failure };
   return { effects: ['function failed, ignored (failOnError is false)'], errors: [failure] };
 }

@@ -41,6 +41,11 @@ export async function invokeFunction(
   } catch (error) {
     const e = error as { name?: string; code?: string; message?: string };
     const timedOut = e.name === 'TimeoutError' || e.code === 'UND_ERR_HEADERS_TIMEOUT';
-    return { ok: false, error: timedOut ? `function did not answer within ${deps.timeoutMs} ms` : `function unreachable: ${e.code ?? e.message}` };
+    return {
+      ok: false,
+      error: timedOut
+        ? `function did not answer within ${deps.timeoutMs} ms`
+        : `function unreachable: ${e.code ?? e.message}`,
+    };
   }
 }

@@ -49,7 +49,12 @@ export class ChatInactivity {
     if (!warned) {
       timers.push(
         setTimeout(
-          () => inLane(conversationId, () => attempt('send the warning', () => conversations.post(acc, conversationId, speaker, { text: chatInactivity.warningText }))),
+          () =>
+            inLane(conversationId, () =>
+              attempt('send the warning', () =>
+                conversations.post(acc, conversationId, speaker, { text: chatInactivity.warningText }),
+              ),
+            ),
           at(chatInactivity.warningAfterSeconds),
         ),
       );
@@ -79,10 +84,18 @@ export class ChatInactivity {
     const { chatInactivity, conversationType } = bot.settings;
     if (!chatInactivity.enabled || conversationType !== 'CHAT') return;
     for (const conversation of await this.deps.conversations.heldBy(bot.accountId, bot.userId)) {
-      const [last] = await this.deps.conversations.eventsAfter(conversation.conversationId, conversation.lastSequence - 1);
+      const [last] = await this.deps.conversations.eventsAfter(
+        conversation.conversationId,
+        conversation.lastSequence - 1,
+      );
       if (!last || last.originator.role !== 'BOT' || last.audience !== 'ALL') continue;
       const warned = last.text === chatInactivity.warningText;
-      this.arm(bot, conversation.conversationId, warned ? last.serverTimestamp - chatInactivity.warningAfterSeconds * 1000 : last.serverTimestamp, warned);
+      this.arm(
+        bot,
+        conversation.conversationId,
+        warned ? last.serverTimestamp - chatInactivity.warningAfterSeconds * 1000 : last.serverTimestamp,
+        warned,
+      );
     }
   }
 

@@ -198,7 +198,9 @@ export class StoreLeases implements BotLeases {
       insert into connector_instances (owner, instance, heartbeat_at) values (${owner}, ${instance}, ${NOW})
       on conflict (owner) do update set heartbeat_at = excluded.heartbeat_at`.execute(this.db);
     const renewed = await sql<{ bot_id: string; epoch: string }>`
-      update bot_leases set expires_at = ${NOW} + ${ttl} where owner = ${owner} and expires_at > ${NOW} returning bot_id, epoch`.execute(this.db);
+      update bot_leases set expires_at = ${NOW} + ${ttl} where owner = ${owner} and expires_at > ${NOW} returning bot_id, epoch`.execute(
+      this.db,
+    );
     const mine = new Map(renewed.rows.map((r) => [r.bot_id, Number(r.epoch)]));
     for (const [botId, epoch] of this.held) {
       if (mine.get(botId) === epoch) continue;

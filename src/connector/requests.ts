@@ -57,7 +57,12 @@ export function consumerEventBody(conversation: Conversation, events: Conversati
     return { type: 'RICH_CONTENT', source: 'CONSUMER', data: { content: last.content, context }, context };
   }
   const message = events.map(textOf).join('\n');
-  return { type: 'TEXT', source: 'CONSUMER', data: { message }, context: { lpEvent: lpEvent(conversation, last, message) } };
+  return {
+    type: 'TEXT',
+    source: 'CONSUMER',
+    data: { message },
+    context: { lpEvent: lpEvent(conversation, last, message) },
+  };
 }
 
 function textOf(event: ConversationEvent): string {
@@ -87,7 +92,13 @@ export function closeEventBody(conversation: Conversation) {
     type: 'CLOSE_CONVERSATION',
     source: 'CONVERSATION',
     data: {},
-    context: { lpEvent: { conversationId: conversation.conversationId, dialogId: conversation.conversationId, closeReason: conversation.closeReason } },
+    context: {
+      lpEvent: {
+        conversationId: conversation.conversationId,
+        dialogId: conversation.conversationId,
+        closeReason: conversation.closeReason,
+      },
+    },
   };
 }
 

@@ -23,5 +23,9 @@ export interface Inbound {
 /** Consumer messages (one, or several combined into one text) as one request. */
 export function messagesInbound(events: ConversationEvent[]): Inbound {
   const last = events[events.length - 1];
-  return { eventType: events.length === 1 ? last.type : 'TEXT', upTo: last.sequence, body: (c) => consumerEventBody(c, events) };
+  return {
+    eventType: events.length === 1 ? last.type : 'TEXT',
+    upTo: last.sequence,
+    body: (c) => consumerEventBody(c, events),
+  };
 }

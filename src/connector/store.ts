@@ -36,7 +36,11 @@ export function connectorMigrations(_dialect: Dialect): Record<string, Migration
           .addColumn('outcome', 'text', (c) => c.notNull())
           .addColumn('record', 'text', (c) => c.notNull())
           .execute();
-        await db.schema.createIndex('bot_exchanges_bot').on('bot_exchanges').columns(['bot_id', 'started_at']).execute();
+        await db.schema
+          .createIndex('bot_exchanges_bot')
+          .on('bot_exchanges')
+          .columns(['bot_id', 'started_at'])
+          .execute();
         await db.schema
           .createIndex('bot_exchanges_conversation')
           .on('bot_exchanges')
@@ -159,7 +163,10 @@ export class BotStore {
       .execute();
   }
 
-  async update(id: string, patch: Partial<Pick<BotRecord, 'settings' | 'clientSecretSealed' | 'status' | 'desired' | 'lastError'>>): Promise<void> {
+  async update(
+    id: string,
+    patch: Partial<Pick<BotRecord, 'settings' | 'clientSecretSealed' | 'status' | 'desired' | 'lastError'>>,
+  ): Promise<void> {
     await this.db
       .updateTable('bots')
       .set({
@@ -167,7 +174,9 @@ export class BotStore {
         ...(patch.clientSecretSealed ? { client_secret_sealed: patch.clientSecretSealed } : {}),
         ...(patch.status ? { status: patch.status } : {}),
         ...(patch.desired ? { desired: patch.desired } : {}),
-        ...(patch.lastError !== undefined ? { last_error: patch.lastError ? JSON.stringify(patch.lastError) : null } : {}),
+        ...(patch.lastError !== undefined
+          ? { last_error: patch.lastError ? JSON.stringify(patch.lastError) : null }
+          : {}),
         updated_at: Date.now(),
       })
       .where('id', '=', id)
@@ -225,7 +234,8 @@ export class BotStore {
     if (!rows.length) return;
     this.queued = [];
     const write = this.store.transact(async (tx) => {
-      for (let i = 0; i < rows.length; i += EXCHANGES_PER_INSERT) await tx.executeQuery(this.writes.insert('bot_exchanges', rows.slice(i, i + EXCHANGES_PER_INSERT)));
+      for (let i = 0; i < rows.length; i += EXCHANGES_PER_INSERT)
+        await tx.executeQuery(this.writes.insert('bot_exchanges', rows.slice(i, i + EXCHANGES_PER_INSERT)));
     });
     // On PostgreSQL two writes may be in flight at once and the later may commit first.
     this.written = Promise.all([this.written, write.catch((error: unknown) => this.onError(error, rows.length))]);
@@ -233,7 +243,9 @@ export class BotStore {
     for (const [botId, since] of this.sincePrune) {
       if (since < 500) continue;
       this.sincePrune.set(botId, 0);
-      this.pruning = Promise.all([this.pruning, this.written]).then(() => this.prune(botId)).catch((error: unknown) => this.onError(error, 0));
+      this.pruning = Promise.all([this.pruning, this.written])
+        .then(() => this.prune(botId))
+        .catch((error: unknown) => this.onError(error, 0));
     }
   }
 
@@ -258,7 +270,12 @@ export class BotStore {
     if (!cutoff) return;
     // In slices, with turns of the event loop between them, for the same reason as the inserts.
     for (;;) {
-      const slice = this.db.selectFrom('bot_exchanges').select('id').where('bot_id', '=', botId).where('started_at', '<=', cutoff.started_at).limit(EXCHANGES_PER_DELETE);
+      const slice = this.db
+        .selectFrom('bot_exchanges')
+        .select('id')
+        .where('bot_id', '=', botId)
+        .where('started_at', '<=', cutoff.started_at)
+        .limit(EXCHANGES_PER_DELETE);
       const result = await this.db.deleteFrom('bot_exchanges').where('id', 'in', slice).executeTakeFirst();
       if (Number(result.numDeletedRows) < EXCHANGES_PER_DELETE) return;
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -288,4 +305,3 @@ export function newExchangeId(now = Date.now()): string {
   const time = now.toString(16).padStart(12, '0');
   return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${randomUUID().slice(15)}`;
 }
-

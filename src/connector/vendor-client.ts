@@ -5,7 +5,11 @@ import { readBounded } from '../util/bounded-body.js';
 
 /** Obtains app tokens with a bot's client credentials (the Sentinel grant). */
 export interface TokenIssuer {
-  grant(accountId: string, clientId: string, clientSecret: string): Promise<{ token: string; expiresIn: number } | undefined>;
+  grant(
+    accountId: string,
+    clientId: string,
+    clientSecret: string,
+  ): Promise<{ token: string; expiresIn: number } | undefined>;
 }
 
 export type VendorErrorCode =
@@ -62,7 +66,12 @@ export class CustomEndpointClient {
   constructor(
     private readonly accountId: string,
     private readonly vendor: VendorCredentials,
-    private readonly deps: { dispatcher: Dispatcher; tokens: TokenIssuer; retry?: RetryPolicy; maxResponseBytes: number },
+    private readonly deps: {
+      dispatcher: Dispatcher;
+      tokens: TokenIssuer;
+      retry?: RetryPolicy;
+      maxResponseBytes: number;
+    },
   ) {}
 
   private botPath(): string {
@@ -77,14 +86,21 @@ export class CustomEndpointClient {
     const res = await this.call('GET', `${this.botPath()}/environments`);
     this.requireOk(res);
     if (!Array.isArray(res.body) || !res.body.every((e) => typeof e === 'string')) {
-      throw new VendorError('vendor-malformed-response', 'environments answer is not a JSON array of names', detailsOf(res));
+      throw new VendorError(
+        'vendor-malformed-response',
+        'environments answer is not a JSON array of names',
+        detailsOf(res),
+      );
     }
     return res.body as string[];
   }
 
   /** The bot state; only `online` passes a test connection. */
   async state(): Promise<{ state: string; version: string }> {
-    const res = await this.call('GET', `${this.botPath()}/environments/${encodeURIComponent(this.vendor.environment)}/state`);
+    const res = await this.call(
+      'GET',
+      `${this.botPath()}/environments/${encodeURIComponent(this.vendor.environment)}/state`,
+    );
     this.requireOk(res);
     const body = res.body as { state?: unknown; version?: unknown } | null;
     if (!body || typeof body !== 'object' || typeof body.state !== 'string') {
@@ -110,7 +126,11 @@ export class CustomEndpointClient {
 
   private requireOk(res: VendorResponse): void {
     if (res.status === 401 || res.status === 403) {
-      throw new VendorError('vendor-auth-rejected', `bot service rejected our token (HTTP ${res.status})`, detailsOf(res));
+      throw new VendorError(
+        'vendor-auth-rejected',
+        `bot service rejected our token (HTTP ${res.status})`,
+        detailsOf(res),
+      );
     }
     if (res.status < 200 || res.status >= 300) {
       throw new VendorError('vendor-http-error', `bot service answered HTTP ${res.status}`, detailsOf(res));
@@ -121,12 +141,19 @@ export class CustomEndpointClient {
     if (!forceRefresh && this.cachedToken && Date.now() < this.cachedToken.refreshAt) return this.cachedToken.token;
     const granted = await this.deps.tokens.grant(this.accountId, this.vendor.clientId, this.vendor.clientSecret);
     if (!granted) {
-      throw new VendorError('vendor-auth-rejected', 'Sentinel refused the bot’s client credentials (client id/secret do not match an app of this account)', {
-        attempts: 0,
-        durationMs: 0,
-      });
+      throw new VendorError(
+        'vendor-auth-rejected',
+        'Sentinel refused the bot’s client credentials (client id/secret do not match an app of this account)',
+        {
+          attempts: 0,
+          durationMs: 0,
+        },
+      );
     }
-    this.cachedToken = { token: granted.token, refreshAt: Date.now() + granted.expiresIn * 1000 - TOKEN_REFRESH_MARGIN_MS };
+    this.cachedToken = {
+      token: granted.token,
+      refreshAt: Date.now() + granted.expiresIn * 1000 - TOKEN_REFRESH_MARGIN_MS,
+    };
     return granted.token;
   }
 
@@ -146,7 +173,11 @@ export class CustomEndpointClient {
         }
         const result = { ...res, attempts: attempt, durationMs: performance.now() - started };
         if (res.status === 429 || res.status >= 500) {
-          lastError = new VendorError('vendor-http-error', `bot service answered HTTP ${res.status}`, detailsOf(result));
+          lastError = new VendorError(
+            'vendor-http-error',
+            `bot service answered HTTP ${res.status}`,
+            detailsOf(result),
+          );
           if (attempt < retry.attempts) await sleep(backoff(retry, attempt, res.retryAfterMs));
           continue;
         }
@@ -180,13 +211,21 @@ export class CustomEndpointClient {
       signal: AbortSignal.timeout(timeoutMs),
     });
     const declared = Number(res.headers['content-length']);
-    const read = await readBounded(res.body, this.deps.maxResponseBytes, Number.isFinite(declared) ? declared : undefined);
+    const read = await readBounded(
+      res.body,
+      this.deps.maxResponseBytes,
+      Number.isFinite(declared) ? declared : undefined,
+    );
     if (!('text' in read)) {
-      throw new VendorError('vendor-response-too-large', `bot service answered more than ${this.deps.maxResponseBytes} bytes (the bot's limit); the rest was not read`, {
-        status: res.statusCode,
-        attempts: 1,
-        durationMs: 0,
-      });
+      throw new VendorError(
+        'vendor-response-too-large',
+        `bot service answered more than ${this.deps.maxResponseBytes} bytes (the bot's limit); the rest was not read`,
+        {
+          status: res.statusCode,
+          attempts: 1,
+          durationMs: 0,
+        },
+      );
     }
     const { text } = read;
     let parsed: unknown = text;
@@ -235,7 +274,11 @@ function transportError(error: unknown, attempts: number, durationMs: number, ti
     code === 'UND_ERR_BODY_TIMEOUT' ||
     code === 'UND_ERR_CONNECT_TIMEOUT' ||
     code === 'ETIMEDOUT';
-  if (timedOut) return new VendorError('vendor-timeout', `bot service did not answer within ${timeoutSeconds} s`, { attempts, durationMs });
+  if (timedOut)
+    return new VendorError('vendor-timeout', `bot service did not answer within ${timeoutSeconds} s`, {
+      attempts,
+      durationMs,
+    });
   const reason = code ?? e.cause?.message ?? e.message ?? 'network error';
   return new VendorError('vendor-unreachable', `bot service unreachable: ${reason}`, { attempts, durationMs });
 }

@@ -59,7 +59,9 @@ export type Utterance =
   | { kind: 'transfer'; agentId?: string }
   | { kind: 'function'; lambdaUuid?: string }
   | { kind: 'ttr'; ttr?: { ttrType: StandardTtr } | { ttrType: 'CUSTOM'; value: number } }
-  | { kind: 'quick-replies' | 'carousel' | 'card' | 'metadata' | 'private' | 'delay' | 'invalid' | 'empty' | 'greeting' }
+  | {
+      kind: 'quick-replies' | 'carousel' | 'card' | 'metadata' | 'private' | 'delay' | 'invalid' | 'empty' | 'greeting';
+    }
   | { kind: 'echo'; message: string };
 
 const UUID = /\b([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/i;
@@ -104,24 +106,36 @@ export function classify(message: string): Utterance {
   return { kind: 'echo', message: original };
 }
 
-export function answer(event: ConversationEventBody, conversation: DemoConversationState, options: AnswerOptions): PostEventResponseBody {
+export function answer(
+  event: ConversationEventBody,
+  conversation: DemoConversationState,
+  options: AnswerOptions,
+): PostEventResponseBody {
   switch (event.type) {
     case 'TEXT':
       return answerUtterance(classify(event.data.message), conversation, options);
     case 'RICH_CONTENT': {
       const type = typeof event.data.content?.type === 'string' ? event.data.content.type : 'unknown';
-      return reply([say(`You sent rich content: ${type}`)], intent('rich-content', 'The consumer sent rich content', 1));
+      return reply(
+        [say(`You sent rich content: ${type}`)],
+        intent('rich-content', 'The consumer sent rich content', 1),
+      );
     }
     case 'START': {
       const items = [say('Welcome! I’m the botbridge demo bot. Say “help” to see what I can do.')];
       const before = event.context.lpEvent.lastConsumerMessage;
       if (typeof before === 'string' && before.trim()) {
-        items.push(say(`You said before the transfer: “${before.trim()}”. Let’s pick up from there — say “help” for ideas.`));
+        items.push(
+          say(`You said before the transfer: “${before.trim()}”. Let’s pick up from there — say “help” for ideas.`),
+        );
       }
       return reply(items, intent('welcome', 'The conversation started with the bot', 1));
     }
     case 'CLOSE_CONVERSATION':
-      return reply([say('Thanks for chatting — how did we do?')], intent('survey', 'The conversation closed; survey question', 1));
+      return reply(
+        [say('Thanks for chatting — how did we do?')],
+        intent('survey', 'The conversation closed; survey question', 1),
+      );
     case 'hosted-file':
       return answerUtterance({ kind: 'file' }, conversation, options);
     case 'CONVERSATION':
@@ -130,29 +144,46 @@ export function answer(event: ConversationEventBody, conversation: DemoConversat
   }
 }
 
-function answerUtterance(utterance: Utterance, conversation: DemoConversationState, options: AnswerOptions): PostEventResponseBody {
+function answerUtterance(
+  utterance: Utterance,
+  conversation: DemoConversationState,
+  options: AnswerOptions,
+): PostEventResponseBody {
   switch (utterance.kind) {
     case 'greeting':
       return reply(
-        [say('Hi there! I’m the botbridge demo bot, a Custom Endpoint service that ships with the product.'), say(menu(conversation))],
+        [
+          say('Hi there! I’m the botbridge demo bot, a Custom Endpoint service that ships with the product.'),
+          say(menu(conversation)),
+        ],
         intent('greeting', 'Greeting or a request for help', 1),
       );
     case 'private':
       return reply(
         [
-          say('Private note for agents: the consumer asked to see a private message. Consumers never see this text.', 'AGENTS_AND_MANAGERS'),
+          say(
+            'Private note for agents: the consumer asked to see a private message. Consumers never see this text.',
+            'AGENTS_AND_MANAGERS',
+          ),
           say('I’ve just left a private note for the agents — you won’t see it, but they will.'),
         ],
         intent('private-text', 'Asked for a private message', 1),
       );
     case 'metadata': {
-      const encoded = Buffer.from(JSON.stringify({ origin: 'botbridge-demo-bot', intent: 'metadata', conversationId: conversation.conversationId })).toString('base64');
+      const encoded = Buffer.from(
+        JSON.stringify({
+          origin: 'botbridge-demo-bot',
+          intent: 'metadata',
+          conversationId: conversation.conversationId,
+        }),
+      ).toString('base64');
       return reply(
         [
           {
             type: 'TEXT',
             data: {
-              message: 'This message carries metadata: an ExternalId your systems can match, plus some encoded metadata.',
+              message:
+                'This message carries metadata: an ExternalId your systems can match, plus some encoded metadata.',
               metadata: [{ type: 'ExternalId', id: `demo-bot-${conversation.conversationId}` }],
               encodedMetadata: encoded,
             },
@@ -176,14 +207,21 @@ function answerUtterance(utterance: Utterance, conversation: DemoConversationSta
         [
           {
             type: 'STRUCTURED_CONTENT',
-            data: { structuredContent: demoQuickReplies(), metadata: [{ type: 'ExternalId', id: 'demo-bot-quick-replies' }] },
+            data: {
+              structuredContent: demoQuickReplies(),
+              metadata: [{ type: 'ExternalId', id: 'demo-bot-quick-replies' }],
+            },
           },
         ],
         intent('quick-replies', 'Asked for quick replies', 1),
       );
     case 'delay':
       return reply(
-        [say('Let me think about that for a moment…'), { type: 'DELAY', data: { seconds: 2, typing: true } }, say('Done! That was a two-second pause with the typing indicator on.')],
+        [
+          say('Let me think about that for a moment…'),
+          { type: 'DELAY', data: { seconds: 2, typing: true } },
+          say('Done! That was a two-second pause with the typing indicator on.'),
+        ],
         intent('delay', 'Asked for a delayed answer', 1),
       );
     case 'transfer': {
@@ -194,27 +232,45 @@ function answerUtterance(utterance: Utterance, conversation: DemoConversationSta
         : `I’m transferring you to a human agent on the ${options.transferSkill} team — one moment please.`;
       return reply(
         [say(message), act({ name: 'TRANSFER', parameters })],
-        agentId ? intent('transfer-to-agent', 'Asked for a specific agent', 1) : intent('transfer', 'Asked for a human agent', 1),
+        agentId
+          ? intent('transfer-to-agent', 'Asked for a specific agent', 1)
+          : intent('transfer', 'Asked for a human agent', 1),
       );
     }
     case 'close':
       return utterance.withoutSurvey
         ? reply(
-            [say('Thanks for chatting with me — closing the conversation now, no survey this time. Goodbye!'), act({ name: 'CLOSE_CONVERSATION', parameters: { withoutPcs: true } })],
+            [
+              say('Thanks for chatting with me — closing the conversation now, no survey this time. Goodbye!'),
+              act({ name: 'CLOSE_CONVERSATION', parameters: { withoutPcs: true } }),
+            ],
             intent('close-without-survey', 'Asked to close without the survey', 1),
           )
         : reply(
-            [say('Thanks for chatting with me — closing the conversation now. Goodbye!'), act({ name: 'CLOSE_CONVERSATION', parameters: {} })],
+            [
+              say('Thanks for chatting with me — closing the conversation now. Goodbye!'),
+              act({ name: 'CLOSE_CONVERSATION', parameters: {} }),
+            ],
             intent('close-conversation', 'Asked to close the conversation', 1),
           );
     case 'ttr': {
       const { ttr } = utterance;
       if (!ttr) {
-        return reply([say('Tell me the response time you want: “urgent”, “ttr normal”, “ttr prioritized” or “ttr <seconds>”, e.g. “ttr 600”.')], intent('ttr-usage', 'Asked about response time without a value', 0.6));
+        return reply(
+          [
+            say(
+              'Tell me the response time you want: “urgent”, “ttr normal”, “ttr prioritized” or “ttr <seconds>”, e.g. “ttr 600”.',
+            ),
+          ],
+          intent('ttr-usage', 'Asked about response time without a value', 0.6),
+        );
       }
       if (ttr.ttrType === 'CUSTOM') {
         return reply(
-          [say(`Done — the response time for this conversation is now ${ttr.value} seconds.`), act({ name: 'CHANGE_TTR', parameters: ttr })],
+          [
+            say(`Done — the response time for this conversation is now ${ttr.value} seconds.`),
+            act({ name: 'CHANGE_TTR', parameters: ttr }),
+          ],
           intent('ttr-custom', 'Asked for a custom response time', 1),
         );
       }
@@ -222,11 +278,21 @@ function answerUtterance(utterance: Utterance, conversation: DemoConversationSta
         ttr.ttrType === 'URGENT'
           ? 'I’ve marked this conversation as urgent, so an agent answers it first.'
           : `I’ve set this conversation’s response time to ${ttr.ttrType.toLowerCase()}.`;
-      return reply([say(message), act({ name: 'CHANGE_TTR', parameters: ttr })], intent(`ttr-${ttr.ttrType.toLowerCase()}`, `Asked for ${ttr.ttrType} response time`, 1));
+      return reply(
+        [say(message), act({ name: 'CHANGE_TTR', parameters: ttr })],
+        intent(`ttr-${ttr.ttrType.toLowerCase()}`, `Asked for ${ttr.ttrType} response time`, 1),
+      );
     }
     case 'function':
       if (!utterance.lambdaUuid) {
-        return reply([say('Tell me which function to call: “function <lambdaUuid>”, with the UUID of a function registered on your account.')], intent('invoke-function-usage', 'Asked for a function without its UUID', 0.6));
+        return reply(
+          [
+            say(
+              'Tell me which function to call: “function <lambdaUuid>”, with the UUID of a function registered on your account.',
+            ),
+          ],
+          intent('invoke-function-usage', 'Asked for a function without its UUID', 0.6),
+        );
       }
       return reply(
         [
@@ -235,7 +301,11 @@ function answerUtterance(utterance: Utterance, conversation: DemoConversationSta
             name: 'INVOKE_FUNCTION',
             parameters: {
               lambdaUuid: utterance.lambdaUuid,
-              payload: { origin: 'botbridge-demo-bot', conversationId: conversation.conversationId, reason: 'The consumer asked the demo bot to invoke this function.' },
+              payload: {
+                origin: 'botbridge-demo-bot',
+                conversationId: conversation.conversationId,
+                reason: 'The consumer asked the demo bot to invoke this function.',
+              },
               failOnError: false,
             },
           }),
@@ -255,17 +325,26 @@ function answerUtterance(utterance: Utterance, conversation: DemoConversationSta
       return reply([]);
     case 'file':
       return reply(
-        [say('Thanks for the file! I can’t open files myself, but an agent can — say “transfer” if you’d like one to take a look.')],
+        [
+          say(
+            'Thanks for the file! I can’t open files myself, but an agent can — say “transfer” if you’d like one to take a look.',
+          ),
+        ],
         intent('file-received', 'The consumer shared a file', 1),
       );
     case 'echo':
-      return reply([say(`You said: ${utterance.message}`)], intent('fallback', 'Nothing matched; echoed the message', 0.3));
+      return reply(
+        [say(`You said: ${utterance.message}`)],
+        intent('fallback', 'Nothing matched; echoed the message', 0.3),
+      );
   }
 }
 
 function menu(conversation: DemoConversationState): string {
   const chat = conversation.conversationType === 'CHAT';
-  const lines = DEMO_UTTERANCES.map((u) => `• ${u.say} — ${u.does}${u.messagingOnly && chat ? ' (messaging only, not in this chat)' : ''}`);
+  const lines = DEMO_UTTERANCES.map(
+    (u) => `• ${u.say} — ${u.does}${u.messagingOnly && chat ? ' (messaging only, not in this chat)' : ''}`,
+  );
   return ['Here’s what you can try:', ...lines].join('\n');
 }
 

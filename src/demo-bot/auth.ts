@@ -33,7 +33,9 @@ const ALGORITHMS = ['RS256'];
  * key rotation needs no restart), RS256 only, issuer Sentinel, an audience (the account, in
  * `accounts` when given), the Custom Endpoint scope, not expired.
  */
-export function createAppTokenVerifier(options: AppTokenVerifierOptions): (authorization: string | undefined) => Promise<AppTokenVerdict> {
+export function createAppTokenVerifier(
+  options: AppTokenVerifierOptions,
+): (authorization: string | undefined) => Promise<AppTokenVerdict> {
   const cooldownMs = options.jwksCooldownMs ?? 1000;
   let keySet: { url: string; keys: RemoteJWKSet; getKey: JWTVerifyGetKey } | undefined;
 
@@ -44,7 +46,12 @@ export function createAppTokenVerifier(options: AppTokenVerifierOptions): (autho
         try {
           return await keys(header, token);
         } catch (error) {
-          if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys || error instanceof errors.JOSENotSupported) throw error;
+          if (
+            error instanceof errors.JWKSNoMatchingKey ||
+            error instanceof errors.JWKSMultipleMatchingKeys ||
+            error instanceof errors.JOSENotSupported
+          )
+            throw error;
           throw new JwksUnavailable(error);
         }
       };
@@ -77,11 +84,15 @@ export function createAppTokenVerifier(options: AppTokenVerifierOptions): (autho
     const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
     if (!match) return refuse('missing-token', 'an Authorization: Bearer <app JWT> header is required');
     // jose decodes leniently: a padded or bit-flipped copy of a genuine signature would verify.
-    if (!isCanonicalCompactJws(match[1])) return refuse('invalid-token', 'the token is not three canonical base64url segments');
+    if (!isCanonicalCompactJws(match[1]))
+      return refuse('invalid-token', 'the token is not three canonical base64url segments');
     try {
       const { payload } = await verify(match[1]);
-      if (payload.scope !== CUSTOM_ENDPOINT_SCOPE) return refuse('insufficient-scope', `the token's scope must be ${CUSTOM_ENDPOINT_SCOPE}`);
-      const audiences = (Array.isArray(payload.aud) ? payload.aud : [payload.aud]).filter((a): a is string => typeof a === 'string' && a !== '');
+      if (payload.scope !== CUSTOM_ENDPOINT_SCOPE)
+        return refuse('insufficient-scope', `the token's scope must be ${CUSTOM_ENDPOINT_SCOPE}`);
+      const audiences = (Array.isArray(payload.aud) ? payload.aud : [payload.aud]).filter(
+        (a): a is string => typeof a === 'string' && a !== '',
+      );
       const accountId = audiences.find((aud) => !options.accounts || options.accounts.includes(aud));
       if (!accountId) return refuse('wrong-audience', 'the token names no account');
       return { ok: true, accountId, clientId: typeof payload.client_id === 'string' ? payload.client_id : undefined };
@@ -93,7 +104,9 @@ export function createAppTokenVerifier(options: AppTokenVerifierOptions): (autho
 
 class JwksUnavailable extends Error {
   constructor(cause: unknown) {
-    super(`the platform's JWKS could not be fetched: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    super(`the platform's JWKS could not be fetched: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
   }
 }
 
@@ -110,13 +123,20 @@ function refuse(code: string, message: string): AppTokenVerdict {
 
 function explain(error: unknown): AppTokenVerdict {
   // Not the caller's fault: 503 lets the connector retry instead of refreshing a good token.
-  if (error instanceof JwksUnavailable) return { ok: false, status: 503, code: 'jwks-unavailable', message: error.message };
+  if (error instanceof JwksUnavailable)
+    return { ok: false, status: 503, code: 'jwks-unavailable', message: error.message };
   if (error instanceof errors.JWTExpired) return refuse('token-expired', 'the token has expired');
   if (error instanceof errors.JWTClaimValidationFailed) {
-    return refuse(CLAIM_CODES.get(error.claim) ?? 'invalid-claim', `the token's ${error.claim} claim is not accepted: ${error.message}`);
+    return refuse(
+      CLAIM_CODES.get(error.claim) ?? 'invalid-claim',
+      `the token's ${error.claim} claim is not accepted: ${error.message}`,
+    );
   }
-  if (error instanceof errors.JOSEAlgNotAllowed) return refuse('algorithm-not-allowed', 'tokens must be signed with RS256');
-  if (error instanceof errors.JWKSNoMatchingKey) return refuse('unknown-signing-key', 'the token was not signed by a key of the platform’s JWKS');
-  if (error instanceof errors.JWSSignatureVerificationFailed) return refuse('invalid-signature', 'the token signature does not verify');
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return refuse('algorithm-not-allowed', 'tokens must be signed with RS256');
+  if (error instanceof errors.JWKSNoMatchingKey)
+    return refuse('unknown-signing-key', 'the token was not signed by a key of the platform’s JWKS');
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return refuse('invalid-signature', 'the token signature does not verify');
   return refuse('invalid-token', 'the token is malformed or cannot be verified');
 }

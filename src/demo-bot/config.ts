@@ -13,7 +13,8 @@ export interface DemoBotConfig {
 
 export function demoBotConfigFromEnv(env: NodeJS.ProcessEnv): DemoBotConfig {
   const port = env.DEMO_BOT_PORT === undefined || env.DEMO_BOT_PORT === '' ? 8081 : Number(env.DEMO_BOT_PORT);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`DEMO_BOT_PORT must be a port number, got '${env.DEMO_BOT_PORT}'`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error(`DEMO_BOT_PORT must be a port number, got '${env.DEMO_BOT_PORT}'`);
   const jwksUrl = env.JWKS_URL || 'http://127.0.0.1:8080/sentinel/well-known/jwks';
   try {
     new URL(jwksUrl);
@@ -25,7 +26,8 @@ export function demoBotConfigFromEnv(env: NodeJS.ProcessEnv): DemoBotConfig {
     .map((a) => a.trim())
     .filter(Boolean);
   const prefix = env.DEMO_BOT_PREFIX ?? DEMO_BOT_PREFIX;
-  if (prefix !== '' && !/^\/[A-Za-z0-9._~/-]*[^/]$/.test(prefix)) throw new Error(`DEMO_BOT_PREFIX must start with '/' and not end with one, got '${prefix}'`);
+  if (prefix !== '' && !/^\/[A-Za-z0-9._~/-]*[^/]$/.test(prefix))
+    throw new Error(`DEMO_BOT_PREFIX must start with '/' and not end with one, got '${prefix}'`);
   return {
     host: env.DEMO_BOT_HOST || '127.0.0.1',
     port,

@@ -10,6 +10,20 @@ export {
   DEFAULT_IMAGE_URL,
   type DemoBotOptions,
 } from './plugin.js';
-export { answer, classify, DEMO_UTTERANCES, FILE_PLACEHOLDER, type AnswerOptions, type DemoConversationState, type Utterance } from './answers.js';
-export { createAppTokenVerifier, CUSTOM_ENDPOINT_SCOPE, SENTINEL_ISSUER, type AppTokenVerdict, type AppTokenVerifierOptions } from './auth.js';
+export {
+  answer,
+  classify,
+  DEMO_UTTERANCES,
+  FILE_PLACEHOLDER,
+  type AnswerOptions,
+  type DemoConversationState,
+  type Utterance,
+} from './answers.js';
+export {
+  createAppTokenVerifier,
+  CUSTOM_ENDPOINT_SCOPE,
+  SENTINEL_ISSUER,
+  type AppTokenVerdict,
+  type AppTokenVerifierOptions,
+} from './auth.js';
 export { demoBotConfigFromEnv, type DemoBotConfig } from './config.js';

@@ -1,6 +1,11 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { createContractValidator, type BotStatusBody, type ConversationBody, type ConversationEventBody } from '../connector/contract.js';
+import {
+  createContractValidator,
+  type BotStatusBody,
+  type ConversationBody,
+  type ConversationEventBody,
+} from '../connector/contract.js';
 import { HttpError } from '../http/errors.js';
 import { answer, type AnswerOptions } from './answers.js';
 import { createAppTokenVerifier } from './auth.js';
@@ -62,7 +67,10 @@ export async function registerDemoBot(server: FastifyInstance, options: DemoBotO
   const contract = createContractValidator();
   const verify = createAppTokenVerifier(options);
   const conversations = new DemoConversations(options.maxConversations);
-  const answerOptions: AnswerOptions = { transferSkill: options.transferSkill ?? 'human', imageUrl: options.imageUrl ?? DEFAULT_IMAGE_URL };
+  const answerOptions: AnswerOptions = {
+    transferSkill: options.transferSkill ?? 'human',
+    imageUrl: options.imageUrl ?? DEFAULT_IMAGE_URL,
+  };
   const log = options.log.child({ component: 'demo-bot' });
   const accountOf = new WeakMap<FastifyRequest, string>();
   const base = `/${DEMO_BOT_API_VERSION}/bots/:botId`;
@@ -74,17 +82,27 @@ export async function registerDemoBot(server: FastifyInstance, options: DemoBotO
     return accountId;
   };
   const requireBot = (botId: string) => {
-    if (!BOT_ID.test(botId)) throw new HttpError(404, 'bot-not-found', `no bot '${botId}' (ids are 1-36 letters, digits or '-')`);
+    if (!BOT_ID.test(botId))
+      throw new HttpError(404, 'bot-not-found', `no bot '${botId}' (ids are 1-36 letters, digits or '-')`);
   };
   const requireEnvironment = (params: EnvironmentParams) => {
     requireBot(params.botId);
     if (!DEMO_BOT_ENVIRONMENTS.includes(params.environment)) {
-      throw new HttpError(404, 'environment-not-found', `bot '${params.botId}' has no environment '${params.environment}' (it has ${DEMO_BOT_ENVIRONMENTS.join(', ')})`);
+      throw new HttpError(
+        404,
+        'environment-not-found',
+        `bot '${params.botId}' has no environment '${params.environment}' (it has ${DEMO_BOT_ENVIRONMENTS.join(', ')})`,
+      );
     }
   };
   const requireBody = (name: 'Conversation' | 'ConversationChange', body: unknown) => {
     const verdict = contract.validate(name, body);
-    if (!verdict.ok) throw new HttpError(400, 'invalid-request', `body does not match the contract's ${name}: ${verdict.errors.join('; ')}`);
+    if (!verdict.ok)
+      throw new HttpError(
+        400,
+        'invalid-request',
+        `body does not match the contract's ${name}: ${verdict.errors.join('; ')}`,
+      );
   };
 
   await server.register(
@@ -110,11 +128,18 @@ export async function registerDemoBot(server: FastifyInstance, options: DemoBotO
         return DEMO_BOT_ENVIRONMENTS;
       });
 
-      bot.get<{ Params: EnvironmentParams }>(`${base}/environments/:environment/state`, route('State and version of a bot'), async (request) => {
-        requireEnvironment(request.params);
-        const status: BotStatusBody = { state: STATE_BY_BOT_ID.get(request.params.botId) ?? 'online', version: DEMO_BOT_VERSION };
-        return status;
-      });
+      bot.get<{ Params: EnvironmentParams }>(
+        `${base}/environments/:environment/state`,
+        route('State and version of a bot'),
+        async (request) => {
+          requireEnvironment(request.params);
+          const status: BotStatusBody = {
+            state: STATE_BY_BOT_ID.get(request.params.botId) ?? 'online',
+            version: DEMO_BOT_VERSION,
+          };
+          return status;
+        },
+      );
 
       bot.put<{ Params: ConversationParams; Body: unknown }>(
         `${base}/environments/:environment/conversations/:convId`,
@@ -125,7 +150,12 @@ export async function registerDemoBot(server: FastifyInstance, options: DemoBotO
           const { botId, environment, convId } = request.params;
           const key = { accountId: account(request), botId, environment, conversationId: convId };
           const created = conversations.create(key, request.body as ConversationBody, Date.now());
-          if (!created) throw new HttpError(409, 'conversation-exists', `conversation '${convId}' already exists on bot '${botId}' (${environment})`);
+          if (!created)
+            throw new HttpError(
+              409,
+              'conversation-exists',
+              `conversation '${convId}' already exists on bot '${botId}' (${environment})`,
+            );
           return reply.status(201).send();
         },
       );
@@ -137,10 +167,24 @@ export async function registerDemoBot(server: FastifyInstance, options: DemoBotO
           requireEnvironment(request.params);
           requireBody('ConversationChange', request.body);
           const { botId, environment, convId } = request.params;
-          const conversation = conversations.get({ accountId: account(request), botId, environment, conversationId: convId });
-          if (!conversation) throw new HttpError(404, 'conversation-not-found', `conversation '${convId}' does not exist on bot '${botId}' (${environment}); create it with PUT first`);
+          const conversation = conversations.get({
+            accountId: account(request),
+            botId,
+            environment,
+            conversationId: convId,
+          });
+          if (!conversation)
+            throw new HttpError(
+              404,
+              'conversation-not-found',
+              `conversation '${convId}' does not exist on bot '${botId}' (${environment}); create it with PUT first`,
+            );
           const event = request.body as ConversationEventBody;
-          const result = answer(event, { conversationId: convId, conversationType: conversation.context.type, turns: conversation.turns }, answerOptions);
+          const result = answer(
+            event,
+            { conversationId: convId, conversationType: conversation.context.type, turns: conversation.turns },
+            answerOptions,
+          );
           conversation.turns += 1;
           return result;
         },
@@ -155,7 +199,9 @@ export async function createDemoBotServer(options: DemoBotOptions): Promise<Fast
   const server = Fastify({ loggerInstance: options.log, bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
   server.get('/healthz', async () => ({ status: 'ok' }));
   server.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+    reply
+      .status(404)
+      .send({ error: { code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
   );
   await registerDemoBot(server, options);
   return server;

@@ -32,9 +32,24 @@ export function demoCard(imageUrl: string): Template {
 }
 
 const CAROUSEL_CARDS: { title: string; description: string; button: string; utterance: string }[] = [
-  { title: 'Cards', description: 'An image, some text and buttons in one message.', button: 'Show a card', utterance: 'card' },
-  { title: 'Quick replies', description: 'One-tap answers under a question (messaging only).', button: 'Try quick replies', utterance: 'quick replies' },
-  { title: 'A human agent', description: 'Hand the conversation over to a person.', button: 'Talk to a human', utterance: 'transfer' },
+  {
+    title: 'Cards',
+    description: 'An image, some text and buttons in one message.',
+    button: 'Show a card',
+    utterance: 'card',
+  },
+  {
+    title: 'Quick replies',
+    description: 'One-tap answers under a question (messaging only).',
+    button: 'Try quick replies',
+    utterance: 'quick replies',
+  },
+  {
+    title: 'A human agent',
+    description: 'Hand the conversation over to a person.',
+    button: 'Talk to a human',
+    utterance: 'transfer',
+  },
 ];
 
 /** A carousel of vertical cards, one per thing to try next. */

@@ -9,7 +9,10 @@ const SERVICES = ['sentinel', 'botConnectorsDomain', 'agentVep', 'asyncMessaging
  * `baseURI.json`: where an account's services live. All of them are this server, reached at
  * `publicHost` (host:port, no scheme, as in LivePerson's answers).
  */
-export function registerDiscoveryRoutes(server: FastifyInstance, deps: { directory: Directory; publicHost: () => string }): void {
+export function registerDiscoveryRoutes(
+  server: FastifyInstance,
+  deps: { directory: Directory; publicHost: () => string },
+): void {
   server.get<{ Params: { acc: string }; Querystring: { version: string } }>(
     '/api/account/:acc/service/baseURI.json',
     {
@@ -17,7 +20,11 @@ export function registerDiscoveryRoutes(server: FastifyInstance, deps: { directo
         tags: ['discovery'],
         summary: 'Domain lookup: base URIs of the account services',
         params: accountParams,
-        querystring: { type: 'object', properties: { version: { type: 'string', enum: ['1.0'] } }, required: ['version'] },
+        querystring: {
+          type: 'object',
+          properties: { version: { type: 'string', enum: ['1.0'] } },
+          required: ['version'],
+        },
       },
     },
     async (request) => {

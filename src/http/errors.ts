@@ -13,7 +13,8 @@ export class HttpError extends Error {
 }
 
 export const badRequest = (message: string, code = 'bad-request') => new HttpError(400, code, message);
-export const unauthorized = (message = 'missing or invalid bearer token') => new HttpError(401, 'unauthorized', message);
+export const unauthorized = (message = 'missing or invalid bearer token') =>
+  new HttpError(401, 'unauthorized', message);
 export const forbidden = (message: string) => new HttpError(403, 'forbidden', message);
 export const notFound = (message: string) => new HttpError(404, 'not-found', message);
 export const conflict = (message: string, code = 'conflict') => new HttpError(409, code, message);

@@ -19,7 +19,9 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
     return;
   }
   if (error.code === 'FST_ERR_BAD_URL') {
-    void reply.status(400).send({ error: { code: 'bad-url', message: 'the URL holds a percent-escape that does not decode to UTF-8' } });
+    void reply
+      .status(400)
+      .send({ error: { code: 'bad-url', message: 'the URL holds a percent-escape that does not decode to UTF-8' } });
     return;
   }
   void reply.status(500).send({ error: { code: 'internal', message: 'internal server error' } });

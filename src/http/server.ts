@@ -31,11 +31,15 @@ export const BODY_MAX_DEPTH = 64;
  */
 export function isCredentialName(name: string): boolean {
   if (CREDENTIAL_PARTS.test(name)) return true;
-  const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase().split(/[^a-z0-9]+/);
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/);
   return words.some((word) => CREDENTIAL_WORDS.has(word)) || name.toLowerCase() === 'code';
 }
 
-const CREDENTIAL_PARTS = /token|secret|passw|pwd|bearer|api.?key|auth(?!or(?!i[sz]))|signature|credential|session|cookie|jwt/i;
+const CREDENTIAL_PARTS =
+  /token|secret|passw|pwd|bearer|api.?key|auth(?!or(?!i[sz]))|signature|credential|session|cookie|jwt/i;
 const CREDENTIAL_WORDS = new Set(['sig', 'key', 'pass', 'pin', 'otp']);
 
 /**
@@ -97,9 +101,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   const coercing = new Ajv({ allErrors: false, coerceTypes: 'array', useDefaults: true, strict: false });
   addFormats.default(strict);
   addFormats.default(coercing);
-  server.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? strict : coercing).compile(schema),
-  );
+  server.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
 
   // An empty JSON body is "no body" (the Public API's close takes `-d ''` as well as `{}`).
   // Anything else goes through Fastify's own JSON parser, which also refuses `__proto__` and
@@ -110,12 +112,27 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     const text = (body as string).trim();
     if (text === '') return done(null, undefined);
     parseJson(req, text, (error, parsed) => {
-      if (error) return done(new HttpError(400, 'malformed-json', 'request body is not valid JSON (or holds a __proto__ / constructor.prototype key)'), undefined);
+      if (error)
+        return done(
+          new HttpError(
+            400,
+            'malformed-json',
+            'request body is not valid JSON (or holds a __proto__ / constructor.prototype key)',
+          ),
+          undefined,
+        );
       const exceeded = exceededJsonLimit(parsed, { maxDepth: BODY_MAX_DEPTH, maxNodes: Infinity });
       if (exceeded) {
         // The pointer is as long as the body makes it: clipped, it still shows where.
         const at = exceeded.pointer.length > 120 ? `${exceeded.pointer.slice(0, 120)}…` : exceeded.pointer;
-        return done(new HttpError(400, 'json-too-deep', `request body ${describeJsonLimit(exceeded)} (at ${at}), the most a request may have`), undefined);
+        return done(
+          new HttpError(
+            400,
+            'json-too-deep',
+            `request body ${describeJsonLimit(exceeded)} (at ${at}), the most a request may have`,
+          ),
+          undefined,
+        );
       }
       done(null, parsed);
     });
@@ -162,7 +179,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     return reply.status(status).send({ error: { code, message } });
   });
   server.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+    reply
+      .status(404)
+      .send({ error: { code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());

@@ -57,7 +57,12 @@ const listenerHealthSchema = {
 
 const healthSchema = (status: string) => ({
   type: 'object',
-  properties: { status: { type: 'string', enum: [status] }, instance: { type: 'string' }, store: storeHealthSchema, listener: listenerHealthSchema },
+  properties: {
+    status: { type: 'string', enum: [status] },
+    instance: { type: 'string' },
+    store: storeHealthSchema,
+    listener: listenerHealthSchema,
+  },
   required: ['status', 'instance', 'store'],
 });
 

@@ -8,7 +8,15 @@ const CENSOR = '[REDACTED]';
  * or inside an error are judged by name pattern (isCredentialName); these paths catch the
  * well-known ones one level further down, where a serializer does not look.
  */
-const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie', 'x-api-key', 'x-auth-token', 'x-access-token'];
+const CREDENTIAL_HEADERS = [
+  'authorization',
+  'proxy-authorization',
+  'cookie',
+  'set-cookie',
+  'x-api-key',
+  'x-auth-token',
+  'x-access-token',
+];
 
 /**
  * JSON logs. Secrets never appear: credential headers, passwords, client secrets and tokens are
@@ -64,14 +72,19 @@ function redactIfString(value: unknown): unknown {
 export function redactHeaders(headers: unknown): unknown {
   // Fetch's Headers keeps its entries out of sight of JSON; undici's raw form is [name, value, ...].
   if (headers instanceof Headers) headers = Object.fromEntries(headers.entries());
-  if (Array.isArray(headers)) return headers.map((item, i) => (i % 2 === 1 && isCredentialName(String(headers[i - 1])) ? CENSOR : item));
+  if (Array.isArray(headers))
+    return headers.map((item, i) => (i % 2 === 1 && isCredentialName(String(headers[i - 1])) ? CENSOR : item));
   if (!isRecord(headers)) return headers;
-  return Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, isCredentialName(name) ? CENSOR : value]));
+  return Object.fromEntries(
+    Object.entries(headers).map(([name, value]) => [name, isCredentialName(name) ? CENSOR : value]),
+  );
 }
 
 function redactNestedHeaders(value: unknown, depth: number): unknown {
   if (!isRecord(value) || depth === 0) return value;
-  const copy: Record<string, unknown> = Array.isArray(value) ? [...value] as unknown as Record<string, unknown> : { ...value };
+  const copy: Record<string, unknown> = Array.isArray(value)
+    ? ([...value] as unknown as Record<string, unknown>)
+    : { ...value };
   for (const [key, inner] of Object.entries(copy)) {
     copy[key] = key === 'headers' ? redactHeaders(inner) : redactNestedHeaders(inner, depth - 1);
   }

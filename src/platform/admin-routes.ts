@@ -1,5 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import { MAX_INT32, NO_NUL, accountIdSchema, accountParams, conversationParams, sequenceSchema, skillNameSchema } from '../http/schemas.js';
+import {
+  MAX_INT32,
+  NO_NUL,
+  accountIdSchema,
+  accountParams,
+  conversationParams,
+  sequenceSchema,
+  skillNameSchema,
+} from '../http/schemas.js';
 import type { Conversations } from './conversations.js';
 import type { RealtimeHub, StreamMessage } from './realtime.js';
 import { serveSse, serveWebSocket } from './realtime.js';
@@ -46,7 +54,8 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
         body: { type: 'object', properties: { name: skillNameSchema }, required: ['name'] },
       },
     },
-    async (request, reply) => reply.status(201).send(await directory.createSkill(request.params.acc, request.body.name)),
+    async (request, reply) =>
+      reply.status(201).send(await directory.createSkill(request.params.acc, request.body.name)),
   );
 
   server.get<{ Params: { acc: string } }>(
@@ -98,7 +107,10 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
         params: accountParams,
         body: {
           type: 'object',
-          properties: { url: { type: 'string', format: 'uri', pattern: '^https?://' }, name: { type: 'string', maxLength: 255 } },
+          properties: {
+            url: { type: 'string', format: 'uri', pattern: '^https?://' },
+            name: { type: 'string', maxLength: 255 },
+          },
           required: ['url'],
         },
       },
@@ -125,7 +137,11 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
   );
 
   const replayFor = (acc: string, id: string, after: number | undefined) => async (): Promise<StreamMessage[]> =>
-    (await conversations.events(acc, id, { after, forConsumer: false })).map((event) => ({ kind: 'event', conversationId: id, event }));
+    (await conversations.events(acc, id, { after, forConsumer: false })).map((event) => ({
+      kind: 'event',
+      conversationId: id,
+      event,
+    }));
 
   server.route<{ Params: { acc: string; id: string }; Querystring: { after?: number; token?: string } }>({
     method: 'GET',
@@ -142,11 +158,22 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
     },
     handler: async (request, reply) => {
       const { acc, id } = request.params;
-      serveSse(hub, request, reply, (s) => hub.watchConversation(id, { send: s.send, includePrivate: true }), replayFor(acc, id, request.query.after));
+      serveSse(
+        hub,
+        request,
+        reply,
+        (s) => hub.watchConversation(id, { send: s.send, includePrivate: true }),
+        replayFor(acc, id, request.query.after),
+      );
     },
     wsHandler: (socket, request) => {
       const { acc, id } = request.params;
-      serveWebSocket(hub, socket, (s) => hub.watchConversation(id, { send: s.send, includePrivate: true }), replayFor(acc, id, request.query.after));
+      serveWebSocket(
+        hub,
+        socket,
+        (s) => hub.watchConversation(id, { send: s.send, includePrivate: true }),
+        replayFor(acc, id, request.query.after),
+      );
     },
   });
 }

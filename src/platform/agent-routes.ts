@@ -49,7 +49,10 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
         params: accountParams,
         body: {
           type: 'object',
-          properties: { username: { type: 'string', minLength: 1, maxLength: 256 }, password: { type: 'string', minLength: 1, maxLength: 1024 } },
+          properties: {
+            username: { type: 'string', minLength: 1, maxLength: 256 },
+            password: { type: 'string', minLength: 1, maxLength: 1024 },
+          },
           required: ['username', 'password'],
         },
         response: {
@@ -62,8 +65,10 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
       const { acc } = request.params;
       const { username, password } = request.body;
       await directory.requireAccount(acc);
-      const user = await attempts.verify(reply, { credential: 'password', accountId: acc, name: username, address: request.ip }, () =>
-        directory.authenticate(acc, username, password),
+      const user = await attempts.verify(
+        reply,
+        { credential: 'password', accountId: acc, name: username, address: request.ip },
+        () => directory.authenticate(acc, username, password),
       );
       if (!user) throw new HttpError(401, 'invalid-credentials', 'invalid username or password');
       await directory.setUserState(user.id, 'ONLINE');
@@ -74,21 +79,38 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
 
   server.get<{ Params: { acc: string } }>(
     `${PREFIX}/me`,
-    { schema: { tags, security, summary: 'The logged-in agent and the conversations they hold', params: accountParams } },
+    {
+      schema: { tags, security, summary: 'The logged-in agent and the conversations they hold', params: accountParams },
+    },
     async (request) => {
       const { acc } = request.params;
       const user = await agentOf(request, acc);
-      return { user: { id: user.id, loginName: user.loginName, skills: user.skills, maxConversations: user.maxConversations }, conversations: await conversations.heldBy(acc, user.id) };
+      return {
+        user: { id: user.id, loginName: user.loginName, skills: user.skills, maxConversations: user.maxConversations },
+        conversations: await conversations.heldBy(acc, user.id),
+      };
     },
   );
 
   server.get<{ Params: { acc: string } }>(
     `${PREFIX}/queue`,
-    { schema: { tags, security, summary: 'Conversations waiting on the agent’s skills, oldest first', params: accountParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Conversations waiting on the agent’s skills, oldest first',
+        params: accountParams,
+      },
+    },
     async (request) => {
       const { acc } = request.params;
       const user = await agentOf(request, acc);
-      return { conversations: await conversations.queue(acc, user.skills.map((s) => s.id)) };
+      return {
+        conversations: await conversations.queue(
+          acc,
+          user.skills.map((s) => s.id),
+        ),
+      };
     },
   );
 
@@ -104,7 +126,14 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
 
   server.get<{ Params: { acc: string; id: string } }>(
     `${PREFIX}/conversations/:id`,
-    { schema: { tags, security, summary: 'The full conversation with its log, private texts included', params: conversationParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'The full conversation with its log, private texts included',
+        params: conversationParams,
+      },
+    },
     async (request) => {
       const { acc, id } = request.params;
       const user = await agentOf(request, acc);
@@ -126,7 +155,10 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
         params: conversationParams,
         body: {
           type: 'object',
-          properties: { text: { type: 'string', minLength: 1, maxLength: 10000 }, audience: { type: 'string', enum: ['ALL', 'AGENTS_AND_MANAGERS'] } },
+          properties: {
+            text: { type: 'string', minLength: 1, maxLength: 10000 },
+            audience: { type: 'string', enum: ['ALL', 'AGENTS_AND_MANAGERS'] },
+          },
           required: ['text'],
         },
       },

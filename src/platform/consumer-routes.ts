@@ -1,7 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { requireSession } from '../http/auth.js';
 import { badRequest, forbidden } from '../http/errors.js';
-import { MAX_INT32, accountParams, conversationParams, numericIdSchema, sequenceSchema, skillNameSchema } from '../http/schemas.js';
+import {
+  MAX_INT32,
+  accountParams,
+  conversationParams,
+  numericIdSchema,
+  sequenceSchema,
+  skillNameSchema,
+} from '../http/schemas.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
 import type { Conversations, NewMessage } from './conversations.js';
 import type { RealtimeHub, StreamMessage } from './realtime.js';
@@ -44,14 +51,26 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
   const { conversations, sessions, hub } = deps;
 
   /** The consumer token opens exactly one conversation. */
-  const authorize = async (request: Parameters<typeof requireSession>[1], acc: string, id: string, allowQuery = false) => {
+  const authorize = async (
+    request: Parameters<typeof requireSession>[1],
+    acc: string,
+    id: string,
+    allowQuery = false,
+  ) => {
     const claims = await requireSession(sessions, request, 'consumer', acc, allowQuery);
     if (claims.subject !== id) throw forbidden('this token belongs to another conversation');
   };
 
   server.post<{
     Params: { acc: string };
-    Body: { skill: string; type?: ConversationType; sdes?: Sdes; visitor?: Visitor; engagementId?: number; campaignId?: number };
+    Body: {
+      skill: string;
+      type?: ConversationType;
+      sdes?: Sdes;
+      visitor?: Visitor;
+      engagementId?: number;
+      campaignId?: number;
+    };
   }>(
     `${PREFIX}/conversations`,
     {
@@ -83,23 +102,44 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
     async (request, reply) => {
       const { acc } = request.params;
       const conversation = await conversations.open(acc, request.body);
-      const consumerToken = await sessions.issue({ kind: 'consumer', accountId: acc, subject: conversation.conversationId });
+      const consumerToken = await sessions.issue({
+        kind: 'consumer',
+        accountId: acc,
+        subject: conversation.conversationId,
+      });
       return reply.status(201).send({ conversationId: conversation.conversationId, consumerToken });
     },
   );
 
   server.post<{ Params: { acc: string; id: string }; Body: NewMessage & { metadata?: unknown[] } }>(
     `${PREFIX}/conversations/:id/messages`,
-    { schema: { tags, security, summary: 'Send a text, rich content or file message', params: conversationParams, body: messageBodySchema } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Send a text, rich content or file message',
+        params: conversationParams,
+        body: messageBodySchema,
+      },
+    },
     async (request, reply) => {
       const { acc, id } = request.params;
       const { text, content, file, metadata } = request.body;
       // Not a json-pollock template necessarily (a consumer's rich content is whatever the channel
       // sends), so only its size is checked: it is stored, streamed and sent on to the bot.
       const exceeded = content === undefined ? undefined : exceededJsonLimit(content, RICH_CONTENT_LIMITS);
-      if (exceeded) throw badRequest(`content${exceeded.pointer} ${describeJsonLimit(exceeded)}, the most rich content may have`, 'content-over-limit');
+      if (exceeded)
+        throw badRequest(
+          `content${exceeded.pointer} ${describeJsonLimit(exceeded)}, the most rich content may have`,
+          'content-over-limit',
+        );
       await authorize(request, acc, id);
-      const event = await conversations.post(acc, id, { role: 'CONSUMER' }, { text, content, file, metadata, audience: 'ALL' });
+      const event = await conversations.post(
+        acc,
+        id,
+        { role: 'CONSUMER' },
+        { text, content, file, metadata, audience: 'ALL' },
+      );
       return reply.status(201).send({ sequence: event.sequence });
     },
   );
@@ -169,7 +209,11 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
   );
 
   const replayFor = (acc: string, id: string, after: number | undefined) => async (): Promise<StreamMessage[]> =>
-    (await conversations.events(acc, id, { after, forConsumer: true })).map((event) => ({ kind: 'event', conversationId: id, event }));
+    (await conversations.events(acc, id, { after, forConsumer: true })).map((event) => ({
+      kind: 'event',
+      conversationId: id,
+      event,
+    }));
 
   server.route<{ Params: { acc: string; id: string }; Querystring: { after?: number; token?: string } }>({
     method: 'GET',
@@ -187,7 +231,9 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
       const { acc, id } = request.params;
       const lastEventId = Number(request.headers['last-event-id']);
       // A Last-Event-ID past any sequence means "seen it all" (and must not reach the store out of range).
-      const after = request.query.after ?? (Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? Math.min(lastEventId, MAX_INT32) : undefined);
+      const after =
+        request.query.after ??
+        (Number.isSafeInteger(lastEventId) && lastEventId >= 0 ? Math.min(lastEventId, MAX_INT32) : undefined);
       serveSse(hub, request, reply, (s) => hub.watchConversation(id, s), replayFor(acc, id, after));
     },
     wsHandler: (socket, request) => {

@@ -170,7 +170,10 @@ export class Conversations {
       skill,
       assignee: null,
       ttr: { ttrType: 'NORMAL' },
-      sdes: { authenticatedSdes: input.sdes?.authenticatedSdes ?? {}, unauthenticatedSdes: input.sdes?.unauthenticatedSdes ?? {} },
+      sdes: {
+        authenticatedSdes: input.sdes?.authenticatedSdes ?? {},
+        unauthenticatedSdes: input.sdes?.unauthenticatedSdes ?? {},
+      },
       visitor: input.visitor ?? {},
       ...(input.engagementId !== undefined ? { engagementId: input.engagementId } : {}),
       ...(input.campaignId !== undefined ? { campaignId: input.campaignId } : {}),
@@ -239,7 +242,11 @@ export class Conversations {
    * The log after a sequence. `forConsumer` drops private entries (AGENTS_AND_MANAGERS): the
    * consumer never receives them, in history or stream.
    */
-  async events(accountId: string, conversationId: string, options: { after?: number; forConsumer: boolean }): Promise<ConversationEvent[]> {
+  async events(
+    accountId: string,
+    conversationId: string,
+    options: { after?: number; forConsumer: boolean },
+  ): Promise<ConversationEvent[]> {
     await this.get(accountId, conversationId);
     let query = this.store.db
       .selectFrom('conversation_events')
@@ -259,7 +266,12 @@ export class Conversations {
   }
 
   /** Appends a message. A closed conversation takes no more messages (409). */
-  async post(accountId: string, conversationId: string, originator: Originator, message: NewMessage): Promise<ConversationEvent> {
+  async post(
+    accountId: string,
+    conversationId: string,
+    originator: Originator,
+    message: NewMessage,
+  ): Promise<ConversationEvent> {
     const { written } = await this.act(accountId, conversationId, originator, [{ kind: 'message', message }]);
     return written[0];
   }
@@ -303,7 +315,15 @@ export class Conversations {
         const { message } = step;
         const type = message.file !== undefined ? 'FILE' : message.content !== undefined ? 'RICH_CONTENT' : 'TEXT';
         const event: NewEvent = { type, originator, audience: message.audience ?? 'ALL' };
-        for (const key of ['text', 'content', 'file', 'quickReplies', 'metadata', 'encodedMetadata', 'context'] as const) {
+        for (const key of [
+          'text',
+          'content',
+          'file',
+          'quickReplies',
+          'metadata',
+          'encodedMetadata',
+          'context',
+        ] as const) {
           if (message[key] !== undefined) (event as Record<string, unknown>)[key] = message[key];
         }
         return { next: current, events: [event] };
@@ -317,7 +337,10 @@ export class Conversations {
             const assignee = toAssignee(agent);
             return {
               next: { ...current, skill, assignee, holderLoad: agent.open, queuedAt: undefined },
-              events: [transfer, { type: 'ASSIGN', originator: { role: 'SYSTEM' }, assignee, audience: 'AGENTS_AND_MANAGERS' }],
+              events: [
+                transfer,
+                { type: 'ASSIGN', originator: { role: 'SYSTEM' }, assignee, audience: 'AGENTS_AND_MANAGERS' },
+              ],
             };
           }
         }
@@ -326,13 +349,23 @@ export class Conversations {
       case 'close': {
         const withoutPcs = step.withoutPcs ?? false;
         return {
-          next: { ...current, status: 'CLOSED', closeReason: step.reason, closedWithoutPcs: withoutPcs, queuedAt: undefined },
+          next: {
+            ...current,
+            status: 'CLOSED',
+            closeReason: step.reason,
+            closedWithoutPcs: withoutPcs,
+            queuedAt: undefined,
+          },
           events: [{ type: 'CLOSE', originator, closeReason: step.reason, withoutPcs, audience: 'ALL' }],
         };
       }
       case 'ttr': {
-        const ttr: Ttr = step.ttr.ttrType === 'CUSTOM' ? { ttrType: 'CUSTOM', value: step.ttr.value } : { ttrType: step.ttr.ttrType };
-        return { next: { ...current, ttr }, events: [{ type: 'TTR', originator, ttr, audience: 'AGENTS_AND_MANAGERS' }] };
+        const ttr: Ttr =
+          step.ttr.ttrType === 'CUSTOM' ? { ttrType: 'CUSTOM', value: step.ttr.value } : { ttrType: step.ttr.ttrType };
+        return {
+          next: { ...current, ttr },
+          events: [{ type: 'TTR', originator, ttr, audience: 'AGENTS_AND_MANAGERS' }],
+        };
       }
     }
   }
@@ -354,19 +387,35 @@ export class Conversations {
     return this.mutex.run(notice.conversationId, async () => {
       const known = this.announced.get(notice.conversationId);
       const after = known?.sequence ?? notice.from;
-      const moved = notice.previous && (notice.previous.holder?.userId !== notice.holder?.userId || notice.previous.skillId !== notice.skillId);
+      const moved =
+        notice.previous &&
+        (notice.previous.holder?.userId !== notice.holder?.userId || notice.previous.skillId !== notice.skillId);
       const closed = notice.status === 'CLOSED' && notice.previous?.status === 'OPEN';
       if (notice.to <= after && !moved && !closed && !notice.opened) return;
       const current = await this.load(this.store.db, notice.conversationId);
       if (!current) return;
       // The state as of this change: a later one may already be in the row.
-      const skill = notice.skillId === current.skill.id ? current.skill : ((await this.directory.skillById(notice.skillId)) ?? current.skill);
-      const conversation: Conversation = { ...current, assignee: notice.holder, skill, status: notice.status, lastSequence: Math.max(notice.to, after) };
+      const skill =
+        notice.skillId === current.skill.id
+          ? current.skill
+          : ((await this.directory.skillById(notice.skillId)) ?? current.skill);
+      const conversation: Conversation = {
+        ...current,
+        assignee: notice.holder,
+        skill,
+        status: notice.status,
+        lastSequence: Math.max(notice.to, after),
+      };
       if (notice.opened && !known) this.bus.publish({ type: 'conversation.opened', conversation });
       await this.announceEntries(conversation, after, notice.to);
       if (moved) {
         const previous = notice.previous!;
-        this.bus.publish({ type: 'conversation.assigned', conversation, previousAssignee: previous.holder, previousSkillId: previous.skillId });
+        this.bus.publish({
+          type: 'conversation.assigned',
+          conversation,
+          previousAssignee: previous.holder,
+          previousSkillId: previous.skillId,
+        });
       }
       if (closed) this.bus.publish({ type: 'conversation.closed', conversation });
       this.remember(conversation);
@@ -385,7 +434,13 @@ export class Conversations {
   /** Typing on another instance, announced here too (best effort: it is not stored). */
   async receiveTyping(notice: TypingNotice): Promise<void> {
     const conversation = await this.load(this.store.db, notice.conversationId);
-    if (conversation?.status === 'OPEN') this.bus.publish({ type: 'conversation.typing', conversation, originator: notice.originator, typing: notice.typing });
+    if (conversation?.status === 'OPEN')
+      this.bus.publish({
+        type: 'conversation.typing',
+        conversation,
+        originator: notice.originator,
+        typing: notice.typing,
+      });
   }
 
   /**
@@ -400,8 +455,14 @@ export class Conversations {
         if (!known || !current) return;
         await this.announceEntries(current, known.sequence, current.lastSequence);
         if (known.holderUserId !== (current.assignee?.userId ?? null) || known.skillId !== current.skill.id) {
-          const previousAssignee = known.holderUserId === null ? null : { userId: known.holderUserId, userType: known.holderType };
-          this.bus.publish({ type: 'conversation.assigned', conversation: current, previousAssignee, previousSkillId: known.skillId });
+          const previousAssignee =
+            known.holderUserId === null ? null : { userId: known.holderUserId, userType: known.holderType };
+          this.bus.publish({
+            type: 'conversation.assigned',
+            conversation: current,
+            previousAssignee,
+            previousSkillId: known.skillId,
+          });
         }
         if (current.status === 'CLOSED') this.bus.publish({ type: 'conversation.closed', conversation: current });
         this.remember(current);
@@ -465,7 +526,9 @@ export class Conversations {
     target: { skill: string; agentId?: string },
   ): Promise<Conversation> {
     const skill = await this.directory.requireSkill(accountId, target.skill);
-    return (await this.act(accountId, conversationId, originator, [{ kind: 'transfer', skill, agentId: target.agentId }])).next;
+    return (
+      await this.act(accountId, conversationId, originator, [{ kind: 'transfer', skill, agentId: target.agentId }])
+    ).next;
   }
 
   async close(
@@ -496,7 +559,11 @@ export class Conversations {
       async (current) => {
         requireOpen(current);
         return {
-          next: { ...current, sdes: mergeSdes(current.sdes, update), visitor: visitor ? { ...current.visitor, ...visitor } : current.visitor },
+          next: {
+            ...current,
+            sdes: mergeSdes(current.sdes, update),
+            visitor: visitor ? { ...current.visitor, ...visitor } : current.visitor,
+          },
           events: [{ type: 'SDES', originator, sdes: update, audience: 'AGENTS_AND_MANAGERS' }],
         };
       },
@@ -559,7 +626,12 @@ export class Conversations {
     const rows = await this.selectConversation(this.store.db)
       .where('conversations.assignee_user_id', 'in', userIds.map(Number))
       .where('conversations.status', '=', 'OPEN')
-      .where((eb) => eb.or([eb('conversations.inbound_seq', '>', eb.ref('conversations.answered_seq')), eb('conversations.pending_answer', 'is not', null)]))
+      .where((eb) =>
+        eb.or([
+          eb('conversations.inbound_seq', '>', eb.ref('conversations.answered_seq')),
+          eb('conversations.pending_answer', 'is not', null),
+        ]),
+      )
       .orderBy('conversations.created_at')
       .execute();
     return rows.map(toConversation);
@@ -618,10 +690,15 @@ export class Conversations {
     if (bot) {
       const assignee = toAssignee(bot);
       // Counted again under the bot's row lock: the count that picked it may be stale already.
-      const load = this.locksRows ? ((await candidate(tx, current.accountId, bot.userId, true))?.open ?? bot.open) : bot.open;
+      const load = this.locksRows
+        ? ((await candidate(tx, current.accountId, bot.userId, true))?.open ?? bot.open)
+        : bot.open;
       return {
         next: { ...current, skill, assignee, holderLoad: load, queuedAt: undefined },
-        events: [...events, { type: 'ASSIGN', originator: { role: 'SYSTEM' }, assignee, audience: 'AGENTS_AND_MANAGERS' }],
+        events: [
+          ...events,
+          { type: 'ASSIGN', originator: { role: 'SYSTEM' }, assignee, audience: 'AGENTS_AND_MANAGERS' },
+        ],
       };
     }
     return { next: { ...current, skill, assignee: null, holderLoad: undefined, queuedAt: Date.now() }, events };
@@ -670,17 +747,25 @@ export class Conversations {
           inbound = written.findLast(isConsumerMessage)?.sequence;
         }
         if (written.length) {
-          await tx.executeQuery(this.writes.insert('conversation_events', written.map((e) => toEventRow(conversationId, e))));
+          await tx.executeQuery(
+            this.writes.insert(
+              'conversation_events',
+              written.map((e) => toEventRow(conversationId, e)),
+            ),
+          );
         }
         if (written.length || next !== before) {
-          await tx.executeQuery(this.writes.update('conversations', changedColumns(before, next, now, inbound), 'id', conversationId));
+          await tx.executeQuery(
+            this.writes.update('conversations', changedColumns(before, next, now, inbound), 'id', conversationId),
+          );
         }
         await within?.(tx);
         return { before, next, written };
       });
       // Another instance's changes this bus has not announced yet come first.
       const known = this.announced.get(conversationId);
-      if (known && before.lastSequence > known.sequence) await this.announceEntries(before, known.sequence, before.lastSequence);
+      if (known && before.lastSequence > known.sequence)
+        await this.announceEntries(before, known.sequence, before.lastSequence);
       for (const event of written) {
         this.metrics.eventsWritten.inc({ type: event.type });
         this.bus.publish({ type: 'conversation.event', conversation: next, event });
@@ -693,7 +778,8 @@ export class Conversations {
           previousSkillId: before.skill.id,
         });
       }
-      if (before.status === 'OPEN' && next.status === 'CLOSED') this.bus.publish({ type: 'conversation.closed', conversation: next });
+      if (before.status === 'OPEN' && next.status === 'CLOSED')
+        this.bus.publish({ type: 'conversation.closed', conversation: next });
       this.remember(next);
       return { next, written };
     });
@@ -738,7 +824,9 @@ function changedColumns(before: Conversation, next: Conversation, now: number, i
   return {
     ...(next.status !== before.status ? { status: next.status } : {}),
     ...(next.skill.id !== before.skill.id ? { skill_id: next.skill.id } : {}),
-    ...(assignee(next) !== assignee(before) ? { assignee_user_id: assignee(next), holder_load: next.assignee ? (next.holderLoad ?? null) : null } : {}),
+    ...(assignee(next) !== assignee(before)
+      ? { assignee_user_id: assignee(next), holder_load: next.assignee ? (next.holderLoad ?? null) : null }
+      : {}),
     ...(next.ttr.ttrType !== before.ttr.ttrType || next.ttr.value !== before.ttr.value
       ? { ttr_type: next.ttr.ttrType, ttr_value: next.ttr.value ?? null }
       : {}),
@@ -751,7 +839,9 @@ function changedColumns(before: Conversation, next: Conversation, now: number, i
     ...(next.queuedAt !== before.queuedAt ? { queued_at: next.queuedAt ?? null } : {}),
     ...(next.status === 'CLOSED' && before.status !== 'CLOSED' ? { closed_at: now } : {}),
     ...(next.answeredSequence !== before.answeredSequence ? { answered_seq: next.answeredSequence } : {}),
-    ...(next.pendingAnswer !== before.pendingAnswer ? { pending_answer: next.pendingAnswer === undefined ? null : JSON.stringify(next.pendingAnswer) } : {}),
+    ...(next.pendingAnswer !== before.pendingAnswer
+      ? { pending_answer: next.pendingAnswer === undefined ? null : JSON.stringify(next.pendingAnswer) }
+      : {}),
     ...(inbound !== undefined ? { inbound_seq: inbound } : {}),
     last_seq: next.lastSequence,
     updated_at: now,
@@ -764,7 +854,9 @@ function holderChanged(before: Conversation, next: Conversation): boolean {
 
 function withAnswer(conversation: Conversation, sequence: number, pending: unknown): Conversation {
   const { pendingAnswer: _dropped, ...rest } = conversation;
-  return pending === null || pending === undefined ? { ...rest, answeredSequence: sequence } : { ...rest, answeredSequence: sequence, pendingAnswer: pending };
+  return pending === null || pending === undefined
+    ? { ...rest, answeredSequence: sequence }
+    : { ...rest, answeredSequence: sequence, pendingAnswer: pending };
 }
 
 function requireOpen(conversation: Conversation): void {

@@ -227,14 +227,25 @@ export class Directory {
     const lambdaUuid = randomUUID();
     await this.db
       .insertInto('functions')
-      .values({ lambda_uuid: lambdaUuid, account_id: accountId, name: input.name ?? null, url: input.url, created_at: Date.now() })
+      .values({
+        lambda_uuid: lambdaUuid,
+        account_id: accountId,
+        name: input.name ?? null,
+        url: input.url,
+        created_at: Date.now(),
+      })
       .execute();
     return { lambdaUuid, accountId, name: input.name ?? null, url: input.url };
   }
 
   async listFunctions(accountId: string): Promise<FunctionRegistration[]> {
     await this.requireAccount(accountId);
-    const rows = await this.db.selectFrom('functions').selectAll().where('account_id', '=', accountId).orderBy('created_at').execute();
+    const rows = await this.db
+      .selectFrom('functions')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .orderBy('created_at')
+      .execute();
     return rows.map((r) => ({ lambdaUuid: r.lambda_uuid, accountId: r.account_id, name: r.name, url: r.url }));
   }
 
@@ -258,7 +269,11 @@ export class Directory {
       .where('name', 'in', unique)
       .execute();
     const missing = unique.filter((n) => !found.some((s) => s.name === n));
-    if (missing.length) throw badRequest(`unknown skill${missing.length > 1 ? 's' : ''}: ${missing.map((m) => `'${m}'`).join(', ')}`, 'unknown-skill');
+    if (missing.length)
+      throw badRequest(
+        `unknown skill${missing.length > 1 ? 's' : ''}: ${missing.map((m) => `'${m}'`).join(', ')}`,
+        'unknown-skill',
+      );
     return found;
   }
 

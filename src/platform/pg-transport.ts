@@ -44,14 +44,19 @@ export class PostgresTransport implements BusTransport {
   }
 
   tell(notice: TypingNotice | BotNotice): void {
-    const payload = 'botId' in notice ? { k: 'b', i: this.options.connectionName, b: notice.botId } : { k: 't', i: this.options.connectionName, ...notice };
+    const payload =
+      'botId' in notice
+        ? { k: 'b', i: this.options.connectionName, b: notice.botId }
+        : { k: 't', i: this.options.connectionName, ...notice };
     void sql`select pg_notify(${CHANNEL}, ${JSON.stringify(payload)})`
       .execute(this.options.db)
       .catch((err) => this.options.log.warn({ err }, 'could not tell the other instances'));
   }
 
   health(): { ok: boolean; error?: string } {
-    return this.connected ? { ok: true } : { ok: false, error: this.lastError ?? 'the change listener is not connected' };
+    return this.connected
+      ? { ok: true }
+      : { ok: false, error: this.lastError ?? 'the change listener is not connected' };
   }
 
   async close(): Promise<void> {
@@ -65,7 +70,11 @@ export class PostgresTransport implements BusTransport {
   }
 
   private async connect(attempt = 0): Promise<void> {
-    const client = new pg.Client({ connectionString: this.options.connectionString, keepAlive: true, application_name: this.options.connectionName });
+    const client = new pg.Client({
+      connectionString: this.options.connectionString,
+      keepAlive: true,
+      application_name: this.options.connectionName,
+    });
     client.on('notification', (message) => this.deliver(message.payload));
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, new Error('the change listener connection ended')));
@@ -106,15 +115,18 @@ export class PostgresTransport implements BusTransport {
     this.options.log.error({ err: error }, 'change listener lost; reconnecting');
     let attempt = 1;
     const again = () => {
-      this.retry = setTimeout(async () => {
-        this.retry = undefined;
-        if (this.closed) return;
-        await this.connect(attempt).catch(() => undefined);
-        if (!this.connected && !this.retry && !this.closed) {
-          attempt++;
-          again();
-        }
-      }, Math.min(RECONNECT_MAX_MS, 100 * 2 ** attempt));
+      this.retry = setTimeout(
+        async () => {
+          this.retry = undefined;
+          if (this.closed) return;
+          await this.connect(attempt).catch(() => undefined);
+          if (!this.connected && !this.retry && !this.closed) {
+            attempt++;
+            again();
+          }
+        },
+        Math.min(RECONNECT_MAX_MS, 100 * 2 ** attempt),
+      );
     };
     again();
   }
@@ -130,7 +142,12 @@ export class PostgresTransport implements BusTransport {
     if (notice.i === this.options.connectionName) return;
     try {
       if (notice.k === 'c') this.handlers.change(toChangeNotice(notice));
-      else if (notice.k === 't') this.handlers.typing({ conversationId: String(notice.conversationId), originator: notice.originator as TypingNotice['originator'], typing: notice.typing === true });
+      else if (notice.k === 't')
+        this.handlers.typing({
+          conversationId: String(notice.conversationId),
+          originator: notice.originator as TypingNotice['originator'],
+          typing: notice.typing === true,
+        });
       else if (notice.k === 'b') this.handlers.bot({ botId: String(notice.b) });
     } catch (err) {
       this.options.log.error({ err }, 'a change notice could not be handled');
@@ -140,7 +157,9 @@ export class PostgresTransport implements BusTransport {
 
 function toChangeNotice(n: Record<string, unknown>): ChangeNotice {
   const assignee = (id: unknown, type: unknown, botId: unknown): Assignee | null =>
-    id === null || id === undefined ? null : { userId: String(id), userType: type === 'BOT' ? 'BOT' : 'HUMAN', ...(botId ? { botId: String(botId) } : {}) };
+    id === null || id === undefined
+      ? null
+      : { userId: String(id), userType: type === 'BOT' ? 'BOT' : 'HUMAN', ...(botId ? { botId: String(botId) } : {}) };
   const status = (v: unknown) => (v === 'CLOSED' ? 'CLOSED' : 'OPEN');
   return {
     conversationId: String(n.c),
@@ -150,7 +169,9 @@ function toChangeNotice(n: Record<string, unknown>): ChangeNotice {
     holder: assignee(n.h, n.ht, n.hb),
     skillId: Number(n.s),
     status: status(n.st),
-    ...(n.op ? {} : { previous: { holder: assignee(n.ph, n.pht, n.phb), skillId: Number(n.ps), status: status(n.pst) } }),
+    ...(n.op
+      ? {}
+      : { previous: { holder: assignee(n.ph, n.pht, n.phb), skillId: Number(n.ps), status: status(n.pst) } }),
     opened: n.op === true,
   };
 }

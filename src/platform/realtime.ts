@@ -88,7 +88,9 @@ export class RealtimeHub {
           typing: e.typing,
         };
         consumers?.forEach((s) => (e.originator.role !== 'CONSUMER' || s.includePrivate) && s.send(message));
-        agents?.forEach((a) => a.userId === conversation.assignee?.userId && e.originator.role === 'CONSUMER' && a.send(message));
+        agents?.forEach(
+          (a) => a.userId === conversation.assignee?.userId && e.originator.role === 'CONSUMER' && a.send(message),
+        );
         break;
       }
       case 'conversation.opened':

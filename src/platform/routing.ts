@@ -45,13 +45,7 @@ export async function onlineBots(db: Db, skillId: number): Promise<Candidate[]> 
   const rows = await db
     .selectFrom('users')
     .innerJoin('user_skills', 'user_skills.user_id', 'users.id')
-    .select((eb) => [
-      'users.id',
-      'users.user_type',
-      'users.bot_id',
-      'users.max_conversations',
-      openCount(eb),
-    ])
+    .select((eb) => ['users.id', 'users.user_type', 'users.bot_id', 'users.max_conversations', openCount(eb)])
     .where('user_skills.skill_id', '=', skillId)
     .where('users.user_type', '=', 'BOT')
     .where('users.state', '=', 'ONLINE')
@@ -71,10 +65,22 @@ export async function onlineBots(db: Db, skillId: number): Promise<Candidate[]> 
  * same agent a conversation at once take turns, so the second counts the first's, and a cap
  * holds however many instances assign at the same moment.
  */
-export async function candidate(db: Db, accountId: string, userId: number, lock = false): Promise<(Candidate & { online: boolean }) | undefined> {
+export async function candidate(
+  db: Db,
+  accountId: string,
+  userId: number,
+  lock = false,
+): Promise<(Candidate & { online: boolean }) | undefined> {
   // A separate statement: the count must be read after the lock is granted, not from the
   // snapshot the locking statement started with.
-  if (lock) await db.selectFrom('users').select('id').where('id', '=', userId).where('account_id', '=', accountId).forUpdate().execute();
+  if (lock)
+    await db
+      .selectFrom('users')
+      .select('id')
+      .where('id', '=', userId)
+      .where('account_id', '=', accountId)
+      .forUpdate()
+      .execute();
   const r = await db
     .selectFrom('users')
     .select((eb) => [

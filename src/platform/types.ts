@@ -62,15 +62,7 @@ export interface Assignee {
   botId?: string;
 }
 
-export type EventType =
-  | 'TEXT'
-  | 'RICH_CONTENT'
-  | 'FILE'
-  | 'ASSIGN'
-  | 'TRANSFER'
-  | 'CLOSE'
-  | 'TTR'
-  | 'SDES';
+export type EventType = 'TEXT' | 'RICH_CONTENT' | 'FILE' | 'ASSIGN' | 'TRANSFER' | 'CLOSE' | 'TTR' | 'SDES';
 
 /** One entry of a conversation's ordered, durable event log. */
 export interface ConversationEvent {

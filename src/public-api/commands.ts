@@ -62,14 +62,16 @@ export function parseTtl(raw: unknown): Checked<number> {
   if (text === undefined) return { ok: false, message: `ttl must be given once, as ${range}` };
   if (!/^[0-9]+$/.test(text)) return { ok: false, message: `ttl must be ${range}, got '${text}'` };
   const seconds = Number(text);
-  if (seconds < TTL_MIN_SECONDS || seconds > TTL_MAX_SECONDS) return { ok: false, message: `ttl must be ${range}, got ${text}` };
+  if (seconds < TTL_MIN_SECONDS || seconds > TTL_MAX_SECONDS)
+    return { ok: false, message: `ttl must be ${range}, got ${text}` };
   return { ok: true, value: seconds };
 }
 
 /** `v` of the login: the page documents exactly one version, 1.3. */
 export function checkLoginVersion(raw: unknown): Checked<'1.3'> {
   if (raw === undefined) return { ok: false, message: "query parameter v is required and must be '1.3'" };
-  if (Array.isArray(raw) || String(raw) !== '1.3') return { ok: false, message: `unsupported API version '${String(raw)}': v must be '1.3'` };
+  if (Array.isArray(raw) || String(raw) !== '1.3')
+    return { ok: false, message: `unsupported API version '${String(raw)}': v must be '1.3'` };
   return { ok: true, value: '1.3' };
 }
 
@@ -84,7 +86,12 @@ const pauseSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    delay: { type: 'number', minimum: 0, maximum: MAX_DELAY_SECONDS, description: 'seconds to wait before the next message' },
+    delay: {
+      type: 'number',
+      minimum: 0,
+      maximum: MAX_DELAY_SECONDS,
+      description: 'seconds to wait before the next message',
+    },
     typing: { type: 'boolean', description: 'show the typing indicator while waiting (default true)' },
   },
   required: ['delay'],
@@ -115,7 +122,8 @@ const structuredMessageSchema = {
  * oneOf so a mistake is reported against the field that is wrong, not as "matches no branch".
  */
 const messageItemSchema = {
-  description: 'A text, a pause {delay, typing?} or a structured message {structuredContent, metadata?, encodedMetadata?}',
+  description:
+    'A text, a pause {delay, typing?} or a structured message {structuredContent, metadata?, encodedMetadata?}',
   if: { type: 'string' },
   then: { type: 'string', minLength: 1, maxLength: 10000 },
   else: {
@@ -166,7 +174,11 @@ export const bodySchemas: Record<Action, object> = {
         maxItems: 50,
         // The type names the engagement attribute (personal, ctmrinfo, purchase...): a plain word,
         // since it becomes a key of the conversation's SDES.
-        items: { type: 'object', properties: { type: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9]{0,63}$' } }, required: ['type'] },
+        items: {
+          type: 'object',
+          properties: { type: { type: 'string', pattern: '^[A-Za-z][A-Za-z0-9]{0,63}$' } },
+          required: ['type'],
+        },
       },
       sharkVisitorId: { type: 'string', minLength: 1, maxLength: 256 },
       sharkSessionId: { type: 'string', minLength: 1, maxLength: 256 },
@@ -179,7 +191,13 @@ export const bodySchemas: Record<Action, object> = {
     properties: {
       ttrType: { type: 'string', enum: ['URGENT', 'NORMAL', 'PRIORITIZED', 'CUSTOM'] },
       // At most 9 digits: the platform keeps TTR seconds in a 32-bit column.
-      value: { type: ['integer', 'string'], pattern: '^0*[1-9][0-9]{0,8}$', minimum: 1, maximum: 999_999_999, description: 'seconds (string or number), required for CUSTOM' },
+      value: {
+        type: ['integer', 'string'],
+        pattern: '^0*[1-9][0-9]{0,8}$',
+        minimum: 1,
+        maximum: 999_999_999,
+        description: 'seconds (string or number), required for CUSTOM',
+      },
     },
     required: ['ttrType'],
     if: { properties: { ttrType: { const: 'CUSTOM' } } },
@@ -206,7 +224,11 @@ export interface Refusal {
  * What the body schema cannot say about messages: the templates themselves, the pauses' total,
  * and which features a CHAT conversation lacks (quick replies and encodedMetadata).
  */
-export function checkMessages(command: MessagesCommand, type: ConversationType, templates: StructuredContentValidator): Refusal | undefined {
+export function checkMessages(
+  command: MessagesCommand,
+  type: ConversationType,
+  templates: StructuredContentValidator,
+): Refusal | undefined {
   const invalid = (message: string): Refusal => ({ code: 'invalid-message', message });
   const messagingOnly = (message: string): Refusal => ({ code: 'messaging-only', message });
   let paused = 0;
@@ -215,17 +237,26 @@ export function checkMessages(command: MessagesCommand, type: ConversationType, 
     const at = `messages[${i}]`;
     if (isPause(item)) {
       paused += item.delay;
-      if (paused > MAX_DELAY_SECONDS) return invalid(`${at}: the pauses of one request add up to more than ${MAX_DELAY_SECONDS} seconds`);
+      if (paused > MAX_DELAY_SECONDS)
+        return invalid(`${at}: the pauses of one request add up to more than ${MAX_DELAY_SECONDS} seconds`);
       continue;
     }
-    if (item.encodedMetadata !== undefined && type === 'CHAT') return messagingOnly(`${at}: encodedMetadata is only supported in messaging conversations`);
+    if (item.encodedMetadata !== undefined && type === 'CHAT')
+      return messagingOnly(`${at}: encodedMetadata is only supported in messaging conversations`);
     const content = item.structuredContent;
     if (isQuickReplies(item)) {
       if (type === 'CHAT') return messagingOnly(`${at}: quick replies are only supported in messaging conversations`);
       const extra = Object.keys(content).filter((k) => k !== 'quickReplies' && k !== 'message');
-      if (extra.length) return invalid(`${at}.structuredContent: quick replies take only 'quickReplies' and 'message', not '${extra[0]}'`);
-      if (typeof content.message !== 'string' || !content.message) return invalid(`${at}.structuredContent.message: the text shown with quick replies is required`);
-      const refusal = refuse(`${at}.structuredContent.quickReplies`, templates.validateQuickReplies(content.quickReplies));
+      if (extra.length)
+        return invalid(
+          `${at}.structuredContent: quick replies take only 'quickReplies' and 'message', not '${extra[0]}'`,
+        );
+      if (typeof content.message !== 'string' || !content.message)
+        return invalid(`${at}.structuredContent.message: the text shown with quick replies is required`);
+      const refusal = refuse(
+        `${at}.structuredContent.quickReplies`,
+        templates.validateQuickReplies(content.quickReplies),
+      );
       if (refusal) return refusal;
       continue;
     }

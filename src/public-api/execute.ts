@@ -27,7 +27,9 @@ export function commandExecutor(conversations: Conversations, directory: Directo
   const speaker = async (job: Job): Promise<Originator> => {
     const conversation = await conversations.get(job.accountId, job.conversationId);
     const holder = conversation.assignee;
-    return holder?.userType === 'BOT' ? { role: 'BOT', userId: holder.userId } : { role: 'AGENT', userId: job.actorUserId };
+    return holder?.userType === 'BOT'
+      ? { role: 'BOT', userId: holder.userId }
+      : { role: 'AGENT', userId: job.actorUserId };
   };
 
   const act = async (job: Job, steps: Step[], within: ReturnType<RecordProgress>) => {
@@ -58,13 +60,15 @@ export function commandExecutor(conversations: Conversations, directory: Directo
     if (at.resumeAt !== undefined) {
       // A pause its previous worker began: only what is left of it.
       const paused = items[at.items - 1];
-      await pause(job, isPause(paused) ? paused.typing ?? true : false, at.resumeAt, signal);
+      await pause(job, isPause(paused) ? (paused.typing ?? true) : false, at.resumeAt, signal);
     }
     for (;;) {
       signal.throwIfAborted();
       let end = at.items;
       while (end < items.length && !isPause(items[end])) end++;
-      const steps = (items.slice(at.items, end) as Array<string | StructuredMessage>).map((item): Step => ({ kind: 'message', message: toMessage(item, command.context) }));
+      const steps = (items.slice(at.items, end) as Array<string | StructuredMessage>).map(
+        (item): Step => ({ kind: 'message', message: toMessage(item, command.context) }),
+      );
       if (end === items.length) return act(job, steps, record(at, 'done'));
       const { delay, typing = true } = items[end] as Pause;
       const resumeAt = Date.now() + delay * 1000;
@@ -90,7 +94,14 @@ export function commandExecutor(conversations: Conversations, directory: Directo
         return act(job, [{ kind: 'close', reason: 'API' }], done);
       case 'sdes': {
         const { sdes, sharkVisitorId, sharkSessionId } = job.payload as SdesCommand;
-        await conversations.updateSdes(acc, id, await speaker(job), sdesFromList(sdes), { sharkVisitorId, sharkSessionId }, { within: done });
+        await conversations.updateSdes(
+          acc,
+          id,
+          await speaker(job),
+          sdesFromList(sdes),
+          { sharkVisitorId, sharkSessionId },
+          { within: done },
+        );
         return;
       }
       case 'ttr': {

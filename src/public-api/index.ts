@@ -33,7 +33,10 @@ export function publicApiMigrations(dialect: Dialect): Record<string, Migration>
 }
 
 /** Public API v1: login and the five conversation actions. Returns what must stop on shutdown. */
-export async function createPublicApi(server: FastifyInstance, deps: PublicApiDeps): Promise<{ close(): Promise<void> }> {
+export async function createPublicApi(
+  server: FastifyInstance,
+  deps: PublicApiDeps,
+): Promise<{ close(): Promise<void> }> {
   const jobs = new JobStore(deps.store);
   const outcomes = new Counter({
     name: 'botbridge_public_api_jobs_total',
@@ -41,10 +44,15 @@ export async function createPublicApi(server: FastifyInstance, deps: PublicApiDe
     labelNames: ['action', 'status'] as const,
     registers: [deps.metrics.registry],
   });
-  const worker = new JobWorker(jobs, commandExecutor(deps.conversations, deps.directory), deps.log.child({ part: 'public-api' }), {
-    sharedStore: deps.store.dialect === 'postgres',
-    finished: (job, status) => outcomes.inc({ action: job.action, status }),
-  });
+  const worker = new JobWorker(
+    jobs,
+    commandExecutor(deps.conversations, deps.directory),
+    deps.log.child({ part: 'public-api' }),
+    {
+      sharedStore: deps.store.dialect === 'postgres',
+      finished: (job, status) => outcomes.inc({ action: job.action, status }),
+    },
+  );
   registerPublicApiRoutes(server, {
     directory: deps.directory,
     conversations: deps.conversations,

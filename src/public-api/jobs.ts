@@ -125,7 +125,11 @@ export function jobMigrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('started_at', 'bigint')
           .addColumn('finished_at', 'bigint')
           .execute();
-        await db.schema.createIndex('public_api_jobs_pending').on('public_api_jobs').columns(['status', 'conversation_id', 'seq']).execute();
+        await db.schema
+          .createIndex('public_api_jobs_pending')
+          .on('public_api_jobs')
+          .columns(['status', 'conversation_id', 'seq'])
+          .execute();
       },
     },
     '0101_public_api_workers': {
@@ -142,7 +146,10 @@ export function jobMigrations(dialect: Dialect): Record<string, Migration> {
     '0102_public_api_job_progress': {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       async up(db: Kysely<any>) {
-        await db.schema.alterTable('public_api_jobs').addColumn('done_items', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema
+          .alterTable('public_api_jobs')
+          .addColumn('done_items', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
         await db.schema.alterTable('public_api_jobs').addColumn('resume_at', 'bigint').execute();
       },
     },
@@ -163,7 +170,10 @@ export class JobStore {
   /** A job's writes join the conversation changes' group commit on SQLite (store/group-commit.ts). */
   private readonly transact: <T>(work: (tx: Kysely<PublicApiTables>) => Promise<T>) => Promise<T>;
 
-  constructor(store: Store, private readonly now: () => number = Date.now) {
+  constructor(
+    store: Store,
+    private readonly now: () => number = Date.now,
+  ) {
     this.db = store.db.withTables<PublicApiTables>() as unknown as Kysely<PublicApiTables>;
     this.dialect = store.dialect;
     this.transact = (work) => store.transact((tx) => work(tx as unknown as Kysely<PublicApiTables>));
@@ -237,7 +247,8 @@ export class JobStore {
       // SQLite runs one transaction at a time anyway; PostgreSQL instances queue on this lock.
       // Per conversation, not FOR UPDATE SKIP LOCKED on job rows: only the head may be taken,
       // and skipping a head another instance holds would start the job behind it.
-      if (this.dialect === 'postgres') await sql`select pg_advisory_xact_lock(hashtext(${`public_api_jobs:${conversationId}`}))`.execute(tx);
+      if (this.dialect === 'postgres')
+        await sql`select pg_advisory_xact_lock(hashtext(${`public_api_jobs:${conversationId}`}))`.execute(tx);
       const head = await tx
         .selectFrom('public_api_jobs')
         .selectAll()
@@ -266,7 +277,12 @@ export class JobStore {
       }
       const now = this.now();
       if (Number(head.expires_at) <= now) {
-        await tx.updateTable('public_api_jobs').set({ status: 'expired', finished_at: now }).where('id', '=', head.id).where('status', '=', 'queued').execute();
+        await tx
+          .updateTable('public_api_jobs')
+          .set({ status: 'expired', finished_at: now })
+          .where('id', '=', head.id)
+          .where('status', '=', 'queued')
+          .execute();
         return { kind: 'expired', job: { ...toJob(head as JobRow), status: 'expired', finishedAt: now } };
       }
       const started = await tx
@@ -318,11 +334,20 @@ export class JobStore {
    * Ends a job this worker runs (done jobs end with their last part, see `advance`); false when
    * it is no longer this worker's to end.
    */
-  async finish(id: string, workerId: string, outcome: { status: 'done' } | { status: 'failed'; error: string }): Promise<boolean> {
+  async finish(
+    id: string,
+    workerId: string,
+    outcome: { status: 'done' } | { status: 'failed'; error: string },
+  ): Promise<boolean> {
     const result = await this.transact((tx) =>
       tx
         .updateTable('public_api_jobs')
-        .set({ status: outcome.status, error: outcome.status === 'failed' ? outcome.error : null, finished_at: this.now(), resume_at: null })
+        .set({
+          status: outcome.status,
+          error: outcome.status === 'failed' ? outcome.error : null,
+          finished_at: this.now(),
+          resume_at: null,
+        })
         .where('id', '=', id)
         .where('status', '=', 'running')
         .where('worker_id', '=', workerId)
@@ -371,7 +396,11 @@ export class JobStore {
           eb('worker_id', 'is', null),
           eb.and([
             eb('worker_id', '<>', claimant.self),
-            eb('worker_id', 'not in', eb.selectFrom('public_api_workers').select('id').where('heartbeat_at', '>=', claimant.aliveSince)),
+            eb(
+              'worker_id',
+              'not in',
+              eb.selectFrom('public_api_workers').select('id').where('heartbeat_at', '>=', claimant.aliveSince),
+            ),
           ]),
         ]),
       )
@@ -404,6 +433,11 @@ function toJob(r: JobRow): Job {
 }
 
 async function isAlive(tx: Kysely<PublicApiTables>, workerId: string, aliveSince: number): Promise<boolean> {
-  const row = await tx.selectFrom('public_api_workers').select('id').where('id', '=', workerId).where('heartbeat_at', '>=', aliveSince).executeTakeFirst();
+  const row = await tx
+    .selectFrom('public_api_workers')
+    .select('id')
+    .where('id', '=', workerId)
+    .where('heartbeat_at', '>=', aliveSince)
+    .executeTakeFirst();
   return row !== undefined;
 }

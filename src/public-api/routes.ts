@@ -79,10 +79,12 @@ const ttlQuery = {
 } as const;
 
 /** Validation failures in the one error shape, naming the field. */
-const schemaErrorFormatter = (errors: SchemaError[], dataVar: string) => badRequest(describeSchemaErrors(errors, dataVar), 'invalid-request');
+const schemaErrorFormatter = (errors: SchemaError[], dataVar: string) =>
+  badRequest(describeSchemaErrors(errors, dataVar), 'invalid-request');
 
 const summaries: Record<Action, string> = {
-  messages: 'Send messages: texts, pauses, structured content, quick replies (messaging only), with context and metadata',
+  messages:
+    'Send messages: texts, pauses, structured content, quick replies (messaging only), with context and metadata',
   transfer: 'Transfer the conversation to a skill (name is case-sensitive)',
   close: 'Close the conversation',
   sdes: 'Merge engagement attributes (SDES) into the conversation',
@@ -94,7 +96,11 @@ interface Caller {
   ttlSeconds: number;
 }
 
-type ActionRequest = FastifyRequest<{ Params: { accountId: string; conversationId: string }; Querystring: Record<string, unknown>; Body: unknown }>;
+type ActionRequest = FastifyRequest<{
+  Params: { accountId: string; conversationId: string };
+  Querystring: Record<string, unknown>;
+  Body: unknown;
+}>;
 
 /** Login, the five conversation actions (PUT and POST alike, as the page uses both) and job status. */
 export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApiRouteDeps): void {
@@ -120,21 +126,37 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
     return user;
   };
 
-  server.post<{ Params: { accountId: string }; Querystring: { v?: string }; Body: { username: string; password: string } }>(
+  server.post<{
+    Params: { accountId: string };
+    Querystring: { v?: string };
+    Body: { username: string; password: string };
+  }>(
     '/api/account/:accountId/login',
     {
       schema: {
         tags,
         summary: 'Log in a user of the account; returns the bearer for the Public API (valid one hour)',
         params: accountParams,
-        querystring: { type: 'object', properties: { v: { type: 'string', enum: ['1.3'], description: 'API version, must be 1.3' } }, required: ['v'] },
+        querystring: {
+          type: 'object',
+          properties: { v: { type: 'string', enum: ['1.3'], description: 'API version, must be 1.3' } },
+          required: ['v'],
+        },
         body: {
           type: 'object',
-          properties: { username: { type: 'string', minLength: 1, maxLength: 256 }, password: { type: 'string', minLength: 1, maxLength: 1024 } },
+          properties: {
+            username: { type: 'string', minLength: 1, maxLength: 256 },
+            password: { type: 'string', minLength: 1, maxLength: 1024 },
+          },
           required: ['username', 'password'],
         },
         response: {
-          200: { type: 'object', properties: { bearer: { type: 'string' } }, required: ['bearer'], description: 'The bearer (a signed JWT)' },
+          200: {
+            type: 'object',
+            properties: { bearer: { type: 'string' } },
+            required: ['bearer'],
+            description: 'The bearer (a signed JWT)',
+          },
           400: { ...errorBodySchema, description: 'Missing or unsupported v, or a bad body' },
           401: { ...errorBodySchema, description: 'Wrong username or password (never says which)' },
           404: { ...errorBodySchema, description: 'Unknown account' },
@@ -151,8 +173,10 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
       const { accountId } = request.params;
       const { username, password } = request.body;
       await directory.requireAccount(accountId);
-      const user = await attempts.verify(reply, { credential: 'password', accountId, name: username, address: request.ip }, () =>
-        directory.authenticate(accountId, username, password),
+      const user = await attempts.verify(
+        reply,
+        { credential: 'password', accountId, name: username, address: request.ip },
+        () => directory.authenticate(accountId, username, password),
       );
       if (!user) throw new HttpError(401, 'invalid-credentials', 'invalid username or password');
       return { bearer: await sessions.issue({ kind: 'api', accountId, subject: user.id }) };
@@ -170,7 +194,8 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
       }
       case 'transfer': {
         const { skill } = body as TransferCommand;
-        if (!(await directory.findSkill(conversation.accountId, skill))) throw badRequest(`unknown skill '${skill}' (skill names are case-sensitive)`, 'unknown-skill');
+        if (!(await directory.findSkill(conversation.accountId, skill)))
+          throw badRequest(`unknown skill '${skill}' (skill names are case-sensitive)`, 'unknown-skill');
         return { skill };
       }
       case 'close':
@@ -178,7 +203,8 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
       case 'sdes':
         return body as SdesCommand;
       case 'ttr':
-        if (conversation.type === 'CHAT') throw badRequest('setting the TTR is only supported in messaging conversations', 'messaging-only');
+        if (conversation.type === 'CHAT')
+          throw badRequest('setting the TTR is only supported in messaging conversations', 'messaging-only');
         return body as TtrCommand;
     }
   };
@@ -188,9 +214,17 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
       const { accountId, conversationId } = request.params;
       const caller = callers.get(request)!;
       const conversation = await conversations.get(accountId, conversationId);
-      if (conversation.status !== 'OPEN') throw badRequest(`conversation '${conversationId}' is closed`, 'conversation-closed');
+      if (conversation.status !== 'OPEN')
+        throw badRequest(`conversation '${conversationId}' is closed`, 'conversation-closed');
       const payload = await prepare(action, conversation, request.body);
-      const job = await jobs.add({ accountId, conversationId, action, payload, actorUserId: caller.user.id, ttlSeconds: caller.ttlSeconds });
+      const job = await jobs.add({
+        accountId,
+        conversationId,
+        action,
+        payload,
+        actorUserId: caller.user.id,
+        ttlSeconds: caller.ttlSeconds,
+      });
       deps.queued(conversationId);
       return reply.send({ jobId: job.id });
     };
@@ -202,12 +236,18 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
           tags,
           security,
           summary: summaries[action],
-          description: 'Checked at once (bearer, ttl, body, conversation open in this account), then queued: the answer is the job id.',
+          description:
+            'Checked at once (bearer, ttl, body, conversation open in this account), then queued: the answer is the job id.',
           params: conversationParams,
           querystring: ttlQuery,
           body: bodySchemas[action],
           response: {
-            200: { type: 'object', properties: { jobId: { type: 'string' } }, required: ['jobId'], description: 'Accepted and queued' },
+            200: {
+              type: 'object',
+              properties: { jobId: { type: 'string' } },
+              required: ['jobId'],
+              description: 'Accepted and queued',
+            },
             ...errors,
           },
         },
@@ -215,7 +255,9 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
         // Before the body is looked at: who is asking, and for how long the command may wait.
         preValidation: async (request: FastifyRequest) => {
           const { accountId, conversationId } = request.params as { accountId: string; conversationId: string };
-          const user = await authenticate(request, accountId, () => notFound(`unknown conversation '${conversationId}'`));
+          const user = await authenticate(request, accountId, () =>
+            notFound(`unknown conversation '${conversationId}'`),
+          );
           const ttl = parseTtl((request.query as Record<string, unknown>).ttl);
           if (!ttl.ok) throw badRequest(ttl.message, 'invalid-ttl');
           callers.set(request, { user, ttlSeconds: ttl.value });
@@ -233,7 +275,8 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
       schema: {
         tags,
         security,
-        summary: 'Status of a job: queued, running, done, expired (its ttl ran out before it started) or failed (with the reason)',
+        summary:
+          'Status of a job: queued, running, done, expired (its ttl ran out before it started) or failed (with the reason)',
         params: jobParams,
         response: {
           200: {
@@ -261,7 +304,13 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
       const { accountId, jobId } = request.params;
       const job = await jobs.get(accountId, jobId);
       if (!job) throw notFound(`unknown job '${jobId}'`);
-      return { jobId: job.id, action: job.action, conversationId: job.conversationId, status: job.status, ...(job.error ? { error: job.error } : {}) };
+      return {
+        jobId: job.id,
+        action: job.action,
+        conversationId: job.conversationId,
+        status: job.status,
+        ...(job.error ? { error: job.error } : {}),
+      };
     },
   );
 }

@@ -122,13 +122,17 @@ export class JobWorker {
    * this process owns alone, every other worker is.
    */
   private claimant(): Claimant {
-    return { self: this.id, aliveSince: this.options.sharedStore ? Date.now() - 3 * this.heartbeatMs : Number.MAX_SAFE_INTEGER };
+    return {
+      self: this.id,
+      aliveSince: this.options.sharedStore ? Date.now() - 3 * this.heartbeatMs : Number.MAX_SAFE_INTEGER,
+    };
   }
 
   private async sweep(): Promise<void> {
     if (this.stop.signal.aborted) return;
     const abandoned = await this.jobs.abandoned(this.claimant());
-    for (const conversationId of [...abandoned, ...(await this.jobs.conversationsWaiting())]) this.nudge(conversationId);
+    for (const conversationId of [...abandoned, ...(await this.jobs.conversationsWaiting())])
+      this.nudge(conversationId);
   }
 
   private async drain(conversationId: string): Promise<void> {
@@ -141,7 +145,10 @@ export class JobWorker {
       }
       if (step.kind === 'resumed') {
         const { job, from } = step;
-        this.log.warn({ jobId: job.id, conversationId, from, progress: job.progress }, 'public api job of a stopped worker taken over');
+        this.log.warn(
+          { jobId: job.id, conversationId, from, progress: job.progress },
+          'public api job of a stopped worker taken over',
+        );
       }
       await this.run(step.job);
     }
@@ -154,15 +161,22 @@ export class JobWorker {
     } catch (error) {
       if (error instanceof JobLost) {
         // Nothing of the part that found out was written; the job is its new worker's.
-        this.log.warn({ jobId: job.id, conversationId: job.conversationId }, 'public api job taken over by another worker');
+        this.log.warn(
+          { jobId: job.id, conversationId: job.conversationId },
+          'public api job taken over by another worker',
+        );
         return;
       }
       if (this.stop.signal.aborted) {
-        this.log.info({ jobId: job.id, conversationId: job.conversationId }, 'public api job left for another worker at shutdown');
+        this.log.info(
+          { jobId: job.id, conversationId: job.conversationId },
+          'public api job left for another worker at shutdown',
+        );
         return;
       }
       const reason = this.reason(job, error);
-      if (await this.jobs.finish(job.id, this.id, { status: 'failed', error: reason })) this.report(job, 'failed', reason);
+      if (await this.jobs.finish(job.id, this.id, { status: 'failed', error: reason }))
+        this.report(job, 'failed', reason);
     }
   }
 
@@ -173,7 +187,10 @@ export class JobWorker {
   }
 
   private report(job: Job, status: JobStatus, error?: string): void {
-    this.log.info({ jobId: job.id, action: job.action, conversationId: job.conversationId, status, error }, 'public api job finished');
+    this.log.info(
+      { jobId: job.id, action: job.action, conversationId: job.conversationId, status, error },
+      'public api job finished',
+    );
     this.options.finished?.(job, status);
   }
 }

@@ -99,7 +99,11 @@ export function attemptMigrations(_dialect: Dialect): Record<string, Migration> 
           .addColumn('failures', 'integer', (c) => c.notNull())
           .addColumn('window_ends_at', 'bigint', (c) => c.notNull())
           .execute();
-        await db.schema.createIndex('credential_failures_window').on('credential_failures').column('window_ends_at').execute();
+        await db.schema
+          .createIndex('credential_failures_window')
+          .on('credential_failures')
+          .column('window_ends_at')
+          .execute();
       },
     },
   };
@@ -131,7 +135,11 @@ export class CredentialAttempts {
    * failed too often; then answers 429 with Retry-After, without checking anything, so a locked
    * caller learns nothing, right credential or not. A right one clears the name's failures.
    */
-  async verify<T>(reply: RetryAfterReply, attempt: Attempt, check: () => Promise<T | undefined>): Promise<T | undefined> {
+  async verify<T>(
+    reply: RetryAfterReply,
+    attempt: Attempt,
+    check: () => Promise<T | undefined>,
+  ): Promise<T | undefined> {
     const counts = this.countsOf(attempt);
     const now = this.now();
     // A read first: a caller hammering while locked out costs no write.
@@ -154,7 +162,10 @@ export class CredentialAttempts {
     }
     if (verified !== undefined) {
       const [byName, byAddress] = claims;
-      await Promise.all([this.db.deleteFrom('credential_failures').where('key', '=', byName.key).execute(), this.giveBack([byAddress])]);
+      await Promise.all([
+        this.db.deleteFrom('credential_failures').where('key', '=', byName.key).execute(),
+        this.giveBack([byAddress]),
+      ]);
     }
     return verified;
   }
@@ -172,7 +183,11 @@ export class CredentialAttempts {
     const rows = await this.db
       .selectFrom('credential_failures')
       .select(['key', 'failures', 'window_ends_at'])
-      .where('key', 'in', counts.map((c) => c.key))
+      .where(
+        'key',
+        'in',
+        counts.map((c) => c.key),
+      )
       .where('window_ends_at', '>', now)
       .execute();
     let until = 0;
@@ -239,7 +254,11 @@ export class CredentialAttempts {
         // since the subquery's snapshot is then left alone.
         .where('window_ends_at', '<=', now)
         .where('key', 'in', (eb) => {
-          const expired = eb.selectFrom('credential_failures').select('key').where('window_ends_at', '<=', now).limit(PRUNE_BATCH);
+          const expired = eb
+            .selectFrom('credential_failures')
+            .select('key')
+            .where('window_ends_at', '<=', now)
+            .limit(PRUNE_BATCH);
           // Rows a try holds are left for the next prune: a prune never waits on a lock, so it
           // can never close a circle of waits with a try's two rows (a deadlock, a failed login).
           return this.dialect === 'postgres' ? expired.forUpdate().skipLocked() : expired;

@@ -55,9 +55,16 @@ export class KeyRing {
   private openPrivateJwk(kid: string, stored: string): Promise<string | undefined> {
     const db = this.store.db;
     return openStored(this.box, `signing key ${kid} in the store`, stored, {
-      reread: async () => (await db.selectFrom('signing_keys').select('private_jwk').where('kid', '=', kid).executeTakeFirst())?.private_jwk,
+      reread: async () =>
+        (await db.selectFrom('signing_keys').select('private_jwk').where('kid', '=', kid).executeTakeFirst())
+          ?.private_jwk,
       sealIfUnchanged: async (plain, sealed) => {
-        await db.updateTable('signing_keys').set({ private_jwk: sealed }).where('kid', '=', kid).where('private_jwk', '=', plain).execute();
+        await db
+          .updateTable('signing_keys')
+          .set({ private_jwk: sealed })
+          .where('kid', '=', kid)
+          .where('private_jwk', '=', plain)
+          .execute();
       },
     });
   }
@@ -72,7 +79,12 @@ export class KeyRing {
     // one, so a token grant in between never sees "no active key" and mints one of its own.
     const fresh = await newKeyRow(this.box);
     const retired = await this.store.db.transaction().execute(async (tx) => {
-      const rows = await tx.updateTable('signing_keys').set({ retired_at: now }).where('retired_at', 'is', null).returning('kid').execute();
+      const rows = await tx
+        .updateTable('signing_keys')
+        .set({ retired_at: now })
+        .where('retired_at', 'is', null)
+        .returning('kid')
+        .execute();
       await tx.insertInto('signing_keys').values(fresh).execute();
       return rows;
     });
@@ -101,15 +113,17 @@ export class KeyRing {
   }
 
   private newest() {
-    return this.store.db
-      .selectFrom('signing_keys')
-      .select(['kid', 'private_jwk'])
-      .where('retired_at', 'is', null)
-      // Replicas starting together on an empty store may each create a first key; the kid breaks
-      // a same-millisecond tie so every instance signs with the same one (the one JWKS lists first).
-      .orderBy('created_at', 'desc')
-      .orderBy('kid', 'desc')
-      .executeTakeFirst();
+    return (
+      this.store.db
+        .selectFrom('signing_keys')
+        .select(['kid', 'private_jwk'])
+        .where('retired_at', 'is', null)
+        // Replicas starting together on an empty store may each create a first key; the kid breaks
+        // a same-millisecond tie so every instance signs with the same one (the one JWKS lists first).
+        .orderBy('created_at', 'desc')
+        .orderBy('kid', 'desc')
+        .executeTakeFirst()
+    );
   }
 
   private async insertKey(): Promise<string> {
@@ -128,5 +142,11 @@ async function newKeyRow(box: SecretBox) {
   const kid = randomUUID();
   const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'RS256' };
-  return { kid, private_jwk: box.seal(JSON.stringify(privateJwk)), public_jwk: JSON.stringify(publicJwk), created_at: Date.now(), retired_at: null };
+  return {
+    kid,
+    private_jwk: box.seal(JSON.stringify(privateJwk)),
+    public_jwk: JSON.stringify(publicJwk),
+    created_at: Date.now(),
+    retired_at: null,
+  };
 }

@@ -33,7 +33,11 @@ export function registerSentinelRoutes(server: FastifyInstance, deps: Deps): voi
         params: accountParams,
         querystring: {
           type: 'object',
-          properties: { v: { type: 'string' }, grant_type: { type: 'string', enum: ['client_credentials'] }, ...credentials.properties },
+          properties: {
+            v: { type: 'string' },
+            grant_type: { type: 'string', enum: ['client_credentials'] },
+            ...credentials.properties,
+          },
           required: ['grant_type'],
         },
         body: { anyOf: [credentials, { type: 'null' }] },
@@ -52,8 +56,10 @@ export function registerSentinelRoutes(server: FastifyInstance, deps: Deps): voi
       }
       await deps.directory.requireAccount(acc);
       // An unknown client id and a wrong secret are one answer, counted alike.
-      const granted = await deps.attempts.verify(reply, { credential: 'client-secret', accountId: acc, name: clientId, address: request.ip }, () =>
-        deps.apps.grant(acc, clientId, clientSecret),
+      const granted = await deps.attempts.verify(
+        reply,
+        { credential: 'client-secret', accountId: acc, name: clientId, address: request.ip },
+        () => deps.apps.grant(acc, clientId, clientSecret),
       );
       if (!granted) throw new HttpError(401, 'invalid_client', 'client authentication failed');
       reply.header('cache-control', 'no-store');
@@ -62,7 +68,11 @@ export function registerSentinelRoutes(server: FastifyInstance, deps: Deps): voi
   );
 
   const jwks = async () => deps.keys.jwks();
-  server.get('/sentinel/well-known/jwks', { schema: { tags: ['sentinel'], summary: 'Public keys of app tokens' } }, jwks);
+  server.get(
+    '/sentinel/well-known/jwks',
+    { schema: { tags: ['sentinel'], summary: 'Public keys of app tokens' } },
+    jwks,
+  );
   server.get<{ Params: { acc: string } }>(
     '/sentinel/api/account/:acc/.well-known/jwks',
     { schema: { tags: ['sentinel'], summary: 'Public keys of app tokens', params: accountParams } },

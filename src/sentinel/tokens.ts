@@ -51,17 +51,30 @@ export class AppTokens {
   }
 
   async list(accountId: string): Promise<App[]> {
-    const rows = await this.store.db.selectFrom('apps').selectAll().where('account_id', '=', accountId).orderBy('created_at').execute();
+    const rows = await this.store.db
+      .selectFrom('apps')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .orderBy('created_at')
+      .execute();
     return rows.map((r) => ({ clientId: r.client_id, accountId: r.account_id, name: r.name, scope: r.scope }));
   }
 
   async remove(accountId: string, clientId: string): Promise<void> {
-    const result = await this.store.db.deleteFrom('apps').where('account_id', '=', accountId).where('client_id', '=', clientId).executeTakeFirst();
+    const result = await this.store.db
+      .deleteFrom('apps')
+      .where('account_id', '=', accountId)
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
     if (!result.numDeletedRows) throw notFound(`unknown app '${clientId}'`);
   }
 
   /** The client-credentials grant: a signed app JWT, or undefined when the credentials do not match. */
-  async grant(accountId: string, clientId: string, clientSecret: string): Promise<{ token: string; expiresIn: number } | undefined> {
+  async grant(
+    accountId: string,
+    clientId: string,
+    clientSecret: string,
+  ): Promise<{ token: string; expiresIn: number } | undefined> {
     const app = await this.store.db
       .selectFrom('apps')
       .selectAll()
@@ -179,9 +192,15 @@ export class SessionTokens {
       const db = this.store.db;
       const stored = await settingOrCreate(db, SESSION_SECRET, () => this.box.seal(randomBytes(32).toString('base64')));
       const value = await openStored(this.box, 'the session-token secret in the store', stored, {
-        reread: async () => (await db.selectFrom('settings').select('value').where('key', '=', SESSION_SECRET).executeTakeFirst())?.value,
+        reread: async () =>
+          (await db.selectFrom('settings').select('value').where('key', '=', SESSION_SECRET).executeTakeFirst())?.value,
         sealIfUnchanged: async (plain, sealed) => {
-          await db.updateTable('settings').set({ value: sealed }).where('key', '=', SESSION_SECRET).where('value', '=', plain).execute();
+          await db
+            .updateTable('settings')
+            .set({ value: sealed })
+            .where('key', '=', SESSION_SECRET)
+            .where('value', '=', plain)
+            .execute();
         },
       });
       if (value === undefined) throw new Error('the session-token secret vanished from the store');
@@ -191,7 +210,11 @@ export class SessionTokens {
   }
 }
 
-function claimsOf(payload: { knd?: unknown; acc?: unknown; sub?: unknown }, kind: SessionKind): { claims?: SessionClaims; reason?: 'invalid' } {
-  if (payload.knd !== kind || typeof payload.acc !== 'string' || typeof payload.sub !== 'string') return { reason: 'invalid' };
+function claimsOf(
+  payload: { knd?: unknown; acc?: unknown; sub?: unknown },
+  kind: SessionKind,
+): { claims?: SessionClaims; reason?: 'invalid' } {
+  if (payload.knd !== kind || typeof payload.acc !== 'string' || typeof payload.sub !== 'string')
+    return { reason: 'invalid' };
   return { claims: { kind, accountId: payload.acc, subject: payload.sub } };
 }

@@ -65,7 +65,9 @@ export function startCheckpointer(
       resolve();
     });
   });
-  worker.on('error', (error) => report(error, 'the WAL checkpoint worker stopped; the connection checkpoints by itself again'));
+  worker.on('error', (error) =>
+    report(error, 'the WAL checkpoint worker stopped; the connection checkpoints by itself again'),
+  );
   return {
     async stop() {
       stopping = true;

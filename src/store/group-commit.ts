@@ -68,6 +68,7 @@ export function groupCommit(db: Kysely<Database>): Transact {
     new Promise<T>((resolve, reject) => {
       // The first unit of a batch schedules it; the rest of this turn's join it, so the commit
       // waits one turn at most.
-      if (queue.push({ work, resolve: resolve as (value: unknown) => void, reject }) === 1) setImmediate(() => void flush());
+      if (queue.push({ work, resolve: resolve as (value: unknown) => void, reject }) === 1)
+        setImmediate(() => void flush());
     });
 }

@@ -48,9 +48,10 @@ export interface StoreOptions {
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const opened: { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void>; release?: () => void } = options.databaseUrl
-    ? openPostgres(options.databaseUrl, options.connectionName, options.onBackgroundError)
-    : openSqlite(options);
+  const opened: { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void>; release?: () => void } =
+    options.databaseUrl
+      ? openPostgres(options.databaseUrl, options.connectionName, options.onBackgroundError)
+      : openSqlite(options);
   const { db, dialect, stop, release } = opened;
   const store: Store = {
     db,
@@ -59,7 +60,11 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     async migrate(extra = {}) {
       const all = { ...migrations(dialect), ...extra };
       // Parts add their migrations independently, so a newer part's older-named migration may arrive late.
-      const migrator = new Migrator({ db, provider: { getMigrations: async () => all }, allowUnorderedMigrations: true });
+      const migrator = new Migrator({
+        db,
+        provider: { getMigrations: async () => all },
+        allowUnorderedMigrations: true,
+      });
       const { error, results } = await migrator.migrateToLatest();
       const failed = results?.find((r) => r.status === 'Error');
       if (error || failed) {
@@ -76,7 +81,12 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   return store;
 }
 
-function openSqlite(options: StoreOptions): { db: Kysely<Database>; dialect: Dialect; stop: () => Promise<void>; release: () => void } {
+function openSqlite(options: StoreOptions): {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  stop: () => Promise<void>;
+  release: () => void;
+} {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const file = join(options.dataDir, 'botbridge.sqlite');
   const claim = options.claim ? claimDataDir(options.dataDir) : undefined;
@@ -126,14 +136,23 @@ function claimDataDir(dataDir: string): BetterSqlite3.Database {
   }
 }
 
-function openPostgres(connectionString: string, connectionName: string | undefined, onError: StoreOptions['onBackgroundError'] = () => {}): { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void> } {
+function openPostgres(
+  connectionString: string,
+  connectionName: string | undefined,
+  onError: StoreOptions['onBackgroundError'] = () => {},
+): { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void> } {
   // int8 (bigint timestamps) arrive as strings by default; ours are epoch ms, safe as numbers.
   // Set per pool, not on pg's global type registry, so nothing leaks between instances.
   const types = {
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>
       oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'),
   };
-  const pool = new pg.Pool({ connectionString, max: 10, types, ...(connectionName ? { application_name: connectionName } : {}) });
+  const pool = new pg.Pool({
+    connectionString,
+    max: 10,
+    types,
+    ...(connectionName ? { application_name: connectionName } : {}),
+  });
   // An idle connection that dies (server restart, failover, a dropped database) is an 'error'
   // event on the pool, which throws when nobody listens. pg already discards that connection and
   // the next query opens a fresh one, so there is nothing more to do than not crash, and say so.

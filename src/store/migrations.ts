@@ -140,10 +140,19 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
        */
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       async up(db: Kysely<any>) {
-        await db.schema.alterTable('conversations').addColumn('answered_seq', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-        await db.schema.alterTable('conversations').addColumn('inbound_seq', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema
+          .alterTable('conversations')
+          .addColumn('answered_seq', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await db.schema
+          .alterTable('conversations')
+          .addColumn('inbound_seq', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
         await db.schema.alterTable('conversations').addColumn('pending_answer', 'text').execute();
-        await db.updateTable('conversations').set((eb) => ({ answered_seq: eb.ref('last_seq'), inbound_seq: eb.ref('last_seq') })).execute();
+        await db
+          .updateTable('conversations')
+          .set((eb) => ({ answered_seq: eb.ref('last_seq'), inbound_seq: eb.ref('last_seq') }))
+          .execute();
       },
     },
     '0003_conversation_holder_load': {

@@ -24,7 +24,10 @@ export class WriteStatements {
       text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${rows.map(tuple).join(', ')}`;
       this.sql.set(key, text);
     }
-    return CompiledQuery.raw(text, rows.flatMap((row) => columns.map((c) => row[c])));
+    return CompiledQuery.raw(
+      text,
+      rows.flatMap((row) => columns.map((c) => row[c])),
+    );
   }
 
   /** `update table set <set's keys> where <idColumn> = id`. */

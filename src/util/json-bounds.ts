@@ -55,7 +55,11 @@ export function exceededJsonLimit(value: unknown, limits: JsonLimits): JsonLimit
   const frames: Frame[] = [];
   let nodes = 0;
   let size = 0;
-  const exceeded = (kind: JsonLimitKind, limit: number): JsonLimitExceeded => ({ kind, limit, pointer: pointerOf(frames) });
+  const exceeded = (kind: JsonLimitKind, limit: number): JsonLimitExceeded => ({
+    kind,
+    limit,
+    pointer: pointerOf(frames),
+  });
 
   let current: unknown = value;
   for (;;) {
@@ -94,7 +98,9 @@ export function exceededJsonLimit(value: unknown, limits: JsonLimits): JsonLimit
       frame.at += 1;
       const length = frame.keys ? frame.keys.length : (frame.container as unknown[]).length;
       if (frame.at < length) {
-        current = frame.keys ? (frame.container as Record<string, unknown>)[frame.keys[frame.at]!] : (frame.container as unknown[])[frame.at];
+        current = frame.keys
+          ? (frame.container as Record<string, unknown>)[frame.keys[frame.at]!]
+          : (frame.container as unknown[])[frame.at];
         break;
       }
       frames.pop();

@@ -35,7 +35,9 @@ export function createSecretBox(key: Buffer): SecretBox {
       const iv = randomBytes(12);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
       const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
-      return [VERSION, iv.toString('base64'), cipher.getAuthTag().toString('base64'), data.toString('base64')].join('.');
+      return [VERSION, iv.toString('base64'), cipher.getAuthTag().toString('base64'), data.toString('base64')].join(
+        '.',
+      );
     },
     open(sealed) {
       const [version, iv, tag, data] = sealed.split('.');
@@ -70,7 +72,10 @@ export async function openStored(
   box: SecretBox,
   what: string,
   stored: string | undefined,
-  store: { reread: () => Promise<string | undefined>; sealIfUnchanged: (plain: string, sealed: string) => Promise<void> },
+  store: {
+    reread: () => Promise<string | undefined>;
+    sealIfUnchanged: (plain: string, sealed: string) => Promise<void>;
+  },
 ): Promise<string | undefined> {
   for (let attempt = 0; attempt < 3; attempt++) {
     if (stored === undefined) return undefined;
@@ -91,7 +96,11 @@ export async function openStored(
  * SECRET_KEY when given; else the key file in the data dir, made on first start unless `create`
  * is false (a command that must use the server's key, never make its own).
  */
-export function loadSecretKey(secretKeyEnv: string | undefined, dataDir: string, options: { create?: boolean } = {}): Buffer {
+export function loadSecretKey(
+  secretKeyEnv: string | undefined,
+  dataDir: string,
+  options: { create?: boolean } = {},
+): Buffer {
   if (secretKeyEnv) {
     const key = Buffer.from(secretKeyEnv, 'base64');
     if (key.length !== 32) throw new Error('SECRET_KEY must be 32 bytes, base64-encoded');
@@ -99,7 +108,8 @@ export function loadSecretKey(secretKeyEnv: string | undefined, dataDir: string,
   }
   const file = join(dataDir, 'secret.key');
   if (!existsSync(file)) {
-    if (options.create === false) throw new Error(`no secret key: set SECRET_KEY or DATA_DIR (${file} does not exist) to the server's`);
+    if (options.create === false)
+      throw new Error(`no secret key: set SECRET_KEY or DATA_DIR (${file} does not exist) to the server's`);
     createKeyFile(file);
   }
   const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');

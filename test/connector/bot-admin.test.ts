@@ -71,7 +71,11 @@ for (const kind of STORES) {
       assert.equal(view.lastError, null);
       assert.ok(!(await storeBytes(store)).includes(app.client_secret), 'client secret not stored in the clear');
 
-      const patched = await admin.patch(`/admin/v1/accounts/${acc}/bots/${botId}`, { name: 'renamed', welcomeEvent: true, vendor: { timeoutSeconds: 5 } });
+      const patched = await admin.patch(`/admin/v1/accounts/${acc}/bots/${botId}`, {
+        name: 'renamed',
+        welcomeEvent: true,
+        vendor: { timeoutSeconds: 5 },
+      });
       assert.equal(patched.status, 200);
       assert.equal(patched.body.name, 'renamed');
       assert.equal(patched.body.vendor.timeoutSeconds, 5);
@@ -96,17 +100,29 @@ for (const kind of STORES) {
         { limits: { maxDelaySeconds: 601 } },
         { limits: { maxResponseBytes: 100 } },
       ]) {
-        assert.equal((await admin.patch(`/admin/v1/accounts/${acc}/bots/${botId}`, patch)).status, 400, JSON.stringify(patch));
+        assert.equal(
+          (await admin.patch(`/admin/v1/accounts/${acc}/bots/${botId}`, patch)).status,
+          400,
+          JSON.stringify(patch),
+        );
       }
       const limited = await admin.patch(`/admin/v1/accounts/${acc}/bots/${botId}`, { limits: { maxItems: 10 } });
       assert.deepEqual(limited.body.limits, { maxResponseBytes: 2 * 1024 * 1024, maxItems: 10, maxDelaySeconds: 30 });
       assert.equal(
-        (await admin.post(`/admin/v1/accounts/${acc}/bots`, { ...view, vendor: { ...view.vendor, baseUrl: 'http://x/', clientSecret: 's' } })).status,
+        (
+          await admin.post(`/admin/v1/accounts/${acc}/bots`, {
+            ...view,
+            vendor: { ...view.vendor, baseUrl: 'http://x/', clientSecret: 's' },
+          })
+        ).status,
         400,
         'trailing slash / unknown fields refused',
       );
       const listed = (await admin.get(`/admin/v1/accounts/${acc}/bots`)).body.bots;
-      assert.deepEqual(listed.map((b: any) => b.id), [botId]);
+      assert.deepEqual(
+        listed.map((b: any) => b.id),
+        [botId],
+      );
       assert.equal((await admin.delete(`/admin/v1/accounts/${acc}/bots/${botId}`)).status, 204);
       assert.equal((await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`)).status, 404);
       assert.equal((await admin.get(`/admin/v1/accounts/other/bots`)).status, 404);
@@ -114,32 +130,60 @@ for (const kind of STORES) {
 
     it('environments and test connection for credentials not saved yet', async () => {
       const { acc, admin, app } = await setupBot(running, bot.url, { start: false });
-      const vendor = { type: 'CUSTOM_ENDPOINT', baseUrl: bot.url, clientId: app.client_id, clientSecret: app.client_secret, botId: 'draft-bot' };
+      const vendor = {
+        type: 'CUSTOM_ENDPOINT',
+        baseUrl: bot.url,
+        clientId: app.client_id,
+        clientSecret: app.client_secret,
+        botId: 'draft-bot',
+      };
       const envs = await admin.post(`/admin/v1/accounts/${acc}/vendor/environments`, { vendor });
       assert.deepEqual(envs.body, { environments: ['draft', 'production'] });
-      const test = await admin.post(`/admin/v1/accounts/${acc}/vendor/test-connection`, { vendor: { ...vendor, environment: 'production' } });
+      const test = await admin.post(`/admin/v1/accounts/${acc}/vendor/test-connection`, {
+        vendor: { ...vendor, environment: 'production' },
+      });
       assert.equal(test.body.ok, true);
-      const wrong = await admin.post(`/admin/v1/accounts/${acc}/vendor/test-connection`, { vendor: { ...vendor, clientSecret: 'wrong' } });
+      const wrong = await admin.post(`/admin/v1/accounts/${acc}/vendor/test-connection`, {
+        vendor: { ...vendor, clientSecret: 'wrong' },
+      });
       assert.equal(wrong.body.ok, false);
       assert.equal(wrong.body.code, 'vendor-auth-rejected');
-      const badEnv = await admin.post(`/admin/v1/accounts/${acc}/vendor/environments`, { vendor: { ...vendor, clientSecret: 'wrong' } });
+      const badEnv = await admin.post(`/admin/v1/accounts/${acc}/vendor/environments`, {
+        vendor: { ...vendor, clientSecret: 'wrong' },
+      });
       assert.equal(badEnv.status, 502);
       assert.equal(badEnv.body.error.code, 'vendor-auth-rejected');
     });
 
     it('a base URL the URL parser refuses is bad input (400), never stored and never a 502', async () => {
       const { acc, admin, app, botId } = await setupBot(running, bot.url, { start: false });
-      const vendor = { type: 'CUSTOM_ENDPOINT', clientId: app.client_id, clientSecret: app.client_secret, botId: 'draft-bot' };
+      const vendor = {
+        type: 'CUSTOM_ENDPOINT',
+        clientId: app.client_id,
+        clientSecret: app.client_secret,
+        botId: 'draft-bot',
+      };
       // Each matches the schema's pattern; none can be called.
       const port = new URL(bot.url).port;
-      for (const baseUrl of ['http://127.0.0.1:99999', 'http://[::1', 'http://%zz', `http://127.0.0.1:${port}/x?a=1`, `http://127.0.0.1:${port}#part`]) {
+      for (const baseUrl of [
+        'http://127.0.0.1:99999',
+        'http://[::1',
+        'http://%zz',
+        `http://127.0.0.1:${port}/x?a=1`,
+        `http://127.0.0.1:${port}#part`,
+      ]) {
         const what = JSON.stringify(baseUrl);
         for (const path of ['vendor/environments', 'vendor/test-connection']) {
           const res = await admin.post(`/admin/v1/accounts/${acc}/${path}`, { vendor: { ...vendor, baseUrl } });
           assert.equal(res.status, 400, `${path} ${what}: ${JSON.stringify(res.body)}`);
           assert.equal(res.body.error.code, 'invalid-request');
         }
-        const created = await admin.post(`/admin/v1/accounts/${acc}/bots`, { name: 'b', conversationType: 'MESSAGING', skills: ['bot'], vendor: { ...vendor, baseUrl } });
+        const created = await admin.post(`/admin/v1/accounts/${acc}/bots`, {
+          name: 'b',
+          conversationType: 'MESSAGING',
+          skills: ['bot'],
+          vendor: { ...vendor, baseUrl },
+        });
         assert.equal(created.status, 400, `create ${what}: ${JSON.stringify(created.body)}`);
         const patched = await admin.patch(`/admin/v1/accounts/${acc}/bots/${botId}`, { vendor: { baseUrl } });
         assert.equal(patched.status, 400, `patch ${what}: ${JSON.stringify(patched.body)}`);
@@ -148,24 +192,48 @@ for (const kind of STORES) {
       assert.equal((await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`)).body.vendor.baseUrl, bot.url);
       assert.equal((await admin.get(`/admin/v1/accounts/${acc}/bots`)).body.bots.length, 1);
       // A good URL passes the same routes, so the refusals are about the URLs.
-      assert.deepEqual((await admin.post(`/admin/v1/accounts/${acc}/vendor/environments`, { vendor: { ...vendor, baseUrl: bot.url } })).body, { environments: ['draft', 'production'] });
+      assert.deepEqual(
+        (await admin.post(`/admin/v1/accounts/${acc}/vendor/environments`, { vendor: { ...vendor, baseUrl: bot.url } }))
+          .body,
+        { environments: ['draft', 'production'] },
+      );
     });
 
     it('files arrive as the placeholder text; the error hook is called on escalation', async () => {
       const { acc, admin } = await setupBot(running, bot.url);
-      const fn = await admin.post(`/admin/v1/accounts/${acc}/functions`, { url: `${hook.url}/hook`, name: 'error hook' });
-      const bots = (await admin.get(`/admin/v1/accounts/${acc}/bots`)).body.bots;
-      await admin.patch(`/admin/v1/accounts/${acc}/bots/${bots[0].id}`, { escalation: { errorHookLambdaUuid: fn.body.lambdaUuid } });
-      bot.onEvent = (req) =>
-        req.body.data.message === 'com.liveperson.bot-connectors.consumer.send-file' ? reply(text('Thanks for the file')) : { status: 500, text: 'nope' };
-      const conversation = await openConversation(running, acc);
-      const sent = await conversation.consumer.post(`/api/account/${acc}/consumer/conversations/${conversation.id}/messages`, {
-        file: { relativePath: '/files/receipt.pdf', fileType: 'PDF', caption: 'receipt' },
+      const fn = await admin.post(`/admin/v1/accounts/${acc}/functions`, {
+        url: `${hook.url}/hook`,
+        name: 'error hook',
       });
+      const bots = (await admin.get(`/admin/v1/accounts/${acc}/bots`)).body.bots;
+      await admin.patch(`/admin/v1/accounts/${acc}/bots/${bots[0].id}`, {
+        escalation: { errorHookLambdaUuid: fn.body.lambdaUuid },
+      });
+      bot.onEvent = (req) =>
+        req.body.data.message === 'com.liveperson.bot-connectors.consumer.send-file'
+          ? reply(text('Thanks for the file'))
+          : { status: 500, text: 'nope' };
+      const conversation = await openConversation(running, acc);
+      const sent = await conversation.consumer.post(
+        `/api/account/${acc}/consumer/conversations/${conversation.id}/messages`,
+        {
+          file: { relativePath: '/files/receipt.pdf', fileType: 'PDF', caption: 'receipt' },
+        },
+      );
       assert.equal(sent.status, 201);
-      await waitForConversation(admin, acc, conversation.id, (c) => botTexts(c).includes('Thanks for the file'), 'file answered');
+      await waitForConversation(
+        admin,
+        acc,
+        conversation.id,
+        (c) => botTexts(c).includes('Thanks for the file'),
+        'file answered',
+      );
       await conversation.say('now fail');
-      await eventually(async () => hook.calls, (calls) => calls.length === 1, 'error hook called');
+      await eventually(
+        async () => hook.calls,
+        (calls) => calls.length === 1,
+        'error hook called',
+      );
       assert.equal(hook.calls[0].body.conversationId, conversation.id);
       assert.equal(hook.calls[0].body.error.code, 'vendor-http-error');
       assert.equal(hook.calls[0].body.transferred, true);
@@ -179,11 +247,17 @@ for (const kind of STORES) {
       await conversation.say('bye');
       await waitForConversation(admin, acc, conversation.id, (c) => botTexts(c).includes('hello'), 'answer');
       await conversation.consumer.post(`/api/account/${acc}/consumer/conversations/${conversation.id}/close`);
-      const [close] = await eventually(async () => bot.events(conversation.id).filter((r) => r.body.type === 'CLOSE_CONVERSATION'), (x) => x.length === 1, 'CLOSE_CONVERSATION sent');
+      const [close] = await eventually(
+        async () => bot.events(conversation.id).filter((r) => r.body.type === 'CLOSE_CONVERSATION'),
+        (x) => x.length === 1,
+        'CLOSE_CONVERSATION sent',
+      );
       assert.equal(close.body.source, 'CONVERSATION');
       assert.equal(close.body.context.lpEvent.conversationId, conversation.id);
       // The service knows the conversation already: one PUT, when it began, none before the close.
-      const calls = bot.received.filter((r) => r.path.includes(conversation.id)).map((r) => `${r.method} ${r.path.endsWith('/events') ? r.body.type : 'conversation'}`);
+      const calls = bot.received
+        .filter((r) => r.path.includes(conversation.id))
+        .map((r) => `${r.method} ${r.path.endsWith('/events') ? r.body.type : 'conversation'}`);
       assert.deepEqual(calls, ['PUT conversation', 'POST TEXT', 'POST CLOSE_CONVERSATION']);
     });
 
@@ -203,10 +277,20 @@ for (const kind of STORES) {
       assert.equal(bot.events().length, calls);
       bot.onState = () => ({ json: { state: 'online', version: '2.0.0' } });
       bot.onEvent = () => reply(text('I am back'));
-      await eventually(() => admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`), (r) => r.body.status === 'ONLINE', 'ONLINE again');
+      await eventually(
+        () => admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`),
+        (r) => r.body.status === 'ONLINE',
+        'ONLINE again',
+      );
       const third = await openConversation(running, acc);
       await third.say('and now?');
-      await waitForConversation(admin, acc, third.id, (c) => botTexts(c).includes('I am back'), 'answered after recovery');
+      await waitForConversation(
+        admin,
+        acc,
+        third.id,
+        (c) => botTexts(c).includes('I am back'),
+        'answered after recovery',
+      );
       // Stopped: no new conversations are routed to it.
       await admin.post(`/admin/v1/accounts/${acc}/bots/${botId}/stop`);
       const fourth = await openConversation(running, acc);
@@ -227,37 +311,71 @@ for (const kind of STORES) {
       };
       const conversation = await openConversation(running, acc);
       await conversation.say('break the platform');
-      const interrupted = await eventually(() => admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`), (r) => r.body.status === 'SERVICE_INTERRUPTION', 'SERVICE_INTERRUPTION');
+      const interrupted = await eventually(
+        () => admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`),
+        (r) => r.body.status === 'SERVICE_INTERRUPTION',
+        'SERVICE_INTERRUPTION',
+      );
       assert.equal(interrupted.body.lastError.code, 'platform-error');
       await sqlOnStore(store, 'ALTER TABLE conversation_events_away RENAME TO conversation_events');
-      await eventually(() => admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`), (r) => r.body.status === 'ONLINE', 'ONLINE after the platform recovered');
-      await waitForConversation(admin, acc, conversation.id, (c) => botTexts(c).includes('answer to: break the platform'), 'missed message answered');
+      await eventually(
+        () => admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`),
+        (r) => r.body.status === 'ONLINE',
+        'ONLINE after the platform recovered',
+      );
+      await waitForConversation(
+        admin,
+        acc,
+        conversation.id,
+        (c) => botTexts(c).includes('answer to: break the platform'),
+        'missed message answered',
+      );
     });
 
     it('chat inactivity warns, then closes a silent CHAT conversation', async () => {
       const { acc, admin } = await setupBot(running, bot.url, {
         settings: {
           conversationType: 'CHAT',
-          chatInactivity: { enabled: true, warningAfterSeconds: 1, warningText: 'Still there?', closeAfterSeconds: 2, closeText: 'Closing for now.' },
+          chatInactivity: {
+            enabled: true,
+            warningAfterSeconds: 1,
+            warningText: 'Still there?',
+            closeAfterSeconds: 2,
+            closeText: 'Closing for now.',
+          },
         },
       });
       bot.onEvent = () => reply(text('How can I help?'));
       const conversation = await openConversation(running, acc, { skill: 'bot', type: 'CHAT' });
       await conversation.say('hi');
-      const conv = await waitForConversation(admin, acc, conversation.id, (c) => c.status === 'CLOSED', 'closed for inactivity');
+      const conv = await waitForConversation(
+        admin,
+        acc,
+        conversation.id,
+        (c) => c.status === 'CLOSED',
+        'closed for inactivity',
+      );
       assert.deepEqual(botTexts(conv), ['How can I help?', 'Still there?', 'Closing for now.']);
       assert.equal(conv.closeReason, 'BOT');
     });
 
     it('combine messages also flushes when the time frame ends before max messages', async () => {
       const { acc, admin } = await setupBot(running, bot.url, {
-        settings: { combineMessages: { enabled: true, maxMessages: 10, timeFrameSeconds: 1, timeFrameAfterTypingSeconds: 1 } },
+        settings: {
+          combineMessages: { enabled: true, maxMessages: 10, timeFrameSeconds: 1, timeFrameAfterTypingSeconds: 1 },
+        },
       });
       bot.onEvent = (req) => reply(text(`got: ${req.body.data.message}`));
       const conversation = await openConversation(running, acc);
       await conversation.say('first');
       await conversation.say('second');
-      const conv = await waitForConversation(admin, acc, conversation.id, (c) => botTexts(c).length > 0, 'combined after the time frame');
+      const conv = await waitForConversation(
+        admin,
+        acc,
+        conversation.id,
+        (c) => botTexts(c).length > 0,
+        'combined after the time frame',
+      );
       assert.deepEqual(botTexts(conv), ['got: first\nsecond']);
     });
   });

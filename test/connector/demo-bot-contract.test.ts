@@ -39,8 +39,24 @@ for (const kind of STORES) {
       assert.ok(envs.body.environments.includes('draft'));
 
       const conversation = await openConversation(running, acc);
-      await waitForConversation(admin, acc, conversation.id, (c) => c.events.some((e: any) => e.originator.role === 'BOT'), 'welcome');
-      const utterances = ['hi', 'private', 'metadata', 'card', 'carousel', 'quick replies', 'delay', 'urgent', 'ttr 600'];
+      await waitForConversation(
+        admin,
+        acc,
+        conversation.id,
+        (c) => c.events.some((e: any) => e.originator.role === 'BOT'),
+        'welcome',
+      );
+      const utterances = [
+        'hi',
+        'private',
+        'metadata',
+        'card',
+        'carousel',
+        'quick replies',
+        'delay',
+        'urgent',
+        'ttr 600',
+      ];
       for (const words of utterances) {
         const seq = await conversation.say(words);
         await waitForConversation(
@@ -52,16 +68,34 @@ for (const kind of STORES) {
         );
       }
       // Rich content from the consumer is echoed.
-      const rich = await conversation.consumer.post(`/api/account/${acc}/consumer/conversations/${conversation.id}/messages`, {
-        content: { type: 'vertical', elements: [{ type: 'text', text: 'a card from the consumer' }] },
-      });
+      const rich = await conversation.consumer.post(
+        `/api/account/${acc}/consumer/conversations/${conversation.id}/messages`,
+        {
+          content: { type: 'vertical', elements: [{ type: 'text', text: 'a card from the consumer' }] },
+        },
+      );
       assert.equal(rich.status, 201);
-      const conv = await waitForConversation(admin, acc, conversation.id, (c) => c.ttr.ttrType === 'CUSTOM' && c.events.some((e: any) => /rich content/i.test(e.text ?? '')), 'everything answered');
+      const conv = await waitForConversation(
+        admin,
+        acc,
+        conversation.id,
+        (c) => c.ttr.ttrType === 'CUSTOM' && c.events.some((e: any) => /rich content/i.test(e.text ?? '')),
+        'everything answered',
+      );
       const fromBot = conv.events.filter((e: any) => e.originator.role === 'BOT');
-      assert.ok(fromBot.some((e: any) => e.audience === 'AGENTS_AND_MANAGERS'), 'private text');
-      assert.ok(fromBot.some((e: any) => e.encodedMetadata && e.metadata), 'metadata');
+      assert.ok(
+        fromBot.some((e: any) => e.audience === 'AGENTS_AND_MANAGERS'),
+        'private text',
+      );
+      assert.ok(
+        fromBot.some((e: any) => e.encodedMetadata && e.metadata),
+        'metadata',
+      );
       assert.ok(fromBot.filter((e: any) => e.type === 'RICH_CONTENT').length >= 2, 'card and carousel');
-      assert.ok(fromBot.some((e: any) => e.quickReplies), 'quick replies');
+      assert.ok(
+        fromBot.some((e: any) => e.quickReplies),
+        'quick replies',
+      );
       assert.deepEqual(conv.ttr, { ttrType: 'CUSTOM', value: 600 });
 
       // START, one per utterance, and the rich-content echo.
@@ -69,7 +103,11 @@ for (const kind of STORES) {
       assert.ok(exchanges.length >= utterances.length + 2);
       for (const exchange of exchanges) {
         assert.equal(exchange.outcome, 'PROCESSED', `${exchange.eventType}: ${JSON.stringify(exchange.errors)}`);
-        assert.equal(contract.validate('ConversationChange', exchange.request.body).ok, true, JSON.stringify(exchange.request.body));
+        assert.equal(
+          contract.validate('ConversationChange', exchange.request.body).ok,
+          true,
+          JSON.stringify(exchange.request.body),
+        );
         const answer = contract.validate('PostEventResponse', exchange.response.body);
         assert.equal(answer.ok, true, answer.errors.join('; '));
       }
@@ -78,7 +116,9 @@ for (const kind of STORES) {
     });
 
     it('its invalid and empty answers show the connector’s error codes', async () => {
-      const { acc, admin, botId } = await setupBot(running, `${running.url}${DEMO_BOT_PREFIX}`, { vendor: { botId: DEMO_BOT_ID } });
+      const { acc, admin, botId } = await setupBot(running, `${running.url}${DEMO_BOT_PREFIX}`, {
+        vendor: { botId: DEMO_BOT_ID },
+      });
       const conversation = await openConversation(running, acc);
       await conversation.say('invalid');
       await eventually(
@@ -94,7 +134,9 @@ for (const kind of STORES) {
     });
 
     it('transfer and close act on the conversation', async () => {
-      const { acc, admin } = await setupBot(running, `${running.url}${DEMO_BOT_PREFIX}`, { vendor: { botId: DEMO_BOT_ID } });
+      const { acc, admin } = await setupBot(running, `${running.url}${DEMO_BOT_PREFIX}`, {
+        vendor: { botId: DEMO_BOT_ID },
+      });
       const t = await openConversation(running, acc);
       await t.say('transfer');
       await waitForConversation(admin, acc, t.id, (c) => c.skill.name === 'human', 'transferred to human');
@@ -113,7 +155,13 @@ for (const kind of STORES) {
         assert.equal(demo.bot.status, 'ONLINE');
         const admin = (await import('../helpers/app.js')).client(app.url, { token: 'test-admin-token' });
         const conversation = await openConversation(app, demo.accountId, { skill: 'demo-bot' });
-        await waitForConversation(admin, demo.accountId, conversation.id, (x) => x.events.some((e: any) => /Welcome/.test(e.text ?? '')), 'welcome from demo bot');
+        await waitForConversation(
+          admin,
+          demo.accountId,
+          conversation.id,
+          (x) => x.events.some((e: any) => /Welcome/.test(e.text ?? '')),
+          'welcome from demo bot',
+        );
         assert.equal(await seedDemoAccount(app.app), undefined, 'seeded only once');
       } finally {
         await app.close();

@@ -16,7 +16,11 @@ const validator = createStructuredContentValidator();
 /** Every code any test below produced: the catalogue must explain each, and each must be reachable. */
 const emitted = new Set<string>();
 
-function parse(body: unknown, conversationType: 'MESSAGING' | 'CHAT' = 'MESSAGING', limits?: { maxItems: number; maxDelaySeconds: number }): ParsedResponse {
+function parse(
+  body: unknown,
+  conversationType: 'MESSAGING' | 'CHAT' = 'MESSAGING',
+  limits?: { maxItems: number; maxDelaySeconds: number },
+): ParsedResponse {
   const result = parseBotResponse(body, { conversationType, ...(limits ? { limits } : {}) }, validator);
   for (const error of result.errors) emitted.add(error.code);
   return result;
@@ -28,8 +32,15 @@ function respond(...items: unknown[]): { response: unknown[] } {
 }
 
 const text = (message: unknown, extra: Record<string, unknown> = {}) => ({ type: 'TEXT', data: { message, ...extra } });
-const action = (name: unknown, parameters?: unknown) => ({ type: 'ACTION', data: { name, ...(parameters === undefined ? {} : { parameters }) } });
-const button = (title: string) => ({ type: 'button', title, click: { actions: [{ type: 'publishText', text: title }] } });
+const action = (name: unknown, parameters?: unknown) => ({
+  type: 'ACTION',
+  data: { name, ...(parameters === undefined ? {} : { parameters }) },
+});
+const button = (title: string) => ({
+  type: 'button',
+  title,
+  click: { actions: [{ type: 'publishText', text: title }] },
+});
 const card = {
   type: 'vertical',
   elements: [
@@ -55,7 +66,10 @@ function onlyError(result: ParsedResponse): ParseError {
   return result.errors[0]!;
 }
 
-function assertError(result: ParsedResponse, expected: { code: string; path: string; index?: number; message?: RegExp | string }) {
+function assertError(
+  result: ParsedResponse,
+  expected: { code: string; path: string; index?: number; message?: RegExp | string },
+) {
   const error = result.errors.find((e) => e.code === expected.code && e.path === expected.path);
   assert.ok(error, `no ${expected.code} at ${expected.path} in ${JSON.stringify(result.errors, null, 1)}`);
   if ('index' in expected) assert.equal(error.index, expected.index);
@@ -72,10 +86,20 @@ describe('garbage bodies', () => {
     ['a number', 42, '', /^the body is 42/],
     ['an array', [], '', /^the body is an array; wrap the items/],
     ['an array of items', [text('hi')], '', /^the body is an array/],
-    ['an object without response', { messages: [] }, '', /^the body has no "response" array \(its keys are "messages"\)/],
+    [
+      'an object without response',
+      { messages: [] },
+      '',
+      /^the body has no "response" array \(its keys are "messages"\)/,
+    ],
     ['an empty object', {}, '', /it is empty/],
     ['response a string', { response: 'x' }, '/response', /^response must be an array of items, got "x"$/],
-    ['response an object', { response: { type: 'TEXT' } }, '/response', /^response must be an array of items, got an object$/],
+    [
+      'response an object',
+      { response: { type: 'TEXT' } },
+      '/response',
+      /^response must be an array of items, got an object$/,
+    ],
     ['response null', { response: null }, '/response', /got null$/],
   ];
   for (const [name, body, path, message] of cases) {
@@ -94,7 +118,10 @@ describe('garbage bodies', () => {
   }
 
   it('still records valid intents next to a broken response', () => {
-    const result = parse({ response: 'x', analytics: { intents: [{ id: 'greet', description: 'Greeting', confidenceScore: 1 }] } });
+    const result = parse({
+      response: 'x',
+      analytics: { intents: [{ id: 'greet', description: 'Greeting', confidenceScore: 1 }] },
+    });
     assert.equal(result.usable, false);
     assert.deepEqual(result.intents, [{ id: 'greet', description: 'Greeting', confidenceScore: 1 }]);
   });
@@ -124,7 +151,11 @@ describe('responses with nothing to send', () => {
     const result = parse(respond({ type: 'DELAY', data: { seconds: 2 } }));
     assert.equal(result.usable, false);
     assert.equal(result.items.length, 1);
-    assertError(result, { code: 'common-invalid-parsed-response', path: '/response', message: /a DELAY alone sends nothing/ });
+    assertError(result, {
+      code: 'common-invalid-parsed-response',
+      path: '/response',
+      message: /a DELAY alone sends nothing/,
+    });
   });
 
   it('an action alone is usable', () => {
@@ -188,14 +219,34 @@ describe('items', () => {
 
   it('an item without a string type → custom-endpoint-invalid-body at its type', () => {
     const result = parse(respond({ data: { message: 'hi' } }, { type: 7, data: {} }));
-    assertError(result, { code: 'custom-endpoint-invalid-body', path: '/response/0/type', index: 0, message: /^response\[0\]\.type must be one of "TEXT", "STRUCTURED_CONTENT", "DELAY", "ACTION", got nothing$/ });
-    assertError(result, { code: 'custom-endpoint-invalid-body', path: '/response/1/type', index: 1, message: /got 7$/ });
+    assertError(result, {
+      code: 'custom-endpoint-invalid-body',
+      path: '/response/0/type',
+      index: 0,
+      message: /^response\[0\]\.type must be one of "TEXT", "STRUCTURED_CONTENT", "DELAY", "ACTION", got nothing$/,
+    });
+    assertError(result, {
+      code: 'custom-endpoint-invalid-body',
+      path: '/response/1/type',
+      index: 1,
+      message: /got 7$/,
+    });
   });
 
   it('an unknown type → common-unknown-response-type, with a hint for the wrong case', () => {
     const result = parse(respond({ type: 'IMAGE', data: {} }, { type: 'text', data: { message: 'hi' } }, text('ok')));
-    assertError(result, { code: 'common-unknown-response-type', path: '/response/0/type', index: 0, message: /got "IMAGE"$/ });
-    assertError(result, { code: 'common-unknown-response-type', path: '/response/1/type', index: 1, message: /got "text" \(types are case-sensitive: "TEXT"\)$/ });
+    assertError(result, {
+      code: 'common-unknown-response-type',
+      path: '/response/0/type',
+      index: 0,
+      message: /got "IMAGE"$/,
+    });
+    assertError(result, {
+      code: 'common-unknown-response-type',
+      path: '/response/1/type',
+      index: 1,
+      message: /got "text" \(types are case-sensitive: "TEXT"\)$/,
+    });
     assert.deepEqual(result.items, [{ kind: 'text', index: 2, text: 'ok', audience: 'ALL' }]);
   });
 });
@@ -227,13 +278,28 @@ describe('TEXT', () => {
   });
 
   const invalid: [string, unknown, string, RegExp][] = [
-    ['missing message', { type: 'TEXT', data: {} }, '/response/0/data/message', /^response\[0\]\.data\.message must be a non-empty string, got nothing$/],
+    [
+      'missing message',
+      { type: 'TEXT', data: {} },
+      '/response/0/data/message',
+      /^response\[0\]\.data\.message must be a non-empty string, got nothing$/,
+    ],
     ['empty message', text(''), '/response/0/data/message', /got ""$/],
     ['blank message', text('   '), '/response/0/data/message', /got "   "$/],
     ['a number as message', text(42), '/response/0/data/message', /got 42$/],
-    ['no data', { type: 'TEXT' }, '/response/0/data', /^response\[0\]\.data must be an object with a "message", got nothing$/],
+    [
+      'no data',
+      { type: 'TEXT' },
+      '/response/0/data',
+      /^response\[0\]\.data must be an object with a "message", got nothing$/,
+    ],
     ['data a string', { type: 'TEXT', data: 'hi' }, '/response/0/data', /got "hi"$/],
-    ['metadata a string', text('a', { metadata: 'ExternalId' }), '/response/0/data/metadata', /must be an array .* or an object, got "ExternalId"$/],
+    [
+      'metadata a string',
+      text('a', { metadata: 'ExternalId' }),
+      '/response/0/data/metadata',
+      /must be an array .* or an object, got "ExternalId"$/,
+    ],
   ];
   for (const [name, item, path, message] of invalid) {
     it(`${name} → common-invalid-text-body`, () => {
@@ -278,7 +344,10 @@ describe('private text (messageAudience AGENTS_AND_MANAGERS)', () => {
 });
 
 describe('STRUCTURED_CONTENT', () => {
-  const sc = (structuredContent: unknown, extra: Record<string, unknown> = {}) => ({ type: 'STRUCTURED_CONTENT', data: { structuredContent, ...extra } });
+  const sc = (structuredContent: unknown, extra: Record<string, unknown> = {}) => ({
+    type: 'STRUCTURED_CONTENT',
+    data: { structuredContent, ...extra },
+  });
 
   it('a valid card', () => {
     const metadata = [{ type: 'ExternalId', id: 'ABCD1234' }];
@@ -294,13 +363,22 @@ describe('STRUCTURED_CONTENT', () => {
   });
 
   it('an unknown element type → common-invalid-structured-content-body at that type', () => {
-    const content = { type: 'vertical', elements: [{ type: 'text', text: 'ok' }, { type: 'video', url: 'https://example.com/v.mp4' }] };
+    const content = {
+      type: 'vertical',
+      elements: [
+        { type: 'text', text: 'ok' },
+        { type: 'video', url: 'https://example.com/v.mp4' },
+      ],
+    };
     const result = parse(respond(sc(content), text('after')));
     const error = onlyError(result);
     assert.equal(error.code, 'common-invalid-structured-content-body');
     assert.equal(error.path, '/response/0/data/structuredContent/elements/1/type');
     assert.equal(error.index, 0);
-    assert.match(error.message, /^response\[0\]\.data\.structuredContent\.elements\[1\]\.type must be one of "text", "image", "button", .*, got "video"$/);
+    assert.match(
+      error.message,
+      /^response\[0\]\.data\.structuredContent\.elements\[1\]\.type must be one of "text", "image", "button", .*, got "video"$/,
+    );
     assert.deepEqual(
       result.items.map((i) => i.kind),
       ['text'],
@@ -316,9 +394,22 @@ describe('STRUCTURED_CONTENT', () => {
   });
 
   it('a missing required field and an unknown one are named', () => {
-    const result = parse(respond(sc({ type: 'vertical', elements: [{ type: 'image' }, { type: 'text', text: 'a', colour: 'red' }] }), text('after')));
-    assertError(result, { code: 'common-invalid-structured-content-body', path: '/response/0/data/structuredContent/elements/0', message: /must have a "url" property/ });
-    assertError(result, { code: 'common-invalid-structured-content-body', path: '/response/0/data/structuredContent/elements/1/colour', message: /is not an allowed property of "text" elements/ });
+    const result = parse(
+      respond(
+        sc({ type: 'vertical', elements: [{ type: 'image' }, { type: 'text', text: 'a', colour: 'red' }] }),
+        text('after'),
+      ),
+    );
+    assertError(result, {
+      code: 'common-invalid-structured-content-body',
+      path: '/response/0/data/structuredContent/elements/0',
+      message: /must have a "url" property/,
+    });
+    assertError(result, {
+      code: 'common-invalid-structured-content-body',
+      path: '/response/0/data/structuredContent/elements/1/colour',
+      message: /is not an allowed property of "text" elements/,
+    });
   });
 
   it('content nested as deep as the limit allows is checked at once (10 verticals took 16 s before)', () => {
@@ -338,19 +429,37 @@ describe('STRUCTURED_CONTENT', () => {
       for (let i = 0; i < levels; i++) content = { type: 'vertical', elements: [content] };
       const result = parse(respond(text('before'), sc(content), text('after')));
       const at = '/elements/0'.repeat(12);
-      assertError(result, { code: 'common-invalid-structured-content-body', index: 1, path: `/response/1/data/structuredContent${at}`, message: /structuredContent(\.elements\[0\]){12} is nested deeper than 24 levels of objects and arrays, the most structured content may have$/ });
-      assert.deepEqual(result.items.map((i) => i.kind), ['text', 'text']);
+      assertError(result, {
+        code: 'common-invalid-structured-content-body',
+        index: 1,
+        path: `/response/1/data/structuredContent${at}`,
+        message:
+          /structuredContent(\.elements\[0\]){12} is nested deeper than 24 levels of objects and arrays, the most structured content may have$/,
+      });
+      assert.deepEqual(
+        result.items.map((i) => i.kind),
+        ['text', 'text'],
+      );
     }
   });
 
   it('content of more than 256 KiB of JSON → common-invalid-structured-content-body naming the limit', () => {
     const result = parse(respond(sc({ type: 'text', text: 'x'.repeat(1_000_000) })));
-    assertError(result, { code: 'common-invalid-structured-content-body', index: 0, path: '/response/0/data/structuredContent/text', message: /text is past the limit of 262144 characters of JSON, the most structured content may have$/ });
+    assertError(result, {
+      code: 'common-invalid-structured-content-body',
+      index: 0,
+      path: '/response/0/data/structuredContent/text',
+      message: /text is past the limit of 262144 characters of JSON, the most structured content may have$/,
+    });
   });
 
   it('a carousel of one card is refused (carousels need two)', () => {
     const result = parse(respond(sc({ ...carousel, elements: carousel.elements.slice(0, 1) }), text('after')));
-    assertError(result, { code: 'common-invalid-structured-content-body', path: '/response/0/data/structuredContent/elements', message: /must have at least 2 items, got 1$/ });
+    assertError(result, {
+      code: 'common-invalid-structured-content-body',
+      path: '/response/0/data/structuredContent/elements',
+      message: /must have at least 2 items, got 1$/,
+    });
   });
 
   it('structuredContent missing or not an object', () => {
@@ -376,9 +485,16 @@ describe('quick replies', () => {
 
   it('are accepted on MESSAGING', () => {
     const metadata = [{ type: 'ExternalId', id: '1234' }];
-    const result = parse(respond({ type: 'STRUCTURED_CONTENT', data: { structuredContent: { quickReplies, message: 'Do you like bots?' }, metadata } }));
+    const result = parse(
+      respond({
+        type: 'STRUCTURED_CONTENT',
+        data: { structuredContent: { quickReplies, message: 'Do you like bots?' }, metadata },
+      }),
+    );
     assert.deepEqual(result.errors, []);
-    assert.deepEqual(result.items, [{ kind: 'quickReplies', index: 0, text: 'Do you like bots?', quickReplies, metadata }]);
+    assert.deepEqual(result.items, [
+      { kind: 'quickReplies', index: 0, text: 'Do you like bots?', quickReplies, metadata },
+    ]);
   });
 
   it('are refused on CHAT with common-no-quick-replies-support-chat, the rest goes on', () => {
@@ -398,32 +514,58 @@ describe('quick replies', () => {
 
   it('need their text', () => {
     const result = parse(respond(qr({ quickReplies }), text('after')));
-    assertError(result, { code: 'common-invalid-structured-content-body', path: '/response/0/data/structuredContent/message', index: 0, message: /must be a non-empty string/ });
+    assertError(result, {
+      code: 'common-invalid-structured-content-body',
+      path: '/response/0/data/structuredContent/message',
+      index: 0,
+      message: /must be a non-empty string/,
+    });
   });
 
   it('an invalid reply is named inside quickReplies', () => {
-    const result = parse(respond(qr({ quickReplies: { ...quickReplies, replies: [button('ok'), { type: 'button' }] }, message: 'Pick' }), text('after')));
+    const result = parse(
+      respond(
+        qr({ quickReplies: { ...quickReplies, replies: [button('ok'), { type: 'button' }] }, message: 'Pick' }),
+        text('after'),
+      ),
+    );
     assertError(result, {
       code: 'common-invalid-structured-content-body',
       path: '/response/0/data/structuredContent/quickReplies/replies/1',
-      message: 'response[0].data.structuredContent.quickReplies.replies[1] must have a "title" property (required for "button" elements)',
+      message:
+        'response[0].data.structuredContent.quickReplies.replies[1] must have a "title" property (required for "button" elements)',
     });
   });
 
   it('more than 8 per row is refused', () => {
-    const result = parse(respond(qr({ quickReplies: { ...quickReplies, itemsPerRow: 9 }, message: 'Pick' }), text('after')));
-    assertError(result, { code: 'common-invalid-structured-content-body', path: '/response/0/data/structuredContent/quickReplies/itemsPerRow', message: /must be <= 8, got 9$/ });
+    const result = parse(
+      respond(qr({ quickReplies: { ...quickReplies, itemsPerRow: 9 }, message: 'Pick' }), text('after')),
+    );
+    assertError(result, {
+      code: 'common-invalid-structured-content-body',
+      path: '/response/0/data/structuredContent/quickReplies/itemsPerRow',
+      message: /must be <= 8, got 9$/,
+    });
   });
 
   it('next to a card are refused rather than the card silently dropped', () => {
     const result = parse(respond(qr({ ...card, quickReplies, message: 'Pick' }), text('after')));
-    assertError(result, { code: 'common-invalid-structured-content-body', path: '/response/0/data/structuredContent', message: /may hold only "quickReplies" and "message", but also has "type", "elements"$/ });
+    assertError(result, {
+      code: 'common-invalid-structured-content-body',
+      path: '/response/0/data/structuredContent',
+      message: /may hold only "quickReplies" and "message", but also has "type", "elements"$/,
+    });
   });
 });
 
 describe('encodedMetadata', () => {
   it('base64 passes through on MESSAGING, on text and structured content', () => {
-    const result = parse(respond(text('a', { encodedMetadata: base64 }), { type: 'STRUCTURED_CONTENT', data: { structuredContent: card, encodedMetadata: base64 } }));
+    const result = parse(
+      respond(text('a', { encodedMetadata: base64 }), {
+        type: 'STRUCTURED_CONTENT',
+        data: { structuredContent: card, encodedMetadata: base64 },
+      }),
+    );
     assert.deepEqual(result.errors, []);
     assert.equal(result.items[0]?.kind === 'text' && result.items[0].encodedMetadata, base64);
     assert.equal(result.items[1]?.kind === 'structured' && result.items[1].encodedMetadata, base64);
@@ -459,7 +601,11 @@ describe('encodedMetadata', () => {
 
   it('on CHAT → dropped with common-invalid-encoded-metadata, even when valid', () => {
     const result = parse(
-      respond(text('a', { encodedMetadata: base64 }), { type: 'STRUCTURED_CONTENT', data: { structuredContent: card, encodedMetadata: base64 } }, text('plain')),
+      respond(
+        text('a', { encodedMetadata: base64 }),
+        { type: 'STRUCTURED_CONTENT', data: { structuredContent: card, encodedMetadata: base64 } },
+        text('plain'),
+      ),
       'CHAT',
     );
     assert.deepEqual(
@@ -499,7 +645,12 @@ describe('DELAY', () => {
     ['seconds as a string', { seconds: '3' }, '/response/0/data/seconds', /got "3"$/],
     ['negative seconds', { seconds: -2 }, '/response/0/data/seconds', /got -2$/],
     ['no seconds', {}, '/response/0/data/seconds', /got nothing$/],
-    ['typing not a boolean', { seconds: 2, typing: 'yes' }, '/response/0/data/typing', /must be true or false, got "yes"$/],
+    [
+      'typing not a boolean',
+      { seconds: 2, typing: 'yes' },
+      '/response/0/data/typing',
+      /must be true or false, got "yes"$/,
+    ],
     ['no data', undefined, '/response/0/data', /must be an object with "seconds"/],
   ];
   for (const [name, data, path, message] of invalid) {
@@ -511,11 +662,24 @@ describe('DELAY', () => {
   }
 
   it('DELAYs beyond the answer’s total (30 s by default) are dropped, the messages stay', () => {
-    const result = parse(respond(text('a'), { type: 'DELAY', data: { seconds: 20 } }, text('b'), { type: 'DELAY', data: { seconds: 3600 } }, text('c'), { type: 'DELAY', data: { seconds: 10 } }, text('d')));
+    const result = parse(
+      respond(
+        text('a'),
+        { type: 'DELAY', data: { seconds: 20 } },
+        text('b'),
+        { type: 'DELAY', data: { seconds: 3600 } },
+        text('c'),
+        { type: 'DELAY', data: { seconds: 10 } },
+        text('d'),
+      ),
+    );
     const error = onlyError(result);
     assert.equal(error.code, 'common-delay-too-long');
     assert.equal(error.path, '/response/3/data/seconds');
-    assert.equal(error.message, "response[3].data.seconds would make this answer wait 3620 s in all; the limit is 30 s (the bot's limits.maxDelaySeconds)");
+    assert.equal(
+      error.message,
+      "response[3].data.seconds would make this answer wait 3620 s in all; the limit is 30 s (the bot's limits.maxDelaySeconds)",
+    );
     assert.deepEqual(
       result.items.map((i) => (i.kind === 'delay' ? i.seconds : i.kind)),
       ['text', 20, 'text', 'text', 10, 'text'],
@@ -523,9 +687,15 @@ describe('DELAY', () => {
   });
 
   it('the total follows the bot’s own limit', () => {
-    const result = parse(respond({ type: 'DELAY', data: { seconds: 5 } }, text('a')), 'MESSAGING', { maxItems: 50, maxDelaySeconds: 4 });
+    const result = parse(respond({ type: 'DELAY', data: { seconds: 5 } }, text('a')), 'MESSAGING', {
+      maxItems: 50,
+      maxDelaySeconds: 4,
+    });
     assert.equal(onlyError(result).code, 'common-delay-too-long');
-    assert.deepEqual(result.items.map((i) => i.kind), ['text']);
+    assert.deepEqual(
+      result.items.map((i) => i.kind),
+      ['text'],
+    );
   });
 });
 
@@ -543,7 +713,10 @@ describe('answers over the item limit', () => {
   it('exactly the limit is fine, one more is not', () => {
     const limits = { maxItems: 3, maxDelaySeconds: 30 };
     assert.equal(parse(respond(text('a'), text('b'), text('c')), 'MESSAGING', limits).usable, true);
-    assert.equal(parse(respond(text('a'), text('b'), text('c'), text('d')), 'MESSAGING', limits).errors[0]?.code, 'common-too-many-items');
+    assert.equal(
+      parse(respond(text('a'), text('b'), text('c'), text('d')), 'MESSAGING', limits).errors[0]?.code,
+      'common-too-many-items',
+    );
   });
 });
 
@@ -558,10 +731,18 @@ describe('ACTION', () => {
 
   describe('TRANSFER', () => {
     it('to a skill', () => {
-      assert.deepEqual(actionOf('TRANSFER', { skillName: 'Billing' }).action, { name: 'TRANSFER', index: 1, skillName: 'Billing' });
+      assert.deepEqual(actionOf('TRANSFER', { skillName: 'Billing' }).action, {
+        name: 'TRANSFER',
+        index: 1,
+        skillName: 'Billing',
+      });
     });
     it('to an agent', () => {
-      assert.deepEqual(actionOf('TRANSFER', { agentId: '1234567' }).action, { name: 'TRANSFER', index: 1, agentId: '1234567' });
+      assert.deepEqual(actionOf('TRANSFER', { agentId: '1234567' }).action, {
+        name: 'TRANSFER',
+        index: 1,
+        agentId: '1234567',
+      });
     });
     it('to an agent with the skill as fallback', () => {
       assert.deepEqual(actionOf('TRANSFER', { skillName: 'Billing', agentId: '1234567' }).action, {
@@ -572,10 +753,18 @@ describe('ACTION', () => {
       });
     });
     it('to neither → refused at parameters', () => {
-      refused(actionOf('TRANSFER', {}), '/response/1/data/parameters', /must name a "skillName", an "agentId" \(preferred agent\) or both$/);
+      refused(
+        actionOf('TRANSFER', {}),
+        '/response/1/data/parameters',
+        /must name a "skillName", an "agentId" \(preferred agent\) or both$/,
+      );
     });
     it('a skill name that is not a string → refused at skillName', () => {
-      refused(actionOf('TRANSFER', { skillName: 12 }), '/response/1/data/parameters/skillName', /must be a non-empty string \(skill names are case-sensitive\), got 12$/);
+      refused(
+        actionOf('TRANSFER', { skillName: 12 }),
+        '/response/1/data/parameters/skillName',
+        /must be a non-empty string \(skill names are case-sensitive\), got 12$/,
+      );
     });
     it('an empty agentId → refused at agentId', () => {
       refused(actionOf('TRANSFER', { skillName: 'Billing', agentId: '' }), '/response/1/data/parameters/agentId');
@@ -587,13 +776,25 @@ describe('ACTION', () => {
 
   describe('CLOSE_CONVERSATION', () => {
     it('with no parameters at all', () => {
-      assert.deepEqual(actionOf('CLOSE_CONVERSATION').action, { name: 'CLOSE_CONVERSATION', index: 1, withoutPcs: false });
+      assert.deepEqual(actionOf('CLOSE_CONVERSATION').action, {
+        name: 'CLOSE_CONVERSATION',
+        index: 1,
+        withoutPcs: false,
+      });
     });
     it('without the post-conversation survey', () => {
-      assert.deepEqual(actionOf('CLOSE_CONVERSATION', { withoutPcs: true }).action, { name: 'CLOSE_CONVERSATION', index: 1, withoutPcs: true });
+      assert.deepEqual(actionOf('CLOSE_CONVERSATION', { withoutPcs: true }).action, {
+        name: 'CLOSE_CONVERSATION',
+        index: 1,
+        withoutPcs: true,
+      });
     });
     it('withoutPcs as a string → refused', () => {
-      refused(actionOf('CLOSE_CONVERSATION', { withoutPcs: 'true' }), '/response/1/data/parameters/withoutPcs', /must be true or false, got "true"$/);
+      refused(
+        actionOf('CLOSE_CONVERSATION', { withoutPcs: 'true' }),
+        '/response/1/data/parameters/withoutPcs',
+        /must be true or false, got "true"$/,
+      );
     });
   });
 
@@ -604,24 +805,50 @@ describe('ACTION', () => {
       });
     }
     it('CUSTOM with "10" → 10 seconds', () => {
-      assert.deepEqual(actionOf('CHANGE_TTR', { ttrType: 'CUSTOM', value: '10' }).action, { name: 'CHANGE_TTR', index: 1, ttrType: 'CUSTOM', value: 10 });
+      assert.deepEqual(actionOf('CHANGE_TTR', { ttrType: 'CUSTOM', value: '10' }).action, {
+        name: 'CHANGE_TTR',
+        index: 1,
+        ttrType: 'CUSTOM',
+        value: 10,
+      });
     });
     it('CUSTOM with 10 → 10 seconds', () => {
-      assert.deepEqual(actionOf('CHANGE_TTR', { ttrType: 'CUSTOM', value: 10 }).action, { name: 'CHANGE_TTR', index: 1, ttrType: 'CUSTOM', value: 10 });
+      assert.deepEqual(actionOf('CHANGE_TTR', { ttrType: 'CUSTOM', value: 10 }).action, {
+        name: 'CHANGE_TTR',
+        index: 1,
+        ttrType: 'CUSTOM',
+        value: 10,
+      });
     });
     it('CUSTOM without value → refused at value', () => {
-      refused(actionOf('CHANGE_TTR', { ttrType: 'CUSTOM' }), '/response/1/data/parameters/value', /is required when ttrType is "CUSTOM"/);
+      refused(
+        actionOf('CHANGE_TTR', { ttrType: 'CUSTOM' }),
+        '/response/1/data/parameters/value',
+        /is required when ttrType is "CUSTOM"/,
+      );
     });
     for (const value of ['ten', '', ' 10', '1e3', 0, -5, 2.5, true]) {
       it(`CUSTOM with ${JSON.stringify(value)} → refused at value`, () => {
-        refused(actionOf('CHANGE_TTR', { ttrType: 'CUSTOM', value }), '/response/1/data/parameters/value', /must be a whole number of seconds >= 1/);
+        refused(
+          actionOf('CHANGE_TTR', { ttrType: 'CUSTOM', value }),
+          '/response/1/data/parameters/value',
+          /must be a whole number of seconds >= 1/,
+        );
       });
     }
     it('a standard type ignores a stray value', () => {
-      assert.deepEqual(actionOf('CHANGE_TTR', { ttrType: 'URGENT', value: 10 }).action, { name: 'CHANGE_TTR', index: 1, ttrType: 'URGENT' });
+      assert.deepEqual(actionOf('CHANGE_TTR', { ttrType: 'URGENT', value: 10 }).action, {
+        name: 'CHANGE_TTR',
+        index: 1,
+        ttrType: 'URGENT',
+      });
     });
     it('a lower-case type → refused at ttrType', () => {
-      refused(actionOf('CHANGE_TTR', { ttrType: 'urgent' }), '/response/1/data/parameters/ttrType', /must be one of "URGENT", "NORMAL", "PRIORITIZED", "CUSTOM" \(case-sensitive\), got "urgent"$/);
+      refused(
+        actionOf('CHANGE_TTR', { ttrType: 'urgent' }),
+        '/response/1/data/parameters/ttrType',
+        /must be one of "URGENT", "NORMAL", "PRIORITIZED", "CUSTOM" \(case-sensitive\), got "urgent"$/,
+      );
     });
   });
 
@@ -641,19 +868,30 @@ describe('ACTION', () => {
       assert.equal(result.action?.name === 'INVOKE_FUNCTION' && result.action.failOnError, true);
     });
     it('a lambdaUuid that is not a UUID → refused', () => {
-      refused(actionOf('INVOKE_FUNCTION', { lambdaUuid: 'my-function', payload: {} }), '/response/1/data/parameters/lambdaUuid', /must be the function's UUID/);
+      refused(
+        actionOf('INVOKE_FUNCTION', { lambdaUuid: 'my-function', payload: {} }),
+        '/response/1/data/parameters/lambdaUuid',
+        /must be the function's UUID/,
+      );
     });
     it('a payload that is not an object → refused', () => {
       refused(actionOf('INVOKE_FUNCTION', { lambdaUuid, payload: ['a'] }), '/response/1/data/parameters/payload');
       refused(actionOf('INVOKE_FUNCTION', { lambdaUuid }), '/response/1/data/parameters/payload', /got nothing$/);
     });
     it('failOnError not a boolean → refused', () => {
-      refused(actionOf('INVOKE_FUNCTION', { lambdaUuid, payload: {}, failOnError: 'yes' }), '/response/1/data/parameters/failOnError');
+      refused(
+        actionOf('INVOKE_FUNCTION', { lambdaUuid, payload: {}, failOnError: 'yes' }),
+        '/response/1/data/parameters/failOnError',
+      );
     });
   });
 
   it('an unknown name → refused at name', () => {
-    refused(actionOf('ESCALATE', {}), '/response/1/data/name', /must be one of "TRANSFER", "CLOSE_CONVERSATION", "CHANGE_TTR", "INVOKE_FUNCTION" \(case-sensitive\), got "ESCALATE"$/);
+    refused(
+      actionOf('ESCALATE', {}),
+      '/response/1/data/name',
+      /must be one of "TRANSFER", "CLOSE_CONVERSATION", "CHANGE_TTR", "INVOKE_FUNCTION" \(case-sensitive\), got "ESCALATE"$/,
+    );
   });
 
   it('no data → refused at data', () => {
@@ -662,12 +900,17 @@ describe('ACTION', () => {
   });
 
   it('a second action → common-multiple-actions; the first is kept', () => {
-    const result = parse(respond(action('CHANGE_TTR', { ttrType: 'URGENT' }), text('a'), action('TRANSFER', { skillName: 'sales' })));
+    const result = parse(
+      respond(action('CHANGE_TTR', { ttrType: 'URGENT' }), text('a'), action('TRANSFER', { skillName: 'sales' })),
+    );
     const error = onlyError(result);
     assert.equal(error.code, 'common-multiple-actions');
     assert.equal(error.path, '/response/2');
     assert.equal(error.index, 2);
-    assert.equal(error.message, 'response[2] is a second ACTION; only one action per response is carried out, the CHANGE_TTR at response[0]');
+    assert.equal(
+      error.message,
+      'response[2] is a second ACTION; only one action per response is carried out, the CHANGE_TTR at response[0]',
+    );
     assert.deepEqual(result.action, { name: 'CHANGE_TTR', index: 0, ttrType: 'URGENT' });
     assert.equal(result.items.length, 1);
   });
@@ -719,12 +962,21 @@ describe('analytics.intents', () => {
         ['common-invalid-intent', '/analytics/intents/5', undefined],
       ],
     );
-    assert.equal(result.errors[1]!.message, 'analytics.intents[2].confidenceScore must be a number between 0 and 1, got 1.2');
+    assert.equal(
+      result.errors[1]!.message,
+      'analytics.intents[2].confidenceScore must be a number between 0 and 1, got 1.2',
+    );
   });
 
   it('a malformed analytics block is reported and ignored', () => {
-    assertError(parse({ ...respond(text('a')), analytics: 'intents' }), { code: 'common-invalid-intent', path: '/analytics' });
-    assertError(parse({ ...respond(text('a')), analytics: { intents: {} } }), { code: 'common-invalid-intent', path: '/analytics/intents' });
+    assertError(parse({ ...respond(text('a')), analytics: 'intents' }), {
+      code: 'common-invalid-intent',
+      path: '/analytics',
+    });
+    assertError(parse({ ...respond(text('a')), analytics: { intents: {} } }), {
+      code: 'common-invalid-intent',
+      path: '/analytics/intents',
+    });
     assert.deepEqual(parse({ ...respond(text('a')), analytics: {} }).errors, []);
     assert.deepEqual(parse({ ...respond(text('a')), analytics: null }).errors, []);
   });
@@ -732,7 +984,10 @@ describe('analytics.intents', () => {
 
 describe('parsing is pure', () => {
   it('the same body parses the same way twice and is not modified', () => {
-    const body = { ...respond(text('a', { metadata: [{ type: 'ExternalId', id: '1' }] }), action('CLOSE_CONVERSATION')), analytics: { intents: [] } };
+    const body = {
+      ...respond(text('a', { metadata: [{ type: 'ExternalId', id: '1' }] }), action('CLOSE_CONVERSATION')),
+      analytics: { intents: [] },
+    };
     const copy = structuredClone(body);
     assert.deepEqual(parse(body), parse(body));
     assert.deepEqual(body, copy);

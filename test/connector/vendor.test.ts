@@ -4,7 +4,15 @@ import { createRemoteJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { startApp, type Running } from '../helpers/app.js';
 import { TestBot, reply, text } from '../helpers/test-bot.js';
-import { BOT_SCOPE, botTexts, eventually, exchangesOf, openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
+import {
+  BOT_SCOPE,
+  botTexts,
+  eventually,
+  exchangesOf,
+  openConversation,
+  setupBot,
+  waitForConversation,
+} from '../helpers/connector.js';
 import { createContractValidator } from '../../src/connector/contract.js';
 import { closedPort } from '../helpers/net.js';
 
@@ -57,7 +65,9 @@ for (const kind of STORES) {
       assert.equal(bot.requests('GET', '/state').length - before401, 2);
 
       const refused = await setupBot(running, `http://127.0.0.1:${await closedPort()}`, { start: false });
-      const unreachable = (await refused.admin.post(`/admin/v1/accounts/${refused.acc}/bots/${refused.botId}/test-connection`)).body;
+      const unreachable = (
+        await refused.admin.post(`/admin/v1/accounts/${refused.acc}/bots/${refused.botId}/test-connection`)
+      ).body;
       assert.equal(unreachable.ok, false);
       assert.equal(unreachable.code, 'vendor-unreachable');
       assert.match(unreachable.error, /ECONNREFUSED/);
@@ -66,7 +76,10 @@ for (const kind of STORES) {
       const start = await refused.admin.post(`/admin/v1/accounts/${refused.acc}/bots/${refused.botId}/start`);
       assert.equal(start.status, 409);
       assert.equal(start.body.error.code, 'vendor-unreachable');
-      assert.equal((await refused.admin.get(`/admin/v1/accounts/${refused.acc}/bots/${refused.botId}`)).body.status, 'OFFLINE');
+      assert.equal(
+        (await refused.admin.get(`/admin/v1/accounts/${refused.acc}/bots/${refused.botId}`)).body.status,
+        'OFFLINE',
+      );
       bot.onState = () => ({ json: { state: 'online', version: '1.2.3' } });
     });
 
@@ -92,18 +105,30 @@ for (const kind of STORES) {
       const { acc, admin, botId } = await setupBot(running, bot.url, { settings: { engagementAttributes: true } });
       const conversation = await openConversation(running, acc, {
         skill: 'bot',
-        sdes: { authenticatedSdes: { ctmrinfo: { type: 'ctmrinfo', info: { customerId: 'c-9' } } }, unauthenticatedSdes: {} },
+        sdes: {
+          authenticatedSdes: { ctmrinfo: { type: 'ctmrinfo', info: { customerId: 'c-9' } } },
+          unauthenticatedSdes: {},
+        },
         visitor: { sharkVisitorId: 'V1', sharkSessionId: 'S1' },
         engagementId: 77,
         campaignId: 5,
       });
       await conversation.say('hello bot');
-      await waitForConversation(admin, acc, conversation.id, (c) => botTexts(c).includes('echo: hello bot'), 'bot echo');
+      await waitForConversation(
+        admin,
+        acc,
+        conversation.id,
+        (c) => botTexts(c).includes('echo: hello bot'),
+        'bot echo',
+      );
       const [put] = bot.requests('PUT', `/conversations/${conversation.id}`);
       assert.equal(put.path, `/v1/bots/bot-1/environments/draft/conversations/${conversation.id}`);
       const conv = (await admin.get(`/admin/v1/accounts/${acc}/conversations/${conversation.id}`)).body;
       assert.deepEqual(put.body, {
-        sdes: { authenticatedSdes: { ctmrinfo: { type: 'ctmrinfo', info: { customerId: 'c-9' } } }, unauthenticatedSdes: {} },
+        sdes: {
+          authenticatedSdes: { ctmrinfo: { type: 'ctmrinfo', info: { customerId: 'c-9' } } },
+          unauthenticatedSdes: {},
+        },
         context: {
           type: 'MESSAGING',
           skillId: conv.skill.id,
@@ -125,7 +150,10 @@ for (const kind of STORES) {
 
       // Engagement attributes off: SDES stay out of the PUT.
       const plain = await setupBot(running, bot.url);
-      const other = await openConversation(running, plain.acc, { skill: 'bot', sdes: { authenticatedSdes: { secret: 1 } } });
+      const other = await openConversation(running, plain.acc, {
+        skill: 'bot',
+        sdes: { authenticatedSdes: { secret: 1 } },
+      });
       await other.say('hi');
       await waitForConversation(plain.admin, plain.acc, other.id, (c) => botTexts(c).length > 0, 'echo');
       assert.deepEqual(bot.requests('PUT', `/conversations/${other.id}`)[0].body.sdes, {});
@@ -144,7 +172,13 @@ for (const kind of STORES) {
         return reply(text(`got ${req.body.data.message}`));
       };
       await conversation.say('are you there');
-      const conv = await waitForConversation(admin, acc, conversation.id, (c) => botTexts(c).includes('got are you there'), 'resent answer');
+      const conv = await waitForConversation(
+        admin,
+        acc,
+        conversation.id,
+        (c) => botTexts(c).includes('got are you there'),
+        'resent answer',
+      );
       assert.equal(bot.requests('PUT', `/conversations/${conversation.id}`).length, 2);
       assert.equal(bot.events(conversation.id).length, 2);
       assert.equal(conv.status, 'OPEN');
@@ -157,7 +191,13 @@ for (const kind of STORES) {
       // The state endpoint fails too, so the recovery probe cannot clear the error before we look.
       bot.onState = () => ({ status: 503, text: 'overloaded' });
       await conversation.say('help');
-      const conv = await waitForConversation(admin, acc, conversation.id, (c) => c.skill.name === 'escalation', 'escalation transfer');
+      const conv = await waitForConversation(
+        admin,
+        acc,
+        conversation.id,
+        (c) => c.skill.name === 'escalation',
+        'escalation transfer',
+      );
       assert.equal(bot.events(conversation.id).length, 3);
       const texts = conv.events.filter((e: any) => e.type === 'TEXT').map((e: any) => [e.text, e.audience]);
       assert.deepEqual(texts[0], ['help', 'ALL']);
@@ -175,17 +215,29 @@ for (const kind of STORES) {
       // The probe finds the endpoint online again and the bot recovers by itself.
       bot.onState = () => ({ json: { state: 'online', version: '1.2.3' } });
       bot.onEvent = () => reply(text('back'));
-      await eventually(() => admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`), (r) => r.body.status === 'ONLINE', 'recovery to ONLINE');
+      await eventually(
+        () => admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`),
+        (r) => r.body.status === 'ONLINE',
+        'recovery to ONLINE',
+      );
     });
 
     it('a transfer-failure message when even the escalation transfer fails', async () => {
       // Skills cannot be deleted, so the failing transfer is a bot without an escalation skill:
       // the customer still hears from us, twice.
-      const bare = await setupBot(running, bot.url, { settings: { escalation: { messageToCustomer: 'Oops.', transferFailureMessage: 'Nobody is around.' } } });
+      const bare = await setupBot(running, bot.url, {
+        settings: { escalation: { messageToCustomer: 'Oops.', transferFailureMessage: 'Nobody is around.' } },
+      });
       const conversation = await openConversation(running, bare.acc);
       bot.onEvent = () => ({ status: 500, text: 'down' });
       await conversation.say('hello?');
-      const conv = await waitForConversation(bare.admin, bare.acc, conversation.id, (c) => botTexts(c).includes('Nobody is around.'), 'transfer-failure message');
+      const conv = await waitForConversation(
+        bare.admin,
+        bare.acc,
+        conversation.id,
+        (c) => botTexts(c).includes('Nobody is around.'),
+        'transfer-failure message',
+      );
       assert.deepEqual(botTexts(conv), ['Oops.', 'Nobody is around.']);
       bot.onEvent = () => reply(text('fine'));
     });

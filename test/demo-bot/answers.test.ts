@@ -1,7 +1,17 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createContractValidator, type ConversationEventBody, type PostEventResponseBody } from '../../src/connector/contract.js';
-import { answer, classify, DEMO_UTTERANCES, FILE_PLACEHOLDER, type DemoConversationState } from '../../src/demo-bot/index.js';
+import {
+  createContractValidator,
+  type ConversationEventBody,
+  type PostEventResponseBody,
+} from '../../src/connector/contract.js';
+import {
+  answer,
+  classify,
+  DEMO_UTTERANCES,
+  FILE_PLACEHOLDER,
+  type DemoConversationState,
+} from '../../src/demo-bot/index.js';
 import { pollockSchemas } from './pollock.js';
 
 const contract = createContractValidator();
@@ -10,7 +20,12 @@ const options = { transferSkill: 'human', imageUrl: 'https://example.com/demo.pn
 const messaging: DemoConversationState = { conversationId: 'conv-1', conversationType: 'MESSAGING', turns: 0 };
 const LAMBDA = '0b9e8f3a-5b7c-4d2e-9f1a-2c3d4e5f6a7b';
 
-const text = (message: string): ConversationEventBody => ({ type: 'TEXT', source: 'CONSUMER', data: { message }, context: { lpEvent: {} } });
+const text = (message: string): ConversationEventBody => ({
+  type: 'TEXT',
+  source: 'CONSUMER',
+  data: { message },
+  context: { lpEvent: {} },
+});
 
 /** The answer to a consumer text, checked against the contract (deviations only where expected). */
 function say(message: string, state = messaging): PostEventResponseBody {
@@ -22,8 +37,10 @@ function say(message: string, state = messaging): PostEventResponseBody {
   return result;
 }
 
-const types = (r: PostEventResponseBody) => r.response.map((item) => (item.type === 'ACTION' ? `ACTION:${item.data.name}` : item.type));
-const texts = (r: PostEventResponseBody) => r.response.flatMap((item) => (item.type === 'TEXT' ? [item.data.message] : []));
+const types = (r: PostEventResponseBody) =>
+  r.response.map((item) => (item.type === 'ACTION' ? `ACTION:${item.data.name}` : item.type));
+const texts = (r: PostEventResponseBody) =>
+  r.response.flatMap((item) => (item.type === 'TEXT' ? [item.data.message] : []));
 const intentIds = (r: PostEventResponseBody) => r.analytics.intents.map((i) => i.id);
 
 function assertPollock(content: unknown): void {
@@ -69,7 +86,9 @@ describe('demo bot answers (pure)', () => {
     const r = answer(text('metadata please'), messaging, options);
     const verdict = contract.validate('PostEventResponse', r);
     assert.equal(verdict.ok, true);
-    assert.deepEqual(verdict.deviations, ['/response/0/data/metadata is an array (LivePerson conversation metadata); the contract types it as an object']);
+    assert.deepEqual(verdict.deviations, [
+      '/response/0/data/metadata is an array (LivePerson conversation metadata); the contract types it as an object',
+    ]);
     const [item] = r.response;
     assert.equal(item.type, 'TEXT');
     if (item.type !== 'TEXT') return;
@@ -88,7 +107,10 @@ describe('demo bot answers (pure)', () => {
       const card = item.data.structuredContent as { type: string; elements: { type: string; url?: string }[] };
       assertPollock(card);
       assert.equal(card.type, 'vertical');
-      assert.deepEqual(card.elements.map((e) => e.type), ['image', 'text', 'text', 'button', 'button']);
+      assert.deepEqual(
+        card.elements.map((e) => e.type),
+        ['image', 'text', 'text', 'button', 'button'],
+      );
       assert.equal(card.elements[0].url, options.imageUrl);
       assert.deepEqual(intentIds(r), ['structured-content-card']);
     }
@@ -99,11 +121,16 @@ describe('demo bot answers (pure)', () => {
     const item = r.response[0];
     assert.equal(item.type, 'STRUCTURED_CONTENT');
     if (item.type !== 'STRUCTURED_CONTENT') return;
-    const carousel = item.data.structuredContent as { type: string; elements: { elements: { type: string; click?: { actions: { text: string }[] } }[] }[] };
+    const carousel = item.data.structuredContent as {
+      type: string;
+      elements: { elements: { type: string; click?: { actions: { text: string }[] } }[] }[];
+    };
     assertPollock(carousel);
     assert.equal(carousel.type, 'carousel');
     assert.equal(carousel.elements.length, 3);
-    const published = carousel.elements.flatMap((card) => card.elements.flatMap((e) => e.click?.actions.map((a) => a.text) ?? []));
+    const published = carousel.elements.flatMap((card) =>
+      card.elements.flatMap((e) => e.click?.actions.map((a) => a.text) ?? []),
+    );
     assert.deepEqual(published, ['card', 'quick replies', 'transfer']);
     for (const utterance of published) assert.notEqual(classify(utterance).kind, 'echo', utterance);
   });
@@ -114,7 +141,14 @@ describe('demo bot answers (pure)', () => {
     const item = r.response[0];
     assert.equal(item.type, 'STRUCTURED_CONTENT');
     if (item.type !== 'STRUCTURED_CONTENT') return;
-    const sc = item.data.structuredContent as { quickReplies: { type: string; itemsPerRow: number; replies: { click: { actions: { type: string; text: string }[] } }[] }; message: string };
+    const sc = item.data.structuredContent as {
+      quickReplies: {
+        type: string;
+        itemsPerRow: number;
+        replies: { click: { actions: { type: string; text: string }[] } }[];
+      };
+      message: string;
+    };
     assert.equal(sc.quickReplies.type, 'quickReplies');
     assert.equal(sc.message, 'What would you like to see next?');
     assert.ok(sc.quickReplies.itemsPerRow >= 1 && sc.quickReplies.itemsPerRow <= 8);
@@ -140,7 +174,10 @@ describe('demo bot answers (pure)', () => {
     assert.deepEqual(contract.validate('TransferAction', r.response[1].data), { ok: true, errors: [], deviations: [] });
 
     const toAgent = answer(text('Transfer agent Agent-42.'), messaging, { ...options, transferSkill: 'Sales' });
-    assert.deepEqual(toAgent.response[1], { type: 'ACTION', data: { name: 'TRANSFER', parameters: { skillName: 'Sales', agentId: 'Agent-42' } } });
+    assert.deepEqual(toAgent.response[1], {
+      type: 'ACTION',
+      data: { name: 'TRANSFER', parameters: { skillName: 'Sales', agentId: 'Agent-42' } },
+    });
     assert.match(texts(toAgent)[0], /agent Agent-42 .*Sales team/);
     assert.deepEqual(intentIds(toAgent), ['transfer-to-agent']);
     assert.equal(contract.validate('PostEventResponse', toAgent).ok, true);
@@ -165,7 +202,10 @@ describe('demo bot answers (pure)', () => {
     const custom = say('ttr 600');
     assert.deepEqual(custom.response[1].data, { name: 'CHANGE_TTR', parameters: { ttrType: 'CUSTOM', value: 600 } });
     assert.match(texts(custom)[0], /600 seconds/);
-    assert.deepEqual(say('TTR prioritized').response[1].data, { name: 'CHANGE_TTR', parameters: { ttrType: 'PRIORITIZED' } });
+    assert.deepEqual(say('TTR prioritized').response[1].data, {
+      name: 'CHANGE_TTR',
+      parameters: { ttrType: 'PRIORITIZED' },
+    });
     assert.deepEqual(say('ttr normal').response[1].data, { name: 'CHANGE_TTR', parameters: { ttrType: 'NORMAL' } });
     // Without a usable value the bot explains instead of acting.
     for (const message of ['ttr', 'ttr 0', 'ttr soon']) {
@@ -184,7 +224,11 @@ describe('demo bot answers (pure)', () => {
       name: 'INVOKE_FUNCTION',
       parameters: {
         lambdaUuid: LAMBDA,
-        payload: { origin: 'botbridge-demo-bot', conversationId: 'conv-1', reason: 'The consumer asked the demo bot to invoke this function.' },
+        payload: {
+          origin: 'botbridge-demo-bot',
+          conversationId: 'conv-1',
+          reason: 'The consumer asked the demo bot to invoke this function.',
+        },
         failOnError: false,
       },
     });
@@ -210,18 +254,29 @@ describe('demo bot answers (pure)', () => {
     const r = say(FILE_PLACEHOLDER);
     assert.match(texts(r)[0], /^Thanks for the file/);
     assert.deepEqual(intentIds(r), ['file-received']);
-    const hosted = answer({ type: 'hosted-file', data: { relativePath: '/a.png', fileType: 'PNG' }, context: { lpEvent: {} } }, messaging, options);
+    const hosted = answer(
+      { type: 'hosted-file', data: { relativePath: '/a.png', fileType: 'PNG' }, context: { lpEvent: {} } },
+      messaging,
+      options,
+    );
     assert.deepEqual(hosted, r);
   });
 
   it('anything else is echoed with a fallback intent', () => {
     const r = say('  Where is my order #42?  ');
     assert.deepEqual(texts(r), ['You said: Where is my order #42?']);
-    assert.deepEqual(r.analytics.intents, [{ id: 'fallback', description: 'Nothing matched; echoed the message', confidenceScore: 0.3 }]);
+    assert.deepEqual(r.analytics.intents, [
+      { id: 'fallback', description: 'Nothing matched; echoed the message', confidenceScore: 0.3 },
+    ]);
   });
 
   it('RICH_CONTENT: echoes the content type', () => {
-    const event: ConversationEventBody = { type: 'RICH_CONTENT', source: 'CONSUMER', data: { content: { type: 'vertical', elements: [] }, context: {} }, context: { lpEvent: {} } };
+    const event: ConversationEventBody = {
+      type: 'RICH_CONTENT',
+      source: 'CONSUMER',
+      data: { content: { type: 'vertical', elements: [] }, context: {} },
+      context: { lpEvent: {} },
+    };
     assert.equal(contract.validate('ConversationChange', event).ok, true);
     const r = answer(event, messaging, options);
     assert.deepEqual(texts(r), ['You sent rich content: vertical']);
@@ -237,21 +292,33 @@ describe('demo bot answers (pure)', () => {
     assert.match(texts(welcome)[0], /^Welcome!/);
     assert.deepEqual(contract.validate('PostEventResponse', welcome), { ok: true, errors: [], deviations: [] });
 
-    const transferred = answer({ ...start, context: { lpEvent: { lastConsumerMessage: 'Where is my parcel?' } } }, messaging, options);
+    const transferred = answer(
+      { ...start, context: { lpEvent: { lastConsumerMessage: 'Where is my parcel?' } } },
+      messaging,
+      options,
+    );
     assert.deepEqual(types(transferred), ['TEXT', 'TEXT']);
     assert.match(texts(transferred)[1], /^You said before the transfer: “Where is my parcel\?”/);
     assert.deepEqual(intentIds(transferred), ['welcome']);
   });
 
   it('CLOSE_CONVERSATION: the survey question', () => {
-    const r = answer({ type: 'CLOSE_CONVERSATION', source: 'CONVERSATION', data: {}, context: { lpEvent: {} } }, messaging, options);
+    const r = answer(
+      { type: 'CLOSE_CONVERSATION', source: 'CONVERSATION', data: {}, context: { lpEvent: {} } },
+      messaging,
+      options,
+    );
     assert.deepEqual(texts(r), ['Thanks for chatting — how did we do?']);
     assert.deepEqual(intentIds(r), ['survey']);
     assert.equal(contract.validate('PostEventResponse', r).ok, true);
   });
 
   it('every utterance help lists is understood (none falls through to the echo)', () => {
-    const examples: Record<string, string> = { 'transfer agent <agentId>': 'transfer agent 7', 'ttr <seconds>': 'ttr 60', 'function <lambdaUuid>': `function ${LAMBDA}` };
+    const examples: Record<string, string> = {
+      'transfer agent <agentId>': 'transfer agent 7',
+      'ttr <seconds>': 'ttr 60',
+      'function <lambdaUuid>': `function ${LAMBDA}`,
+    };
     for (const u of DEMO_UTTERANCES) {
       const utterance = classify(examples[u.say] ?? u.say);
       assert.notEqual(utterance.kind, 'echo', u.say);

@@ -33,7 +33,13 @@ describe('contract module: PUT body (Conversation)', () => {
   it('accepts sdes and a full context', () => {
     const verdict = contract.validate('Conversation', {
       sdes: { unauthenticatedSdes: { customerInfo: { type: 'ctmrinfo', info: { customerId: 'c-1' } } } },
-      context: { type: 'MESSAGING', skillId: 12, engagementId: 1234, campaignId: 99, visitor: { sharkVisitorId: 'v-1', sharkSessionId: 's-1' } },
+      context: {
+        type: 'MESSAGING',
+        skillId: 12,
+        engagementId: 1234,
+        campaignId: 99,
+        visitor: { sharkVisitorId: 'v-1', sharkSessionId: 's-1' },
+      },
     });
     assert.deepEqual(verdict, { ok: true, errors: [], deviations: [] });
   });
@@ -54,56 +60,95 @@ describe('contract module: events body (ConversationChange)', () => {
   it('validates TEXT, RICH_CONTENT and hosted-file against their contract branches, no deviation', () => {
     for (const body of [
       { type: 'TEXT', source: 'CONSUMER', data: { message: 'hi' }, context: { lpEvent } },
-      { type: 'RICH_CONTENT', source: 'CONSUMER', data: { content: { type: 'vertical', elements: [] }, context: {} }, context: { lpEvent } },
+      {
+        type: 'RICH_CONTENT',
+        source: 'CONSUMER',
+        data: { content: { type: 'vertical', elements: [] }, context: {} },
+        context: { lpEvent },
+      },
       { type: 'hosted-file', data: { relativePath: '/files/a.png', fileType: 'PNG' }, context: { lpEvent } },
     ]) {
-      assert.deepEqual(contract.validate('ConversationChange', body), { ok: true, errors: [], deviations: [] }, body.type);
+      assert.deepEqual(
+        contract.validate('ConversationChange', body),
+        { ok: true, errors: [], deviations: [] },
+        body.type,
+      );
     }
   });
 
   it('RICH_CONTENT needs data.context as well as data.content (the contract says so)', () => {
-    const verdict = contract.validate('ConversationChange', { type: 'RICH_CONTENT', source: 'CONSUMER', data: { content: { type: 'vertical' } }, context: { lpEvent } });
+    const verdict = contract.validate('ConversationChange', {
+      type: 'RICH_CONTENT',
+      source: 'CONSUMER',
+      data: { content: { type: 'vertical' } },
+      context: { lpEvent },
+    });
     assert.deepEqual(verdict.errors, ["/data must have required property 'context'"]);
   });
 
   it('gives the precise error of the branch the type names, not every oneOf branch', () => {
-    assert.deepEqual(contract.validate('ConversationChange', { type: 'TEXT', data: { text: 'hi' }, context: { lpEvent } }).errors, [
-      "/data must have required property 'message'",
-    ]);
-    assert.deepEqual(contract.validate('ConversationChange', { type: 'TEXT', data: { message: 'hi' }, context: {} }).errors, [
-      "/context must have required property 'lpEvent'",
-    ]);
-    assert.deepEqual(contract.validate('ConversationChange', { type: 'TYPING', data: {}, context: { lpEvent } }).errors, [
-      '/type must be one of TEXT, CONVERSATION, RICH_CONTENT, hosted-file (contract) or START, CLOSE_CONVERSATION (lifecycle envelope)',
-    ]);
+    assert.deepEqual(
+      contract.validate('ConversationChange', { type: 'TEXT', data: { text: 'hi' }, context: { lpEvent } }).errors,
+      ["/data must have required property 'message'"],
+    );
+    assert.deepEqual(
+      contract.validate('ConversationChange', { type: 'TEXT', data: { message: 'hi' }, context: {} }).errors,
+      ["/context must have required property 'lpEvent'"],
+    );
+    assert.deepEqual(
+      contract.validate('ConversationChange', { type: 'TYPING', data: {}, context: { lpEvent } }).errors,
+      [
+        '/type must be one of TEXT, CONVERSATION, RICH_CONTENT, hosted-file (contract) or START, CLOSE_CONVERSATION (lifecycle envelope)',
+      ],
+    );
     assert.equal(contract.validate('ConversationChange', 'TEXT').ok, false);
     // Names from the wire are looked up as data, never as object properties.
-    assert.match(contract.validate('ConversationChange', { type: 'constructor', data: {}, context: { lpEvent } }).errors[0], /^\/type must be one of/);
+    assert.match(
+      contract.validate('ConversationChange', { type: 'constructor', data: {}, context: { lpEvent } }).errors[0],
+      /^\/type must be one of/,
+    );
   });
 
   it('START and CLOSE_CONVERSATION pass the documented envelope (ChangeContext), reported as a deviation', () => {
     for (const body of [
       { type: 'START', source: 'CONVERSATION', data: {}, context: { lpEvent: {} } },
-      { type: 'START', source: 'CONVERSATION', data: {}, context: { lpEvent: { ...lpEvent, lastConsumerMessage: 'where is my order?' } } },
+      {
+        type: 'START',
+        source: 'CONVERSATION',
+        data: {},
+        context: { lpEvent: { ...lpEvent, lastConsumerMessage: 'where is my order?' } },
+      },
       { type: 'CLOSE_CONVERSATION', source: 'CONVERSATION', data: {}, context: { lpEvent } },
     ]) {
       const verdict = contract.validate('ConversationChange', body);
       assert.equal(verdict.ok, true, JSON.stringify(verdict));
-      assert.deepEqual(verdict.deviations, [`${body.type} is not a ConversationChange of the contract; checked against the common envelope with the contract's ChangeContext`]);
+      assert.deepEqual(verdict.deviations, [
+        `${body.type} is not a ConversationChange of the contract; checked against the common envelope with the contract's ChangeContext`,
+      ]);
     }
   });
 
   it('the envelope still checks: source CONVERSATION, data an object, lpEvent present, lastConsumerMessage a string', () => {
-    const verdict = contract.validate('ConversationChange', { type: 'START', source: 'CONSUMER', context: { lpEvent: { lastConsumerMessage: 42 } } });
+    const verdict = contract.validate('ConversationChange', {
+      type: 'START',
+      source: 'CONSUMER',
+      context: { lpEvent: { lastConsumerMessage: 42 } },
+    });
     assert.equal(verdict.ok, false);
     assert.deepEqual(verdict.errors.sort(), [
       "/ must have required property 'data' [START envelope]",
       '/context/lpEvent/lastConsumerMessage must be string [START envelope]',
       '/source must be equal to one of the allowed values ("CONVERSATION") [START envelope]',
     ]);
-    assert.deepEqual(contract.validate('ConversationChange', { type: 'CLOSE_CONVERSATION', source: 'CONVERSATION', data: {}, context: {} }).errors, [
-      "/context must have required property 'lpEvent' [CLOSE_CONVERSATION envelope]",
-    ]);
+    assert.deepEqual(
+      contract.validate('ConversationChange', {
+        type: 'CLOSE_CONVERSATION',
+        source: 'CONVERSATION',
+        data: {},
+        context: {},
+      }).errors,
+      ["/context must have required property 'lpEvent' [CLOSE_CONVERSATION envelope]"],
+    );
   });
 });
 
@@ -122,7 +167,11 @@ describe('contract module: events answer (PostEventResponse)', () => {
       analytics: { intents },
     };
     assert.deepEqual(contract.validate('PostEventResponse', body), { ok: true, errors: [], deviations: [] });
-    assert.deepEqual(contract.validate('PostEventResponse', { response: [], analytics: { intents: [] } }), { ok: true, errors: [], deviations: [] });
+    assert.deepEqual(contract.validate('PostEventResponse', { response: [], analytics: { intents: [] } }), {
+      ok: true,
+      errors: [],
+      deviations: [],
+    });
   });
 
   it('points at the broken item, its field and the rule', () => {
@@ -146,7 +195,10 @@ describe('contract module: events answer (PostEventResponse)', () => {
       '/response/4/data/name must be equal to one of the allowed values ("TRANSFER", "CLOSE_CONVERSATION", "INVOKE_FUNCTION", "CHANGE_TTR")',
     ]);
     const prototypeNames = contract.validate('PostEventResponse', {
-      response: [{ type: '__proto__', data: {} }, { type: 'ACTION', data: { name: 'toString', parameters: {} } }],
+      response: [
+        { type: '__proto__', data: {} },
+        { type: 'ACTION', data: { name: 'toString', parameters: {} } },
+      ],
       analytics: { intents: [] },
     });
     assert.equal(prototypeNames.ok, false);
@@ -154,7 +206,10 @@ describe('contract module: events answer (PostEventResponse)', () => {
   });
 
   it('requires response and analytics', () => {
-    assert.deepEqual(contract.validate('PostEventResponse', { response: 'hello' }).errors.sort(), ["/ must have required property 'analytics'", '/response must be array']);
+    assert.deepEqual(contract.validate('PostEventResponse', { response: 'hello' }).errors.sort(), [
+      "/ must have required property 'analytics'",
+      '/response must be array',
+    ]);
   });
 
   it('applies the contract’s per-action schemas to ACTION items', () => {
@@ -165,9 +220,22 @@ describe('contract module: events answer (PostEventResponse)', () => {
       ],
       analytics: { intents: [] },
     });
-    assert.ok(verdict.errors.includes("/response/0/data/parameters must have required property 'payload' [contract InvokeFunctionAction]"), verdict.errors.join('\n'));
-    assert.ok(verdict.errors.includes('/response/0/data/parameters/lambdaUuid must match format "uuid" [contract InvokeFunctionAction]'));
-    assert.ok(verdict.errors.includes("/response/1/data/parameters must have required property 'value' [contract ChangeTTRAction]"));
+    assert.ok(
+      verdict.errors.includes(
+        "/response/0/data/parameters must have required property 'payload' [contract InvokeFunctionAction]",
+      ),
+      verdict.errors.join('\n'),
+    );
+    assert.ok(
+      verdict.errors.includes(
+        '/response/0/data/parameters/lambdaUuid must match format "uuid" [contract InvokeFunctionAction]',
+      ),
+    );
+    assert.ok(
+      verdict.errors.includes(
+        "/response/1/data/parameters must have required property 'value' [contract ChangeTTRAction]",
+      ),
+    );
   });
 
   it('accepts LivePerson’s metadata arrays and skill+agent transfers, each reported as a deviation', () => {
@@ -207,15 +275,30 @@ describe('contract module: state, environments and single actions', () => {
   });
 
   it('each action schema on its own', () => {
-    assert.equal(contract.validate('TransferAction', { name: 'TRANSFER', parameters: { skillName: 'human' } }).ok, true);
-    assert.equal(contract.validate('TransferAction', { name: 'TRANSFER', parameters: { skill: 'human' } }).ok, false);
-    assert.equal(contract.validate('CloseConversationAction', { name: 'CLOSE_CONVERSATION', parameters: { withoutPcs: true } }).ok, true);
-    assert.equal(contract.validate('CloseConversationAction', { name: 'CLOSE_CONVERSATION' }).ok, false);
     assert.equal(
-      contract.validate('InvokeFunctionAction', { name: 'INVOKE_FUNCTION', parameters: { lambdaUuid: '0b9e8f3a-5b7c-4d2e-9f1a-2c3d4e5f6a7b', payload: {} } }).ok,
+      contract.validate('TransferAction', { name: 'TRANSFER', parameters: { skillName: 'human' } }).ok,
       true,
     );
-    assert.equal(contract.validate('ChangeTTRAction', { name: 'CHANGE_TTR', parameters: { ttrType: 'URGENT' } }).ok, true);
-    assert.equal(contract.validate('ChangeTTRAction', { name: 'CHANGE_TTR', parameters: { ttrType: 'URGENT', value: 5 } }).ok, false);
+    assert.equal(contract.validate('TransferAction', { name: 'TRANSFER', parameters: { skill: 'human' } }).ok, false);
+    assert.equal(
+      contract.validate('CloseConversationAction', { name: 'CLOSE_CONVERSATION', parameters: { withoutPcs: true } }).ok,
+      true,
+    );
+    assert.equal(contract.validate('CloseConversationAction', { name: 'CLOSE_CONVERSATION' }).ok, false);
+    assert.equal(
+      contract.validate('InvokeFunctionAction', {
+        name: 'INVOKE_FUNCTION',
+        parameters: { lambdaUuid: '0b9e8f3a-5b7c-4d2e-9f1a-2c3d4e5f6a7b', payload: {} },
+      }).ok,
+      true,
+    );
+    assert.equal(
+      contract.validate('ChangeTTRAction', { name: 'CHANGE_TTR', parameters: { ttrType: 'URGENT' } }).ok,
+      true,
+    );
+    assert.equal(
+      contract.validate('ChangeTTRAction', { name: 'CHANGE_TTR', parameters: { ttrType: 'URGENT', value: 5 } }).ok,
+      false,
+    );
   });
 });

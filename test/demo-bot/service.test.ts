@@ -7,7 +7,14 @@ import { SignJWT, decodeProtectedHeader, generateKeyPair } from 'jose';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
 import { createContractValidator, type PostEventResponseBody } from '../../src/connector/contract.js';
-import { createDemoBotServer, registerDemoBot, DEMO_BOT_ID, DEMO_BOT_PREFIX, FILE_PLACEHOLDER, type DemoBotOptions } from '../../src/demo-bot/index.js';
+import {
+  createDemoBotServer,
+  registerDemoBot,
+  DEMO_BOT_ID,
+  DEMO_BOT_PREFIX,
+  FILE_PLACEHOLDER,
+  type DemoBotOptions,
+} from '../../src/demo-bot/index.js';
 import { createLogger } from '../../src/ops/logger.js';
 import { createHttpServer } from '../../src/http/server.js';
 import { createMetrics } from '../../src/ops/metrics.js';
@@ -28,7 +35,9 @@ async function appToken(url: string, acc: string, app: { client_id: string; clie
 }
 
 /** A demo bot on its own Fastify, on a free loopback port; logs kept for inspection. */
-async function startDemoBot(options: Omit<DemoBotOptions, 'log'>): Promise<{ server: FastifyInstance; base: string; logs: string[] }> {
+async function startDemoBot(
+  options: Omit<DemoBotOptions, 'log'>,
+): Promise<{ server: FastifyInstance; base: string; logs: string[] }> {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -36,16 +45,30 @@ async function startDemoBot(options: Omit<DemoBotOptions, 'log'>): Promise<{ ser
       done();
     },
   });
-  const server = await createDemoBotServer({ ...options, log: createLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'info', sink) });
+  const server = await createDemoBotServer({
+    ...options,
+    log: createLogger(process.env.TEST_LOG_LEVEL === 'debug' ? 'debug' : 'info', sink),
+  });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
   return { server, base: `${url}${options.prefix ?? DEMO_BOT_PREFIX}`, logs };
 }
 
 const conversationBody = (type: 'MESSAGING' | 'CHAT' = 'MESSAGING') => ({
   sdes: { unauthenticatedSdes: { customerInfo: { type: 'ctmrinfo', info: { customerId: 'c-1' } } } },
-  context: { type, skillId: 7, engagementId: 1234, campaignId: 99, visitor: { sharkVisitorId: 'v-1', sharkSessionId: 's-1' } },
+  context: {
+    type,
+    skillId: 7,
+    engagementId: 1234,
+    campaignId: 99,
+    visitor: { sharkVisitorId: 'v-1', sharkSessionId: 's-1' },
+  },
 });
-const textEvent = (message: string) => ({ type: 'TEXT', source: 'CONSUMER', data: { message }, context: { lpEvent: { sequence: 1 } } });
+const textEvent = (message: string) => ({
+  type: 'TEXT',
+  source: 'CONSUMER',
+  data: { message },
+  context: { lpEvent: { sequence: 1 } },
+});
 
 for (const kind of STORES) {
   describe(`demo bot over HTTP, verifying real Sentinel tokens (${kind})`, () => {
@@ -60,15 +83,20 @@ for (const kind of STORES) {
     let wrongScopeToken: string;
     const extraServers: FastifyInstance[] = [];
     const botPath = `/v1/bots/${DEMO_BOT_ID}`;
-    const conversationPath = (convId: string, environment = 'draft') => `${botPath}/environments/${environment}/conversations/${convId}`;
+    const conversationPath = (convId: string, environment = 'draft') =>
+      `${botPath}/environments/${environment}/conversations/${convId}`;
 
     before(async () => {
       store = await freshStore(kind);
       running = await startApp(store);
       admin = client(running.url, { token: ADMIN_TOKEN });
-      for (const accountId of ['acme', 'globex']) assert.equal((await admin.post('/admin/v1/accounts', { accountId })).status, 201);
+      for (const accountId of ['acme', 'globex'])
+        assert.equal((await admin.post('/admin/v1/accounts', { accountId })).status, 201);
       const acmeApp = await admin.post('/admin/v1/accounts/acme/apps', { name: 'bot connector', scope: SCOPE });
-      const otherApp = await admin.post('/admin/v1/accounts/acme/apps', { name: 'something else', scope: 'msg.consumer' });
+      const otherApp = await admin.post('/admin/v1/accounts/acme/apps', {
+        name: 'something else',
+        scope: 'msg.consumer',
+      });
       const globexApp = await admin.post('/admin/v1/accounts/globex/apps', { name: 'bot connector', scope: SCOPE });
       for (const app of [acmeApp, otherApp, globexApp]) assert.equal(app.status, 201);
       acmeToken = await appToken(running.url, 'acme', acmeApp.body);
@@ -131,7 +159,15 @@ for (const kind of STORES) {
       assert.equal(bad.body.error.code, 'invalid-request');
       assert.match(bad.body.error.message, /required property 'sdes'/);
       assert.match(bad.body.error.message, /\/context\/skillId must be number/);
-      assert.equal((await http.put(conversationPath('conv-empty'), undefined, { headers: { 'content-type': 'application/json' }, raw: '' })).status, 400);
+      assert.equal(
+        (
+          await http.put(conversationPath('conv-empty'), undefined, {
+            headers: { 'content-type': 'application/json' },
+            raw: '',
+          })
+        ).status,
+        400,
+      );
       assert.equal((await http.put(conversationPath('conv-env', 'staging'), body)).status, 404);
     });
 
@@ -168,7 +204,12 @@ for (const kind of STORES) {
         { say: 'urgent', items: ['TEXT', 'ACTION:CHANGE_TTR'], intent: 'ttr-urgent' },
         { say: 'ttr 300', items: ['TEXT', 'ACTION:CHANGE_TTR'], intent: 'ttr-custom' },
         { say: `function ${LAMBDA}`, items: ['TEXT', 'ACTION:INVOKE_FUNCTION'], intent: 'invoke-function' },
-        { say: 'invalid', items: ['TEXT', 'DELAY', 'TEXT'], intent: 'invalid-demo', invalid: ['/response/1/data/seconds must be >= 1'] },
+        {
+          say: 'invalid',
+          items: ['TEXT', 'DELAY', 'TEXT'],
+          intent: 'invalid-demo',
+          invalid: ['/response/1/data/seconds must be >= 1'],
+        },
         { say: 'empty', items: [] },
         { say: FILE_PLACEHOLDER, items: ['TEXT'], intent: 'file-received' },
         { say: 'What are your opening hours?', items: ['TEXT'], intent: 'fallback' },
@@ -183,16 +224,37 @@ for (const kind of STORES) {
           assert.deepEqual(verdict.errors, line.invalid, line.say);
         } else {
           assert.equal(verdict.ok, true, `${line.say}: ${verdict.errors.join('; ')}`);
-          assert.equal(verdict.deviations.length, line.deviations ?? 0, `${line.say}: ${verdict.deviations.join('; ')}`);
+          assert.equal(
+            verdict.deviations.length,
+            line.deviations ?? 0,
+            `${line.say}: ${verdict.deviations.join('; ')}`,
+          );
         }
-        const items = res.body.response.map((item) => (item.type === 'ACTION' ? `ACTION:${item.data.name}` : item.type));
+        const items = res.body.response.map((item) =>
+          item.type === 'ACTION' ? `ACTION:${item.data.name}` : item.type,
+        );
         assert.deepEqual(items, line.items, line.say);
-        assert.deepEqual(res.body.analytics.intents.map((i) => i.id), line.intent ? [line.intent] : [], line.say);
+        assert.deepEqual(
+          res.body.analytics.intents.map((i) => i.id),
+          line.intent ? [line.intent] : [],
+          line.say,
+        );
       }
-      const echo = await http.post<PostEventResponseBody>(`${conversationPath('conv-talk')}/events`, textEvent('What are your opening hours?'));
-      assert.deepEqual(echo.body.response, [{ type: 'TEXT', data: { message: 'You said: What are your opening hours?' } }]);
-      const agent = await http.post<PostEventResponseBody>(`${conversationPath('conv-talk')}/events`, textEvent('transfer agent 42'));
-      assert.deepEqual(agent.body.response[1], { type: 'ACTION', data: { name: 'TRANSFER', parameters: { skillName: 'human', agentId: '42' } } });
+      const echo = await http.post<PostEventResponseBody>(
+        `${conversationPath('conv-talk')}/events`,
+        textEvent('What are your opening hours?'),
+      );
+      assert.deepEqual(echo.body.response, [
+        { type: 'TEXT', data: { message: 'You said: What are your opening hours?' } },
+      ]);
+      const agent = await http.post<PostEventResponseBody>(
+        `${conversationPath('conv-talk')}/events`,
+        textEvent('transfer agent 42'),
+      );
+      assert.deepEqual(agent.body.response[1], {
+        type: 'ACTION',
+        data: { name: 'TRANSFER', parameters: { skillName: 'human', agentId: '42' } },
+      });
     });
 
     it('answers START (with the message from before the transfer), CLOSE_CONVERSATION and RICH_CONTENT events', async () => {
@@ -208,12 +270,25 @@ for (const kind of STORES) {
       const welcome = await post({ type: 'START', source: 'CONVERSATION', data: {}, context: { lpEvent: {} } });
       assert.equal(welcome.length, 1);
       assert.match(welcome[0], /^Welcome!/);
-      const transferred = await post({ type: 'START', source: 'CONVERSATION', data: {}, context: { lpEvent: { lastConsumerMessage: 'I need a refund' } } });
+      const transferred = await post({
+        type: 'START',
+        source: 'CONVERSATION',
+        data: {},
+        context: { lpEvent: { lastConsumerMessage: 'I need a refund' } },
+      });
       assert.equal(transferred.length, 2);
       assert.match(transferred[1], /^You said before the transfer: “I need a refund”/);
-      assert.deepEqual(await post({ type: 'CLOSE_CONVERSATION', source: 'CONVERSATION', data: {}, context: { lpEvent: {} } }), ['Thanks for chatting — how did we do?']);
       assert.deepEqual(
-        await post({ type: 'RICH_CONTENT', source: 'CONSUMER', data: { content: { type: 'vertical', elements: [{ type: 'text', text: 'hi' }] }, context: {} }, context: { lpEvent: {} } }),
+        await post({ type: 'CLOSE_CONVERSATION', source: 'CONVERSATION', data: {}, context: { lpEvent: {} } }),
+        ['Thanks for chatting — how did we do?'],
+      );
+      assert.deepEqual(
+        await post({
+          type: 'RICH_CONTENT',
+          source: 'CONSUMER',
+          data: { content: { type: 'vertical', elements: [{ type: 'text', text: 'hi' }] }, context: {} },
+          context: { lpEvent: {} },
+        }),
         ['You sent rich content: vertical'],
       );
     });
@@ -221,8 +296,19 @@ for (const kind of STORES) {
     it('refuses event bodies off the contract with a 400 that says why', async () => {
       assert.equal((await http.put(conversationPath('conv-badevent'), conversationBody())).status, 201);
       const cases: [unknown, RegExp][] = [
-        [{ type: 'TEXT', source: 'CONSUMER', data: {}, context: { lpEvent: {} } }, /\/data must have required property 'message'/],
-        [{ type: 'RICH_CONTENT', source: 'CONSUMER', data: { content: { type: 'vertical' } }, context: { lpEvent: {} } }, /\/data must have required property 'context'/],
+        [
+          { type: 'TEXT', source: 'CONSUMER', data: {}, context: { lpEvent: {} } },
+          /\/data must have required property 'message'/,
+        ],
+        [
+          {
+            type: 'RICH_CONTENT',
+            source: 'CONSUMER',
+            data: { content: { type: 'vertical' } },
+            context: { lpEvent: {} },
+          },
+          /\/data must have required property 'context'/,
+        ],
         [{ type: 'START', source: 'CONVERSATION', data: {} }, /must have required property 'context'/],
         [{ type: 'TYPING', data: {}, context: { lpEvent: {} } }, /\/type must be one of/],
       ];
@@ -275,7 +361,12 @@ for (const kind of STORES) {
       assert.equal(signature.length % 4, 2);
       const spareBit = `${signature.slice(0, -1)}${alphabet[alphabet.indexOf(signature.at(-1)!) | 1]}`;
       assert.deepEqual(Buffer.from(spareBit, 'base64url'), Buffer.from(signature, 'base64url'));
-      for (const respelt of [`${acmeToken}==`, `${header}.${payload}.${spareBit}`, `${header}.${payload}=.${signature}`, acmeToken.replace(/-/g, '+').replace(/_/g, '/')]) {
+      for (const respelt of [
+        `${acmeToken}==`,
+        `${header}.${payload}.${spareBit}`,
+        `${header}.${payload}=.${signature}`,
+        acmeToken.replace(/-/g, '+').replace(/_/g, '/'),
+      ]) {
         if (respelt !== acmeToken) await refused(respelt, 'invalid-token');
       }
 
@@ -283,26 +374,47 @@ for (const kind of STORES) {
       const { privateKey: foreignKey } = await generateKeyPair('RS256');
       const realKid = decodeProtectedHeader(acmeToken).kid!;
       const sign = (key: CryptoKey, kid: string, alter: (jwt: SignJWT) => SignJWT = (j) => j, alg = 'RS256') =>
-        alter(new SignJWT({ scope: SCOPE }).setProtectedHeader({ alg, kid }).setIssuer('Sentinel').setAudience('acme').setIssuedAt().setExpirationTime('10m')).sign(key);
+        alter(
+          new SignJWT({ scope: SCOPE })
+            .setProtectedHeader({ alg, kid })
+            .setIssuer('Sentinel')
+            .setAudience('acme')
+            .setIssuedAt()
+            .setExpirationTime('10m'),
+        ).sign(key);
       // One route: an unknown kid makes the bot look the JWKS up again, after its cooldown.
       await refused(await sign(foreignKey, 'kid-nobody-published'), 'unknown-signing-key', undefined, routes.slice(3));
       await refused(await sign(foreignKey, realKid), 'invalid-signature');
 
       // Signed by the platform's real key, but with claims a Custom Endpoint service must refuse.
       const { privateKey: platformKey, kid } = await running.app.keys.current();
-      await refused(await sign(platformKey, kid, (j) => j.setExpirationTime(Math.floor(Date.now() / 1000) - 120)), 'token-expired');
+      await refused(
+        await sign(platformKey, kid, (j) => j.setExpirationTime(Math.floor(Date.now() / 1000) - 120)),
+        'token-expired',
+      );
       await refused(await sign(platformKey, kid, (j) => j.setIssuer('Mallory')), 'wrong-issuer');
-      const noAudience = await new SignJWT({ scope: SCOPE }).setProtectedHeader({ alg: 'RS256', kid }).setIssuer('Sentinel').setExpirationTime('10m').sign(platformKey);
+      const noAudience = await new SignJWT({ scope: SCOPE })
+        .setProtectedHeader({ alg: 'RS256', kid })
+        .setIssuer('Sentinel')
+        .setExpirationTime('10m')
+        .sign(platformKey);
       await refused(noAudience, 'wrong-audience');
       // HS256 with a guessable secret never reaches key lookup.
-      await refused(await sign(new TextEncoder().encode('x'.repeat(32)) as unknown as CryptoKey, kid, undefined, 'HS256'), 'algorithm-not-allowed');
+      await refused(
+        await sign(new TextEncoder().encode('x'.repeat(32)) as unknown as CryptoKey, kid, undefined, 'HS256'),
+        'algorithm-not-allowed',
+      );
       // The same real key and claims, unaltered, pass: the refusals above are about what was altered.
       const genuine = await sign(platformKey, kid);
       assert.equal((await http.get(`${botPath}/environments`, { token: genuine })).status, 200);
 
       // No token ever reaches the demo bot's logs.
-      assert.ok(bot.logs.some((line) => line.includes('insufficient-scope')), 'refusals are logged with their reason');
-      for (const token of [acmeToken, wrongScopeToken, genuine]) assert.ok(!bot.logs.some((line) => line.includes(token)));
+      assert.ok(
+        bot.logs.some((line) => line.includes('insufficient-scope')),
+        'refusals are logged with their reason',
+      );
+      for (const token of [acmeToken, wrongScopeToken, genuine])
+        assert.ok(!bot.logs.some((line) => line.includes(token)));
     });
 
     it('accepts only the configured accounts when told to', async () => {
@@ -314,8 +426,14 @@ for (const kind of STORES) {
       const globex = client(onlyGlobex.base, { token: globexToken });
       assert.equal((await globex.get(`${botPath}/environments`)).status, 200);
       assert.equal((await globex.put(conversationPath('conv-globex'), conversationBody())).status, 201);
-      const transfer = await globex.post<PostEventResponseBody>(`${conversationPath('conv-globex')}/events`, textEvent('transfer'));
-      assert.deepEqual(transfer.body.response[1], { type: 'ACTION', data: { name: 'TRANSFER', parameters: { skillName: 'Escalation' } } });
+      const transfer = await globex.post<PostEventResponseBody>(
+        `${conversationPath('conv-globex')}/events`,
+        textEvent('transfer'),
+      );
+      assert.deepEqual(transfer.body.response[1], {
+        type: 'ACTION',
+        data: { name: 'TRANSFER', parameters: { skillName: 'Escalation' } },
+      });
     });
 
     it('keeps verifying across a signing-key rotation: new tokens and old ones', async () => {
@@ -327,8 +445,14 @@ for (const kind of STORES) {
       const fresh = await appToken(running.url, 'acme', apps.body);
       assert.notEqual(decodeProtectedHeader(fresh).kid, oldKid, 'the new token is signed by the new key');
       assert.equal((await http.get(`${botPath}/environments`, { token: fresh })).status, 200);
-      assert.equal((await http.put(conversationPath('conv-rotated'), conversationBody(), { token: fresh })).status, 201);
-      assert.equal((await http.post(`${conversationPath('conv-rotated')}/events`, textEvent('hi'), { token: fresh })).status, 200);
+      assert.equal(
+        (await http.put(conversationPath('conv-rotated'), conversationBody(), { token: fresh })).status,
+        201,
+      );
+      assert.equal(
+        (await http.post(`${conversationPath('conv-rotated')}/events`, textEvent('hi'), { token: fresh })).status,
+        200,
+      );
       // The old token is still within its lifetime and its key still published.
       assert.equal((await http.post(`${conversationPath('conv-rotated')}/events`, textEvent('hi'))).status, 200);
     });
@@ -344,7 +468,11 @@ for (const kind of STORES) {
 
     it('mounts on the product’s HTTP server with a JWKS URL known only after listen', async () => {
       const logger = createLogger('warn');
-      const server = await createHttpServer({ logger, metrics: createMetrics({ openConversations: async () => 0 }), version: 'test' });
+      const server = await createHttpServer({
+        logger,
+        metrics: createMetrics({ openConversations: async () => 0 }),
+        version: 'test',
+      });
       let platformUrl = '';
       await registerDemoBot(server, { jwksUrl: () => `${platformUrl}/sentinel/well-known/jwks`, log: logger });
       extraServers.push(server);
@@ -353,12 +481,19 @@ for (const kind of STORES) {
       const mounted = client(`${url}${DEMO_BOT_PREFIX}`, { token: acmeToken });
       assert.deepEqual((await mounted.get(`${botPath}/environments`)).body, ['draft', 'production']);
       assert.equal((await mounted.put(conversationPath('conv-mounted'), conversationBody('CHAT'))).status, 201);
-      const reply = await mounted.post<PostEventResponseBody>(`${conversationPath('conv-mounted')}/events`, textEvent('help'));
+      const reply = await mounted.post<PostEventResponseBody>(
+        `${conversationPath('conv-mounted')}/events`,
+        textEvent('help'),
+      );
       assert.equal(reply.status, 200);
       assert.match(JSON.stringify(reply.body), /messaging only, not in this chat/);
       assert.equal((await mounted.get(`${botPath}/environments`, { token: null })).status, 401);
       const openapi = await client(url).get('/openapi.json');
-      assert.ok(Object.keys(openapi.body.paths).includes('/demo-bot/v1/bots/{botId}/environments/{environment}/conversations/{convId}/events'));
+      assert.ok(
+        Object.keys(openapi.body.paths).includes(
+          '/demo-bot/v1/bots/{botId}/environments/{environment}/conversations/{convId}/events',
+        ),
+      );
     });
   });
 }

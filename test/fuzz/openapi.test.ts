@@ -9,7 +9,16 @@ import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client } from '../helpers/app.js';
 import { TestBot } from '../helpers/test-bot.js';
 import { BOT_SCOPE, botTexts, waitForConversation } from '../helpers/connector.js';
-import { describeRequest, inlineRefs, makeRequest, operationFor, operationsOf, type FuzzRequest, type Operation, type World } from './requests.js';
+import {
+  describeRequest,
+  inlineRefs,
+  makeRequest,
+  operationFor,
+  operationsOf,
+  type FuzzRequest,
+  type Operation,
+  type World,
+} from './requests.js';
 
 /**
  * A fuzz over every operation /openapi.json lists, against the real app on each store, seeded
@@ -66,7 +75,10 @@ interface Server {
 async function startServer(store: TestStore, botUrl: string): Promise<Server> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./server.ts', import.meta.url))], {
     cwd: ROOT,
-    env: { ...process.env, FUZZ_SERVER: JSON.stringify({ kind: store.kind, dataDir: store.dataDir, databaseUrl: store.databaseUrl, botUrl }) },
+    env: {
+      ...process.env,
+      FUZZ_SERVER: JSON.stringify({ kind: store.kind, dataDir: store.dataDir, databaseUrl: store.databaseUrl, botUrl }),
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const errors: string[] = [];
@@ -135,7 +147,11 @@ async function send(dispatcher: Dispatcher, origin: string, request: FuzzRequest
     }
     return { request, status: res.statusCode, body: await res.body.text(), requestId };
   } catch (error) {
-    return { request, error: error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error) };
+    return {
+      request,
+      error:
+        error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error),
+    };
   }
 }
 
@@ -144,7 +160,10 @@ async function send(dispatcher: Dispatcher, origin: string, request: FuzzRequest
  * fuzz points some at a closed loopback port) they answer 502 with a `vendor-*` code, as a
  * gateway does: that is the contract (bot-admin.test.ts), not a fault of this server.
  */
-const GATEWAY_ROUTES = new Set(['/admin/v1/accounts/{acc}/bots/{id}/environments', '/admin/v1/accounts/{acc}/vendor/environments']);
+const GATEWAY_ROUTES = new Set([
+  '/admin/v1/accounts/{acc}/bots/{id}/environments',
+  '/admin/v1/accounts/{acc}/vendor/environments',
+]);
 
 /** Why an outcome breaks the contract, or undefined when it keeps it. */
 function problemOf(outcome: Outcome): string | undefined {
@@ -156,7 +175,8 @@ function problemOf(outcome: Outcome): string | undefined {
     return `no answer (${error})`;
   }
   if (status === undefined) return 'no status';
-  if (status === 502 && GATEWAY_ROUTES.has(request.op.path) && /^\{"error":\{"code":"vendor-/.test(body ?? '')) return undefined;
+  if (status === 502 && GATEWAY_ROUTES.has(request.op.path) && /^\{"error":\{"code":"vendor-/.test(body ?? ''))
+    return undefined;
   if (status >= 500) return `${status} ${body?.slice(0, 300)}`;
   if (status >= 400) {
     let parsed: any;
@@ -167,7 +187,14 @@ function problemOf(outcome: Outcome): string | undefined {
     }
     const e = parsed?.error;
     const shaped =
-      parsed && typeof parsed === 'object' && Object.keys(parsed).length === 1 && e && typeof e === 'object' && typeof e.code === 'string' && e.code !== '' && typeof e.message === 'string';
+      parsed &&
+      typeof parsed === 'object' &&
+      Object.keys(parsed).length === 1 &&
+      e &&
+      typeof e === 'object' &&
+      typeof e.code === 'string' &&
+      e.code !== '' &&
+      typeof e.message === 'string';
     if (!shaped) return `${status} not in the {error:{code,message}} shape: ${body?.slice(0, 200)}`;
   }
   return undefined;
@@ -180,7 +207,11 @@ function serverError(errors: string[], requestId: string | undefined): string {
     if (!line.includes(requestId)) continue;
     const entry = JSON.parse(line) as { err?: { type?: string; message?: string; stack?: string } };
     if (!entry.err) continue;
-    const at = entry.err.stack?.split('\n').find((l) => l.includes('/src/'))?.trim() ?? '';
+    const at =
+      entry.err.stack
+        ?.split('\n')
+        .find((l) => l.includes('/src/'))
+        ?.trim() ?? '';
     return `\n    server: ${entry.err.type ?? 'Error'}: ${entry.err.message?.slice(0, 200)} ${at}`;
   }
   return '';
@@ -204,7 +235,13 @@ function watchHealth(origin: string, inFlight: Map<number, FuzzRequest>, onStall
       let status = 0;
       let failure = '';
       try {
-        const res = await dispatcher.request({ origin, path: '/healthz', method: 'GET', headersTimeout: STALL_MS, bodyTimeout: STALL_MS });
+        const res = await dispatcher.request({
+          origin,
+          path: '/healthz',
+          method: 'GET',
+          headersTimeout: STALL_MS,
+          bodyTimeout: STALL_MS,
+        });
         status = res.statusCode;
         await res.body.dump();
       } catch (error) {
@@ -216,7 +253,9 @@ function watchHealth(origin: string, inFlight: Map<number, FuzzRequest>, onStall
       worst = Math.max(worst, took);
       if (failure || status !== 200 || took >= HEALTH_BOUND_MS) {
         const suspects = [...seen.values()].map((r) => `      ${describeRequest(r).slice(0, 500)}`).join('\n');
-        misses.push(`/healthz ${failure ? `failed (${failure})` : `answered ${status}`} after ${Math.round(took)} ms; in flight meanwhile:\n${suspects}`);
+        misses.push(
+          `/healthz ${failure ? `failed (${failure})` : `answered ${status}`} after ${Math.round(took)} ms; in flight meanwhile:\n${suspects}`,
+        );
       }
       if (failure && took >= STALL_MS - 100) {
         onStall();
@@ -247,16 +286,31 @@ async function botAnswersAfterwards(url: string, botUrl: string): Promise<void> 
     name: 'after the fuzz',
     conversationType: 'MESSAGING',
     skills: ['bot'],
-    vendor: { type: 'CUSTOM_ENDPOINT', baseUrl: botUrl, clientId: app.body.client_id, clientSecret: app.body.client_secret, botId: 'bot-after' },
+    vendor: {
+      type: 'CUSTOM_ENDPOINT',
+      baseUrl: botUrl,
+      clientId: app.body.client_id,
+      clientSecret: app.body.client_secret,
+      botId: 'bot-after',
+    },
   });
   assert.equal(bot.status, 201, JSON.stringify(bot.body));
   assert.equal((await admin.post(`/admin/v1/accounts/${acc}/bots/${bot.body.id}/start`)).status, 200);
   const opened = await client(url).post(`/api/account/${acc}/consumer/conversations`, { skill: 'bot' });
   assert.equal(opened.status, 201);
   const consumer = client(url, { token: opened.body.consumerToken });
-  const sent = await consumer.post(`/api/account/${acc}/consumer/conversations/${opened.body.conversationId}/messages`, { text: 'still there?' });
+  const sent = await consumer.post(
+    `/api/account/${acc}/consumer/conversations/${opened.body.conversationId}/messages`,
+    { text: 'still there?' },
+  );
   assert.equal(sent.status, 201);
-  await waitForConversation(admin, acc, opened.body.conversationId, (c) => botTexts(c).includes('echo: still there?'), 'the bot’s answer');
+  await waitForConversation(
+    admin,
+    acc,
+    opened.body.conversationId,
+    (c) => botTexts(c).includes('echo: still there?'),
+    'the bot’s answer',
+  );
 }
 
 for (const kind of STORES) {
@@ -278,14 +332,21 @@ for (const kind of STORES) {
 
     it(`${COUNT} generated requests (seed ${SEED}): no 5xx, every 4xx in the error shape, /healthz within ${HEALTH_BOUND_MS} ms throughout`, async (t) => {
       const { url: origin, world } = server;
-      const doc = (await (await fetch(`${origin}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+      const doc = (await (await fetch(`${origin}/openapi.json`)).json()) as {
+        paths: Record<string, Record<string, unknown>>;
+      };
       const ops: Operation[] = operationsOf(doc as never);
       assert.ok(ops.length >= 60, `the document lists the API (${ops.length} operations)`);
       // The demo bot's routes list no body schema: they check bodies against the Custom
       // Endpoint contract, so the contract's schemas are what their bodies are made from.
-      const contract = JSON.parse(readFileSync(new URL('../../contracts/custom-endpoint-v1.openapi.json', import.meta.url), 'utf8'));
+      const contract = JSON.parse(
+        readFileSync(new URL('../../contracts/custom-endpoint-v1.openapi.json', import.meta.url), 'utf8'),
+      );
       for (const op of ops.filter((o) => o.path.startsWith('/demo-bot/') && !o.body && o.method !== 'GET')) {
-        op.body = inlineRefs(contract.components.schemas[op.path.endsWith('/events') ? 'ConversationChange' : 'Conversation'], contract.components.schemas);
+        op.body = inlineRefs(
+          contract.components.schemas[op.path.endsWith('/events') ? 'ConversationChange' : 'Conversation'],
+          contract.components.schemas,
+        );
       }
 
       const dispatcher = new Agent({ connections: CONCURRENCY * 2 });
@@ -311,7 +372,10 @@ for (const kind of STORES) {
           if (!stopping) outcomes.push(outcome);
         }
       };
-      const ending = await Promise.race([Promise.all(Array.from({ length: CONCURRENCY }, worker)).then(() => 'done' as const), halted]);
+      const ending = await Promise.race([
+        Promise.all(Array.from({ length: CONCURRENCY }, worker)).then(() => 'done' as const),
+        halted,
+      ]);
       stopping = true;
       const elapsed = performance.now() - started;
       const healthReport = await health.stop();
@@ -331,10 +395,16 @@ for (const kind of STORES) {
         if (!perOp.has(op)) perOp.set(op, new Set());
         if (o.status !== undefined) perOp.get(op)!.add(o.status);
       }
-      t.diagnostic(`${kind}: ${outcomes.length} requests over ${ops.length} operations in ${Math.round(elapsed)} ms; ${[...byStatus].map(([k, v]) => `${k} ${v}`).join(', ')}`);
-      t.diagnostic(`${kind}: by body: ${[...byMode].map(([m, c]) => `${m} (${[...c].map(([k, v]) => `${k} ${v}`).join(' ')})`).join('; ')}`);
+      t.diagnostic(
+        `${kind}: ${outcomes.length} requests over ${ops.length} operations in ${Math.round(elapsed)} ms; ${[...byStatus].map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      );
+      t.diagnostic(
+        `${kind}: by body: ${[...byMode].map(([m, c]) => `${m} (${[...c].map(([k, v]) => `${k} ${v}`).join(' ')})`).join('; ')}`,
+      );
       const slowest = [...outcomes].sort((a, b) => (b.ms ?? 0) - (a.ms ?? 0)).slice(0, 3);
-      t.diagnostic(`${kind}: slowest: ${slowest.map((o) => `${Math.round(o.ms ?? 0)} ms ${o.status ?? o.error} ${describeRequest(o.request).slice(0, 300)}`).join('\n   ')}`);
+      t.diagnostic(
+        `${kind}: slowest: ${slowest.map((o) => `${Math.round(o.ms ?? 0)} ms ${o.status ?? o.error} ${describeRequest(o.request).slice(0, 300)}`).join('\n   ')}`,
+      );
       t.diagnostic(`${kind}: /healthz polled ${healthReport.polls} times, worst ${Math.round(healthReport.worst)} ms`);
       const logged = new Map<string, number>();
       for (const line of server.errors) {
@@ -342,7 +412,8 @@ for (const kind of STORES) {
         const key = `${msg}: ${err?.message?.slice(0, 120) ?? ''}`;
         logged.set(key, (logged.get(key) ?? 0) + 1);
       }
-      if (logged.size) t.diagnostic(`${kind}: errors the server logged: ${[...logged].map(([k, v]) => `${v}× ${k}`).join(' | ')}`);
+      if (logged.size)
+        t.diagnostic(`${kind}: errors the server logged: ${[...logged].map(([k, v]) => `${v}× ${k}`).join(' | ')}`);
       const never2xx = [...perOp].filter(([, s]) => ![...s].some((x) => x < 300)).map(([op]) => op);
       if (never2xx.length) t.diagnostic(`${kind}: operations with no 2xx in this run: ${never2xx.join(' | ')}`);
 
@@ -350,21 +421,48 @@ for (const kind of STORES) {
         .map((o) => ({ o, why: problemOf(o) }))
         .filter((p) => p.why !== undefined)
         .sort((a, b) => a.o.request.index - b.o.request.index);
-      const explain = ({ o, why }: { o: Outcome; why?: string }) => `${why}\n    ${describeRequest(o.request)}${serverError(server.errors, o.requestId)}`;
+      const explain = ({ o, why }: { o: Outcome; why?: string }) =>
+        `${why}\n    ${describeRequest(o.request)}${serverError(server.errors, o.requestId)}`;
       if (process.env.FUZZ_TRACE) {
-        appendFileSync(process.env.FUZZ_TRACE, outcomes.map((o) => `${kind} ${o.status ?? o.error} ${o.body?.slice(0, 160) ?? ''}\n    ${describeRequest(o.request)}\n`).join(''));
+        appendFileSync(
+          process.env.FUZZ_TRACE,
+          outcomes
+            .map(
+              (o) =>
+                `${kind} ${o.status ?? o.error} ${o.body?.slice(0, 160) ?? ''}\n    ${describeRequest(o.request)}\n`,
+            )
+            .join(''),
+        );
       }
       if (process.env.FUZZ_REPORT) {
-        appendFileSync(process.env.FUZZ_REPORT, [...healthReport.misses.map((m) => `${kind} ${m}\n`), ...problems.map((p) => `${kind} ${explain(p)}\n`)].join(''));
+        appendFileSync(
+          process.env.FUZZ_REPORT,
+          [...healthReport.misses.map((m) => `${kind} ${m}\n`), ...problems.map((p) => `${kind} ${explain(p)}\n`)].join(
+            '',
+          ),
+        );
       }
       const failures = [
-        ...(ending === 'exited' ? [`the server process ended (${server.child.exitCode ?? server.child.signalCode}) after ${outcomes.length} requests:\n${server.stderrTail()}`] : []),
-        ...(ending === 'stalled' ? [`the server stopped answering /healthz (${STALL_MS} ms) after ${outcomes.length} requests; the fuzz stopped there`] : []),
+        ...(ending === 'exited'
+          ? [
+              `the server process ended (${server.child.exitCode ?? server.child.signalCode}) after ${outcomes.length} requests:\n${server.stderrTail()}`,
+            ]
+          : []),
+        ...(ending === 'stalled'
+          ? [
+              `the server stopped answering /healthz (${STALL_MS} ms) after ${outcomes.length} requests; the fuzz stopped there`,
+            ]
+          : []),
         ...healthReport.misses.slice(0, 5),
         ...problems.slice(0, 40).map(explain),
       ];
-      if (ending === 'done' && ONLY === undefined) assert.equal(perOp.size, ops.length, 'every operation was requested');
-      assert.deepEqual(failures, [], `${healthReport.misses.length} /healthz misses, ${problems.length} of ${outcomes.length} answers break the contract (first ones):\n${failures.join('\n')}`);
+      if (ending === 'done' && ONLY === undefined)
+        assert.equal(perOp.size, ops.length, 'every operation was requested');
+      assert.deepEqual(
+        failures,
+        [],
+        `${healthReport.misses.length} /healthz misses, ${problems.length} of ${outcomes.length} answers break the contract (first ones):\n${failures.join('\n')}`,
+      );
     });
 
     it('afterwards the server still does its job end to end', async () => {

@@ -143,10 +143,54 @@ export function operationFor(seed: number, index: number, ops: Operation[]): Ope
 
 /** Path segments no id looks like, already percent-encoded as they go on the wire. */
 const GARBAGE_SEGMENTS: readonly string[] = [
-  'x'.repeat(65), 'x'.repeat(4000), '%00', 'a%00b', '%', '%zz', '%E0%A4%A', '%ED%A0%80', '%ED%BF%BF', '%C0%AE', '%FF', '%FE%FF',
-  '%F0%9F%98%80', '%E2%80%AE', '%EF%BB%BF', '..', '.', '%2E%2E', '%2F', 'a%2Fb', '%5C', '%20', '+', ';', ';x=1', '2147483648', '-1',
-  '0', '9223372036854775808', '1e400', 'NaN', 'Infinity', 'null', 'undefined', '__proto__', 'constructor', 'prototype',
-  '%27%20OR%20%271%27%3D%271', '%24%7Bx%7D', '%3Cscript%3E', 'SELECT%20*', '%C3%BC', '%0A', '%0D%0A', '%09', '~', '!', '*',
+  'x'.repeat(65),
+  'x'.repeat(4000),
+  '%00',
+  'a%00b',
+  '%',
+  '%zz',
+  '%E0%A4%A',
+  '%ED%A0%80',
+  '%ED%BF%BF',
+  '%C0%AE',
+  '%FF',
+  '%FE%FF',
+  '%F0%9F%98%80',
+  '%E2%80%AE',
+  '%EF%BB%BF',
+  '..',
+  '.',
+  '%2E%2E',
+  '%2F',
+  'a%2Fb',
+  '%5C',
+  '%20',
+  '+',
+  ';',
+  ';x=1',
+  '2147483648',
+  '-1',
+  '0',
+  '9223372036854775808',
+  '1e400',
+  'NaN',
+  'Infinity',
+  'null',
+  'undefined',
+  '__proto__',
+  'constructor',
+  'prototype',
+  '%27%20OR%20%271%27%3D%271',
+  '%24%7Bx%7D',
+  '%3Cscript%3E',
+  'SELECT%20*',
+  '%C3%BC',
+  '%0A',
+  '%0D%0A',
+  '%09',
+  '~',
+  '!',
+  '*',
 ];
 
 const encode = (value: string) => {
@@ -206,18 +250,33 @@ function generateString(ctx: Ctx, schema: Schema, name: string): string {
   const pad = (s: string) => (s.length < min ? s + 'x'.repeat(min - s.length) : s);
   if (schema.format === 'uuid' || n.includes('lambdauuid')) return rng.chance(0.5) ? world.lambdaUuid : uuid(rng);
   if (schema.format === 'uri' || n.includes('url')) return loopbackUrl(ctx);
-  if (schema.pattern === ACCOUNT_PATTERN || n === 'accountid') return rng.chance(0.3) ? world.acc : `fz${rng.word(1, 12)}`;
-  if (n === 'skill' || n === 'skills') return rng.chance(0.75) ? rng.pick(world.skills[ctx.acc] ?? world.skills[world.acc]) : pad(text(rng, 1, max));
+  if (schema.pattern === ACCOUNT_PATTERN || n === 'accountid')
+    return rng.chance(0.3) ? world.acc : `fz${rng.word(1, 12)}`;
+  if (n === 'skill' || n === 'skills')
+    return rng.chance(0.75) ? rng.pick(world.skills[ctx.acc] ?? world.skills[world.acc]) : pad(text(rng, 1, max));
   if (n === 'username' || n === 'loginname') return rng.chance(0.6) ? world.login.username : pad(rng.word(1, 16));
   if (n === 'password') return rng.chance(0.5) ? world.login.password : pad(rng.word(Math.max(1, min), 20));
   if (n === 'client_id' || n === 'clientid') return rng.chance(0.7) ? world.app.client_id : rng.word();
   if (n === 'client_secret' || n === 'clientsecret') return rng.chance(0.7) ? world.app.client_secret : rng.word(1, 40);
-  if (n === 'botid') return rng.weighted([[6, world.vendorBotId], [1, 'maintenance'], [1, 'error'], [1, 'offline'], [1, rng.word(1, 36)]]);
-  if (n === 'environment') return rng.weighted([[4, 'draft'], [2, 'production'], [1, rng.word()]]);
+  if (n === 'botid')
+    return rng.weighted([
+      [6, world.vendorBotId],
+      [1, 'maintenance'],
+      [1, 'error'],
+      [1, 'offline'],
+      [1, rng.word(1, 36)],
+    ]);
+  if (n === 'environment')
+    return rng.weighted([
+      [4, 'draft'],
+      [2, 'production'],
+      [1, rng.word()],
+    ]);
   if (n === 'agentid') return rng.chance(0.6) ? rng.pick(world.userIds) : rng.pick(NUMBERISH_STRINGS) || '1';
   if (n === 'conversationid') return rng.pick(world.conversations).id;
   if (n === 'encodedmetadata') return Buffer.from(rng.word(1, 30)).toString('base64');
-  if (n === 'type' && schema.pattern) return rng.pick(['personal', 'ctmrinfo', 'purchase', 'customerInfo', 'lead', rng.word(1, 10)]);
+  if (n === 'type' && schema.pattern)
+    return rng.pick(['personal', 'ctmrinfo', 'purchase', 'customerInfo', 'lead', rng.word(1, 10)]);
   if (schema.pattern && /\[0-9\]/.test(schema.pattern) && !/A-Z/.test(schema.pattern)) return String(rng.int(1, 999));
   if (schema.pattern && /A-Za-z0-9-/.test(schema.pattern)) return rng.word(1, 20);
   return pad(text(rng, Math.max(1, min), Math.max(min, max)));
@@ -227,7 +286,9 @@ function generateNumber(ctx: Ctx, schema: Schema, integer: boolean): number {
   const { rng } = ctx;
   const lo = schema.minimum ?? (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum + 1 : 0);
   const hi = schema.maximum ?? Math.max(lo + 1000, 1000);
-  const inRange = integer ? rng.int(Math.ceil(lo), Math.floor(Math.min(hi, lo + 1_000_000))) : lo + rng.next() * (Math.min(hi, lo + 1000) - lo);
+  const inRange = integer
+    ? rng.int(Math.ceil(lo), Math.floor(Math.min(hi, lo + 1_000_000)))
+    : lo + rng.next() * (Math.min(hi, lo + 1000) - lo);
   return rng.weighted([
     [1, lo],
     [1, hi],
@@ -262,8 +323,10 @@ export function generate(ctx: Ctx, schema: Schema | undefined, name = '', depth 
   if ('const' in schema) return schema.const;
   if (schema.nullable && rng.chance(0.05)) return null;
   // Alternatives that are schemas of their own; a oneOf of bare `required` lists is the object's business.
-  const branches = schema.anyOf ?? (schema.oneOf?.every((b: Schema) => b.type || b.properties) ? schema.oneOf : undefined);
-  if (branches) return generate(ctx, { ...without(schema, 'anyOf', 'oneOf'), ...rng.pick<Schema>(branches) }, name, depth);
+  const branches =
+    schema.anyOf ?? (schema.oneOf?.every((b: Schema) => b.type || b.properties) ? schema.oneOf : undefined);
+  if (branches)
+    return generate(ctx, { ...without(schema, 'anyOf', 'oneOf'), ...rng.pick<Schema>(branches) }, name, depth);
   // A discriminating if (on type or on a required key) picks the branch to generate from.
   if (schema.if && (schema.if.type || (schema.if.required && !schema.if.properties))) {
     const branch = ctx.preferStructured ? schema.else : rng.pick([schema.then, schema.else]);
@@ -299,9 +362,11 @@ function generateObject(ctx: Ctx, schema: Schema, name: string, depth: number): 
   const n = name.toLowerCase();
   const props: Record<string, Schema> = schema.properties ?? {};
   if (!schema.properties) {
-    if (n === 'structuredcontent') return rng.chance(0.3) && !ctx.preferStructured ? quickReplies(rng) : structuredContent(rng);
+    if (n === 'structuredcontent')
+      return rng.chance(0.3) && !ctx.preferStructured ? quickReplies(rng) : structuredContent(rng);
     if (n === 'content') return structuredContent(rng);
-    if (n.endsWith('sdes')) return { ctmrinfo: { customerId: rng.word(), cstatus: 'gold' }, personal: { firstname: text(rng, 1, 10) } };
+    if (n.endsWith('sdes'))
+      return { ctmrinfo: { customerId: rng.word(), cstatus: 'gold' }, personal: { firstname: text(rng, 1, 10) } };
     return (anyJson(rng, 1) as Record<string, unknown>) ?? {};
   }
   let required: string[] = [...(schema.required ?? [])];
@@ -309,14 +374,17 @@ function generateObject(ctx: Ctx, schema: Schema, name: string, depth: number): 
   // oneOf of "required" alone (a message is a text, or content, or a file): exactly one of them.
   if (schema.oneOf?.every((b: Schema) => b.required && !b.type)) {
     const names: string[][] = schema.oneOf.map((b: Schema) => b.required);
-    const chosen = ctx.preferStructured ? (names.find((r) => r.includes('content')) ?? rng.pick(names)) : rng.pick(names);
+    const chosen = ctx.preferStructured
+      ? (names.find((r) => r.includes('content')) ?? rng.pick(names))
+      : rng.pick(names);
     required = [...required, ...chosen];
     excluded = names.flat().filter((k) => !chosen.includes(k));
   }
   const out: Record<string, unknown> = {};
   for (const [key, sub] of Object.entries(props)) {
     if (excluded.includes(key)) continue;
-    if (required.includes(key) || rng.chance(0.5) || (ctx.preferStructured && /content/i.test(key))) out[key] = generate(ctx, sub, key, depth + 1);
+    if (required.includes(key) || rng.chance(0.5) || (ctx.preferStructured && /content/i.test(key)))
+      out[key] = generate(ctx, sub, key, depth + 1);
   }
   const minProps = schema.minProperties ?? 0;
   for (const key of Object.keys(props)) {
@@ -338,7 +406,9 @@ type Slot = { parent: Record<string, unknown> | unknown[]; key: string | number;
 function slotsOf(value: unknown, out: Slot[] = []): Slot[] {
   if (value instanceof Raw || value instanceof Filler || !value || typeof value !== 'object') return out;
   if (Array.isArray(value)) value.forEach((v, i) => (out.push({ parent: value, key: i, value: v }), slotsOf(v, out)));
-  else for (const [k, v] of Object.entries(value)) out.push({ parent: value as Record<string, unknown>, key: k, value: v }), slotsOf(v, out);
+  else
+    for (const [k, v] of Object.entries(value))
+      out.push({ parent: value as Record<string, unknown>, key: k, value: v }), slotsOf(v, out);
   return out;
 }
 
@@ -397,9 +467,28 @@ function mutate(ctx: Ctx, root: unknown): unknown {
     case 'long':
       return put(rng.pick(['x', 'é', '😀']).repeat(rng.pick([33, 65, 129, 256, 257, 1025, 5001, 10_001, 65_537])));
     case 'extra-field': {
-      const target = (slot && slot.value && typeof slot.value === 'object' && !Array.isArray(slot.value) && !(slot.value instanceof Raw) ? slot.value : root) as Record<string, unknown>;
-      if (!target || typeof target !== 'object' || Array.isArray(target) || target instanceof Raw) return put({ extra: 1 });
-      const key = rng.pick(['extra', '__proto__', 'constructor', 'prototype', '', ' ', rng.pick(UNICODE_ODDITIES), 'a'.repeat(300), rng.word()]);
+      const target = (
+        slot &&
+        slot.value &&
+        typeof slot.value === 'object' &&
+        !Array.isArray(slot.value) &&
+        !(slot.value instanceof Raw)
+          ? slot.value
+          : root
+      ) as Record<string, unknown>;
+      if (!target || typeof target !== 'object' || Array.isArray(target) || target instanceof Raw)
+        return put({ extra: 1 });
+      const key = rng.pick([
+        'extra',
+        '__proto__',
+        'constructor',
+        'prototype',
+        '',
+        ' ',
+        rng.pick(UNICODE_ODDITIES),
+        'a'.repeat(300),
+        rng.word(),
+      ]);
       setOwn(target, key, key === 'constructor' ? { prototype: { polluted: true } } : anyJson(rng));
       return root;
     }
@@ -408,7 +497,9 @@ function mutate(ctx: Ctx, root: unknown): unknown {
     case 'empty':
       return put(rng.pick<unknown>(['', [], {}]));
     case 'many-items':
-      return put(Array.from({ length: rng.pick([51, 101, 1001, 5000]) }, () => (typeof current === 'string' ? current : 'x')));
+      return put(
+        Array.from({ length: rng.pick([51, 101, 1001, 5000]) }, () => (typeof current === 'string' ? current : 'x')),
+      );
     default:
       return root;
   }
@@ -419,7 +510,8 @@ function mutate(ctx: Ctx, root: unknown): unknown {
 // ---------------------------------------------------------------------------------------------
 
 /** Fields whose schema takes any object: there nesting gets past validation into the code behind it. */
-const FREE_FIELDS = /^(sdes|authenticatedSdes|unauthenticatedSdes|visitor|context|metadata|lpEvent|info|personal|ctmrinfo)$/;
+const FREE_FIELDS =
+  /^(sdes|authenticatedSdes|unauthenticatedSdes|visitor|context|metadata|lpEvent|info|personal|ctmrinfo)$/;
 
 /**
  * Puts deep nesting where it hurts: structured content slots first, then fields any object
@@ -438,7 +530,12 @@ function deepen(ctx: Ctx, root: unknown): unknown {
     [2, 'object'],
   ]);
   const deep = shape === 'sc' ? deepStructuredContent(depth) : shape === 'array' ? deepArray(depth) : deepObject(depth);
-  const slot = shape === 'sc' && structured.length ? rng.pick(structured) : objects.length && rng.chance(0.7) ? rng.pick(objects) : undefined;
+  const slot =
+    shape === 'sc' && structured.length
+      ? rng.pick(structured)
+      : objects.length && rng.chance(0.7)
+        ? rng.pick(objects)
+        : undefined;
   notes.push(`deep-${shape}(${depth})@${slot ? String(slot.key) : '<root>'}`);
   if (!slot) return deep;
   if (Array.isArray(slot.parent)) slot.parent[slot.key as number] = deep;
@@ -477,18 +574,40 @@ function pathValue(ctx: Ctx, op: Operation, name: string): { value: string; conv
   const garbage = () => rng.pick(GARBAGE_SEGMENTS);
   if (ctx.focused) return focusedPathValue(ctx, op, name);
   if (name === 'acc' || name === 'accountId') {
-    return { value: rng.weighted<() => string>([[85, () => world.acc], [5, () => world.other], [3, () => 'nobody'], [7, garbage]])() };
+    return {
+      value: rng.weighted<() => string>([
+        [85, () => world.acc],
+        [5, () => world.other],
+        [3, () => 'nobody'],
+        [7, garbage],
+      ])(),
+    };
   }
   if (op.path.includes('/bots/{id}')) {
     const candidates = world.bots.filter((b) => b.acc === ctx.acc && (ctx.method !== 'DELETE' || b.deletable));
-    return { value: candidates.length && rng.chance(0.8) ? rng.pick(candidates).id : rng.chance(0.3) ? uuid(rng) : garbage() };
+    return {
+      value: candidates.length && rng.chance(0.8) ? rng.pick(candidates).id : rng.chance(0.3) ? uuid(rng) : garbage(),
+    };
   }
   if (name === 'jobId') {
     const jobs = world.jobs.filter((j) => j.acc === ctx.acc);
     return { value: jobs.length && rng.chance(0.75) ? rng.pick(jobs).id : rng.chance(0.3) ? uuid(rng) : garbage() };
   }
-  if (name === 'botId') return { value: rng.weighted<() => string>([[6, () => world.vendorBotId], [2, () => rng.pick(['maintenance', 'error', 'offline'])], [2, garbage]])() };
-  if (name === 'environment') return { value: rng.weighted<() => string>([[7, () => rng.pick(['draft', 'production'])], [3, garbage]])() };
+  if (name === 'botId')
+    return {
+      value: rng.weighted<() => string>([
+        [6, () => world.vendorBotId],
+        [2, () => rng.pick(['maintenance', 'error', 'offline'])],
+        [2, garbage],
+      ])(),
+    };
+  if (name === 'environment')
+    return {
+      value: rng.weighted<() => string>([
+        [7, () => rng.pick(['draft', 'production'])],
+        [3, garbage],
+      ])(),
+    };
   // A conversation id: `id` under /conversations/, `conversationId`, the demo bot's `convId`.
   const closing = op.path.endsWith('/close');
   const mine = world.conversations.filter((c) => c.acc === ctx.acc && (!closing || c.closable));
@@ -509,20 +628,37 @@ function pathValue(ctx: Ctx, op: Operation, name: string): { value: string; conv
 function focusedPathValue(ctx: Ctx, op: Operation, name: string): { value: string; conversation?: SeededConversation } {
   const { rng, world } = ctx;
   if (name === 'acc' || name === 'accountId') return { value: world.acc };
-  if (op.path.includes('/bots/{id}')) return { value: rng.pick(world.bots.filter((b) => b.acc === world.acc && b.deletable === (ctx.method === 'DELETE'))).id };
+  if (op.path.includes('/bots/{id}'))
+    return {
+      value: rng.pick(world.bots.filter((b) => b.acc === world.acc && b.deletable === (ctx.method === 'DELETE'))).id,
+    };
   if (name === 'jobId') return { value: rng.pick(world.jobs.filter((j) => j.acc === world.acc)).id };
   if (name === 'botId') return { value: world.vendorBotId };
   if (name === 'environment') return { value: 'draft' };
   const closing = op.path.endsWith('/close');
   const agent = familyOf(op) === 'agent';
-  const candidates = world.conversations.filter((c) => c.acc === world.acc && c.closable === closing && (!agent || c.agentHeld));
-  const conversation = rng.pick(candidates.length ? candidates : world.conversations.filter((c) => c.acc === world.acc));
+  const candidates = world.conversations.filter(
+    (c) => c.acc === world.acc && c.closable === closing && (!agent || c.agentHeld),
+  );
+  const conversation = rng.pick(
+    candidates.length ? candidates : world.conversations.filter((c) => c.acc === world.acc),
+  );
   return { value: conversation.id, conversation };
 }
 
 const GARBAGE_TOKENS: readonly string[] = [
-  'x', 'null', 'undefined', 'a.b.c', '...', 'eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiIxIiwiYWNjIjoiZnotYSJ9.',
-  'eyJhbGciOiJIUzI1NiJ9.e30.', 'x'.repeat(8000), '\xff\xfe\xfd', 'Bearer', '%00', 'a'.repeat(64),
+  'x',
+  'null',
+  'undefined',
+  'a.b.c',
+  '...',
+  'eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiIxIiwiYWNjIjoiZnotYSJ9.',
+  'eyJhbGciOiJIUzI1NiJ9.e30.',
+  'x'.repeat(8000),
+  '\xff\xfe\xfd',
+  'Bearer',
+  '%00',
+  'a'.repeat(64),
 ];
 
 /** A token that is wrong in a way a real client might get wrong: tampered, padded, shortened. */
@@ -554,7 +690,11 @@ function tokenFor(family: Family, acc: string, world: World, conversation?: Seed
   }
 }
 
-function authorization(ctx: Ctx, family: Family, conversation: SeededConversation | undefined): { header?: string; query?: string } {
+function authorization(
+  ctx: Ctx,
+  family: Family,
+  conversation: SeededConversation | undefined,
+): { header?: string; query?: string } {
   const { rng, world, notes } = ctx;
   const right = tokenFor(family, ctx.acc, world, conversation) ?? tokenFor(family, world.acc, world, conversation);
   const otherAcc = ctx.acc === world.acc ? world.other : world.acc;
@@ -576,7 +716,10 @@ function authorization(ctx: Ctx, family: Family, conversation: SeededConversatio
       token = rng.chance(0.5) && right ? spoilt(rng, right) : rng.pick(GARBAGE_TOKENS);
       break;
     case 'other-account':
-      token = family === 'consumer' ? world.conversations.find((c) => c.acc === otherAcc)?.token : tokenFor(family, otherAcc, world);
+      token =
+        family === 'consumer'
+          ? world.conversations.find((c) => c.acc === otherAcc)?.token
+          : tokenFor(family, otherAcc, world);
       break;
     case 'wrong-kind':
       token = tokenFor(rng.pick(kinds.filter((k) => k !== family)), ctx.acc, world);
@@ -587,11 +730,25 @@ function authorization(ctx: Ctx, family: Family, conversation: SeededConversatio
   if (rng.chance(0.05)) return { query: token };
   if (rng.chance(0.9)) return { header: `Bearer ${token}` };
   return {
-    header: rng.pick([`bearer ${token}`, `BEARER   ${token}  `, `Bearer ${token} extra`, `Basic ${Buffer.from(`a:${token}`).toString('base64')}`, token, 'Bearer', `Bearer\t${token}`]),
+    header: rng.pick([
+      `bearer ${token}`,
+      `BEARER   ${token}  `,
+      `Bearer ${token} extra`,
+      `Basic ${Buffer.from(`a:${token}`).toString('base64')}`,
+      token,
+      'Bearer',
+      `Bearer\t${token}`,
+    ]),
   };
 }
 
-function queryValue(ctx: Ctx, name: string, schema: Schema | undefined, family: Family, conversation?: SeededConversation): string {
+function queryValue(
+  ctx: Ctx,
+  name: string,
+  schema: Schema | undefined,
+  family: Family,
+  conversation?: SeededConversation,
+): string {
   const { rng, world } = ctx;
   const odd = () => encode(rng.pick([...NUMBERISH_STRINGS, ...UNICODE_ODDITIES]));
   const good = (): string => {
@@ -622,25 +779,45 @@ function queryValue(ctx: Ctx, name: string, schema: Schema | undefined, family: 
   ])();
 }
 
-function query(ctx: Ctx, op: Operation, family: Family, conversation: SeededConversation | undefined, tokenInQuery?: string): string {
+function query(
+  ctx: Ctx,
+  op: Operation,
+  family: Family,
+  conversation: SeededConversation | undefined,
+  tokenInQuery?: string,
+): string {
   const { rng, notes } = ctx;
   const pairs: string[] = [];
   for (const p of op.parameters.filter((x) => x.in === 'query')) {
     if (p.name === 'token' && tokenInQuery) continue;
     if (!rng.chance(p.required ? 0.92 : 0.6)) continue;
     pairs.push(`${p.name}=${queryValue(ctx, p.name, p.schema, family, conversation)}`);
-    if (!ctx.focused && rng.chance(0.05)) pairs.push(`${p.name}=${queryValue(ctx, p.name, p.schema, family, conversation)}`);
+    if (!ctx.focused && rng.chance(0.05))
+      pairs.push(`${p.name}=${queryValue(ctx, p.name, p.schema, family, conversation)}`);
   }
   if (tokenInQuery) pairs.push(`token=${encode(tokenInQuery)}`);
   if (ctx.focused) return pairs.length ? `?${pairs.join('&')}` : '';
-  if (rng.chance(0.1)) pairs.push(`${rng.pick(['extra', '__proto__', 'constructor', 'a[b]', 'a.b', '', 'x'.repeat(100)])}=${rng.pick(GARBAGE_SEGMENTS)}`);
+  if (rng.chance(0.1))
+    pairs.push(
+      `${rng.pick(['extra', '__proto__', 'constructor', 'a[b]', 'a.b', '', 'x'.repeat(100)])}=${rng.pick(GARBAGE_SEGMENTS)}`,
+    );
   if (rng.chance(0.03)) pairs.push(rng.pick(['%zz', '%', '&&&', '=', '==x', 'a=%E0%A4%A', '%00=%00']));
   if (rng.chance(0.01)) pairs.push(`long=${'y'.repeat(8000)}`);
   if (pairs.length) notes.push(`query(${pairs.length})`);
   return pairs.length ? `?${pairs.join('&')}` : '';
 }
 
-type BodyMode = 'valid' | 'mutated' | 'deep' | 'near-limit' | 'malformed' | 'non-object' | 'empty' | 'content-type' | 'bad-utf8' | 'none';
+type BodyMode =
+  | 'valid'
+  | 'mutated'
+  | 'deep'
+  | 'near-limit'
+  | 'malformed'
+  | 'non-object'
+  | 'empty'
+  | 'content-type'
+  | 'bad-utf8'
+  | 'none';
 
 /** Whether a schema has a field that takes any object (structured content, SDES, context...). */
 function hasFreeObject(schema: unknown, depth = 0): boolean {
@@ -668,7 +845,11 @@ function bodyMode(rng: Rng, op: Operation): BodyMode {
   ]);
 }
 
-function bodyFor(ctx: Ctx, op: Operation, mode: BodyMode): { body?: string | Buffer; contentType?: string; over: boolean } {
+function bodyFor(
+  ctx: Ctx,
+  op: Operation,
+  mode: BodyMode,
+): { body?: string | Buffer; contentType?: string; over: boolean } {
   const { rng, notes } = ctx;
   notes.push(`body:${mode}`);
   ctx.preferStructured = mode === 'deep';
@@ -695,18 +876,29 @@ function bodyFor(ctx: Ctx, op: Operation, mode: BodyMode): { body?: string | Buf
     case 'non-object':
       return { body: rng.pick(NON_OBJECT_JSON), contentType: json, over: false };
     case 'empty':
-      return rng.chance(0.5) ? { body: rng.pick(['', ' ', '\n']), contentType: json, over: false } : { contentType: rng.chance(0.5) ? json : undefined, over: false };
+      return rng.chance(0.5)
+        ? { body: rng.pick(['', ' ', '\n']), contentType: json, over: false }
+        : { contentType: rng.chance(0.5) ? json : undefined, over: false };
     case 'content-type': {
       const contentType = rng.pick(WRONG_CONTENT_TYPES);
       const v = value();
-      const form = v && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v).map(([k, x]) => `${encode(k)}=${encode(typeof x === 'string' ? x : toJson(x))}`).join('&') : 'a=1';
+      const form =
+        v && typeof v === 'object' && !Array.isArray(v)
+          ? Object.entries(v)
+              .map(([k, x]) => `${encode(k)}=${encode(typeof x === 'string' ? x : toJson(x))}`)
+              .join('&')
+          : 'a=1';
       notes.push(`content-type:${contentType ?? '<none>'}`);
       return { body: contentType?.includes('form-urlencoded') ? form : toJson(v), contentType, over: false };
     }
     case 'bad-utf8': {
       const text = toJson(value());
       const cut = text.lastIndexOf('"') > 0 ? text.lastIndexOf('"') : text.length;
-      const bytes = Buffer.concat([Buffer.from(text.slice(0, cut)), Buffer.from(rng.pick([[0xff], [0xc0, 0xae], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]])), Buffer.from(text.slice(cut))]);
+      const bytes = Buffer.concat([
+        Buffer.from(text.slice(0, cut)),
+        Buffer.from(rng.pick([[0xff], [0xc0, 0xae], [0xed, 0xa0, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xe2, 0x82]])),
+        Buffer.from(text.slice(cut)),
+      ]);
       return { body: bytes, contentType: json, over: false };
     }
   }
@@ -748,7 +940,9 @@ export function makeRequest(seed: number, index: number, op: Operation, world: W
 
   const auth = authorization(ctx, family, conversation);
   // ?token= is how browsers authenticate streams; elsewhere it must change nothing.
-  const tokenInQuery = auth.query ?? (op.stream && auth.header && !ctx.focused && rng.chance(0.3) ? auth.header.replace(/^Bearer /, '') : undefined);
+  const tokenInQuery =
+    auth.query ??
+    (op.stream && auth.header && !ctx.focused && rng.chance(0.3) ? auth.header.replace(/^Bearer /, '') : undefined);
   path += query(ctx, op, family, conversation, tokenInQuery);
 
   const headers: Record<string, string> = {};
@@ -758,11 +952,15 @@ export function makeRequest(seed: number, index: number, op: Operation, world: W
     headers['x-pad'] = 'p'.repeat(17 * 1024);
     notes.push('headers over 16 KiB');
   }
-  if (!ctx.focused && rng.chance(0.03)) headers['x-request-id'] = rng.pick(['', 'x'.repeat(4000), '\xff\xfe', '../../x', '${x}', '1'.repeat(40)]);
+  if (!ctx.focused && rng.chance(0.03))
+    headers['x-request-id'] = rng.pick(['', 'x'.repeat(4000), '\xff\xfe', '../../x', '${x}', '1'.repeat(40)]);
   if (op.stream) {
     if (rng.chance(0.5)) headers.accept = 'text/event-stream';
     // Header values are bytes a client can send: printable ASCII only.
-    if (rng.chance(0.3)) headers['last-event-id'] = rng.pick([...NUMBERISH_STRINGS, ...NUMBER_EDGES].filter((v) => /^[\x20-\x7e]*$/.test(v)));
+    if (rng.chance(0.3))
+      headers['last-event-id'] = rng.pick(
+        [...NUMBERISH_STRINGS, ...NUMBER_EDGES].filter((v) => /^[\x20-\x7e]*$/.test(v)),
+      );
   }
 
   let body: string | Buffer | undefined;
@@ -779,11 +977,14 @@ export function makeRequest(seed: number, index: number, op: Operation, world: W
 
 /** One line a person can read and a test can replay: route, index, what was chosen, the start of the body. */
 export function describeRequest(request: FuzzRequest): string {
-  const body = request.body === undefined ? '' : typeof request.body === 'string' ? request.body : request.body.toString('latin1');
-  const shown = body.length > 300 ? `${body.slice(0, 200)}…(${Buffer.byteLength(body)} bytes)…${body.slice(-60)}` : body;
+  const body =
+    request.body === undefined ? '' : typeof request.body === 'string' ? request.body : request.body.toString('latin1');
+  const shown =
+    body.length > 300 ? `${body.slice(0, 200)}…(${Buffer.byteLength(body)} bytes)…${body.slice(-60)}` : body;
   const headers = Object.entries(request.headers)
     .map(([k, v]) => `${k}: ${v.length > 60 ? `${v.slice(0, 40)}…(${v.length})` : v}`)
     .join('; ');
-  const path = request.path.length > 300 ? `${request.path.slice(0, 240)}…(${request.path.length} chars)` : request.path;
+  const path =
+    request.path.length > 300 ? `${request.path.slice(0, 240)}…(${request.path.length} chars)` : request.path;
   return `[seed ${request.seed} #${request.index}] ${request.op.method} ${request.op.path} → ${request.method} ${path} {${headers}} [${request.notes.join(', ')}] ${JSON.stringify(shown)}`;
 }

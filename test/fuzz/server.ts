@@ -36,7 +36,13 @@ async function seed(running: Running, botUrl: string): Promise<World> {
     [A, 'bob', ['sales']],
     [B, 'carol', ['human']],
   ] as const) {
-    const user = await admin.post(`/admin/v1/accounts/${acc}/users`, { loginName, password: PASSWORD, userType: 'HUMAN', skills, maxConversations: 1000 });
+    const user = await admin.post(`/admin/v1/accounts/${acc}/users`, {
+      loginName,
+      password: PASSWORD,
+      userType: 'HUMAN',
+      skills,
+      maxConversations: 1000,
+    });
     ok(user, 201, `user ${loginName}`);
     userIds.push(user.body.id);
   }
@@ -68,7 +74,13 @@ async function seed(running: Running, botUrl: string): Promise<World> {
       name,
       conversationType: 'MESSAGING',
       skills: ['sales'],
-      vendor: { type: 'CUSTOM_ENDPOINT', baseUrl: botUrl, clientId: main.app.client_id, clientSecret: main.app.client_secret, botId: 'bot-2' },
+      vendor: {
+        type: 'CUSTOM_ENDPOINT',
+        baseUrl: botUrl,
+        clientId: main.app.client_id,
+        clientSecret: main.app.client_secret,
+        botId: 'bot-2',
+      },
     });
     ok(spare, 201, name);
     bots.push({ id: spare.body.id, acc: A, deletable: true });
@@ -82,7 +94,12 @@ async function seed(running: Running, botUrl: string): Promise<World> {
     const res = await http.post(`/api/account/${acc}/consumer/conversations`, { skill, type });
     ok(res, 201, `open on ${skill}`);
     const id: string = res.body.conversationId;
-    if (accept) ok(await http.post(`/api/account/${acc}/agent/conversations/${id}/accept`, undefined, { token: agentTokens[acc] }), 200, 'accept');
+    if (accept)
+      ok(
+        await http.post(`/api/account/${acc}/agent/conversations/${id}/accept`, undefined, { token: agentTokens[acc] }),
+        200,
+        'accept',
+      );
     conversations.push({ id, acc, token: res.body.consumerToken, closable, agentHeld: accept });
   };
   // With the bot (its answers go through the connector), with the agent, and waiting in a queue.
@@ -94,11 +111,14 @@ async function seed(running: Running, botUrl: string): Promise<World> {
   const jobs: World['jobs'] = [];
   for (const acc of [A, B]) {
     const target = conversations.find((c) => c.acc === acc && !c.closable)!;
-    const job = await client(running.url, { token: apiBearers[acc] }).post(`/api/v1/account/${acc}/conversation/${target.id}/sdes`, {
-      sdes: [{ type: 'ctmrinfo', info: { customerId: 'c1' } }],
-      sharkVisitorId: 'v1',
-      sharkSessionId: 's1',
-    });
+    const job = await client(running.url, { token: apiBearers[acc] }).post(
+      `/api/v1/account/${acc}/conversation/${target.id}/sdes`,
+      {
+        sdes: [{ type: 'ctmrinfo', info: { customerId: 'c1' } }],
+        sharkVisitorId: 'v1',
+        sharkSessionId: 's1',
+      },
+    );
     ok(job, 200, 'job');
     jobs.push({ id: job.body.jobId, acc });
   }
@@ -124,7 +144,9 @@ async function seed(running: Running, botUrl: string): Promise<World> {
   };
 }
 
-const input = JSON.parse(process.env.FUZZ_SERVER ?? '{}') as Pick<TestStore, 'kind' | 'dataDir' | 'databaseUrl'> & { botUrl: string };
+const input = JSON.parse(process.env.FUZZ_SERVER ?? '{}') as Pick<TestStore, 'kind' | 'dataDir' | 'databaseUrl'> & {
+  botUrl: string;
+};
 // warn: thousands of refusals would otherwise fill the log.
 const running = await startApp({ ...input, dispose: async () => {} }, { logLevel: 'warn' });
 let forwarded = 0;

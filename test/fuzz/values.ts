@@ -51,7 +51,9 @@ export function fillTo(json: string, unit: string, targetBytes: number): string 
 
 /** Nested `vertical` layouts around one text: the shape a rich-content template recurses in. */
 export function deepStructuredContent(depth: number): Raw {
-  return new Raw(`${'{"type":"vertical","elements":['.repeat(depth)}{"type":"text","text":"leaf"}${']}'.repeat(depth)}`);
+  return new Raw(
+    `${'{"type":"vertical","elements":['.repeat(depth)}{"type":"text","text":"leaf"}${']}'.repeat(depth)}`,
+  );
 }
 
 export function deepArray(depth: number): Raw {
@@ -79,30 +81,150 @@ export function nestingDepth(rng: Rng): number {
 }
 
 export const NUMBER_EDGES: readonly string[] = [
-  '0', '-0', '1', '-1', '0.5', '1.5', '-1.5', '1e-7', '1e-400',
-  '127', '128', '255', '256', '32767', '32768', '65535', '65536',
-  '2147483647', '2147483648', '-2147483648', '-2147483649', '4294967295', '4294967296',
-  '9007199254740991', '9007199254740992', '-9007199254740993',
-  '9223372036854775807', '9223372036854775808', '-9223372036854775808', '-9223372036854775809',
-  '18446744073709551615', '18446744073709551616', '123456789012345678901234567890',
-  '1e15', '1e16', '1e20', '1e308', '-1e308', '1.7976931348623157e308', '1e309', '1e400', '-1e400',
+  '0',
+  '-0',
+  '1',
+  '-1',
+  '0.5',
+  '1.5',
+  '-1.5',
+  '1e-7',
+  '1e-400',
+  '127',
+  '128',
+  '255',
+  '256',
+  '32767',
+  '32768',
+  '65535',
+  '65536',
+  '2147483647',
+  '2147483648',
+  '-2147483648',
+  '-2147483649',
+  '4294967295',
+  '4294967296',
+  '9007199254740991',
+  '9007199254740992',
+  '-9007199254740993',
+  '9223372036854775807',
+  '9223372036854775808',
+  '-9223372036854775808',
+  '-9223372036854775809',
+  '18446744073709551615',
+  '18446744073709551616',
+  '123456789012345678901234567890',
+  '1e15',
+  '1e16',
+  '1e20',
+  '1e308',
+  '-1e308',
+  '1.7976931348623157e308',
+  '1e309',
+  '1e400',
+  '-1e400',
 ];
 
 /** Text that reads as a number to one parser and not to another. */
 export const NUMBERISH_STRINGS: readonly string[] = [
-  'NaN', 'nan', 'Infinity', '-Infinity', '+Infinity', '1e400', '-1e400', '0x1F', '0o17', '0b11', '1_000', ' 1', '1 ', '+1', '-0',
-  '00', '01', '1.0', '1e3', '.5', '5.', '١٢٣', '１２３', '', ' ', 'null', 'true', 'undefined', '[]', '{}',
-  '2147483648', '9223372036854775808', '99999999999999999999', '-1', '4294967296',
+  'NaN',
+  'nan',
+  'Infinity',
+  '-Infinity',
+  '+Infinity',
+  '1e400',
+  '-1e400',
+  '0x1F',
+  '0o17',
+  '0b11',
+  '1_000',
+  ' 1',
+  '1 ',
+  '+1',
+  '-0',
+  '00',
+  '01',
+  '1.0',
+  '1e3',
+  '.5',
+  '5.',
+  '١٢٣',
+  '１２３',
+  '',
+  ' ',
+  'null',
+  'true',
+  'undefined',
+  '[]',
+  '{}',
+  '2147483648',
+  '9223372036854775808',
+  '99999999999999999999',
+  '-1',
+  '4294967296',
 ];
 
 /** Characters that trip encoders, collations, terminals and databases. */
 export const UNICODE_ODDITIES: readonly string[] = [
-  '\u0000', 'a\u0000b', '\ud800', '\udfff', 'x\udc00y', '\ud83d', '\ud800\ud800', '\ufffe', '\uffff', '\ufeff',
-  '\u202e', 'abc\u202edef', '\u200b', '\u200d', '\u2028', '\u2029', '\u0085', 'e\u0301\u0301\u0301', '\u0308'.repeat(64),
-  '😀', '👍🏽', '👨‍👩‍👧‍👦', '🏳️‍🌈', '𝕏𝕐', '𐀀', 'ﷺ', 'ß', 'İ', 'ǅ', 'Ω', '\u1680', '\u3000',
-  'مرحبا', 'שלום', '日本語', '\r\n', '\t', '\x1b[31m', '\x7f', '\u0001\u0002', '\\', '"', "'", '`',
-  '</script><script>alert(1)</script>', "' OR '1'='1", '"; DROP TABLE users; --', '${jndi:ldap://127.0.0.1/a}', '{{7*7}}',
-  '../../../../etc/passwd', '%00', '%ff', '%', 'null', 'undefined', '__proto__', 'constructor', 'toString', 'hasOwnProperty',
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  '\udfff',
+  'x\udc00y',
+  '\ud83d',
+  '\ud800\ud800',
+  '\ufffe',
+  '\uffff',
+  '\ufeff',
+  '\u202e',
+  'abc\u202edef',
+  '\u200b',
+  '\u200d',
+  '\u2028',
+  '\u2029',
+  '\u0085',
+  'e\u0301\u0301\u0301',
+  '\u0308'.repeat(64),
+  '😀',
+  '👍🏽',
+  '👨‍👩‍👧‍👦',
+  '🏳️‍🌈',
+  '𝕏𝕐',
+  '𐀀',
+  'ﷺ',
+  'ß',
+  'İ',
+  'ǅ',
+  'Ω',
+  '\u1680',
+  '\u3000',
+  'مرحبا',
+  'שלום',
+  '日本語',
+  '\r\n',
+  '\t',
+  '\x1b[31m',
+  '\x7f',
+  '\u0001\u0002',
+  '\\',
+  '"',
+  "'",
+  '`',
+  '</script><script>alert(1)</script>',
+  "' OR '1'='1",
+  '"; DROP TABLE users; --',
+  '${jndi:ldap://127.0.0.1/a}',
+  '{{7*7}}',
+  '../../../../etc/passwd',
+  '%00',
+  '%ff',
+  '%',
+  'null',
+  'undefined',
+  '__proto__',
+  'constructor',
+  'toString',
+  'hasOwnProperty',
 ];
 
 /** Units for long strings: one byte, two, three, four, and a six-byte JSON escape. */
@@ -123,15 +245,64 @@ export function nearLimitSize(rng: Rng): { bytes: number; over: boolean } {
 
 /** Pieces of JSON text that no parser should take. */
 export const MALFORMED_JSON: readonly string[] = [
-  '{', '}', '[', '{"a":', '{"a":1,}', '{"a":1', "{'a':1}", '{a:1}', '{"a":1}{"b":2}', '{"a":1} x', 'NaN', '{"a":NaN}',
-  '{"a":Infinity}', '{"a":-}', '{"a":01}', '{"a":1.}', '{"a":.5}', '{"a":"\\x41"}', '{"a":"\\u12"}', '{"a":"\\ud800"}',
-  '{"a":"line\nbreak"}', '{"a":"tab\there"}', '/* c */ {}', '{} // c', '\ufeff{}', 'undefined', 'nul', 'tru', '"unterminated',
-  '{"__proto__":{"polluted":true}}', '{"constructor":{"prototype":{"polluted":true}}}', '{"a":{"__proto__":{"x":1}}}',
-  '[1,2,,3]', '{"a" 1}', '{,}', '{"a":1 "b":2}', '{"":""}', '\u0000', ' ', '\n\n', '{"a":"b"}\u0000',
+  '{',
+  '}',
+  '[',
+  '{"a":',
+  '{"a":1,}',
+  '{"a":1',
+  "{'a':1}",
+  '{a:1}',
+  '{"a":1}{"b":2}',
+  '{"a":1} x',
+  'NaN',
+  '{"a":NaN}',
+  '{"a":Infinity}',
+  '{"a":-}',
+  '{"a":01}',
+  '{"a":1.}',
+  '{"a":.5}',
+  '{"a":"\\x41"}',
+  '{"a":"\\u12"}',
+  '{"a":"\\ud800"}',
+  '{"a":"line\nbreak"}',
+  '{"a":"tab\there"}',
+  '/* c */ {}',
+  '{} // c',
+  '\ufeff{}',
+  'undefined',
+  'nul',
+  'tru',
+  '"unterminated',
+  '{"__proto__":{"polluted":true}}',
+  '{"constructor":{"prototype":{"polluted":true}}}',
+  '{"a":{"__proto__":{"x":1}}}',
+  '[1,2,,3]',
+  '{"a" 1}',
+  '{,}',
+  '{"a":1 "b":2}',
+  '{"":""}',
+  '\u0000',
+  ' ',
+  '\n\n',
+  '{"a":"b"}\u0000',
 ];
 
 /** Bodies that are JSON, but not an object. */
-export const NON_OBJECT_JSON: readonly string[] = ['null', 'true', 'false', '0', '-1', '1e400', '"a string"', '""', '[]', '[{}]', '[null]', '{}'];
+export const NON_OBJECT_JSON: readonly string[] = [
+  'null',
+  'true',
+  'false',
+  '0',
+  '-1',
+  '1e400',
+  '"a string"',
+  '""',
+  '[]',
+  '[{}]',
+  '[null]',
+  '{}',
+];
 
 export const WRONG_CONTENT_TYPES: readonly (string | undefined)[] = [
   undefined,
@@ -191,13 +362,21 @@ export function text(rng: Rng, min = 1, max = 40): string {
 
 /** Small valid rich-content templates and quick replies (json-pollock's shapes). */
 export function structuredContent(rng: Rng): Record<string, unknown> {
-  const button = (title: string) => ({ type: 'button', title, click: { actions: [{ type: 'publishText', text: title }] } });
+  const button = (title: string) => ({
+    type: 'button',
+    title,
+    click: { actions: [{ type: 'publishText', text: title }] },
+  });
   return rng.pick<() => Record<string, unknown>>([
     () => ({ type: 'text', text: text(rng) }),
     () => ({ type: 'vertical', elements: [{ type: 'text', text: 'Title' }, button('Go')] }),
     () => ({ type: 'horizontal', elements: [button('A'), button('B')] }),
     () => ({ type: 'image', url: 'https://127.0.0.1/a.png', caption: 'a' }),
-    () => ({ type: 'carousel', padding: 10, elements: [{ type: 'vertical', elements: [{ type: 'text', text: 'c1' }] }] }),
+    () => ({
+      type: 'carousel',
+      padding: 10,
+      elements: [{ type: 'vertical', elements: [{ type: 'text', text: 'c1' }] }],
+    }),
     () => ({ type: 'vertical', elements: [{ type: 'unknown-kind' }] }),
     () => ({ type: 'button', title: 5 }),
   ])();
@@ -206,7 +385,11 @@ export function structuredContent(rng: Rng): Record<string, unknown> {
 export function quickReplies(rng: Rng): Record<string, unknown> {
   const reply = (t: string) => ({ type: 'button', title: t, click: { actions: [{ type: 'publishText', text: t }] } });
   return {
-    quickReplies: { type: 'quickReplies', itemsPerRow: rng.int(0, 9), replies: Array.from({ length: rng.int(0, 26) }, (_, i) => reply(`r${i}`)) },
+    quickReplies: {
+      type: 'quickReplies',
+      itemsPerRow: rng.int(0, 9),
+      replies: Array.from({ length: rng.int(0, 26) }, (_, i) => reply(`r${i}`)),
+    },
     message: text(rng),
   };
 }
@@ -223,5 +406,10 @@ export function anyJson(rng: Rng, depth = 0): unknown {
     ])();
   if (depth > 2 || rng.chance(0.4)) return leaf();
   if (rng.chance(0.5)) return Array.from({ length: rng.int(0, 3) }, () => anyJson(rng, depth + 1));
-  return Object.fromEntries(Array.from({ length: rng.int(0, 3) }, () => [rng.chance(0.8) ? rng.word(1, 8) : rng.pick(UNICODE_ODDITIES), anyJson(rng, depth + 1)]));
+  return Object.fromEntries(
+    Array.from({ length: rng.int(0, 3) }, () => [
+      rng.chance(0.8) ? rng.word(1, 8) : rng.pick(UNICODE_ODDITIES),
+      anyJson(rng, depth + 1),
+    ]),
+  );
 }

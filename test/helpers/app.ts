@@ -16,9 +16,17 @@ export interface Running {
 
 /** Builds the real app on the store and listens on a free loopback port. */
 /** Fast retries for tests: the same three attempts, without seconds of backoff between them. */
-export const TEST_CONNECTOR = { retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 100 }, probeIntervalMs: 200, serviceRetryMs: 500 };
+export const TEST_CONNECTOR = {
+  retry: { attempts: 3, baseDelayMs: 20, maxDelayMs: 100 },
+  probeIntervalMs: 200,
+  serviceRetryMs: 500,
+};
 
-export async function startApp(store: TestStore, overrides: Partial<Config> = {}, options: Omit<BuildOptions, 'logger'> = {}): Promise<Running> {
+export async function startApp(
+  store: TestStore,
+  overrides: Partial<Config> = {},
+  options: Omit<BuildOptions, 'logger'> = {},
+): Promise<Running> {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _enc, done) {
@@ -40,7 +48,11 @@ export async function startApp(store: TestStore, overrides: Partial<Config> = {}
     instanceId: `test-${process.pid}`,
     ...overrides,
   };
-  const app = await buildApp(config, { connector: TEST_CONNECTOR, ...options, logger: createLogger(config.logLevel, sink) });
+  const app = await buildApp(config, {
+    connector: TEST_CONNECTOR,
+    ...options,
+    logger: createLogger(config.logLevel, sink),
+  });
   const url = await app.listen();
   return { app, url, logs, close: () => app.close() };
 }
@@ -60,7 +72,7 @@ export function client(baseUrl: string, defaults: { token?: string } = {}) {
     options: { token?: string | null; headers?: Record<string, string>; raw?: string } = {},
   ): Promise<Reply<T>> => {
     const headers: Record<string, string> = { ...(options.headers ?? {}) };
-    const token = options.token === null ? undefined : options.token ?? defaults.token;
+    const token = options.token === null ? undefined : (options.token ?? defaults.token);
     if (token) headers.authorization = `Bearer ${token}`;
     let payload: string | undefined = options.raw;
     if (body !== undefined) {

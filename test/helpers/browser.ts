@@ -39,7 +39,11 @@ export async function launchBrowser(): Promise<TestBrowser> {
   return {
     async page(viewport = DESKTOP) {
       const profile = mkdtempSync(join(tmpdir(), 'botbridge-chromium-'));
-      const context = await chromium.launchPersistentContext(profile, { executablePath: EXECUTABLE, args: ARGS, viewport });
+      const context = await chromium.launchPersistentContext(profile, {
+        executablePath: EXECUTABLE,
+        args: ARGS,
+        viewport,
+      });
       open.push({ context, profile });
       const page = context.pages()[0] ?? (await context.newPage());
       page.setDefaultTimeout(15_000);

@@ -72,7 +72,11 @@ async function botUserId(running: Running, acc: string, botId: string): Promise<
 }
 
 /** Opens a consumer conversation and returns a client bound to its token. */
-export async function openConversation(running: Running, acc: string, body: Record<string, unknown> = { skill: 'bot' }) {
+export async function openConversation(
+  running: Running,
+  acc: string,
+  body: Record<string, unknown> = { skill: 'bot' },
+) {
   const http = client(running.url);
   const opened = await http.post(`/api/account/${acc}/consumer/conversations`, body);
   assert.equal(opened.status, 201, JSON.stringify(opened.body));
@@ -91,7 +95,13 @@ export async function openConversation(running: Running, acc: string, body: Reco
 }
 
 /** Polls the admin view of a conversation until the predicate holds (conditions, never durations). */
-export async function waitForConversation(admin: Client, acc: string, id: string, predicate: (c: any) => boolean, what: string): Promise<any> {
+export async function waitForConversation(
+  admin: Client,
+  acc: string,
+  id: string,
+  predicate: (c: any) => boolean,
+  what: string,
+): Promise<any> {
   const deadline = Date.now() + 20_000;
   let last: any;
   while (Date.now() < deadline) {
@@ -121,7 +131,13 @@ export const botTexts = (conversation: any) =>
  * The bot's exchange log (newest first), once it holds at least `count` entries: the connector
  * writes an exchange after carrying it out, so the conversation can change before its row lands.
  */
-export async function exchangesOf(admin: Client, acc: string, botId: string, conversationId?: string, count = 1): Promise<any[]> {
+export async function exchangesOf(
+  admin: Client,
+  acc: string,
+  botId: string,
+  conversationId?: string,
+  count = 1,
+): Promise<any[]> {
   const query = conversationId ? `?conversationId=${conversationId}` : '';
   return eventually(
     async () => (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}/logs${query}`)).body.exchanges as any[],
@@ -129,4 +145,3 @@ export async function exchangesOf(admin: Client, acc: string, botId: string, con
     `${count} exchange(s) logged`,
   );
 }
-

@@ -54,7 +54,6 @@ export interface CrashLoadReport {
 
 const ADMIN = 'crash-admin-token';
 
-
 export async function crashUnderLoad(store: TestStore, options: CrashLoadOptions): Promise<CrashLoadReport> {
   const log = options.log ?? (() => {});
   const random = seeded(options.seed);
@@ -70,7 +69,12 @@ export async function crashUnderLoad(store: TestStore, options: CrashLoadOptions
     received.set(conversationId, list);
     // The think time comes from the message, so a redelivery thinks as long as the first time.
     await sleep(Math.floor(hash(message) * options.maxThinkMs));
-    if (message.endsWith('!')) return { json: { response: [text(`echo: ${message}`), { type: 'DELAY', data: { seconds: 1 } }, text(`later: ${message}`)] } };
+    if (message.endsWith('!'))
+      return {
+        json: {
+          response: [text(`echo: ${message}`), { type: 'DELAY', data: { seconds: 1 } }, text(`later: ${message}`)],
+        },
+      };
     return { json: { response: [text(`echo: ${message}`)] } };
   };
 
@@ -86,14 +90,24 @@ export async function crashUnderLoad(store: TestStore, options: CrashLoadOptions
       return res.body;
     };
     await ok(admin().post('/admin/v1/accounts', { accountId: acc }), 'account');
-    for (const name of ['bot', 'escalation']) await ok(admin().post(`/admin/v1/accounts/${acc}/skills`, { name }), 'skill');
-    const app = await ok(admin().post(`/admin/v1/accounts/${acc}/apps`, { name: 'bot', scope: 'thirdpartybots.customendpoint.bot' }), 'app');
+    for (const name of ['bot', 'escalation'])
+      await ok(admin().post(`/admin/v1/accounts/${acc}/skills`, { name }), 'skill');
+    const app = await ok(
+      admin().post(`/admin/v1/accounts/${acc}/apps`, { name: 'bot', scope: 'thirdpartybots.customendpoint.bot' }),
+      'app',
+    );
     const created = await ok(
       admin().post(`/admin/v1/accounts/${acc}/bots`, {
         name: 'crash bot',
         conversationType: 'MESSAGING',
         skills: ['bot'],
-        vendor: { type: 'CUSTOM_ENDPOINT', baseUrl: bot.url, clientId: app.client_id, clientSecret: app.client_secret, botId: 'crash' },
+        vendor: {
+          type: 'CUSTOM_ENDPOINT',
+          baseUrl: bot.url,
+          clientId: app.client_id,
+          clientSecret: app.client_secret,
+          botId: 'crash',
+        },
         escalation: { skill: 'escalation', messageToCustomer: 'ESCALATED' },
       }),
       'bot',
@@ -102,7 +116,10 @@ export async function crashUnderLoad(store: TestStore, options: CrashLoadOptions
 
     const conversations: Array<{ id: string; token: string }> = [];
     for (let i = 0; i < options.conversations; i++) {
-      const opened = await ok(client(proc.url).post(`/api/account/${acc}/consumer/conversations`, { skill: 'bot' }), 'open');
+      const opened = await ok(
+        client(proc.url).post(`/api/account/${acc}/consumer/conversations`, { skill: 'bot' }),
+        'open',
+      );
       conversations.push({ id: opened.conversationId, token: opened.consumerToken });
     }
     log(`opened ${conversations.length} conversations`);
@@ -112,7 +129,9 @@ export async function crashUnderLoad(store: TestStore, options: CrashLoadOptions
     const total = options.conversations * options.messagesPerConversation;
     let done = 0;
     // Pauses drawn up front from the seed: the consumers' rhythm repeats from run to run.
-    const pauses = conversations.map(() => Array.from({ length: options.messagesPerConversation }, () => 10 + Math.floor(random() * 150)));
+    const pauses = conversations.map(() =>
+      Array.from({ length: options.messagesPerConversation }, () => 10 + Math.floor(random() * 150)),
+    );
     const consumers = conversations.map(async (conversation, c) => {
       const mine: string[] = [];
       accepted.set(conversation.id, mine);
@@ -122,7 +141,10 @@ export async function crashUnderLoad(store: TestStore, options: CrashLoadOptions
         // a request cut off mid-way has an unknown outcome and is not sent again.
         for (;;) {
           try {
-            const r = await client(proc.url, { token: conversation.token }).post(`/api/account/${acc}/consumer/conversations/${conversation.id}/messages`, { text: message });
+            const r = await client(proc.url, { token: conversation.token }).post(
+              `/api/account/${acc}/consumer/conversations/${conversation.id}/messages`,
+              { text: message },
+            );
             if (r.status === 201) mine.push(message);
             else throw new Error(`message refused: ${r.status} ${JSON.stringify(r.body)}`);
             break;
@@ -178,14 +200,20 @@ function hash(text: string): number {
   return (h >>> 0) / 4294967296;
 }
 
-const consumerTexts = (events: any[]) => events.filter((e) => e.originator.role === 'CONSUMER' && e.type === 'TEXT').map((e) => e.text as string);
-const botTexts = (events: any[]) => events.filter((e) => e.originator.role === 'BOT' && e.type === 'TEXT' && e.audience === 'ALL').map((e) => e.text as string);
+const consumerTexts = (events: any[]) =>
+  events.filter((e) => e.originator.role === 'CONSUMER' && e.type === 'TEXT').map((e) => e.text as string);
+const botTexts = (events: any[]) =>
+  events
+    .filter((e) => e.originator.role === 'BOT' && e.type === 'TEXT' && e.audience === 'ALL')
+    .map((e) => e.text as string);
 
 /** Every consumer message has its echo (and, for "!" messages, its later part), or the conversation was escalated. */
 function settled(events: any[]): boolean {
   const answers = new Set(botTexts(events));
   if (answers.has('ESCALATED')) return true;
-  return consumerTexts(events).every((m) => answers.has(`echo: ${m}`) && (!m.endsWith('!') || answers.has(`later: ${m}`)));
+  return consumerTexts(events).every(
+    (m) => answers.has(`echo: ${m}`) && (!m.endsWith('!') || answers.has(`later: ${m}`)),
+  );
 }
 
 function judge(
@@ -195,7 +223,19 @@ function judge(
   logs: Map<string, any[]>,
   received: Map<string, Array<[number, string]>>,
 ): Omit<CrashLoadReport, 'kills'> {
-  const report = { accepted: 0, unknown: unknown.size, unknownKept: 0, lost: 0, neverAnswered: 0, duplicated: 0, outOfOrder: 0, escalated: 0, redelivered: 0, identityBroken: 0, botOutOfOrder: 0 };
+  const report = {
+    accepted: 0,
+    unknown: unknown.size,
+    unknownKept: 0,
+    lost: 0,
+    neverAnswered: 0,
+    duplicated: 0,
+    outOfOrder: 0,
+    escalated: 0,
+    redelivered: 0,
+    identityBroken: 0,
+    botOutOfOrder: 0,
+  };
   for (const { id } of conversations) {
     const events = logs.get(id) ?? [];
     const messages = consumerTexts(events);

@@ -4,7 +4,17 @@ import type { TestStore } from './stores.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Environment the process reads; none of it is inherited from the test runner's own. */
-const OWN_ENV = ['PORT', 'HOST', 'DATA_DIR', 'DATABASE_URL', 'ADMIN_TOKEN', 'DEMO', 'PUBLIC_HOST', 'LOG_LEVEL', 'WEB_DIR'];
+const OWN_ENV = [
+  'PORT',
+  'HOST',
+  'DATA_DIR',
+  'DATABASE_URL',
+  'ADMIN_TOKEN',
+  'DEMO',
+  'PUBLIC_HOST',
+  'LOG_LEVEL',
+  'WEB_DIR',
+];
 
 export interface Proc {
   child: ChildProcess;
@@ -22,7 +32,13 @@ export async function startProcess(store: TestStore, env: Record<string, string>
   const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !OWN_ENV.includes(k)));
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: root,
-    env: { ...base, PORT: '0', DATA_DIR: store.dataDir, ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}), ...env },
+    env: {
+      ...base,
+      PORT: '0',
+      DATA_DIR: store.dataDir,
+      ...(store.databaseUrl ? { DATABASE_URL: store.databaseUrl } : {}),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -40,8 +56,11 @@ export async function startProcess(store: TestStore, env: Record<string, string>
     new Promise<RegExpExecArray>((resolve, reject) => {
       const check = () => {
         const m = pattern.exec(out);
-        if (m) return waiters.delete(check), resolve(m);
-        if (done) return waiters.delete(check), reject(new Error(`process exited before ${what}\nstdout: ${out}\nstderr: ${err}`));
+        if (m) return (waiters.delete(check), resolve(m));
+        if (done)
+          return (
+            waiters.delete(check), reject(new Error(`process exited before ${what}\nstdout: ${out}\nstderr: ${err}`))
+          );
       };
       waiters.add(check);
       check();
@@ -49,4 +68,3 @@ export async function startProcess(store: TestStore, env: Record<string, string>
   const listening = await waitForOutput(/botbridge listening on (http:\/\/\S+)/, 'listening');
   return { child, url: listening[1], stdout: () => out, stderr: () => err, waitForOutput, exited };
 }
-

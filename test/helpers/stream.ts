@@ -27,7 +27,10 @@ function reader(): StreamReader & { push(m: any): void; closers: (() => void)[] 
       const found = messages.find(predicate);
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(messages).slice(0, 2000)}`)), 15_000);
+        const timer = setTimeout(
+          () => reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(messages).slice(0, 2000)}`)),
+          15_000,
+        );
         waiters.push({ predicate, resolve: (m) => (clearTimeout(timer), resolve(m)) });
       });
     },
@@ -57,7 +60,10 @@ export async function openWebSocket(url: string, token?: string): Promise<Stream
 export async function openSse(url: string, token?: string): Promise<StreamReader> {
   const r = reader();
   const controller = new AbortController();
-  const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {}, signal: controller.signal });
+  const res = await fetch(url, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    signal: controller.signal,
+  });
   if (res.status !== 200) throw new Error(`sse refused: ${res.status} ${await res.text()}`);
   r.closers.push(() => controller.abort());
   const decoder = new TextDecoder();
@@ -70,7 +76,11 @@ export async function openSse(url: string, token?: string): Promise<StreamReader
         while ((at = buffer.indexOf('\n\n')) >= 0) {
           const frame = buffer.slice(0, at);
           buffer = buffer.slice(at + 2);
-          const data = frame.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          const data = frame
+            .split('\n')
+            .filter((l) => l.startsWith('data: '))
+            .map((l) => l.slice(6))
+            .join('\n');
           if (data) r.push(JSON.parse(data));
         }
       }

@@ -36,7 +36,12 @@ export class TestBot {
   onEnvironments: Handler = () => ({ json: ['draft', 'production'] });
   onState: Handler = () => ({ json: { state: 'online', version: '1.2.3' } });
   onConversation: Handler = () => ({ status: 201, json: {} });
-  onEvent: Handler = (req) => ({ json: { response: [{ type: 'TEXT', data: { message: `echo: ${req.body?.data?.message ?? req.body?.type}` } }], analytics: { intents: [] } } });
+  onEvent: Handler = (req) => ({
+    json: {
+      response: [{ type: 'TEXT', data: { message: `echo: ${req.body?.data?.message ?? req.body?.type}` } }],
+      analytics: { intents: [] },
+    },
+  });
 
   /** `port` brings a stopped bot back where it was. */
   async start(port = 0): Promise<this> {
@@ -60,7 +65,9 @@ export class TestBot {
   }
 
   events(conversationId?: string): Received[] {
-    return this.received.filter((r) => r.method === 'POST' && r.path.endsWith('/events') && (!conversationId || r.path.includes(conversationId)));
+    return this.received.filter(
+      (r) => r.method === 'POST' && r.path.endsWith('/events') && (!conversationId || r.path.includes(conversationId)),
+    );
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -73,7 +80,13 @@ export class TestBot {
     } catch {
       /* keep text */
     }
-    const received: Received = { method: req.method ?? '', path: req.url ?? '', authorization: req.headers.authorization, body, at: Date.now() };
+    const received: Received = {
+      method: req.method ?? '',
+      path: req.url ?? '',
+      authorization: req.headers.authorization,
+      body,
+      at: Date.now(),
+    };
     this.received.push(received);
     const path = received.path;
     const handler =
@@ -111,5 +124,8 @@ export class TestBot {
 }
 
 /** A text item, as bots write them. */
-export const text = (message: string, extra: Record<string, unknown> = {}) => ({ type: 'TEXT', data: { message, ...extra } });
+export const text = (message: string, extra: Record<string, unknown> = {}) => ({
+  type: 'TEXT',
+  data: { message, ...extra },
+});
 export const reply = (...response: unknown[]) => ({ json: { response, analytics: { intents: [] } } });

@@ -15,19 +15,28 @@ import { until } from '../helpers/wait.js';
 const ADMIN = 'crash-admin';
 const env = { ADMIN_TOKEN: ADMIN, DEMO: '0', LOG_LEVEL: 'warn' };
 
-
 /** An account with a started Custom Endpoint bot on skill `bot`, through the admin API. */
 async function setup(proc: Proc, botUrl: string): Promise<string> {
   const admin = client(proc.url, { token: ADMIN });
   const acc = `acc${Math.random().toString(36).slice(2, 8)}`;
   assert.equal((await admin.post('/admin/v1/accounts', { accountId: acc })).status, 201);
-  for (const name of ['bot', 'escalation']) assert.equal((await admin.post(`/admin/v1/accounts/${acc}/skills`, { name })).status, 201);
-  const app = await admin.post(`/admin/v1/accounts/${acc}/apps`, { name: 'bot', scope: 'thirdpartybots.customendpoint.bot' });
+  for (const name of ['bot', 'escalation'])
+    assert.equal((await admin.post(`/admin/v1/accounts/${acc}/skills`, { name })).status, 201);
+  const app = await admin.post(`/admin/v1/accounts/${acc}/apps`, {
+    name: 'bot',
+    scope: 'thirdpartybots.customendpoint.bot',
+  });
   const bot = await admin.post(`/admin/v1/accounts/${acc}/bots`, {
     name: 'slow bot',
     conversationType: 'MESSAGING',
     skills: ['bot'],
-    vendor: { type: 'CUSTOM_ENDPOINT', baseUrl: botUrl, clientId: app.body.client_id, clientSecret: app.body.client_secret, botId: 'slow' },
+    vendor: {
+      type: 'CUSTOM_ENDPOINT',
+      baseUrl: botUrl,
+      clientId: app.body.client_id,
+      clientSecret: app.body.client_secret,
+      botId: 'slow',
+    },
     escalation: { skill: 'escalation', messageToCustomer: 'ESCALATED' },
   });
   assert.equal(bot.status, 201, JSON.stringify(bot.body));
@@ -35,7 +44,8 @@ async function setup(proc: Proc, botUrl: string): Promise<string> {
   return acc;
 }
 
-const messagesOf = (bot: TestBot, conversationId: string) => bot.events(conversationId).map((r) => [r.body.context.lpEvent.sequence, r.body.data.message]);
+const messagesOf = (bot: TestBot, conversationId: string) =>
+  bot.events(conversationId).map((r) => [r.body.context.lpEvent.sequence, r.body.data.message]);
 
 for (const kind of STORES) {
   describe(`kill -9 and restart (${kind})`, () => {
@@ -72,12 +82,20 @@ for (const kind of STORES) {
       const opened = await client(proc.url).post(`/api/account/${acc}/consumer/conversations`, { skill: 'bot' });
       const { conversationId, consumerToken } = opened.body;
       const say = async (message: string) => {
-        const r = await client(proc.url, { token: consumerToken }).post(`/api/account/${acc}/consumer/conversations/${conversationId}/messages`, { text: message });
+        const r = await client(proc.url, { token: consumerToken }).post(
+          `/api/account/${acc}/consumer/conversations/${conversationId}/messages`,
+          { text: message },
+        );
         assert.equal(r.status, 201, JSON.stringify(r.body));
         return r.body.sequence as number;
       };
-      const view = async () => (await client(proc.url, { token: ADMIN }).get(`/admin/v1/accounts/${acc}/conversations/${conversationId}`)).body;
-      const botTexts = async () => (await view()).events.filter((e: any) => e.originator.role === 'BOT' && e.type === 'TEXT').map((e: any) => e.text);
+      const view = async () =>
+        (await client(proc.url, { token: ADMIN }).get(`/admin/v1/accounts/${acc}/conversations/${conversationId}`))
+          .body;
+      const botTexts = async () =>
+        (await view()).events
+          .filter((e: any) => e.originator.role === 'BOT' && e.type === 'TEXT')
+          .map((e: any) => e.text);
 
       const m1 = await say('m1');
       const m2 = await say('m2');
@@ -112,17 +130,27 @@ for (const kind of STORES) {
       stores.push(store);
       const bot = await new TestBot().start();
       bots.push(bot);
-      bot.onEvent = (req) => reply(text(`first: ${req.body.data.message}`), { type: 'DELAY', data: { seconds: 3 } }, text(`second: ${req.body.data.message}`));
+      bot.onEvent = (req) =>
+        reply(
+          text(`first: ${req.body.data.message}`),
+          { type: 'DELAY', data: { seconds: 3 } },
+          text(`second: ${req.body.data.message}`),
+        );
       let proc = await startProcess(store, env);
       procs.push(proc);
       const acc = await setup(proc, bot.url);
       const opened = await client(proc.url).post(`/api/account/${acc}/consumer/conversations`, { skill: 'bot' });
       const { conversationId, consumerToken } = opened.body;
       const botTexts = async () =>
-        (await client(proc.url, { token: ADMIN }).get(`/admin/v1/accounts/${acc}/conversations/${conversationId}`)).body.events
+        (
+          await client(proc.url, { token: ADMIN }).get(`/admin/v1/accounts/${acc}/conversations/${conversationId}`)
+        ).body.events
           .filter((e: any) => e.originator.role === 'BOT' && e.type === 'TEXT')
           .map((e: any) => e.text);
-      const r = await client(proc.url, { token: consumerToken }).post(`/api/account/${acc}/consumer/conversations/${conversationId}/messages`, { text: 'hi' });
+      const r = await client(proc.url, { token: consumerToken }).post(
+        `/api/account/${acc}/consumer/conversations/${conversationId}/messages`,
+        { text: 'hi' },
+      );
       assert.equal(r.status, 201);
       await until('the first part', async () => (await botTexts()).includes('first: hi'));
       proc.child.kill('SIGKILL');
@@ -132,18 +160,37 @@ for (const kind of STORES) {
       procs.push(proc);
       await until('the second part', async () => (await botTexts()).includes('second: hi'));
       assert.deepEqual(await botTexts(), ['first: hi', 'second: hi']);
-      assert.equal(bot.events(conversationId).length, 1, 'the bot answered once; its answer was resumed, not asked for again');
+      assert.equal(
+        bot.events(conversationId).length,
+        1,
+        'the bot answered once; its answer was resumed, not asked for again',
+      );
     });
 
     it('under load with kills: every accepted message answered exactly once, in order', async () => {
       const store = await freshStore(kind);
       stores.push(store);
-      const report = await crashUnderLoad(store, { conversations: 30, messagesPerConversation: 6, kills: 2, seed: 10, maxThinkMs: 300, delayEvery: 5 });
+      const report = await crashUnderLoad(store, {
+        conversations: 30,
+        messagesPerConversation: 6,
+        kills: 2,
+        seed: 10,
+        maxThinkMs: 300,
+        delayEvery: 5,
+      });
       // Requests cut off by a kill have no answer, so no promise either way; the rest were accepted.
       assert.equal(report.accepted + report.unknown, 180, JSON.stringify(report));
       assert.ok(report.accepted >= 90, `most messages accepted: ${JSON.stringify(report)}`);
       assert.deepEqual(
-        { lost: report.lost, neverAnswered: report.neverAnswered, duplicated: report.duplicated, outOfOrder: report.outOfOrder, escalated: report.escalated, identityBroken: report.identityBroken, botOutOfOrder: report.botOutOfOrder },
+        {
+          lost: report.lost,
+          neverAnswered: report.neverAnswered,
+          duplicated: report.duplicated,
+          outOfOrder: report.outOfOrder,
+          escalated: report.escalated,
+          identityBroken: report.identityBroken,
+          botOutOfOrder: report.botOutOfOrder,
+        },
         { lost: 0, neverAnswered: 0, duplicated: 0, outOfOrder: 0, escalated: 0, identityBroken: 0, botOutOfOrder: 0 },
         JSON.stringify(report),
       );

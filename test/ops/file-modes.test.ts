@@ -52,7 +52,9 @@ for (const kind of STORES) {
         // A connection of its own keeps a WAL and a shared-memory file in place, as a crash would leave them.
         held = new BetterSqlite3(join(dataDir, 'botbridge.sqlite'));
         held.pragma('journal_mode = WAL');
-        held.prepare('INSERT INTO settings (key, value) VALUES (?, ?)').run(`probe-${randomBytes(4).toString('hex')}`, 'x');
+        held
+          .prepare('INSERT INTO settings (key, value) VALUES (?, ?)')
+          .run(`probe-${randomBytes(4).toString('hex')}`, 'x');
         files.push('botbridge.sqlite-wal', 'botbridge.sqlite-shm');
       }
       chmodSync(dataDir, 0o755);
@@ -79,7 +81,8 @@ for (const kind of STORES) {
         writeFileSync(join(dataDir, 'botbridge.sqlite'), '', { mode: 0o644 });
         const running = await startApp({ ...store, dataDir });
         try {
-          for (const file of ['botbridge.sqlite', 'botbridge.sqlite-wal', 'botbridge.sqlite-shm']) assert.equal(modeOf(join(dataDir, file)), '600', file);
+          for (const file of ['botbridge.sqlite', 'botbridge.sqlite-wal', 'botbridge.sqlite-shm'])
+            assert.equal(modeOf(join(dataDir, file)), '600', file);
           assert.equal(modeOf(dataDir), '700');
         } finally {
           await running.close();

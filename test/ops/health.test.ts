@@ -7,7 +7,11 @@ import { client, startApp, type Running } from '../helpers/app.js';
 import { configFromEnv } from '../../src/config.js';
 
 /** Polls /healthz until it answers `status` (the check itself never measures time). */
-async function healthUntil(url: string, status: number, also: (body: any) => boolean = () => true): Promise<{ status: number; body: any }> {
+async function healthUntil(
+  url: string,
+  status: number,
+  also: (body: any) => boolean = () => true,
+): Promise<{ status: number; body: any }> {
   let last: { status: number; body: any } | undefined;
   for (let attempt = 0; attempt < 200; attempt++) {
     last = await client(url).get('/healthz');
@@ -96,7 +100,12 @@ for (const kind of STORES) {
       assert.equal(res.status, 200);
       // PostgreSQL also reports the listener that hears the other instances' changes.
       const listener = kind === 'postgres' ? { listener: { ok: true } } : {};
-      assert.deepEqual(res.body, { status: 'ok', instance: `health-${kind}`, store: { dialect: kind, ok: true }, ...listener });
+      assert.deepEqual(res.body, {
+        status: 'ok',
+        instance: `health-${kind}`,
+        store: { dialect: kind, ok: true },
+        ...listener,
+      });
       const openapi = await client(running.url).get('/openapi.json');
       const responses = openapi.body.paths['/healthz'].get.responses;
       assert.deepEqual(Object.keys(responses).sort(), ['200', '503']);
@@ -108,7 +117,10 @@ for (const kind of STORES) {
         const database = new URL(store.databaseUrl!).pathname.slice(1);
         await asSuperuser(store.databaseUrl!, async (su) => {
           await su.query(`ALTER DATABASE ${database} WITH ALLOW_CONNECTIONS false`);
-          await su.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [database]);
+          await su.query(
+            'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+            [database],
+          );
         });
         try {
           const down = await healthUntil(running.url, 503);
@@ -121,10 +133,17 @@ for (const kind of STORES) {
           const listenerDown = await healthUntil(running.url, 503, (body) => body.listener?.ok === false);
           assert.match(listenerDown.body.listener.error, /change listener/);
         } finally {
-          await asSuperuser(store.databaseUrl!, (su) => su.query(`ALTER DATABASE ${database} WITH ALLOW_CONNECTIONS true`).then(() => undefined));
+          await asSuperuser(store.databaseUrl!, (su) =>
+            su.query(`ALTER DATABASE ${database} WITH ALLOW_CONNECTIONS true`).then(() => undefined),
+          );
         }
         const up = await healthUntil(running.url, 200);
-        assert.deepEqual(up.body, { status: 'ok', instance: 'health-postgres', store: { dialect: 'postgres', ok: true }, listener: { ok: true } });
+        assert.deepEqual(up.body, {
+          status: 'ok',
+          instance: 'health-postgres',
+          store: { dialect: 'postgres', ok: true },
+          listener: { ok: true },
+        });
       });
 
       it('503 when the database host stops answering (a hung connection does not hang the probe), 200 once it answers', async () => {
@@ -132,7 +151,10 @@ for (const kind of STORES) {
         const relay = await startRelay({ host: target.hostname, port: Number(target.port) });
         const viaRelay = new URL(store.databaseUrl!);
         viaRelay.port = String(relay.port);
-        const partitioned = await startApp({ ...store, databaseUrl: viaRelay.toString() }, { instanceId: 'behind-relay' });
+        const partitioned = await startApp(
+          { ...store, databaseUrl: viaRelay.toString() },
+          { instanceId: 'behind-relay' },
+        );
         try {
           assert.equal((await client(partitioned.url).get('/healthz')).status, 200);
           relay.freeze();

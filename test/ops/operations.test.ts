@@ -62,7 +62,12 @@ for (const kind of STORES) {
       const res = await http.get('/healthz');
       assert.equal(res.status, 200);
       const listener = kind === 'postgres' ? { listener: { ok: true } } : {};
-      assert.deepEqual(res.body, { status: 'ok', instance: running.app.config.instanceId, store: { dialect: kind, ok: true }, ...listener });
+      assert.deepEqual(res.body, {
+        status: 'ok',
+        instance: running.app.config.instanceId,
+        store: { dialect: kind, ok: true },
+        ...listener,
+      });
     });
 
     it('/metrics: latency buckets per route pattern, open conversations, events written', async () => {
@@ -74,25 +79,57 @@ for (const kind of STORES) {
       assert.equal(a.status, 201);
       assert.equal(b.status, 201);
       for (const text of ['one', 'two', 'three']) {
-        assert.equal((await http.post(`/api/account/${acc}/consumer/conversations/${a.body.conversationId}/messages`, { text }, { token: a.body.consumerToken })).status, 201);
+        assert.equal(
+          (
+            await http.post(
+              `/api/account/${acc}/consumer/conversations/${a.body.conversationId}/messages`,
+              { text },
+              { token: a.body.consumerToken },
+            )
+          ).status,
+          201,
+        );
       }
-      assert.equal((await http.post(`/api/account/${acc}/consumer/conversations/${b.body.conversationId}/close`, undefined, { token: b.body.consumerToken })).status, 200);
+      assert.equal(
+        (
+          await http.post(`/api/account/${acc}/consumer/conversations/${b.body.conversationId}/close`, undefined, {
+            token: b.body.consumerToken,
+          })
+        ).status,
+        200,
+      );
       assert.equal((await http.get(`/nowhere/${a.body.conversationId}`)).status, 404);
 
       const route = '/api/account/:acc/consumer/conversations/:id/messages';
       const text = await eventually('the messages route in the latency histogram', async () => {
         const t = await metricsText(running.url);
-        return sample(t, 'botbridge_http_request_duration_seconds_count', { route, method: 'POST', status: '201' }) === 3 ? t : undefined;
+        return sample(t, 'botbridge_http_request_duration_seconds_count', { route, method: 'POST', status: '201' }) ===
+          3
+          ? t
+          : undefined;
       });
       assert.match(text, /# TYPE botbridge_http_request_duration_seconds histogram/);
       for (const le of ['0.001', '0.1', '1', '+Inf']) {
-        assert.notEqual(sample(text, 'botbridge_http_request_duration_seconds_bucket', { route, le }), undefined, `bucket le=${le}`);
+        assert.notEqual(
+          sample(text, 'botbridge_http_request_duration_seconds_bucket', { route, le }),
+          undefined,
+          `bucket le=${le}`,
+        );
       }
       assert.equal(sample(text, 'botbridge_http_request_duration_seconds_bucket', { route, le: '+Inf' }), 3);
-      assert.equal(sample(text, 'botbridge_http_request_duration_seconds_count', { route: '/api/account/:acc/consumer/conversations', method: 'POST' }), 2);
+      assert.equal(
+        sample(text, 'botbridge_http_request_duration_seconds_count', {
+          route: '/api/account/:acc/consumer/conversations',
+          method: 'POST',
+        }),
+        2,
+      );
       // Labels are route patterns, never concrete ids: one series per route, not per conversation.
       assert.ok(!text.includes(a.body.conversationId), 'no conversation id in any label');
-      assert.notEqual(sample(text, 'botbridge_http_request_duration_seconds_count', { route: 'unmatched', status: '404' }), undefined);
+      assert.notEqual(
+        sample(text, 'botbridge_http_request_duration_seconds_count', { route: 'unmatched', status: '404' }),
+        undefined,
+      );
 
       // Two opened, one closed: one open conversation, as the store says.
       assert.equal(sample(text, 'botbridge_open_conversations'), 1);
@@ -135,7 +172,11 @@ for (const kind of STORES) {
         await fetch(`${running.url}/healthz`),
         await fetch(`${running.url}/no/such/route`),
         await fetch(`${running.url}/admin/v1/accounts`),
-        await fetch(`${running.url}/api/account/${acc}/consumer/conversations`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{oops' }),
+        await fetch(`${running.url}/api/account/${acc}/consumer/conversations`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{oops',
+        }),
         await fetch(`${running.url}/api/account/${acc}/consumer/conversations`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
@@ -149,7 +190,10 @@ for (const kind of STORES) {
         seen.add(id);
         await res.arrayBuffer();
       }
-      assert.deepEqual(responses.map((r) => r.status), [200, 404, 401, 400, 413, 200]);
+      assert.deepEqual(
+        responses.map((r) => r.status),
+        [200, 404, 401, 400, 413, 200],
+      );
       assert.equal(seen.size, responses.length, 'each request has its own id');
 
       const given = 'trace-1234-abcd';
@@ -162,10 +206,13 @@ for (const kind of STORES) {
       // Streams too: the SSE response carries it.
       const opened = await http.post(`/api/account/${acc}/consumer/conversations`, { skill: 'sales' });
       const ctl = new AbortController();
-      const sse = await fetch(`${running.url}/api/account/${acc}/consumer/conversations/${opened.body.conversationId}/stream`, {
-        headers: { authorization: `Bearer ${opened.body.consumerToken}`, 'x-request-id': 'sse-trace' },
-        signal: ctl.signal,
-      });
+      const sse = await fetch(
+        `${running.url}/api/account/${acc}/consumer/conversations/${opened.body.conversationId}/stream`,
+        {
+          headers: { authorization: `Bearer ${opened.body.consumerToken}`, 'x-request-id': 'sse-trace' },
+          signal: ctl.signal,
+        },
+      );
       assert.equal(sse.status, 200);
       assert.equal(sse.headers.get('x-request-id'), 'sse-trace');
       ctl.abort();
@@ -175,8 +222,22 @@ for (const kind of STORES) {
       const secrets: Record<string, string> = { admin: ADMIN_TOKEN };
       const password = 'hunter2-the-password';
       secrets.password = password;
-      assert.equal((await admin.post(`/admin/v1/accounts/${acc}/users`, { loginName: 'alice', password, userType: 'HUMAN', skills: ['sales'] })).status, 201);
-      assert.equal((await http.post(`/api/account/${acc}/agent/login`, { username: 'alice', password: `${password}-wrong` })).status, 401);
+      assert.equal(
+        (
+          await admin.post(`/admin/v1/accounts/${acc}/users`, {
+            loginName: 'alice',
+            password,
+            userType: 'HUMAN',
+            skills: ['sales'],
+          })
+        ).status,
+        201,
+      );
+      assert.equal(
+        (await http.post(`/api/account/${acc}/agent/login`, { username: 'alice', password: `${password}-wrong` }))
+          .status,
+        401,
+      );
       secrets.wrongPassword = `${password}-wrong`;
       const login = await http.post(`/api/account/${acc}/agent/login`, { username: 'alice', password });
       assert.equal(login.status, 200);
@@ -186,11 +247,17 @@ for (const kind of STORES) {
       assert.equal(app.status, 201);
       secrets.clientSecret = app.body.client_secret;
       const tokenPath = `/sentinel/api/account/${acc}/app/token?v=1.0&grant_type=client_credentials`;
-      const query = await fetch(`${running.url}${tokenPath}&client_id=${app.body.client_id}&client_secret=${encodeURIComponent(app.body.client_secret)}`, { method: 'POST' });
+      const query = await fetch(
+        `${running.url}${tokenPath}&client_id=${app.body.client_id}&client_secret=${encodeURIComponent(app.body.client_secret)}`,
+        { method: 'POST' },
+      );
       assert.equal(query.status, 200);
       secrets.accessTokenQuery = ((await query.json()) as { access_token: string }).access_token;
       // Percent-encoded key: the server decodes it to client_secret, so the log must hide it too.
-      const encodedKey = await fetch(`${running.url}${tokenPath}&client%5Fid=${app.body.client_id}&client%5Fsecret=${encodeURIComponent(app.body.client_secret)}`, { method: 'POST' });
+      const encodedKey = await fetch(
+        `${running.url}${tokenPath}&client%5Fid=${app.body.client_id}&client%5Fsecret=${encodeURIComponent(app.body.client_secret)}`,
+        { method: 'POST' },
+      );
       assert.equal(encodedKey.status, 200);
       await encodedKey.arrayBuffer();
       const form = await fetch(`${running.url}${tokenPath}`, {
@@ -201,21 +268,36 @@ for (const kind of STORES) {
       assert.equal(form.status, 200);
       secrets.accessTokenForm = ((await form.json()) as { access_token: string }).access_token;
       // A wrong secret is a secret too (someone's typo of the real one).
-      const wrong = await fetch(`${running.url}${tokenPath}&client_id=${app.body.client_id}&client_secret=not-the-secret-${app.body.client_id}`, { method: 'POST' });
+      const wrong = await fetch(
+        `${running.url}${tokenPath}&client_id=${app.body.client_id}&client_secret=not-the-secret-${app.body.client_id}`,
+        { method: 'POST' },
+      );
       assert.equal(wrong.status, 401);
       secrets.wrongSecret = `not-the-secret-${app.body.client_id}`;
 
       const opened = await http.post(`/api/account/${acc}/consumer/conversations`, { skill: 'sales' });
       secrets.consumerToken = opened.body.consumerToken;
       const conv = `/api/account/${acc}/consumer/conversations/${opened.body.conversationId}`;
-      assert.equal((await http.post(`${conv}/messages`, { text: 'hello' }, { token: opened.body.consumerToken })).status, 201);
-      assert.equal((await http.get(`${conv}/events?after=0&token=${opened.body.consumerToken}`, { token: opened.body.consumerToken })).status, 200);
+      assert.equal(
+        (await http.post(`${conv}/messages`, { text: 'hello' }, { token: opened.body.consumerToken })).status,
+        201,
+      );
+      assert.equal(
+        (
+          await http.get(`${conv}/events?after=0&token=${opened.body.consumerToken}`, {
+            token: opened.body.consumerToken,
+          })
+        ).status,
+        200,
+      );
       // Browsers put the token in the query of streams.
       streams.push(await openSse(`${running.url}${conv}/stream?token=${opened.body.consumerToken}`));
       streams.push(await openWebSocket(`${running.url}/api/account/${acc}/agent/stream?token=${login.body.token}`));
       // A WebSocket upgrade on a route without a WebSocket handler is logged by the plugin itself.
       await new Promise<void>((resolve) => {
-        const ws = new WebSocket(`${running.url.replace(/^http/, 'ws')}${conv}/events?token=${opened.body.consumerToken}`);
+        const ws = new WebSocket(
+          `${running.url.replace(/^http/, 'ws')}${conv}/events?token=${opened.body.consumerToken}`,
+        );
         ws.once('close', () => resolve());
         ws.once('error', () => resolve());
       });
@@ -234,7 +316,10 @@ for (const kind of STORES) {
       assert.ok(all.includes('client_secret=[REDACTED]'), 'the token URL is logged, redacted');
       for (const [name, secret] of Object.entries(secrets)) {
         assert.ok(secret && secret.length >= 8);
-        assert.ok(!all.includes(secret), `the ${name} appears in the logs: ${running.logs.find((l) => l.includes(secret))}`);
+        assert.ok(
+          !all.includes(secret),
+          `the ${name} appears in the logs: ${running.logs.find((l) => l.includes(secret))}`,
+        );
         assert.ok(!all.includes(encodeURIComponent(secret)), `the ${name} appears URL-encoded in the logs`);
       }
       // Every line is JSON (a log shipper can parse it).

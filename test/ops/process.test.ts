@@ -78,7 +78,10 @@ for (const kind of STORES) {
       assert.equal(accounts.status, 200);
       assert.deepEqual(accounts.body.accounts, [{ accountId: account }]);
       for (const [, username, password] of [agentLogin, apiLogin]) {
-        const login: { status: number } = await client(first.url).post(`/api/account/${account}/agent/login`, { username, password });
+        const login: { status: number } = await client(first.url).post(`/api/account/${account}/agent/login`, {
+          username,
+          password,
+        });
         assert.equal(login.status, 200, `${username} logs in with the printed password`);
       }
 
@@ -87,8 +90,14 @@ for (const kind of STORES) {
 
       const second = await startProcess(store, { LOG_LEVEL: 'warn' });
       procs.push(second);
-      assert.equal((await client(second.url, { token }).get('/admin/v1/accounts')).status, 200, 'the stored admin token is reused');
-      assert.deepEqual((await client(second.url, { token }).get('/admin/v1/accounts')).body.accounts, [{ accountId: account }]);
+      assert.equal(
+        (await client(second.url, { token }).get('/admin/v1/accounts')).status,
+        200,
+        'the stored admin token is reused',
+      );
+      assert.deepEqual((await client(second.url, { token }).get('/admin/v1/accounts')).body.accounts, [
+        { accountId: account },
+      ]);
       second.child.kill('SIGTERM');
       assert.deepEqual(await second.exited, { code: 0, signal: null });
       assert.match(second.stdout(), /botbridge listening on/);
@@ -119,22 +128,37 @@ for (const kind of STORES) {
 
       // An SSE stream and a WebSocket stream, both open when the signal comes.
       const sse = await new Promise<IncomingMessage>((resolve, reject) =>
-        httpRequest(`${proc.url}${conv}/stream`, { agent, headers: { authorization: `Bearer ${consumerToken}` } }, resolve).once('error', reject).end(),
+        httpRequest(
+          `${proc.url}${conv}/stream`,
+          { agent, headers: { authorization: `Bearer ${consumerToken}` } },
+          resolve,
+        )
+          .once('error', reject)
+          .end(),
       );
       assert.equal(sse.statusCode, 200);
       let sseText = '';
       sse.on('data', (c) => (sseText += String(c)));
       const sseEnded = new Promise<void>((resolve) => sse.once('end', resolve));
       const sseSocketClosed = new Promise<void>((resolve) => sse.socket.once('close', () => resolve()));
-      const ws = new WebSocket(`${proc.url.replace(/^http/, 'ws')}${conv}/stream`, { headers: { authorization: `Bearer ${consumerToken}` } });
+      const ws = new WebSocket(`${proc.url.replace(/^http/, 'ws')}${conv}/stream`, {
+        headers: { authorization: `Bearer ${consumerToken}` },
+      });
       const wsMessages: any[] = [];
       ws.on('message', (d) => wsMessages.push(JSON.parse(String(d))));
       const wsClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
       await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
-      await eventually('both streams ready', async () => (sseText.includes('"kind":"ready"') && wsMessages.some((m) => m.kind === 'ready') ? true : undefined));
-      assert.equal((await http.post(`${conv}/messages`, { text: 'before the signal' }, { token: consumerToken })).status, 201);
+      await eventually('both streams ready', async () =>
+        sseText.includes('"kind":"ready"') && wsMessages.some((m) => m.kind === 'ready') ? true : undefined,
+      );
+      assert.equal(
+        (await http.post(`${conv}/messages`, { text: 'before the signal' }, { token: consumerToken })).status,
+        201,
+      );
       await eventually('the message on both streams', async () =>
-        sseText.includes('before the signal') && wsMessages.some((m) => m.event?.text === 'before the signal') ? true : undefined,
+        sseText.includes('before the signal') && wsMessages.some((m) => m.event?.text === 'before the signal')
+          ? true
+          : undefined,
       );
 
       // A request in flight: headers sent, half of the body still to come.
@@ -158,13 +182,20 @@ for (const kind of STORES) {
         req.once('error', reject);
       });
       req.write(body.slice(0, 10));
-      await proc.waitForOutput(/"reqId":"in-flight-request"[^\n]*"incoming request"/, 'the server saw the in-flight request');
+      await proc.waitForOutput(
+        /"reqId":"in-flight-request"[^\n]*"incoming request"/,
+        'the server saw the in-flight request',
+      );
 
       proc.child.kill('SIGTERM');
       await proc.waitForOutput(/shutting down/, 'the shutdown log line');
 
       // New connections are refused while the in-flight request still holds the process up.
-      assert.ok(await eventually('new connections refused', async () => ((await tryConnect(proc.url)) === 'ECONNREFUSED' ? true : undefined)));
+      assert.ok(
+        await eventually('new connections refused', async () =>
+          (await tryConnect(proc.url)) === 'ECONNREFUSED' ? true : undefined,
+        ),
+      );
       assert.equal(proc.child.exitCode, null, 'the process waits for the in-flight request');
       // Streams are ended by the server (cleanly, not reset), and so are their connections.
       await sseEnded;
@@ -186,7 +217,10 @@ for (const kind of STORES) {
       const check = await startApp(store);
       try {
         const events = await check.app.conversations.events('sig', conversationId, { forConsumer: true });
-        assert.deepEqual(events.map((e) => e.text), ['before the signal', 'sent across the shutdown']);
+        assert.deepEqual(
+          events.map((e) => e.text),
+          ['before the signal', 'sent across the shutdown'],
+        );
       } finally {
         await check.close();
       }

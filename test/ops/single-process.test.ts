@@ -18,7 +18,10 @@ if (STORES.includes('sqlite')) {
       const store = await freshStore('sqlite');
       stores.push(store);
       const first = await startApp(store);
-      await assert.rejects(startApp(store), /the data dir .* is in use by another botbridge process: one SQLite data dir belongs to one process/);
+      await assert.rejects(
+        startApp(store),
+        /the data dir .* is in use by another botbridge process: one SQLite data dir belongs to one process/,
+      );
       // The first one is untouched by the attempt.
       assert.equal((await fetch(`${first.url}/healthz`)).status, 200);
       await first.close();
@@ -35,7 +38,10 @@ if (STORES.includes('sqlite')) {
       procs.push(first);
       await assert.rejects(startProcess(store, env), (error: Error) => {
         assert.match(error.message, /process exited before listening/);
-        assert.match(error.message, /botbridge failed to start: Error: the data dir .* is in use by another botbridge process/);
+        assert.match(
+          error.message,
+          /botbridge failed to start: Error: the data dir .* is in use by another botbridge process/,
+        );
         return true;
       });
       first.child.kill('SIGKILL');

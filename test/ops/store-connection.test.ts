@@ -45,7 +45,9 @@ if (STORES.includes('postgres')) {
         // Wait until PostgreSQL has really dropped them (the change listener connects again at once).
         const pids = killed.rows.map((r: { pid: number }) => r.pid);
         for (;;) {
-          const left = await superuser.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1)', [pids]);
+          const left = await superuser.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY($1)', [
+            pids,
+          ]);
           if (left.rows[0].n === 0) break;
           await new Promise((r) => setTimeout(r, 20));
         }
@@ -71,7 +73,11 @@ if (STORES.includes('postgres')) {
         health = await client(running.url).get('/healthz');
       }
       assert.equal(health.status, 200, JSON.stringify(health.body));
-      assert.deepEqual(uncaught.map((e) => e.message), [], 'no uncaught exception (a real process would have exited)');
+      assert.deepEqual(
+        uncaught.map((e) => e.message),
+        [],
+        'no uncaught exception (a real process would have exited)',
+      );
     });
   });
 }

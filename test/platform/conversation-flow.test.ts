@@ -42,7 +42,10 @@ for (const kind of STORES) {
       assert.equal((await admin.post('/admin/v1/accounts/acme/skills', { name: 'Sales' })).status, 201);
       assert.equal((await admin.post('/admin/v1/accounts/acme/skills', { name: 'sales' })).status, 409);
       const skills = await admin.get('/admin/v1/accounts/acme/skills');
-      assert.deepEqual(skills.body.skills.map((s: { name: string }) => s.name), ['sales', 'support', 'Sales']);
+      assert.deepEqual(
+        skills.body.skills.map((s: { name: string }) => s.name),
+        ['sales', 'support', 'Sales'],
+      );
 
       const user = await admin.post('/admin/v1/accounts/acme/users', {
         loginName: 'alice',
@@ -55,7 +58,10 @@ for (const kind of STORES) {
       assert.deepEqual(Object.keys(user.body).sort(), ['id', 'loginName', 'userType']);
       agentId = user.body.id;
 
-      const app = await admin.post('/admin/v1/accounts/acme/apps', { name: 'bot connector', scope: 'thirdpartybots.customendpoint.bot' });
+      const app = await admin.post('/admin/v1/accounts/acme/apps', {
+        name: 'bot connector',
+        scope: 'thirdpartybots.customendpoint.bot',
+      });
       assert.equal(app.status, 201);
       assert.ok(app.body.client_id && app.body.client_secret);
       assert.equal(app.body.scope, 'thirdpartybots.customendpoint.bot');
@@ -89,7 +95,10 @@ for (const kind of STORES) {
       const agent = client(running.url, { token: agentToken });
       const queue = await agent.get('/api/account/acme/agent/queue');
       assert.equal(queue.status, 200);
-      assert.deepEqual(queue.body.conversations.map((c: { conversationId: string }) => c.conversationId), [conversationId]);
+      assert.deepEqual(
+        queue.body.conversations.map((c: { conversationId: string }) => c.conversationId),
+        [conversationId],
+      );
       assert.equal(queue.body.conversations[0].skill.name, 'sales');
       assert.equal(queue.body.conversations[0].ttr.ttrType, 'NORMAL');
 
@@ -100,28 +109,44 @@ for (const kind of STORES) {
     });
 
     it('consumer and agent exchange messages, seen in order on both streams', async () => {
-      consumerStream = await openWebSocket(`${running.url}/api/account/acme/consumer/conversations/${conversationId}/stream`, consumerToken);
+      consumerStream = await openWebSocket(
+        `${running.url}/api/account/acme/consumer/conversations/${conversationId}/stream`,
+        consumerToken,
+      );
       agentStream = await openSse(`${running.url}/api/account/acme/agent/stream`, agentToken);
       const consumer = client(running.url, { token: consumerToken });
       const agent = client(running.url, { token: agentToken });
 
       const texts = ['hello', 'I need help with my order', 'order 42'];
       for (const text of texts) {
-        const sent = await consumer.post(`/api/account/acme/consumer/conversations/${conversationId}/messages`, { text });
+        const sent = await consumer.post(`/api/account/acme/consumer/conversations/${conversationId}/messages`, {
+          text,
+        });
         assert.equal(sent.status, 201);
         assert.equal(typeof sent.body.sequence, 'number');
       }
-      const reply = await agent.post(`/api/account/acme/agent/conversations/${conversationId}/messages`, { text: 'Happy to help!' });
+      const reply = await agent.post(`/api/account/acme/agent/conversations/${conversationId}/messages`, {
+        text: 'Happy to help!',
+      });
       assert.equal(reply.status, 201);
 
       const textsOn = (reader: StreamReader) =>
         reader.messages.filter((m) => m.kind === 'event' && m.event.type === 'TEXT').map((m) => m.event.text);
-      await consumerStream.waitFor((m) => m.kind === 'event' && m.event.text === 'Happy to help!', 'agent reply on consumer stream');
-      await agentStream.waitFor((m) => m.kind === 'event' && m.event.text === 'Happy to help!', 'agent reply on agent stream');
+      await consumerStream.waitFor(
+        (m) => m.kind === 'event' && m.event.text === 'Happy to help!',
+        'agent reply on consumer stream',
+      );
+      await agentStream.waitFor(
+        (m) => m.kind === 'event' && m.event.text === 'Happy to help!',
+        'agent reply on agent stream',
+      );
       assert.deepEqual(textsOn(consumerStream), [...texts, 'Happy to help!']);
       assert.deepEqual(textsOn(agentStream), [...texts, 'Happy to help!']);
       const sequences = consumerStream.messages.filter((m) => m.kind === 'event').map((m) => m.event.sequence);
-      assert.deepEqual(sequences, [...sequences].sort((a, b) => a - b));
+      assert.deepEqual(
+        sequences,
+        [...sequences].sort((a, b) => a - b),
+      );
       const fromAgent = agentStream.messages.find((m) => m.kind === 'event' && m.event.text === 'Happy to help!');
       assert.deepEqual(fromAgent.event.originator, { role: 'AGENT', userId: agentId });
     });
@@ -135,8 +160,14 @@ for (const kind of STORES) {
       });
       assert.equal(secret.status, 201);
       await agent.post(`/api/account/acme/agent/conversations/${conversationId}/messages`, { text: 'public again' });
-      await consumerStream.waitFor((m) => m.kind === 'event' && m.event.text === 'public again', 'public text after the private one');
-      await agentStream.waitFor((m) => m.kind === 'event' && m.event.text === 'customer seems upset', 'private text on agent stream');
+      await consumerStream.waitFor(
+        (m) => m.kind === 'event' && m.event.text === 'public again',
+        'public text after the private one',
+      );
+      await agentStream.waitFor(
+        (m) => m.kind === 'event' && m.event.text === 'customer seems upset',
+        'private text on agent stream',
+      );
       assert.ok(!JSON.stringify(consumerStream.messages).includes('customer seems upset'));
       const history = await consumer.get(`/api/account/acme/consumer/conversations/${conversationId}/events`);
       assert.equal(history.status, 200);
@@ -146,7 +177,10 @@ for (const kind of STORES) {
       const privateEvent = full.body.events.find((e: { text?: string }) => e.text === 'customer seems upset');
       assert.equal(privateEvent.audience, 'AGENTS_AND_MANAGERS');
       // A fresh stream replays history the same way: no private text.
-      const late = await openWebSocket(`${running.url}/api/account/acme/consumer/conversations/${conversationId}/stream?after=0`, consumerToken);
+      const late = await openWebSocket(
+        `${running.url}/api/account/acme/consumer/conversations/${conversationId}/stream?after=0`,
+        consumerToken,
+      );
       assert.ok(!JSON.stringify(late.messages).includes('customer seems upset'));
       assert.ok(late.messages.some((m) => m.kind === 'event' && m.event.text === 'public again'));
       late.close();
@@ -154,10 +188,15 @@ for (const kind of STORES) {
 
     it('TTR and SDES changes are logged as events', async () => {
       const agent = client(running.url, { token: agentToken });
-      const ttr = await agent.post(`/api/account/acme/agent/conversations/${conversationId}/ttr`, { ttrType: 'CUSTOM', value: 600 });
+      const ttr = await agent.post(`/api/account/acme/agent/conversations/${conversationId}/ttr`, {
+        ttrType: 'CUSTOM',
+        value: 600,
+      });
       assert.equal(ttr.status, 200);
       assert.deepEqual(ttr.body.ttr, { ttrType: 'CUSTOM', value: 600 });
-      const urgent = await agent.post(`/api/account/acme/agent/conversations/${conversationId}/ttr`, { ttrType: 'URGENT' });
+      const urgent = await agent.post(`/api/account/acme/agent/conversations/${conversationId}/ttr`, {
+        ttrType: 'URGENT',
+      });
       assert.deepEqual(urgent.body.ttr, { ttrType: 'URGENT' });
       const sdes = await agent.post(`/api/account/acme/agent/conversations/${conversationId}/sdes`, {
         unauthenticatedSdes: { personal: { type: 'personal', personal: { firstname: 'Ada' } } },
@@ -176,20 +215,32 @@ for (const kind of STORES) {
 
     it('transfer to another skill puts it back in a queue', async () => {
       const agent = client(running.url, { token: agentToken });
-      const unknown = await agent.post(`/api/account/acme/agent/conversations/${conversationId}/transfer`, { skill: 'SUPPORT' });
+      const unknown = await agent.post(`/api/account/acme/agent/conversations/${conversationId}/transfer`, {
+        skill: 'SUPPORT',
+      });
       assert.equal(unknown.status, 404);
-      const moved = await agent.post(`/api/account/acme/agent/conversations/${conversationId}/transfer`, { skill: 'support' });
+      const moved = await agent.post(`/api/account/acme/agent/conversations/${conversationId}/transfer`, {
+        skill: 'support',
+      });
       assert.equal(moved.status, 200);
       assert.equal(moved.body.skill.name, 'support');
       assert.equal(moved.body.assignee, null);
       const queue = await agent.get('/api/account/acme/agent/queue');
       assert.deepEqual(
-        queue.body.conversations.map((c: { conversationId: string; skill: { name: string } }) => [c.conversationId, c.skill.name]),
+        queue.body.conversations.map((c: { conversationId: string; skill: { name: string } }) => [
+          c.conversationId,
+          c.skill.name,
+        ]),
         [[conversationId, 'support']],
       );
-      await agentStream.waitFor((m) => m.kind === 'conversation' && m.conversation.skill.name === 'support', 'requeue notice');
+      await agentStream.waitFor(
+        (m) => m.kind === 'conversation' && m.conversation.skill.name === 'support',
+        'requeue notice',
+      );
       // No longer held: the agent cannot write into it until they accept it again.
-      const blocked = await agent.post(`/api/account/acme/agent/conversations/${conversationId}/messages`, { text: 'still there?' });
+      const blocked = await agent.post(`/api/account/acme/agent/conversations/${conversationId}/messages`, {
+        text: 'still there?',
+      });
       assert.equal(blocked.status, 403);
       assert.equal((await agent.post(`/api/account/acme/agent/conversations/${conversationId}/accept`)).status, 200);
     });
@@ -202,7 +253,9 @@ for (const kind of STORES) {
       assert.equal(closed.body.status, 'CLOSED');
       assert.equal(closed.body.closeReason, 'AGENT');
       await consumerStream.waitFor((m) => m.kind === 'event' && m.event.type === 'CLOSE', 'close on consumer stream');
-      const late = await consumer.post(`/api/account/acme/consumer/conversations/${conversationId}/messages`, { text: 'wait' });
+      const late = await consumer.post(`/api/account/acme/consumer/conversations/${conversationId}/messages`, {
+        text: 'wait',
+      });
       assert.equal(late.status, 409);
       assert.equal(late.body.error.code, 'conversation-closed');
     });
@@ -219,7 +272,10 @@ for (const kind of STORES) {
       assert.ok(afterRestart.events.length >= 10);
       // Tokens issued before the restart still work: the session secret lives in the store.
       const consumer = client(running.url, { token: consumerToken });
-      assert.equal((await consumer.get(`/api/account/acme/consumer/conversations/${conversationId}/events`)).status, 200);
+      assert.equal(
+        (await consumer.get(`/api/account/acme/consumer/conversations/${conversationId}/events`)).status,
+        200,
+      );
     });
   });
 }

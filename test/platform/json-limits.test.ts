@@ -2,7 +2,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
-import { assertError, conversationOf, login, openConversation, publicApi, setUpAccount, type PublicApi } from '../public-api/support.js';
+import {
+  assertError,
+  conversationOf,
+  login,
+  openConversation,
+  publicApi,
+  setUpAccount,
+  type PublicApi,
+} from '../public-api/support.js';
 
 /**
  * Deep and large JSON from outside: refused with a 400 naming the limit, before anything
@@ -64,15 +72,26 @@ for (const kind of STORES) {
         ['12 levels', messages(nestedVerticalsJson(12)), 'content-over-limit'],
         ['100 levels', messages(nestedVerticalsJson(100)), 'json-too-deep'],
         ['10,000 levels', messages(nestedVerticalsJson(10_000)), 'json-too-deep'],
-        ['a 1 MB string', messages(JSON.stringify({ type: 'text', text: 'x'.repeat(1_000_000) })), 'content-over-limit'],
+        [
+          'a 1 MB string',
+          messages(JSON.stringify({ type: 'text', text: 'x'.repeat(1_000_000) })),
+          'content-over-limit',
+        ],
       ];
       // Several of each at once: any one of them holding the event loop would hold /healthz too.
-      const sent = cases.flatMap(([what, body, code]) => Array.from({ length: 3 }, () => api.sendRaw('messages', conversationId, body).then((res) => ({ what, code, res }))));
+      const sent = cases.flatMap(([what, body, code]) =>
+        Array.from({ length: 3 }, () =>
+          api.sendRaw('messages', conversationId, body).then((res) => ({ what, code, res })),
+        ),
+      );
       const { ms, replies } = await healthzDuring(sent);
       assert.ok(ms < 1000, `/healthz took ${ms} ms`);
       for (const { what, code, res } of replies) {
         assertError(res, 400, code);
-        assert.ok(res.body.error.message.length < 1000, `${what}: ${res.body.error.message.length} characters of message`);
+        assert.ok(
+          res.body.error.message.length < 1000,
+          `${what}: ${res.body.error.message.length} characters of message`,
+        );
       }
       const [twelve] = replies;
       assert.equal(
@@ -80,25 +99,57 @@ for (const kind of STORES) {
         `messages[0].structuredContent: ${'/elements/0'.repeat(12)} is nested deeper than 24 levels of objects and arrays, the most structured content may have`,
       );
       const huge = replies.find((r) => r.what === 'a 1 MB string')!;
-      assert.match(huge.res.body.error.message, /^messages\[0\]\.structuredContent: \/text is past the limit of 262144 characters of JSON/);
+      assert.match(
+        huge.res.body.error.message,
+        /^messages\[0\]\.structuredContent: \/text is past the limit of 262144 characters of JSON/,
+      );
       assert.equal(await eventCount(), before, 'nothing refused reaches the conversation');
     });
 
     it('Public API: quick replies past the limits are a 400 as well; content within them still goes through', async () => {
       const deepButton = JSON.parse(`{"type":"button","title":"x","click":{"metadata":[${nestedVerticalsJson(12)}]}}`);
       const quickReplies = { type: 'quickReplies', replies: [deepButton] };
-      assertError(await api.send('messages', conversationId, { messages: [{ structuredContent: { quickReplies, message: 'pick' } }] }), 400, 'content-over-limit', 'quickReplies');
-      const job = await api.run('messages', conversationId, { messages: [{ structuredContent: JSON.parse(nestedVerticalsJson(11)) }] });
+      assertError(
+        await api.send('messages', conversationId, {
+          messages: [{ structuredContent: { quickReplies, message: 'pick' } }],
+        }),
+        400,
+        'content-over-limit',
+        'quickReplies',
+      );
+      const job = await api.run('messages', conversationId, {
+        messages: [{ structuredContent: JSON.parse(nestedVerticalsJson(11)) }],
+      });
       assert.equal(job.status, 'done', JSON.stringify(job));
     });
 
     it('consumer: rich content past the limits is a 400 content-over-limit, and is not stored', async () => {
       const before = await eventCount();
       const messages = `/api/account/${acc}/consumer/conversations/${conversationId}/messages`;
-      const send = (raw: string) => http.call('POST', messages, undefined, { token: consumerToken, raw, headers: { 'content-type': 'application/json' } });
-      assertError(await send(`{"content":${nestedVerticalsJson(12)}}`), 400, 'content-over-limit', `content${'/elements/0'.repeat(12)} is nested deeper than 24 levels`);
-      assertError(await send(JSON.stringify({ content: { type: 'text', text: 'x'.repeat(300_000) } })), 400, 'content-over-limit', 'content/text is past the limit of 262144 characters');
-      assertError(await send(JSON.stringify({ content: { items: Array.from({ length: 20_000 }, () => 1) } })), 400, 'content-over-limit', 'past the limit of 10000 JSON values');
+      const send = (raw: string) =>
+        http.call('POST', messages, undefined, {
+          token: consumerToken,
+          raw,
+          headers: { 'content-type': 'application/json' },
+        });
+      assertError(
+        await send(`{"content":${nestedVerticalsJson(12)}}`),
+        400,
+        'content-over-limit',
+        `content${'/elements/0'.repeat(12)} is nested deeper than 24 levels`,
+      );
+      assertError(
+        await send(JSON.stringify({ content: { type: 'text', text: 'x'.repeat(300_000) } })),
+        400,
+        'content-over-limit',
+        'content/text is past the limit of 262144 characters',
+      );
+      assertError(
+        await send(JSON.stringify({ content: { items: Array.from({ length: 20_000 }, () => 1) } })),
+        400,
+        'content-over-limit',
+        'past the limit of 10000 JSON values',
+      );
       assert.equal(await eventCount(), before);
       const ok = await send(`{"content":${nestedVerticalsJson(11)}}`);
       assert.equal(ok.status, 201, JSON.stringify(ok.body));
@@ -111,7 +162,11 @@ for (const kind of STORES) {
         ['POST', '/admin/v1/accounts', admin],
         ['POST', `/admin/v1/accounts/${acc}/skills`, admin],
         ['POST', `/api/account/${acc}/consumer/conversations`, json],
-        ['POST', `/api/account/${acc}/consumer/conversations/${conversationId}/messages`, { ...json, authorization: `Bearer ${consumerToken}` }],
+        [
+          'POST',
+          `/api/account/${acc}/consumer/conversations/${conversationId}/messages`,
+          { ...json, authorization: `Bearer ${consumerToken}` },
+        ],
         ['POST', `/api/account/${acc}/agent/login`, json],
         ['POST', `/api/account/${acc}/login?v=1.3`, json],
         ['POST', api.path(conversationId, 'messages'), { ...json, authorization: `Bearer ${bearer}` }],
@@ -124,11 +179,19 @@ for (const kind of STORES) {
         for (const [method, path, headers] of routes) {
           const res = await http.call(method, path, undefined, { raw: deepBody(levels - 1), headers });
           assert.ok(res.status < 500, `${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
-          assertError(res, 400, 'json-too-deep', 'request body is nested deeper than 64 levels of objects and arrays (at /a/0/0/0');
+          assertError(
+            res,
+            400,
+            'json-too-deep',
+            'request body is nested deeper than 64 levels of objects and arrays (at /a/0/0/0',
+          );
         }
       }
       // 64 levels pass the parser and meet the route's own checks.
-      const res = await http.call('POST', `/api/account/${acc}/login?v=1.3`, undefined, { raw: deepBody(63), headers: json });
+      const res = await http.call('POST', `/api/account/${acc}/login?v=1.3`, undefined, {
+        raw: deepBody(63),
+        headers: json,
+      });
       assertError(res, 400, 'invalid-request');
     });
   });

@@ -5,7 +5,12 @@ import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, startApp, type Running } from '../helpers/app.js';
 
 /** A raw request: node:http sends the path as given (fetch would normalise or refuse it). */
-function raw(base: string, path: string, headers: Record<string, string> = {}, method = 'GET'): Promise<{ status: number; body: string }> {
+function raw(
+  base: string,
+  path: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<{ status: number; body: string }> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const req = request({ hostname, port, path, method, headers }, (res) => {
@@ -21,7 +26,11 @@ function raw(base: string, path: string, headers: Record<string, string> = {}, m
 
 function assertShape(res: { status: number; body: string }, status: number, code: string, what: string) {
   assert.equal(res.status, status, `${what}: ${res.body}`);
-  assert.deepEqual(JSON.parse(res.body), { error: { code, message: JSON.parse(res.body).error?.message } }, `${what}: ${res.body}`);
+  assert.deepEqual(
+    JSON.parse(res.body),
+    { error: { code, message: JSON.parse(res.body).error?.message } },
+    `${what}: ${res.body}`,
+  );
   assert.equal(typeof JSON.parse(res.body).error.message, 'string');
 }
 
@@ -39,13 +48,21 @@ for (const kind of STORES) {
     });
 
     it('a URL whose percent-escapes do not decode answers 400 bad-url, without repeating the URL', async () => {
-      for (const path of ['/admin/v1/accounts/%zz/skills', '/api/account/%FF/agent/me', '/api/account/a/consumer/conversations/%E0%A4%A', `/admin/v1/accounts/%/bots?token=${ADMIN_TOKEN}`]) {
+      for (const path of [
+        '/admin/v1/accounts/%zz/skills',
+        '/api/account/%FF/agent/me',
+        '/api/account/a/consumer/conversations/%E0%A4%A',
+        `/admin/v1/accounts/%/bots?token=${ADMIN_TOKEN}`,
+      ]) {
         const res = await raw(running.url, path, { authorization: `Bearer ${ADMIN_TOKEN}` });
         assertShape(res, 400, 'bad-url', path);
         assert.ok(!res.body.includes(ADMIN_TOKEN), 'the token in the URL is not echoed');
       }
       // The same route with a URL that decodes is served: the 400 is about the escape.
-      assert.equal((await raw(running.url, '/admin/v1/accounts', { authorization: `Bearer ${ADMIN_TOKEN}` })).status, 200);
+      assert.equal(
+        (await raw(running.url, '/admin/v1/accounts', { authorization: `Bearer ${ADMIN_TOKEN}` })).status,
+        200,
+      );
     });
 
     it('a path segment past the router’s length answers 414 uri-too-long', async () => {

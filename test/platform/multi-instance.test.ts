@@ -29,7 +29,14 @@ if (STORES.includes('postgres')) {
       assert.equal((await admin1.post('/admin/v1/accounts', { accountId: acc })).status, 201);
       assert.equal((await admin2.post(`/admin/v1/accounts/${acc}/skills`, { name: 'sales' })).status, 201);
       assert.equal(
-        (await admin1.post(`/admin/v1/accounts/${acc}/users`, { loginName: 'alice', password: 'pass-word-1', userType: 'HUMAN', skills: ['sales'] })).status,
+        (
+          await admin1.post(`/admin/v1/accounts/${acc}/users`, {
+            loginName: 'alice',
+            password: 'pass-word-1',
+            userType: 'HUMAN',
+            skills: ['sales'],
+          })
+        ).status,
         201,
       );
     });
@@ -49,7 +56,9 @@ if (STORES.includes('postgres')) {
       const login = await client(two.url).post(`${agent}/login`, { username: 'alice', password: 'pass-word-1' });
       assert.equal(login.status, 200);
       const agentToken: string = login.body.token;
-      const accepted = await client(one.url, { token: agentToken }).post(`${agent}/conversations/${conversationId}/accept`);
+      const accepted = await client(one.url, { token: agentToken }).post(
+        `${agent}/conversations/${conversationId}/accept`,
+      );
       assert.equal(accepted.status, 200, JSON.stringify(accepted.body));
       const afterAccept: number = accepted.body.lastSequence;
       assert.equal(afterAccept, 1, 'the ASSIGN entry');
@@ -59,13 +68,19 @@ if (STORES.includes('postgres')) {
       const writes = Array.from({ length: n }, (_, i) => {
         const via = i % 2 === 0 ? one : two;
         return i % 3 === 0
-          ? client(via.url, { token: agentToken }).post(`${agent}/conversations/${conversationId}/messages`, { text: `agent ${i}` })
+          ? client(via.url, { token: agentToken }).post(`${agent}/conversations/${conversationId}/messages`, {
+              text: `agent ${i}`,
+            })
           : client(via.url, { token: consumerToken }).post(`${conv}/messages`, { text: `consumer ${i}` });
       });
       const replies = await Promise.all(writes);
       for (const r of replies) assert.equal(r.status, 201, JSON.stringify(r.body));
       const sequences = replies.map((r) => r.body.sequence as number).sort((a, b) => a - b);
-      assert.deepEqual(sequences, Array.from({ length: n }, (_, i) => afterAccept + 1 + i), 'unique and without gaps');
+      assert.deepEqual(
+        sequences,
+        Array.from({ length: n }, (_, i) => afterAccept + 1 + i),
+        'unique and without gaps',
+      );
 
       // Both instances read the same log, in sequence order, every message exactly once.
       const viaOne = await admin1.get(`/admin/v1/accounts/${acc}/conversations/${conversationId}`);
@@ -75,7 +90,9 @@ if (STORES.includes('postgres')) {
         viaOne.body.events.map((e: { sequence: number }) => e.sequence),
         Array.from({ length: n + 1 }, (_, i) => i + 1),
       );
-      const texts = viaOne.body.events.filter((e: { type: string }) => e.type === 'TEXT').map((e: { text: string }) => e.text);
+      const texts = viaOne.body.events
+        .filter((e: { type: string }) => e.type === 'TEXT')
+        .map((e: { text: string }) => e.text);
       assert.equal(texts.length, n);
       assert.equal(new Set(texts).size, n);
       assert.equal(viaOne.body.lastSequence, n + 1);
@@ -84,20 +101,39 @@ if (STORES.includes('postgres')) {
 
       // A close through one instance is seen by the other: no more messages there.
       assert.equal((await client(two.url, { token: consumerToken }).post(`${conv}/close`)).status, 200);
-      assert.equal((await client(one.url, { token: consumerToken }).post(`${conv}/messages`, { text: 'late' })).status, 409);
+      assert.equal(
+        (await client(one.url, { token: consumerToken }).post(`${conv}/messages`, { text: 'late' })).status,
+        409,
+      );
     });
 
     it('an agent’s cap holds when both instances hand them conversations at once', async () => {
       // A skill of its own, so the conversations left waiting are nobody else's queue.
       assert.equal((await admin2.post(`/admin/v1/accounts/${acc}/skills`, { name: 'capped' })).status, 201);
       assert.equal(
-        (await admin1.post(`/admin/v1/accounts/${acc}/users`, { loginName: 'carol', password: 'pass-word-3', userType: 'HUMAN', skills: ['capped'], maxConversations: 2 })).status,
+        (
+          await admin1.post(`/admin/v1/accounts/${acc}/users`, {
+            loginName: 'carol',
+            password: 'pass-word-3',
+            userType: 'HUMAN',
+            skills: ['capped'],
+            maxConversations: 2,
+          })
+        ).status,
         201,
       );
       const login = await client(one.url).post(`${agent}/login`, { username: 'carol', password: 'pass-word-3' });
-      const opened = await Promise.all(Array.from({ length: 8 }, (_, i) => client(i % 2 ? one.url : two.url).post(`${consumer}/conversations`, { skill: 'capped' })));
+      const opened = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          client(i % 2 ? one.url : two.url).post(`${consumer}/conversations`, { skill: 'capped' }),
+        ),
+      );
       const accepts = await Promise.all(
-        opened.map((o, i) => client(i % 2 ? two.url : one.url, { token: login.body.token }).post(`${agent}/conversations/${o.body.conversationId}/accept`)),
+        opened.map((o, i) =>
+          client(i % 2 ? two.url : one.url, { token: login.body.token }).post(
+            `${agent}/conversations/${o.body.conversationId}/accept`,
+          ),
+        ),
       );
       assert.deepEqual(
         accepts.map((r) => r.status).sort(),
@@ -112,11 +148,17 @@ if (STORES.includes('postgres')) {
     it('session tokens issued by one instance are accepted by the other', async () => {
       const opened = await client(two.url).post(`${consumer}/conversations`, { skill: 'sales' });
       const conv = `${consumer}/conversations/${opened.body.conversationId}`;
-      assert.equal((await client(one.url, { token: opened.body.consumerToken }).post(`${conv}/messages`, { text: 'hi' })).status, 201);
+      assert.equal(
+        (await client(one.url, { token: opened.body.consumerToken }).post(`${conv}/messages`, { text: 'hi' })).status,
+        201,
+      );
       const login = await client(one.url).post(`${agent}/login`, { username: 'alice', password: 'pass-word-1' });
       const queue = await client(two.url, { token: login.body.token }).get(`${agent}/queue`);
       assert.equal(queue.status, 200);
-      assert.deepEqual(queue.body.conversations.map((c: { conversationId: string }) => c.conversationId), [opened.body.conversationId]);
+      assert.deepEqual(
+        queue.body.conversations.map((c: { conversationId: string }) => c.conversationId),
+        [opened.body.conversationId],
+      );
       // Both sign with the same secret: a token minted by one verifies in the other's code.
       const minted = await one.app.sessions.issue({ kind: 'agent', accountId: acc, subject: '1' });
       assert.equal((await two.app.sessions.verify(minted, 'agent')).claims?.subject, '1');
@@ -126,20 +168,35 @@ if (STORES.includes('postgres')) {
       const app = await admin1.post(`/admin/v1/accounts/${acc}/apps`, { name: 'connector', scope: 'bots' });
       assert.equal(app.status, 201);
       const grant = async (via: Running) => {
-        const res = await fetch(`${via.url}/sentinel/api/account/${acc}/app/token?v=1.0&grant_type=client_credentials`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ client_id: app.body.client_id, client_secret: app.body.client_secret }).toString(),
-        });
+        const res = await fetch(
+          `${via.url}/sentinel/api/account/${acc}/app/token?v=1.0&grant_type=client_credentials`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            body: new URLSearchParams({
+              client_id: app.body.client_id,
+              client_secret: app.body.client_secret,
+            }).toString(),
+          },
+        );
         assert.equal(res.status, 200, 'the app installed through one instance is known to the other');
         return ((await res.json()) as { access_token: string }).access_token;
       };
       const verifyOn = async (via: Running, token: string) =>
-        (await jwtVerify(token, createRemoteJWKSet(new URL(`${via.url}/sentinel/well-known/jwks`)), { issuer: 'Sentinel', audience: acc })).payload;
+        (
+          await jwtVerify(token, createRemoteJWKSet(new URL(`${via.url}/sentinel/well-known/jwks`)), {
+            issuer: 'Sentinel',
+            audience: acc,
+          })
+        ).payload;
 
       const fromOne = await grant(one);
       const fromTwo = await grant(two);
-      assert.equal(decodeProtectedHeader(fromOne).kid, decodeProtectedHeader(fromTwo).kid, 'both sign with the one current key');
+      assert.equal(
+        decodeProtectedHeader(fromOne).kid,
+        decodeProtectedHeader(fromTwo).kid,
+        'both sign with the one current key',
+      );
       for (const via of [one, two]) {
         const jwks = (await (await fetch(`${via.url}/sentinel/well-known/jwks`)).json()) as { keys: { kid: string }[] };
         assert.equal(jwks.keys[0].kid, decodeProtectedHeader(fromOne).kid, 'each JWKS lists the signing key first');

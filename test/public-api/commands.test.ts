@@ -13,6 +13,7 @@ describe('query checks', () => {
 
   it('v: exactly 1.3', () => {
     assert.equal(checkLoginVersion('1.3').ok, true);
-    for (const bad of [undefined, '1.30', '1', '', ['1.3', '1.3']]) assert.equal(checkLoginVersion(bad).ok, false, `v=${JSON.stringify(bad)}`);
+    for (const bad of [undefined, '1.30', '1', '', ['1.3', '1.3']])
+      assert.equal(checkLoginVersion(bad).ok, false, `v=${JSON.stringify(bad)}`);
   });
 });

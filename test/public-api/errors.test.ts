@@ -2,7 +2,16 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { client, startApp, type Running } from '../helpers/app.js';
-import { PASSWORD, assertError, conversationOf, login, openConversation, publicApi, setUpAccount, type PublicApi } from './support.js';
+import {
+  PASSWORD,
+  assertError,
+  conversationOf,
+  login,
+  openConversation,
+  publicApi,
+  setUpAccount,
+  type PublicApi,
+} from './support.js';
 
 const quickRepliesMessage = {
   structuredContent: {
@@ -61,14 +70,24 @@ for (const kind of STORES) {
       assertError(await http.post(url, { password: PASSWORD }), 400, 'invalid-request', 'username');
       assertError(await http.post(url, { username: 'api', password: 123456 }), 400, 'invalid-request', 'password');
       assertError(await http.post(url), 400);
-      assertError(await http.call('POST', url, undefined, { raw: '{"username": "api",', headers: { 'content-type': 'application/json' } }), 400, 'malformed-json');
+      assertError(
+        await http.call('POST', url, undefined, {
+          raw: '{"username": "api",',
+          headers: { 'content-type': 'application/json' },
+        }),
+        400,
+        'malformed-json',
+      );
       assertError(await http.post('/api/account/nobody/login?v=1.3', { username: 'api', password: PASSWORD }), 404);
     });
 
     it('login: a wrong password and an unknown user get the same 401', async () => {
       const http = client(running.url);
       const wrongPassword = await http.post(`/api/account/${acc}/login?v=1.3`, { username: 'api', password: 'not it' });
-      const unknownUser = await http.post(`/api/account/${acc}/login?v=1.3`, { username: 'nobody', password: PASSWORD });
+      const unknownUser = await http.post(`/api/account/${acc}/login?v=1.3`, {
+        username: 'nobody',
+        password: PASSWORD,
+      });
       assertError(wrongPassword, 401, 'invalid-credentials');
       assertError(unknownUser, 401, 'invalid-credentials');
       assert.deepEqual(wrongPassword.body, unknownUser.body);
@@ -128,22 +147,60 @@ for (const kind of STORES) {
     it('messages: structured content is checked against the templates', async () => {
       const before = await eventCount();
       const bad: [unknown, string][] = [
-        [{ type: 'vertical', elements: [{ type: 'button', click: { actions: [{ type: 'publishText', text: 'x' }] } }] }, '"title"'],
-        [{ type: 'vertical', elements: [{ type: 'button', title: 'x', click: { actions: [{ type: 'sendSms' }] } }] }, '/elements/0/click/actions/0'],
+        [
+          {
+            type: 'vertical',
+            elements: [{ type: 'button', click: { actions: [{ type: 'publishText', text: 'x' }] } }],
+          },
+          '"title"',
+        ],
+        [
+          { type: 'vertical', elements: [{ type: 'button', title: 'x', click: { actions: [{ type: 'sendSms' }] } }] },
+          '/elements/0/click/actions/0',
+        ],
         [{ type: 'horizontal-ish', elements: [] }, 'type'],
         [{ quickReplies: { type: 'quickReplies', replies: [] }, message: 'pick one' }, 'replies'],
         [{ quickReplies: { type: 'quickReplies', replies: [{ type: 'button', title: 'a' }] } }, 'message'],
         [{ quickReplies: { type: 'buttons', replies: [{ type: 'button', title: 'a' }] }, message: 'pick' }, 'type'],
-        [{ quickReplies: { type: 'quickReplies', replies: [{ type: 'button', title: 'a' }] }, message: 'pick', type: 'vertical' }, "'type'"],
+        [
+          {
+            quickReplies: { type: 'quickReplies', replies: [{ type: 'button', title: 'a' }] },
+            message: 'pick',
+            type: 'vertical',
+          },
+          "'type'",
+        ],
       ];
       for (const [structuredContent, mentions] of bad) {
-        assertError(await api.send('messages', conversationId, { messages: [{ structuredContent }] }), 400, 'invalid-message', mentions);
+        assertError(
+          await api.send('messages', conversationId, { messages: [{ structuredContent }] }),
+          400,
+          'invalid-message',
+          mentions,
+        );
       }
       // One request may not hold its conversation for longer than any ttl could wait.
-      assertError(await api.send('messages', conversationId, { messages: ['a', { delay: 100 }, 'b', { delay: 21, typing: false }] }), 400, 'invalid-message', 'messages[3]');
-      assertError(await api.send('messages', conversationId, { messages: [{ delay: 121 }] }), 400, 'invalid-request', 'delay');
+      assertError(
+        await api.send('messages', conversationId, {
+          messages: ['a', { delay: 100 }, 'b', { delay: 21, typing: false }],
+        }),
+        400,
+        'invalid-message',
+        'messages[3]',
+      );
+      assertError(
+        await api.send('messages', conversationId, { messages: [{ delay: 121 }] }),
+        400,
+        'invalid-request',
+        'delay',
+      );
       // A bad item anywhere refuses the whole request: nothing of it is sent.
-      assertError(await api.send('messages', conversationId, { messages: ['first', { structuredContent: { type: 'nope' } }] }), 400, 'invalid-message', 'messages[1]');
+      assertError(
+        await api.send('messages', conversationId, { messages: ['first', { structuredContent: { type: 'nope' } }] }),
+        400,
+        'invalid-message',
+        'messages[1]',
+      );
       assert.equal(await eventCount(), before);
     });
 
@@ -176,7 +233,8 @@ for (const kind of STORES) {
         [{ ...ok, sharkSessionId: null }, 'sharkSessionId'],
         [{}, 'sdes'],
       ];
-      for (const [body, mentions] of bad) assertError(await api.send('sdes', conversationId, body), 400, 'invalid-request', mentions);
+      for (const [body, mentions] of bad)
+        assertError(await api.send('sdes', conversationId, body), 400, 'invalid-request', mentions);
       assert.equal(await eventCount(), before);
     });
 
@@ -194,7 +252,8 @@ for (const kind of STORES) {
         [{ ttrType: 'CUSTOM', value: 10.5 }, 'value'],
         [{ ttrType: 'CUSTOM', value: true }, 'value'],
       ];
-      for (const [body, mentions] of bad) assertError(await api.send('ttr', conversationId, body), 400, 'invalid-request', mentions);
+      for (const [body, mentions] of bad)
+        assertError(await api.send('ttr', conversationId, body), 400, 'invalid-request', mentions);
       assert.equal(await eventCount(), before);
       // A number works as well as the page's string.
       assert.equal((await api.run('ttr', conversationId, { ttrType: 'CUSTOM', value: 90 })).status, 'done');
@@ -209,9 +268,16 @@ for (const kind of STORES) {
 
     it('CHAT: quick replies, encodedMetadata and TTR are refused; texts and cards go through', async () => {
       const before = await eventCount(chatId);
-      assertError(await api.send('messages', chatId, { messages: ['hi', quickRepliesMessage] }), 400, 'messaging-only', 'quick replies');
       assertError(
-        await api.send('messages', chatId, { messages: [{ structuredContent: card, encodedMetadata: 'SGVsbG8gV29ybGQh' }] }),
+        await api.send('messages', chatId, { messages: ['hi', quickRepliesMessage] }),
+        400,
+        'messaging-only',
+        'quick replies',
+      );
+      assertError(
+        await api.send('messages', chatId, {
+          messages: [{ structuredContent: card, encodedMetadata: 'SGVsbG8gV29ybGQh' }],
+        }),
         400,
         'messaging-only',
         'encodedMetadata',
@@ -219,7 +285,9 @@ for (const kind of STORES) {
       assertError(await api.send('ttr', chatId, { ttrType: 'URGENT' }), 400, 'messaging-only', 'TTR');
       assert.equal(await eventCount(chatId), before);
 
-      const job = await api.run('messages', chatId, { messages: ['hi', { structuredContent: card, metadata: [{ type: 'ExternalId', id: 'x' }] }] });
+      const job = await api.run('messages', chatId, {
+        messages: ['hi', { structuredContent: card, metadata: [{ type: 'ExternalId', id: 'x' }] }],
+      });
       assert.equal(job.status, 'done');
       const { events } = await conversationOf(running.url, acc, chatId);
       assert.deepEqual(
@@ -234,17 +302,28 @@ for (const kind of STORES) {
       const before = await eventCount();
       const body = { messages: ['should not arrive'] };
       assertError(await api.send('messages', conversationId, body, { token: null }), 400, 'missing-bearer');
-      const basic = await api.http.call('POST', api.path(conversationId, 'messages'), body, { headers: { authorization: 'Basic YXBpOnB3' }, token: null });
+      const basic = await api.http.call('POST', api.path(conversationId, 'messages'), body, {
+        headers: { authorization: 'Basic YXBpOnB3' },
+        token: null,
+      });
       assertError(basic, 400, 'missing-bearer');
       assertError(await api.send('messages', conversationId, body, { token: 'not-a-jwt' }), 400, 'invalid-bearer');
 
       const [header, payload, signature] = bearer.split('.');
       const flipped = signature.slice(0, 10) + (signature[10] === 'A' ? 'B' : 'A') + signature.slice(11);
-      assertError(await api.send('messages', conversationId, body, { token: `${header}.${payload}.${flipped}` }), 400, 'invalid-bearer');
+      assertError(
+        await api.send('messages', conversationId, body, { token: `${header}.${payload}.${flipped}` }),
+        400,
+        'invalid-bearer',
+      );
       // A payload rewritten to claim another user, keeping the original signature.
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
       const forged = Buffer.from(JSON.stringify({ ...claims, sub: '999' })).toString('base64url');
-      assertError(await api.send('messages', conversationId, body, { token: `${header}.${forged}.${signature}` }), 400, 'invalid-bearer');
+      assertError(
+        await api.send('messages', conversationId, body, { token: `${header}.${forged}.${signature}` }),
+        400,
+        'invalid-bearer',
+      );
 
       const user = (await running.app.directory.listUsers(acc)).find((u) => u.loginName === 'api')!;
       const expired = await running.app.sessions.issue({ kind: 'api', accountId: acc, subject: user.id }, -60);
@@ -274,11 +353,23 @@ for (const kind of STORES) {
     });
 
     it('an unknown conversation is 404; a closed one 400', async () => {
-      assertError(await api.send('messages', 'no-such-conversation', { messages: ['x'] }), 404, 'not-found', 'no-such-conversation');
+      assertError(
+        await api.send('messages', 'no-such-conversation', { messages: ['x'] }),
+        404,
+        'not-found',
+        'no-such-conversation',
+      );
       const { conversationId: id } = await openConversation(running.url, acc, { skill: 'sales' });
       assert.equal((await api.run('close', id)).status, 'done');
       for (const action of ['messages', 'transfer', 'close', 'sdes', 'ttr']) {
-        const body = { messages: ['x'], skill: 'sales', ttrType: 'URGENT', sdes: [{ type: 'personal' }], sharkVisitorId: 'v', sharkSessionId: 's' };
+        const body = {
+          messages: ['x'],
+          skill: 'sales',
+          ttrType: 'URGENT',
+          sdes: [{ type: 'personal' }],
+          sharkVisitorId: 'v',
+          sharkSessionId: 's',
+        };
         const res = await api.send(action, id, action === 'close' ? {} : pick(body, action));
         assertError(res, 400, 'conversation-closed');
       }

@@ -17,12 +17,18 @@ for (const kind of STORES) {
     const acc = 'acme';
 
     const texts = async (conversationId: string) =>
-      (await conversationOf(running.url, acc, conversationId)).events.filter((e: any) => e.type === 'TEXT').map((e: any) => e.text);
+      (await conversationOf(running.url, acc, conversationId)).events
+        .filter((e: any) => e.type === 'TEXT')
+        .map((e: any) => e.text);
 
     before(async () => {
       store = await freshStore(kind);
       running = await startApp(store);
-      ({ api: apiUserId } = await setUpAccount(running.url, { acc, skills: ['sales', 'human_skill', 'bots'], users: ['api'] }));
+      ({ api: apiUserId } = await setUpAccount(running.url, {
+        acc,
+        skills: ['sales', 'human_skill', 'bots'],
+        users: ['api'],
+      }));
       bearer = await login(running.url, acc, 'api');
       api = publicApi(running.url, acc, bearer);
     });
@@ -34,7 +40,9 @@ for (const kind of STORES) {
     it('a job whose conversation stays busy past its ttl expires and does nothing; other conversations do not wait', async () => {
       const busy = await openConversation(running.url, acc, { skill: 'sales' });
       const free = await openConversation(running.url, acc, { skill: 'sales' });
-      const pause = await api.send('messages', busy.conversationId, { messages: [{ delay: 12, typing: true }, 'after the pause'] });
+      const pause = await api.send('messages', busy.conversationId, {
+        messages: [{ delay: 12, typing: true }, 'after the pause'],
+      });
       assert.equal(pause.status, 200);
       // Started before anything else is asked: the worker takes conversations side by side, so
       // that it starts this one before the free conversation's job is done is not promised.
@@ -49,7 +57,12 @@ for (const kind of STORES) {
       assert.deepEqual(await texts(free.conversationId), ['not held up']);
 
       const expired = await api.settled(transfer.body.jobId);
-      assert.deepEqual(expired, { jobId: transfer.body.jobId, action: 'transfer', conversationId: busy.conversationId, status: 'expired' });
+      assert.deepEqual(expired, {
+        jobId: transfer.body.jobId,
+        action: 'transfer',
+        conversationId: busy.conversationId,
+        status: 'expired',
+      });
       assert.equal((await api.settled(pause.body.jobId)).status, 'done');
       const conversation = await conversationOf(running.url, acc, busy.conversationId);
       assert.equal(conversation.skill.name, 'sales');
@@ -70,7 +83,11 @@ for (const kind of STORES) {
       await send('messages', { messages: ['one', { delay: 1, typing: false }, 'two'] });
       await send('ttr', { ttrType: 'PRIORITIZED' }, 'PUT');
       await send('messages', { messages: ['three'] });
-      await send('sdes', { sdes: [{ type: 'personal', personal: { firstname: 'Ada' } }], sharkVisitorId: 'v', sharkSessionId: 's' }, 'PUT');
+      await send(
+        'sdes',
+        { sdes: [{ type: 'personal', personal: { firstname: 'Ada' } }], sharkVisitorId: 'v', sharkSessionId: 's' },
+        'PUT',
+      );
       await send('messages', { messages: ['four'] }, 'PUT');
       await send('transfer', { skill: 'human_skill' });
       for (const id of jobIds) assert.equal((await api.settled(id)).status, 'done');
@@ -89,7 +106,10 @@ for (const kind of STORES) {
       assert.equal(paused.status, 200);
       assert.equal(queued.status, 200);
       const consumer = client(running.url, { token: consumerToken });
-      assert.equal((await consumer.post(`/api/account/${acc}/consumer/conversations/${conversationId}/close`)).status, 200);
+      assert.equal(
+        (await consumer.post(`/api/account/${acc}/consumer/conversations/${conversationId}/close`)).status,
+        200,
+      );
 
       const first = await api.settled(paused.body.jobId);
       assert.equal(first.status, 'failed');
@@ -108,7 +128,11 @@ for (const kind of STORES) {
 
     it('with a bot holding the conversation, the Public API speaks as that bot', async () => {
       const admin = client(running.url, { token: ADMIN_TOKEN });
-      const bot = await admin.post(`/admin/v1/accounts/${acc}/users`, { loginName: 'helper-bot', userType: 'BOT', skills: ['bots'] });
+      const bot = await admin.post(`/admin/v1/accounts/${acc}/users`, {
+        loginName: 'helper-bot',
+        userType: 'BOT',
+        skills: ['bots'],
+      });
       assert.equal(bot.status, 201);
       await running.app.directory.setUserState(bot.body.id, 'ONLINE');
       const { conversationId } = await openConversation(running.url, acc, { skill: 'bots' });
@@ -135,7 +159,14 @@ for (const kind of STORES) {
         const eightDaysAgo = Date.now() - 8 * 86_400_000;
         const old = new JobStore(direct, () => eightDaysAgo);
         const now = new JobStore(direct);
-        const input = (conversationId: string) => ({ accountId: acc, conversationId, action: 'close' as const, payload: {}, actorUserId: apiUserId, ttlSeconds: 30 });
+        const input = (conversationId: string) => ({
+          accountId: acc,
+          conversationId,
+          action: 'close' as const,
+          payload: {},
+          actorUserId: apiUserId,
+          ttlSeconds: 30,
+        });
         const worker = { self: 'a-worker', aliveSince: 0 };
         const finishedLongAgo = await old.add(input('c-1'));
         assert.equal((await old.next('c-1', worker)).kind, 'started');
@@ -164,8 +195,22 @@ for (const kind of STORES) {
         await direct.migrate(publicApiMigrations(direct.dialect));
         const jobs = new JobStore(direct);
         const payload = { messages: ['one', { delay: 1 }, 'two'] };
-        const job = await jobs.add({ accountId: acc, conversationId: 'c-1', action: 'messages', payload, actorUserId: apiUserId, ttlSeconds: 10 });
-        const behind = await jobs.add({ accountId: acc, conversationId: 'c-1', action: 'close', payload: {}, actorUserId: apiUserId, ttlSeconds: 120 });
+        const job = await jobs.add({
+          accountId: acc,
+          conversationId: 'c-1',
+          action: 'messages',
+          payload,
+          actorUserId: apiUserId,
+          ttlSeconds: 10,
+        });
+        const behind = await jobs.add({
+          accountId: acc,
+          conversationId: 'c-1',
+          action: 'close',
+          payload: {},
+          actorUserId: apiUserId,
+          ttlSeconds: 120,
+        });
         const first = { self: 'first', aliveSince: Date.now() - 60_000 };
         const second = { self: 'second', aliveSince: Date.now() - 60_000 };
         await jobs.heartbeat(first.self);
@@ -185,12 +230,21 @@ for (const kind of STORES) {
         const resumed = await later.next('c-1', afterItsTtl);
         assert.ok(resumed.kind === 'resumed', resumed.kind);
         assert.equal(resumed.from, first.self);
-        assert.deepEqual([resumed.job.id, resumed.job.status, resumed.job.progress], [job.id, 'running', { items: 2, resumeAt }]);
+        assert.deepEqual(
+          [resumed.job.id, resumed.job.status, resumed.job.progress],
+          [job.id, 'running', { items: 2, resumeAt }],
+        );
 
         // The first worker, back, may commit nothing more of it: its write throws and rolls back.
-        await assert.rejects(direct.transact((tx) => jobs.advance(tx, job.id, first.self, { items: 2, resumeAt }, 'done')), JobLost);
+        await assert.rejects(
+          direct.transact((tx) => jobs.advance(tx, job.id, first.self, { items: 2, resumeAt }, 'done')),
+          JobLost,
+        );
         // Nor may the new one from anywhere but where the job stands.
-        await assert.rejects(direct.transact((tx) => jobs.advance(tx, job.id, second.self, { items: 0 }, 'done')), JobLost);
+        await assert.rejects(
+          direct.transact((tx) => jobs.advance(tx, job.id, second.self, { items: 0 }, 'done')),
+          JobLost,
+        );
         await direct.transact((tx) => jobs.advance(tx, job.id, second.self, { items: 2, resumeAt }, 'done'));
         assert.equal((await jobs.get(acc, job.id))?.status, 'done');
         const next = await jobs.next('c-1', second);
@@ -204,8 +258,15 @@ for (const kind of STORES) {
     it('a restart keeps waiting jobs and runs them; a job cut short by the shutdown or a crash is finished once from where it stopped', async () => {
       const { conversationId } = await openConversation(running.url, acc, { skill: 'sales' });
       const crashedConversation = await openConversation(running.url, acc, { skill: 'sales' });
-      const cut = await api.send('messages', conversationId, { messages: ['before', { delay: 2, typing: true }, 'after the pause'] });
-      const waiting = await api.send('messages', conversationId, { messages: ['sent after the restart'] }, { ttl: '120' });
+      const cut = await api.send('messages', conversationId, {
+        messages: ['before', { delay: 2, typing: true }, 'after the pause'],
+      });
+      const waiting = await api.send(
+        'messages',
+        conversationId,
+        { messages: ['sent after the restart'] },
+        { ttl: '120' },
+      );
       assert.equal(cut.status, 200);
       assert.equal(waiting.status, 200);
       while (!(await texts(conversationId)).includes('before')) await new Promise((r) => setTimeout(r, 20));
@@ -224,7 +285,10 @@ for (const kind of STORES) {
         ttlSeconds,
       });
       const crashed = await jobs.add(job(crashedConversation.conversationId, 'crashed'));
-      assert.equal((await jobs.next(crashedConversation.conversationId, { self: 'a-server-that-crashed', aliveSince: 0 })).kind, 'started');
+      assert.equal(
+        (await jobs.next(crashedConversation.conversationId, { self: 'a-server-that-crashed', aliveSince: 0 })).kind,
+        'started',
+      );
       const behindCrashed = await jobs.add(job(crashedConversation.conversationId, 'after the crash'));
       const stale = await new JobStore(direct, () => Date.now() - 60_000).add(job(conversationId, 'stale', 10));
       await direct.close();
@@ -266,9 +330,12 @@ for (const kind of STORES) {
         const viaOne = publicApi(one.url, acc, bearer);
         const viaTwo = publicApi(two.url, acc, bearer);
         const { conversationId } = await openConversation(two.url, acc, { skill: 'sales' });
-        const first = await viaOne.send('messages', conversationId, { messages: [{ delay: 3, typing: false }, 'first'] });
+        const first = await viaOne.send('messages', conversationId, {
+          messages: [{ delay: 3, typing: false }, 'first'],
+        });
         assert.equal(first.status, 200);
-        while ((await viaOne.job(first.body.jobId)).body.status !== 'running') await new Promise((r) => setTimeout(r, 20));
+        while ((await viaOne.job(first.body.jobId)).body.status !== 'running')
+          await new Promise((r) => setTimeout(r, 20));
         const second = await viaTwo.send('messages', conversationId, { messages: ['second'] });
         assert.equal(second.status, 200);
 
@@ -315,7 +382,10 @@ for (const kind of STORES) {
         assert.equal(limited.status, 429);
         assert.equal(limited.body.error.code, 'too-many-attempts');
         const retryAfter = Number(limited.headers.get('retry-after'));
-        assert.ok(Number.isInteger(retryAfter) && retryAfter > 0, `Retry-After is whole seconds: ${limited.headers.get('retry-after')}`);
+        assert.ok(
+          Number.isInteger(retryAfter) && retryAfter > 0,
+          `Retry-After is whole seconds: ${limited.headers.get('retry-after')}`,
+        );
       }
       assert.equal((await attempt('bob', 'correct horse battery')).status, 200);
     });

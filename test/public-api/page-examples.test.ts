@@ -146,7 +146,10 @@ for (const kind of STORES) {
     });
 
     it('send messages: the page’s full payload (PUT, as the request table says) is delivered in order', async () => {
-      stream = await openWebSocket(`${running.url}/api/account/${acc}/consumer/conversations/${conversationId}/stream`, consumerToken);
+      stream = await openWebSocket(
+        `${running.url}/api/account/${acc}/consumer/conversations/${conversationId}/stream`,
+        consumerToken,
+      );
       const job = await api.run('messages', conversationId, PAGE_MESSAGES_BODY, { method: 'PUT' });
       assert.deepEqual(job, { jobId: job.jobId, action: 'messages', conversationId, status: 'done' });
 
@@ -181,7 +184,10 @@ for (const kind of STORES) {
 
       // The pause: the consumer saw the typing indicator on, then off, between the first two messages.
       const seen = stream.messages
-        .filter((m) => (m.kind === 'event' && (m.event.type === 'TEXT' || m.event.type === 'RICH_CONTENT')) || m.kind === 'typing')
+        .filter(
+          (m) =>
+            (m.kind === 'event' && (m.event.type === 'TEXT' || m.event.type === 'RICH_CONTENT')) || m.kind === 'typing',
+        )
         .map((m) => (m.kind === 'typing' ? `typing:${m.typing}` : m.event.type));
       assert.deepEqual(seen, ['TEXT', 'typing:true', 'typing:false', 'TEXT', 'RICH_CONTENT']);
     });
@@ -259,11 +265,24 @@ for (const kind of STORES) {
 
       // Agents see them: an agent of the skill it now waits on reads the conversation.
       const admin = client(running.url, { token: ADMIN_TOKEN });
-      await admin.post(`/admin/v1/accounts/${acc}/users`, { loginName: 'agent', password: PASSWORD, userType: 'HUMAN', skills: ['human_skill'] });
-      const agentLogin = await client(running.url).post(`/api/account/${acc}/agent/login`, { username: 'agent', password: PASSWORD });
-      const agentView = await client(running.url, { token: agentLogin.body.token }).get(`/api/account/${acc}/agent/conversations/${conversationId}`);
+      await admin.post(`/admin/v1/accounts/${acc}/users`, {
+        loginName: 'agent',
+        password: PASSWORD,
+        userType: 'HUMAN',
+        skills: ['human_skill'],
+      });
+      const agentLogin = await client(running.url).post(`/api/account/${acc}/agent/login`, {
+        username: 'agent',
+        password: PASSWORD,
+      });
+      const agentView = await client(running.url, { token: agentLogin.body.token }).get(
+        `/api/account/${acc}/agent/conversations/${conversationId}`,
+      );
       assert.equal(agentView.status, 200);
-      assert.deepEqual(agentView.body.sdes.unauthenticatedSdes.personal, { type: 'personal', personal: { firstname: 'Muster', lastname: 'Mann', gender: 'MALE' } });
+      assert.deepEqual(agentView.body.sdes.unauthenticatedSdes.personal, {
+        type: 'personal',
+        personal: { firstname: 'Muster', lastname: 'Mann', gender: 'MALE' },
+      });
     });
 
     it('set TTR: the curl example (URGENT), then the CUSTOM body with value "10"', async () => {
@@ -283,7 +302,7 @@ for (const kind of STORES) {
       );
     });
 
-    it('close: the curl example (-d \'{}\') ends the conversation', async () => {
+    it("close: the curl example (-d '{}') ends the conversation", async () => {
       const res = await api.sendRaw('close', conversationId, '{}');
       assert.equal(res.status, 200, JSON.stringify(res.body));
       assert.equal((await api.settled(res.body.jobId)).status, 'done');
@@ -326,7 +345,11 @@ for (const kind of STORES) {
       }
       assert.ok(doc.paths['/api/v1/account/{accountId}/conversation/{conversationId}/messages'].post.requestBody);
       assert.deepEqual(doc.paths['/api/account/{accountId}/login'].post.tags, ['public-api']);
-      assert.ok(doc.paths['/api/account/{accountId}/login'].post.parameters.some((p: any) => p.in === 'query' && p.name === 'v'));
+      assert.ok(
+        doc.paths['/api/account/{accountId}/login'].post.parameters.some(
+          (p: any) => p.in === 'query' && p.name === 'v',
+        ),
+      );
       assert.deepEqual(doc.paths['/api/v1/account/{accountId}/jobs/{jobId}'].get.tags, ['public-api']);
     });
   });

@@ -16,10 +16,16 @@ export interface AccountSetup {
 export async function setUpAccount(baseUrl: string, setup: AccountSetup): Promise<Record<string, string>> {
   const admin = client(baseUrl, { token: ADMIN_TOKEN });
   assert.equal((await admin.post('/admin/v1/accounts', { accountId: setup.acc })).status, 201);
-  for (const name of setup.skills) assert.equal((await admin.post(`/admin/v1/accounts/${setup.acc}/skills`, { name })).status, 201);
+  for (const name of setup.skills)
+    assert.equal((await admin.post(`/admin/v1/accounts/${setup.acc}/skills`, { name })).status, 201);
   const ids: Record<string, string> = {};
   for (const loginName of setup.users) {
-    const user = await admin.post(`/admin/v1/accounts/${setup.acc}/users`, { loginName, password: PASSWORD, userType: 'HUMAN', skills: [] });
+    const user = await admin.post(`/admin/v1/accounts/${setup.acc}/users`, {
+      loginName,
+      password: PASSWORD,
+      userType: 'HUMAN',
+      skills: [],
+    });
     assert.equal(user.status, 201, JSON.stringify(user.body));
     ids[loginName] = user.body.id;
   }
@@ -45,7 +51,9 @@ export async function openConversation(
 
 /** The conversation with its full event log, as the admin API shows it. */
 export async function conversationOf(baseUrl: string, acc: string, conversationId: string): Promise<any> {
-  const res = await client(baseUrl, { token: ADMIN_TOKEN }).get(`/admin/v1/accounts/${acc}/conversations/${conversationId}`);
+  const res = await client(baseUrl, { token: ADMIN_TOKEN }).get(
+    `/admin/v1/accounts/${acc}/conversations/${conversationId}`,
+  );
   assert.equal(res.status, 200);
   return res.body;
 }
@@ -60,12 +68,22 @@ export function publicApi(baseUrl: string, acc: string, bearer: string) {
   return {
     http,
     path,
-    send(action: string, conversationId: string, body?: unknown, options: { method?: 'PUT' | 'POST'; ttl?: string; token?: string | null } = {}): Promise<Reply> {
+    send(
+      action: string,
+      conversationId: string,
+      body?: unknown,
+      options: { method?: 'PUT' | 'POST'; ttl?: string; token?: string | null } = {},
+    ): Promise<Reply> {
       const { method = 'POST', ttl, token } = options;
       return http.call(method, path(conversationId, action, ttl), body, token === undefined ? {} : { token });
     },
     /** Like curl with `-H 'Content-Type: application/json' -d '<raw>'`. */
-    sendRaw(action: string, conversationId: string, raw: string, headers: Record<string, string> = { 'content-type': 'application/json' }): Promise<Reply> {
+    sendRaw(
+      action: string,
+      conversationId: string,
+      raw: string,
+      headers: Record<string, string> = { 'content-type': 'application/json' },
+    ): Promise<Reply> {
       return http.call('POST', path(conversationId, action), undefined, { raw, headers });
     },
     job(jobId: string, token?: string): Promise<Reply> {
@@ -83,7 +101,12 @@ export function publicApi(baseUrl: string, acc: string, bearer: string) {
       }
     },
     /** Sends and waits for the job to end; asserts the 200 {jobId} answer on the way. */
-    async run(action: string, conversationId: string, body?: unknown, options: { method?: 'PUT' | 'POST'; ttl?: string } = {}) {
+    async run(
+      action: string,
+      conversationId: string,
+      body?: unknown,
+      options: { method?: 'PUT' | 'POST'; ttl?: string } = {},
+    ) {
       const res = await this.send(action, conversationId, body, options);
       assert.equal(res.status, 200, JSON.stringify(res.body));
       assert.deepEqual(Object.keys(res.body), ['jobId']);
@@ -101,5 +124,9 @@ export function assertError(res: Reply, status: number, code?: string, messageIn
   assert.equal(typeof res.body.error.message, 'string');
   assert.equal(typeof res.body.error.code, 'string');
   if (code) assert.equal(res.body.error.code, code, res.body.error.message);
-  if (messageIncludes) assert.ok(res.body.error.message.includes(messageIncludes), `'${res.body.error.message}' should mention '${messageIncludes}'`);
+  if (messageIncludes)
+    assert.ok(
+      res.body.error.message.includes(messageIncludes),
+      `'${res.body.error.message}' should mention '${messageIncludes}'`,
+    );
 }

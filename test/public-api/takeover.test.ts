@@ -20,7 +20,12 @@ const acc = 'acme';
 async function storedTexts(store: TestStore, conversationId: string): Promise<string[]> {
   const opened = await openStore({ dataDir: store.dataDir, databaseUrl: store.databaseUrl });
   try {
-    const rows = await opened.db.selectFrom('conversation_events').select(['type', 'body']).where('conversation_id', '=', conversationId).orderBy('seq').execute();
+    const rows = await opened.db
+      .selectFrom('conversation_events')
+      .select(['type', 'body'])
+      .where('conversation_id', '=', conversationId)
+      .orderBy('seq')
+      .execute();
     return rows.filter((r) => r.type === 'TEXT').map((r) => (JSON.parse(r.body) as { text: string }).text);
   } finally {
     await opened.close();
@@ -61,7 +66,12 @@ for (const kind of STORES) {
         const { conversationId } = await openConversation(one.url, acc, { skill: 'sales' });
 
         // The shortest ttl: the takeover comes after it, and a started job is finished regardless.
-        const cut = await viaOne.send('messages', conversationId, { messages: ['a', { delay: 5, typing: true }, 'b', 'c'] }, { ttl: '10' });
+        const cut = await viaOne.send(
+          'messages',
+          conversationId,
+          { messages: ['a', { delay: 5, typing: true }, 'b', 'c'] },
+          { ttl: '10' },
+        );
         assert.equal(cut.status, 200);
         // Accepted by the instance that dies, never started by it.
         const behind = await viaOne.send('messages', conversationId, { messages: ['d'] }, { ttl: '120' });
@@ -77,7 +87,12 @@ for (const kind of STORES) {
         const viaSurvivor = publicApi(survivor.url, acc, bearer);
         assert.equal((await viaSurvivor.job(behind.body.jobId)).body.status, 'queued');
 
-        assert.deepEqual(await viaSurvivor.settled(cut.body.jobId), { jobId: cut.body.jobId, action: 'messages', conversationId, status: 'done' });
+        assert.deepEqual(await viaSurvivor.settled(cut.body.jobId), {
+          jobId: cut.body.jobId,
+          action: 'messages',
+          conversationId,
+          status: 'done',
+        });
         assert.equal((await viaSurvivor.settled(behind.body.jobId)).status, 'done');
         assert.deepEqual(await texts(survivor.url, conversationId), ['a', 'b', 'c', 'd']);
         assert.match(survivor.stdout(), /public api job of a stopped worker taken over/);
@@ -93,7 +108,9 @@ for (const kind of STORES) {
         await setUpAccount(one.url, { acc, skills: ['sales'], users: ['api'] });
         const bearer = await login(one.url, acc, 'api');
         const { conversationId } = await openConversation(one.url, acc, { skill: 'sales' });
-        const job = await publicApi(one.url, acc, bearer).send('messages', conversationId, { messages: ['a', { delay: 2, typing: false }, 'b'] });
+        const job = await publicApi(one.url, acc, bearer).send('messages', conversationId, {
+          messages: ['a', { delay: 2, typing: false }, 'b'],
+        });
         assert.equal(job.status, 200);
         await until("'a' in the log", async () => (await texts(two.url, conversationId)).includes('a'));
         // Its heartbeat stops with it, so the other instance takes it for gone.
@@ -104,7 +121,10 @@ for (const kind of STORES) {
           one.child.kill('SIGCONT');
         }
         // Its pause long over, the frozen instance goes on with the job, and is refused.
-        await one.waitForOutput(/public api job taken over by another worker/, 'the woken instance hears the job is no longer its');
+        await one.waitForOutput(
+          /public api job taken over by another worker/,
+          'the woken instance hears the job is no longer its',
+        );
         assert.deepEqual(await texts(one.url, conversationId), ['a', 'b']);
       });
     }

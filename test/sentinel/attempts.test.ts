@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import type { Kysely } from 'kysely';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import { CredentialAttempts, addressOf, attemptMigrations, type Attempt, type CredentialLimits } from '../../src/sentinel/attempts.js';
+import {
+  CredentialAttempts,
+  addressOf,
+  attemptMigrations,
+  type Attempt,
+  type CredentialLimits,
+} from '../../src/sentinel/attempts.js';
 import { HttpError } from '../../src/http/errors.js';
 
 const MINUTE = 60_000;
@@ -24,12 +30,19 @@ const wrong = async () => undefined;
 const right = async () => 'user';
 
 /** What one try ended in: 'ok', 'wrong', or the 429 with its Retry-After in seconds. */
-async function tryWith(attempts: CredentialAttempts, attempt: Attempt, verify: () => Promise<string | undefined> = wrong) {
+async function tryWith(
+  attempts: CredentialAttempts,
+  attempt: Attempt,
+  verify: () => Promise<string | undefined> = wrong,
+) {
   const reply = replyHeaders();
   try {
     return (await attempts.verify(reply, attempt, verify)) === undefined ? 'wrong' : 'ok';
   } catch (error) {
-    assert.ok(error instanceof HttpError && error.statusCode === 429 && error.code === 'too-many-attempts', String(error));
+    assert.ok(
+      error instanceof HttpError && error.statusCode === 429 && error.code === 'too-many-attempts',
+      String(error),
+    );
     return { retryAfter: Number(reply.headers['retry-after']) };
   }
 }
@@ -57,7 +70,12 @@ for (const kind of STORES) {
   describe(`CredentialAttempts on the store (${kind})`, () => {
     let testStore: TestStore;
     let store: Store;
-    const table = () => (store.db as unknown as Kysely<{ credential_failures: { key: string; failures: number; window_ends_at: number } }>).selectFrom('credential_failures');
+    const table = () =>
+      (
+        store.db as unknown as Kysely<{
+          credential_failures: { key: string; failures: number; window_ends_at: number };
+        }>
+      ).selectFrom('credential_failures');
 
     before(async () => {
       testStore = await freshStore(kind);
@@ -95,20 +113,36 @@ for (const kind of STORES) {
     it('a success gives the address its place back: right logins never lock an address', async () => {
       const clock = manualClock();
       const attempts = new CredentialAttempts(store, { now: clock.now, limits: { password: limits(3, 4) } });
-      const at = (name: string): Attempt => ({ credential: 'password', accountId: 'office', name, address: '198.51.100.2' });
+      const at = (name: string): Attempt => ({
+        credential: 'password',
+        accountId: 'office',
+        name,
+        address: '198.51.100.2',
+      });
       for (let i = 0; i < 10; i++) assert.equal(await tryWith(attempts, at(`agent-${i}`), right), 'ok');
       for (let i = 0; i < 4; i++) assert.equal(await tryWith(attempts, at(`typo-${i}`)), 'wrong');
       assert.ok(typeof (await tryWith(attempts, at('agent-0'), right)) === 'object', 'four failures from the address');
-      assert.equal(await tryWith(attempts, { ...at('agent-0'), address: '198.51.100.3' }, right), 'ok', 'other addresses are not affected');
+      assert.equal(
+        await tryWith(attempts, { ...at('agent-0'), address: '198.51.100.3' }, right),
+        'ok',
+        'other addresses are not affected',
+      );
     });
 
     it('concurrent tries are counted exactly: none slips in over the limit, none is lost under it', async () => {
       const clock = manualClock();
       const attempts = new CredentialAttempts(store, { now: clock.now, limits: { password: limits(5, 40) } });
-      const at = (name: string, address = '198.51.100.4'): Attempt => ({ credential: 'password', accountId: 'burst', name, address });
+      const at = (name: string, address = '198.51.100.4'): Attempt => ({
+        credential: 'password',
+        accountId: 'burst',
+        name,
+        address,
+      });
 
       // Thirty at once at one name: exactly five are checked.
-      const onOne = await Promise.all(Array.from({ length: 30 }, (_, i) => tryWith(attempts, at('alice', `192.0.2.${i}`))));
+      const onOne = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => tryWith(attempts, at('alice', `192.0.2.${i}`))),
+      );
       assert.equal(onOne.filter((o) => o === 'wrong').length, 5, JSON.stringify(onOne));
       assert.ok(onOne.every((o) => o === 'wrong' || (typeof o === 'object' && o.retryAfter === 60)));
 
@@ -138,9 +172,29 @@ for (const kind of STORES) {
     it('rows of ended windows are removed a batch at a time, so made-up names do not grow the table', async () => {
       const clock = manualClock(1_800_000_000_000);
       const attempts = new CredentialAttempts(store, { now: clock.now, limits: { 'client-secret': limits(1, 1) } });
-      const at = (i: number): Attempt => ({ credential: 'client-secret', accountId: 'flood', name: `client-${i}`, address: `203.0.113.${i % 250}` });
-      const expired = async () => Number((await table().select((eb) => eb.fn.countAll().as('n')).where('window_ends_at', '<=', clock.now()).executeTakeFirstOrThrow()).n);
-      const total = async () => Number((await table().select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+      const at = (i: number): Attempt => ({
+        credential: 'client-secret',
+        accountId: 'flood',
+        name: `client-${i}`,
+        address: `203.0.113.${i % 250}`,
+      });
+      const expired = async () =>
+        Number(
+          (
+            await table()
+              .select((eb) => eb.fn.countAll().as('n'))
+              .where('window_ends_at', '<=', clock.now())
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      const total = async () =>
+        Number(
+          (
+            await table()
+              .select((eb) => eb.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
 
       for (let i = 0; i < 150; i++) await tryWith(attempts, at(i));
       clock.advance(MINUTE);

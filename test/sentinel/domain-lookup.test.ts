@@ -20,7 +20,10 @@ for (const kind of STORES) {
     before(async () => {
       store = await freshStore(kind);
       running = await startApp(store);
-      assert.equal((await client(running.url, { token: ADMIN_TOKEN }).post('/admin/v1/accounts', { accountId: acc })).status, 201);
+      assert.equal(
+        (await client(running.url, { token: ADMIN_TOKEN }).post('/admin/v1/accounts', { accountId: acc })).status,
+        201,
+      );
     });
     after(async () => {
       await running?.close();
@@ -58,9 +61,14 @@ for (const kind of STORES) {
       assert.equal(configFromEnv({ PUBLIC_HOST: 'bots.example.com:8443' }).publicHost, 'bots.example.com:8443');
       // Its own store: a second server on one SQLite data dir refuses to start.
       const otherStore = await freshStore(kind);
-      const other = await startApp(otherStore, { publicHost: configFromEnv({ PUBLIC_HOST: 'bots.example.com:8443' }).publicHost });
+      const other = await startApp(otherStore, {
+        publicHost: configFromEnv({ PUBLIC_HOST: 'bots.example.com:8443' }).publicHost,
+      });
       try {
-        assert.equal((await client(other.url, { token: ADMIN_TOKEN }).post('/admin/v1/accounts', { accountId: acc })).status, 201);
+        assert.equal(
+          (await client(other.url, { token: ADMIN_TOKEN }).post('/admin/v1/accounts', { accountId: acc })).status,
+          201,
+        );
         const res = await client(other.url).get(`/api/account/${acc}/service/baseURI.json?version=1.0`);
         assert.equal(res.status, 200);
         assert.equal(entry(res.body, 'sentinel').baseURI, 'bots.example.com:8443');

@@ -13,7 +13,10 @@ import type { AttemptOptions, CredentialLimits } from '../../src/sentinel/attemp
 const MINUTE = 60_000;
 const PER_NAME = 3;
 const PER_ADDRESS = 8;
-const LIMITS: CredentialLimits = { perName: { failures: PER_NAME, windowMs: MINUTE }, perAddress: { failures: PER_ADDRESS, windowMs: MINUTE } };
+const LIMITS: CredentialLimits = {
+  perName: { failures: PER_NAME, windowMs: MINUTE },
+  perAddress: { failures: PER_ADDRESS, windowMs: MINUTE },
+};
 
 function manualClock(start = 1_700_000_000_000) {
   let now = start;
@@ -54,7 +57,10 @@ const grant: Route = {
 /** Sets up the account: HUMAN users alice and bob (PASSWORD), and an installed app. */
 async function setUp(url: string): Promise<{ clientId: string; clientSecret: string }> {
   await setUpAccount(url, { acc, skills: [], users: ['alice', 'bob'] });
-  const app = await client(url, { token: ADMIN_TOKEN }).post(`/admin/v1/accounts/${acc}/apps`, { name: 'bot', scope: 'thirdpartybots.customendpoint.bot' });
+  const app = await client(url, { token: ADMIN_TOKEN }).post(`/admin/v1/accounts/${acc}/apps`, {
+    name: 'bot',
+    scope: 'thirdpartybots.customendpoint.bot',
+  });
   assert.equal(app.status, 201);
   return { clientId: app.body.client_id, clientSecret: app.body.client_secret };
 }
@@ -63,7 +69,10 @@ function assertLocked(res: Reply, what: string): number {
   assertError(res, 429, 'too-many-attempts');
   assert.match(res.body.error.message, /^too many failed (logins|token requests): try again in \d+ seconds$/, what);
   const retryAfter = Number(res.headers.get('retry-after'));
-  assert.ok(Number.isInteger(retryAfter) && retryAfter > 0, `${what}: Retry-After is whole seconds: ${res.headers.get('retry-after')}`);
+  assert.ok(
+    Number.isInteger(retryAfter) && retryAfter > 0,
+    `${what}: Retry-After is whole seconds: ${res.headers.get('retry-after')}`,
+  );
   return retryAfter;
 }
 
@@ -103,12 +112,16 @@ for (const kind of STORES) {
       });
 
       it(`${route.what}: after ${PER_NAME} failures a 429 with Retry-After, for the right secret too, until the window ends`, async () => {
-        for (let i = 0; i < PER_NAME; i++) assertError(await route.attempt(running.url, known(), `guess ${i}`), 401, route.refusal);
+        for (let i = 0; i < PER_NAME; i++)
+          assertError(await route.attempt(running.url, known(), `guess ${i}`), 401, route.refusal);
         assert.equal(assertLocked(await route.attempt(running.url, known(), 'guess again'), route.what), 60);
         clock.advance(45_000);
         const locked = await route.attempt(running.url, known(), right());
         assert.equal(assertLocked(locked, `${route.what} with the right secret`), 15);
-        assert.equal(locked.body.error.message, `too many failed ${route === grant ? 'token requests' : 'logins'}: try again in 15 seconds`);
+        assert.equal(
+          locked.body.error.message,
+          `too many failed ${route === grant ? 'token requests' : 'logins'}: try again in 15 seconds`,
+        );
         // Another name is not locked by these failures.
         assert.equal((await route.attempt(running.url, other(), 'not it')).status, 401);
         clock.advance(15_000);
@@ -117,13 +130,15 @@ for (const kind of STORES) {
 
       it(`${route.what}: a success clears the name's failures`, async () => {
         for (let round = 0; round < 3; round++) {
-          for (let i = 0; i < PER_NAME - 1; i++) assertError(await route.attempt(running.url, known(), `guess ${i}`), 401, route.refusal);
+          for (let i = 0; i < PER_NAME - 1; i++)
+            assertError(await route.attempt(running.url, known(), `guess ${i}`), 401, route.refusal);
           assert.equal((await route.attempt(running.url, known(), right())).status, 200, `round ${round}`);
         }
       });
 
       it(`${route.what}: failures from one address over many names lock the address`, async () => {
-        for (let i = 0; i < PER_ADDRESS; i++) assertError(await route.attempt(running.url, `made-up-${i}`, 'guess'), 401, route.refusal);
+        for (let i = 0; i < PER_ADDRESS; i++)
+          assertError(await route.attempt(running.url, `made-up-${i}`, 'guess'), 401, route.refusal);
         assertLocked(await route.attempt(running.url, known(), right()), `${route.what} from a locked address`);
         assertLocked(await route.attempt(running.url, 'made-up-new', 'guess'), `${route.what} from a locked address`);
       });
@@ -141,7 +156,9 @@ for (const kind of STORES) {
     });
 
     it('thirty concurrent wrong passwords: exactly the allowed three are checked, the rest refused', async () => {
-      const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => agentLogin.attempt(running.url, 'alice', `guess ${i}`)));
+      const replies = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => agentLogin.attempt(running.url, 'alice', `guess ${i}`)),
+      );
       const statuses = replies.map((r) => r.status);
       assert.equal(statuses.filter((s) => s === 401).length, PER_NAME, statuses.join(' '));
       assert.equal(statuses.filter((s) => s === 429).length, 30 - PER_NAME, statuses.join(' '));
@@ -194,7 +211,10 @@ for (const kind of STORES) {
 
       before(async () => {
         store = await freshStore('postgres');
-        [one, two] = await Promise.all([startApp(store, {}, { attempts: options }), startApp(store, {}, { attempts: options })]);
+        [one, two] = await Promise.all([
+          startApp(store, {}, { attempts: options }),
+          startApp(store, {}, { attempts: options }),
+        ]);
         await setUp(one.url);
       });
       after(async () => {

@@ -5,7 +5,15 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { SignJWT, createRemoteJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, jwtVerify, type JWK } from 'jose';
+import {
+  SignJWT,
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  type JWK,
+} from 'jose';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Running } from '../helpers/app.js';
 import { openStore } from '../../src/store/index.js';
@@ -24,8 +32,16 @@ interface StoredSecrets {
 async function storedSecrets(store: TestStore): Promise<StoredSecrets> {
   const own = await openStore({ dataDir: store.dataDir, databaseUrl: store.databaseUrl });
   try {
-    const keys = await own.db.selectFrom('signing_keys').select(['kid', 'private_jwk', 'retired_at']).orderBy('kid').execute();
-    const setting = await own.db.selectFrom('settings').select('value').where('key', '=', 'session-secret').executeTakeFirstOrThrow();
+    const keys = await own.db
+      .selectFrom('signing_keys')
+      .select(['kid', 'private_jwk', 'retired_at'])
+      .orderBy('kid')
+      .execute();
+    const setting = await own.db
+      .selectFrom('settings')
+      .select('value')
+      .where('key', '=', 'session-secret')
+      .executeTakeFirstOrThrow();
     return { keys, sessionSecret: setting.value };
   } finally {
     await own.close();
@@ -37,7 +53,8 @@ function assertSealed(stored: StoredSecrets, plain: { privateJwks: JWK[]; sessio
   assert.ok(stored.keys.length > 0);
   for (const key of stored.keys) {
     assert.match(key.private_jwk, /^v1\./, `key ${key.kid} is sealed`);
-    for (const field of PRIVATE_JWK_FIELDS) assert.ok(!key.private_jwk.includes(`"${field}"`), `no "${field}" member in the stored text`);
+    for (const field of PRIVATE_JWK_FIELDS)
+      assert.ok(!key.private_jwk.includes(`"${field}"`), `no "${field}" member in the stored text`);
   }
   for (const jwk of plain.privateJwks) {
     for (const field of PRIVATE_JWK_FIELDS) {
@@ -53,7 +70,10 @@ function assertSealed(stored: StoredSecrets, plain: { privateJwks: JWK[]; sessio
 /** What the server's own key (the data dir's key file) opens the rows to. */
 function opened(store: TestStore, stored: StoredSecrets): { privateJwks: JWK[]; sessionSecret: string } {
   const box = createSecretBox(Buffer.from(readFileSync(join(store.dataDir, 'secret.key'), 'utf8').trim(), 'base64'));
-  return { privateJwks: stored.keys.map((k) => JSON.parse(box.open(k.private_jwk)) as JWK), sessionSecret: box.open(stored.sessionSecret) };
+  return {
+    privateJwks: stored.keys.map((k) => JSON.parse(box.open(k.private_jwk)) as JWK),
+    sessionSecret: box.open(stored.sessionSecret),
+  };
 }
 
 /** An account with a skill, an agent and an app of the Custom Endpoint scope; returns what signs in. */
@@ -61,11 +81,19 @@ async function setUp(running: Running, acc: string) {
   const admin = client(running.url, { token: ADMIN_TOKEN });
   assert.equal((await admin.post('/admin/v1/accounts', { accountId: acc })).status, 201);
   assert.equal((await admin.post(`/admin/v1/accounts/${acc}/skills`, { name: 'sales' })).status, 201);
-  const user = await admin.post(`/admin/v1/accounts/${acc}/users`, { loginName: 'alice', password: 'pass-word-1', userType: 'HUMAN', skills: ['sales'] });
+  const user = await admin.post(`/admin/v1/accounts/${acc}/users`, {
+    loginName: 'alice',
+    password: 'pass-word-1',
+    userType: 'HUMAN',
+    skills: ['sales'],
+  });
   assert.equal(user.status, 201);
   const app = await admin.post(`/admin/v1/accounts/${acc}/apps`, { name: 'connector', scope: SCOPE });
   assert.equal(app.status, 201);
-  return { userId: user.body.id as string, app: { client_id: app.body.client_id as string, client_secret: app.body.client_secret as string } };
+  return {
+    userId: user.body.id as string,
+    app: { client_id: app.body.client_id as string, client_secret: app.body.client_secret as string },
+  };
 }
 
 async function appToken(url: string, acc: string, app: { client_id: string; client_secret: string }): Promise<string> {
@@ -84,10 +112,15 @@ async function agentLogin(url: string, acc: string): Promise<string> {
   return res.body.token;
 }
 
-const agentQueue = (url: string, acc: string, token: string) => client(url, { token }).get(`/api/account/${acc}/agent/queue`);
+const agentQueue = (url: string, acc: string, token: string) =>
+  client(url, { token }).get(`/api/account/${acc}/agent/queue`);
 
 async function verifyAppToken(url: string, token: string, acc: string) {
-  return jwtVerify(token, createRemoteJWKSet(new URL(`${url}/sentinel/well-known/jwks`)), { issuer: 'Sentinel', audience: acc, algorithms: ['RS256'] });
+  return jwtVerify(token, createRemoteJWKSet(new URL(`${url}/sentinel/well-known/jwks`)), {
+    issuer: 'Sentinel',
+    audience: acc,
+    algorithms: ['RS256'],
+  });
 }
 
 /**
@@ -104,7 +137,17 @@ async function writtenByPreviousVersion(store: TestStore) {
     const kid = randomUUID();
     const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: 'RS256' };
     const publicJwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
-    return { privateKey, privateJwk, row: { kid, private_jwk: JSON.stringify(privateJwk), public_jwk: JSON.stringify(publicJwk), created_at: createdAt, retired_at: retiredAt } };
+    return {
+      privateKey,
+      privateJwk,
+      row: {
+        kid,
+        private_jwk: JSON.stringify(privateJwk),
+        public_jwk: JSON.stringify(publicJwk),
+        created_at: createdAt,
+        retired_at: retiredAt,
+      },
+    };
   };
   const retired = await makeKey(now - 10_000, now - 5_000);
   const current = await makeKey(now - 5_000, null);
@@ -149,7 +192,10 @@ for (const kind of STORES) {
       const acc = 'sealed-acc';
       try {
         const { app } = await setUp(running, acc);
-        assert.equal((await client(running.url, { token: ADMIN_TOKEN }).post('/admin/v1/sentinel/rotate-keys')).status, 200);
+        assert.equal(
+          (await client(running.url, { token: ADMIN_TOKEN }).post('/admin/v1/sentinel/rotate-keys')).status,
+          200,
+        );
         const agentToken = await agentLogin(running.url, acc);
         const issued = await appToken(running.url, acc, app);
 
@@ -165,9 +211,17 @@ for (const kind of STORES) {
 
         await running.close();
         running = await startApp(store);
-        assert.equal((await agentQueue(running.url, acc, agentToken)).status, 200, 'the agent token verifies after the restart');
+        assert.equal(
+          (await agentQueue(running.url, acc, agentToken)).status,
+          200,
+          'the agent token verifies after the restart',
+        );
         assert.equal((await verifyAppToken(running.url, issued, acc)).payload.scope, SCOPE);
-        assert.equal(decodeProtectedHeader(await appToken(running.url, acc, app)).kid, kid, 'the same key signs after the restart');
+        assert.equal(
+          decodeProtectedHeader(await appToken(running.url, acc, app)).kid,
+          kid,
+          'the same key signs after the restart',
+        );
         assert.deepEqual(await storedSecrets(store), stored, 'a restart leaves sealed rows as they were');
       } finally {
         await running.close();
@@ -186,14 +240,21 @@ for (const kind of STORES) {
         ({ userId, app } = await setUp(upgraded, acc));
         // Issued by the previous version: a session token, and an app token of the retired key.
         const oldAgentToken = await previousAgentToken(previous.sessionSecret, acc, userId);
-        assert.equal((await agentQueue(upgraded.url, acc, oldAgentToken)).status, 200, 'a session token of the previous version verifies');
+        assert.equal(
+          (await agentQueue(upgraded.url, acc, oldAgentToken)).status,
+          200,
+          'a session token of the previous version verifies',
+        );
       } finally {
         await upgraded.close();
       }
 
       const stored = await storedSecrets(store);
       assert.equal(stored.keys.length, 2);
-      assertSealed(stored, { privateJwks: [previous.retired.privateJwk, previous.current.privateJwk], sessionSecret: previous.sessionSecret });
+      assertSealed(stored, {
+        privateJwks: [previous.retired.privateJwk, previous.current.privateJwk],
+        sessionSecret: previous.sessionSecret,
+      });
       const plain = opened(store, stored);
       assert.equal(plain.sessionSecret, previous.sessionSecret, 'the same secret, sealed');
       assert.deepEqual(
@@ -213,9 +274,17 @@ for (const kind of STORES) {
       const restarted = await startApp(store);
       try {
         assert.equal((await agentQueue(restarted.url, acc, oldAgentToken)).status, 200, 'and after the next start');
-        assert.equal((await verifyAppToken(restarted.url, oldAppToken, acc)).payload.scope, SCOPE, 'the retired key stays published');
+        assert.equal(
+          (await verifyAppToken(restarted.url, oldAppToken, acc)).payload.scope,
+          SCOPE,
+          'the retired key stays published',
+        );
         const token = await appToken(restarted.url, acc, app);
-        assert.equal(decodeProtectedHeader(token).kid, previous.current.row.kid, 'the previous version’s current key still signs');
+        assert.equal(
+          decodeProtectedHeader(token).kid,
+          previous.current.row.kid,
+          'the previous version’s current key still signs',
+        );
         await verifyAppToken(restarted.url, token, acc);
         assert.deepEqual(await storedSecrets(store), stored, 'already sealed: nothing rewritten');
       } finally {
@@ -264,16 +333,24 @@ for (const kind of STORES) {
         else delete env.DATABASE_URL;
 
         const before = await storedSecrets(store);
-        await assert.rejects(run('npm', ['run', '--silent', 'rotate-keys'], { env: { ...env, SECRET_KEY: randomBytes(32).toString('base64') } }), (e: { stderr: string }) => {
-          assert.match(e.stderr, /SECRET_KEY/);
-          return true;
-        });
+        await assert.rejects(
+          run('npm', ['run', '--silent', 'rotate-keys'], {
+            env: { ...env, SECRET_KEY: randomBytes(32).toString('base64') },
+          }),
+          (e: { stderr: string }) => {
+            assert.match(e.stderr, /SECRET_KEY/);
+            return true;
+          },
+        );
         const withoutKey = { ...env };
         delete withoutKey.SECRET_KEY;
-        await assert.rejects(run('npm', ['run', '--silent', 'rotate-keys'], { env: withoutKey }), (e: { stderr: string }) => {
-          assert.match(e.stderr, /SECRET_KEY/);
-          return true;
-        });
+        await assert.rejects(
+          run('npm', ['run', '--silent', 'rotate-keys'], { env: withoutKey }),
+          (e: { stderr: string }) => {
+            assert.match(e.stderr, /SECRET_KEY/);
+            return true;
+          },
+        );
         assert.deepEqual(await storedSecrets(store), before, 'refused: no key made');
 
         const { stdout } = await run('npm', ['run', '--silent', 'rotate-keys'], { env });
@@ -304,7 +381,10 @@ if (STORES.includes('postgres')) {
         const acc = 'pair';
         const { app } = await setUp(one, acc);
         const stored = await storedSecrets(store);
-        assertSealed(stored, { privateJwks: [previous.retired.privateJwk, previous.current.privateJwk], sessionSecret: previous.sessionSecret });
+        assertSealed(stored, {
+          privateJwks: [previous.retired.privateJwk, previous.current.privateJwk],
+          sessionSecret: previous.sessionSecret,
+        });
         assert.equal(opened(store, stored).sessionSecret, previous.sessionSecret);
 
         const agentToken = await agentLogin(one.url, acc);

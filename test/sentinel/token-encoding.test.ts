@@ -54,7 +54,12 @@ for (const kind of STORES) {
       const admin = client(running.url, { token: ADMIN_TOKEN });
       assert.equal((await admin.post('/admin/v1/accounts', { accountId: acc })).status, 201);
       assert.equal((await admin.post(`/admin/v1/accounts/${acc}/skills`, { name: 'sales' })).status, 201);
-      const user = await admin.post(`/admin/v1/accounts/${acc}/users`, { loginName: 'alice', password: 'pass-word-1', userType: 'HUMAN', skills: ['sales'] });
+      const user = await admin.post(`/admin/v1/accounts/${acc}/users`, {
+        loginName: 'alice',
+        password: 'pass-word-1',
+        userType: 'HUMAN',
+        skills: ['sales'],
+      });
       assert.equal(user.status, 201);
       userId = user.body.id;
       const http = client(running.url);
@@ -64,7 +69,10 @@ for (const kind of STORES) {
       const login = await http.post(`/api/account/${acc}/agent/login`, { username: 'alice', password: 'pass-word-1' });
       assert.equal(login.status, 200);
       agentToken = login.body.token;
-      const apiLogin = await http.post(`/api/account/${acc}/login?v=1.3`, { username: 'alice', password: 'pass-word-1' });
+      const apiLogin = await http.post(`/api/account/${acc}/login?v=1.3`, {
+        username: 'alice',
+        password: 'pass-word-1',
+      });
       assert.equal(apiLogin.status, 200);
       apiBearer = apiLogin.body.bearer;
     });
@@ -74,7 +82,11 @@ for (const kind of STORES) {
     });
 
     const routes = () => ({
-      consumer: { path: `/api/account/${acc}/consumer/conversations/${conversationId}/events?after=0`, accepted: 200, refused: 401 },
+      consumer: {
+        path: `/api/account/${acc}/consumer/conversations/${conversationId}/events?after=0`,
+        accepted: 200,
+        refused: 401,
+      },
       agent: { path: `/api/account/${acc}/agent/queue`, accepted: 200, refused: 401 },
       // The Public API answers every bearer problem with 400 invalid-bearer (the page's contract);
       // a valid bearer asking for an unknown job gets 404.
@@ -91,7 +103,11 @@ for (const kind of STORES) {
 
         const subject = which === 'consumer' ? conversationId : userId;
         const urlSafe = await withUrlSafeCharacters(running, { kind: which, accountId: acc, subject });
-        assert.equal((await http.get(route.path, { token: urlSafe })).status, route.accepted, 'a token with - or _ as issued');
+        assert.equal(
+          (await http.get(route.path, { token: urlSafe })).status,
+          route.accepted,
+          'a token with - or _ as issued',
+        );
 
         const variants = { ...respellings(token), 'standard alphabet (+ and /)': standardAlphabet(urlSafe) };
         for (const [name, variant] of Object.entries(variants)) {

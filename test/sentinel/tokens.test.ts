@@ -19,7 +19,10 @@ async function tokenRequest(
   const res = await fetch(`${url}/sentinel/api/account/${acc}/app/token${query ? `?${query}` : ''}`, {
     method: 'POST',
     ...(options.form
-      ? { headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(options.form).toString() }
+      ? {
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams(options.form).toString(),
+        }
       : {}),
   });
   const text = await res.text();
@@ -93,7 +96,10 @@ for (const kind of STORES) {
         assert.ok(header.kid, 'the token names its key');
         assert.ok((await jwksKids(running.url)).includes(header.kid!), 'the kid is published in the JWKS');
 
-        for (const jwks of [`${running.url}/sentinel/well-known/jwks`, `${running.url}/sentinel/api/account/${acc}/.well-known/jwks`]) {
+        for (const jwks of [
+          `${running.url}/sentinel/well-known/jwks`,
+          `${running.url}/sentinel/api/account/${acc}/.well-known/jwks`,
+        ]) {
           const payload = await verifyWith(jwks, token, acc);
           assert.equal(payload.iss, 'Sentinel');
           assert.equal(payload.aud, acc);
@@ -103,18 +109,26 @@ for (const kind of STORES) {
         }
         // Signed for this account only: another audience does not verify.
         await assert.rejects(
-          jwtVerify(token, createRemoteJWKSet(new URL(`${running.url}/sentinel/well-known/jwks`)), { issuer: 'Sentinel', audience: 'other-acc' }),
+          jwtVerify(token, createRemoteJWKSet(new URL(`${running.url}/sentinel/well-known/jwks`)), {
+            issuer: 'Sentinel',
+            audience: 'other-acc',
+          }),
         );
       }
     });
 
     it('refuses wrong credentials (401), bad grants (400) and unknown accounts (404)', async () => {
-      const wrongSecret = await tokenRequest(running.url, acc, { query: grant, form: { client_id: clientId, client_secret: `${clientSecret}x` } });
+      const wrongSecret = await tokenRequest(running.url, acc, {
+        query: grant,
+        form: { client_id: clientId, client_secret: `${clientSecret}x` },
+      });
       assert.equal(wrongSecret.status, 401);
       assert.equal(wrongSecret.body.access_token, undefined);
       assert.equal(typeof wrongSecret.body.error.code, 'string');
 
-      const unknownClient = await tokenRequest(running.url, acc, { query: { ...grant, client_id: 'nobody', client_secret: clientSecret } });
+      const unknownClient = await tokenRequest(running.url, acc, {
+        query: { ...grant, client_id: 'nobody', client_secret: clientSecret },
+      });
       assert.equal(unknownClient.status, 401);
 
       // The app belongs to tok-acc: its credentials are no good on another account.
@@ -124,7 +138,10 @@ for (const kind of STORES) {
       const noGrant = await tokenRequest(running.url, acc, { query: { v: '1.0' }, form: creds() });
       assert.equal(noGrant.status, 400);
       assert.equal(typeof noGrant.body.error.message, 'string');
-      const otherGrant = await tokenRequest(running.url, acc, { query: { v: '1.0', grant_type: 'password' }, form: creds() });
+      const otherGrant = await tokenRequest(running.url, acc, {
+        query: { v: '1.0', grant_type: 'password' },
+        form: creds(),
+      });
       assert.equal(otherGrant.status, 400);
       const noCredentials = await tokenRequest(running.url, acc, { query: grant });
       assert.equal(noCredentials.status, 400);
@@ -172,7 +189,11 @@ for (const kind of STORES) {
       assert.notEqual(newKid, oldKid);
 
       const after = await tokenRequest(running.url, acc, { query: grant, form: creds() });
-      assert.equal(decodeProtectedHeader(after.body.access_token).kid, newKid, 'the running server picked up the key the CLI made');
+      assert.equal(
+        decodeProtectedHeader(after.body.access_token).kid,
+        newKid,
+        'the running server picked up the key the CLI made',
+      );
       const kids = await jwksKids(running.url);
       assert.equal(kids[0], newKid);
 
@@ -186,11 +207,14 @@ for (const kind of STORES) {
         const emptyEnv: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: empty.dataDir };
         if (empty.databaseUrl) emptyEnv.DATABASE_URL = empty.databaseUrl;
         else delete emptyEnv.DATABASE_URL;
-        await assert.rejects(run('npm', ['run', '--silent', 'rotate-keys'], { env: emptyEnv, cwd: process.cwd() }), (e: { code: number; stderr: string }) => {
-          assert.equal(e.code, 1);
-          assert.match(e.stderr, /start the server on it once/);
-          return true;
-        });
+        await assert.rejects(
+          run('npm', ['run', '--silent', 'rotate-keys'], { env: emptyEnv, cwd: process.cwd() }),
+          (e: { code: number; stderr: string }) => {
+            assert.equal(e.code, 1);
+            assert.match(e.stderr, /start the server on it once/);
+            return true;
+          },
+        );
       } finally {
         await empty.dispose();
       }
@@ -204,7 +228,11 @@ for (const kind of STORES) {
       running = await startApp(store);
 
       assert.ok((await jwksKids(running.url)).includes(kid!));
-      const payload = await verifyWith(`${running.url}/sentinel/api/account/${acc}/.well-known/jwks`, issued.body.access_token, acc);
+      const payload = await verifyWith(
+        `${running.url}/sentinel/api/account/${acc}/.well-known/jwks`,
+        issued.body.access_token,
+        acc,
+      );
       assert.equal(payload.scope, SCOPE);
       // And the app's credentials still work on the restarted server, with the same signing key.
       const again = await tokenRequest(running.url, acc, { query: grant, form: creds() });

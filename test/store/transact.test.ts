@@ -54,7 +54,11 @@ for (const kind of STORES) {
     });
 
     it('what a unit was told is committed is there for a new connection after the store closes', async () => {
-      await Promise.all(['d1', 'd2', 'd3'].map((key) => store.transact((tx) => tx.insertInto('settings').values({ key, value: key }).execute())));
+      await Promise.all(
+        ['d1', 'd2', 'd3'].map((key) =>
+          store.transact((tx) => tx.insertInto('settings').values({ key, value: key }).execute()),
+        ),
+      );
       await store.close();
       store = await open();
       for (const key of ['d1', 'd2', 'd3']) assert.equal(await value(store.db, key), key);

@@ -17,7 +17,21 @@ describe('canonical base64url', () => {
   });
 
   it('refuses padding, the standard alphabet, whitespace and other characters', () => {
-    for (const text of ['QQ==', 'QUE=', 'QQ=', '=', 'QU+D', 'QU/D', 'QU D', 'QUJD\n', ' QUJD', 'QUJ.', 'QUJ*', 'QUJÄ', 'QUJ%3D']) {
+    for (const text of [
+      'QQ==',
+      'QUE=',
+      'QQ=',
+      '=',
+      'QU+D',
+      'QU/D',
+      'QU D',
+      'QUJD\n',
+      ' QUJD',
+      'QUJ.',
+      'QUJ*',
+      'QUJÄ',
+      'QUJ%3D',
+    ]) {
       assert.equal(isCanonicalBase64url(text), false, JSON.stringify(text));
     }
   });
@@ -63,6 +77,10 @@ describe('canonical base64url', () => {
     const spareBitSet = `${s.slice(0, -1)}${ALPHABET[ALPHABET.indexOf(s.at(-1)!) | 1]}`;
     assert.deepEqual(Buffer.from(spareBitSet, 'base64url'), Buffer.from(s, 'base64url'));
     assert.equal(isCanonicalCompactJws(`${h}.${p}.${spareBitSet}`), false, 'spare bit set');
-    assert.equal(isCanonicalCompactJws(`${h}.${p}.${s.replace(/-/g, '+').replace(/_/g, '/')}`), !/[-_]/.test(s), 'standard alphabet');
+    assert.equal(
+      isCanonicalCompactJws(`${h}.${p}.${s.replace(/-/g, '+').replace(/_/g, '/')}`),
+      !/[-_]/.test(s),
+      'standard alphabet',
+    );
   });
 });

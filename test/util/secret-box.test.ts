@@ -21,7 +21,10 @@ describe('secret box', () => {
     assert.ok(isSealed(sealed));
     assert.ok(!sealed.includes('private'));
     assert.equal(box.open(sealed), '{"d":"private"}');
-    assert.throws(() => createSecretBox(randomBytes(32)).open(sealed), (e: Error) => e instanceof WrongSecretKey && /SECRET_KEY/.test(e.message));
+    assert.throws(
+      () => createSecretBox(randomBytes(32)).open(sealed),
+      (e: Error) => e instanceof WrongSecretKey && /SECRET_KEY/.test(e.message),
+    );
     // Plaintext as the previous version stored it is never taken for sealed.
     assert.equal(isSealed('{"kty":"RSA"}'), false);
     assert.equal(isSealed(randomBytes(32).toString('base64')), false);

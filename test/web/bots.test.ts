@@ -41,10 +41,19 @@ for (const kind of STORES) {
       admin = client(running.url, { token: ADMIN_TOKEN });
       assert.equal((await admin.post('/admin/v1/accounts', { accountId: acc })).status, 201);
       assert.equal((await admin.post('/admin/v1/accounts', { accountId: 'other' })).status, 201);
-      for (const name of ['bot', 'flaky', 'human', 'escalation']) assert.equal((await admin.post(`/admin/v1/accounts/${acc}/skills`, { name })).status, 201);
-      const agent = await admin.post(`/admin/v1/accounts/${acc}/users`, { loginName: 'alice', password: 'correct horse', userType: 'HUMAN', skills: ['human', 'escalation'] });
+      for (const name of ['bot', 'flaky', 'human', 'escalation'])
+        assert.equal((await admin.post(`/admin/v1/accounts/${acc}/skills`, { name })).status, 201);
+      const agent = await admin.post(`/admin/v1/accounts/${acc}/users`, {
+        loginName: 'alice',
+        password: 'correct horse',
+        userType: 'HUMAN',
+        skills: ['human', 'escalation'],
+      });
       assert.equal(agent.status, 201);
-      const created = await admin.post(`/admin/v1/accounts/${acc}/apps`, { name: 'demo bot', scope: 'thirdpartybots.customendpoint.bot' });
+      const created = await admin.post(`/admin/v1/accounts/${acc}/apps`, {
+        name: 'demo bot',
+        scope: 'thirdpartybots.customendpoint.bot',
+      });
       assert.equal(created.status, 201);
       app = created.body;
       browser = await launchBrowser();
@@ -150,7 +159,12 @@ for (const kind of STORES) {
 
     it('the list follows each bot live: a refused start names the reason, a vendor interruption shows with its last error, stop', async () => {
       flaky = await new TestBot().start();
-      const vendor = { type: 'CUSTOM_ENDPOINT', clientId: app.client_id, clientSecret: app.client_secret, environment: 'draft' };
+      const vendor = {
+        type: 'CUSTOM_ENDPOINT',
+        clientId: app.client_id,
+        clientSecret: app.client_secret,
+        environment: 'draft',
+      };
       const flakyBot = await admin.post(`/admin/v1/accounts/${acc}/bots`, {
         name: 'Flaky bot',
         conversationType: 'MESSAGING',
@@ -186,7 +200,14 @@ for (const kind of STORES) {
       const opened = await client(running.url).post(`/api/account/${acc}/consumer/conversations`, { skill: 'flaky' });
       assert.equal(opened.status, 201);
       const consumerHttp = client(running.url, { token: opened.body.consumerToken });
-      assert.equal((await consumerHttp.post(`/api/account/${acc}/consumer/conversations/${opened.body.conversationId}/messages`, { text: 'hello?' })).status, 201);
+      assert.equal(
+        (
+          await consumerHttp.post(`/api/account/${acc}/consumer/conversations/${opened.body.conversationId}/messages`, {
+            text: 'hello?',
+          })
+        ).status,
+        201,
+      );
       await flakyRow.locator('[data-status="VENDOR_INTERRUPTION"]').waitFor();
       await flakyRow.locator('.last-error code', { hasText: 'vendor-http-error' }).waitFor();
       await shot(page, '07-bots-vendor-interruption');
@@ -201,7 +222,10 @@ for (const kind of STORES) {
     });
 
     it('in the tester, "hi" is answered and marked Processed, quick replies send their text, an invalid answer shows its error code', async () => {
-      await page.locator(`[data-bot="${botId}"]`).getByRole('link', { name: /^Test / }).click();
+      await page
+        .locator(`[data-bot="${botId}"]`)
+        .getByRole('link', { name: /^Test / })
+        .click();
       await page.getByRole('heading', { name: 'Conversation tester' }).waitFor();
       const input = page.getByLabel('Message to the bot');
       await expectEnabled(input);
@@ -253,7 +277,10 @@ for (const kind of STORES) {
       // One click for a fresh conversation.
       const before = await page.locator('.tester-chat-head code').innerText();
       await page.getByRole('button', { name: 'Restart conversation' }).first().click();
-      await page.waitForFunction((old) => document.querySelector('.tester-chat-head code')?.textContent !== old, before);
+      await page.waitForFunction(
+        (old) => document.querySelector('.tester-chat-head code')?.textContent !== old,
+        before,
+      );
       await page.locator('.exchange-item', { hasText: 'START' }).waitFor();
       assert.equal(await page.locator('.msg-consumer').count(), 0);
     });

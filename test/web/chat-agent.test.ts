@@ -28,7 +28,8 @@ for (const kind of STORES) {
       running = await startApp(store);
       admin = client(running.url, { token: ADMIN_TOKEN });
       assert.equal((await admin.post('/admin/v1/accounts', { accountId: acc })).status, 201);
-      for (const name of ['sales-bot', 'human', 'escalation']) assert.equal((await admin.post(`/admin/v1/accounts/${acc}/skills`, { name })).status, 201);
+      for (const name of ['sales-bot', 'human', 'escalation'])
+        assert.equal((await admin.post(`/admin/v1/accounts/${acc}/skills`, { name })).status, 201);
       const user = await admin.post(`/admin/v1/accounts/${acc}/users`, {
         loginName: 'alice',
         password: 'correct horse',
@@ -80,19 +81,37 @@ for (const kind of STORES) {
           elements: [
             { type: 'text', text: 'Basic plan', tooltip: 'Basic plan', style: { bold: true, size: 'large' } },
             { type: 'text', text: '10 GB, 5 € a month', tooltip: '10 GB' },
-            { type: 'button', title: 'Choose Basic', tooltip: 'Choose Basic', click: { actions: [{ type: 'publishText', text: 'I choose Basic' }] } },
+            {
+              type: 'button',
+              title: 'Choose Basic',
+              tooltip: 'Choose Basic',
+              click: { actions: [{ type: 'publishText', text: 'I choose Basic' }] },
+            },
           ],
         },
       });
-      await conversations.post(acc, conversationId, bot, { text: 'Customer is price sensitive', audience: 'AGENTS_AND_MANAGERS' });
+      await conversations.post(acc, conversationId, bot, {
+        text: 'Customer is price sensitive',
+        audience: 'AGENTS_AND_MANAGERS',
+      });
       await conversations.post(acc, conversationId, bot, {
         text: 'Shall I order it?',
         quickReplies: {
           type: 'quickReplies',
           itemsPerRow: 8,
           replies: [
-            { type: 'button', tooltip: 'Yes', title: 'Yes', click: { actions: [{ type: 'publishText', text: 'Yes please' }] } },
-            { type: 'button', tooltip: 'No', title: 'No', click: { actions: [{ type: 'publishText', text: 'No thanks' }] } },
+            {
+              type: 'button',
+              tooltip: 'Yes',
+              title: 'Yes',
+              click: { actions: [{ type: 'publishText', text: 'Yes please' }] },
+            },
+            {
+              type: 'button',
+              tooltip: 'No',
+              title: 'No',
+              click: { actions: [{ type: 'publishText', text: 'No thanks' }] },
+            },
           ],
         },
       });
@@ -103,7 +122,11 @@ for (const kind of STORES) {
       const replies = consumer.getByRole('group', { name: 'Quick replies' });
       await replies.getByRole('button', { name: 'Yes' }).waitFor();
       await shot(consumer, '03-consumer-structured-content');
-      assert.equal(await consumer.getByText('Customer is price sensitive').count(), 0, 'a private text never reaches the consumer');
+      assert.equal(
+        await consumer.getByText('Customer is price sensitive').count(),
+        0,
+        'a private text never reaches the consumer',
+      );
 
       await card.getByRole('button', { name: 'Choose Basic' }).click();
       await consumer.locator('.msg-consumer .bubble', { hasText: 'I choose Basic' }).waitFor();
@@ -112,9 +135,21 @@ for (const kind of STORES) {
 
       await conversations.post(acc, conversationId, bot, {
         text: 'Anything else?',
-        quickReplies: { type: 'quickReplies', replies: [{ type: 'button', title: 'Talk to a human', click: { actions: [{ type: 'publishText', text: 'transfer' }] } }] },
+        quickReplies: {
+          type: 'quickReplies',
+          replies: [
+            {
+              type: 'button',
+              title: 'Talk to a human',
+              click: { actions: [{ type: 'publishText', text: 'transfer' }] },
+            },
+          ],
+        },
       });
-      await consumer.getByRole('group', { name: 'Quick replies' }).getByRole('button', { name: 'Talk to a human' }).click();
+      await consumer
+        .getByRole('group', { name: 'Quick replies' })
+        .getByRole('button', { name: 'Talk to a human' })
+        .click();
       await consumer.locator('.msg-consumer .bubble', { hasText: /^transfer$/ }).waitFor();
 
       const events = await conversations.events(acc, conversationId, { forConsumer: true });
@@ -124,9 +159,16 @@ for (const kind of STORES) {
 
     it('after a transfer the agent finds it in the queue, accepts, sees the bot history and the private text, and replies', async () => {
       const { conversations } = running.app;
-      await conversations.updateSdes(acc, conversationId, { role: 'SYSTEM' }, {
-        unauthenticatedSdes: { customerInfo: { type: 'ctmrinfo', info: { customerId: 'cust-42', companyBranch: 'Berlin' } } },
-      });
+      await conversations.updateSdes(
+        acc,
+        conversationId,
+        { role: 'SYSTEM' },
+        {
+          unauthenticatedSdes: {
+            customerInfo: { type: 'ctmrinfo', info: { customerId: 'cust-42', companyBranch: 'Berlin' } },
+          },
+        },
+      );
       await conversations.post(acc, conversationId, bot, { text: 'Let me get you a human.' });
       await conversations.transfer(acc, conversationId, bot, { skill: 'human' });
 
@@ -188,7 +230,10 @@ for (const kind of STORES) {
     it('the agent closes; the consumer sees the end and can start a new conversation', async () => {
       await agent.getByRole('button', { name: 'Close conversation' }).click();
       await agent.getByRole('button', { name: 'Yes, close' }).click();
-      await agent.getByLabel('Conversation history').getByText(/Conversation closed/).waitFor();
+      await agent
+        .getByLabel('Conversation history')
+        .getByText(/Conversation closed/)
+        .waitFor();
       await consumer.getByText('This conversation has ended.').waitFor();
       await shot(consumer, '07-consumer-ended');
       await agent.getByRole('button', { name: 'Done' }).click();
@@ -232,7 +277,10 @@ for (const kind of STORES) {
       await consumer.goto(`${running.url}/chat/${acc}?skill=nope`);
       await consumer.getByLabel('Message', { exact: true }).fill('hi');
       await consumer.getByLabel('Message', { exact: true }).press('Enter');
-      await consumer.getByRole('alert').getByText(/not available/).waitFor();
+      await consumer
+        .getByRole('alert')
+        .getByText(/not available/)
+        .waitFor();
       await shot(consumer, '09-consumer-unknown-skill');
     });
   });

@@ -22,7 +22,14 @@ describe('console serving', () => {
     });
 
     it('serves index.html, uncached, at / and on every client route', async () => {
-      for (const path of ['/', '/admin', '/admin/accounts/demo/bots', '/admin/accounts/demo/tester?bot=x', '/agent', '/chat/demo?skill=demo-bot']) {
+      for (const path of [
+        '/',
+        '/admin',
+        '/admin/accounts/demo/bots',
+        '/admin/accounts/demo/tester?bot=x',
+        '/agent',
+        '/chat/demo?skill=demo-bot',
+      ]) {
         const res = await fetch(running.url + path);
         assert.equal(res.status, 200, path);
         assert.match(res.headers.get('content-type') ?? '', /text\/html/, path);
@@ -42,7 +49,14 @@ describe('console serving', () => {
     });
 
     it('keeps JSON 404s for API paths and unknown files', async () => {
-      for (const path of ['/api/nope', '/admin/v1/nope', '/admin/v1/accounts/x/nothing-here', '/assets/missing.js', '/nope', '/chat']) {
+      for (const path of [
+        '/api/nope',
+        '/admin/v1/nope',
+        '/admin/v1/accounts/x/nothing-here',
+        '/assets/missing.js',
+        '/nope',
+        '/chat',
+      ]) {
         const res = await fetch(running.url + path);
         assert.equal(res.status, 404, path);
         const body = (await res.json()) as { error: { code: string } };
@@ -81,6 +95,15 @@ describe('console serving', () => {
 
   it('knows which paths are the console’s', () => {
     for (const p of ['/', '/admin', '/admin/accounts/a/bots', '/agent', '/chat/demo']) assert.ok(isClientRoute(p), p);
-    for (const p of ['/admin/v1', '/admin/v1/accounts', '/api/account/a/agent/queue', '/chat', '/chat/', '/healthz', '/administrator']) assert.ok(!isClientRoute(p), p);
+    for (const p of [
+      '/admin/v1',
+      '/admin/v1/accounts',
+      '/api/account/a/agent/queue',
+      '/chat',
+      '/chat/',
+      '/healthz',
+      '/administrator',
+    ])
+      assert.ok(!isClientRoute(p), p);
   });
 });

@@ -28,7 +28,9 @@ interface Problem {
 }
 type Checked<T> = { value: T; problems?: undefined } | { value?: undefined; problems: Problem[] };
 
-const refuse = (code: ParserErrorCode, at: readonly Segment[], says: string): { problems: Problem[] } => ({ problems: [{ code, at, says }] });
+const refuse = (code: ParserErrorCode, at: readonly Segment[], says: string): { problems: Problem[] } => ({
+  problems: [{ code, at, says }],
+});
 
 /**
  * `structuredContent` is the validator from `createStructuredContentValidator()`, built once at
@@ -37,11 +39,20 @@ const refuse = (code: ParserErrorCode, at: readonly Segment[], says: string): { 
  * Invalid items are dropped and reported, the rest keep their order. Optional fields sent as
  * `null` count as absent: serialisers in many languages write nulls for unset fields.
  */
-export function parseBotResponse(raw: unknown, context: ParseContext, structuredContent: StructuredContentValidator): ParsedResponse {
+export function parseBotResponse(
+  raw: unknown,
+  context: ParseContext,
+  structuredContent: StructuredContentValidator,
+): ParsedResponse {
   const errors: ParseError[] = [];
   const report = (problems: readonly Problem[], index?: number) => {
     for (const { code, at, says } of problems) {
-      errors.push({ code, message: `${toLabel(at)} ${says}`, ...(index === undefined ? {} : { index }), path: toPointer(at) });
+      errors.push({
+        code,
+        message: `${toLabel(at)} ${says}`,
+        ...(index === undefined ? {} : { index }),
+        path: toPointer(at),
+      });
     }
   };
 
@@ -54,7 +65,13 @@ export function parseBotResponse(raw: unknown, context: ParseContext, structured
   const { maxItems, maxDelaySeconds } = context.limits ?? DEFAULT_ANSWER_LIMITS;
   if (raw.response.length > maxItems) {
     // Refused whole, before any item is looked at: a thousand messages are nobody's answer.
-    report(refuse('common-too-many-items', ['response'], `has ${raw.response.length} items; an answer may have at most ${maxItems} (the bot's limits.maxItems)`).problems);
+    report(
+      refuse(
+        'common-too-many-items',
+        ['response'],
+        `has ${raw.response.length} items; an answer may have at most ${maxItems} (the bot's limits.maxItems)`,
+      ).problems,
+    );
     return { items: [], intents: parseIntents(raw.analytics, report), errors, usable: false };
   }
 
@@ -64,11 +81,22 @@ export function parseBotResponse(raw: unknown, context: ParseContext, structured
   raw.response.forEach((item: unknown, index: number) => {
     const at: Segment[] = ['response', index];
     if (!isPlainObject(item)) {
-      return report(refuse('custom-endpoint-invalid-body', at, `must be an object like {"type": "TEXT", "data": {…}}, got ${show(item)}`).problems, index);
+      return report(
+        refuse(
+          'custom-endpoint-invalid-body',
+          at,
+          `must be an object like {"type": "TEXT", "data": {…}}, got ${show(item)}`,
+        ).problems,
+        index,
+      );
     }
     const { type, data } = item;
     if (typeof type !== 'string') {
-      return report(refuse('custom-endpoint-invalid-body', [...at, 'type'], `must be one of ${list(ITEM_TYPES)}, got ${show(type)}`).problems, index);
+      return report(
+        refuse('custom-endpoint-invalid-body', [...at, 'type'], `must be one of ${list(ITEM_TYPES)}, got ${show(type)}`)
+          .problems,
+        index,
+      );
     }
     let parsed: Checked<ParsedItem | ParsedAction>;
     switch (type) {
@@ -98,8 +126,17 @@ export function parseBotResponse(raw: unknown, context: ParseContext, structured
         parsed = parseAction(data, at, index);
         break;
       default: {
-        const hint = (ITEM_TYPES as readonly string[]).includes(type.toUpperCase()) ? ` (types are case-sensitive: "${type.toUpperCase()}")` : '';
-        return report(refuse('common-unknown-response-type', [...at, 'type'], `must be one of ${list(ITEM_TYPES)}, got ${show(type)}${hint}`).problems, index);
+        const hint = (ITEM_TYPES as readonly string[]).includes(type.toUpperCase())
+          ? ` (types are case-sensitive: "${type.toUpperCase()}")`
+          : '';
+        return report(
+          refuse(
+            'common-unknown-response-type',
+            [...at, 'type'],
+            `must be one of ${list(ITEM_TYPES)}, got ${show(type)}${hint}`,
+          ).problems,
+          index,
+        );
       }
     }
     if (parsed.problems) return report(parsed.problems, index);
@@ -124,7 +161,12 @@ function unusableBody(raw: unknown): Problem {
   if (!isPlainObject(raw)) return { code, at: [], says: `is ${show(raw)}; ${expected}` };
   if (raw.response === undefined) {
     const keys = Object.keys(raw);
-    const has = keys.length ? `its keys are ${keys.slice(0, 5).map((k) => JSON.stringify(k)).join(', ')}${keys.length > 5 ? ', …' : ''}` : 'it is empty';
+    const has = keys.length
+      ? `its keys are ${keys
+          .slice(0, 5)
+          .map((k) => JSON.stringify(k))
+          .join(', ')}${keys.length > 5 ? ', …' : ''}`
+      : 'it is empty';
     return { code, at: [], says: `has no "response" array (${has}); ${expected}` };
   }
   return { code, at: ['response'], says: `must be an array of items, got ${show(raw.response)}` };
@@ -143,15 +185,21 @@ function nothingUsable(total: number, delays: number, dropped: number): Problem 
 }
 
 function parseText(data: unknown, at: readonly Segment[], index: number, context: ParseContext): Checked<ParsedItem> {
-  if (!isPlainObject(data)) return refuse('common-invalid-text-body', [...at, 'data'], `must be an object with a "message", got ${show(data)}`);
+  if (!isPlainObject(data))
+    return refuse('common-invalid-text-body', [...at, 'data'], `must be an object with a "message", got ${show(data)}`);
   const audience: unknown = data.messageAudience ?? 'ALL';
   // Anything but ALL reads as an attempt at a private text: better dropped than shown to the consumer.
   const code = audience === 'ALL' ? 'common-invalid-text-body' : 'common-invalid-private-text-body';
   if (audience !== 'ALL' && audience !== 'AGENTS_AND_MANAGERS') {
-    return refuse(code, [...at, 'data', 'messageAudience'], `must be "ALL" or "AGENTS_AND_MANAGERS" (case-sensitive), got ${show(audience)}`);
+    return refuse(
+      code,
+      [...at, 'data', 'messageAudience'],
+      `must be "ALL" or "AGENTS_AND_MANAGERS" (case-sensitive), got ${show(audience)}`,
+    );
   }
   const text = data.message;
-  if (typeof text !== 'string' || !text.trim()) return refuse(code, [...at, 'data', 'message'], `must be a non-empty string, got ${show(text)}`);
+  if (typeof text !== 'string' || !text.trim())
+    return refuse(code, [...at, 'data', 'message'], `must be a non-empty string, got ${show(text)}`);
   const extras = parseMessageExtras(data, at, code, context);
   if (extras.problems) return extras;
   return { value: { kind: 'text', index, text, audience: audience as Audience, ...extras.value } };
@@ -165,15 +213,18 @@ function parseStructuredContent(
   validator: StructuredContentValidator,
 ): Checked<ParsedItem> {
   const code = 'common-invalid-structured-content-body';
-  if (!isPlainObject(data)) return refuse(code, [...at, 'data'], `must be an object with a "structuredContent", got ${show(data)}`);
+  if (!isPlainObject(data))
+    return refuse(code, [...at, 'data'], `must be an object with a "structuredContent", got ${show(data)}`);
   const contentAt = [...at, 'data', 'structuredContent'];
   const content = data.structuredContent;
-  if (!isPlainObject(content)) return refuse(code, contentAt, `must be a structured-content object, got ${show(content)}`);
+  if (!isPlainObject(content))
+    return refuse(code, contentAt, `must be a structured-content object, got ${show(content)}`);
 
   let value: ParsedItem;
   if (content.quickReplies !== undefined) {
     if (context.conversationType === 'CHAT') {
-      const says = 'cannot be sent: quick replies are supported on messaging conversations only, and this is a CHAT conversation';
+      const says =
+        'cannot be sent: quick replies are supported on messaging conversations only, and this is a CHAT conversation';
       return refuse('common-no-quick-replies-support-chat', [...contentAt, 'quickReplies'], says);
     }
     // Quick replies ride on a text message; anything else here (a card, say) would silently vanish.
@@ -184,7 +235,11 @@ function parseStructuredContent(
     }
     const text = content.message;
     if (typeof text !== 'string' || !text.trim()) {
-      return refuse(code, [...contentAt, 'message'], `must be a non-empty string (the text the quick replies answer), got ${show(text)}`);
+      return refuse(
+        code,
+        [...contentAt, 'message'],
+        `must be a non-empty string (the text the quick replies answer), got ${show(text)}`,
+      );
     }
     const verdict = validator.validateQuickReplies(content.quickReplies);
     if (!verdict.ok) return { problems: fromFindings(code, [...contentAt, 'quickReplies'], verdict.errors) };
@@ -199,7 +254,11 @@ function parseStructuredContent(
   return { value: { ...value, ...extras.value } };
 }
 
-function fromFindings(code: ParserErrorCode, base: readonly Segment[], findings: readonly StructuredContentFinding[]): Problem[] {
+function fromFindings(
+  code: ParserErrorCode,
+  base: readonly Segment[],
+  findings: readonly StructuredContentFinding[],
+): Problem[] {
   return findings.map((f) => ({ code, at: [...base, ...fromPointer(f.path)], says: f.message }));
 }
 
@@ -215,7 +274,11 @@ function parseMessageExtras(
   if (metadata != null) {
     // The contract says object; LivePerson's own examples send [{type: "ExternalId", id: …}].
     if (!Array.isArray(metadata) && !isPlainObject(metadata)) {
-      return refuse(bodyCode, [...at, 'data', 'metadata'], `must be an array (like [{"type": "ExternalId", "id": "…"}]) or an object, got ${show(metadata)}`);
+      return refuse(
+        bodyCode,
+        [...at, 'data', 'metadata'],
+        `must be an array (like [{"type": "ExternalId", "id": "…"}]) or an object, got ${show(metadata)}`,
+      );
     }
     extras.metadata = metadata;
   }
@@ -223,14 +286,27 @@ function parseMessageExtras(
     const code = 'common-invalid-encoded-metadata';
     const where = [...at, 'data', 'encodedMetadata'];
     if (context.conversationType === 'CHAT') {
-      return refuse(code, where, 'is supported on messaging conversations only, and this is a CHAT conversation; the message was dropped');
+      return refuse(
+        code,
+        where,
+        'is supported on messaging conversations only, and this is a CHAT conversation; the message was dropped',
+      );
     }
-    if (typeof encodedMetadata !== 'string') return refuse(code, where, `must be a base64 string, got ${show(encodedMetadata)}`);
+    if (typeof encodedMetadata !== 'string')
+      return refuse(code, where, `must be a base64 string, got ${show(encodedMetadata)}`);
     if (encodedMetadata.length > MAX_ENCODED_METADATA_LENGTH) {
-      return refuse(code, where, `must be at most ${MAX_ENCODED_METADATA_LENGTH} characters long, got ${encodedMetadata.length}`);
+      return refuse(
+        code,
+        where,
+        `must be at most ${MAX_ENCODED_METADATA_LENGTH} characters long, got ${encodedMetadata.length}`,
+      );
     }
     if (!encodedMetadata || !BASE64.test(encodedMetadata)) {
-      return refuse(code, where, `must be base64 (A-Z, a-z, 0-9, "+", "/", padded with "="), got ${show(encodedMetadata)}`);
+      return refuse(
+        code,
+        where,
+        `must be base64 (A-Z, a-z, 0-9, "+", "/", padded with "="), got ${show(encodedMetadata)}`,
+      );
     }
     extras.encodedMetadata = encodedMetadata;
   }
@@ -245,16 +321,22 @@ function parseDelay(data: unknown, at: readonly Segment[], index: number): Check
     return refuse(code, [...at, 'data', 'seconds'], `must be an integer >= 1, got ${show(seconds)}`);
   }
   const typing = data.typing ?? true;
-  if (typeof typing !== 'boolean') return refuse(code, [...at, 'data', 'typing'], `must be true or false, got ${show(typing)}`);
+  if (typeof typing !== 'boolean')
+    return refuse(code, [...at, 'data', 'typing'], `must be true or false, got ${show(typing)}`);
   return { value: { kind: 'delay', index, seconds, typing } };
 }
 
 function parseAction(data: unknown, at: readonly Segment[], index: number): Checked<ParsedAction> {
   const code = 'common-invalid-action-body';
-  if (!isPlainObject(data)) return refuse(code, [...at, 'data'], `must be an object with "name" and "parameters", got ${show(data)}`);
+  if (!isPlainObject(data))
+    return refuse(code, [...at, 'data'], `must be an object with "name" and "parameters", got ${show(data)}`);
   const { name } = data;
   if (!(ACTION_NAMES as readonly unknown[]).includes(name)) {
-    return refuse(code, [...at, 'data', 'name'], `must be one of ${list(ACTION_NAMES)} (case-sensitive), got ${show(name)}`);
+    return refuse(
+      code,
+      [...at, 'data', 'name'],
+      `must be one of ${list(ACTION_NAMES)} (case-sensitive), got ${show(name)}`,
+    );
   }
   const paramsAt = [...at, 'data', 'parameters'];
   // LivePerson documents CLOSE_CONVERSATION as having no required parameters.
@@ -280,32 +362,57 @@ function parseAction(data: unknown, at: readonly Segment[], index: number): Chec
     }
     case 'CLOSE_CONVERSATION': {
       const withoutPcs = params.withoutPcs ?? false;
-      if (typeof withoutPcs !== 'boolean') return refuse(code, [...paramsAt, 'withoutPcs'], `must be true or false, got ${show(withoutPcs)}`);
+      if (typeof withoutPcs !== 'boolean')
+        return refuse(code, [...paramsAt, 'withoutPcs'], `must be true or false, got ${show(withoutPcs)}`);
       return { value: { name: 'CLOSE_CONVERSATION', index, withoutPcs } };
     }
     case 'CHANGE_TTR': {
       const { ttrType } = params;
       if (!(TTR_TYPES as readonly unknown[]).includes(ttrType)) {
-        return refuse(code, [...paramsAt, 'ttrType'], `must be one of ${list(TTR_TYPES)} (case-sensitive), got ${show(ttrType)}`);
+        return refuse(
+          code,
+          [...paramsAt, 'ttrType'],
+          `must be one of ${list(TTR_TYPES)} (case-sensitive), got ${show(ttrType)}`,
+        );
       }
       if (ttrType !== 'CUSTOM') return { value: { name: 'CHANGE_TTR', index, ttrType: ttrType as TtrType } };
       const raw = params.value;
-      if (raw == null) return refuse(code, [...paramsAt, 'value'], 'is required when ttrType is "CUSTOM": the time to response in seconds');
+      if (raw == null)
+        return refuse(
+          code,
+          [...paramsAt, 'value'],
+          'is required when ttrType is "CUSTOM": the time to response in seconds',
+        );
       // LivePerson's examples send "10"; numbers are accepted too. Nothing looser ("1e3", " 10").
-      const seconds = typeof raw === 'number' ? raw : typeof raw === 'string' && /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
+      const seconds =
+        typeof raw === 'number' ? raw : typeof raw === 'string' && /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
       if (!Number.isInteger(seconds) || seconds < 1) {
-        return refuse(code, [...paramsAt, 'value'], `must be a whole number of seconds >= 1, as a number or a string of digits, got ${show(raw)}`);
+        return refuse(
+          code,
+          [...paramsAt, 'value'],
+          `must be a whole number of seconds >= 1, as a number or a string of digits, got ${show(raw)}`,
+        );
       }
       return { value: { name: 'CHANGE_TTR', index, ttrType: 'CUSTOM', value: seconds } };
     }
     case 'INVOKE_FUNCTION': {
       const { lambdaUuid, payload } = params;
       if (typeof lambdaUuid !== 'string' || !UUID.test(lambdaUuid)) {
-        return refuse(code, [...paramsAt, 'lambdaUuid'], `must be the function's UUID (like "4f9c233a-e7e6-4af3-b680-59ba20ab8962"), got ${show(lambdaUuid)}`);
+        return refuse(
+          code,
+          [...paramsAt, 'lambdaUuid'],
+          `must be the function's UUID (like "4f9c233a-e7e6-4af3-b680-59ba20ab8962"), got ${show(lambdaUuid)}`,
+        );
       }
-      if (!isPlainObject(payload)) return refuse(code, [...paramsAt, 'payload'], `must be an object (passed to the function), got ${show(payload)}`);
+      if (!isPlainObject(payload))
+        return refuse(
+          code,
+          [...paramsAt, 'payload'],
+          `must be an object (passed to the function), got ${show(payload)}`,
+        );
       const failOnError = params.failOnError ?? false;
-      if (typeof failOnError !== 'boolean') return refuse(code, [...paramsAt, 'failOnError'], `must be true or false, got ${show(failOnError)}`);
+      if (typeof failOnError !== 'boolean')
+        return refuse(code, [...paramsAt, 'failOnError'], `must be true or false, got ${show(failOnError)}`);
       return { value: { name: 'INVOKE_FUNCTION', index, lambdaUuid, payload, failOnError } };
     }
   }
@@ -329,13 +436,23 @@ function parseIntents(analytics: unknown, report: (problems: readonly Problem[])
   intents.forEach((intent: unknown, i: number) => {
     const at = ['analytics', 'intents', i];
     if (!isPlainObject(intent)) {
-      return report(refuse(code, at, `must be an object with "id", "description" and "confidenceScore", got ${show(intent)}`).problems);
+      return report(
+        refuse(code, at, `must be an object with "id", "description" and "confidenceScore", got ${show(intent)}`)
+          .problems,
+      );
     }
     const { id, description, confidenceScore } = intent;
-    if (typeof id !== 'string' || !/^\S+$/.test(id)) return report(refuse(code, [...at, 'id'], `must be a non-empty string without whitespace, got ${show(id)}`).problems);
-    if (typeof description !== 'string') return report(refuse(code, [...at, 'description'], `must be a string, got ${show(description)}`).problems);
+    if (typeof id !== 'string' || !/^\S+$/.test(id))
+      return report(
+        refuse(code, [...at, 'id'], `must be a non-empty string without whitespace, got ${show(id)}`).problems,
+      );
+    if (typeof description !== 'string')
+      return report(refuse(code, [...at, 'description'], `must be a string, got ${show(description)}`).problems);
     if (typeof confidenceScore !== 'number' || !(confidenceScore >= 0 && confidenceScore <= 1)) {
-      return report(refuse(code, [...at, 'confidenceScore'], `must be a number between 0 and 1, got ${show(confidenceScore)}`).problems);
+      return report(
+        refuse(code, [...at, 'confidenceScore'], `must be a number between 0 and 1, got ${show(confidenceScore)}`)
+          .problems,
+      );
     }
     parsed.push({ id, description, confidenceScore });
   });

@@ -86,7 +86,9 @@ function loadJsonPollockSchemas(): Map<string, SchemaNode> {
   const dir = join(dirname(require.resolve('json-pollock/package.json')), 'js', 'schema');
   const documents = new Map<string, SchemaNode>();
   // Schemas refer to each other by file name ("$ref": "card.json"), so the file name is the id.
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     documents.set(file, JSON.parse(readFileSync(join(dir, file), 'utf8')) as SchemaNode);
   }
   return documents;
@@ -98,7 +100,13 @@ function checker(validate: ValidateFunction, choices: Choices) {
     // content, so only content of a bounded shape reaches it.
     const exceeded = exceededJsonLimit(value, RICH_CONTENT_LIMITS);
     if (exceeded) {
-      return { ok: false, errors: [{ path: exceeded.pointer, message: `${describeJsonLimit(exceeded)}, the most structured content may have` }], exceeded };
+      return {
+        ok: false,
+        errors: [
+          { path: exceeded.pointer, message: `${describeJsonLimit(exceeded)}, the most structured content may have` },
+        ],
+        exceeded,
+      };
     }
     if (validate(value)) return { ok: true };
     return { ok: false, errors: explain(validate.errors ?? [], choices) };
@@ -210,7 +218,10 @@ function typeTags(node: unknown, resolve: Resolve, visiting = new Set<unknown>()
   try {
     const own = tagsOf(node);
     if (own) return own;
-    const parts: unknown[] = [...(typeof node.$ref === 'string' ? [resolve(node.$ref, node)] : []), ...(Array.isArray(node.allOf) ? node.allOf : [])];
+    const parts: unknown[] = [
+      ...(typeof node.$ref === 'string' ? [resolve(node.$ref, node)] : []),
+      ...(Array.isArray(node.allOf) ? node.allOf : []),
+    ];
     for (const part of parts) {
       const tags = typeTags(part, resolve, visiting);
       if (tags) return tags;
@@ -235,13 +246,22 @@ function demandsStringType(node: unknown, resolve: Resolve, visiting = new Set<u
   try {
     const required = Array.isArray(node.required) && node.required.includes('type');
     const properties = isPlainObject(node.properties) ? node.properties : {};
-    const stringType = isPlainObject(properties.type) && (properties.type.type === 'string' || tagsOf(node) !== undefined);
+    const stringType =
+      isPlainObject(properties.type) && (properties.type.type === 'string' || tagsOf(node) !== undefined);
     if (node.type === 'object' && required && stringType) return true;
-    const parts: unknown[] = [...(typeof node.$ref === 'string' ? [resolve(node.$ref, node)] : []), ...(Array.isArray(node.allOf) ? node.allOf : [])];
+    const parts: unknown[] = [
+      ...(typeof node.$ref === 'string' ? [resolve(node.$ref, node)] : []),
+      ...(Array.isArray(node.allOf) ? node.allOf : []),
+    ];
     if (parts.some((part) => demandsStringType(part, resolve, visiting))) return true;
     for (const keyword of ['oneOf', 'anyOf']) {
       const branches = node[keyword];
-      if (Array.isArray(branches) && branches.length && branches.every((branch) => demandsStringType(branch, resolve, visiting))) return true;
+      if (
+        Array.isArray(branches) &&
+        branches.length &&
+        branches.every((branch) => demandsStringType(branch, resolve, visiting))
+      )
+        return true;
     }
     return false;
   } finally {
@@ -255,7 +275,8 @@ function tagsOf(node: SchemaNode): ReadonlySet<string> | undefined {
   if (!isPlainObject(properties) || !isPlainObject(properties.type)) return undefined;
   const { enum: values, const: single } = properties.type;
   if (typeof single === 'string') return new Set([single]);
-  if (Array.isArray(values) && values.length && values.every((v) => typeof v === 'string')) return new Set(values as string[]);
+  if (Array.isArray(values) && values.length && values.every((v) => typeof v === 'string'))
+    return new Set(values as string[]);
   return undefined;
 }
 
@@ -272,7 +293,12 @@ function explain(errors: ErrorObject[], choices: Choices): StructuredContentFind
   // one "must have a type" there, instead of each of them saying what the value is not. At one
   // spot the outermost (widest) choice speaks, with every type that would have been accepted.
   const untyped = errors
-    .filter((e) => e.keyword === 'if' && (e.params as { failingKeyword?: string }).failingKeyword === 'else' && choices.rewritten.has(e.parentSchema as object))
+    .filter(
+      (e) =>
+        e.keyword === 'if' &&
+        (e.params as { failingKeyword?: string }).failingKeyword === 'else' &&
+        choices.rewritten.has(e.parentSchema as object),
+    )
     .sort((a, b) => depth(a.instancePath) - depth(b.instancePath) || tagsAt(b).size - tagsAt(a).size);
   const spots: string[] = [];
   const choiceFindings: StructuredContentFinding[] = [];
@@ -293,8 +319,16 @@ function explain(errors: ErrorObject[], choices: Choices): StructuredContentFind
   for (const error of rest.filter(isChoice).sort((a, b) => depth(b.instancePath) - depth(a.instancePath))) {
     const base = error.instancePath;
     if ([...findings, ...choiceFindings].some((f) => within(f.path, base))) continue;
-    const ambiguous = error.keyword === 'oneOf' && Array.isArray((error.params as { passingSchemas?: unknown }).passingSchemas);
-    choiceFindings.push(ambiguous ? { path: base, message: 'matches more than one structured-content template; remove the properties that make it ambiguous' } : describeUnmatched(base, error.data, tagsAt(error)));
+    const ambiguous =
+      error.keyword === 'oneOf' && Array.isArray((error.params as { passingSchemas?: unknown }).passingSchemas);
+    choiceFindings.push(
+      ambiguous
+        ? {
+            path: base,
+            message: 'matches more than one structured-content template; remove the properties that make it ambiguous',
+          }
+        : describeUnmatched(base, error.data, tagsAt(error)),
+    );
   }
   findings.push(...choiceFindings);
   if (!findings.length) findings.push({ path: '', message: 'is not valid structured content' });
@@ -310,8 +344,10 @@ function depth(pointer: string): number {
 
 function describeUnmatched(path: string, value: unknown, tags: ReadonlySet<string>): StructuredContentFinding {
   if (!tags.size) return { path, message: 'does not match any of the allowed shapes' };
-  const choice = tags.size === 1 ? JSON.stringify([...tags][0]) : `one of ${[...tags].map((t) => JSON.stringify(t)).join(', ')}`;
-  if (!isPlainObject(value)) return { path, message: `must be an element object with a "type" (${choice}), got ${show(value)}` };
+  const choice =
+    tags.size === 1 ? JSON.stringify([...tags][0]) : `one of ${[...tags].map((t) => JSON.stringify(t)).join(', ')}`;
+  if (!isPlainObject(value))
+    return { path, message: `must be an element object with a "type" (${choice}), got ${show(value)}` };
   if (value.type === undefined) return { path, message: `must have a "type", ${choice}` };
   return { path: `${path}/type`, message: `must be ${choice}, got ${show(value.type)}` };
 }
@@ -334,7 +370,10 @@ function describeError(error: ErrorObject): StructuredContentFinding {
     case 'const':
       return { path, message: `must be ${show(params.allowedValue)}, ${got}` };
     case 'required':
-      return { path, message: `must have a ${JSON.stringify(params.missingProperty)} property${kind ? ` (required for${kind})` : ''}` };
+      return {
+        path,
+        message: `must have a ${JSON.stringify(params.missingProperty)} property${kind ? ` (required for${kind})` : ''}`,
+      };
     case 'additionalProperties':
       return {
         path: path + toPointer([String(params.additionalProperty)]),
@@ -367,6 +406,8 @@ function describeError(error: ErrorObject): StructuredContentFinding {
 }
 
 function article(type: string): string {
-  const names = type.split(',').map((t) => (t === 'integer' ? 'an integer' : t === 'object' || t === 'array' ? `an ${t}` : `a ${t}`));
+  const names = type
+    .split(',')
+    .map((t) => (t === 'integer' ? 'an integer' : t === 'object' || t === 'array' ? `an ${t}` : `a ${t}`));
   return names.join(' or ');
 }

@@ -12,7 +12,14 @@ export interface ParseContext {
 export type ParsedItem =
   | { kind: 'text'; index: number; text: string; audience: Audience; metadata?: unknown; encodedMetadata?: string }
   | { kind: 'structured'; index: number; content: object; metadata?: unknown; encodedMetadata?: string }
-  | { kind: 'quickReplies'; index: number; text: string; quickReplies: object; metadata?: unknown; encodedMetadata?: string }
+  | {
+      kind: 'quickReplies';
+      index: number;
+      text: string;
+      quickReplies: object;
+      metadata?: unknown;
+      encodedMetadata?: string;
+    }
   | { kind: 'delay'; index: number; seconds: number; typing: boolean };
 
 export type ParsedAction =

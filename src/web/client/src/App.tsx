@@ -44,27 +44,57 @@ function Routes() {
   }, [path]);
 
   let params: Record<string, string> | null;
-  if ((params = match('/chat/:acc', path))) return <ChatPage accountId={params.acc} skill={location.search.get('skill')} />;
+  if ((params = match('/chat/:acc', path)))
+    return <ChatPage accountId={params.acc} skill={location.search.get('skill')} />;
   if (path === '/' || path === '') {
     if (session?.kind === 'admin') return <Redirect to="/admin" />;
     if (session?.kind === 'agent') return <Redirect to="/agent" />;
     return <SignIn />;
   }
   if (match('/agent', path)) return session?.kind === 'agent' ? <Workspace session={session} /> : <Redirect to="/" />;
-  if (match('/admin', path)) return <RequireAdmin>{(token) => <AdminShell token={token}><AccountPicker token={token} /></AdminShell>}</RequireAdmin>;
+  if (match('/admin', path))
+    return (
+      <RequireAdmin>
+        {(token) => (
+          <AdminShell token={token}>
+            <AccountPicker token={token} />
+          </AdminShell>
+        )}
+      </RequireAdmin>
+    );
   if ((params = match('/admin/accounts/:acc/bots', path))) {
     const acc = params.acc;
-    return <RequireAdmin>{(token) => <AdminShell token={token} accountId={acc} section="bots"><BotsPage token={token} accountId={acc} /></AdminShell>}</RequireAdmin>;
+    return (
+      <RequireAdmin>
+        {(token) => (
+          <AdminShell token={token} accountId={acc} section="bots">
+            <BotsPage token={token} accountId={acc} />
+          </AdminShell>
+        )}
+      </RequireAdmin>
+    );
   }
   if ((params = match('/admin/accounts/:acc/bots/new', path))) {
     const acc = params.acc;
-    return <RequireAdmin>{(token) => <AdminShell token={token} accountId={acc} section="bots"><BotEditor token={token} accountId={acc} /></AdminShell>}</RequireAdmin>;
+    return (
+      <RequireAdmin>
+        {(token) => (
+          <AdminShell token={token} accountId={acc} section="bots">
+            <BotEditor token={token} accountId={acc} />
+          </AdminShell>
+        )}
+      </RequireAdmin>
+    );
   }
   if ((params = match('/admin/accounts/:acc/bots/:id', path))) {
     const { acc, id } = params;
     return (
       <RequireAdmin>
-        {(token) => <AdminShell token={token} accountId={acc} section="bots"><BotEditor key={id} token={token} accountId={acc} botId={id} /></AdminShell>}
+        {(token) => (
+          <AdminShell token={token} accountId={acc} section="bots">
+            <BotEditor key={id} token={token} accountId={acc} botId={id} />
+          </AdminShell>
+        )}
       </RequireAdmin>
     );
   }
@@ -72,14 +102,26 @@ function Routes() {
     const acc = params.acc;
     return (
       <RequireAdmin>
-        {(token) => <AdminShell token={token} accountId={acc} section="tester"><Tester token={token} accountId={acc} botId={location.search.get('bot')} /></AdminShell>}
+        {(token) => (
+          <AdminShell token={token} accountId={acc} section="tester">
+            <Tester token={token} accountId={acc} botId={location.search.get('bot')} />
+          </AdminShell>
+        )}
       </RequireAdmin>
     );
   }
-  if ((params = match('/admin/accounts/:acc', path))) return <Redirect to={`/admin/accounts/${encodeURIComponent(params.acc)}/bots`} />;
+  if ((params = match('/admin/accounts/:acc', path)))
+    return <Redirect to={`/admin/accounts/${encodeURIComponent(params.acc)}/bots`} />;
   return (
     <main className="page-center">
-      <Empty title="Page not found" action={<a className="btn" href="/">Go to sign-in</a>}>
+      <Empty
+        title="Page not found"
+        action={
+          <a className="btn" href="/">
+            Go to sign-in
+          </a>
+        }
+      >
         There is nothing at <code>{path}</code>.
       </Empty>
     </main>

@@ -6,7 +6,10 @@ declare module 'json-pollock/dist/json-pollock.min.js' {
     uiEvent?: Event;
   }
   interface JsonPollock {
-    init(options: { maxAllowedElements?: number; onAfterElementRendered?: (element: HTMLElement, template: unknown) => HTMLElement | null }): void;
+    init(options: {
+      maxAllowedElements?: number;
+      onAfterElementRendered?: (element: HTMLElement, template: unknown) => HTMLElement | null;
+    }): void;
     /** Renders structured content to a DOM element; throws (with `errors`) when the JSON is invalid. */
     render(json: unknown): HTMLElement;
     validate(json: unknown): void;

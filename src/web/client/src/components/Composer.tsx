@@ -15,7 +15,15 @@ interface Props {
 const TYPING_IDLE_MS = 3_000;
 
 /** A message field: Enter sends, Shift+Enter breaks the line; keeps the text if sending fails. */
-export function Composer({ onSend, onTyping, disabled, placeholder = 'Type a message', label, children, sendLabel = 'Send' }: Props) {
+export function Composer({
+  onSend,
+  onTyping,
+  disabled,
+  placeholder = 'Type a message',
+  label,
+  children,
+  sendLabel = 'Send',
+}: Props) {
   const [text, setText] = useState('');
   const [busy, setBusy] = useState(false);
   const typingTimer = useRef<number | undefined>(undefined);

@@ -42,11 +42,27 @@ export function Field({ label, hint, error, className, children }: Props) {
 }
 
 /** A checkbox with its label to the right and an optional hint under it. */
-export function Check({ label, hint, checked, onChange }: { label: string; hint?: ReactNode; checked: boolean; onChange(value: boolean): void }) {
+export function Check({
+  label,
+  hint,
+  checked,
+  onChange,
+}: {
+  label: string;
+  hint?: ReactNode;
+  checked: boolean;
+  onChange(value: boolean): void;
+}) {
   const id = useId();
   return (
     <div className="check">
-      <input id={id} type="checkbox" checked={checked} onChange={(e) => onChange(e.target.checked)} aria-describedby={hint ? `${id}-hint` : undefined} />
+      <input
+        id={id}
+        type="checkbox"
+        checked={checked}
+        onChange={(e) => onChange(e.target.checked)}
+        aria-describedby={hint ? `${id}-hint` : undefined}
+      />
       <label htmlFor={id}>{label}</label>
       {hint && (
         <span id={`${id}-hint`} className="field-hint">

@@ -10,7 +10,8 @@ export function pointerTokens(pointer: string): string[] {
     .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-const joinPointer = (base: string, token: string | number) => `${base}/${String(token).replace(/~/g, '~0').replace(/\//g, '~1')}`;
+const joinPointer = (base: string, token: string | number) =>
+  `${base}/${String(token).replace(/~/g, '~0').replace(/\//g, '~1')}`;
 
 /**
  * The deepest part of `value` the pointer reaches. An error about a missing field points below
@@ -21,7 +22,12 @@ export function resolvePointer(value: unknown, pointer: string): string {
   let node: unknown = value;
   for (const token of pointerTokens(pointer)) {
     if (Array.isArray(node) && /^\d+$/.test(token) && Number(token) < node.length) node = node[Number(token)];
-    else if (node && typeof node === 'object' && !Array.isArray(node) && Object.prototype.hasOwnProperty.call(node, token))
+    else if (
+      node &&
+      typeof node === 'object' &&
+      !Array.isArray(node) &&
+      Object.prototype.hasOwnProperty.call(node, token)
+    )
       node = (node as Record<string, unknown>)[token];
     else break;
     at = joinPointer(at, token);
@@ -59,7 +65,21 @@ export function JsonView({ value, highlights = [], label }: Props) {
   );
 }
 
-function Node({ value, pointer, marks, indent, prefix, suffix = '' }: { value: unknown; pointer: string; marks: Map<string, string[]>; indent: string; prefix?: ReactNode; suffix?: string }) {
+function Node({
+  value,
+  pointer,
+  marks,
+  indent,
+  prefix,
+  suffix = '',
+}: {
+  value: unknown;
+  pointer: string;
+  marks: Map<string, string[]>;
+  indent: string;
+  prefix?: ReactNode;
+  suffix?: string;
+}) {
   const notes = marks.get(pointer);
   const inner = indent + '  ';
   let body: ReactNode;
@@ -69,7 +89,14 @@ function Node({ value, pointer, marks, indent, prefix, suffix = '' }: { value: u
         {'['}
         {'\n'}
         {value.map((v, i) => (
-          <Node key={i} value={v} pointer={joinPointer(pointer, i)} marks={marks} indent={inner} suffix={i < value.length - 1 ? ',' : ''} />
+          <Node
+            key={i}
+            value={v}
+            pointer={joinPointer(pointer, i)}
+            marks={marks}
+            indent={inner}
+            suffix={i < value.length - 1 ? ',' : ''}
+          />
         ))}
         {indent}
         {']'}
@@ -97,7 +124,11 @@ function Node({ value, pointer, marks, indent, prefix, suffix = '' }: { value: u
       </>
     );
   } else {
-    body = <span className={`json-${value === null ? 'null' : typeof value}`}>{value === undefined ? 'undefined' : JSON.stringify(value)}</span>;
+    body = (
+      <span className={`json-${value === null ? 'null' : typeof value}`}>
+        {value === undefined ? 'undefined' : JSON.stringify(value)}
+      </span>
+    );
   }
   const line = (
     <>
@@ -107,7 +138,14 @@ function Node({ value, pointer, marks, indent, prefix, suffix = '' }: { value: u
     </>
   );
   // The root has no line of its own; every other node is indented on its own line.
-  if (pointer === '') return notes ? <mark className="json-hl" title={notes.join('\n')}>{line}</mark> : line;
+  if (pointer === '')
+    return notes ? (
+      <mark className="json-hl" title={notes.join('\n')}>
+        {line}
+      </mark>
+    ) : (
+      line
+    );
   return (
     <>
       {indent}

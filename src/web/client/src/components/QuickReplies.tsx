@@ -27,7 +27,13 @@ export function QuickReplies({ value, onPick }: Props) {
   return (
     <div className="quick-replies" role="group" aria-label="Quick replies">
       {options.map((o, i) => (
-        <button key={`${i}-${o.title}`} type="button" className="quick-reply" disabled={!onPick} onClick={() => onPick?.(o.text)}>
+        <button
+          key={`${i}-${o.title}`}
+          type="button"
+          className="quick-reply"
+          disabled={!onPick}
+          onClick={() => onPick?.(o.text)}
+        >
           {o.title}
         </button>
       ))}

@@ -19,7 +19,16 @@ export function Empty({ title, children, action }: { title: string; children?: R
   return (
     <div className="state state-empty">
       <div className="state-icon" aria-hidden="true">
-        <svg viewBox="0 0 24 24" width="20" height="20" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round">
+        <svg
+          viewBox="0 0 24 24"
+          width="20"
+          height="20"
+          fill="none"
+          stroke="currentColor"
+          strokeWidth="1.8"
+          strokeLinecap="round"
+          strokeLinejoin="round"
+        >
           <path d="M4 5h16v11H9l-5 4z" />
         </svg>
       </div>
@@ -30,7 +39,17 @@ export function Empty({ title, children, action }: { title: string; children?: R
   );
 }
 
-export function ErrorState({ error, title = 'Something went wrong', onRetry, children }: { error: unknown; title?: string; onRetry?: () => void; children?: ReactNode }) {
+export function ErrorState({
+  error,
+  title = 'Something went wrong',
+  onRetry,
+  children,
+}: {
+  error: unknown;
+  title?: string;
+  onRetry?: () => void;
+  children?: ReactNode;
+}) {
   return (
     <div className="state state-error" role="alert">
       <p className="state-title">{title}</p>
@@ -46,7 +65,15 @@ export function ErrorState({ error, title = 'Something went wrong', onRetry, chi
 }
 
 /** An inline message under a form or action: success, error or plain info. */
-export function Notice({ tone, children, id }: { tone: 'success' | 'error' | 'info' | 'warning'; children: ReactNode; id?: string }) {
+export function Notice({
+  tone,
+  children,
+  id,
+}: {
+  tone: 'success' | 'error' | 'info' | 'warning';
+  children: ReactNode;
+  id?: string;
+}) {
   return (
     <div id={id} className={`notice notice-${tone}`} role={tone === 'error' ? 'alert' : 'status'}>
       {children}

@@ -3,7 +3,10 @@ import type { BotStatus } from '../lib/types';
 const LABELS: Record<BotStatus, { label: string; hint: string }> = {
   ONLINE: { label: 'Online', hint: 'Taking conversations' },
   OFFLINE: { label: 'Offline', hint: 'Stopped; takes no conversations' },
-  VENDOR_INTERRUPTION: { label: 'Vendor interruption', hint: 'The bot endpoint is failing; new conversations are escalated' },
+  VENDOR_INTERRUPTION: {
+    label: 'Vendor interruption',
+    hint: 'The bot endpoint is failing; new conversations are escalated',
+  },
   SERVICE_INTERRUPTION: { label: 'Service interruption', hint: 'The platform side is failing; retried every minute' },
 };
 
@@ -17,7 +20,12 @@ export function StatusBadge({ status }: { status: BotStatus }) {
   );
 }
 
-const OUTCOMES: Record<string, string> = { PROCESSED: 'Processed', PARTIAL: 'Partial', ESCALATED: 'Escalated', FAILED: 'Failed' };
+const OUTCOMES: Record<string, string> = {
+  PROCESSED: 'Processed',
+  PARTIAL: 'Partial',
+  ESCALATED: 'Escalated',
+  FAILED: 'Failed',
+};
 
 export function OutcomeBadge({ outcome }: { outcome: string }) {
   return (

@@ -16,12 +16,17 @@ JsonPollock.registerAction('publishText', ({ actionData, uiEvent }) => {
 });
 JsonPollock.unregisterAction('link');
 JsonPollock.registerAction('link', ({ actionData }) => {
-  if (typeof actionData.uri === 'string' && /^https?:\/\//i.test(actionData.uri)) window.open(actionData.uri, '_blank', 'noopener,noreferrer');
+  if (typeof actionData.uri === 'string' && /^https?:\/\//i.test(actionData.uri))
+    window.open(actionData.uri, '_blank', 'noopener,noreferrer');
 });
 JsonPollock.unregisterAction('navigate');
 JsonPollock.registerAction('navigate', ({ actionData }) => {
   if (typeof actionData.la === 'number' && typeof actionData.lo === 'number') {
-    window.open(`https://www.openstreetmap.org/?mlat=${actionData.la}&mlon=${actionData.lo}`, '_blank', 'noopener,noreferrer');
+    window.open(
+      `https://www.openstreetmap.org/?mlat=${actionData.la}&mlon=${actionData.lo}`,
+      '_blank',
+      'noopener,noreferrer',
+    );
   }
 });
 

@@ -56,7 +56,18 @@ function systemLine(e: ConversationEvent, selfUserId?: string): string | null {
   }
 }
 
-export function Transcript({ events, viewpoint, showPrivate = false, showSystem = false, typing = {}, onPublishText, emptyText, label, pending = [], selfUserId }: Props) {
+export function Transcript({
+  events,
+  viewpoint,
+  showPrivate = false,
+  showSystem = false,
+  typing = {},
+  onPublishText,
+  emptyText,
+  label,
+  pending = [],
+  selfUserId,
+}: Props) {
   const list = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
 
@@ -65,7 +76,9 @@ export function Transcript({ events, viewpoint, showPrivate = false, showSystem 
     const el = list.current;
     if (el) stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
   };
-  const typingRoles = (Object.keys(typing) as Originator['role'][]).filter((r) => (viewpoint === 'consumer' ? r !== 'CONSUMER' : r === 'CONSUMER'));
+  const typingRoles = (Object.keys(typing) as Originator['role'][]).filter((r) =>
+    viewpoint === 'consumer' ? r !== 'CONSUMER' : r === 'CONSUMER',
+  );
   useLayoutEffect(() => {
     const el = list.current;
     if (el && stick.current) el.scrollTop = el.scrollHeight;
@@ -103,7 +116,11 @@ export function Transcript({ events, viewpoint, showPrivate = false, showSystem 
           const isPrivate = e.audience === 'AGENTS_AND_MANAGERS';
           const role = e.originator.role.toLowerCase();
           return (
-            <li key={e.sequence} className={`msg msg-${mine ? 'mine' : 'theirs'} msg-${role}${isPrivate ? ' msg-private' : ''}`} data-sequence={e.sequence}>
+            <li
+              key={e.sequence}
+              className={`msg msg-${mine ? 'mine' : 'theirs'} msg-${role}${isPrivate ? ' msg-private' : ''}`}
+              data-sequence={e.sequence}
+            >
               <div className="msg-meta">
                 <span className="msg-sender">{SENDER[viewpoint][e.originator.role]}</span>
                 {isPrivate && <span className="private-tag">Private · agents only</span>}

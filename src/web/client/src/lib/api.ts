@@ -33,7 +33,8 @@ export class ApiError extends Error {
 }
 
 export function errorText(error: unknown): string {
-  if (error instanceof ApiError) return error.status ? `${error.message} (${error.code}, HTTP ${error.status})` : error.message;
+  if (error instanceof ApiError)
+    return error.status ? `${error.message} (${error.code}, HTTP ${error.status})` : error.message;
   return error instanceof Error ? error.message : String(error);
 }
 
@@ -68,7 +69,11 @@ async function request<T>(method: string, path: string, options: RequestOptions 
   }
   if (!response.ok) {
     const err = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
-    throw new ApiError(response.status, err?.code ?? `http-${response.status}`, err?.message ?? (text.slice(0, 200) || response.statusText));
+    throw new ApiError(
+      response.status,
+      err?.code ?? `http-${response.status}`,
+      err?.message ?? (text.slice(0, 200) || response.statusText),
+    );
   }
   return parsed as T;
 }
@@ -96,37 +101,53 @@ export function adminApi(token: string) {
   const base = '/admin/v1';
   const acc = (accountId: string) => `${base}/accounts/${enc(accountId)}`;
   const bot = (accountId: string, id: string) => `${acc(accountId)}/bots/${enc(id)}`;
-  const call = <T>(method: string, path: string, body?: unknown, signal?: AbortSignal) => request<T>(method, path, { token, body, signal });
+  const call = <T>(method: string, path: string, body?: unknown, signal?: AbortSignal) =>
+    request<T>(method, path, { token, body, signal });
   return {
     accounts: () => call<{ accounts: Account[] }>('GET', `${base}/accounts`).then((r) => r.accounts),
     createAccount: (accountId: string) => call<Account>('POST', `${base}/accounts`, { accountId }),
     skills: (accountId: string) => call<{ skills: Skill[] }>('GET', `${acc(accountId)}/skills`).then((r) => r.skills),
     /** Registered functions (INVOKE_FUNCTION targets), offered as the escalation error hook. */
     functions: (accountId: string) =>
-      call<{ functions: { lambdaUuid: string; name?: string | null; url: string }[] }>('GET', `${acc(accountId)}/functions`).then((r) => r.functions),
-    bots: (accountId: string, signal?: AbortSignal) => call<{ bots: Bot[] }>('GET', `${acc(accountId)}/bots`, undefined, signal).then((r) => r.bots),
+      call<{ functions: { lambdaUuid: string; name?: string | null; url: string }[] }>(
+        'GET',
+        `${acc(accountId)}/functions`,
+      ).then((r) => r.functions),
+    bots: (accountId: string, signal?: AbortSignal) =>
+      call<{ bots: Bot[] }>('GET', `${acc(accountId)}/bots`, undefined, signal).then((r) => r.bots),
     bot: (accountId: string, id: string) => call<Bot>('GET', bot(accountId, id)),
-    createBot: (accountId: string, input: BotInput) => call<{ id: string; status: string }>('POST', `${acc(accountId)}/bots`, input),
-    updateBot: (accountId: string, id: string, patch: Partial<BotInput>) => call<Bot>('PATCH', bot(accountId, id), patch),
+    createBot: (accountId: string, input: BotInput) =>
+      call<{ id: string; status: string }>('POST', `${acc(accountId)}/bots`, input),
+    updateBot: (accountId: string, id: string, patch: Partial<BotInput>) =>
+      call<Bot>('PATCH', bot(accountId, id), patch),
     deleteBot: (accountId: string, id: string) => call<unknown>('DELETE', bot(accountId, id)),
     /** The vendor's environments for credentials not saved yet (the create form). */
     environmentsFor: (accountId: string, vendor: Omit<VendorConfig, 'environment'>, signal?: AbortSignal) =>
-      call<{ environments: string[] }>('POST', `${acc(accountId)}/vendor/environments`, { vendor }, signal).then((r) => r.environments),
+      call<{ environments: string[] }>('POST', `${acc(accountId)}/vendor/environments`, { vendor }, signal).then(
+        (r) => r.environments,
+      ),
     environmentsOf: (accountId: string, id: string, signal?: AbortSignal) =>
-      call<{ environments: string[] }>('GET', `${bot(accountId, id)}/environments`, undefined, signal).then((r) => r.environments),
+      call<{ environments: string[] }>('GET', `${bot(accountId, id)}/environments`, undefined, signal).then(
+        (r) => r.environments,
+      ),
     testConnectionFor: (accountId: string, vendor: VendorConfig) =>
       call<TestConnectionResult>('POST', `${acc(accountId)}/vendor/test-connection`, { vendor }),
-    testConnectionOf: (accountId: string, id: string) => call<TestConnectionResult>('POST', `${bot(accountId, id)}/test-connection`),
+    testConnectionOf: (accountId: string, id: string) =>
+      call<TestConnectionResult>('POST', `${bot(accountId, id)}/test-connection`),
     start: (accountId: string, id: string) => call<{ status: string }>('POST', `${bot(accountId, id)}/start`),
     stop: (accountId: string, id: string) => call<{ status: string }>('POST', `${bot(accountId, id)}/stop`),
     createTestConversation: (accountId: string, id: string) =>
       call<{ conversationId: string; consumerToken: string }>('POST', `${bot(accountId, id)}/test-conversations`),
     logs: (accountId: string, id: string, conversationId: string, signal?: AbortSignal) =>
-      call<{ exchanges: Exchange[] }>('GET', `${bot(accountId, id)}/logs?conversationId=${enc(conversationId)}`, undefined, signal).then(
-        (r) => r.exchanges,
-      ),
+      call<{ exchanges: Exchange[] }>(
+        'GET',
+        `${bot(accountId, id)}/logs?conversationId=${enc(conversationId)}`,
+        undefined,
+        signal,
+      ).then((r) => r.exchanges),
     errorCodes: () => call<{ codes: Record<string, ErrorCodeInfo> }>('GET', `${base}/error-codes`).then((r) => r.codes),
-    conversation: (accountId: string, id: string) => call<ConversationWithEvents>('GET', `${acc(accountId)}/conversations/${enc(id)}`),
+    conversation: (accountId: string, id: string) =>
+      call<ConversationWithEvents>('GET', `${acc(accountId)}/conversations/${enc(id)}`),
     conversationStream: (accountId: string, id: string, after?: number) =>
       wsUrl(`${acc(accountId)}/conversations/${enc(id)}/stream?${streamQuery(token, after)}`),
   };
@@ -144,11 +165,18 @@ export function consumerApi(accountId: string) {
     open: (body: { skill: string; type?: string; visitor?: Visitor; sdes?: Sdes }) =>
       request<{ conversationId: string; consumerToken: string }>('POST', base, { body }),
     status: (id: string, token: string) =>
-      request<{ conversationId: string; type: string; status: 'OPEN' | 'CLOSED'; lastSequence: number }>('GET', `${base}/${enc(id)}`, { token }),
-    send: (id: string, token: string, message: ConsumerMessage) => request<{ sequence: number }>('POST', `${base}/${enc(id)}/messages`, { token, body: message }),
-    typing: (id: string, token: string, typing: boolean) => request<void>('POST', `${base}/${enc(id)}/typing`, { token, body: { typing } }),
+      request<{ conversationId: string; type: string; status: 'OPEN' | 'CLOSED'; lastSequence: number }>(
+        'GET',
+        `${base}/${enc(id)}`,
+        { token },
+      ),
+    send: (id: string, token: string, message: ConsumerMessage) =>
+      request<{ sequence: number }>('POST', `${base}/${enc(id)}/messages`, { token, body: message }),
+    typing: (id: string, token: string, typing: boolean) =>
+      request<void>('POST', `${base}/${enc(id)}/typing`, { token, body: { typing } }),
     close: (id: string, token: string) => request<{ status: string }>('POST', `${base}/${enc(id)}/close`, { token }),
-    stream: (id: string, token: string, after?: number) => wsUrl(`${base}/${enc(id)}/stream?${streamQuery(token, after)}`),
+    stream: (id: string, token: string, after?: number) =>
+      wsUrl(`${base}/${enc(id)}/stream?${streamQuery(token, after)}`),
   };
 }
 export type ConsumerApi = ReturnType<typeof consumerApi>;
@@ -157,7 +185,9 @@ export type ConsumerApi = ReturnType<typeof consumerApi>;
 // Agent (bearer = agent session token)
 
 export function agentLogin(accountId: string, username: string, password: string) {
-  return request<{ token: string; user: AgentUser }>('POST', `/api/account/${enc(accountId)}/agent/login`, { body: { username, password } });
+  return request<{ token: string; user: AgentUser }>('POST', `/api/account/${enc(accountId)}/agent/login`, {
+    body: { username, password },
+  });
 }
 
 export function agentApi(accountId: string, token: string) {

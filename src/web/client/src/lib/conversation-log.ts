@@ -38,7 +38,9 @@ export function logReducer(state: LogState, action: Action): LogState {
       // History fetched while the stream was already delivering: keep both, each once.
       return { ...state, events: mergeEvents(state.events, action.events), ready: true };
     case 'expire-typing': {
-      const typing = Object.fromEntries(Object.entries(state.typing).filter(([, at]) => action.now - (at ?? 0) < TYPING_EXPIRES_MS));
+      const typing = Object.fromEntries(
+        Object.entries(state.typing).filter(([, at]) => action.now - (at ?? 0) < TYPING_EXPIRES_MS),
+      );
       return Object.keys(typing).length === Object.keys(state.typing).length ? state : { ...state, typing };
     }
     case 'stream': {

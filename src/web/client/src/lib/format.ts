@@ -12,12 +12,16 @@ export function duration(seconds: number): string {
 
 export function time(at: number | string): string {
   const date = new Date(at);
-  return Number.isNaN(date.getTime()) ? String(at) : date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return Number.isNaN(date.getTime())
+    ? String(at)
+    : date.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
 export function dateTime(at: number | string): string {
   const date = new Date(at);
-  return Number.isNaN(date.getTime()) ? String(at) : date.toLocaleString([], { dateStyle: 'medium', timeStyle: 'medium' });
+  return Number.isNaN(date.getTime())
+    ? String(at)
+    : date.toLocaleString([], { dateStyle: 'medium', timeStyle: 'medium' });
 }
 
 export function ago(at: number | string, now = Date.now()): string {
@@ -26,10 +30,17 @@ export function ago(at: number | string, now = Date.now()): string {
   return now - t < 5_000 ? 'just now' : `${duration((now - t) / 1000)} ago`;
 }
 
-const TTR_LABEL: Record<Ttr['ttrType'], string> = { URGENT: 'Urgent', NORMAL: 'Normal', PRIORITIZED: 'Prioritized', CUSTOM: 'Custom' };
+const TTR_LABEL: Record<Ttr['ttrType'], string> = {
+  URGENT: 'Urgent',
+  NORMAL: 'Normal',
+  PRIORITIZED: 'Prioritized',
+  CUSTOM: 'Custom',
+};
 
 export function ttrLabel(ttr: Ttr): string {
-  return ttr.ttrType === 'CUSTOM' && ttr.value !== undefined ? `Custom · ${duration(ttr.value)}` : TTR_LABEL[ttr.ttrType] ?? ttr.ttrType;
+  return ttr.ttrType === 'CUSTOM' && ttr.value !== undefined
+    ? `Custom · ${duration(ttr.value)}`
+    : (TTR_LABEL[ttr.ttrType] ?? ttr.ttrType);
 }
 
 export function shortId(id: string): string {

@@ -2,7 +2,17 @@
  * A deliberately tiny client-side router (History API): the console has a handful of routes and
  * no router dependency. The server falls back to index.html for exactly these prefixes.
  */
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type AnchorHTMLAttributes, type MouseEvent, type ReactNode } from 'react';
+import {
+  createContext,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useState,
+  type AnchorHTMLAttributes,
+  type MouseEvent,
+  type ReactNode,
+} from 'react';
 
 interface Location {
   pathname: string;
@@ -16,7 +26,10 @@ interface RouterValue {
 
 const RouterContext = createContext<RouterValue | null>(null);
 
-const current = (): Location => ({ pathname: window.location.pathname, search: new URLSearchParams(window.location.search) });
+const current = (): Location => ({
+  pathname: window.location.pathname,
+  search: new URLSearchParams(window.location.search),
+});
 
 export function RouterProvider({ children }: { children: ReactNode }) {
   const [location, setLocation] = useState(current);
@@ -55,11 +68,23 @@ export function match(pattern: string, pathname: string): Record<string, string>
 }
 
 /** An ordinary link (works with middle-click and keyboard) that navigates in place. */
-export function Link({ to, children, ...rest }: { to: string; children: ReactNode } & AnchorHTMLAttributes<HTMLAnchorElement>) {
+export function Link({
+  to,
+  children,
+  ...rest
+}: { to: string; children: ReactNode } & AnchorHTMLAttributes<HTMLAnchorElement>) {
   const { navigate } = useRouter();
   const onClick = (event: MouseEvent<HTMLAnchorElement>) => {
     rest.onClick?.(event);
-    if (event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    if (
+      event.defaultPrevented ||
+      event.button !== 0 ||
+      event.metaKey ||
+      event.ctrlKey ||
+      event.shiftKey ||
+      event.altKey
+    )
+      return;
     event.preventDefault();
     navigate(to);
   };

@@ -15,7 +15,14 @@ export type {
   TtrType,
   Visitor,
 } from '../../../../platform/types.js';
-import type { Conversation, ConversationEvent, ConversationType, Originator, Skill, Ttr } from '../../../../platform/types.js';
+import type {
+  Conversation,
+  ConversationEvent,
+  ConversationType,
+  Originator,
+  Skill,
+  Ttr,
+} from '../../../../platform/types.js';
 
 /** One realtime stream message (src/platform/realtime.ts). */
 export type StreamMessage =

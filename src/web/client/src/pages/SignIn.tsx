@@ -16,7 +16,9 @@ export function SignIn() {
       <header className="signin-header">
         <h1 className="visually-hidden">Sign in to botbridge</h1>
         <Logo />
-        <p className="muted">Third-Party Bots, self-hosted. Sign in to configure and test bots, or to take conversations.</p>
+        <p className="muted">
+          Third-Party Bots, self-hosted. Sign in to configure and test bots, or to take conversations.
+        </p>
       </header>
       {notice && <Notice tone="warning">{notice}</Notice>}
       <div className="signin-grid">
@@ -44,11 +46,20 @@ function AdminSignIn() {
   return (
     <section className="card signin-card" aria-labelledby="admin-signin-title">
       <h2 id="admin-signin-title">Operator</h2>
-      <p className="muted">Bots, test connection, the conversation tester. Uses the admin token printed when the server first started.</p>
+      <p className="muted">
+        Bots, test connection, the conversation tester. Uses the admin token printed when the server first started.
+      </p>
       <form onSubmit={submit} className="form">
         <label className="field">
           <span>Admin token</span>
-          <input type="password" autoComplete="current-password" value={token} onChange={(e) => setToken(e.target.value)} required name="adminToken" />
+          <input
+            type="password"
+            autoComplete="current-password"
+            value={token}
+            onChange={(e) => setToken(e.target.value)}
+            required
+            name="adminToken"
+          />
         </label>
         {error && <Notice tone="error">{error}</Notice>}
         <button className="btn btn-primary" type="submit" disabled={busy || !token.trim()}>
@@ -83,22 +94,47 @@ function AgentSignIn() {
   return (
     <section className="card signin-card" aria-labelledby="agent-signin-title">
       <h2 id="agent-signin-title">Agent</h2>
-      <p className="muted">Take conversations from your skills’ queues, read the bot’s history, reply, transfer and close.</p>
+      <p className="muted">
+        Take conversations from your skills’ queues, read the bot’s history, reply, transfer and close.
+      </p>
       <form onSubmit={submit} className="form">
         <label className="field">
           <span>Account</span>
-          <input value={accountId} onChange={(e) => setAccountId(e.target.value)} required name="account" autoComplete="organization" />
+          <input
+            value={accountId}
+            onChange={(e) => setAccountId(e.target.value)}
+            required
+            name="account"
+            autoComplete="organization"
+          />
         </label>
         <label className="field">
           <span>Username</span>
-          <input value={username} onChange={(e) => setUsername(e.target.value)} required name="username" autoComplete="username" />
+          <input
+            value={username}
+            onChange={(e) => setUsername(e.target.value)}
+            required
+            name="username"
+            autoComplete="username"
+          />
         </label>
         <label className="field">
           <span>Password</span>
-          <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} required name="password" autoComplete="current-password" />
+          <input
+            type="password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            required
+            name="password"
+            autoComplete="current-password"
+          />
         </label>
         {error && <Notice tone="error">{error}</Notice>}
-        <button className="btn btn-primary" type="submit" disabled={busy || !username.trim() || !password || !accountId.trim()}>
+        <button
+          className="btn btn-primary"
+          type="submit"
+          disabled={busy || !username.trim() || !password || !accountId.trim()}
+        >
           {busy ? 'Signing in…' : 'Sign in as agent'}
         </button>
       </form>

@@ -18,7 +18,9 @@ export function AccountPicker({ token }: { token: string }) {
         </div>
       </div>
       {accounts.status === 'loading' && <Loading>Loading accounts…</Loading>}
-      {accounts.status === 'error' && <ErrorState error={accounts.error} title="Could not load accounts" onRetry={accounts.reload} />}
+      {accounts.status === 'error' && (
+        <ErrorState error={accounts.error} title="Could not load accounts" onRetry={accounts.reload} />
+      )}
       {accounts.status === 'ready' &&
         (accounts.value.length ? (
           <ul className="account-list" aria-label="Accounts">
@@ -32,7 +34,9 @@ export function AccountPicker({ token }: { token: string }) {
             ))}
           </ul>
         ) : (
-          <Empty title="No accounts yet">Create the first one below; the demo account is created on first start unless DEMO=0.</Empty>
+          <Empty title="No accounts yet">
+            Create the first one below; the demo account is created on first start unless DEMO=0.
+          </Empty>
         ))}
       <CreateAccount token={token} />
     </div>
@@ -52,7 +56,13 @@ function CreateAccount({ token }: { token: string }) {
       <form className="form form-inline" onSubmit={submit}>
         <label className="field">
           <span>Account id</span>
-          <input value={id} onChange={(e) => setId(e.target.value)} pattern="[A-Za-z0-9_\-]{1,32}" title="1–32 letters, digits, - or _" required />
+          <input
+            value={id}
+            onChange={(e) => setId(e.target.value)}
+            pattern="[A-Za-z0-9_\-]{1,32}"
+            title="1–32 letters, digits, - or _"
+            required
+          />
         </label>
         <button className="btn" type="submit" disabled={busy || !id.trim()}>
           Create

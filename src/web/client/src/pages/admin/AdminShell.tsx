@@ -53,7 +53,10 @@ export function AdminShell({ token, accountId, section, children }: Props) {
                 onChange={(e) => navigate(`/admin/accounts/${encodeURIComponent(e.target.value)}/${section ?? 'bots'}`)}
                 aria-label="Account"
               >
-                {(accounts?.some((a) => a.accountId === accountId) ? accounts : [...(accounts ?? []), { accountId }]).map((a) => (
+                {(accounts?.some((a) => a.accountId === accountId)
+                  ? accounts
+                  : [...(accounts ?? []), { accountId }]
+                ).map((a) => (
                   <option key={a.accountId} value={a.accountId}>
                     {a.accountId}
                   </option>

@@ -78,7 +78,9 @@ export function BotEditor({ token, accountId, botId }: Props) {
     try {
       if (!botId) {
         const { id } = await api.createBot(accountId, toInput(form, 'create'));
-        navigate(`/admin/accounts/${encodeURIComponent(accountId)}/bots/${encodeURIComponent(id)}?created=1`, { replace: true });
+        navigate(`/admin/accounts/${encodeURIComponent(accountId)}/bots/${encodeURIComponent(id)}?created=1`, {
+          replace: true,
+        });
       } else {
         const saved = await api.updateBot(accountId, botId, toInput(form, 'patch'));
         setBot(saved);
@@ -97,7 +99,11 @@ export function BotEditor({ token, accountId, botId }: Props) {
     return (
       <div className="page narrow">
         <BackLink acc={acc} />
-        <ErrorState error={loadError} title={creating ? 'Could not prepare the form' : 'Could not load this bot'} onRetry={load} />
+        <ErrorState
+          error={loadError}
+          title={creating ? 'Could not prepare the form' : 'Could not load this bot'}
+          onRetry={load}
+        />
       </div>
     );
   }
@@ -115,7 +121,11 @@ export function BotEditor({ token, accountId, botId }: Props) {
       <div className="page-head">
         <div>
           <h1>{creating ? 'Create a bot' : bot!.name}</h1>
-          <p className="muted">{creating ? 'A Custom Endpoint bot: your service answers, the connector does the rest.' : `Bot id ${bot!.id}`}</p>
+          <p className="muted">
+            {creating
+              ? 'A Custom Endpoint bot: your service answers, the connector does the rest.'
+              : `Bot id ${bot!.id}`}
+          </p>
         </div>
         {bot && <StatusBadge status={bot.status} />}
       </div>
@@ -135,7 +145,13 @@ export function BotEditor({ token, accountId, botId }: Props) {
             <div className="segmented" role="radiogroup" aria-labelledby="type-label">
               {(['MESSAGING', 'CHAT'] as const).map((t) => (
                 <label key={t} className="segment">
-                  <input type="radio" name="conversationType" value={t} checked={form.conversationType === t} onChange={() => set('conversationType', t)} />
+                  <input
+                    type="radio"
+                    name="conversationType"
+                    value={t}
+                    checked={form.conversationType === t}
+                    onChange={() => set('conversationType', t)}
+                  />
                   <span>{t === 'MESSAGING' ? 'Messaging' : 'Chat'}</span>
                 </label>
               ))}
@@ -148,27 +164,80 @@ export function BotEditor({ token, accountId, botId }: Props) {
 
         <fieldset className="card form-section">
           <legend>Conversation behaviour</legend>
-          <Check label="Send a welcome event" hint="The bot gets a START event when a conversation reaches it, so it can greet first." checked={form.welcomeEvent} onChange={(v) => set('welcomeEvent', v)} />
-          <Check label="Send engagement attributes (SDES)" hint="The bot receives the consumer’s SDES when its conversation is created." checked={form.engagementAttributes} onChange={(v) => set('engagementAttributes', v)} />
-          <Check label="Survey bot" hint="The bot gets CLOSE_CONVERSATION when a conversation it holds closes with a survey due." checked={form.survey} onChange={(v) => set('survey', v)} />
-          <Field label="Maximum open conversations" hint="Beyond this, new conversations are escalated." error={errors.maxOpenConversations} className="field-short">
-            {(p) => <input {...p} inputMode="numeric" value={form.maxOpenConversations} onChange={(e) => set('maxOpenConversations', e.target.value)} />}
+          <Check
+            label="Send a welcome event"
+            hint="The bot gets a START event when a conversation reaches it, so it can greet first."
+            checked={form.welcomeEvent}
+            onChange={(v) => set('welcomeEvent', v)}
+          />
+          <Check
+            label="Send engagement attributes (SDES)"
+            hint="The bot receives the consumer’s SDES when its conversation is created."
+            checked={form.engagementAttributes}
+            onChange={(v) => set('engagementAttributes', v)}
+          />
+          <Check
+            label="Survey bot"
+            hint="The bot gets CLOSE_CONVERSATION when a conversation it holds closes with a survey due."
+            checked={form.survey}
+            onChange={(v) => set('survey', v)}
+          />
+          <Field
+            label="Maximum open conversations"
+            hint="Beyond this, new conversations are escalated."
+            error={errors.maxOpenConversations}
+            className="field-short"
+          >
+            {(p) => (
+              <input
+                {...p}
+                inputMode="numeric"
+                value={form.maxOpenConversations}
+                onChange={(e) => set('maxOpenConversations', e.target.value)}
+              />
+            )}
           </Field>
         </fieldset>
 
         <fieldset className="card form-section">
           <legend>Combine messages</legend>
-          <Check label="Combine consecutive consumer messages into one event" checked={form.combineEnabled} onChange={(v) => set('combineEnabled', v)} />
+          <Check
+            label="Combine consecutive consumer messages into one event"
+            checked={form.combineEnabled}
+            onChange={(v) => set('combineEnabled', v)}
+          />
           <div className="grid-3">
             <Field label="Max messages" error={errors.maxMessages}>
-              {(p) => <input {...p} inputMode="numeric" value={form.maxMessages} disabled={!form.combineEnabled} onChange={(e) => set('maxMessages', e.target.value)} />}
+              {(p) => (
+                <input
+                  {...p}
+                  inputMode="numeric"
+                  value={form.maxMessages}
+                  disabled={!form.combineEnabled}
+                  onChange={(e) => set('maxMessages', e.target.value)}
+                />
+              )}
             </Field>
             <Field label="Time frame (s)" error={errors.timeFrameSeconds}>
-              {(p) => <input {...p} inputMode="decimal" value={form.timeFrameSeconds} disabled={!form.combineEnabled} onChange={(e) => set('timeFrameSeconds', e.target.value)} />}
+              {(p) => (
+                <input
+                  {...p}
+                  inputMode="decimal"
+                  value={form.timeFrameSeconds}
+                  disabled={!form.combineEnabled}
+                  onChange={(e) => set('timeFrameSeconds', e.target.value)}
+                />
+              )}
             </Field>
             <Field label="After typing (s)" error={errors.timeFrameAfterTypingSeconds}>
               {(p) => (
-                <input {...p} inputMode="decimal" value={form.timeFrameAfterTypingSeconds} disabled={!form.combineEnabled} onChange={(e) => set('timeFrameAfterTypingSeconds', e.target.value)} />
+                <input
+                  {...p}
+                  inputMode="decimal"
+                  value={form.timeFrameAfterTypingSeconds}
+                  disabled={!form.combineEnabled}
+                  onChange={(e) => set('timeFrameAfterTypingSeconds', e.target.value)}
+                />
               )}
             </Field>
           </div>
@@ -176,7 +245,9 @@ export function BotEditor({ token, accountId, botId }: Props) {
 
         <fieldset className="card form-section">
           <legend>Escalation</legend>
-          <p className="muted small">When the bot’s service fails or answers nothing usable, the conversation goes to this skill.</p>
+          <p className="muted small">
+            When the bot’s service fails or answers nothing usable, the conversation goes to this skill.
+          </p>
           <Field label="Escalation skill">
             {(p) => (
               <select {...p} value={form.escalationSkill} onChange={(e) => set('escalationSkill', e.target.value)}>
@@ -190,17 +261,52 @@ export function BotEditor({ token, accountId, botId }: Props) {
             )}
           </Field>
           <Field label="Message to the customer">
-            {(p) => <textarea {...p} rows={2} value={form.messageToCustomer} onChange={(e) => set('messageToCustomer', e.target.value)} />}
+            {(p) => (
+              <textarea
+                {...p}
+                rows={2}
+                value={form.messageToCustomer}
+                onChange={(e) => set('messageToCustomer', e.target.value)}
+              />
+            )}
           </Field>
           <Field label="Message to the agent" hint="Sent as a private text, only agents see it.">
-            {(p) => <textarea {...p} rows={2} value={form.messageToAgent} onChange={(e) => set('messageToAgent', e.target.value)} />}
-          </Field>
-          <Field label="Transfer-failure message" hint="Sent to the customer when the escalation transfer itself fails.">
-            {(p) => <textarea {...p} rows={2} value={form.transferFailureMessage} onChange={(e) => set('transferFailureMessage', e.target.value)} />}
-          </Field>
-          <Field label="Error hook (function)" hint={functions.length ? 'Called when the bot escalates.' : 'No functions registered in this account (POST /admin/v1/accounts/{acc}/functions).'}>
             {(p) => (
-              <select {...p} value={form.errorHookLambdaUuid} onChange={(e) => set('errorHookLambdaUuid', e.target.value)}>
+              <textarea
+                {...p}
+                rows={2}
+                value={form.messageToAgent}
+                onChange={(e) => set('messageToAgent', e.target.value)}
+              />
+            )}
+          </Field>
+          <Field
+            label="Transfer-failure message"
+            hint="Sent to the customer when the escalation transfer itself fails."
+          >
+            {(p) => (
+              <textarea
+                {...p}
+                rows={2}
+                value={form.transferFailureMessage}
+                onChange={(e) => set('transferFailureMessage', e.target.value)}
+              />
+            )}
+          </Field>
+          <Field
+            label="Error hook (function)"
+            hint={
+              functions.length
+                ? 'Called when the bot escalates.'
+                : 'No functions registered in this account (POST /admin/v1/accounts/{acc}/functions).'
+            }
+          >
+            {(p) => (
+              <select
+                {...p}
+                value={form.errorHookLambdaUuid}
+                onChange={(e) => set('errorHookLambdaUuid', e.target.value)}
+              >
                 <option value="">— None —</option>
                 {functions.map((f) => (
                   <option key={f.lambdaUuid} value={f.lambdaUuid}>
@@ -217,20 +323,54 @@ export function BotEditor({ token, accountId, botId }: Props) {
 
         <fieldset className="card form-section">
           <legend>Chat inactivity</legend>
-          <Check label="Warn, then close, when the consumer goes quiet" checked={form.inactivityEnabled} onChange={(v) => set('inactivityEnabled', v)} />
+          <Check
+            label="Warn, then close, when the consumer goes quiet"
+            checked={form.inactivityEnabled}
+            onChange={(v) => set('inactivityEnabled', v)}
+          />
           <div className="grid-2">
             <Field label="Warn after (s)" error={errors.warningAfterSeconds}>
-              {(p) => <input {...p} inputMode="numeric" value={form.warningAfterSeconds} disabled={!form.inactivityEnabled} onChange={(e) => set('warningAfterSeconds', e.target.value)} />}
+              {(p) => (
+                <input
+                  {...p}
+                  inputMode="numeric"
+                  value={form.warningAfterSeconds}
+                  disabled={!form.inactivityEnabled}
+                  onChange={(e) => set('warningAfterSeconds', e.target.value)}
+                />
+              )}
             </Field>
             <Field label="Close after (s)" error={errors.closeAfterSeconds}>
-              {(p) => <input {...p} inputMode="numeric" value={form.closeAfterSeconds} disabled={!form.inactivityEnabled} onChange={(e) => set('closeAfterSeconds', e.target.value)} />}
+              {(p) => (
+                <input
+                  {...p}
+                  inputMode="numeric"
+                  value={form.closeAfterSeconds}
+                  disabled={!form.inactivityEnabled}
+                  onChange={(e) => set('closeAfterSeconds', e.target.value)}
+                />
+              )}
             </Field>
           </div>
           <Field label="Warning text">
-            {(p) => <input {...p} value={form.warningText} disabled={!form.inactivityEnabled} onChange={(e) => set('warningText', e.target.value)} />}
+            {(p) => (
+              <input
+                {...p}
+                value={form.warningText}
+                disabled={!form.inactivityEnabled}
+                onChange={(e) => set('warningText', e.target.value)}
+              />
+            )}
           </Field>
           <Field label="Close text">
-            {(p) => <input {...p} value={form.closeText} disabled={!form.inactivityEnabled} onChange={(e) => set('closeText', e.target.value)} />}
+            {(p) => (
+              <input
+                {...p}
+                value={form.closeText}
+                disabled={!form.inactivityEnabled}
+                onChange={(e) => set('closeText', e.target.value)}
+              />
+            )}
           </Field>
         </fieldset>
 
@@ -258,18 +398,35 @@ function BackLink({ acc }: { acc: string }) {
   );
 }
 
-function SkillPicker({ skills, value, onChange, error }: { skills: Skill[]; value: string[]; onChange(v: string[]): void; error?: string }) {
+function SkillPicker({
+  skills,
+  value,
+  onChange,
+  error,
+}: {
+  skills: Skill[];
+  value: string[];
+  onChange(v: string[]): void;
+  error?: string;
+}) {
   const toggle = (name: string, on: boolean) => onChange(on ? [...value, name] : value.filter((v) => v !== name));
   return (
     <fieldset className="field skill-picker" aria-describedby={error ? 'skills-error' : undefined}>
       <legend className="field-label">Skills served</legend>
       {skills.length === 0 ? (
-        <p className="muted small">This account has no skills yet. Create one with POST /admin/v1/accounts/&lt;account&gt;/skills.</p>
+        <p className="muted small">
+          This account has no skills yet. Create one with POST /admin/v1/accounts/&lt;account&gt;/skills.
+        </p>
       ) : (
         <div className="chips">
           {skills.map((s) => (
             <label key={s.id} className={`chip${value.includes(s.name) ? ' is-on' : ''}`}>
-              <input type="checkbox" checked={value.includes(s.name)} onChange={(e) => toggle(s.name, e.target.checked)} aria-invalid={error ? true : undefined} />
+              <input
+                type="checkbox"
+                checked={value.includes(s.name)}
+                onChange={(e) => toggle(s.name, e.target.checked)}
+                aria-invalid={error ? true : undefined}
+              />
               <span>{s.name}</span>
             </label>
           ))}

@@ -32,7 +32,10 @@ export function BotLifecycle({ api, accountId, bot, onChange }: Props) {
     setMessage(null);
     try {
       const { status } = what === 'start' ? await api.start(accountId, bot.id) : await api.stop(accountId, bot.id);
-      setMessage({ tone: 'success', text: what === 'start' ? `Started. Status: ${status}.` : 'Stopped. The bot takes no new conversations.' });
+      setMessage({
+        tone: 'success',
+        text: what === 'start' ? `Started. Status: ${status}.` : 'Stopped. The bot takes no new conversations.',
+      });
     } catch (e) {
       setMessage({ tone: 'error', text: `Could not ${what}: ${errorText(e)}` });
     } finally {
@@ -67,7 +70,8 @@ export function BotLifecycle({ api, accountId, bot, onChange }: Props) {
           <dd>
             {bot.lastError ? (
               <>
-                <code>{bot.lastError.code}</code> {bot.lastError.message} <span className="muted small">({ago(bot.lastError.at)})</span>
+                <code>{bot.lastError.code}</code> {bot.lastError.message}{' '}
+                <span className="muted small">({ago(bot.lastError.at)})</span>
               </>
             ) : (
               <span className="muted">None</span>
@@ -85,14 +89,23 @@ export function BotLifecycle({ api, accountId, bot, onChange }: Props) {
             {busy ? 'Stopping…' : 'Stop bot'}
           </button>
         )}
-        <Link className="btn" to={`/admin/accounts/${encodeURIComponent(accountId)}/tester?bot=${encodeURIComponent(bot.id)}`}>
+        <Link
+          className="btn"
+          to={`/admin/accounts/${encodeURIComponent(accountId)}/tester?bot=${encodeURIComponent(bot.id)}`}
+        >
           Open in tester
         </Link>
         <span className="topbar-spacer" />
         {confirmDelete ? (
           <span className="confirm" role="group" aria-label="Confirm deletion">
             <span className="small">Delete this bot? Its conversations go back to routing.</span>
-            <button type="button" className="btn btn-danger btn-small" onClick={() => void remove()} disabled={busy} autoFocus>
+            <button
+              type="button"
+              className="btn btn-danger btn-small"
+              onClick={() => void remove()}
+              disabled={busy}
+              autoFocus
+            >
               Yes, delete
             </button>
             <button type="button" className="btn btn-ghost btn-small" onClick={() => setConfirmDelete(false)}>

@@ -54,7 +54,10 @@ export function BotsPage({ token, accountId }: Props) {
     setMessages(({ [bot.id]: _old, ...rest }) => rest);
     try {
       const { status } = await (action === 'start' ? api.start(accountId, bot.id) : api.stop(accountId, bot.id));
-      setMessages((m) => ({ ...m, [bot.id]: { tone: 'success', text: action === 'start' ? `Started: ${status}` : 'Stopped' } }));
+      setMessages((m) => ({
+        ...m,
+        [bot.id]: { tone: 'success', text: action === 'start' ? `Started: ${status}` : 'Stopped' },
+      }));
     } catch (e) {
       const reason = e instanceof ApiError ? e.message : errorText(e);
       setMessages((m) => ({ ...m, [bot.id]: { tone: 'error', text: `Could not ${action}: ${reason}` } }));
@@ -86,7 +89,9 @@ export function BotsPage({ token, accountId }: Props) {
           )}
         </ErrorState>
       )}
-      {bots !== null && error !== null && <Notice tone="warning">Live status paused: {errorText(error)}. Retrying…</Notice>}
+      {bots !== null && error !== null && (
+        <Notice tone="warning">Live status paused: {errorText(error)}. Retrying…</Notice>
+      )}
       {bots !== null && bots.length === 0 && (
         <Empty
           title="No bots yet"
@@ -96,7 +101,8 @@ export function BotsPage({ token, accountId }: Props) {
             </Link>
           }
         >
-          Connect your Custom Endpoint service: give its base URL, bot id and the app installation’s credentials, test the connection, then start it.
+          Connect your Custom Endpoint service: give its base URL, bot id and the app installation’s credentials, test
+          the connection, then start it.
         </Empty>
       )}
       {bots !== null && bots.length > 0 && (
@@ -145,18 +151,38 @@ export function BotsPage({ token, accountId }: Props) {
                   <td className="row-actions">
                     <div className="row-buttons">
                       {bot.status === 'OFFLINE' ? (
-                        <button type="button" className="btn btn-small" disabled={busy[bot.id]} onClick={() => void lifecycle(bot, 'start')} aria-label={`Start ${bot.name}`}>
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          disabled={busy[bot.id]}
+                          onClick={() => void lifecycle(bot, 'start')}
+                          aria-label={`Start ${bot.name}`}
+                        >
                           {busy[bot.id] ? 'Starting…' : 'Start'}
                         </button>
                       ) : (
-                        <button type="button" className="btn btn-small" disabled={busy[bot.id]} onClick={() => void lifecycle(bot, 'stop')} aria-label={`Stop ${bot.name}`}>
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          disabled={busy[bot.id]}
+                          onClick={() => void lifecycle(bot, 'stop')}
+                          aria-label={`Stop ${bot.name}`}
+                        >
                           {busy[bot.id] ? 'Stopping…' : 'Stop'}
                         </button>
                       )}
-                      <Link className="btn btn-small" to={`/admin/accounts/${acc}/tester?bot=${encodeURIComponent(bot.id)}`} aria-label={`Test ${bot.name} in the tester`}>
+                      <Link
+                        className="btn btn-small"
+                        to={`/admin/accounts/${acc}/tester?bot=${encodeURIComponent(bot.id)}`}
+                        aria-label={`Test ${bot.name} in the tester`}
+                      >
                         Test
                       </Link>
-                      <Link className="btn btn-small btn-ghost" to={`/admin/accounts/${acc}/bots/${encodeURIComponent(bot.id)}`} aria-label={`Edit ${bot.name}`}>
+                      <Link
+                        className="btn btn-small btn-ghost"
+                        to={`/admin/accounts/${acc}/bots/${encodeURIComponent(bot.id)}`}
+                        aria-label={`Edit ${bot.name}`}
+                      >
                         Edit
                       </Link>
                     </div>

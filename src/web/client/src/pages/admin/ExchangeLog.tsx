@@ -38,10 +38,18 @@ export function ExchangeLog({ exchanges, error, codes, hasConversation }: Props)
           </button>
         )}
       </header>
-      {!hasConversation && <Empty title="No exchanges yet">Each message you send becomes an exchange with the bot’s service, listed here.</Empty>}
+      {!hasConversation && (
+        <Empty title="No exchanges yet">
+          Each message you send becomes an exchange with the bot’s service, listed here.
+        </Empty>
+      )}
       {hasConversation && exchanges === null && error === null && <Loading>Waiting for the first exchange…</Loading>}
-      {hasConversation && exchanges === null && error !== null && <ErrorState error={error} title="Could not load the bot log" />}
-      {exchanges && exchanges.length === 0 && <Empty title="No exchanges yet">Send a message: the bot’s answer and how it was processed show up here.</Empty>}
+      {hasConversation && exchanges === null && error !== null && (
+        <ErrorState error={error} title="Could not load the bot log" />
+      )}
+      {exchanges && exchanges.length === 0 && (
+        <Empty title="No exchanges yet">Send a message: the bot’s answer and how it was processed show up here.</Empty>
+      )}
       {exchanges && exchanges.length > 0 && (
         <div className="log-layout">
           <ol className="exchange-list" aria-label="Exchanges, newest first">
@@ -80,7 +88,9 @@ export function ExchangeLog({ exchanges, error, codes, hasConversation }: Props)
 }
 
 function ExchangeDetail({ exchange: x, codes }: { exchange: Exchange; codes: Record<string, ErrorCodeInfo> }) {
-  const highlights = x.errors.filter((e) => e.path !== undefined).map((e) => ({ pointer: e.path!, note: `${e.code}: ${e.message}` }));
+  const highlights = x.errors
+    .filter((e) => e.path !== undefined)
+    .map((e) => ({ pointer: e.path!, note: `${e.code}: ${e.message}` }));
   return (
     <article className="exchange-detail" aria-label="Exchange details">
       <header className="exchange-detail-head">
@@ -88,13 +98,16 @@ function ExchangeDetail({ exchange: x, codes }: { exchange: Exchange; codes: Rec
         <span>
           <strong>{x.eventType}</strong>{' '}
           <span className="muted small">
-            {x.response ? `HTTP ${x.response.status}` : 'no response'} · {x.durationMs} ms · {x.attempts} attempt{x.attempts === 1 ? '' : 's'}
+            {x.response ? `HTTP ${x.response.status}` : 'no response'} · {x.durationMs} ms · {x.attempts} attempt
+            {x.attempts === 1 ? '' : 's'}
           </span>
         </span>
       </header>
 
       {x.errors.length === 0 ? (
-        x.outcome === 'PROCESSED' && <p className="processed-note">Processed: every item of the answer was valid and delivered.</p>
+        x.outcome === 'PROCESSED' && (
+          <p className="processed-note">Processed: every item of the answer was valid and delivered.</p>
+        )
       ) : (
         <ul className="error-list">
           {x.errors.map((e, i) => {

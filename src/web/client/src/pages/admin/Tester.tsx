@@ -43,7 +43,8 @@ export function Tester({ token, accountId, botId }: Props) {
   }, [loadBots]);
 
   const acc = encodeURIComponent(accountId);
-  const pick = (id: string) => navigate(`/admin/accounts/${acc}/tester${id ? `?bot=${encodeURIComponent(id)}` : ''}`, { replace: true });
+  const pick = (id: string) =>
+    navigate(`/admin/accounts/${acc}/tester${id ? `?bot=${encodeURIComponent(id)}` : ''}`, { replace: true });
   const bot = bots?.find((b) => b.id === botId) ?? null;
 
   return (
@@ -84,8 +85,14 @@ export function Tester({ token, accountId, botId }: Props) {
           Create a Custom Endpoint bot first, then come back to chat with it.
         </Empty>
       )}
-      {bots && bots.length > 0 && !botId && <Empty title="Choose a bot to test">Pick one of the account’s bots above; a test conversation starts right away.</Empty>}
-      {bots && botId && !bot && <ErrorState error={new Error(`There is no bot “${botId}” in account ${accountId}.`)} title="Unknown bot" />}
+      {bots && bots.length > 0 && !botId && (
+        <Empty title="Choose a bot to test">
+          Pick one of the account’s bots above; a test conversation starts right away.
+        </Empty>
+      )}
+      {bots && botId && !bot && (
+        <ErrorState error={new Error(`There is no bot “${botId}” in account ${accountId}.`)} title="Unknown bot" />
+      )}
       {bot && <TestSession key={bot.id} api={api} accountId={accountId} bot={bot} onBotChanged={loadBots} />}
     </div>
   );
@@ -96,7 +103,17 @@ interface Session {
   consumerToken: string;
 }
 
-function TestSession({ api, accountId, bot, onBotChanged }: { api: AdminApi; accountId: string; bot: Bot; onBotChanged(): void }) {
+function TestSession({
+  api,
+  accountId,
+  bot,
+  onBotChanged,
+}: {
+  api: AdminApi;
+  accountId: string;
+  bot: Bot;
+  onBotChanged(): void;
+}) {
   const consumer = useMemo(() => consumerApi(accountId), [accountId]);
   const [session, setSession] = useState<Session | null>(null);
   const [phase, setPhase] = useState<'idle' | 'starting' | 'open' | 'closed'>('idle');
@@ -151,7 +168,13 @@ function TestSession({ api, accountId, bot, onBotChanged }: { api: AdminApi; acc
   );
 
   const source: StreamSource | null = useMemo(
-    () => (session ? { key: session.conversationId, url: (after) => api.conversationStream(accountId, session.conversationId, after) } : null),
+    () =>
+      session
+        ? {
+            key: session.conversationId,
+            url: (after) => api.conversationStream(accountId, session.conversationId, after),
+          }
+        : null,
     [api, accountId, session],
   );
   const refreshLogs = useCallback(async () => {
@@ -218,7 +241,8 @@ function TestSession({ api, accountId, bot, onBotChanged }: { api: AdminApi; acc
             <p className="muted small">
               {session ? (
                 <>
-                  Conversation <code>{session.conversationId.slice(0, 8)}</code> · {streamStatus === 'live' ? 'live' : streamStatus}
+                  Conversation <code>{session.conversationId.slice(0, 8)}</code> ·{' '}
+                  {streamStatus === 'live' ? 'live' : streamStatus}
                 </>
               ) : (
                 'No test conversation yet'
@@ -229,7 +253,12 @@ function TestSession({ api, accountId, bot, onBotChanged }: { api: AdminApi; acc
             <input type="checkbox" checked={showPrivate} onChange={(e) => setShowPrivate(e.target.checked)} />
             <span>Show private texts</span>
           </label>
-          <button type="button" className="btn btn-small" onClick={() => void start()} disabled={phase === 'starting' || offline}>
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => void start()}
+            disabled={phase === 'starting' || offline}
+          >
             {phase === 'starting' ? 'Starting…' : 'Restart conversation'}
           </button>
         </header>
@@ -243,7 +272,9 @@ function TestSession({ api, accountId, bot, onBotChanged }: { api: AdminApi; acc
             </Notice>
           </div>
         )}
-        {startError !== null && <ErrorState error={startError} title="Could not start a test conversation" onRetry={() => void start()} />}
+        {startError !== null && (
+          <ErrorState error={startError} title="Could not start a test conversation" onRetry={() => void start()} />
+        )}
         <div className="tester-transcript">
           {phase === 'starting' && !session && <Loading>Starting a test conversation…</Loading>}
           {session && (
@@ -269,7 +300,12 @@ function TestSession({ api, accountId, bot, onBotChanged }: { api: AdminApi; acc
               </button>
             </div>
           ) : (
-            <Composer label="Message to the bot" onSend={send} disabled={phase !== 'open'} placeholder="Message the bot…" />
+            <Composer
+              label="Message to the bot"
+              onSend={send}
+              disabled={phase !== 'open'}
+              placeholder="Message the bot…"
+            />
           )}
         </footer>
       </section>

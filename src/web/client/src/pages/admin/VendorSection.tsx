@@ -30,9 +30,14 @@ const DEBOUNCE_MS = 500;
  * credentials mean the saved ones (the secret is never sent back to the browser).
  */
 export function VendorSection({ api, accountId, bot, form, errors, set }: Props) {
-  const [environments, setEnvironments] = useState<Environments>({ status: 'waiting', reason: 'Enter the base URL, client id, client secret and bot id to load the environments.' });
+  const [environments, setEnvironments] = useState<Environments>({
+    status: 'waiting',
+    reason: 'Enter the base URL, client id, client secret and bot id to load the environments.',
+  });
   const [nonce, setNonce] = useState(0);
-  const [test, setTest] = useState<{ running: boolean; result?: TestConnectionResult; error?: string }>({ running: false });
+  const [test, setTest] = useState<{ running: boolean; result?: TestConnectionResult; error?: string }>({
+    running: false,
+  });
   const saved = sameVendor(form, bot);
   const incomplete = vendorErrors(form, true);
   const canUseTyped = Object.keys(incomplete).length === 0;
@@ -51,7 +56,10 @@ export function VendorSection({ api, accountId, bot, form, errors, set }: Props)
     const timer = window.setTimeout(() => {
       setEnvironments({ status: 'loading' });
       const { environment: _unused, ...vendor } = vendorOf(form);
-      const request = saved && bot ? api.environmentsOf(accountId, bot.id, controller.signal) : api.environmentsFor(accountId, { ...vendor, clientSecret: form.clientSecret }, controller.signal);
+      const request =
+        saved && bot
+          ? api.environmentsOf(accountId, bot.id, controller.signal)
+          : api.environmentsFor(accountId, { ...vendor, clientSecret: form.clientSecret }, controller.signal);
       request.then(
         (list) => setEnvironments({ status: 'ready', list }),
         (e: unknown) => {
@@ -69,7 +77,12 @@ export function VendorSection({ api, accountId, bot, form, errors, set }: Props)
 
   // When the list arrives without the chosen environment, choose the service's first one.
   useEffect(() => {
-    if (environments.status === 'ready' && environments.list.length && !environments.list.includes(form.environment) && !bot) {
+    if (
+      environments.status === 'ready' &&
+      environments.list.length &&
+      !environments.list.includes(form.environment) &&
+      !bot
+    ) {
       set('environment', environments.list.includes('draft') ? 'draft' : environments.list[0]);
     }
     // Only when a new list arrives, not on every change of the chosen environment.
@@ -78,12 +91,19 @@ export function VendorSection({ api, accountId, bot, form, errors, set }: Props)
   const runTest = async () => {
     const useSaved = saved && bot && form.environment === bot.vendor.environment;
     if (!useSaved && !canUseTyped) {
-      setTest({ running: false, error: bot ? 'Enter the client secret again to test changed settings, or save first.' : 'Fill in the connection fields first.' });
+      setTest({
+        running: false,
+        error: bot
+          ? 'Enter the client secret again to test changed settings, or save first.'
+          : 'Fill in the connection fields first.',
+      });
       return;
     }
     setTest({ running: true });
     try {
-      const result = useSaved ? await api.testConnectionOf(accountId, bot.id) : await api.testConnectionFor(accountId, { ...vendorOf(form), clientSecret: form.clientSecret });
+      const result = useSaved
+        ? await api.testConnectionOf(accountId, bot.id)
+        : await api.testConnectionFor(accountId, { ...vendorOf(form), clientSecret: form.clientSecret });
       setTest({ running: false, result });
     } catch (e) {
       setTest({ running: false, error: errorText(e) });
@@ -96,23 +116,80 @@ export function VendorSection({ api, accountId, bot, form, errors, set }: Props)
   return (
     <fieldset className="card form-section">
       <legend>Custom Endpoint connection</legend>
-      <Field label="Base URL" hint="Where your service listens, without a trailing “/”, e.g. https://bot.example.com/api" error={errors.baseUrl}>
-        {(p) => <input {...p} type="url" inputMode="url" value={form.baseUrl} onChange={(e) => set('baseUrl', e.target.value)} placeholder="https://" autoComplete="off" spellCheck={false} />}
+      <Field
+        label="Base URL"
+        hint="Where your service listens, without a trailing “/”, e.g. https://bot.example.com/api"
+        error={errors.baseUrl}
+      >
+        {(p) => (
+          <input
+            {...p}
+            type="url"
+            inputMode="url"
+            value={form.baseUrl}
+            onChange={(e) => set('baseUrl', e.target.value)}
+            placeholder="https://"
+            autoComplete="off"
+            spellCheck={false}
+          />
+        )}
       </Field>
       <div className="grid-2">
-        <Field label="Client ID" hint="Of the app installation with scope thirdpartybots.customendpoint.bot." error={errors.clientId}>
-          {(p) => <input {...p} value={form.clientId} onChange={(e) => set('clientId', e.target.value)} autoComplete="off" spellCheck={false} />}
-        </Field>
-        <Field label="Client secret" hint={bot ? 'Leave empty to keep the saved secret.' : undefined} error={errors.clientSecret}>
+        <Field
+          label="Client ID"
+          hint="Of the app installation with scope thirdpartybots.customendpoint.bot."
+          error={errors.clientId}
+        >
           {(p) => (
-            <input {...p} type="password" value={form.clientSecret} onChange={(e) => set('clientSecret', e.target.value)} autoComplete="new-password" placeholder={bot ? '•••••••• (unchanged)' : ''} />
+            <input
+              {...p}
+              value={form.clientId}
+              onChange={(e) => set('clientId', e.target.value)}
+              autoComplete="off"
+              spellCheck={false}
+            />
+          )}
+        </Field>
+        <Field
+          label="Client secret"
+          hint={bot ? 'Leave empty to keep the saved secret.' : undefined}
+          error={errors.clientSecret}
+        >
+          {(p) => (
+            <input
+              {...p}
+              type="password"
+              value={form.clientSecret}
+              onChange={(e) => set('clientSecret', e.target.value)}
+              autoComplete="new-password"
+              placeholder={bot ? '•••••••• (unchanged)' : ''}
+            />
           )}
         </Field>
         <Field label="Bot ID" hint="Your service’s id for this bot (letters, digits, “-”)." error={errors.botId}>
-          {(p) => <input {...p} value={form.botId} onChange={(e) => set('botId', e.target.value)} autoComplete="off" spellCheck={false} />}
+          {(p) => (
+            <input
+              {...p}
+              value={form.botId}
+              onChange={(e) => set('botId', e.target.value)}
+              autoComplete="off"
+              spellCheck={false}
+            />
+          )}
         </Field>
-        <Field label="Request timeout (s)" hint="Per request; transient failures are retried up to 3 attempts." error={errors.timeoutSeconds}>
-          {(p) => <input {...p} inputMode="numeric" value={form.timeoutSeconds} onChange={(e) => set('timeoutSeconds', e.target.value)} />}
+        <Field
+          label="Request timeout (s)"
+          hint="Per request; transient failures are retried up to 3 attempts."
+          error={errors.timeoutSeconds}
+        >
+          {(p) => (
+            <input
+              {...p}
+              inputMode="numeric"
+              value={form.timeoutSeconds}
+              onChange={(e) => set('timeoutSeconds', e.target.value)}
+            />
+          )}
         </Field>
       </div>
       <Field
@@ -132,7 +209,12 @@ export function VendorSection({ api, accountId, bot, form, errors, set }: Props)
       >
         {(p) => (
           <div className="env-row">
-            <select {...p} value={form.environment} onChange={(e) => set('environment', e.target.value)} disabled={environments.status !== 'ready' && !form.environment}>
+            <select
+              {...p}
+              value={form.environment}
+              onChange={(e) => set('environment', e.target.value)}
+              disabled={environments.status !== 'ready' && !form.environment}
+            >
               {envOptions.map((env) => (
                 <option key={env} value={env}>
                   {env}
@@ -145,13 +227,20 @@ export function VendorSection({ api, accountId, bot, form, errors, set }: Props)
                 </option>
               )}
             </select>
-            <button type="button" className="btn btn-small" onClick={() => setNonce((n) => n + 1)} disabled={environments.status === 'loading' || (!saved && !canUseTyped)}>
+            <button
+              type="button"
+              className="btn btn-small"
+              onClick={() => setNonce((n) => n + 1)}
+              disabled={environments.status === 'loading' || (!saved && !canUseTyped)}
+            >
               Reload list
             </button>
           </div>
         )}
       </Field>
-      {environments.status === 'error' && <Notice tone="error">Could not load the environments: {environments.message}</Notice>}
+      {environments.status === 'error' && (
+        <Notice tone="error">Could not load the environments: {environments.message}</Notice>
+      )}
 
       <div className="test-connection">
         <button type="button" className="btn" onClick={runTest} disabled={test.running}>

@@ -133,7 +133,8 @@ export function validate(form: BotForm, creating: boolean): FormErrors {
   if (!decimal(form.timeFrameSeconds, 0, 60)) errors.timeFrameSeconds = '0 to 60 seconds.';
   if (!decimal(form.timeFrameAfterTypingSeconds, 0, 60)) errors.timeFrameAfterTypingSeconds = '0 to 60 seconds.';
   // The server's bound: the longest a timer can wait (24.8 days).
-  if (!integer(form.warningAfterSeconds, 1, 2_147_483)) errors.warningAfterSeconds = 'Whole seconds, from 1 to 2147483.';
+  if (!integer(form.warningAfterSeconds, 1, 2_147_483))
+    errors.warningAfterSeconds = 'Whole seconds, from 1 to 2147483.';
   if (!integer(form.closeAfterSeconds, 1, 2_147_483)) errors.closeAfterSeconds = 'Whole seconds, from 1 to 2147483.';
   if (!integer(form.maxOpenConversations, 1, 1_000_000)) errors.maxOpenConversations = '1 to 1,000,000.';
   return errors;

@@ -7,13 +7,18 @@ export function ConsumerInfo({ conversation }: { conversation: Conversation }) {
   const { sdes, visitor } = conversation;
   // Open beside the conversation on a wide screen; folded under it on a narrow one.
   const [wide] = useState(() => window.matchMedia('(min-width: 1101px)').matches);
-  const hasSdes = Object.keys(sdes.authenticatedSdes ?? {}).length + Object.keys(sdes.unauthenticatedSdes ?? {}).length > 0;
+  const hasSdes =
+    Object.keys(sdes.authenticatedSdes ?? {}).length + Object.keys(sdes.unauthenticatedSdes ?? {}).length > 0;
   return (
     <aside className="ws-info" aria-labelledby="info-title">
       <h2 id="info-title">Consumer</h2>
       <details open={wide} className="info-block">
         <summary>Visitor</summary>
-        {Object.keys(visitor).length ? <Pairs value={visitor} /> : <p className="muted small">No visitor information was sent.</p>}
+        {Object.keys(visitor).length ? (
+          <Pairs value={visitor} />
+        ) : (
+          <p className="muted small">No visitor information was sent.</p>
+        )}
       </details>
       <details open={wide} className="info-block">
         <summary>Engagement attributes (SDES)</summary>
@@ -74,7 +79,9 @@ function Pairs({ value }: { value: Record<string, unknown> }) {
       {Object.entries(value).map(([k, v]) => (
         <div key={k} className="pair">
           <dt>{k}</dt>
-          <dd className={typeof v === 'object' && v !== null ? 'mono pre' : 'mono'}>{typeof v === 'object' && v !== null ? JSON.stringify(v, null, 1) : String(v)}</dd>
+          <dd className={typeof v === 'object' && v !== null ? 'mono pre' : 'mono'}>
+            {typeof v === 'object' && v !== null ? JSON.stringify(v, null, 1) : String(v)}
+          </dd>
         </div>
       ))}
     </dl>

@@ -25,7 +25,18 @@ interface Props {
   onChanged(): void;
 }
 
-export function ConversationPanel({ api, selfUserId, conversationId, mine, skills, inbox, onAccept, onBack, onLeft, onChanged }: Props) {
+export function ConversationPanel({
+  api,
+  selfUserId,
+  conversationId,
+  mine,
+  skills,
+  inbox,
+  onAccept,
+  onBack,
+  onLeft,
+  onChanged,
+}: Props) {
   const log = useConversationLog(conversationId);
   const [meta, setMeta] = useState<Meta | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -45,7 +56,8 @@ export function ConversationPanel({ api, selfUserId, conversationId, mine, skill
     } catch (e) {
       // A previewed conversation someone else took is no longer ours to look at.
       const now = latest.current;
-      if (e instanceof ApiError && e.status === 403 && now.meta && !now.mine) now.onLeft('That conversation was taken by another agent.');
+      if (e instanceof ApiError && e.status === 403 && now.meta && !now.mine)
+        now.onLeft('That conversation was taken by another agent.');
       else setError(e);
     }
   };
@@ -76,7 +88,9 @@ export function ConversationPanel({ api, selfUserId, conversationId, mine, skill
   if (!conversationId) {
     return (
       <section className="ws-main ws-empty" id="ws-main" aria-label="Conversation">
-        <Empty title="No conversation selected">Accept a conversation from the queue, or pick one of yours, to see its history and reply.</Empty>
+        <Empty title="No conversation selected">
+          Accept a conversation from the queue, or pick one of yours, to see its history and reply.
+        </Empty>
       </section>
     );
   }
@@ -118,7 +132,9 @@ export function ConversationPanel({ api, selfUserId, conversationId, mine, skill
             <h2>Conversation #{shortId(meta.conversationId)}</h2>
             <p className="muted small">
               {meta.skill.name} · {meta.type === 'CHAT' ? 'Chat' : 'Messaging'} · TTR {ttrLabel(meta.ttr)} ·{' '}
-              <span className={`status-text status-${meta.status.toLowerCase()}`}>{closed ? 'Closed' : mine ? 'With you' : 'Waiting in queue'}</span>
+              <span className={`status-text status-${meta.status.toLowerCase()}`}>
+                {closed ? 'Closed' : mine ? 'With you' : 'Waiting in queue'}
+              </span>
             </p>
           </div>
           {!mine && !closed && (
@@ -149,8 +165,12 @@ export function ConversationPanel({ api, selfUserId, conversationId, mine, skill
             <Composer
               label={privateNote ? 'Private note (agents only)' : 'Reply to the consumer'}
               placeholder={privateNote ? 'Private note — only agents and managers see it' : 'Reply to the consumer…'}
-              onSend={(text) => act('Sending', () => api.send(meta.conversationId, text, privateNote ? 'AGENTS_AND_MANAGERS' : 'ALL'))}
-              onTyping={privateNote ? undefined : (on) => void api.typing(meta.conversationId, on).catch(() => undefined)}
+              onSend={(text) =>
+                act('Sending', () => api.send(meta.conversationId, text, privateNote ? 'AGENTS_AND_MANAGERS' : 'ALL'))
+              }
+              onTyping={
+                privateNote ? undefined : (on) => void api.typing(meta.conversationId, on).catch(() => undefined)
+              }
               sendLabel={privateNote ? 'Add note' : 'Send'}
             >
               <label className="toggle">
@@ -187,7 +207,16 @@ function CloseButton({ onClose }: { onClose(): Promise<unknown> }) {
   return (
     <span className="confirm" role="group" aria-label="Confirm closing">
       <span className="small">Close it?</span>
-      <button type="button" className="btn btn-danger btn-small" autoFocus onClick={() => void onClose().catch(() => undefined).finally(() => setConfirming(false))}>
+      <button
+        type="button"
+        className="btn btn-danger btn-small"
+        autoFocus
+        onClick={() =>
+          void onClose()
+            .catch(() => undefined)
+            .finally(() => setConfirming(false))
+        }
+      >
         Yes, close
       </button>
       <button type="button" className="btn btn-ghost btn-small" onClick={() => setConfirming(false)}>
@@ -201,7 +230,15 @@ function CloseButton({ onClose }: { onClose(): Promise<unknown> }) {
  * Skills come from what the agent knows (their own, the queue's, their conversations'): the
  * agent API lists no skills, so the field also takes any name and shows the server's answer.
  */
-function TransferForm({ skills, current, onTransfer }: { skills: string[]; current: string; onTransfer(skill: string): Promise<void> }) {
+function TransferForm({
+  skills,
+  current,
+  onTransfer,
+}: {
+  skills: string[];
+  current: string;
+  onTransfer(skill: string): Promise<void>;
+}) {
   const [skill, setSkill] = useState('');
   const [busy, setBusy] = useState(false);
   const submit = async (event: FormEvent) => {
@@ -220,7 +257,12 @@ function TransferForm({ skills, current, onTransfer }: { skills: string[]; curre
     <form className="transfer-form" onSubmit={submit}>
       <label className="field field-inline">
         <span>Transfer to skill</span>
-        <input list="transfer-skills" value={skill} onChange={(e) => setSkill(e.target.value)} placeholder={`e.g. ${skills.find((s) => s !== current) ?? 'escalation'}`} />
+        <input
+          list="transfer-skills"
+          value={skill}
+          onChange={(e) => setSkill(e.target.value)}
+          placeholder={`e.g. ${skills.find((s) => s !== current) ?? 'escalation'}`}
+        />
       </label>
       <datalist id="transfer-skills">
         {skills.map((s) => (

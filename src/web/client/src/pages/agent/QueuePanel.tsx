@@ -31,7 +31,9 @@ export function QueuePanel({ user, queue, held, error, onRetry, selected, unread
         </h2>
         {error !== null && !queue && <ErrorState error={error} title="Could not load the queue" onRetry={onRetry} />}
         {!queue && error === null && <Loading>Loading queue…</Loading>}
-        {queue && !user.skills.length && <p className="muted small">You serve no skills, so no conversations are routed to you.</p>}
+        {queue && !user.skills.length && (
+          <p className="muted small">You serve no skills, so no conversations are routed to you.</p>
+        )}
         {queue &&
           [...groups.entries()].map(([skill, items]) => (
             <div key={skill} className="queue-group" aria-label={`Skill ${skill}`} role="group">
@@ -43,8 +45,17 @@ export function QueuePanel({ user, queue, held, error, onRetry, selected, unread
               ) : (
                 <ul className="queue-list">
                   {items.map((q) => (
-                    <li key={q.conversationId} className={`queue-item${selected === q.conversationId ? ' is-selected' : ''}`} data-conversation={q.conversationId}>
-                      <button type="button" className="queue-open" onClick={() => onSelect(q.conversationId)} aria-label={`Preview conversation ${shortId(q.conversationId)}`}>
+                    <li
+                      key={q.conversationId}
+                      className={`queue-item${selected === q.conversationId ? ' is-selected' : ''}`}
+                      data-conversation={q.conversationId}
+                    >
+                      <button
+                        type="button"
+                        className="queue-open"
+                        onClick={() => onSelect(q.conversationId)}
+                        aria-label={`Preview conversation ${shortId(q.conversationId)}`}
+                      >
                         <span className="queue-id">#{shortId(q.conversationId)}</span>
                         <span className={`ttr ttr-${q.ttr.ttrType.toLowerCase()}`} title="Time to response">
                           {ttrLabel(q.ttr)}
@@ -53,7 +64,12 @@ export function QueuePanel({ user, queue, held, error, onRetry, selected, unread
                           waiting {duration(waitedFor(q))}
                         </span>
                       </button>
-                      <button type="button" className="btn btn-primary btn-small" onClick={() => onAccept(q.conversationId)} aria-label={`Accept conversation ${shortId(q.conversationId)} from ${skill}`}>
+                      <button
+                        type="button"
+                        className="btn btn-primary btn-small"
+                        onClick={() => onAccept(q.conversationId)}
+                        aria-label={`Accept conversation ${shortId(q.conversationId)} from ${skill}`}
+                      >
                         Accept
                       </button>
                     </li>
@@ -62,7 +78,11 @@ export function QueuePanel({ user, queue, held, error, onRetry, selected, unread
               )}
             </div>
           ))}
-        {error !== null && queue && <p className="muted small" role="alert">Last refresh failed: the queue may be out of date.</p>}
+        {error !== null && queue && (
+          <p className="muted small" role="alert">
+            Last refresh failed: the queue may be out of date.
+          </p>
+        )}
       </section>
       <section className="ws-section" aria-labelledby="mine-title">
         <h2 id="mine-title">

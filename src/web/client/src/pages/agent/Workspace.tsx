@@ -60,7 +60,10 @@ export function Workspace({ session }: { session: AgentSession }) {
   }, [refresh]);
   useEffect(() => () => window.clearTimeout(refreshTimer.current), []);
 
-  const source: StreamSource = useMemo(() => ({ key: `${session.accountId}/${session.token}`, url: () => api.stream() }), [api, session.accountId, session.token]);
+  const source: StreamSource = useMemo(
+    () => ({ key: `${session.accountId}/${session.token}`, url: () => api.stream() }),
+    [api, session.accountId, session.token],
+  );
   const onMessage = (m: StreamMessage) => {
     if (m.kind === 'ready' || m.kind === 'conversation') refreshSoon();
     if (m.kind === 'ready') return;

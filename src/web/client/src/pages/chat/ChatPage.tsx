@@ -40,10 +40,18 @@ function visitorIds(): { sharkVisitorId: string; sharkSessionId: string } {
     if (!value) storage.setItem(key, (value = crypto.randomUUID()));
     return value;
   };
-  return { sharkVisitorId: get(window.localStorage, 'botbridge.visitor'), sharkSessionId: get(window.sessionStorage, 'botbridge.session-id') };
+  return {
+    sharkVisitorId: get(window.localStorage, 'botbridge.visitor'),
+    sharkSessionId: get(window.sessionStorage, 'botbridge.session-id'),
+  };
 }
 
-type Phase = { kind: 'checking' } | { kind: 'new' } | { kind: 'open' } | { kind: 'closed' } | { kind: 'error'; error: unknown };
+type Phase =
+  | { kind: 'checking' }
+  | { kind: 'new' }
+  | { kind: 'open' }
+  | { kind: 'closed' }
+  | { kind: 'error'; error: unknown };
 
 export function ChatPage({ accountId, skill }: Props) {
   if (!skill) {
@@ -51,7 +59,8 @@ export function ChatPage({ accountId, skill }: Props) {
       <ChatFrame title="Chat">
         <div className="chat-body">
           <Empty title="This chat link is missing its skill">
-            Open it as <code>/chat/{accountId}?skill=&lt;skill name&gt;</code>, for example <code>?skill=demo-bot</code>.
+            Open it as <code>/chat/{accountId}?skill=&lt;skill name&gt;</code>, for example <code>?skill=demo-bot</code>
+            .
           </Empty>
         </div>
       </ChatFrame>
@@ -94,7 +103,10 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
   const source: StreamSource | null = useMemo(
     () =>
       conversation && phase.kind !== 'checking' && phase.kind !== 'error'
-        ? { key: conversation.conversationId, url: (after) => api.stream(conversation.conversationId, conversation.consumerToken, after) }
+        ? {
+            key: conversation.conversationId,
+            url: (after) => api.stream(conversation.conversationId, conversation.consumerToken, after),
+          }
         : null,
     [api, conversation, phase.kind],
   );
@@ -108,7 +120,11 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
   // A sent message shows at once, faded, until the stream brings it back with its sequence.
   useEffect(() => {
     const seen = new Set(log.events.map((e) => e.sequence));
-    setPending((p) => (p.some((x) => x.sequence !== undefined && seen.has(x.sequence)) ? p.filter((x) => x.sequence === undefined || !seen.has(x.sequence)) : p));
+    setPending((p) =>
+      p.some((x) => x.sequence !== undefined && seen.has(x.sequence))
+        ? p.filter((x) => x.sequence === undefined || !seen.has(x.sequence))
+        : p,
+    );
   }, [log.events, pending]);
 
   // Two quick sends before the first one's conversation exists must still make one conversation.
@@ -138,7 +154,8 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
       setPending((p) => p.map((x) => (x.key === local ? { ...x, sequence } : x)));
     } catch (e) {
       setPending((p) => p.filter((x) => x.key !== local));
-      if (e instanceof ApiError && e.status === 404 && !conversation) setSendError(`This chat is not available: ${e.message}.`);
+      if (e instanceof ApiError && e.status === 404 && !conversation)
+        setSendError(`This chat is not available: ${e.message}.`);
       else if (e instanceof ApiError && e.status === 409) {
         setPhase({ kind: 'closed' });
         setSendError('This conversation has ended. Start a new one to keep chatting.');
@@ -148,7 +165,8 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
   };
 
   const typing = (on: boolean) => {
-    if (conversation && phase.kind === 'open') void api.typing(conversation.conversationId, conversation.consumerToken, on).catch(() => undefined);
+    if (conversation && phase.kind === 'open')
+      void api.typing(conversation.conversationId, conversation.consumerToken, on).catch(() => undefined);
   };
 
   const startNew = () => {
@@ -176,7 +194,15 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
   return (
     <ChatFrame
       title="Chat"
-      status={phase.kind === 'open' ? (streamStatus === 'live' ? 'Connected' : streamStatus === 'reconnecting' ? 'Reconnecting…' : 'Connecting…') : undefined}
+      status={
+        phase.kind === 'open'
+          ? streamStatus === 'live'
+            ? 'Connected'
+            : streamStatus === 'reconnecting'
+              ? 'Reconnecting…'
+              : 'Connecting…'
+          : undefined
+      }
       action={
         phase.kind === 'open' ? (
           <button type="button" className="btn btn-ghost btn-small" onClick={endChat}>
@@ -187,7 +213,9 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
     >
       <div className="chat-body">
         {phase.kind === 'checking' && <Loading>Restoring your conversation…</Loading>}
-        {phase.kind === 'error' && <ErrorState error={phase.error} title="Could not restore your conversation" onRetry={check} />}
+        {phase.kind === 'error' && (
+          <ErrorState error={phase.error} title="Could not restore your conversation" onRetry={check} />
+        )}
         {phase.kind !== 'checking' && phase.kind !== 'error' && (
           <>
             {conversation && !log.ready && log.events.length === 0 && <Loading>Loading messages…</Loading>}
@@ -216,14 +244,30 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
             </button>
           </div>
         ) : (
-          <Composer label="Message" onSend={send} onTyping={typing} disabled={phase.kind === 'checking' || phase.kind === 'error'} placeholder="Write a message…" />
+          <Composer
+            label="Message"
+            onSend={send}
+            onTyping={typing}
+            disabled={phase.kind === 'checking' || phase.kind === 'error'}
+            placeholder="Write a message…"
+          />
         )}
       </footer>
     </ChatFrame>
   );
 }
 
-function ChatFrame({ title, status, action, children }: { title: string; status?: string; action?: ReactNode; children: ReactNode }) {
+function ChatFrame({
+  title,
+  status,
+  action,
+  children,
+}: {
+  title: string;
+  status?: string;
+  action?: ReactNode;
+  children: ReactNode;
+}) {
   return (
     <div className="chat-page">
       <main className="chat-window" aria-label="Chat">
