@@ -152,7 +152,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Instances on one PostgreSQL share the bots out through leases; one process drives them all.
     ...(config.databaseUrl
       ? {
-          leases: new StoreLeases(store.db as Kysely<unknown>, {
+          leases: new StoreLeases(store.db, {
             instance: config.instanceId,
             owner: ownConnections,
             log,

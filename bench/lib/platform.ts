@@ -9,7 +9,7 @@ import { forEachLimited } from './stats.js';
 
 export interface Reply {
   status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: any;
   headers: Record<string, string | string[] | undefined>;
 }
 

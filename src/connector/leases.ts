@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { Logger } from 'pino';
-import type { Db, Dialect } from '../store/index.js';
+import type { Db, Dialect, MigrationDb } from '../store/index.js';
+import { tablesOf } from '../store/index.js';
 
 /**
  * Who drives each bot. Exactly one instance sends a bot's events, runs its probes, combine
@@ -120,10 +121,10 @@ export class StoreLeases implements BotLeases {
   private closed = false;
 
   constructor(
-    db: Kysely<unknown>,
+    db: Db,
     private readonly options: StoreLeaseOptions,
   ) {
-    this.db = db as unknown as Kysely<LeaseTables>;
+    this.db = tablesOf<LeaseTables>(db);
     this.ttlMs = options.ttlMs ?? 8_000;
     this.renewMs = options.renewMs ?? 2_000;
   }
@@ -256,8 +257,7 @@ export class StoreLeases implements BotLeases {
 export function leaseMigrations(_dialect: Dialect): Record<string, Migration> {
   return {
     '0052_bot_leases': {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      async up(db: Kysely<any>) {
+      async up(db: MigrationDb) {
         await db.schema
           .createTable('bot_leases')
           .addColumn('bot_id', 'text', (c) => c.primaryKey())

@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Migration, Kysely } from 'kysely';
-import type { Store, Dialect } from '../store/index.js';
-import { json, WriteStatements } from '../store/index.js';
+import type { Dialect, MigrationDb, Store } from '../store/index.js';
+import { json, tablesOf, WriteStatements } from '../store/index.js';
 import { applySettings, type BotSettings, type BotStatus } from './bot-config.js';
 
 /** The connector's tables: bot configurations and the exchange log. */
 export function connectorMigrations(_dialect: Dialect): Record<string, Migration> {
   return {
     '0050_connector_bots': {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      async up(db: Kysely<any>) {
+      async up(db: MigrationDb) {
         await db.schema
           .createTable('bots')
           .addColumn('id', 'text', (c) => c.primaryKey())
@@ -140,8 +139,7 @@ export class BotStore {
     private readonly onError: (error: unknown, exchangesLost: number) => void,
   ) {
     this.writes = new WriteStatements(store.dialect);
-    // The connector's tables are not in the platform's schema type; same connection, own view.
-    this.db = store.db as unknown as Kysely<Tables>;
+    this.db = tablesOf<Tables>(store.db);
   }
 
   async insert(bot: BotRecord): Promise<void> {

@@ -82,9 +82,7 @@ export function redactHeaders(headers: unknown): unknown {
 
 function redactNestedHeaders(value: unknown, depth: number): unknown {
   if (!isRecord(value) || depth === 0) return value;
-  const copy: Record<string, unknown> = Array.isArray(value)
-    ? ([...value] as unknown as Record<string, unknown>)
-    : { ...value };
+  const copy: Record<string, unknown> = Array.isArray(value) ? Object.assign([], value) : { ...value };
   for (const [key, inner] of Object.entries(copy)) {
     copy[key] = key === 'headers' ? redactHeaders(inner) : redactNestedHeaders(inner, depth - 1);
   }

@@ -1,5 +1,5 @@
 import type { ExpressionBuilder } from 'kysely';
-import type { Db } from '../store/index.js';
+import type { Database, Db } from '../store/index.js';
 import type { Assignee, Sdes } from './types.js';
 
 export interface Candidate {
@@ -31,8 +31,7 @@ export function toAssignee(c: Candidate): Assignee {
   return { userId: String(c.userId), userType: c.userType, ...(c.botId ? { botId: c.botId } : {}) };
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const openCount = (eb: ExpressionBuilder<any, 'users'>) =>
+const openCount = (eb: ExpressionBuilder<Database, 'users'>) =>
   eb
     .selectFrom('conversations')
     .select((e) => e.fn.countAll<number>().as('n'))

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
-import type { Db, Dialect, Store } from '../store/index.js';
-import { json } from '../store/index.js';
+import type { Db, Dialect, MigrationDb, Store } from '../store/index.js';
+import { json, tablesOf } from '../store/index.js';
 import type { Action } from './commands.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'done', 'expired', 'failed'] as const;
@@ -104,8 +104,7 @@ export interface Claimant {
 export function jobMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0100_public_api_jobs': {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      async up(db: Kysely<any>) {
+      async up(db: MigrationDb) {
         const table = db.schema.createTable('public_api_jobs');
         const withSeq =
           dialect === 'postgres'
@@ -133,8 +132,7 @@ export function jobMigrations(dialect: Dialect): Record<string, Migration> {
       },
     },
     '0101_public_api_workers': {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      async up(db: Kysely<any>) {
+      async up(db: MigrationDb) {
         await db.schema.alterTable('public_api_jobs').addColumn('worker_id', 'text').execute();
         await db.schema
           .createTable('public_api_workers')
@@ -144,8 +142,7 @@ export function jobMigrations(dialect: Dialect): Record<string, Migration> {
       },
     },
     '0102_public_api_job_progress': {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      async up(db: Kysely<any>) {
+      async up(db: MigrationDb) {
         await db.schema
           .alterTable('public_api_jobs')
           .addColumn('done_items', 'integer', (c) => c.notNull().defaultTo(0))
@@ -156,6 +153,9 @@ export function jobMigrations(dialect: Dialect): Record<string, Migration> {
   };
 }
 
+/** The store's connection seen with the job tables. */
+type JobDb = Kysely<PublicApiTables>;
+
 type JobRow = Omit<PublicApiTables['public_api_jobs'], 'seq' | 'done_items'> & { seq: number; done_items: number };
 
 /**
@@ -165,18 +165,18 @@ type JobRow = Omit<PublicApiTables['public_api_jobs'], 'seq' | 'done_items'> & {
  * taking a conversation's next job is serialized across every instance sharing the store.
  */
 export class JobStore {
-  private readonly db: Kysely<PublicApiTables>;
+  private readonly db: JobDb;
   private readonly dialect: Dialect;
   /** A job's writes join the conversation changes' group commit on SQLite (store/group-commit.ts). */
-  private readonly transact: <T>(work: (tx: Kysely<PublicApiTables>) => Promise<T>) => Promise<T>;
+  private readonly transact: <T>(work: (tx: JobDb) => Promise<T>) => Promise<T>;
 
   constructor(
     store: Store,
     private readonly now: () => number = Date.now,
   ) {
-    this.db = store.db.withTables<PublicApiTables>() as unknown as Kysely<PublicApiTables>;
+    this.db = tablesOf<PublicApiTables>(store.db);
     this.dialect = store.dialect;
-    this.transact = (work) => store.transact((tx) => work(tx as unknown as Kysely<PublicApiTables>));
+    this.transact = (work) => store.transact((tx) => work(tablesOf<PublicApiTables>(tx)));
   }
 
   async add(input: NewJob): Promise<Job> {
@@ -307,7 +307,7 @@ export class JobStore {
       to === 'done'
         ? { status: 'done', finished_at: this.now(), resume_at: null }
         : { done_items: to.items, resume_at: to.resumeAt ?? null };
-    const result = await (tx as unknown as Kysely<PublicApiTables>)
+    const result = await tablesOf<PublicApiTables>(tx)
       .updateTable('public_api_jobs')
       .set(set)
       .where('id', '=', id)
@@ -432,7 +432,7 @@ function toJob(r: JobRow): Job {
   };
 }
 
-async function isAlive(tx: Kysely<PublicApiTables>, workerId: string, aliveSince: number): Promise<boolean> {
+async function isAlive(tx: JobDb, workerId: string, aliveSince: number): Promise<boolean> {
   const row = await tx
     .selectFrom('public_api_workers')
     .select('id')

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { sql, type Kysely, type Migration } from 'kysely';
-import type { Dialect, Store } from '../store/index.js';
+import type { Dialect, MigrationDb, Store } from '../store/index.js';
+import { tablesOf } from '../store/index.js';
 import { HttpError } from '../http/errors.js';
 
 /**
@@ -91,8 +92,7 @@ const PRUNE_PAUSE_MS = 10_000;
 export function attemptMigrations(_dialect: Dialect): Record<string, Migration> {
   return {
     '0150_credential_failures': {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      async up(db: Kysely<any>) {
+      async up(db: MigrationDb) {
         await db.schema
           .createTable('credential_failures')
           .addColumn('key', 'text', (c) => c.primaryKey())
@@ -124,7 +124,7 @@ export class CredentialAttempts {
   private pruning?: Promise<void>;
 
   constructor(store: Store, options: AttemptOptions = {}) {
-    this.db = store.db.withTables<AttemptTables>() as unknown as Kysely<AttemptTables>;
+    this.db = tablesOf<AttemptTables>(store.db);
     this.limits = { ...STANDARD_LIMITS, ...options.limits };
     this.now = options.now ?? Date.now;
     this.dialect = store.dialect;

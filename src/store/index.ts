@@ -11,11 +11,21 @@ import { groupCommit, transactionPerUnit, type Transact } from './group-commit.j
 import { ensurePrivateFile, tightenIfPresent } from '../util/private-files.js';
 
 export type { Database } from './schema.js';
-export type { Dialect } from './migrations.js';
+export type { Dialect, MigrationDb } from './migrations.js';
 export type { Transact } from './group-commit.js';
 export { WriteStatements } from './statements.js';
 
 export type Db = Kysely<Database> | Transaction<Database>;
+
+/**
+ * A part's own tables (connector, Public API, leases, Sentinel attempts) on the store's
+ * connection or transaction. Each part declares its tables beside its migrations instead of in
+ * the platform's schema, so it sees the same connection through its own schema type: this is
+ * the one place that view is taken.
+ */
+export function tablesOf<T>(db: Db): Kysely<T> {
+  return db as unknown as Kysely<T>;
+}
 
 export interface Store {
   readonly db: Kysely<Database>;
