@@ -54,7 +54,7 @@ export async function runDelay(
     );
     await sleep(1000);
   }
-  conversations.forEach((c) => c.close());
+  for (const c of conversations) c.close();
   await http.close();
   return rounds;
 }

@@ -71,7 +71,7 @@ export async function runPublicApi(
     );
     rounds.push({ closedLoop, burst });
   }
-  conversations.forEach((c) => c.close());
+  for (const c of conversations) c.close();
   await http.close();
   return rounds;
 }

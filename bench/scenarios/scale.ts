@@ -90,7 +90,7 @@ export async function runScaleRound(
   log(
     `  kept active (${activeSeconds.toFixed(1)} s): server RSS ${rssActiveMb.toFixed(0)} MB, peak ${rssPeakMb.toFixed(0)} MB, ${kbPerConversation.toFixed(1)} KB per open conversation`,
   );
-  conversations.forEach((c) => c.close());
+  for (const c of conversations) c.close();
   await http.close();
   return {
     conversations: n,

@@ -268,7 +268,7 @@ export async function runThroughput(
     );
     rounds.push({ baseline, max, half: { ...half, targetRate }, ratio: max.rate / baseline.rate });
   }
-  conversations.forEach((p) => p.c.close());
+  for (const p of conversations) p.c.close();
   await http.close();
   return rounds;
 }

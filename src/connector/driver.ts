@@ -230,8 +230,7 @@ export class Driver {
   private async recover(runtime: Runtime, conversationId: string): Promise<void> {
     if (this.closed || runtime.epoch === undefined) return;
     const conversation = await this.deps.conversations.find(conversationId);
-    if (!conversation || conversation.status !== 'OPEN' || conversation.assignee?.userId !== runtime.record.userId)
-      return;
+    if (conversation?.status !== 'OPEN' || conversation.assignee?.userId !== runtime.record.userId) return;
     const answered = conversation.answeredSequence;
     const owed = await this.deps.conversations.eventsAfter(conversationId, answered);
     const messages = owed.filter(isConsumerMessage);
@@ -292,7 +291,8 @@ export class Driver {
   ): Promise<void> {
     try {
       await task();
-    } catch (error) {
+    } catch (caught) {
+      let error = caught;
       if (this.closed) return;
       if (error instanceof LeaseLost) {
         this.deps.log.info(

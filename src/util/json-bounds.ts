@@ -126,12 +126,13 @@ function pointerOf(frames: readonly Frame[]): string {
   let pointer = '';
   for (const { keys, at } of frames) {
     const segment = keys ? keys[at]! : String(at);
-    pointer += '/' + segment.replace(/~/g, '~0').replace(/\//g, '~1');
+    pointer += `/${segment.replace(/~/g, '~0').replace(/\//g, '~1')}`;
   }
   return pointer;
 }
 
 /** Characters JSON.stringify needs for a string, without building it unless escapes change it. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters JSON escapes
 const ESCAPED = /["\\\u0000-\u001f\ud800-\udfff]/;
 function jsonStringLength(text: string): number {
   return ESCAPED.test(text) ? JSON.stringify(text).length : text.length + 2;

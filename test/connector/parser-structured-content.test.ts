@@ -458,7 +458,7 @@ describe('structured content validator: same verdicts as json-pollock, in linear
     inner.elements = [{ type: 'text', text: 5 }];
     const { value: broken, ms } = timed(() => validator.validate(leaf));
     assert.deepEqual(findings(broken), [
-      { path: '/elements/0'.repeat(11) + '/text', message: 'must be a string, got 5' },
+      { path: `${'/elements/0'.repeat(11)}/text`, message: 'must be a string, got 5' },
     ]);
     assert.ok(ms < 1000, `took ${ms} ms`);
     const untyped = timed(() => validator.validate(nestedVerticals(11, null)));
@@ -518,7 +518,7 @@ describe('structured content validator: same verdicts as json-pollock, in linear
     assert.deepEqual(validator.validate({ type: 'vertical', elements: [], metadata: ['x'.repeat(200_000)] }), {
       ok: true,
     });
-    const uri = 'https://example.com/' + 'a/'.repeat(100_000);
+    const uri = `https://example.com/${'a/'.repeat(100_000)}`;
     assert.deepEqual(
       findings(validator.validate({ type: 'button', title: 'x', click: { actions: [{ type: 'link', uri }] } })).map(
         (f) => f.message,

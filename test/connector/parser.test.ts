@@ -285,7 +285,7 @@ describe('TEXT', () => {
       /^response\[0\]\.data\.message must be a non-empty string, got nothing$/,
     ],
     ['empty message', text(''), '/response/0/data/message', /got ""$/],
-    ['blank message', text('   '), '/response/0/data/message', /got "   "$/],
+    ['blank message', text('   '), '/response/0/data/message', /got " {3}"$/],
     ['a number as message', text(42), '/response/0/data/message', /got 42$/],
     [
       'no data',

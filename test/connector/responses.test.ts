@@ -322,6 +322,7 @@ for (const kind of STORES) {
         password: 'password1',
       });
       const agent = client(running.url, { token: login.body.token });
+      // biome-ignore lint/correctness/noComponentHookFactories: START is an event type, not a component
       scriptedBot(bot, { START: () => ({ response: [text('welcome!')], analytics: { intents: [] } }) });
       // A new conversation on the bot skill: START without lastConsumerMessage.
       const fresh = await openConversation(running, acc);

@@ -231,7 +231,9 @@ function watchHealth(origin: string, inFlight: Map<number, FuzzRequest>, onStall
     while (!stopped) {
       const started = performance.now();
       const seen = new Map(inFlight);
-      const watching = setInterval(() => inFlight.forEach((r, i) => seen.set(i, r)), 20);
+      const watching = setInterval(() => {
+        for (const [i, r] of inFlight) seen.set(i, r);
+      }, 20);
       let status = 0;
       let failure = '';
       try {

@@ -350,7 +350,6 @@ export function generate(ctx: Ctx, schema: Schema | undefined, name = '', depth 
       const itemName = name.endsWith('s') ? name.slice(0, -1) : name;
       return Array.from({ length: count }, () => generate(ctx, schema.items, itemName, depth + 1));
     }
-    case 'object':
     default:
       if (type === undefined && !schema.properties) return anyJson(rng);
       return generateObject(ctx, schema, name, depth);
@@ -405,10 +404,11 @@ type Slot = { parent: Record<string, unknown> | unknown[]; key: string | number;
 
 function slotsOf(value: unknown, out: Slot[] = []): Slot[] {
   if (value instanceof Raw || value instanceof Filler || !value || typeof value !== 'object') return out;
-  if (Array.isArray(value)) value.forEach((v, i) => (out.push({ parent: value, key: i, value: v }), slotsOf(v, out)));
-  else
-    for (const [k, v] of Object.entries(value))
-      out.push({ parent: value as Record<string, unknown>, key: k, value: v }), slotsOf(v, out);
+  const entries: [string | number, unknown][] = Array.isArray(value) ? [...value.entries()] : Object.entries(value);
+  for (const [key, inner] of entries) {
+    out.push({ parent: value as Slot['parent'], key, value: inner });
+    slotsOf(inner, out);
+  }
   return out;
 }
 
@@ -468,11 +468,7 @@ function mutate(ctx: Ctx, root: unknown): unknown {
       return put(rng.pick(['x', 'é', '😀']).repeat(rng.pick([33, 65, 129, 256, 257, 1025, 5001, 10_001, 65_537])));
     case 'extra-field': {
       const target = (
-        slot &&
-        slot.value &&
-        typeof slot.value === 'object' &&
-        !Array.isArray(slot.value) &&
-        !(slot.value instanceof Raw)
+        slot?.value && typeof slot.value === 'object' && !Array.isArray(slot.value) && !(slot.value instanceof Raw)
           ? slot.value
           : root
       ) as Record<string, unknown>;
@@ -953,6 +949,7 @@ export function makeRequest(seed: number, index: number, op: Operation, world: W
     notes.push('headers over 16 KiB');
   }
   if (!ctx.focused && rng.chance(0.03))
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-looking id is one of the hostile values
     headers['x-request-id'] = rng.pick(['', 'x'.repeat(4000), '\xff\xfe', '../../x', '${x}', '1'.repeat(40)]);
   if (op.stream) {
     if (rng.chance(0.5)) headers.accept = 'text/event-stream';

@@ -213,6 +213,7 @@ export const UNICODE_ODDITIES: readonly string[] = [
   '</script><script>alert(1)</script>',
   "' OR '1'='1",
   '"; DROP TABLE users; --',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a log-injection probe, sent as it is
   '${jndi:ldap://127.0.0.1/a}',
   '{{7*7}}',
   '../../../../etc/passwd',

@@ -44,23 +44,37 @@ export async function startProcess(store: TestStore, env: Record<string, string>
   let out = '';
   let err = '';
   const waiters = new Set<() => void>();
-  const wake = () => waiters.forEach((w) => w());
-  child.stdout!.on('data', (chunk) => ((out += String(chunk)), wake()));
-  child.stderr!.on('data', (chunk) => ((err += String(chunk)), wake()));
+  const wake = () => {
+    for (const w of waiters) w();
+  };
+  child.stdout!.on('data', (chunk) => {
+    out += String(chunk);
+    wake();
+  });
+  child.stderr!.on('data', (chunk) => {
+    err += String(chunk);
+    wake();
+  });
   // Set before the waiters wake: they must see the process gone, or they wait for good.
   let done = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once('exit', (code, signal) => ((done = true), resolve({ code, signal }), wake())),
+    child.once('exit', (code, signal) => {
+      done = true;
+      resolve({ code, signal });
+      wake();
+    }),
   );
   const waitForOutput = (pattern: RegExp, what: string) =>
     new Promise<RegExpExecArray>((resolve, reject) => {
       const check = () => {
         const m = pattern.exec(out);
-        if (m) return (waiters.delete(check), resolve(m));
-        if (done)
-          return (
-            waiters.delete(check), reject(new Error(`process exited before ${what}\nstdout: ${out}\nstderr: ${err}`))
-          );
+        if (m) {
+          waiters.delete(check);
+          resolve(m);
+        } else if (done) {
+          waiters.delete(check);
+          reject(new Error(`process exited before ${what}\nstdout: ${out}\nstderr: ${err}`));
+        }
       };
       waiters.add(check);
       check();

@@ -31,11 +31,17 @@ function reader(): StreamReader & { push(m: any): void; closers: (() => void)[] 
           () => reject(new Error(`timed out waiting for ${what}; got ${JSON.stringify(messages).slice(0, 2000)}`)),
           15_000,
         );
-        waiters.push({ predicate, resolve: (m) => (clearTimeout(timer), resolve(m)) });
+        waiters.push({
+          predicate,
+          resolve: (m) => {
+            clearTimeout(timer);
+            resolve(m);
+          },
+        });
       });
     },
     close() {
-      closers.forEach((c) => c());
+      for (const close of closers) close();
     },
   };
 }
@@ -68,12 +74,11 @@ export async function openSse(url: string, token?: string): Promise<StreamReader
   r.closers.push(() => controller.abort());
   const decoder = new TextDecoder();
   let buffer = '';
-  (async () => {
+  void (async () => {
     try {
       for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
         buffer += decoder.decode(chunk, { stream: true });
-        let at: number;
-        while ((at = buffer.indexOf('\n\n')) >= 0) {
+        for (let at = buffer.indexOf('\n\n'); at >= 0; at = buffer.indexOf('\n\n')) {
           const frame = buffer.slice(0, at);
           buffer = buffer.slice(at + 2);
           const data = frame

@@ -61,7 +61,9 @@ async function startRelay(target: { host: string; port: number }) {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
     port: (server.address() as { port: number }).port,
-    freeze: () => void (frozen = true),
+    freeze: () => {
+      frozen = true;
+    },
     thaw() {
       frozen = false;
       for (const pass of held.splice(0)) pass();

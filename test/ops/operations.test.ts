@@ -53,7 +53,7 @@ for (const kind of STORES) {
       assert.equal((await admin.post(`/admin/v1/accounts/${acc}/skills`, { name: 'sales' })).status, 201);
     });
     after(async () => {
-      streams.forEach((s) => s.close());
+      for (const stream of streams) stream.close();
       await running?.close();
       await store?.dispose();
     });

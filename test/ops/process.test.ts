@@ -14,7 +14,10 @@ function tryConnect(url: string): Promise<string> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     const socket = connect({ host: hostname, port: Number(port) });
-    socket.once('connect', () => (socket.destroy(), resolve('connected')));
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve('connected');
+    });
     socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
   });
 }
@@ -147,7 +150,10 @@ for (const kind of STORES) {
       const wsMessages: any[] = [];
       ws.on('message', (d) => wsMessages.push(JSON.parse(String(d))));
       const wsClosed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
-      await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
+      await new Promise((resolve, reject) => {
+        ws.once('open', resolve);
+        ws.once('error', reject);
+      });
       await eventually('both streams ready', async () =>
         sseText.includes('"kind":"ready"') && wsMessages.some((m) => m.kind === 'ready') ? true : undefined,
       );

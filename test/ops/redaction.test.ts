@@ -104,7 +104,12 @@ describe('the logger censors credential headers wherever they are logged', () =>
     const lines: string[] = [];
     const log = createLogger(
       'info',
-      new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) }),
+      new Writable({
+        write: (chunk, _enc, done) => {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
     );
     const secret = (name: string) => `${name}-${randomBytes(8).toString('hex')}`;
     const secrets: string[] = [];

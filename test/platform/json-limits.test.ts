@@ -20,7 +20,7 @@ import {
 
 /** `levels` verticals around one text, as JSON text (so no JSON.stringify recursion in the test). */
 function nestedVerticalsJson(levels: number): string {
-  return '{"type":"vertical","elements":['.repeat(levels) + '{"type":"text","text":"x"}' + ']}'.repeat(levels);
+  return `${'{"type":"vertical","elements":['.repeat(levels)}{"type":"text","text":"x"}${']}'.repeat(levels)}`;
 }
 
 /** `levels` arrays inside one another, inside `{"a": …}`. */

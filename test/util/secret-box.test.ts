@@ -13,7 +13,9 @@ describe('secret box', () => {
     dirs.push(dir);
     return dir;
   };
-  after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
 
   it('opens what it sealed; another key refuses with WrongSecretKey naming SECRET_KEY', () => {
     const box = createSecretBox(randomBytes(32));

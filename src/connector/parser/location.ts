@@ -7,7 +7,7 @@
 export type Segment = string | number;
 
 export function toPointer(segments: readonly Segment[]): string {
-  return segments.map((s) => '/' + String(s).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
+  return segments.map((s) => `/${String(s).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
 }
 
 export function fromPointer(pointer: string): string[] {
