@@ -205,11 +205,12 @@ function CloseButton({ onClose }: { onClose(): Promise<unknown> }) {
     );
   }
   return (
-    <span className="confirm" role="group" aria-label="Confirm closing">
+    <fieldset className="confirm" aria-label="Confirm closing">
       <span className="small">Close it?</span>
       <button
         type="button"
         className="btn btn-danger btn-small"
+        // biome-ignore lint/a11y/noAutofocus: the user just asked for this confirmation; the Close button they pressed is gone, so focus goes to what replaced it
         autoFocus
         onClick={() =>
           void onClose()
@@ -222,7 +223,7 @@ function CloseButton({ onClose }: { onClose(): Promise<unknown> }) {
       <button type="button" className="btn btn-ghost btn-small" onClick={() => setConfirming(false)}>
         Cancel
       </button>
-    </span>
+    </fieldset>
   );
 }
 

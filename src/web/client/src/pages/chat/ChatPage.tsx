@@ -36,9 +36,11 @@ function loadStored(key: string): Stored | null {
 /** A stable visitor id per browser and a session id per tab, as a site's tag would send them. */
 function visitorIds(): { sharkVisitorId: string; sharkSessionId: string } {
   const get = (storage: Storage, key: string) => {
-    let value = storage.getItem(key);
-    if (!value) storage.setItem(key, (value = crypto.randomUUID()));
-    return value;
+    const kept = storage.getItem(key);
+    if (kept) return kept;
+    const made = crypto.randomUUID();
+    storage.setItem(key, made);
+    return made;
   };
   return {
     sharkVisitorId: get(window.localStorage, 'botbridge.visitor'),
