@@ -49,7 +49,10 @@ export function JsonView({ value, highlights = [], label }: Props) {
   }
   const root = useRef<HTMLElement>(null);
   const key = highlights.map((h) => h.pointer).join('|');
+  // Bring the first highlight into view whenever what is shown, or what is highlighted, changes.
+  // biome-ignore lint/correctness/useExhaustiveDependencies(value): the highlight is found in the DOM rendered from `value`, so a new value must look again
   useEffect(() => {
+    if (!key) return;
     root.current?.querySelector('.json-hl')?.scrollIntoView({ block: 'nearest' });
   }, [key, value]);
 

@@ -79,6 +79,7 @@ export function Transcript({
   const typingRoles = (Object.keys(typing) as Originator['role'][]).filter((r) =>
     viewpoint === 'consumer' ? r !== 'CONSUMER' : r === 'CONSUMER',
   );
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the counts are what to react to (a new message, typing line or pending send), not values the effect reads
   useLayoutEffect(() => {
     const el = list.current;
     if (el && stick.current) el.scrollTop = el.scrollHeight;

@@ -56,12 +56,12 @@ export function BotEditor({ token, accountId, botId }: Props) {
     void load();
   }, [load]);
 
-  const set = <K extends keyof BotForm>(key: K, value: BotForm[K]) => {
+  const set = useCallback(<K extends keyof BotForm>(key: K, value: BotForm[K]) => {
     setForm((f) => ({ ...f, [key]: value }));
     setErrors((e) => (e[key] ? { ...e, [key]: undefined } : e));
     // A message about the last save attempt no longer describes the edited form.
     setResult(null);
-  };
+  }, []);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
