@@ -3,8 +3,7 @@
  * bot, how it is checked, and the create/patch body it becomes. Pure, so the rules are in one
  * place and match the server's schema (src/connector/bot-config.ts).
  */
-import type { BotInput } from '../../lib/api';
-import type { Bot, ConversationType, VendorConfig } from '../../lib/types';
+import type { Bot, BotInput, ConversationType, VendorConfig, VendorCredentials } from '../../lib/types';
 
 export interface BotForm {
   name: string;
@@ -144,7 +143,7 @@ export function validate(form: BotForm, creating: boolean): FormErrors {
 export type ConnectionFields = Pick<BotForm, 'baseUrl' | 'clientId' | 'clientSecret' | 'botId' | 'timeoutSeconds'>;
 
 /** Typed credentials, to list the environments or test the connection before saving. */
-export function connectionOf(fields: ConnectionFields): Omit<VendorConfig, 'environment'> & { clientSecret: string } {
+export function connectionOf(fields: ConnectionFields): Omit<VendorCredentials, 'environment'> {
   return {
     type: 'CUSTOM_ENDPOINT',
     baseUrl: fields.baseUrl.trim(),
