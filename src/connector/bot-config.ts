@@ -1,65 +1,10 @@
 import { skillNameSchema } from '../http/schemas.js';
-import type { ConversationType } from '../platform/types.js';
+import type { AnswerLimits, BotSettings, BotStatus, VendorCredentials, VendorSettings } from './types.js';
 
-/** A Custom Endpoint bot's configuration, as operators set it (PRODUCT.md, "Custom Endpoint connector"). */
-export interface BotSettings {
-  name: string;
-  conversationType: ConversationType;
-  skills: string[];
-  vendor: VendorSettings;
-  welcomeEvent: boolean;
-  engagementAttributes: boolean;
-  combineMessages: {
-    enabled: boolean;
-    maxMessages: number;
-    timeFrameSeconds: number;
-    timeFrameAfterTypingSeconds: number;
-  };
-  escalation: {
-    skill?: string;
-    messageToCustomer?: string;
-    messageToAgent?: string;
-    transferFailureMessage?: string;
-    errorHookLambdaUuid?: string;
-  };
-  chatInactivity: {
-    enabled: boolean;
-    warningAfterSeconds: number;
-    warningText: string;
-    closeAfterSeconds: number;
-    closeText: string;
-  };
-  /** A survey bot gets CLOSE_CONVERSATION when a conversation it holds closes with a survey due. */
-  survey: boolean;
-  maxOpenConversations: number;
-  /** Bounds on one answer of the bot's service: past them the answer is refused and its conversation escalated. */
-  limits: AnswerLimits;
-}
-
-export interface AnswerLimits {
-  /** The body is read no further than this. */
-  maxResponseBytes: number;
-  /** Items in one `response` array. */
-  maxItems: number;
-  /** The DELAYs of one answer together: the conversation's other events wait behind them. */
-  maxDelaySeconds: number;
-}
+/** Defined in types.ts (which the console shares); re-exported for this module's importers. */
+export type { AnswerLimits, BotSettings, BotStatus, VendorCredentials, VendorSettings };
 
 export const DEFAULT_LIMITS: AnswerLimits = { maxResponseBytes: 2 * 1024 * 1024, maxItems: 50, maxDelaySeconds: 30 };
-
-export interface VendorSettings {
-  type: 'CUSTOM_ENDPOINT';
-  /** No trailing slash. */
-  baseUrl: string;
-  clientId: string;
-  botId: string;
-  environment: string;
-  timeoutSeconds: number;
-}
-
-export type VendorCredentials = VendorSettings & { clientSecret: string };
-
-export type BotStatus = 'OFFLINE' | 'ONLINE' | 'VENDOR_INTERRUPTION' | 'SERVICE_INTERRUPTION';
 
 export const MASKED_SECRET = '********';
 

@@ -28,6 +28,7 @@ import { LeaseLost, SoleLeases, type BotLeases } from './leases.js';
 import { invokeFunction } from './functions.js';
 import type { StructuredContentValidator } from './parser/index.js';
 import type { Runtime } from './runtime.js';
+import type { BotView, TestConnectionResult } from './types.js';
 
 export interface ConnectorDeps {
   store: Store;
@@ -53,26 +54,6 @@ export interface ConnectorDeps {
   /** How often a bot in SERVICE_INTERRUPTION retries (PRODUCT.md: every minute). */
   serviceRetryMs?: number;
   functionTimeoutMs?: number;
-}
-
-/** A bot as the admin API shows it: settings (secret masked) plus live state. */
-export type BotView = BotSettings & {
-  id: string;
-  accountId: string;
-  vendor: BotSettings['vendor'] & { clientSecret: string };
-  status: BotStatus;
-  openConversations: number;
-  lastError: LastError | null;
-  /** The instance driving the bot now (INSTANCE_ID), or null while none does. */
-  instance: string | null;
-};
-
-export interface TestConnectionResult {
-  ok: boolean;
-  state?: string;
-  version?: string;
-  error?: string;
-  code?: string;
 }
 
 /**

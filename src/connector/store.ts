@@ -3,6 +3,7 @@ import type { Migration, Kysely } from 'kysely';
 import type { Dialect, MigrationDb, Store } from '../store/index.js';
 import { json, tablesOf, WriteStatements } from '../store/index.js';
 import { applySettings, type BotSettings, type BotStatus } from './bot-config.js';
+import type { Exchange, LastError } from './types.js';
 
 /** The connector's tables: bot configurations and the exchange log. */
 export function connectorMigrations(_dialect: Dialect): Record<string, Migration> {
@@ -61,31 +62,8 @@ export interface BotRecord {
   lastError: LastError | null;
 }
 
-export interface LastError {
-  code: string;
-  message: string;
-  at: number;
-}
-
-export type ExchangeOutcome = 'PROCESSED' | 'PARTIAL' | 'ESCALATED' | 'FAILED';
-
-/** One round trip with the bot service, as the logs route and the console's tester show it. */
-export interface Exchange {
-  id: string;
-  botId: string;
-  conversationId: string;
-  eventType: string;
-  startedAt: number;
-  durationMs: number;
-  attempts: number;
-  request: { method: string; url: string; body: unknown } | null;
-  response: { status: number; body: unknown; durationMs: number } | null;
-  parsed: { items: unknown[]; action: unknown; intents: unknown[] } | null;
-  errors: { code: string; message: string; path?: string }[];
-  /** What the connector did with the answer: delivered, functions invoked, escalation steps. */
-  effects: string[];
-  outcome: ExchangeOutcome;
-}
+/** Defined in types.ts (which the console shares); re-exported for this module's importers. */
+export type { Exchange, ExchangeOutcome, LastError } from './types.js';
 
 type Tables = {
   bots: {

@@ -18,6 +18,7 @@ import type {
   ConversationWithEvents,
   NewEvent,
   Originator,
+  QueuedConversation,
   Sdes,
   Skill,
   Ttr,
@@ -44,16 +45,6 @@ export interface NewMessage {
   metadata?: unknown;
   encodedMetadata?: string;
   context?: unknown;
-}
-
-export interface QueuedConversation {
-  conversationId: string;
-  skill: Skill;
-  type: ConversationType;
-  ttr: Ttr;
-  queuedAt: number;
-  waitingSeconds: number;
-  createdAt: number;
 }
 
 /** What a change to one conversation produces: its next state and the log entries to append. */

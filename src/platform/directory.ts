@@ -4,18 +4,10 @@ import { isUniqueViolation } from '../store/index.js';
 import { conflict, notFound, badRequest } from '../http/errors.js';
 import { MAX_INT32 } from '../http/schemas.js';
 import { hashPassword, verifyPassword } from '../util/passwords.js';
-import type { Skill, UserType } from './types.js';
+import type { Account, FunctionRegistration, Skill, User, UserType } from './types.js';
 
-export interface User {
-  id: string;
-  accountId: string;
-  loginName: string;
-  userType: UserType;
-  skills: Skill[];
-  maxConversations: number | null;
-  state: 'ONLINE' | 'OFFLINE';
-  botId?: string;
-}
+/** Defined with the platform's other types (which the console shares); re-exported for this module's importers. */
+export type { User };
 
 export interface NewUser {
   loginName: string;
@@ -24,13 +16,6 @@ export interface NewUser {
   skills: string[];
   maxConversations?: number | null;
   botId?: string;
-}
-
-export interface FunctionRegistration {
-  lambdaUuid: string;
-  accountId: string;
-  name: string | null;
-  url: string;
 }
 
 /**
@@ -51,7 +36,7 @@ export class Directory {
     return this.store.db;
   }
 
-  async createAccount(accountId: string): Promise<{ accountId: string }> {
+  async createAccount(accountId: string): Promise<Account> {
     try {
       await this.db.insertInto('accounts').values({ id: accountId, created_at: Date.now() }).execute();
     } catch (error) {
@@ -61,7 +46,7 @@ export class Directory {
     return { accountId };
   }
 
-  async listAccounts(): Promise<{ accountId: string }[]> {
+  async listAccounts(): Promise<Account[]> {
     const rows = await this.db.selectFrom('accounts').select('id').orderBy('created_at').orderBy('id').execute();
     return rows.map((r) => ({ accountId: r.id }));
   }

@@ -1,14 +1,10 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import type { EventBus, PlatformEvent } from './bus.js';
-import type { Conversation, ConversationEvent, Originator } from './types.js';
+import type { StreamMessage } from './types.js';
 
-/** What a realtime stream carries, one JSON object per message. */
-export type StreamMessage =
-  | { kind: 'event'; conversationId: string; event: ConversationEvent }
-  | { kind: 'typing'; conversationId: string; originator: Originator; typing: boolean }
-  | { kind: 'conversation'; conversation: Conversation }
-  | { kind: 'ready' };
+/** Defined with the platform's other types (which the console shares); re-exported for the stream routes. */
+export type { StreamMessage };
 
 export interface Subscriber {
   send(message: StreamMessage): void;

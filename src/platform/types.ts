@@ -126,3 +126,45 @@ export interface Conversation {
 export type ConversationWithEvents = Conversation & { events: ConversationEvent[] };
 
 export type CloseReason = 'CONSUMER' | 'AGENT' | 'BOT' | 'SYSTEM' | 'API';
+
+export interface Account {
+  accountId: string;
+}
+
+/** Someone conversations are routed to: an agent (HUMAN) or a bot's user (BOT). */
+export interface User {
+  id: string;
+  accountId: string;
+  loginName: string;
+  userType: UserType;
+  skills: Skill[];
+  maxConversations: number | null;
+  state: 'ONLINE' | 'OFFLINE';
+  botId?: string;
+}
+
+/** A function registered for INVOKE_FUNCTION (and a bot's escalation error hook). */
+export interface FunctionRegistration {
+  lambdaUuid: string;
+  accountId: string;
+  name: string | null;
+  url: string;
+}
+
+/** A conversation waiting in its skill's queue, as the agent's queue lists it. */
+export interface QueuedConversation {
+  conversationId: string;
+  skill: Skill;
+  type: ConversationType;
+  ttr: Ttr;
+  queuedAt: number;
+  waitingSeconds: number;
+  createdAt: number;
+}
+
+/** What a realtime stream carries, one JSON object per message. */
+export type StreamMessage =
+  | { kind: 'event'; conversationId: string; event: ConversationEvent }
+  | { kind: 'typing'; conversationId: string; originator: Originator; typing: boolean }
+  | { kind: 'conversation'; conversation: Conversation }
+  | { kind: 'ready' };

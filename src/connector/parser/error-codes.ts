@@ -11,6 +11,8 @@
 
 import { RICH_CONTENT_LIMITS } from '../../platform/types.js';
 
+import type { ErrorCodeInfo } from '../types.js';
+
 /** Codes `parseBotResponse` emits. */
 export const PARSER_ERROR_CODES = [
   'common-invalid-ai-vendor-response',
@@ -51,14 +53,8 @@ export type ConnectorErrorCode = (typeof CONNECTOR_ERROR_CODES)[number];
 
 export type ErrorCode = ParserErrorCode | ConnectorErrorCode;
 
-export interface ErrorCodeInfo {
-  /** A few words for a badge or a list. */
-  title: string;
-  /** What went wrong, in the terms of the bot's own service. */
-  explanation: string;
-  /** What to change in the bot's service (or its configuration) so it does not happen again. */
-  fix: string;
-}
+/** Defined in ../types.ts (which the console shares); re-exported for this module's importers. */
+export type { ErrorCodeInfo };
 
 export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   'common-invalid-ai-vendor-response': {

@@ -43,9 +43,8 @@ function Routes() {
     document.title = titleFor(path);
   }, [path]);
 
-  let params: Record<string, string> | null;
-  if ((params = match('/chat/:acc', path)))
-    return <ChatPage accountId={params.acc} skill={location.search.get('skill')} />;
+  const chat = match('/chat/:acc', path);
+  if (chat) return <ChatPage accountId={chat.acc} skill={location.search.get('skill')} />;
   if (path === '/' || path === '') {
     if (session?.kind === 'admin') return <Redirect to="/admin" />;
     if (session?.kind === 'agent') return <Redirect to="/agent" />;
@@ -62,8 +61,9 @@ function Routes() {
         )}
       </RequireAdmin>
     );
-  if ((params = match('/admin/accounts/:acc/bots', path))) {
-    const acc = params.acc;
+  const bots = match('/admin/accounts/:acc/bots', path);
+  if (bots) {
+    const acc = bots.acc;
     return (
       <RequireAdmin>
         {(token) => (
@@ -74,8 +74,9 @@ function Routes() {
       </RequireAdmin>
     );
   }
-  if ((params = match('/admin/accounts/:acc/bots/new', path))) {
-    const acc = params.acc;
+  const newBot = match('/admin/accounts/:acc/bots/new', path);
+  if (newBot) {
+    const acc = newBot.acc;
     return (
       <RequireAdmin>
         {(token) => (
@@ -86,8 +87,9 @@ function Routes() {
       </RequireAdmin>
     );
   }
-  if ((params = match('/admin/accounts/:acc/bots/:id', path))) {
-    const { acc, id } = params;
+  const bot = match('/admin/accounts/:acc/bots/:id', path);
+  if (bot) {
+    const { acc, id } = bot;
     return (
       <RequireAdmin>
         {(token) => (
@@ -98,8 +100,9 @@ function Routes() {
       </RequireAdmin>
     );
   }
-  if ((params = match('/admin/accounts/:acc/tester', path))) {
-    const acc = params.acc;
+  const tester = match('/admin/accounts/:acc/tester', path);
+  if (tester) {
+    const acc = tester.acc;
     return (
       <RequireAdmin>
         {(token) => (
@@ -110,8 +113,8 @@ function Routes() {
       </RequireAdmin>
     );
   }
-  if ((params = match('/admin/accounts/:acc', path)))
-    return <Redirect to={`/admin/accounts/${encodeURIComponent(params.acc)}/bots`} />;
+  const account = match('/admin/accounts/:acc', path);
+  if (account) return <Redirect to={`/admin/accounts/${encodeURIComponent(account.acc)}/bots`} />;
   return (
     <main className="page-center">
       <Empty

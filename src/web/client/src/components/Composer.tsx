@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent, type ReactNode } from 'react';
 
 interface Props {
-  onSend(text: string): Promise<unknown> | void;
+  /** Resolves once sent: the field is cleared then; a rejection keeps the text. */
+  onSend(text: string): Promise<unknown>;
   /** Called with true when typing starts and false after a pause or on send. */
   onTyping?(typing: boolean): void;
   disabled?: boolean;

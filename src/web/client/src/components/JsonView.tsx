@@ -22,12 +22,7 @@ export function resolvePointer(value: unknown, pointer: string): string {
   let node: unknown = value;
   for (const token of pointerTokens(pointer)) {
     if (Array.isArray(node) && /^\d+$/.test(token) && Number(token) < node.length) node = node[Number(token)];
-    else if (
-      node &&
-      typeof node === 'object' &&
-      !Array.isArray(node) &&
-      Object.prototype.hasOwnProperty.call(node, token)
-    )
+    else if (node && typeof node === 'object' && !Array.isArray(node) && Object.hasOwn(node, token))
       node = (node as Record<string, unknown>)[token];
     else break;
     at = joinPointer(at, token);
@@ -52,16 +47,28 @@ export function JsonView({ value, highlights = [], label }: Props) {
     const at = resolvePointer(value, h.pointer);
     marks.set(at, [...(marks.get(at) ?? []), h.note]);
   }
-  const root = useRef<HTMLPreElement>(null);
+  const root = useRef<HTMLElement>(null);
   const key = highlights.map((h) => h.pointer).join('|');
+  // Bring the first highlight into view whenever what is shown, or what is highlighted, changes.
+  // biome-ignore lint/correctness/useExhaustiveDependencies(value): the highlight is found in the DOM rendered from `value`, so a new value must look again
   useEffect(() => {
+    if (!key) return;
     root.current?.querySelector('.json-hl')?.scrollIntoView({ block: 'nearest' });
   }, [key, value]);
 
+  // A figure (a code listing) names the block; the scrolling box is what takes focus.
   return (
-    <pre className="json-view" ref={root} tabIndex={0} aria-label={label}>
-      <Node value={value} pointer="" marks={marks} indent="" />
-    </pre>
+    <figure
+      className="json-view"
+      ref={root}
+      aria-label={label}
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: the block scrolls on its own; a keyboard user can scroll it only once it can take focus (WCAG 2.1.1)
+      tabIndex={0}
+    >
+      <pre>
+        <Node value={value} pointer="" marks={marks} indent="" />
+      </pre>
+    </figure>
   );
 }
 
@@ -81,7 +88,7 @@ function Node({
   suffix?: string;
 }) {
   const notes = marks.get(pointer);
-  const inner = indent + '  ';
+  const inner = `${indent}  `;
   let body: ReactNode;
   if (Array.isArray(value) && value.length) {
     body = (
@@ -90,6 +97,7 @@ function Node({
         {'\n'}
         {value.map((v, i) => (
           <Node
+            // biome-ignore lint/suspicious/noArrayIndexKey: an array element is its position: its pointer is its index
             key={i}
             value={v}
             pointer={joinPointer(pointer, i)}

@@ -25,9 +25,10 @@ export function QuickReplies({ value, onPick }: Props) {
   const options = quickReplyOptions(value);
   if (!options.length) return null;
   return (
-    <div className="quick-replies" role="group" aria-label="Quick replies">
+    <fieldset className="quick-replies" aria-label="Quick replies">
       {options.map((o, i) => (
         <button
+          // biome-ignore lint/suspicious/noArrayIndexKey: a message's replies are fixed, never reordered, and titles may repeat
           key={`${i}-${o.title}`}
           type="button"
           className="quick-reply"
@@ -37,6 +38,6 @@ export function QuickReplies({ value, onPick }: Props) {
           {o.title}
         </button>
       ))}
-    </div>
+    </fieldset>
   );
 }

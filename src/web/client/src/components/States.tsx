@@ -18,8 +18,9 @@ export function Loading({ children = 'Loading…' }: { children?: ReactNode }) {
 export function Empty({ title, children, action }: { title: string; children?: ReactNode; action?: ReactNode }) {
   return (
     <div className="state state-empty">
-      <div className="state-icon" aria-hidden="true">
+      <div className="state-icon">
         <svg
+          aria-hidden="true"
           viewBox="0 0 24 24"
           width="20"
           height="20"

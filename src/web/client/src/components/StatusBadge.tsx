@@ -1,4 +1,4 @@
-import type { BotStatus } from '../lib/types';
+import type { BotStatus, ExchangeOutcome } from '../lib/types';
 
 const LABELS: Record<BotStatus, { label: string; hint: string }> = {
   ONLINE: { label: 'Online', hint: 'Taking conversations' },
@@ -20,14 +20,14 @@ export function StatusBadge({ status }: { status: BotStatus }) {
   );
 }
 
-const OUTCOMES: Record<string, string> = {
+const OUTCOMES: Record<ExchangeOutcome, string> = {
   PROCESSED: 'Processed',
   PARTIAL: 'Partial',
   ESCALATED: 'Escalated',
   FAILED: 'Failed',
 };
 
-export function OutcomeBadge({ outcome }: { outcome: string }) {
+export function OutcomeBadge({ outcome }: { outcome: ExchangeOutcome }) {
   return (
     <span className={`badge badge-outcome-${outcome.toLowerCase()}`} data-outcome={outcome}>
       {OUTCOMES[outcome] ?? outcome}

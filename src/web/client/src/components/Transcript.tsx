@@ -79,6 +79,7 @@ export function Transcript({
   const typingRoles = (Object.keys(typing) as Originator['role'][]).filter((r) =>
     viewpoint === 'consumer' ? r !== 'CONSUMER' : r === 'CONSUMER',
   );
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the counts are what to react to (a new message, typing line or pending send), not values the effect reads
   useLayoutEffect(() => {
     const el = list.current;
     if (el && stick.current) el.scrollTop = el.scrollHeight;
@@ -87,7 +88,9 @@ export function Transcript({
   useEffect(() => {
     const el = list.current;
     if (!el || typeof ResizeObserver === 'undefined') return;
-    const observer = new ResizeObserver(() => stick.current && (el.scrollTop = el.scrollHeight));
+    const observer = new ResizeObserver(() => {
+      if (stick.current) el.scrollTop = el.scrollHeight;
+    });
     if (el.firstElementChild) observer.observe(el.firstElementChild);
     return () => observer.disconnect();
   }, []);
@@ -97,9 +100,16 @@ export function Transcript({
   const last = visible.filter((e) => e.type === 'TEXT' || e.type === 'RICH_CONTENT' || e.type === 'FILE').at(-1);
 
   return (
-    // role=log: screen readers announce new messages as they arrive; focusable so the keyboard
-    // can scroll the history.
-    <div className="transcript" ref={list} onScroll={onScroll} tabIndex={0} role="log" aria-label={label}>
+    // role=log: screen readers announce new messages as they arrive.
+    <div
+      className="transcript"
+      ref={list}
+      onScroll={onScroll}
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: the history scrolls on its own; a keyboard user can scroll it only once it can take focus (WCAG 2.1.1)
+      tabIndex={0}
+      role="log"
+      aria-label={label}
+    >
       <ol className="transcript-list">
         {!visible.length && emptyText && <li className="transcript-empty">{emptyText}</li>}
         {visible.map((e) => {

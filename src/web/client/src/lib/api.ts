@@ -6,17 +6,22 @@
 import type {
   Account,
   AgentUser,
+  Audience,
   Bot,
-  BotSettings,
+  BotInput,
+  BotStatus,
   Conversation,
+  ConversationType,
   ConversationWithEvents,
   ErrorCodeInfo,
   Exchange,
+  FunctionRegistration,
   QueuedConversation,
   Sdes,
   Skill,
   TestConnectionResult,
   VendorConfig,
+  VendorCredentials,
   Visitor,
 } from './types';
 
@@ -95,8 +100,6 @@ export function wsUrl(path: string): string {
 // ---------------------------------------------------------------------------------------------
 // Admin (bearer = admin token)
 
-export type BotInput = Omit<BotSettings, 'vendor'> & { vendor: VendorConfig };
-
 export function adminApi(token: string) {
   const base = '/admin/v1';
   const acc = (accountId: string) => `${base}/accounts/${enc(accountId)}`;
@@ -109,20 +112,17 @@ export function adminApi(token: string) {
     skills: (accountId: string) => call<{ skills: Skill[] }>('GET', `${acc(accountId)}/skills`).then((r) => r.skills),
     /** Registered functions (INVOKE_FUNCTION targets), offered as the escalation error hook. */
     functions: (accountId: string) =>
-      call<{ functions: { lambdaUuid: string; name?: string | null; url: string }[] }>(
-        'GET',
-        `${acc(accountId)}/functions`,
-      ).then((r) => r.functions),
+      call<{ functions: FunctionRegistration[] }>('GET', `${acc(accountId)}/functions`).then((r) => r.functions),
     bots: (accountId: string, signal?: AbortSignal) =>
       call<{ bots: Bot[] }>('GET', `${acc(accountId)}/bots`, undefined, signal).then((r) => r.bots),
     bot: (accountId: string, id: string) => call<Bot>('GET', bot(accountId, id)),
     createBot: (accountId: string, input: BotInput) =>
-      call<{ id: string; status: string }>('POST', `${acc(accountId)}/bots`, input),
+      call<Pick<Bot, 'id' | 'status'>>('POST', `${acc(accountId)}/bots`, input),
     updateBot: (accountId: string, id: string, patch: Partial<BotInput>) =>
       call<Bot>('PATCH', bot(accountId, id), patch),
     deleteBot: (accountId: string, id: string) => call<unknown>('DELETE', bot(accountId, id)),
     /** The vendor's environments for credentials not saved yet (the create form). */
-    environmentsFor: (accountId: string, vendor: Omit<VendorConfig, 'environment'>, signal?: AbortSignal) =>
+    environmentsFor: (accountId: string, vendor: Omit<VendorCredentials, 'environment'>, signal?: AbortSignal) =>
       call<{ environments: string[] }>('POST', `${acc(accountId)}/vendor/environments`, { vendor }, signal).then(
         (r) => r.environments,
       ),
@@ -134,8 +134,8 @@ export function adminApi(token: string) {
       call<TestConnectionResult>('POST', `${acc(accountId)}/vendor/test-connection`, { vendor }),
     testConnectionOf: (accountId: string, id: string) =>
       call<TestConnectionResult>('POST', `${bot(accountId, id)}/test-connection`),
-    start: (accountId: string, id: string) => call<{ status: string }>('POST', `${bot(accountId, id)}/start`),
-    stop: (accountId: string, id: string) => call<{ status: string }>('POST', `${bot(accountId, id)}/stop`),
+    start: (accountId: string, id: string) => call<{ status: BotStatus }>('POST', `${bot(accountId, id)}/start`),
+    stop: (accountId: string, id: string) => call<{ status: BotStatus }>('POST', `${bot(accountId, id)}/stop`),
     createTestConversation: (accountId: string, id: string) =>
       call<{ conversationId: string; consumerToken: string }>('POST', `${bot(accountId, id)}/test-conversations`),
     logs: (accountId: string, id: string, conversationId: string, signal?: AbortSignal) =>
@@ -162,19 +162,18 @@ export type ConsumerMessage = { text: string } | { content: unknown };
 export function consumerApi(accountId: string) {
   const base = `/api/account/${enc(accountId)}/consumer/conversations`;
   return {
-    open: (body: { skill: string; type?: string; visitor?: Visitor; sdes?: Sdes }) =>
+    open: (body: { skill: string; type?: ConversationType; visitor?: Visitor; sdes?: Sdes }) =>
       request<{ conversationId: string; consumerToken: string }>('POST', base, { body }),
     status: (id: string, token: string) =>
-      request<{ conversationId: string; type: string; status: 'OPEN' | 'CLOSED'; lastSequence: number }>(
-        'GET',
-        `${base}/${enc(id)}`,
-        { token },
-      ),
+      request<Pick<Conversation, 'conversationId' | 'type' | 'status' | 'lastSequence'>>('GET', `${base}/${enc(id)}`, {
+        token,
+      }),
     send: (id: string, token: string, message: ConsumerMessage) =>
       request<{ sequence: number }>('POST', `${base}/${enc(id)}/messages`, { token, body: message }),
     typing: (id: string, token: string, typing: boolean) =>
       request<void>('POST', `${base}/${enc(id)}/typing`, { token, body: { typing } }),
-    close: (id: string, token: string) => request<{ status: string }>('POST', `${base}/${enc(id)}/close`, { token }),
+    close: (id: string, token: string) =>
+      request<Pick<Conversation, 'conversationId' | 'status'>>('POST', `${base}/${enc(id)}/close`, { token }),
     stream: (id: string, token: string, after?: number) =>
       wsUrl(`${base}/${enc(id)}/stream?${streamQuery(token, after)}`),
   };
@@ -199,7 +198,7 @@ export function agentApi(accountId: string, token: string) {
     queue: () => call<{ conversations: QueuedConversation[] }>('GET', `${base}/queue`).then((r) => r.conversations),
     accept: (id: string) => call<Conversation>('POST', `${conv(id)}/accept`),
     conversation: (id: string) => call<ConversationWithEvents>('GET', conv(id)),
-    send: (id: string, text: string, audience: 'ALL' | 'AGENTS_AND_MANAGERS' = 'ALL') =>
+    send: (id: string, text: string, audience: Audience = 'ALL') =>
       call<{ sequence: number }>('POST', `${conv(id)}/messages`, { text, audience }),
     typing: (id: string, typing: boolean) => call<void>('POST', `${conv(id)}/typing`, { typing }),
     transfer: (id: string, skill: string) => call<Conversation>('POST', `${conv(id)}/transfer`, { skill }),

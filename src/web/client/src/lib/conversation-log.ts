@@ -2,7 +2,7 @@
  * The conversation as a screen shows it: events in sequence order (merged from history and the
  * stream, each once) and who is typing. Pure reducer plus a hook around it.
  */
-import { useCallback, useEffect, useReducer } from 'react';
+import { useCallback, useEffect, useReducer, useState } from 'react';
 import type { ConversationEvent, Originator, StreamMessage } from './types';
 
 export interface LogState {
@@ -63,7 +63,13 @@ export function logReducer(state: LogState, action: Action): LogState {
 
 export function useConversationLog(conversationId: string | null) {
   const [state, dispatch] = useReducer(logReducer, emptyLog);
-  useEffect(() => dispatch({ type: 'reset' }), [conversationId]);
+  // Another conversation starts from an empty log, reset while rendering with the new id (React's
+  // "adjusting state when a prop changes") so the old conversation's events never show under it.
+  const [loggedFor, setLoggedFor] = useState(conversationId);
+  if (loggedFor !== conversationId) {
+    setLoggedFor(conversationId);
+    dispatch({ type: 'reset' });
+  }
   useEffect(() => {
     if (!Object.keys(state.typing).length) return;
     const timer = window.setInterval(() => dispatch({ type: 'expire-typing', now: Date.now() }), 5_000);

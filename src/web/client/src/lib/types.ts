@@ -1,164 +1,52 @@
 /**
- * What the console reads from the server. Conversation shapes come straight from the platform's
- * own type module (type-only, erased at build), so the UI cannot drift from the server's words;
- * the bot admin shapes follow the connector's contract in HTTP-SURFACE.md.
+ * What the console reads from the server and sends to it, in the server's own words: the shapes
+ * come from the server's types-only modules (`import type`, erased at build, so no server code
+ * enters the bundle), and the UI cannot drift from what the routes serve. Where the console's view
+ * differs from the server's type, it is derived here rather than copied.
  */
+import type { User } from '../../../../platform/types.js';
+import type { BotSettings, VendorCredentials } from '../../../../connector/types.js';
+
 export type {
+  Account,
   Audience,
   Conversation,
   ConversationEvent,
   ConversationType,
+  ConversationWithEvents,
+  FunctionRegistration,
   Originator,
+  QueuedConversation,
   Sdes,
   Skill,
+  StreamMessage,
   Ttr,
   TtrType,
   Visitor,
 } from '../../../../platform/types.js';
-import type {
-  Conversation,
-  ConversationEvent,
-  ConversationType,
-  Originator,
-  Skill,
-  Ttr,
-} from '../../../../platform/types.js';
+export type {
+  BotSettings,
+  BotStatus,
+  BotView as Bot,
+  ErrorCodeInfo,
+  Exchange,
+  ExchangeOutcome,
+  TestConnectionResult,
+  VendorCredentials,
+} from '../../../../connector/types.js';
 
-/** One realtime stream message (src/platform/realtime.ts). */
-export type StreamMessage =
-  | { kind: 'event'; conversationId: string; event: ConversationEvent }
-  | { kind: 'typing'; conversationId: string; originator: Originator; typing: boolean }
-  | { kind: 'conversation'; conversation: Conversation }
-  | { kind: 'ready' };
+/** The agent as login (id, name, skills) and /me (also maxConversations) show them. */
+export type AgentUser = Pick<User, 'id' | 'loginName' | 'skills'> & Partial<Pick<User, 'maxConversations'>>;
 
-export type ConversationWithEvents = Conversation & { events: ConversationEvent[] };
+/** The vendor block the console sends: the secret only when typed (a patch without one keeps the saved secret). */
+export type VendorConfig = Omit<VendorCredentials, 'clientSecret'> & { clientSecret?: string };
 
-export interface Account {
-  accountId: string;
-}
-
-export const BOT_STATUSES = ['ONLINE', 'OFFLINE', 'VENDOR_INTERRUPTION', 'SERVICE_INTERRUPTION'] as const;
-export type BotStatus = (typeof BOT_STATUSES)[number];
-
-export interface VendorConfig {
-  type: 'CUSTOM_ENDPOINT';
-  baseUrl: string;
-  clientId: string;
-  /** Masked (`********`) when read back; omit on PATCH to keep the saved one. */
-  clientSecret?: string;
-  botId: string;
-  environment: string;
-  timeoutSeconds?: number;
-}
-
-export interface CombineMessages {
-  enabled: boolean;
-  maxMessages: number;
-  timeFrameSeconds: number;
-  timeFrameAfterTypingSeconds: number;
-}
-
-export interface Escalation {
-  /** null in a patch clears it. */
-  skill?: string | null;
-  messageToCustomer?: string;
-  messageToAgent?: string;
-  transferFailureMessage?: string;
-  /** null in a patch clears it. */
-  errorHookLambdaUuid?: string | null;
-}
-
-export interface ChatInactivity {
-  enabled: boolean;
-  warningAfterSeconds: number;
-  warningText: string;
-  closeAfterSeconds: number;
-  closeText: string;
-}
-
-/** Every setting of a bot (PRODUCT.md), as the create/patch bodies carry them. */
-export interface BotSettings {
-  name: string;
-  conversationType: ConversationType;
-  skills: string[];
+/**
+ * A create or patch body as the bot editor builds it: every setting it shows (not the answer
+ * limits, which keep the server's defaults), the vendor as VendorConfig, and `null` to clear an
+ * escalation field in a patch.
+ */
+export type BotInput = Omit<BotSettings, 'vendor' | 'escalation' | 'limits'> & {
   vendor: VendorConfig;
-  welcomeEvent: boolean;
-  engagementAttributes: boolean;
-  combineMessages: CombineMessages;
-  escalation: Escalation;
-  chatInactivity: ChatInactivity;
-  /** A survey bot gets CLOSE_CONVERSATION when a conversation it holds closes with a survey due. */
-  survey: boolean;
-  maxOpenConversations: number;
-}
-
-export interface BotError {
-  code: string;
-  message: string;
-  at: number | string;
-}
-
-export interface Bot extends BotSettings {
-  id: string;
-  status: BotStatus;
-  openConversations: number;
-  lastError: BotError | null;
-}
-
-export interface TestConnectionResult {
-  ok: boolean;
-  state?: string;
-  version?: string;
-  error?: string;
-  code?: string;
-}
-
-export type ExchangeOutcome = 'PROCESSED' | 'PARTIAL' | 'ESCALATED' | 'FAILED';
-
-export interface ExchangeError {
-  code: string;
-  message: string;
-  /** JSON Pointer into `response.body`: the part the error is about. */
-  path?: string;
-}
-
-/** One call to the bot's endpoint and what came of it (the bot log). */
-export interface Exchange {
-  id: string;
-  botId: string;
-  conversationId: string;
-  eventType: string;
-  startedAt: number | string;
-  durationMs: number;
-  attempts: number;
-  /** Null when no request could be made (e.g. no token could be had). */
-  request: { method: string; url: string; body: unknown } | null;
-  response: { status: number; body: unknown; durationMs: number } | null;
-  parsed: { items: unknown[]; action: unknown; intents: unknown[] } | null;
-  errors: ExchangeError[];
-  /** What the connector did with the answer: delivered, functions invoked, escalation steps. */
-  effects?: string[];
-  outcome: ExchangeOutcome;
-}
-
-export interface ErrorCodeInfo {
-  title: string;
-  explanation: string;
-  fix: string;
-}
-
-export interface QueuedConversation {
-  conversationId: string;
-  skill: Skill;
-  type: ConversationType;
-  ttr: Ttr;
-  queuedAt: number;
-  waitingSeconds: number;
-}
-
-export interface AgentUser {
-  id: string;
-  loginName: string;
-  skills: Skill[];
-  maxConversations?: number | null;
-}
+  escalation: { [K in keyof BotSettings['escalation']]?: BotSettings['escalation'][K] | null };
+};

@@ -1,26 +1,37 @@
-/** Loads something once per key, with the three states a screen must design for. */
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+/** Hooks for screens that load, tick or submit. */
+import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { errorText } from './api';
 
 export type AsyncState<T> = { status: 'loading' } | { status: 'error'; error: unknown } | { status: 'ready'; value: T };
 
-export function useAsync<T>(load: () => Promise<T>, deps: unknown[]): AsyncState<T> & { reload(): void } {
+/**
+ * Loads something, with the three states a screen must design for. It loads again when `load`
+ * changes, so pass one that keeps its identity across renders (useCallback, or a method of a
+ * memoized API client); `reload()` loads again on demand.
+ */
+export function useAsync<T>(load: () => Promise<T>): AsyncState<T> & { reload(): void } {
   const [state, setState] = useState<AsyncState<T>>({ status: 'loading' });
-  const [nonce, setNonce] = useState(0);
-  useEffect(() => {
-    let live = true;
+  // Only the latest run may set the state: a newer run, or unmounting, makes earlier answers stale.
+  const latest = useRef(0);
+  const run = useCallback(() => {
+    const id = ++latest.current;
     setState({ status: 'loading' });
     load().then(
-      (value) => live && setState({ status: 'ready', value }),
-      (error: unknown) => live && setState({ status: 'error', error }),
+      (value) => {
+        if (latest.current === id) setState({ status: 'ready', value });
+      },
+      (error: unknown) => {
+        if (latest.current === id) setState({ status: 'error', error });
+      },
     );
+  }, [load]);
+  useEffect(() => {
+    run();
     return () => {
-      live = false;
+      latest.current += 1;
     };
-    // `load` is a new closure every render; what it depends on is what the caller lists in `deps`.
-  }, [...deps, nonce]);
-  const reload = useCallback(() => setNonce((n) => n + 1), []);
-  return { ...state, reload };
+  }, [run]);
+  return { ...state, reload: run };
 }
 
 /** A ticking clock for "waiting 1m 20s" style labels. */

@@ -7,7 +7,7 @@ import { Empty, ErrorState, Loading, Notice } from '../../components/States';
 /** The admin picks the account to work in. */
 export function AccountPicker({ token }: { token: string }) {
   const api = useMemo(() => adminApi(token), [token]);
-  const accounts = useAsync(() => api.accounts(), [api]);
+  const accounts = useAsync(api.accounts);
 
   return (
     <div className="page narrow">

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { adminApi, errorText } from '../../lib/api';
 import { Link, useRouter } from '../../lib/router';
-import type { Bot, Skill } from '../../lib/types';
+import type { Bot, FunctionRegistration, Skill } from '../../lib/types';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Check, Field } from '../../components/Field';
 import { ErrorState, Loading, Notice } from '../../components/States';
@@ -16,8 +16,6 @@ interface Props {
   botId?: string;
 }
 
-type Fn = { lambdaUuid: string; name?: string | null; url: string };
-
 /** Create or edit a bot with every setting PRODUCT.md lists, test its connection, start or stop it. */
 export function BotEditor({ token, accountId, botId }: Props) {
   const api = useMemo(() => adminApi(token), [token]);
@@ -26,7 +24,7 @@ export function BotEditor({ token, accountId, botId }: Props) {
   const [bot, setBot] = useState<Bot | null>(null);
   const [form, setForm] = useState<BotForm>(NEW_BOT);
   const [skills, setSkills] = useState<Skill[] | null>(null);
-  const [functions, setFunctions] = useState<Fn[]>([]);
+  const [functions, setFunctions] = useState<FunctionRegistration[]>([]);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [errors, setErrors] = useState<FormErrors>({});
   const [saving, setSaving] = useState(false);
@@ -39,7 +37,7 @@ export function BotEditor({ token, accountId, botId }: Props) {
     try {
       const [skillList, fns, saved] = await Promise.all([
         api.skills(accountId),
-        api.functions(accountId).catch(() => [] as Fn[]),
+        api.functions(accountId).catch(() => [] as FunctionRegistration[]),
         botId ? api.bot(accountId, botId) : Promise.resolve(null),
       ]);
       setSkills(skillList);
@@ -56,12 +54,12 @@ export function BotEditor({ token, accountId, botId }: Props) {
     void load();
   }, [load]);
 
-  const set = <K extends keyof BotForm>(key: K, value: BotForm[K]) => {
+  const set = useCallback(<K extends keyof BotForm>(key: K, value: BotForm[K]) => {
     setForm((f) => ({ ...f, [key]: value }));
     setErrors((e) => (e[key] ? { ...e, [key]: undefined } : e));
     // A message about the last save attempt no longer describes the edited form.
     setResult(null);
-  };
+  }, []);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();

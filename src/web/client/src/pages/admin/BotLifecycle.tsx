@@ -97,13 +97,14 @@ export function BotLifecycle({ api, accountId, bot, onChange }: Props) {
         </Link>
         <span className="topbar-spacer" />
         {confirmDelete ? (
-          <span className="confirm" role="group" aria-label="Confirm deletion">
+          <fieldset className="confirm" aria-label="Confirm deletion">
             <span className="small">Delete this bot? Its conversations go back to routing.</span>
             <button
               type="button"
               className="btn btn-danger btn-small"
               onClick={() => void remove()}
               disabled={busy}
+              // biome-ignore lint/a11y/noAutofocus: the user just asked for this confirmation; the Delete… button they pressed is gone, so focus goes to what replaced it
               autoFocus
             >
               Yes, delete
@@ -111,7 +112,7 @@ export function BotLifecycle({ api, accountId, bot, onChange }: Props) {
             <button type="button" className="btn btn-ghost btn-small" onClick={() => setConfirmDelete(false)}>
               Cancel
             </button>
-          </span>
+          </fieldset>
         ) : (
           <button type="button" className="btn btn-ghost" onClick={() => setConfirmDelete(true)}>
             Delete…

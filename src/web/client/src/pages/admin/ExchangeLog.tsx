@@ -71,6 +71,7 @@ export function ExchangeLog({ exchanges, error, codes, hasConversation }: Props)
                   {x.errors.length > 0 && (
                     <span className="exchange-codes">
                       {x.errors.map((e, i) => (
+                        // biome-ignore lint/suspicious/noArrayIndexKey: an exchange's errors are a record, never reordered, and codes repeat
                         <code key={i}>{e.code}</code>
                       ))}
                     </span>
@@ -113,6 +114,7 @@ function ExchangeDetail({ exchange: x, codes }: { exchange: Exchange; codes: Rec
           {x.errors.map((e, i) => {
             const info = codes[e.code];
             return (
+              // biome-ignore lint/suspicious/noArrayIndexKey: an exchange's errors are a record, never reordered, and codes repeat
               <li key={i} className="error-item" data-code={e.code}>
                 <p>
                   <code className="error-code">{e.code}</code> {info && <strong>{info.title}</strong>}
@@ -142,6 +144,7 @@ function ExchangeDetail({ exchange: x, codes }: { exchange: Exchange; codes: Rec
           <h3>What the connector did</h3>
           <ul>
             {x.effects.map((effect, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: an exchange's effects are a record, never reordered, and may repeat
               <li key={i}>{effect}</li>
             ))}
           </ul>

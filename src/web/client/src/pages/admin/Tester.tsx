@@ -148,14 +148,14 @@ function TestSession({
       setStartError(e);
       setPhase('idle');
     }
-  }, [api, consumer, accountId, bot.id, log]);
+  }, [api, consumer, accountId, bot.id, log.reset]);
 
   const offline = bot.status === 'OFFLINE';
-  // A test conversation starts by itself once the bot can take it.
+  // A test conversation starts by itself once the bot can take it: when the bot goes on line
+  // (`start` stays the same for a bot), not again after that, as a restart is the operator's call.
   useEffect(() => {
     if (!offline && !current.current) void start();
-    // Only when the bot goes on or off line: a restart is the operator's call.
-  }, [offline]);
+  }, [offline, start]);
   // Leaving the tester (or switching bots) ends the test conversation, so it stops counting
   // against the bot's open conversations.
   useEffect(

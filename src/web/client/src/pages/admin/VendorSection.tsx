@@ -3,7 +3,7 @@ import { errorText, type AdminApi } from '../../lib/api';
 import type { Bot, TestConnectionResult } from '../../lib/types';
 import { Field } from '../../components/Field';
 import { Notice, Spinner } from '../../components/States';
-import { sameVendor, vendorErrors, vendorOf, type BotForm, type FormErrors } from './bot-form';
+import { connectionOf, sameVendor, vendorErrors, vendorOf, type BotForm, type FormErrors } from './bot-form';
 
 interface Props {
   api: AdminApi;
@@ -41,12 +41,17 @@ export function VendorSection({ api, accountId, bot, form, errors, set }: Props)
   const saved = sameVendor(form, bot);
   const incomplete = vendorErrors(form, true);
   const canUseTyped = Object.keys(incomplete).length === 0;
+  // The list is fetched again when what identifies the service changes, not on other edits; the
+  // saved bot (polled, so a new object every few seconds) counts by its id.
+  const { baseUrl, clientId, clientSecret, botId, timeoutSeconds } = form;
+  const savedId = bot?.id ?? null;
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies(nonce): the Reload list button's counter, whose change is the request to fetch again
   useEffect(() => {
     if (!saved && !canUseTyped) {
       setEnvironments({
         status: 'waiting',
-        reason: bot
+        reason: savedId
           ? 'You changed the connection: enter the client secret again to load the environments with it.'
           : 'Enter the base URL, client id, client secret and bot id to load the environments.',
       });
@@ -55,11 +60,11 @@ export function VendorSection({ api, accountId, bot, form, errors, set }: Props)
     const controller = new AbortController();
     const timer = window.setTimeout(() => {
       setEnvironments({ status: 'loading' });
-      const { environment: _unused, ...vendor } = vendorOf(form);
+      const typed = connectionOf({ baseUrl, clientId, clientSecret, botId, timeoutSeconds });
       const request =
-        saved && bot
-          ? api.environmentsOf(accountId, bot.id, controller.signal)
-          : api.environmentsFor(accountId, { ...vendor, clientSecret: form.clientSecret }, controller.signal);
+        saved && savedId
+          ? api.environmentsOf(accountId, savedId, controller.signal)
+          : api.environmentsFor(accountId, typed, controller.signal);
       request.then(
         (list) => setEnvironments({ status: 'ready', list }),
         (e: unknown) => {
@@ -72,21 +77,20 @@ export function VendorSection({ api, accountId, bot, form, errors, set }: Props)
       window.clearTimeout(timer);
       controller.abort();
     };
-    // Refetch when what identifies the service changes (not on every other form edit).
-  }, [form.baseUrl, form.clientId, form.clientSecret, form.botId, form.timeoutSeconds, saved, canUseTyped, nonce]);
+  }, [api, accountId, savedId, saved, canUseTyped, baseUrl, clientId, clientSecret, botId, timeoutSeconds, nonce]);
 
-  // When the list arrives without the chosen environment, choose the service's first one.
+  // A new bot takes an environment the service offers: when the list comes without the chosen
+  // one, the service's first (draft if offered). The choice can only be from the list after that.
   useEffect(() => {
     if (
+      savedId === null &&
       environments.status === 'ready' &&
       environments.list.length &&
-      !environments.list.includes(form.environment) &&
-      !bot
+      !environments.list.includes(form.environment)
     ) {
       set('environment', environments.list.includes('draft') ? 'draft' : environments.list[0]);
     }
-    // Only when a new list arrives, not on every change of the chosen environment.
-  }, [environments]);
+  }, [savedId, environments, form.environment, set]);
 
   const runTest = async () => {
     const useSaved = saved && bot && form.environment === bot.vendor.environment;

@@ -3,8 +3,7 @@
  * bot, how it is checked, and the create/patch body it becomes. Pure, so the rules are in one
  * place and match the server's schema (src/connector/bot-config.ts).
  */
-import type { BotInput } from '../../lib/api';
-import type { Bot, ConversationType, VendorConfig } from '../../lib/types';
+import type { Bot, BotInput, ConversationType, VendorConfig, VendorCredentials } from '../../lib/types';
 
 export interface BotForm {
   name: string;
@@ -140,16 +139,26 @@ export function validate(form: BotForm, creating: boolean): FormErrors {
   return errors;
 }
 
-export function vendorOf(form: BotForm): VendorConfig {
-  const vendor: VendorConfig = {
+/** The fields that say which service the bot is and how to sign in to it (all but the environment). */
+export type ConnectionFields = Pick<BotForm, 'baseUrl' | 'clientId' | 'clientSecret' | 'botId' | 'timeoutSeconds'>;
+
+/** Typed credentials, to list the environments or test the connection before saving. */
+export function connectionOf(fields: ConnectionFields): Omit<VendorCredentials, 'environment'> {
+  return {
     type: 'CUSTOM_ENDPOINT',
-    baseUrl: form.baseUrl.trim(),
-    clientId: form.clientId.trim(),
-    botId: form.botId.trim(),
-    environment: form.environment.trim(),
-    timeoutSeconds: Number(form.timeoutSeconds),
+    baseUrl: fields.baseUrl.trim(),
+    clientId: fields.clientId.trim(),
+    clientSecret: fields.clientSecret,
+    botId: fields.botId.trim(),
+    timeoutSeconds: Number(fields.timeoutSeconds),
   };
-  if (form.clientSecret) vendor.clientSecret = form.clientSecret;
+}
+
+/** The vendor block of a create or patch body: the secret only when typed (else the saved one stays). */
+export function vendorOf(form: BotForm): VendorConfig {
+  const { clientSecret, ...connection } = connectionOf(form);
+  const vendor: VendorConfig = { ...connection, environment: form.environment.trim() };
+  if (clientSecret) vendor.clientSecret = clientSecret;
   return vendor;
 }
 

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type FormEvent, type MutableRefObject } from 'react';
+import { useCallback, useEffect, useRef, useState, type FormEvent, type MutableRefObject } from 'react';
 import { ApiError, errorText, type AgentApi } from '../../lib/api';
 import { useConversationLog } from '../../lib/conversation-log';
 import { shortId, ttrLabel } from '../../lib/format';
@@ -42,11 +42,13 @@ export function ConversationPanel({
   const [error, setError] = useState<unknown>(null);
   const [actionError, setActionError] = useState<string | null>(null);
   const [privateNote, setPrivateNote] = useState(false);
-  // The preview poll runs a `load` from an earlier render: it reads the latest state from here.
-  const latest = useRef({ meta, mine, onLeft });
-  latest.current = { meta, mine, onLeft };
+  // What a failed load compares against: the latest, not the render the load was made in.
+  const latest = useRef({ meta, onLeft });
+  latest.current = { meta, onLeft };
 
-  const load = async () => {
+  // Made again when the conversation becomes ours (accept), so it is reloaded then to pick up
+  // what streamed before.
+  const load = useCallback(async () => {
     if (!conversationId) return;
     setError(null);
     try {
@@ -56,15 +58,14 @@ export function ConversationPanel({
     } catch (e) {
       // A previewed conversation someone else took is no longer ours to look at.
       const now = latest.current;
-      if (e instanceof ApiError && e.status === 403 && now.meta && !now.mine)
+      if (e instanceof ApiError && e.status === 403 && now.meta && !mine)
         now.onLeft('That conversation was taken by another agent.');
       else setError(e);
     }
-  };
+  }, [api, conversationId, mine, log.load]);
   useEffect(() => {
     void load();
-    // A held conversation is reloaded when it becomes ours (accept) to pick up what streamed before.
-  }, [conversationId, mine]);
+  }, [load]);
 
   // The agent stream carries only what the agent holds: a queued conversation being previewed
   // is refreshed by hand.
@@ -72,8 +73,7 @@ export function ConversationPanel({
     if (!conversationId || mine) return;
     const timer = window.setInterval(() => void load(), 3_000);
     return () => window.clearInterval(timer);
-    // `load` is a new closure every render; the poll depends only on which conversation and whose.
-  }, [conversationId, mine]);
+  }, [conversationId, mine, load]);
 
   useEffect(() => {
     inbox.current = (m) => {
@@ -205,11 +205,12 @@ function CloseButton({ onClose }: { onClose(): Promise<unknown> }) {
     );
   }
   return (
-    <span className="confirm" role="group" aria-label="Confirm closing">
+    <fieldset className="confirm" aria-label="Confirm closing">
       <span className="small">Close it?</span>
       <button
         type="button"
         className="btn btn-danger btn-small"
+        // biome-ignore lint/a11y/noAutofocus: the user just asked for this confirmation; the Close button they pressed is gone, so focus goes to what replaced it
         autoFocus
         onClick={() =>
           void onClose()
@@ -222,7 +223,7 @@ function CloseButton({ onClose }: { onClose(): Promise<unknown> }) {
       <button type="button" className="btn btn-ghost btn-small" onClick={() => setConfirming(false)}>
         Cancel
       </button>
-    </span>
+    </fieldset>
   );
 }
 

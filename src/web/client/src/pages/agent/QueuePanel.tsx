@@ -36,7 +36,7 @@ export function QueuePanel({ user, queue, held, error, onRetry, selected, unread
         )}
         {queue &&
           [...groups.entries()].map(([skill, items]) => (
-            <div key={skill} className="queue-group" aria-label={`Skill ${skill}`} role="group">
+            <fieldset key={skill} className="queue-group" aria-label={`Skill ${skill}`}>
               <h3>
                 {skill} <span className="count">{items.length}</span>
               </h3>
@@ -76,7 +76,7 @@ export function QueuePanel({ user, queue, held, error, onRetry, selected, unread
                   ))}
                 </ul>
               )}
-            </div>
+            </fieldset>
           ))}
         {error !== null && queue && (
           <p className="muted small" role="alert">
@@ -101,8 +101,8 @@ export function QueuePanel({ user, queue, held, error, onRetry, selected, unread
                 <span className="queue-id">#{shortId(c.conversationId)}</span>
                 <span className="muted small">{c.skill.name}</span>
                 {unread.has(c.conversationId) && (
-                  <span className="unread" aria-label="new messages">
-                    new
+                  <span className="unread">
+                    new<span className="visually-hidden"> messages</span>
                   </span>
                 )}
               </button>

@@ -93,8 +93,8 @@ export function Workspace({ session }: { session: AgentSession }) {
 
   const skills = useMemo(() => {
     const names = new Set(session.user.skills.map((s) => s.name));
-    queue?.items.forEach((q) => names.add(q.skill.name));
-    held?.forEach((c) => names.add(c.skill.name));
+    for (const q of queue?.items ?? []) names.add(q.skill.name);
+    for (const c of held ?? []) names.add(c.skill.name);
     return [...names].sort();
   }, [session.user.skills, queue, held]);
 

@@ -36,9 +36,11 @@ function loadStored(key: string): Stored | null {
 /** A stable visitor id per browser and a session id per tab, as a site's tag would send them. */
 function visitorIds(): { sharkVisitorId: string; sharkSessionId: string } {
   const get = (storage: Storage, key: string) => {
-    let value = storage.getItem(key);
-    if (!value) storage.setItem(key, (value = crypto.randomUUID()));
-    return value;
+    const kept = storage.getItem(key);
+    if (kept) return kept;
+    const made = crypto.randomUUID();
+    storage.setItem(key, made);
+    return made;
   };
   return {
     sharkVisitorId: get(window.localStorage, 'botbridge.visitor'),
@@ -95,10 +97,10 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
       } else setPhase({ kind: 'error', error: e });
     }
   }, [api, key]);
+  // On arrival (`check` stays the same for a chat); later changes come from the stream.
   useEffect(() => {
-    if (conversation) void check();
-    // Only on arrival; later changes come from the stream.
-  }, []);
+    void check();
+  }, [check]);
 
   const source: StreamSource | null = useMemo(
     () =>
@@ -117,14 +119,12 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
   };
   const streamStatus = useStream(source, onMessage);
 
-  // A sent message shows at once, faded, until the stream brings it back with its sequence.
+  // A sent message shows at once, faded, until the stream brings it back with its sequence:
+  // checked when events arrive and when a send learns its sequence (the stream may be first).
   useEffect(() => {
     const seen = new Set(log.events.map((e) => e.sequence));
-    setPending((p) =>
-      p.some((x) => x.sequence !== undefined && seen.has(x.sequence))
-        ? p.filter((x) => x.sequence === undefined || !seen.has(x.sequence))
-        : p,
-    );
+    const delivered = (x: { sequence?: number }) => x.sequence !== undefined && seen.has(x.sequence);
+    if (pending.some(delivered)) setPending((p) => p.filter((x) => !delivered(x)));
   }, [log.events, pending]);
 
   // Two quick sends before the first one's conversation exists must still make one conversation.
