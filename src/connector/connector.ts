@@ -8,7 +8,7 @@ import type { Conversations } from '../platform/conversations.js';
 import type { EventBus } from '../platform/bus.js';
 import type { Conversation } from '../platform/types.js';
 import type { Metrics } from '../ops/metrics.js';
-import { HttpError, conflict, notFound } from '../http/errors.js';
+import { conflict, invalid, notFound, upstreamFailed } from '../errors.js';
 import type { SecretBox } from '../util/secret-box.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import {
@@ -472,7 +472,7 @@ export class Connector {
     try {
       return await call();
     } catch (error) {
-      if (error instanceof VendorError) throw new HttpError(502, error.code, error.message);
+      if (error instanceof VendorError) throw upstreamFailed(error.message, error.code);
       throw error;
     }
   }
@@ -570,7 +570,7 @@ export class Connector {
     const names = [...settings.skills, ...(settings.escalation.skill ? [settings.escalation.skill] : [])];
     for (const name of names) {
       if (!(await this.deps.directory.findSkill(accountId, name)))
-        throw new HttpError(400, 'unknown-skill', `unknown skill '${name}'`);
+        throw invalid(`unknown skill '${name}'`, 'unknown-skill');
     }
   }
 

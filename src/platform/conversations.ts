@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
 import type { Store, Db } from '../store/index.js';
 import { json, WriteStatements } from '../store/index.js';
-import { conflict, forbidden, notFound } from '../http/errors.js';
+import { conflict, forbidden, notFound } from '../errors.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { EventBus } from './bus.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/index.js';
 import { isUniqueViolation } from '../store/index.js';
-import { conflict, notFound, badRequest } from '../http/errors.js';
+import { conflict, invalid, notFound } from '../errors.js';
 import { MAX_INT32 } from '../http/schemas.js';
 import { hashPassword, verifyPassword } from '../util/passwords.js';
 import type { Skill, UserType } from './types.js';
@@ -270,7 +270,7 @@ export class Directory {
       .execute();
     const missing = unique.filter((n) => !found.some((s) => s.name === n));
     if (missing.length)
-      throw badRequest(
+      throw invalid(
         `unknown skill${missing.length > 1 ? 's' : ''}: ${missing.map((m) => `'${m}'`).join(', ')}`,
         'unknown-skill',
       );
