@@ -96,7 +96,7 @@ export class Exchanges {
       url: `${vendor.baseUrl}/v1/bots/${vendor.botId}/environments/${vendor.environment}/conversations/${conversationId}/events`,
       body,
     };
-    let answer;
+    let answer: VendorResponse;
     try {
       if (!runtime.known.has(conversationId)) await this.createOnVendor(runtime, conversation);
       answer = await this.timed('events', () => runtime.client.postEvent(conversationId, body));

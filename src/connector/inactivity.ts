@@ -87,7 +87,7 @@ export class ChatInactivity {
         conversation.conversationId,
         conversation.lastSequence - 1,
       );
-      if (!last || last.originator.role !== 'BOT' || last.audience !== 'ALL') continue;
+      if (last?.originator.role !== 'BOT' || last.audience !== 'ALL') continue;
       const warned = last.text === chatInactivity.warningText;
       this.arm(
         bot,
