@@ -322,7 +322,7 @@ export class Connector {
 
   // ---- lifecycle ----
 
-  /** Runs a test connection first; a failing test refuses the start with its reason (409). */
+  /** Runs a test connection first; a failing test refuses the start with its reason (a conflict). */
   async start(accountId: string, id: string): Promise<{ status: BotStatus }> {
     const runtime = await this.runtime(accountId, id);
     const test = await this.testWith(runtime.client);

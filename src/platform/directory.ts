@@ -71,7 +71,7 @@ export class Directory {
     return row !== undefined;
   }
 
-  /** Throws 404 for an unknown account: every account-scoped route starts here. */
+  /** Refuses an unknown account (not-found): every account-scoped route starts here. */
   async requireAccount(accountId: string): Promise<void> {
     if (!(await this.accountExists(accountId))) throw notFound(`unknown account '${accountId}'`);
   }
