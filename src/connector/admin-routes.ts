@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { badRequest } from '../http/errors.js';
+import { invalid as badRequest } from '../errors.js';
 import { accountParams } from '../http/schemas.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
 import {

@@ -8,7 +8,7 @@ import type { Conversations } from '../platform/conversations.js';
 import type { EventBus } from '../platform/bus.js';
 import type { Conversation } from '../platform/types.js';
 import type { Metrics } from '../ops/metrics.js';
-import { HttpError, conflict, notFound } from '../http/errors.js';
+import { conflict, invalid, notFound, upstreamFailed } from '../errors.js';
 import type { SecretBox } from '../util/secret-box.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import {
@@ -303,7 +303,7 @@ export class Connector {
 
   // ---- lifecycle ----
 
-  /** Runs a test connection first; a failing test refuses the start with its reason (409). */
+  /** Runs a test connection first; a failing test refuses the start with its reason (a conflict). */
   async start(accountId: string, id: string): Promise<{ status: BotStatus }> {
     const runtime = await this.runtime(accountId, id);
     const test = await this.testWith(runtime.client);
@@ -453,7 +453,7 @@ export class Connector {
     try {
       return await call();
     } catch (error) {
-      if (error instanceof VendorError) throw new HttpError(502, error.code, error.message);
+      if (error instanceof VendorError) throw upstreamFailed(error.message, error.code);
       throw error;
     }
   }
@@ -551,7 +551,7 @@ export class Connector {
     const names = [...settings.skills, ...(settings.escalation.skill ? [settings.escalation.skill] : [])];
     for (const name of names) {
       if (!(await this.deps.directory.findSkill(accountId, name)))
-        throw new HttpError(400, 'unknown-skill', `unknown skill '${name}'`);
+        throw invalid(`unknown skill '${name}'`, 'unknown-skill');
     }
   }
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Counter, Histogram } from 'prom-client';
+import { isDomainError } from '../errors.js';
 import type { Conversations } from '../platform/conversations.js';
 import type { Directory } from '../platform/directory.js';
 import type { Conversation } from '../platform/types.js';
@@ -7,7 +8,7 @@ import type { Db } from '../store/index.js';
 import { exceededJsonLimit } from '../util/json-bounds.js';
 import type { BotStatus } from './bot-config.js';
 import { escalationPlan } from './escalation.js';
-import { carryOut, isClosedError, type ExecutionContext, type Remainder } from './executor.js';
+import { carryOut, type ExecutionContext, type Remainder } from './executor.js';
 import type { FunctionResult } from './functions.js';
 import { parseBotResponse, type ParsedResponse, type StructuredContentValidator } from './parser/index.js';
 import { conversationBody } from './requests.js';
@@ -247,7 +248,7 @@ export class Exchanges {
         },
       );
     } catch (error) {
-      if (!isClosedError(error)) throw error;
+      if (!isDomainError(error, 'conversation-closed')) throw error;
       return [`escalating (${reason.code})`, 'conversation already closed: nothing to escalate'];
     }
     const effects = [...plan.effects];

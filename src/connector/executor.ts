@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Conversations, Step } from '../platform/conversations.js';
 import type { Conversation, Originator, Skill } from '../platform/types.js';
 import type { Db } from '../store/index.js';
-import { HttpError } from '../http/errors.js';
+import { isDomainError } from '../errors.js';
 import type { FunctionResult } from './functions.js';
 
 /** The parser's output as the executor needs it (src/connector/parser defines the full types). */
@@ -133,7 +133,7 @@ export async function carryOut(ctx: ExecutionContext, answer: Remainder, committ
       }
     }
   } catch (error) {
-    if (isClosedError(error)) {
+    if (isDomainError(error, 'conversation-closed')) {
       result.effects.push('stopped: the conversation was closed meanwhile');
       return result;
     }
@@ -216,8 +216,4 @@ async function invokeFunction(ctx: ExecutionContext, action: Extract<ExecutableA
   };
   if (action.failOnError) return { effects: [], errors: [failure], escalate: failure };
   return { effects: ['function failed, ignored (failOnError is false)'], errors: [failure] };
-}
-
-export function isClosedError(error: unknown): boolean {
-  return error instanceof HttpError && error.code === 'conversation-closed';
 }

@@ -1,9 +1,8 @@
 import type { Logger } from 'pino';
 import type { Conversations } from '../platform/conversations.js';
 import type { Originator } from '../platform/types.js';
-import { HttpError } from '../http/errors.js';
+import { isDomainError } from '../errors.js';
 import type { BotSettings } from './bot-config.js';
-import { isClosedError } from './executor.js';
 
 /** The bot a timer speaks for. */
 export interface InactiveBot {
@@ -38,10 +37,10 @@ export class ChatInactivity {
     const speaker: Originator = { role: 'BOT', userId: bot.userId };
     const acc = bot.accountId;
     const { conversations, log, inLane } = this.deps;
-    // The conversation may close or move meanwhile (409/404: nothing to do); anything else is logged.
+    // The conversation may close or move meanwhile (closed, not found: nothing to do); anything else is logged.
     const attempt = (what: string, work: () => Promise<unknown>) =>
       work().catch((err) => {
-        if (isClosedError(err) || (err instanceof HttpError && err.statusCode === 404)) return;
+        if (isDomainError(err, 'conversation-closed') || (isDomainError(err) && err.kind === 'not-found')) return;
         log.error({ err, botId: bot.botId, conversationId }, `chat inactivity: could not ${what}`);
       });
     const at = (seconds: number) => Math.max(0, since + seconds * 1000 - Date.now());

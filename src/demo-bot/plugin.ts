@@ -6,7 +6,8 @@ import {
   type ConversationBody,
   type ConversationEventBody,
 } from '../connector/contract.js';
-import { HttpError } from '../http/errors.js';
+import { conflict, invalid, isDomainError, notFound, unauthorized, type DomainError } from '../errors.js';
+import { httpAnswerOf, type HttpAnswer } from '../http/errors.js';
 import { answer, type AnswerOptions } from './answers.js';
 import { createAppTokenVerifier } from './auth.js';
 import { DemoConversations } from './conversations.js';
@@ -78,39 +79,36 @@ export async function registerDemoBot(server: FastifyInstance, options: DemoBotO
 
   const account = (request: FastifyRequest): string => {
     const accountId = accountOf.get(request);
-    if (!accountId) throw new HttpError(401, 'unauthorized', 'request was not authenticated');
+    if (!accountId) throw unauthorized('request was not authenticated');
     return accountId;
   };
   const requireBot = (botId: string) => {
-    if (!BOT_ID.test(botId))
-      throw new HttpError(404, 'bot-not-found', `no bot '${botId}' (ids are 1-36 letters, digits or '-')`);
+    if (!BOT_ID.test(botId)) throw notFound(`no bot '${botId}' (ids are 1-36 letters, digits or '-')`, 'bot-not-found');
   };
   const requireEnvironment = (params: EnvironmentParams) => {
     requireBot(params.botId);
     if (!DEMO_BOT_ENVIRONMENTS.includes(params.environment)) {
-      throw new HttpError(
-        404,
-        'environment-not-found',
+      throw notFound(
         `bot '${params.botId}' has no environment '${params.environment}' (it has ${DEMO_BOT_ENVIRONMENTS.join(', ')})`,
+        'environment-not-found',
       );
     }
   };
   const requireBody = (name: 'Conversation' | 'ConversationChange', body: unknown) => {
     const verdict = contract.validate(name, body);
     if (!verdict.ok)
-      throw new HttpError(
-        400,
-        'invalid-request',
-        `body does not match the contract's ${name}: ${verdict.errors.join('; ')}`,
-      );
+      throw invalid(`body does not match the contract's ${name}: ${verdict.errors.join('; ')}`, 'invalid-request');
   };
 
   await server.register(
     async (bot) => {
-      bot.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-        const { status, code, message } = describeError(error);
+      bot.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
+        const { status, code, message, headers } = isDomainError(error) ? httpAnswerOf(error) : describeError(error);
         if (status >= 500) request.log.error({ err: error }, 'demo bot request failed');
-        return reply.status(status).send({ error: { code, message } });
+        return reply
+          .status(status)
+          .headers(headers ?? {})
+          .send({ error: { code, message } });
       });
 
       bot.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
@@ -151,10 +149,9 @@ export async function registerDemoBot(server: FastifyInstance, options: DemoBotO
           const key = { accountId: account(request), botId, environment, conversationId: convId };
           const created = conversations.create(key, request.body as ConversationBody, Date.now());
           if (!created)
-            throw new HttpError(
-              409,
-              'conversation-exists',
+            throw conflict(
               `conversation '${convId}' already exists on bot '${botId}' (${environment})`,
+              'conversation-exists',
             );
           return reply.status(201).send();
         },
@@ -174,10 +171,9 @@ export async function registerDemoBot(server: FastifyInstance, options: DemoBotO
             conversationId: convId,
           });
           if (!conversation)
-            throw new HttpError(
-              404,
-              'conversation-not-found',
+            throw notFound(
               `conversation '${convId}' does not exist on bot '${botId}' (${environment}); create it with PUT first`,
+              'conversation-not-found',
             );
           const event = request.body as ConversationEventBody;
           const result = answer(
@@ -207,8 +203,7 @@ export async function createDemoBotServer(options: DemoBotOptions): Promise<Fast
   return server;
 }
 
-function describeError(error: FastifyError | HttpError): { status: number; code: string; message: string } {
-  if (error instanceof HttpError) return { status: error.statusCode, code: error.code, message: error.message };
+function describeError(error: FastifyError): HttpAnswer {
   const status = error.statusCode ?? 500;
   if (status === 413) return { status, code: 'payload-too-large', message: error.message };
   if (status >= 400 && status < 500) return { status, code: 'bad-request', message: error.message };

@@ -1,7 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { bearerOf } from './server.js';
-import { forbidden, unauthorized } from './errors.js';
+import { forbidden, unauthorized } from '../errors.js';
 import type { SessionClaims, SessionKind, SessionTokens } from '../sentinel/tokens.js';
 
 /** Constant-time check of the admin bearer (hashed first so lengths never leak). */

@@ -1,24 +1,10 @@
+import type { DomainError, ErrorKind } from '../errors.js';
+
 /**
- * The one error shape every route answers with: `{error: {code, message}}`. Domain code throws
- * HttpError; the server's error handler turns it (and Fastify's own errors) into that body.
+ * The one error shape every route answers with: `{error: {code, message}}`. The parts throw
+ * DomainErrors (src/errors.ts), which `httpAnswerOf` turns into a status and headers; the
+ * server's error handler answers them, and Fastify's own errors, in this shape.
  */
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export const badRequest = (message: string, code = 'bad-request') => new HttpError(400, code, message);
-export const unauthorized = (message = 'missing or invalid bearer token') =>
-  new HttpError(401, 'unauthorized', message);
-export const forbidden = (message: string) => new HttpError(403, 'forbidden', message);
-export const notFound = (message: string) => new HttpError(404, 'not-found', message);
-export const conflict = (message: string, code = 'conflict') => new HttpError(409, code, message);
-
 export interface ErrorBody {
   error: { code: string; message: string };
 }
@@ -34,3 +20,31 @@ export const errorBodySchema = {
   },
   required: ['error'],
 } as const;
+
+/** What an error handler answers: `{error: {code, message}}` with this status and headers. */
+export interface HttpAnswer {
+  status: number;
+  code: string;
+  message: string;
+  headers?: Record<string, string>;
+}
+
+const STATUS_OF: Record<ErrorKind, number> = {
+  invalid: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  'rate-limited': 429,
+  'upstream-failed': 502,
+};
+
+/** The only place a DomainError becomes HTTP. */
+export function httpAnswerOf(error: DomainError): HttpAnswer {
+  return {
+    status: STATUS_OF[error.kind],
+    code: error.code,
+    message: error.message,
+    ...(error.retryAfterSeconds !== undefined ? { headers: { 'retry-after': String(error.retryAfterSeconds) } } : {}),
+  };
+}

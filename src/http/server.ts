@@ -6,7 +6,8 @@ import formbody from '@fastify/formbody';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Logger } from 'pino';
-import { HttpError } from './errors.js';
+import { invalid, isDomainError, type DomainError } from '../errors.js';
+import { httpAnswerOf, type HttpAnswer } from './errors.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import { describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
@@ -114,10 +115,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     parseJson(req, text, (error, parsed) => {
       if (error)
         return done(
-          new HttpError(
-            400,
-            'malformed-json',
+          invalid(
             'request body is not valid JSON (or holds a __proto__ / constructor.prototype key)',
+            'malformed-json',
           ),
           undefined,
         );
@@ -126,10 +126,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
         // The pointer is as long as the body makes it: clipped, it still shows where.
         const at = exceeded.pointer.length > 120 ? `${exceeded.pointer.slice(0, 120)}…` : exceeded.pointer;
         return done(
-          new HttpError(
-            400,
-            'json-too-deep',
+          invalid(
             `request body ${describeJsonLimit(exceeded)} (at ${at}), the most a request may have`,
+            'json-too-deep',
           ),
           undefined,
         );
@@ -172,11 +171,14 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     );
   });
 
-  server.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-    const { status, code, message } = describeError(error);
+  server.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
+    const { status, code, message, headers } = isDomainError(error) ? httpAnswerOf(error) : describeError(error);
     if (status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code, status }, message);
-    return reply.status(status).send({ error: { code, message } });
+    return reply
+      .status(status)
+      .headers(headers ?? {})
+      .send({ error: { code, message } });
   });
   server.setNotFoundHandler((request, reply) =>
     reply
@@ -188,9 +190,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   return server;
 }
 
-function describeError(error: FastifyError | HttpError): { status: number; code: string; message: string } {
-  if (error instanceof HttpError) return { status: error.statusCode, code: error.code, message: error.message };
-  const fe = error as FastifyError;
+/** Errors not of the product's making: Fastify's own (validation, body limits) and the store's. */
+function describeError(fe: FastifyError): HttpAnswer {
   if (fe.validation) return { status: 400, code: 'invalid-request', message: fe.message };
   switch (fe.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

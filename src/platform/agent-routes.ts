@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { requireSession } from '../http/auth.js';
-import { HttpError, errorBodySchema, forbidden, unauthorized } from '../http/errors.js';
+import { forbidden, unauthorized } from '../errors.js';
+import { errorBodySchema } from '../http/errors.js';
 import { accountParams, conversationParams, skillNameSchema, ttrSchema, ttrValue } from '../http/schemas.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
 import type { CredentialAttempts } from '../sentinel/attempts.js';
@@ -61,16 +62,15 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
         },
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const { acc } = request.params;
       const { username, password } = request.body;
       await directory.requireAccount(acc);
       const user = await attempts.verify(
-        reply,
         { credential: 'password', accountId: acc, name: username, address: request.ip },
         () => directory.authenticate(acc, username, password),
       );
-      if (!user) throw new HttpError(401, 'invalid-credentials', 'invalid username or password');
+      if (!user) throw unauthorized('invalid username or password', 'invalid-credentials');
       await directory.setUserState(user.id, 'ONLINE');
       const token = await sessions.issue({ kind: 'agent', accountId: acc, subject: user.id });
       return { token, user: { id: user.id, loginName: user.loginName, skills: user.skills } };

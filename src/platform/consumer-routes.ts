@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { requireSession } from '../http/auth.js';
-import { badRequest, forbidden } from '../http/errors.js';
+import { forbidden, invalid as badRequest } from '../errors.js';
 import {
   MAX_INT32,
   accountParams,

@@ -1,16 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
 import type { Store, Db } from '../store/index.js';
-import { json, WriteStatements } from '../store/index.js';
-import { conflict, forbidden, notFound } from '../http/errors.js';
+import { WriteStatements } from '../store/index.js';
+import { conflict, forbidden, notFound } from '../errors.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { Metrics } from '../ops/metrics.js';
-import type { EventBus } from './bus.js';
+import type { EventBus, PlatformEvent } from './bus.js';
 import { InProcessTransport, type BusTransport, type ChangeNotice, type TypingNotice } from './transport.js';
 import { isUserId, type Directory } from './directory.js';
 import { candidate, hasCapacity, mergeSdes, onlineBots, pickLeastLoaded, toAssignee } from './routing.js';
+import {
+  CONVERSATION_ROW,
+  newConversationRow,
+  toConversation,
+  toEvent,
+  toEventRow,
+  toQueued,
+  type ConversationRow,
+} from './conversation-rows.js';
+import {
+  announcedOf,
+  announcedStanding,
+  changeAnnouncements,
+  changedColumns,
+  committed,
+  standingAnnouncements,
+  standingChanges,
+  standingOf,
+  type Announced,
+  type Answered,
+  type Change,
+} from './conversation-changes.js';
 import type {
-  Assignee,
   CloseReason,
   Conversation,
   ConversationEvent,
@@ -24,6 +45,9 @@ import type {
   Ttr,
   Visitor,
 } from './types.js';
+
+export { isConsumerMessage } from './conversation-changes.js';
+export type { Answered } from './conversation-changes.js';
 
 export interface OpenConversation {
   skill: string;
@@ -47,34 +71,12 @@ export interface NewMessage {
   context?: unknown;
 }
 
-/** What a change to one conversation produces: its next state and the log entries to append. */
-interface Change {
-  next: Conversation;
-  events: NewEvent[];
-}
-
-/** What the bus last announced of a conversation (see Conversations.announced). */
-interface Announced {
-  sequence: number;
-  holderUserId: string | null;
-  holderType: 'HUMAN' | 'BOT';
-  skillId: number;
-}
-
 /** One thing an originator does to a conversation; several make one change (see `act`). */
 export type Step =
   | { kind: 'message'; message: NewMessage }
   | { kind: 'transfer'; skill: Skill; agentId?: string }
   | { kind: 'close'; reason: CloseReason; withoutPcs?: boolean }
   | { kind: 'ttr'; ttr: Ttr };
-
-/** What the holder has answered, committed with the change that carries the answer. */
-export interface Answered {
-  /** The last log entry the answer covers. */
-  sequence: number;
-  /** The rest of the answer still to be carried out, or null when it is complete. */
-  pending: unknown;
-}
 
 /** What else a change commits, in its own transaction: all of it is written, or none. */
 export interface ActOptions {
@@ -85,39 +87,6 @@ export interface ActOptions {
    */
   within?: (tx: Db) => Promise<void>;
 }
-
-const CONSUMER_MESSAGE_TYPES: ReadonlySet<string> = new Set(['TEXT', 'RICH_CONTENT', 'FILE']);
-
-/** A consumer's message: what a bot holding the conversation owes an answer to. */
-export function isConsumerMessage(event: Pick<ConversationEvent, 'type' | 'originator'>): boolean {
-  return event.originator.role === 'CONSUMER' && CONSUMER_MESSAGE_TYPES.has(event.type);
-}
-
-const CONVERSATION_ROW = [
-  'conversations.id',
-  'conversations.account_id',
-  'conversations.type',
-  'conversations.status',
-  'conversations.skill_id',
-  'conversations.assignee_user_id',
-  'conversations.ttr_type',
-  'conversations.ttr_value',
-  'conversations.sdes',
-  'conversations.visitor',
-  'conversations.engagement_id',
-  'conversations.campaign_id',
-  'conversations.close_reason',
-  'conversations.closed_without_pcs',
-  'conversations.last_seq',
-  'conversations.created_at',
-  'conversations.queued_at',
-  'conversations.answered_seq',
-  'conversations.pending_answer',
-  'conversations.holder_load',
-  'skills.name as skill_name',
-  'users.user_type as assignee_type',
-  'users.bot_id as assignee_bot_id',
-] as const;
 
 /**
  * Conversations and their ordered, durable event log. Every change to one conversation runs
@@ -173,34 +142,7 @@ export class Conversations {
       lastSequence: 0,
       answeredSequence: 0,
     };
-    await this.store.db
-      .insertInto('conversations')
-      .values({
-        id: conversation.conversationId,
-        account_id: accountId,
-        type: conversation.type,
-        status: 'OPEN',
-        skill_id: skill.id,
-        assignee_user_id: null,
-        ttr_type: 'NORMAL',
-        ttr_value: null,
-        sdes: JSON.stringify(conversation.sdes),
-        visitor: JSON.stringify(conversation.visitor),
-        engagement_id: input.engagementId ?? null,
-        campaign_id: input.campaignId ?? null,
-        close_reason: null,
-        closed_without_pcs: 0,
-        last_seq: 0,
-        created_at: now,
-        updated_at: now,
-        queued_at: now,
-        closed_at: null,
-        answered_seq: 0,
-        inbound_seq: 0,
-        pending_answer: null,
-        holder_load: null,
-      })
-      .execute();
+    await this.store.db.insertInto('conversations').values(newConversationRow(conversation)).execute();
     this.bus.publish({ type: 'conversation.opened', conversation });
     // Routing is a change like any other, so its ASSIGN entry and announcement follow the rules.
     return this.change(accountId, conversation.conversationId, async (current, tx) => {
@@ -217,7 +159,7 @@ export class Conversations {
     });
   }
 
-  /** The conversation, or 404 when it does not exist in this account. */
+  /** The conversation; not-found when it does not exist in this account. */
   async get(accountId: string, conversationId: string): Promise<Conversation> {
     const found = await this.load(this.store.db, conversationId);
     if (!found || found.accountId !== accountId) throw notFound(`unknown conversation '${conversationId}'`);
@@ -256,7 +198,7 @@ export class Conversations {
     return { ...conversation, events };
   }
 
-  /** Appends a message. A closed conversation takes no more messages (409). */
+  /** Appends a message. A closed conversation takes no more messages (`conversation-closed`). */
   async post(
     accountId: string,
     conversationId: string,
@@ -272,7 +214,7 @@ export class Conversations {
    * announced before the commit. A bot's answer goes this way, with what it answered (`answered`)
    * committed alongside, so a crash can neither lose the answer's record nor deliver it twice;
    * `within` adds the author's own writes (or checks) to the same transaction.
-   * Every step needs the conversation open (409 `conversation-closed`), as the draft is after the
+   * Every step needs the conversation open (else `conversation-closed`), as the draft is after the
    * steps before it; steps may be none (only `answered` is written then).
    */
   act(
@@ -324,7 +266,7 @@ export class Conversations {
         const transfer: NewEvent = { type: 'TRANSFER', originator, skill, audience: 'AGENTS_AND_MANAGERS' };
         if (agentId && isUserId(agentId)) {
           const agent = await candidate(tx, current.accountId, Number(agentId), this.locksRows);
-          if (agent && agent.online && hasCapacity(agent)) {
+          if (agent?.online && hasCapacity(agent)) {
             const assignee = toAssignee(agent);
             return {
               next: { ...current, skill, assignee, holderLoad: agent.open, queuedAt: undefined },
@@ -378,11 +320,8 @@ export class Conversations {
     return this.mutex.run(notice.conversationId, async () => {
       const known = this.announced.get(notice.conversationId);
       const after = known?.sequence ?? notice.from;
-      const moved =
-        notice.previous &&
-        (notice.previous.holder?.userId !== notice.holder?.userId || notice.previous.skillId !== notice.skillId);
-      const closed = notice.status === 'CLOSED' && notice.previous?.status === 'OPEN';
-      if (notice.to <= after && !moved && !closed && !notice.opened) return;
+      const changes = notice.previous ? standingChanges(notice.previous, notice) : { moved: false, closed: false };
+      if (notice.to <= after && !changes.moved && !changes.closed && !notice.opened) return;
       const current = await this.load(this.store.db, notice.conversationId);
       if (!current) return;
       // The state as of this change: a later one may already be in the row.
@@ -399,16 +338,7 @@ export class Conversations {
       };
       if (notice.opened && !known) this.bus.publish({ type: 'conversation.opened', conversation });
       await this.announceEntries(conversation, after, notice.to);
-      if (moved) {
-        const previous = notice.previous!;
-        this.bus.publish({
-          type: 'conversation.assigned',
-          conversation,
-          previousAssignee: previous.holder,
-          previousSkillId: previous.skillId,
-        });
-      }
-      if (closed) this.bus.publish({ type: 'conversation.closed', conversation });
+      if (notice.previous) this.publish(standingAnnouncements(notice.previous, changes, conversation));
       this.remember(conversation);
     });
   }
@@ -445,17 +375,8 @@ export class Conversations {
         const current = await this.load(this.store.db, conversationId);
         if (!known || !current) return;
         await this.announceEntries(current, known.sequence, current.lastSequence);
-        if (known.holderUserId !== (current.assignee?.userId ?? null) || known.skillId !== current.skill.id) {
-          const previousAssignee =
-            known.holderUserId === null ? null : { userId: known.holderUserId, userType: known.holderType };
-          this.bus.publish({
-            type: 'conversation.assigned',
-            conversation: current,
-            previousAssignee,
-            previousSkillId: known.skillId,
-          });
-        }
-        if (current.status === 'CLOSED') this.bus.publish({ type: 'conversation.closed', conversation: current });
+        const was = announcedStanding(known);
+        this.publish(standingAnnouncements(was, standingChanges(was, standingOf(current)), current));
         this.remember(current);
       });
     }
@@ -471,16 +392,12 @@ export class Conversations {
   }
 
   private remember(conversation: Conversation): void {
-    if (conversation.status === 'CLOSED') {
-      this.announced.delete(conversation.conversationId);
-      return;
-    }
-    this.announced.set(conversation.conversationId, {
-      sequence: conversation.lastSequence,
-      holderUserId: conversation.assignee?.userId ?? null,
-      holderType: conversation.assignee?.userType ?? 'HUMAN',
-      skillId: conversation.skill.id,
-    });
+    if (conversation.status === 'CLOSED') this.announced.delete(conversation.conversationId);
+    else this.announced.set(conversation.conversationId, announcedOf(conversation));
+  }
+
+  private publish(announcements: readonly PlatformEvent[]): void {
+    for (const announcement of announcements) this.bus.publish(announcement);
   }
 
   /** An agent takes a conversation waiting in the queue of one of their skills. */
@@ -586,15 +503,7 @@ export class Conversations {
       .orderBy('conversations.queued_at')
       .execute();
     const now = Date.now();
-    return rows.map((r) => ({
-      conversationId: r.id,
-      skill: { id: r.skill_id, name: r.skill_name },
-      type: r.type,
-      ttr: toTtr(r.ttr_type, r.ttr_value),
-      queuedAt: r.queued_at ?? r.created_at,
-      waitingSeconds: Math.floor((now - (r.queued_at ?? r.created_at)) / 1000),
-      createdAt: r.created_at,
-    }));
+    return rows.map((r) => toQueued(r, now));
   }
 
   /** Open conversations a user holds. */
@@ -718,25 +627,7 @@ export class Conversations {
         if (!before || before.accountId !== accountId) throw notFound(`unknown conversation '${conversationId}'`);
         const change = await work(before, tx);
         const now = Date.now();
-        const written: ConversationEvent[] = change.events.map((e, i) => ({
-          ...e,
-          audience: e.audience ?? 'ALL',
-          sequence: before.lastSequence + i + 1,
-          serverTimestamp: now,
-        }));
-        let next: Conversation = { ...change.next, lastSequence: before.lastSequence + written.length };
-        if (answered) next = withAnswer(next, answered.sequence, answered.pending);
-        // The last entry the holder owes an answer to, when this change moves it.
-        let inbound: number | undefined;
-        if (holderChanged(before, next)) {
-          // A new holder owes answers from its own ASSIGN entry on (a bot greets it, if set to);
-          // the previous holder's unfinished answer goes with it.
-          const assign = written.findLast((e) => e.type === 'ASSIGN');
-          inbound = assign ? assign.sequence : next.lastSequence;
-          next = withAnswer(next, assign ? assign.sequence - 1 : next.lastSequence, null);
-        } else {
-          inbound = written.findLast(isConsumerMessage)?.sequence;
-        }
+        const { next, written, inbound } = committed(before, change, answered, now);
         if (written.length) {
           await tx.executeQuery(
             this.writes.insert(
@@ -757,20 +648,8 @@ export class Conversations {
       const known = this.announced.get(conversationId);
       if (known && before.lastSequence > known.sequence)
         await this.announceEntries(before, known.sequence, before.lastSequence);
-      for (const event of written) {
-        this.metrics.eventsWritten.inc({ type: event.type });
-        this.bus.publish({ type: 'conversation.event', conversation: next, event });
-      }
-      if (holderChanged(before, next) || before.skill.id !== next.skill.id) {
-        this.bus.publish({
-          type: 'conversation.assigned',
-          conversation: next,
-          previousAssignee: before.assignee,
-          previousSkillId: before.skill.id,
-        });
-      }
-      if (before.status === 'OPEN' && next.status === 'CLOSED')
-        this.bus.publish({ type: 'conversation.closed', conversation: next });
+      for (const event of written) this.metrics.eventsWritten.inc({ type: event.type });
+      this.publish(changeAnnouncements(before, next, written));
       this.remember(next);
       return { next, written };
     });
@@ -805,148 +684,6 @@ export class Conversations {
   }
 }
 
-/**
- * The row update a change needs: what differs from the state loaded, plus the sequence and
- * timestamp. A message changes nothing else, and leaving the indexed columns out of the SET
- * spares SQLite rewriting two index entries per message.
- */
-function changedColumns(before: Conversation, next: Conversation, now: number, inbound: number | undefined) {
-  const assignee = (c: Conversation) => (c.assignee ? Number(c.assignee.userId) : null);
-  return {
-    ...(next.status !== before.status ? { status: next.status } : {}),
-    ...(next.skill.id !== before.skill.id ? { skill_id: next.skill.id } : {}),
-    ...(assignee(next) !== assignee(before)
-      ? { assignee_user_id: assignee(next), holder_load: next.assignee ? (next.holderLoad ?? null) : null }
-      : {}),
-    ...(next.ttr.ttrType !== before.ttr.ttrType || next.ttr.value !== before.ttr.value
-      ? { ttr_type: next.ttr.ttrType, ttr_value: next.ttr.value ?? null }
-      : {}),
-    // Changes build new objects for what they change (the draft is a spread of the loaded state).
-    ...(next.sdes !== before.sdes ? { sdes: JSON.stringify(next.sdes) } : {}),
-    ...(next.visitor !== before.visitor ? { visitor: JSON.stringify(next.visitor) } : {}),
-    ...(next.closeReason !== before.closeReason || next.closedWithoutPcs !== before.closedWithoutPcs
-      ? { close_reason: next.closeReason ?? null, closed_without_pcs: next.closedWithoutPcs ? 1 : 0 }
-      : {}),
-    ...(next.queuedAt !== before.queuedAt ? { queued_at: next.queuedAt ?? null } : {}),
-    ...(next.status === 'CLOSED' && before.status !== 'CLOSED' ? { closed_at: now } : {}),
-    ...(next.answeredSequence !== before.answeredSequence ? { answered_seq: next.answeredSequence } : {}),
-    ...(next.pendingAnswer !== before.pendingAnswer
-      ? { pending_answer: next.pendingAnswer === undefined ? null : JSON.stringify(next.pendingAnswer) }
-      : {}),
-    ...(inbound !== undefined ? { inbound_seq: inbound } : {}),
-    last_seq: next.lastSequence,
-    updated_at: now,
-  };
-}
-
-function holderChanged(before: Conversation, next: Conversation): boolean {
-  return before.assignee?.userId !== next.assignee?.userId;
-}
-
-function withAnswer(conversation: Conversation, sequence: number, pending: unknown): Conversation {
-  const { pendingAnswer: _dropped, ...rest } = conversation;
-  return pending === null || pending === undefined
-    ? { ...rest, answeredSequence: sequence }
-    : { ...rest, answeredSequence: sequence, pendingAnswer: pending };
-}
-
 function requireOpen(conversation: Conversation): void {
   if (conversation.status !== 'OPEN') throw conflict('conversation is closed', 'conversation-closed');
-}
-
-function toTtr(type: string, value: number | null): Ttr {
-  return type === 'CUSTOM' ? { ttrType: 'CUSTOM', value: value ?? undefined } : { ttrType: type as Ttr['ttrType'] };
-}
-
-type ConversationRow = {
-  id: string;
-  account_id: string;
-  type: ConversationType;
-  status: 'OPEN' | 'CLOSED';
-  skill_id: number;
-  skill_name: string;
-  assignee_user_id: number | null;
-  assignee_type: 'HUMAN' | 'BOT' | null;
-  assignee_bot_id: string | null;
-  ttr_type: string;
-  ttr_value: number | null;
-  sdes: string;
-  visitor: string;
-  engagement_id: number | null;
-  campaign_id: number | null;
-  close_reason: string | null;
-  closed_without_pcs: number;
-  last_seq: number;
-  created_at: number;
-  queued_at: number | null;
-  answered_seq: number;
-  pending_answer: string | null;
-  holder_load: number | null;
-};
-
-function toConversation(r: ConversationRow): Conversation {
-  const assignee: Assignee | null =
-    r.assignee_user_id === null
-      ? null
-      : {
-          userId: String(r.assignee_user_id),
-          userType: r.assignee_type ?? 'HUMAN',
-          ...(r.assignee_bot_id ? { botId: r.assignee_bot_id } : {}),
-        };
-  return {
-    conversationId: r.id,
-    accountId: r.account_id,
-    type: r.type,
-    status: r.status,
-    skill: { id: r.skill_id, name: r.skill_name },
-    assignee,
-    ttr: toTtr(r.ttr_type, r.ttr_value),
-    sdes: json<Sdes>(r.sdes, {}),
-    visitor: json<Visitor>(r.visitor, {}),
-    ...(r.engagement_id !== null ? { engagementId: Number(r.engagement_id) } : {}),
-    ...(r.campaign_id !== null ? { campaignId: Number(r.campaign_id) } : {}),
-    ...(r.close_reason ? { closeReason: r.close_reason, closedWithoutPcs: r.closed_without_pcs === 1 } : {}),
-    createdAt: r.created_at,
-    ...(r.queued_at !== null ? { queuedAt: r.queued_at } : {}),
-    lastSequence: r.last_seq,
-    answeredSequence: r.answered_seq,
-    ...(r.pending_answer !== null ? { pendingAnswer: JSON.parse(r.pending_answer) as unknown } : {}),
-    ...(r.holder_load !== null ? { holderLoad: r.holder_load } : {}),
-  };
-}
-
-function toEventRow(conversationId: string, e: ConversationEvent) {
-  const { sequence, serverTimestamp, originator, type, audience, ...body } = e;
-  return {
-    conversation_id: conversationId,
-    seq: sequence,
-    server_ts: serverTimestamp,
-    type,
-    originator_role: originator.role,
-    originator_user_id: originator.userId ? Number(originator.userId) : null,
-    audience,
-    body: JSON.stringify(body),
-  };
-}
-
-function toEvent(r: {
-  seq: number;
-  server_ts: number;
-  type: string;
-  originator_role: string;
-  originator_user_id: number | null;
-  audience: 'ALL' | 'AGENTS_AND_MANAGERS';
-  body: string;
-}): ConversationEvent {
-  return {
-    sequence: r.seq,
-    serverTimestamp: r.server_ts,
-    originator: {
-      role: r.originator_role as Originator['role'],
-      ...(r.originator_user_id !== null ? { userId: String(r.originator_user_id) } : {}),
-    },
-    type: r.type as ConversationEvent['type'],
-    audience: r.audience,
-    ...json<Record<string, unknown>>(r.body, {}),
-  };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/index.js';
 import { isUniqueViolation } from '../store/index.js';
-import { conflict, notFound, badRequest } from '../http/errors.js';
+import { conflict, invalid, notFound } from '../errors.js';
 import { MAX_INT32 } from '../http/schemas.js';
 import { hashPassword, verifyPassword } from '../util/passwords.js';
 import type { Account, FunctionRegistration, Skill, User, UserType } from './types.js';
@@ -56,7 +56,7 @@ export class Directory {
     return row !== undefined;
   }
 
-  /** Throws 404 for an unknown account: every account-scoped route starts here. */
+  /** Refuses an unknown account (not-found): every account-scoped route starts here. */
   async requireAccount(accountId: string): Promise<void> {
     if (!(await this.accountExists(accountId))) throw notFound(`unknown account '${accountId}'`);
   }
@@ -255,7 +255,7 @@ export class Directory {
       .execute();
     const missing = unique.filter((n) => !found.some((s) => s.name === n));
     if (missing.length)
-      throw badRequest(
+      throw invalid(
         `unknown skill${missing.length > 1 ? 's' : ''}: ${missing.map((m) => `'${m}'`).join(', ')}`,
         'unknown-skill',
       );

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerOf } from '../http/server.js';
-import { HttpError, badRequest, errorBodySchema, notFound } from '../http/errors.js';
+import { type DomainError, invalid as badRequest, notFound, unauthorized } from '../errors.js';
+import { errorBodySchema } from '../http/errors.js';
 import { accountIdSchema } from '../http/schemas.js';
 import type { Conversations } from '../platform/conversations.js';
 import type { Directory, User } from '../platform/directory.js';
@@ -111,7 +112,11 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
    * The page answers 400 for any bearer problem. A bearer of another account is not told whether
    * this account's conversation exists: that is a 404 before anything is looked up.
    */
-  const authenticate = async (request: FastifyRequest, accountId: string, notHere: () => HttpError): Promise<User> => {
+  const authenticate = async (
+    request: FastifyRequest,
+    accountId: string,
+    notHere: () => DomainError,
+  ): Promise<User> => {
     const token = bearerOf(request);
     if (!token) throw badRequest('an Authorization: Bearer token from the login is required', 'missing-bearer');
     const { claims, reason } = await sessions.verify(token, 'api');
@@ -169,16 +174,15 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
         if (!version.ok) throw badRequest(version.message, 'unsupported-version');
       },
     },
-    async (request, reply) => {
+    async (request) => {
       const { accountId } = request.params;
       const { username, password } = request.body;
       await directory.requireAccount(accountId);
       const user = await attempts.verify(
-        reply,
         { credential: 'password', accountId, name: username, address: request.ip },
         () => directory.authenticate(accountId, username, password),
       );
-      if (!user) throw new HttpError(401, 'invalid-credentials', 'invalid username or password');
+      if (!user) throw unauthorized('invalid username or password', 'invalid-credentials');
       return { bearer: await sessions.issue({ kind: 'api', accountId, subject: user.id }) };
     },
   );

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { HttpError } from '../http/errors.js';
+import { DomainError } from '../errors.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { Db } from '../store/index.js';
 import { JobLost, type Claimant, type Job, type JobProgress, type JobStatus, type JobStore } from './jobs.js';
@@ -181,7 +181,7 @@ export class JobWorker {
   }
 
   private reason(job: Job, error: unknown): string {
-    if (error instanceof HttpError) return error.message;
+    if (error instanceof DomainError) return error.message;
     this.log.error({ err: error, jobId: job.id, action: job.action }, 'public api job failed unexpectedly');
     return 'internal error';
   }

@@ -3,7 +3,7 @@ import { isIPv6 } from 'node:net';
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { Dialect, MigrationDb, Store } from '../store/index.js';
 import { tablesOf } from '../store/index.js';
-import { HttpError } from '../http/errors.js';
+import { rateLimited, type DomainError } from '../errors.js';
 
 /**
  * What a caller tries to guess. Agent login and Public API login check the same password of the
@@ -55,11 +55,6 @@ export interface Attempt {
   name: string;
   /** The client address (request.ip). */
   address: string;
-}
-
-/** Where the 429's Retry-After goes (a Fastify reply). */
-export interface RetryAfterReply {
-  header(key: string, value: string): unknown;
 }
 
 type AttemptTables = {
@@ -132,26 +127,23 @@ export class CredentialAttempts {
 
   /**
    * Checks the credential with `check` (undefined: wrong) unless this name or this address has
-   * failed too often; then answers 429 with Retry-After, without checking anything, so a locked
-   * caller learns nothing, right credential or not. A right one clears the name's failures.
+   * failed too often; then refuses (rate-limited, with the seconds to wait) without checking
+   * anything, so a locked caller learns nothing, right credential or not. A right one clears the
+   * name's failures.
    */
-  async verify<T>(
-    reply: RetryAfterReply,
-    attempt: Attempt,
-    check: () => Promise<T | undefined>,
-  ): Promise<T | undefined> {
+  async verify<T>(attempt: Attempt, check: () => Promise<T | undefined>): Promise<T | undefined> {
     const counts = this.countsOf(attempt);
     const now = this.now();
     // A read first: a caller hammering while locked out costs no write.
     const locked = await this.lockedUntil(counts, now);
-    if (locked) throw tooManyAttempts(reply, attempt.credential, locked - now);
+    if (locked) throw tooManyAttempts(attempt.credential, locked - now);
 
     const claims = await this.claim(counts, now);
     const over = claims.filter((c) => c.failures > c.limit.failures);
     if (over.length) {
       // Concurrent tries got there first and took the last places.
       await this.giveBack(claims);
-      throw tooManyAttempts(reply, attempt.credential, Math.max(...over.map((c) => c.windowEndsAt)) - now);
+      throw tooManyAttempts(attempt.credential, Math.max(...over.map((c) => c.windowEndsAt)) - now);
     }
     let verified: T | undefined;
     try {
@@ -275,11 +267,10 @@ export class CredentialAttempts {
   }
 }
 
-function tooManyAttempts(reply: RetryAfterReply, credential: Credential, waitMs: number): HttpError {
+function tooManyAttempts(credential: Credential, waitMs: number): DomainError {
   const seconds = Math.max(1, Math.ceil(waitMs / 1000));
-  reply.header('retry-after', String(seconds));
   const what = credential === 'password' ? 'logins' : 'token requests';
-  return new HttpError(429, 'too-many-attempts', `too many failed ${what}: try again in ${seconds} seconds`);
+  return rateLimited(`too many failed ${what}: try again in ${seconds} seconds`, seconds);
 }
 
 function keyOf(parts: string[]): string {

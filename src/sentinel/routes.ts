@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { HttpError, errorBodySchema } from '../http/errors.js';
+import { invalid, unauthorized } from '../errors.js';
+import { errorBodySchema } from '../http/errors.js';
 import { accountParams } from '../http/schemas.js';
 import type { Directory } from '../platform/directory.js';
 import type { KeyRing } from './keys.js';
@@ -52,16 +53,15 @@ export function registerSentinelRoutes(server: FastifyInstance, deps: Deps): voi
       const clientId = request.body?.client_id ?? request.query.client_id;
       const clientSecret = request.body?.client_secret ?? request.query.client_secret;
       if (!clientId || !clientSecret) {
-        throw new HttpError(400, 'invalid_request', 'client_id and client_secret are required (form fields or query)');
+        throw invalid('client_id and client_secret are required (form fields or query)', 'invalid_request');
       }
       await deps.directory.requireAccount(acc);
       // An unknown client id and a wrong secret are one answer, counted alike.
       const granted = await deps.attempts.verify(
-        reply,
         { credential: 'client-secret', accountId: acc, name: clientId, address: request.ip },
         () => deps.apps.grant(acc, clientId, clientSecret),
       );
-      if (!granted) throw new HttpError(401, 'invalid_client', 'client authentication failed');
+      if (!granted) throw unauthorized('client authentication failed', 'invalid_client');
       reply.header('cache-control', 'no-store');
       return { access_token: granted.token, token_type: 'Bearer', expires_in: granted.expiresIn };
     },

@@ -3,7 +3,7 @@ import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { Store } from '../store/index.js';
 import { isUniqueViolation } from '../store/index.js';
 import { settingOrCreate } from '../store/settings.js';
-import { conflict, notFound } from '../http/errors.js';
+import { conflict, notFound } from '../errors.js';
 import { isCanonicalCompactJws } from '../util/base64url.js';
 import { openStored, type SecretBox } from '../util/secret-box.js';
 import { APP_TOKEN_TTL_SECONDS, type KeyRing } from './keys.js';

@@ -10,7 +10,7 @@ import {
   type Attempt,
   type CredentialLimits,
 } from '../../src/sentinel/attempts.js';
-import { HttpError } from '../../src/http/errors.js';
+import { DomainError } from '../../src/errors.js';
 
 const MINUTE = 60_000;
 
@@ -20,30 +20,23 @@ function manualClock(start = 1_700_000_000_000) {
   return { now: () => now, advance: (ms: number) => (now += ms) };
 }
 
-/** Fastify's reply as the limiter sees it: somewhere to put Retry-After. */
-function replyHeaders() {
-  const headers: Record<string, string> = {};
-  return { headers, header: (key: string, value: string) => (headers[key] = value) };
-}
-
 const wrong = async () => undefined;
 const right = async () => 'user';
 
-/** What one try ended in: 'ok', 'wrong', or the 429 with its Retry-After in seconds. */
+/** What one try ended in: 'ok', 'wrong', or the refusal with the seconds it says to wait. */
 async function tryWith(
   attempts: CredentialAttempts,
   attempt: Attempt,
   verify: () => Promise<string | undefined> = wrong,
 ) {
-  const reply = replyHeaders();
   try {
-    return (await attempts.verify(reply, attempt, verify)) === undefined ? 'wrong' : 'ok';
+    return (await attempts.verify(attempt, verify)) === undefined ? 'wrong' : 'ok';
   } catch (error) {
     assert.ok(
-      error instanceof HttpError && error.statusCode === 429 && error.code === 'too-many-attempts',
+      error instanceof DomainError && error.kind === 'rate-limited' && error.code === 'too-many-attempts',
       String(error),
     );
-    return { retryAfter: Number(reply.headers['retry-after']) };
+    return { retryAfter: error.retryAfterSeconds };
   }
 }
 
@@ -159,7 +152,7 @@ for (const kind of STORES) {
       const bob: Attempt = { credential: 'password', accountId: 'errors', name: 'bob', address: '198.51.100.5' };
       for (let i = 0; i < 3; i++) {
         await assert.rejects(
-          attempts.verify(replyHeaders(), bob, async () => {
+          attempts.verify(bob, async () => {
             throw new Error('store unavailable');
           }),
           /store unavailable/,
