@@ -5,7 +5,7 @@ import {
   type BotStatusBody,
   type ConversationBody,
   type ConversationEventBody,
-} from '../connector/contract.js';
+} from '../contract/index.js';
 import { HttpError } from '../http/errors.js';
 import { answer, type AnswerOptions } from './answers.js';
 import { createAppTokenVerifier } from './auth.js';

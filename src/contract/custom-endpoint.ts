@@ -168,8 +168,8 @@ export interface BotStatusBody {
 const CONTRACT_FILE = 'contracts/custom-endpoint-v1.openapi.json';
 
 /**
- * The contract file for a module at `moduleUrl`: two levels up from `src/connector/` (tsx), three
- * from `dist/src/connector/` (tsc does not copy JSON it does not import, so the compiled module
+ * The contract file for a module at `moduleUrl`: two levels up from `src/contract/` (tsx), three
+ * from `dist/src/contract/` (tsc does not copy JSON it does not import, so the compiled module
  * reads the repository's copy).
  */
 export function locateContract(moduleUrl: string | URL = import.meta.url): string {

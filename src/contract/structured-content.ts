@@ -3,9 +3,9 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { RICH_CONTENT_LIMITS } from '../../platform/types.js';
-import { describeJsonLimit, exceededJsonLimit, type JsonLimitExceeded } from '../../util/json-bounds.js';
-import { fromPointer, isPlainObject, show, toPointer, valueAt } from './location.js';
+import { RICH_CONTENT_LIMITS } from '../platform/types.js';
+import { describeJsonLimit, exceededJsonLimit, type JsonLimitExceeded } from '../util/json-bounds.js';
+import { fromPointer, isPlainObject, show, toPointer, valueAt } from '../util/json-location.js';
 
 /**
  * LivePerson structured content (rich messaging templates) and quick replies, checked against

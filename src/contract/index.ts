@@ -1,0 +1,37 @@
+/**
+ * The vocabulary the connector, the Public API, the demo bot and the tests share: the Custom
+ * Endpoint contract (the bodies botbridge and a bot exchange, and a validator compiled from the
+ * published document) and LivePerson structured content (json-pollock's templates and the limits
+ * on their size). It belongs to none of them, so it depends on none of them.
+ */
+export {
+  createContractValidator,
+  locateContract,
+  type ActionData,
+  type ActionItem,
+  type ActionSchemaName,
+  type BotResponseItem,
+  type BotStatusBody,
+  type ChangeContext,
+  type ContractBodyName,
+  type ContractValidator,
+  type ContractVerdict,
+  type ConversationBody,
+  type ConversationEventBody,
+  type ConversationMetadata,
+  type DelayItem,
+  type Intent,
+  type MessageAudience,
+  type PostEventResponseBody,
+  type StandardTtr,
+  type StructuredContentItem,
+  type TextItem,
+} from './custom-endpoint.js';
+export {
+  createStructuredContentValidator,
+  QUICK_REPLIES_MAX_ITEMS_PER_ROW,
+  QUICK_REPLIES_MAX_REPLIES,
+  type StructuredContentFinding,
+  type StructuredContentValidator,
+  type StructuredContentVerdict,
+} from './structured-content.js';
