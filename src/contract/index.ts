@@ -31,6 +31,7 @@ export {
   createStructuredContentValidator,
   QUICK_REPLIES_MAX_ITEMS_PER_ROW,
   QUICK_REPLIES_MAX_REPLIES,
+  RICH_CONTENT_LIMITS,
   type StructuredContentFinding,
   type StructuredContentValidator,
   type StructuredContentVerdict,
