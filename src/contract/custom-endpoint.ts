@@ -118,44 +118,65 @@ export interface PostEventResponseBody {
 export interface ChangeContext {
   lpEvent: Record<string, unknown> & { lastConsumerMessage?: string };
 }
+/** The contract's TextChange. */
+export interface TextChangeBody {
+  type: 'TEXT';
+  source?: string;
+  data: { message: string };
+  context: ChangeContext;
+}
+/** The contract's StructuredContentChange: it wants a `context` inside `data` too. */
+export interface StructuredContentChangeBody {
+  type: 'RICH_CONTENT';
+  source?: string;
+  data: { content: Record<string, unknown>; context: unknown };
+  context: ChangeContext;
+}
+/** START and CLOSE_CONVERSATION: no ConversationChange of the contract, its common envelope (see above). */
+export interface LifecycleEventBody {
+  type: 'START' | 'CLOSE_CONVERSATION';
+  source: 'CONVERSATION';
+  data: Record<string, unknown>;
+  context: ChangeContext;
+}
+/** The contract's StateChange. */
+export interface StateChangeBody {
+  type: 'CONVERSATION';
+  source?: string;
+  data: { name: 'STARTED' | 'TRANSFERRED' | 'CLOSED'; context: unknown };
+  context: ChangeContext;
+}
+/** The contract's HostedFileChange. */
+export interface HostedFileChangeBody {
+  type: 'hosted-file';
+  source?: string;
+  data: { relativePath: string; fileType: string; caption?: string; preview?: string };
+  context: ChangeContext;
+}
+/** The POST events body, `ConversationChange` to the validator. */
 export type ConversationEventBody =
-  | { type: 'TEXT'; source?: string; data: { message: string }; context: ChangeContext }
-  | {
-      type: 'RICH_CONTENT';
-      source?: string;
-      data: { content: Record<string, unknown>; context: unknown };
-      context: ChangeContext;
-    }
-  | {
-      type: 'START' | 'CLOSE_CONVERSATION';
-      source: 'CONVERSATION';
-      data: Record<string, unknown>;
-      context: ChangeContext;
-    }
-  | {
-      type: 'CONVERSATION';
-      source?: string;
-      data: { name: 'STARTED' | 'TRANSFERRED' | 'CLOSED'; context: unknown };
-      context: ChangeContext;
-    }
-  | {
-      type: 'hosted-file';
-      source?: string;
-      data: { relativePath: string; fileType: string; caption?: string; preview?: string };
-      context: ChangeContext;
-    };
+  | TextChangeBody
+  | StructuredContentChangeBody
+  | LifecycleEventBody
+  | StateChangeBody
+  | HostedFileChangeBody;
 
+/**
+ * The contract's ConversationContext; the index signature admits what LivePerson's connector sends
+ * beyond it (assignedAgentId, conversationId…), which the contract does not forbid.
+ */
+export interface ConversationContext {
+  type: 'MESSAGING' | 'CHAT';
+  skillId: number;
+  engagementId: number;
+  campaignId?: number;
+  contextType?: number;
+  visitor?: Record<string, unknown>;
+  [extra: string]: unknown;
+}
 export interface ConversationBody {
   sdes: Record<string, unknown>;
-  context: {
-    type: 'MESSAGING' | 'CHAT';
-    skillId: number;
-    engagementId: number;
-    campaignId?: number;
-    contextType?: number;
-    visitor?: Record<string, unknown>;
-    [extra: string]: unknown;
-  };
+  context: ConversationContext;
 }
 
 export interface BotStatusBody {
