@@ -390,7 +390,10 @@ function withRefsTo<T>(id: string, schema: T): T {
 
 /** The contract with the metadata deviation applied (see the module comment). */
 function reconcile(schemas: Record<string, JsonObject>): Record<string, JsonObject> {
-  const copy = JSON.parse(JSON.stringify(schemas)) as Record<string, any>;
+  const copy = JSON.parse(JSON.stringify(schemas)) as Record<
+    string,
+    JsonObject & { properties: { data: { properties: JsonObject } } }
+  >;
   const metadata = { anyOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] };
   copy.Text.properties.data.properties.metadata = metadata;
   copy.StructuredContent.properties.data.properties.metadata = metadata;

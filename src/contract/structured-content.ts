@@ -301,7 +301,7 @@ function tagsOf(node: SchemaNode): ReadonlySet<string> | undefined {
 // ---------------------------------------------------------------------------------------------
 
 function explain(errors: ErrorObject[], choices: Choices): StructuredContentFinding[] {
-  const within = (path: string, base: string) => path === base || path.startsWith(base + '/');
+  const within = (path: string, base: string) => path === base || path.startsWith(`${base}/`);
   const tagsAt = (e: ErrorObject) => choices.tags.get(e.parentSchema as object) ?? new Set<string>();
 
   // No kind could be chosen without a string `type`, and the kinds that need none all failed:
