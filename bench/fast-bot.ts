@@ -18,6 +18,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { BotResponseItem, PostEventResponseBody, TextItem } from '../src/contract/index.js';
 
 const DELAY_SECONDS = Number(process.env.BENCH_DELAY_SECONDS ?? 2);
 const EVENTS = /^\/v1\/bots\/[^/]+\/environments\/[^/]+\/conversations\/[^/]+\/events$/;
@@ -35,7 +36,7 @@ function send(res: ServerResponse, status: number, body: string, started?: bigin
   res.end(body);
 }
 
-function text(message: string, started: bigint) {
+function text(message: string, started: bigint): TextItem {
   return {
     type: 'TEXT',
     data: {
@@ -47,14 +48,14 @@ function text(message: string, started: bigint) {
 
 function answer(body: { data?: { message?: unknown } }, started: bigint): string {
   const message = typeof body?.data?.message === 'string' ? body.data.message : '';
-  const response = message.startsWith('delay:')
+  const response: BotResponseItem[] = message.startsWith('delay:')
     ? [
         text(`first ${message.slice(6)}`, started),
         { type: 'DELAY', data: { seconds: DELAY_SECONDS, typing: true } },
         text(`second ${message.slice(6)}`, started),
       ]
     : [text(`echo ${message}`, started)];
-  return JSON.stringify({ response, analytics: { intents: [] } });
+  return JSON.stringify({ response, analytics: { intents: [] } } satisfies PostEventResponseBody);
 }
 
 function handle(req: IncomingMessage, res: ServerResponse): void {

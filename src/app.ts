@@ -37,7 +37,8 @@ import {
   registerConnectorAdminRoutes,
   type ConnectorDeps,
 } from './connector/index.js';
-import { createStructuredContentValidator, ERROR_CODES } from './connector/parser/index.js';
+import { ERROR_CODES } from './connector/parser/index.js';
+import { createStructuredContentValidator } from './contract/index.js';
 import { createSecretBox, loadSecretKey } from './util/secret-box.js';
 import { makePrivateDataDir } from './util/private-files.js';
 import { registerDemoBot, DEMO_BOT_PREFIX } from './demo-bot/index.js';

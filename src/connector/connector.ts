@@ -26,7 +26,7 @@ import { Exchanges, type ConnectorStats } from './exchange.js';
 import { Driver } from './driver.js';
 import { LeaseLost, SoleLeases, type BotLeases } from './leases.js';
 import { invokeFunction } from './functions.js';
-import type { StructuredContentValidator } from './parser/index.js';
+import type { StructuredContentValidator } from '../contract/index.js';
 import type { Runtime } from './runtime.js';
 import type { BotView, TestConnectionResult } from './types.js';
 

@@ -1,12 +1,23 @@
+import type {
+  ChangeContext,
+  ConversationBody,
+  ConversationContext,
+  LifecycleEventBody,
+  StructuredContentChangeBody,
+  TextChangeBody,
+} from '../contract/index.js';
 import type { Conversation, ConversationEvent } from '../platform/types.js';
 import type { BotSettings } from './bot-config.js';
 
-/** What the connector sends for a conversation: pure builders of the contract's request bodies. */
+/**
+ * What the connector sends for a conversation: pure builders of the contract's request bodies,
+ * typed by them so that tsc holds each builder to the contract's shape.
+ */
 
 export const FILE_PLACEHOLDER = 'com.liveperson.bot-connectors.consumer.send-file';
 
 /** Body of PUT .../conversations/{convId}: SDES only when engagement attributes are on. */
-export function conversationBody(conversation: Conversation, settings: BotSettings) {
+export function conversationBody(conversation: Conversation, settings: BotSettings): ConversationBody {
   return {
     sdes: settings.engagementAttributes
       ? {
@@ -18,7 +29,7 @@ export function conversationBody(conversation: Conversation, settings: BotSettin
   };
 }
 
-export function conversationContext(conversation: Conversation) {
+export function conversationContext(conversation: Conversation): ConversationContext {
   return {
     type: conversation.type,
     skillId: conversation.skill.id,
@@ -32,7 +43,7 @@ export function conversationContext(conversation: Conversation) {
 }
 
 /** The `lpEvent` of a consumer message: the raw platform event in LivePerson's terms. */
-function lpEvent(conversation: Conversation, event: ConversationEvent, text?: string) {
+function lpEvent(conversation: Conversation, event: ConversationEvent, text?: string): ChangeContext['lpEvent'] {
   return {
     sequence: event.sequence,
     serverTimestamp: event.serverTimestamp,
@@ -49,12 +60,17 @@ function lpEvent(conversation: Conversation, event: ConversationEvent, text?: st
 }
 
 /** A consumer message (one, or several combined into one text) as a POST events body. */
-export function consumerEventBody(conversation: Conversation, events: ConversationEvent[]) {
+export function consumerEventBody(
+  conversation: Conversation,
+  events: ConversationEvent[],
+): TextChangeBody | StructuredContentChangeBody {
   const last = events[events.length - 1];
   if (events.length === 1 && last.type === 'RICH_CONTENT') {
     const context = { lpEvent: lpEvent(conversation, last) };
+    // The consumer's message route accepts only an object as `content`; the event log keeps it untyped.
+    const content = last.content as Record<string, unknown>;
     // The contract's StructuredContentChange wants the context inside data as well.
-    return { type: 'RICH_CONTENT', source: 'CONSUMER', data: { content: last.content, context }, context };
+    return { type: 'RICH_CONTENT', source: 'CONSUMER', data: { content, context }, context };
   }
   const message = events.map(textOf).join('\n');
   return {
@@ -72,7 +88,7 @@ function textOf(event: ConversationEvent): string {
 }
 
 /** The welcome event; `lastConsumerMessage` when the bot got the conversation after the consumer spoke. */
-export function startEventBody(conversation: Conversation, lastConsumerMessage?: string) {
+export function startEventBody(conversation: Conversation, lastConsumerMessage?: string): LifecycleEventBody {
   return {
     type: 'START',
     source: 'CONVERSATION',
@@ -87,7 +103,7 @@ export function startEventBody(conversation: Conversation, lastConsumerMessage?:
   };
 }
 
-export function closeEventBody(conversation: Conversation) {
+export function closeEventBody(conversation: Conversation): LifecycleEventBody {
   return {
     type: 'CLOSE_CONVERSATION',
     source: 'CONVERSATION',

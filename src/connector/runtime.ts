@@ -1,3 +1,4 @@
+import type { ConversationEventBody } from '../contract/index.js';
 import type { Conversation, ConversationEvent } from '../platform/types.js';
 import { consumerEventBody } from './requests.js';
 import type { BotRecord } from './store.js';
@@ -17,7 +18,7 @@ export interface Runtime {
 export interface Inbound {
   eventType: string;
   upTo: number;
-  body: (conversation: Conversation) => unknown;
+  body: (conversation: Conversation) => ConversationEventBody;
 }
 
 /** Consumer messages (one, or several combined into one text) as one request. */

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
+import type { ConversationBody, ConversationEventBody } from '../contract/index.js';
 import type { VendorCredentials } from './bot-config.js';
 import { readBounded } from '../util/bounded-body.js';
 
@@ -110,7 +111,7 @@ export class CustomEndpointClient {
   }
 
   /** Creates the conversation on the bot; 409 (it exists already) is success too. */
-  async putConversation(conversationId: string, body: unknown): Promise<VendorResponse> {
+  async putConversation(conversationId: string, body: ConversationBody): Promise<VendorResponse> {
     const res = await this.call('PUT', this.conversationPath(conversationId), body);
     if (res.status === 409) return res;
     this.requireOk(res);
@@ -118,7 +119,7 @@ export class CustomEndpointClient {
   }
 
   /** Sends an event; returns the raw answer (404 included: the caller re-creates and resends). */
-  async postEvent(conversationId: string, body: unknown): Promise<VendorResponse> {
+  async postEvent(conversationId: string, body: ConversationEventBody): Promise<VendorResponse> {
     const res = await this.call('POST', `${this.conversationPath(conversationId)}/events`, body);
     if (res.status !== 404) this.requireOk(res);
     return res;

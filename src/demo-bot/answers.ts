@@ -6,7 +6,7 @@ import type {
   PostEventResponseBody,
   StandardTtr,
   TextItem,
-} from '../connector/contract.js';
+} from '../contract/index.js';
 import { demoCard, demoCarousel, demoQuickReplies } from './rich-content.js';
 
 /**

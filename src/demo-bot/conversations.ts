@@ -1,4 +1,4 @@
-import type { ConversationBody } from '../connector/contract.js';
+import type { ConversationBody } from '../contract/index.js';
 
 export interface ConversationKey {
   /** The token's account: one account can never reach another's conversations. */

@@ -5,7 +5,7 @@ import {
   type BotStatusBody,
   type ConversationBody,
   type ConversationEventBody,
-} from '../connector/contract.js';
+} from '../contract/index.js';
 import { conflict, invalid, isDomainError, notFound, unauthorized, type DomainError } from '../errors.js';
 import { httpAnswerOf, type HttpAnswer } from '../http/errors.js';
 import { answer, type AnswerOptions } from './answers.js';

@@ -13,7 +13,8 @@ import type { SessionTokens } from '../sentinel/tokens.js';
 import type { Conversations, NewMessage } from './conversations.js';
 import type { RealtimeHub, StreamMessage } from './realtime.js';
 import { serveSse, serveWebSocket } from './realtime.js';
-import { RICH_CONTENT_LIMITS, type ConversationType, type Sdes, type Visitor } from './types.js';
+import type { ConversationType, Sdes, Visitor } from './types.js';
+import { RICH_CONTENT_LIMITS } from '../contract/index.js';
 import { describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
 
 interface Deps {

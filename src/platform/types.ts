@@ -1,5 +1,3 @@
-import type { JsonLimits } from '../util/json-bounds.js';
-
 /** The conversation platform's own words, shared by its routes, the connector and the Public API. */
 
 export const CONVERSATION_TYPES = ['MESSAGING', 'CHAT'] as const;
@@ -12,22 +10,6 @@ export interface Ttr {
   /** Seconds; only for CUSTOM. */
   value?: number;
 }
-
-/**
- * How big rich content may be — a structured-content template, quick replies, a consumer's rich
- * message — checked before anything walks it recursively (schema validation, JSON.stringify, the
- * renderer). LivePerson documents no such limits; these are ours, set well above what
- * json-pollock's templates need:
- * - 24 levels of objects and arrays: json-pollock's deepest element, a checkbox's accessibility
- *   attributes in a list (list → sectionList → section → checklist → checkbox → click → actions →
- *   checked → accessibility → web), sits 14 levels down, which leaves five layouts (vertical,
- *   horizontal: two levels each, the object and its `elements`) to nest it in.
- * - 10,000 JSON values: json-pollock renders at most 50 elements by default
- *   (`maxAllowedElements`), and an element with a button and its actions is some 10 to 30 values.
- * - 256 KiB as JSON: a quarter of the 1 MiB request body, so one request can carry several; the
- *   longest fields json-pollock allows (a text, a template's title) are 5,000 characters.
- */
-export const RICH_CONTENT_LIMITS = { maxDepth: 24, maxNodes: 10_000, maxTotalLength: 256 * 1024 } satisfies JsonLimits;
 
 export const AUDIENCES = ['ALL', 'AGENTS_AND_MANAGERS'] as const;
 export type Audience = (typeof AUDIENCES)[number];

@@ -1,5 +1,5 @@
 import type { ConversationType, TtrType } from '../platform/types.js';
-import type { StructuredContentValidator, StructuredContentVerdict } from '../connector/parser/index.js';
+import type { StructuredContentValidator, StructuredContentVerdict } from '../contract/index.js';
 
 /**
  * The five Public API commands in the page's words, their JSON schemas and the checks a schema

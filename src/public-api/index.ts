@@ -11,7 +11,7 @@ import type { Metrics } from '../ops/metrics.js';
 import { JobStore, jobMigrations } from './jobs.js';
 import { JobWorker } from './worker.js';
 import { commandExecutor } from './execute.js';
-import type { StructuredContentValidator } from '../connector/parser/index.js';
+import type { StructuredContentValidator } from '../contract/index.js';
 import { registerPublicApiRoutes } from './routes.js';
 
 export interface PublicApiDeps {
@@ -23,7 +23,7 @@ export interface PublicApiDeps {
   attempts: CredentialAttempts;
   log: Logger;
   metrics: Metrics;
-  /** The connector's structured-content validator: one compiled schema set for the process. */
+  /** The structured-content validator (src/contract): one compiled schema set for the process. */
   structuredContent: StructuredContentValidator;
 }
 

@@ -26,7 +26,7 @@ import {
 } from './commands.js';
 import type { JobStore } from './jobs.js';
 import type { CredentialAttempts } from '../sentinel/attempts.js';
-import type { StructuredContentValidator } from '../connector/parser/index.js';
+import type { StructuredContentValidator } from '../contract/index.js';
 
 export interface PublicApiRouteDeps {
   directory: Directory;

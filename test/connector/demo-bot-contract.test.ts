@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { startApp, type Running } from '../helpers/app.js';
 import { eventually, exchangesOf, openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
-import { createContractValidator } from '../../src/connector/contract.js';
+import { createContractValidator } from '../../src/contract/index.js';
 import { DEMO_BOT_ID, DEMO_BOT_PREFIX } from '../../src/demo-bot/index.js';
 import { seedDemoAccount } from '../../src/demo-account.js';
 

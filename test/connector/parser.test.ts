@@ -5,12 +5,12 @@ import {
   ERROR_CODES,
   MAX_ENCODED_METADATA_LENGTH,
   PARSER_ERROR_CODES,
-  createStructuredContentValidator,
   isErrorCode,
   parseBotResponse,
   type ParseError,
   type ParsedResponse,
 } from '../../src/connector/parser/index.js';
+import { createStructuredContentValidator } from '../../src/contract/index.js';
 
 const validator = createStructuredContentValidator();
 /** Every code any test below produced: the catalogue must explain each, and each must be reachable. */

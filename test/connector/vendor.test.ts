@@ -13,7 +13,7 @@ import {
   setupBot,
   waitForConversation,
 } from '../helpers/connector.js';
-import { createContractValidator } from '../../src/connector/contract.js';
+import { createContractValidator } from '../../src/contract/index.js';
 import { closedPort } from '../helpers/net.js';
 
 for (const kind of STORES) {

@@ -4,7 +4,7 @@ import {
   createContractValidator,
   type ConversationEventBody,
   type PostEventResponseBody,
-} from '../../src/connector/contract.js';
+} from '../../src/contract/index.js';
 import {
   answer,
   classify,

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { SignJWT, decodeProtectedHeader, generateKeyPair } from 'jose';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
-import { createContractValidator, type PostEventResponseBody } from '../../src/connector/contract.js';
+import { createContractValidator, type PostEventResponseBody } from '../../src/contract/index.js';
 import {
   createDemoBotServer,
   registerDemoBot,

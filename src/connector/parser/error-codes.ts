@@ -9,7 +9,7 @@
  * the same pattern under `common-`. The `vendor-*` and remaining codes are the connector's own.
  */
 
-import { RICH_CONTENT_LIMITS } from '../../platform/types.js';
+import { RICH_CONTENT_LIMITS } from '../../contract/index.js';
 
 import type { ErrorCodeInfo } from '../types.js';
 

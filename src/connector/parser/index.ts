@@ -1,17 +1,10 @@
 /**
- * The Custom Endpoint response parser: build the structured-content validator once at start-up,
- * then `parseBotResponse(body, { conversationType }, validator)` for every answer of the bot.
+ * The Custom Endpoint response parser: build the structured-content validator (src/contract)
+ * once at start-up, then `parseBotResponse(body, { conversationType }, validator)` for every
+ * answer of the bot.
  * `ERROR_CODES` explains every code the parser and the connector report.
  */
 export { parseBotResponse, MAX_ENCODED_METADATA_LENGTH } from './parse-bot-response.js';
-export {
-  createStructuredContentValidator,
-  QUICK_REPLIES_MAX_ITEMS_PER_ROW,
-  QUICK_REPLIES_MAX_REPLIES,
-  type StructuredContentFinding,
-  type StructuredContentValidator,
-  type StructuredContentVerdict,
-} from './structured-content.js';
 export {
   CONNECTOR_ERROR_CODES,
   ERROR_CODES,

@@ -1,7 +1,7 @@
 import { TTR_TYPES, type Audience, type TtrType } from '../../platform/types.js';
 import type { ParserErrorCode } from './error-codes.js';
-import { fromPointer, isPlainObject, show, toLabel, toPointer, type Segment } from './location.js';
-import type { StructuredContentFinding, StructuredContentValidator } from './structured-content.js';
+import { fromPointer, isPlainObject, show, toLabel, toPointer, type Segment } from '../../util/json-location.js';
+import type { StructuredContentFinding, StructuredContentValidator } from '../../contract/index.js';
 import type { ParseContext, ParseError, ParsedAction, ParsedIntent, ParsedItem, ParsedResponse } from './types.js';
 
 /**
@@ -33,8 +33,9 @@ const refuse = (code: ParserErrorCode, at: readonly Segment[], says: string): { 
 });
 
 /**
- * `structuredContent` is the validator from `createStructuredContentValidator()`, built once at
- * start-up and passed in, which keeps this function free of set-up cost and of hidden state.
+ * `structuredContent` is the validator from `createStructuredContentValidator()` (src/contract),
+ * built once at start-up and passed in, which keeps this function free of set-up cost and of
+ * hidden state.
  *
  * Invalid items are dropped and reported, the rest keep their order. Optional fields sent as
  * `null` count as absent: serialisers in many languages write nulls for unset fields.

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
-import { createContractValidator, locateContract } from '../../src/connector/contract.js';
+import { createContractValidator, locateContract } from '../../src/contract/index.js';
 
 const repo = resolve(import.meta.dirname, '..', '..');
 const contractFile = join(repo, 'contracts', 'custom-endpoint-v1.openapi.json');
@@ -13,8 +13,11 @@ const lpEvent = { sequence: 3, serverTimestamp: 1_700_000_000_000, event: { type
 describe('contract module: locating the published contract', () => {
   it('finds the repository copy from src/ (tsx) and from dist/src/ (after tsc)', () => {
     assert.equal(contract.path, contractFile);
-    assert.equal(locateContract(pathToFileURL(join(repo, 'src', 'connector', 'contract.ts'))), contractFile);
-    assert.equal(locateContract(pathToFileURL(join(repo, 'dist', 'src', 'connector', 'contract.js'))), contractFile);
+    assert.equal(locateContract(pathToFileURL(join(repo, 'src', 'contract', 'custom-endpoint.ts'))), contractFile);
+    assert.equal(
+      locateContract(pathToFileURL(join(repo, 'dist', 'src', 'contract', 'custom-endpoint.js'))),
+      contractFile,
+    );
     assert.throws(() => locateContract(pathToFileURL('/nowhere/at/all/contract.js')), /contract not found/);
   });
 

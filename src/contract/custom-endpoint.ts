@@ -118,44 +118,65 @@ export interface PostEventResponseBody {
 export interface ChangeContext {
   lpEvent: Record<string, unknown> & { lastConsumerMessage?: string };
 }
+/** The contract's TextChange. */
+export interface TextChangeBody {
+  type: 'TEXT';
+  source?: string;
+  data: { message: string };
+  context: ChangeContext;
+}
+/** The contract's StructuredContentChange: it wants a `context` inside `data` too. */
+export interface StructuredContentChangeBody {
+  type: 'RICH_CONTENT';
+  source?: string;
+  data: { content: Record<string, unknown>; context: unknown };
+  context: ChangeContext;
+}
+/** START and CLOSE_CONVERSATION: no ConversationChange of the contract, its common envelope (see above). */
+export interface LifecycleEventBody {
+  type: 'START' | 'CLOSE_CONVERSATION';
+  source: 'CONVERSATION';
+  data: Record<string, unknown>;
+  context: ChangeContext;
+}
+/** The contract's StateChange. */
+export interface StateChangeBody {
+  type: 'CONVERSATION';
+  source?: string;
+  data: { name: 'STARTED' | 'TRANSFERRED' | 'CLOSED'; context: unknown };
+  context: ChangeContext;
+}
+/** The contract's HostedFileChange. */
+export interface HostedFileChangeBody {
+  type: 'hosted-file';
+  source?: string;
+  data: { relativePath: string; fileType: string; caption?: string; preview?: string };
+  context: ChangeContext;
+}
+/** The POST events body, `ConversationChange` to the validator. */
 export type ConversationEventBody =
-  | { type: 'TEXT'; source?: string; data: { message: string }; context: ChangeContext }
-  | {
-      type: 'RICH_CONTENT';
-      source?: string;
-      data: { content: Record<string, unknown>; context: unknown };
-      context: ChangeContext;
-    }
-  | {
-      type: 'START' | 'CLOSE_CONVERSATION';
-      source: 'CONVERSATION';
-      data: Record<string, unknown>;
-      context: ChangeContext;
-    }
-  | {
-      type: 'CONVERSATION';
-      source?: string;
-      data: { name: 'STARTED' | 'TRANSFERRED' | 'CLOSED'; context: unknown };
-      context: ChangeContext;
-    }
-  | {
-      type: 'hosted-file';
-      source?: string;
-      data: { relativePath: string; fileType: string; caption?: string; preview?: string };
-      context: ChangeContext;
-    };
+  | TextChangeBody
+  | StructuredContentChangeBody
+  | LifecycleEventBody
+  | StateChangeBody
+  | HostedFileChangeBody;
 
+/**
+ * The contract's ConversationContext; the index signature admits what LivePerson's connector sends
+ * beyond it (assignedAgentId, conversationId…), which the contract does not forbid.
+ */
+export interface ConversationContext {
+  type: 'MESSAGING' | 'CHAT';
+  skillId: number;
+  engagementId: number;
+  campaignId?: number;
+  contextType?: number;
+  visitor?: Record<string, unknown>;
+  [extra: string]: unknown;
+}
 export interface ConversationBody {
   sdes: Record<string, unknown>;
-  context: {
-    type: 'MESSAGING' | 'CHAT';
-    skillId: number;
-    engagementId: number;
-    campaignId?: number;
-    contextType?: number;
-    visitor?: Record<string, unknown>;
-    [extra: string]: unknown;
-  };
+  context: ConversationContext;
 }
 
 export interface BotStatusBody {
@@ -168,8 +189,8 @@ export interface BotStatusBody {
 const CONTRACT_FILE = 'contracts/custom-endpoint-v1.openapi.json';
 
 /**
- * The contract file for a module at `moduleUrl`: two levels up from `src/connector/` (tsx), three
- * from `dist/src/connector/` (tsc does not copy JSON it does not import, so the compiled module
+ * The contract file for a module at `moduleUrl`: two levels up from `src/contract/` (tsx), three
+ * from `dist/src/contract/` (tsc does not copy JSON it does not import, so the compiled module
  * reads the repository's copy).
  */
 export function locateContract(moduleUrl: string | URL = import.meta.url): string {
@@ -369,7 +390,10 @@ function withRefsTo<T>(id: string, schema: T): T {
 
 /** The contract with the metadata deviation applied (see the module comment). */
 function reconcile(schemas: Record<string, JsonObject>): Record<string, JsonObject> {
-  const copy = JSON.parse(JSON.stringify(schemas)) as Record<string, any>;
+  const copy = JSON.parse(JSON.stringify(schemas)) as Record<
+    string,
+    JsonObject & { properties: { data: { properties: JsonObject } } }
+  >;
   const metadata = { anyOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] };
   copy.Text.properties.data.properties.metadata = metadata;
   copy.StructuredContent.properties.data.properties.metadata = metadata;

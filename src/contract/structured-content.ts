@@ -3,9 +3,8 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { RICH_CONTENT_LIMITS } from '../../platform/types.js';
-import { describeJsonLimit, exceededJsonLimit, type JsonLimitExceeded } from '../../util/json-bounds.js';
-import { fromPointer, isPlainObject, show, toPointer, valueAt } from './location.js';
+import { describeJsonLimit, exceededJsonLimit, type JsonLimitExceeded, type JsonLimits } from '../util/json-bounds.js';
+import { fromPointer, isPlainObject, show, toPointer, valueAt } from '../util/json-location.js';
 
 /**
  * LivePerson structured content (rich messaging templates) and quick replies, checked against
@@ -31,6 +30,22 @@ export interface StructuredContentValidator {
   /** The `quickReplies` object: `{type: "quickReplies", itemsPerRow?, replies: [button…]}`. */
   validateQuickReplies(quickReplies: unknown): StructuredContentVerdict;
 }
+
+/**
+ * How big rich content may be — a structured-content template, quick replies, a consumer's rich
+ * message — checked before anything walks it recursively (schema validation, JSON.stringify, the
+ * renderer). LivePerson documents no such limits; these are ours, set well above what
+ * json-pollock's templates need:
+ * - 24 levels of objects and arrays: json-pollock's deepest element, a checkbox's accessibility
+ *   attributes in a list (list → sectionList → section → checklist → checkbox → click → actions →
+ *   checked → accessibility → web), sits 14 levels down, which leaves five layouts (vertical,
+ *   horizontal: two levels each, the object and its `elements`) to nest it in.
+ * - 10,000 JSON values: json-pollock renders at most 50 elements by default
+ *   (`maxAllowedElements`), and an element with a button and its actions is some 10 to 30 values.
+ * - 256 KiB as JSON: a quarter of the 1 MiB request body, so one request can carry several; the
+ *   longest fields json-pollock allows (a text, a template's title) are 5,000 characters.
+ */
+export const RICH_CONTENT_LIMITS = { maxDepth: 24, maxNodes: 10_000, maxTotalLength: 256 * 1024 } satisfies JsonLimits;
 
 /** LivePerson's documented limits: 1–24 replies, at most 8 per row. */
 export const QUICK_REPLIES_MAX_REPLIES = 24;
@@ -286,7 +301,7 @@ function tagsOf(node: SchemaNode): ReadonlySet<string> | undefined {
 // ---------------------------------------------------------------------------------------------
 
 function explain(errors: ErrorObject[], choices: Choices): StructuredContentFinding[] {
-  const within = (path: string, base: string) => path === base || path.startsWith(base + '/');
+  const within = (path: string, base: string) => path === base || path.startsWith(`${base}/`);
   const tagsAt = (e: ErrorObject) => choices.tags.get(e.parentSchema as object) ?? new Set<string>();
 
   // No kind could be chosen without a string `type`, and the kinds that need none all failed:

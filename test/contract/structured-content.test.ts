@@ -5,8 +5,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
-import { createStructuredContentValidator, type StructuredContentVerdict } from '../../src/connector/parser/index.js';
-import { routeOneOfsByType } from '../../src/connector/parser/structured-content.js';
+import { createStructuredContentValidator, type StructuredContentVerdict } from '../../src/contract/index.js';
+import { routeOneOfsByType } from '../../src/contract/structured-content.js';
 import { seeded } from '../helpers/random.js';
 
 // The validator on its own, as the Public API uses it: paths are relative to the value checked.

@@ -1,0 +1,44 @@
+/**
+ * The vocabulary the connector, the Public API, the demo bot and the tests share: the Custom
+ * Endpoint contract (the bodies botbridge and a bot exchange, and a validator compiled from the
+ * published document) and LivePerson structured content (json-pollock's templates and the limits
+ * on their size). It belongs to none of them, so it depends on none of them.
+ */
+export {
+  createContractValidator,
+  locateContract,
+  type ActionData,
+  type ActionItem,
+  type ActionSchemaName,
+  type BotResponseItem,
+  type BotStatusBody,
+  type ChangeContext,
+  type ContractBodyName,
+  type ContractValidator,
+  type ContractVerdict,
+  type ConversationBody,
+  type ConversationContext,
+  type ConversationEventBody,
+  type ConversationMetadata,
+  type DelayItem,
+  type HostedFileChangeBody,
+  type Intent,
+  type LifecycleEventBody,
+  type MessageAudience,
+  type PostEventResponseBody,
+  type StandardTtr,
+  type StateChangeBody,
+  type StructuredContentChangeBody,
+  type StructuredContentItem,
+  type TextChangeBody,
+  type TextItem,
+} from './custom-endpoint.js';
+export {
+  createStructuredContentValidator,
+  QUICK_REPLIES_MAX_ITEMS_PER_ROW,
+  QUICK_REPLIES_MAX_REPLIES,
+  RICH_CONTENT_LIMITS,
+  type StructuredContentFinding,
+  type StructuredContentValidator,
+  type StructuredContentVerdict,
+} from './structured-content.js';
