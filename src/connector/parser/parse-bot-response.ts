@@ -79,10 +79,10 @@ export function parseBotResponse(
   const items: ParsedItem[] = [];
   let action: ParsedAction | undefined;
   let delayed = 0;
-  raw.response.forEach((item: unknown, index: number) => {
+  for (const [index, item] of (raw.response as unknown[]).entries()) {
     const at: Segment[] = ['response', index];
     if (!isPlainObject(item)) {
-      return report(
+      report(
         refuse(
           'custom-endpoint-invalid-body',
           at,
@@ -90,14 +90,16 @@ export function parseBotResponse(
         ).problems,
         index,
       );
+      continue;
     }
     const { type, data } = item;
     if (typeof type !== 'string') {
-      return report(
+      report(
         refuse('custom-endpoint-invalid-body', [...at, 'type'], `must be one of ${list(ITEM_TYPES)}, got ${show(type)}`)
           .problems,
         index,
       );
+      continue;
     }
     let parsed: Checked<ParsedItem | ParsedAction>;
     switch (type) {
@@ -122,7 +124,8 @@ export function parseBotResponse(
       case 'ACTION':
         if (action) {
           const says = `is a second ACTION; only one action per response is carried out, the ${action.name} at response[${action.index}]`;
-          return report(refuse('common-multiple-actions', at, says).problems, index);
+          report(refuse('common-multiple-actions', at, says).problems, index);
+          continue;
         }
         parsed = parseAction(data, at, index);
         break;
@@ -130,7 +133,7 @@ export function parseBotResponse(
         const hint = (ITEM_TYPES as readonly string[]).includes(type.toUpperCase())
           ? ` (types are case-sensitive: "${type.toUpperCase()}")`
           : '';
-        return report(
+        report(
           refuse(
             'common-unknown-response-type',
             [...at, 'type'],
@@ -138,12 +141,16 @@ export function parseBotResponse(
           ).problems,
           index,
         );
+        continue;
       }
     }
-    if (parsed.problems) return report(parsed.problems, index);
+    if (parsed.problems) {
+      report(parsed.problems, index);
+      continue;
+    }
     if ('kind' in parsed.value) items.push(parsed.value);
     else action = parsed.value;
-  });
+  }
 
   const intents = parseIntents(raw.analytics, report);
   const usable = action !== undefined || items.some((item) => item.kind !== 'delay');
@@ -434,29 +441,33 @@ function parseIntents(analytics: unknown, report: (problems: readonly Problem[])
     return [];
   }
   const parsed: ParsedIntent[] = [];
-  intents.forEach((intent: unknown, i: number) => {
+  for (const [i, intent] of (intents as unknown[]).entries()) {
     const at = ['analytics', 'intents', i];
     if (!isPlainObject(intent)) {
-      return report(
+      report(
         refuse(code, at, `must be an object with "id", "description" and "confidenceScore", got ${show(intent)}`)
           .problems,
       );
+      continue;
     }
     const { id, description, confidenceScore } = intent;
-    if (typeof id !== 'string' || !/^\S+$/.test(id))
-      return report(
-        refuse(code, [...at, 'id'], `must be a non-empty string without whitespace, got ${show(id)}`).problems,
-      );
-    if (typeof description !== 'string')
-      return report(refuse(code, [...at, 'description'], `must be a string, got ${show(description)}`).problems);
+    if (typeof id !== 'string' || !/^\S+$/.test(id)) {
+      report(refuse(code, [...at, 'id'], `must be a non-empty string without whitespace, got ${show(id)}`).problems);
+      continue;
+    }
+    if (typeof description !== 'string') {
+      report(refuse(code, [...at, 'description'], `must be a string, got ${show(description)}`).problems);
+      continue;
+    }
     if (typeof confidenceScore !== 'number' || !(confidenceScore >= 0 && confidenceScore <= 1)) {
-      return report(
+      report(
         refuse(code, [...at, 'confidenceScore'], `must be a number between 0 and 1, got ${show(confidenceScore)}`)
           .problems,
       );
+      continue;
     }
     parsed.push({ id, description, confidenceScore });
-  });
+  }
   return parsed;
 }
 
