@@ -80,6 +80,8 @@ export interface BuildOptions {
   attempts?: AttemptOptions;
   /** PostgreSQL bot leases: how long one lasts and how often it is renewed (tests shorten both). */
   leases?: { ttlMs?: number; renewMs?: number };
+  /** Tests: a response schema that would change an answer fails the request (HttpServerOptions). */
+  checkResponses?: boolean;
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
@@ -194,7 +196,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
   });
 
-  const server = await createHttpServer({ logger: log, metrics, version: VERSION });
+  const server = await createHttpServer({
+    logger: log,
+    metrics,
+    version: VERSION,
+    checkResponses: options.checkResponses,
+  });
   let listenAddress = `${config.host}:${config.port}`;
   const publicHost = () => config.publicHost ?? listenAddress;
 

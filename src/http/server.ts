@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
@@ -25,6 +26,11 @@ export interface HttpServerOptions {
   logger: Logger;
   metrics: Metrics;
   version: string;
+  /**
+   * Tests: every JSON answer is also written with plain JSON.stringify, and a difference fails
+   * the request (see compareWithPlainJson).
+   */
+  checkResponses?: boolean;
 }
 
 /**
@@ -104,6 +110,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   server.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  if (options.checkResponses) compareWithPlainJson(server);
   // Graceful stop: close() drops the connections idle at that moment and waits for the rest. A
   // request still in flight would otherwise leave its connection kept alive after answering, and
   // the stop would wait until the client (or the 72 s keep-alive timeout) drops it. So whatever is
@@ -137,6 +144,30 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
   return server;
+}
+
+/**
+ * A route's response schema writes its answer with fast-json-stringify, which drops the
+ * properties the schema does not name and coerces values to the types it says: a schema that
+ * disagrees with its handler changes the wire in silence. Here each JSON answer is written again
+ * with JSON.stringify, as a route without a schema would be, and any difference is a 500 naming
+ * the route, so the test that made the request fails.
+ */
+function compareWithPlainJson(server: FastifyInstance): void {
+  const plain = new WeakMap<FastifyRequest, string>();
+  server.addHook('preSerialization', async (request, _reply, payload) => {
+    plain.set(request, JSON.stringify(payload));
+    return payload;
+  });
+  server.addHook('onSend', async (request, reply, payload) => {
+    const expected = plain.get(request);
+    plain.delete(request);
+    if (expected === undefined || typeof payload !== 'string') return payload;
+    if (isDeepStrictEqual(JSON.parse(payload), JSON.parse(expected))) return payload;
+    const route = `${request.method} ${request.routeOptions.url ?? request.url} → ${reply.statusCode}`;
+    request.log.error({ route, schemaWrote: payload, handlerGave: expected }, 'response schema changed the answer');
+    throw new Error(`the response schema of ${route} changed the answer`);
+  });
 }
 
 function describeError(error: FastifyError | HttpError): { status: number; code: string; message: string } {
