@@ -10,7 +10,7 @@ import {
 } from '../http/schemas.js';
 import type { Conversations } from './conversations.js';
 import type { RealtimeHub, StreamMessage } from './realtime.js';
-import { serveSse, serveWebSocket } from './realtime.js';
+import { serveSse, serveWebSocket } from './stream-transports.js';
 import type { Directory, NewUser } from './directory.js';
 
 interface Deps {

@@ -7,7 +7,7 @@ import type { CredentialAttempts } from '../sentinel/attempts.js';
 import type { Conversations } from './conversations.js';
 import type { Directory, User } from './directory.js';
 import type { RealtimeHub, StreamMessage } from './realtime.js';
-import { serveSse, serveWebSocket } from './realtime.js';
+import { serveSse, serveWebSocket } from './stream-transports.js';
 import type { Audience, Sdes, Ttr } from './types.js';
 
 interface Deps {

@@ -12,7 +12,7 @@ import {
 import type { SessionTokens } from '../sentinel/tokens.js';
 import type { Conversations, NewMessage } from './conversations.js';
 import type { RealtimeHub, StreamMessage } from './realtime.js';
-import { serveSse, serveWebSocket } from './realtime.js';
+import { serveSse, serveWebSocket } from './stream-transports.js';
 import { RICH_CONTENT_LIMITS, type ConversationType, type Sdes, type Visitor } from './types.js';
 import { describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
 
