@@ -16,7 +16,7 @@ import { RealtimeHub } from './platform/realtime.js';
 import { InProcessTransport, type BusTransport } from './platform/transport.js';
 import { PostgresTransport, connectionName } from './platform/pg-transport.js';
 import type { Kysely } from 'kysely';
-import { registerConsumerRoutes } from './platform/consumer-routes.js';
+import { CONSUMER_API_PREFIX, consumerApi } from './platform/consumer-routes.js';
 import { registerAgentRoutes } from './platform/agent-routes.js';
 import { registerPlatformAdminRoutes } from './platform/admin-routes.js';
 import { KeyRing } from './sentinel/keys.js';
@@ -212,7 +212,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   server.addHook('preClose', async () => hub.endAll());
-  registerConsumerRoutes(server, { conversations, sessions, hub });
+  await server.register(consumerApi, { prefix: CONSUMER_API_PREFIX, conversations, sessions, hub });
   registerAgentRoutes(server, { conversations, directory, sessions, hub, attempts });
   registerSentinelRoutes(server, { keys, apps, directory, attempts });
   registerDiscoveryRoutes(server, { directory, publicHost });
