@@ -17,7 +17,7 @@ import { InProcessTransport, type BusTransport } from './platform/transport.js';
 import { PostgresTransport, connectionName } from './platform/pg-transport.js';
 import type { Kysely } from 'kysely';
 import { CONSUMER_API_PREFIX, consumerApi } from './platform/consumer-routes.js';
-import { registerAgentRoutes } from './platform/agent-routes.js';
+import { AGENT_API_PREFIX, agentApi } from './platform/agent-routes.js';
 import { registerPlatformAdminRoutes } from './platform/admin-routes.js';
 import { KeyRing } from './sentinel/keys.js';
 import { AppTokens, SessionTokens } from './sentinel/tokens.js';
@@ -213,7 +213,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 
   server.addHook('preClose', async () => hub.endAll());
   await server.register(consumerApi, { prefix: CONSUMER_API_PREFIX, conversations, sessions, hub });
-  registerAgentRoutes(server, { conversations, directory, sessions, hub, attempts });
+  await server.register(agentApi, { prefix: AGENT_API_PREFIX, conversations, directory, sessions, hub, attempts });
   registerSentinelRoutes(server, { keys, apps, directory, attempts });
   registerDiscoveryRoutes(server, { directory, publicHost });
   await server.register(

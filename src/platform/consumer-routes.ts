@@ -123,6 +123,7 @@ export const consumerApi: FastifyPluginAsync<ConsumerApiDeps> = async (consumer,
     },
   );
 
+  // Named one by one: the options this plugin got also hold its prefix, which would apply twice.
   await consumer.register(consumerConversation, { conversations, sessions, hub });
 };
 
