@@ -18,7 +18,7 @@ import { PostgresTransport, connectionName } from './platform/pg-transport.js';
 import type { Kysely } from 'kysely';
 import { CONSUMER_API_PREFIX, consumerApi } from './platform/consumer-routes.js';
 import { AGENT_API_PREFIX, agentApi } from './platform/agent-routes.js';
-import { registerPlatformAdminRoutes } from './platform/admin-routes.js';
+import { platformAdmin } from './platform/admin-routes.js';
 import { KeyRing } from './sentinel/keys.js';
 import { AppTokens, SessionTokens } from './sentinel/tokens.js';
 import { CredentialAttempts, attemptMigrations, type AttemptOptions } from './sentinel/attempts.js';
@@ -216,10 +216,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await server.register(agentApi, { prefix: AGENT_API_PREFIX, conversations, directory, sessions, hub, attempts });
   registerSentinelRoutes(server, { keys, apps, directory, attempts });
   registerDiscoveryRoutes(server, { directory, publicHost });
+  // Everything under /admin/v1 answers to the admin token alone, whichever part serves it: the
+  // guard sits on the scope the three admin plugins share, before anything of theirs runs.
   await server.register(
     async (admin) => {
       admin.addHook('onRequest', adminGuard(adminToken));
-      registerPlatformAdminRoutes(admin, { directory, conversations, hub });
+      await admin.register(platformAdmin, { directory, conversations, hub });
       registerSentinelAdminRoutes(admin, { apps, keys, directory });
       registerConnectorAdminRoutes(admin, { connector, sessions, errorCodes: ERROR_CODES });
     },
