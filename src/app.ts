@@ -23,7 +23,7 @@ import { KeyRing } from './sentinel/keys.js';
 import { AppTokens, SessionTokens } from './sentinel/tokens.js';
 import { CredentialAttempts, attemptMigrations, type AttemptOptions } from './sentinel/attempts.js';
 import { registerSentinelRoutes } from './sentinel/routes.js';
-import { registerSentinelAdminRoutes } from './sentinel/admin-routes.js';
+import { sentinelAdmin } from './sentinel/admin-routes.js';
 import { registerDiscoveryRoutes } from './discovery/routes.js';
 import { randomSecret } from './util/passwords.js';
 import { createPublicApi, publicApiMigrations } from './public-api/index.js';
@@ -222,7 +222,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     async (admin) => {
       admin.addHook('onRequest', adminGuard(adminToken));
       await admin.register(platformAdmin, { directory, conversations, hub });
-      registerSentinelAdminRoutes(admin, { apps, keys, directory });
+      await admin.register(sentinelAdmin, { apps, keys, directory });
       registerConnectorAdminRoutes(admin, { connector, sessions, errorCodes: ERROR_CODES });
     },
     { prefix: '/admin/v1' },
