@@ -34,7 +34,7 @@ import {
   StoreLeases,
   connectorMigrations,
   leaseMigrations,
-  registerConnectorAdminRoutes,
+  connectorAdmin,
   type ConnectorDeps,
 } from './connector/index.js';
 import { createStructuredContentValidator, ERROR_CODES } from './connector/parser/index.js';
@@ -223,7 +223,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       admin.addHook('onRequest', adminGuard(adminToken));
       await admin.register(platformAdmin, { directory, conversations, hub });
       await admin.register(sentinelAdmin, { apps, keys, directory });
-      registerConnectorAdminRoutes(admin, { connector, sessions, errorCodes: ERROR_CODES });
+      await admin.register(connectorAdmin, { connector, sessions, errorCodes: ERROR_CODES });
     },
     { prefix: '/admin/v1' },
   );
