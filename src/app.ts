@@ -22,7 +22,7 @@ import { platformAdmin } from './platform/admin-routes.js';
 import { KeyRing } from './sentinel/keys.js';
 import { AppTokens, SessionTokens } from './sentinel/tokens.js';
 import { CredentialAttempts, attemptMigrations, type AttemptOptions } from './sentinel/attempts.js';
-import { registerSentinelRoutes } from './sentinel/routes.js';
+import { SENTINEL_PREFIX, sentinelApi } from './sentinel/routes.js';
 import { sentinelAdmin } from './sentinel/admin-routes.js';
 import { registerDiscoveryRoutes } from './discovery/routes.js';
 import { randomSecret } from './util/passwords.js';
@@ -214,7 +214,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   server.addHook('preClose', async () => hub.endAll());
   await server.register(consumerApi, { prefix: CONSUMER_API_PREFIX, conversations, sessions, hub });
   await server.register(agentApi, { prefix: AGENT_API_PREFIX, conversations, directory, sessions, hub, attempts });
-  registerSentinelRoutes(server, { keys, apps, directory, attempts });
+  await server.register(sentinelApi, { prefix: SENTINEL_PREFIX, keys, apps, directory, attempts });
   registerDiscoveryRoutes(server, { directory, publicHost });
   // Everything under /admin/v1 answers to the admin token alone, whichever part serves it: the
   // guard sits on the scope the three admin plugins share, before anything of theirs runs.
