@@ -24,7 +24,7 @@ import { AppTokens, SessionTokens } from './sentinel/tokens.js';
 import { CredentialAttempts, attemptMigrations, type AttemptOptions } from './sentinel/attempts.js';
 import { SENTINEL_PREFIX, sentinelApi } from './sentinel/routes.js';
 import { sentinelAdmin } from './sentinel/admin-routes.js';
-import { registerDiscoveryRoutes } from './discovery/routes.js';
+import { domainLookup } from './discovery/routes.js';
 import { randomSecret } from './util/passwords.js';
 import { createPublicApi, publicApiMigrations } from './public-api/index.js';
 import { registerWebConsole } from './web/serve.js';
@@ -215,7 +215,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await server.register(consumerApi, { prefix: CONSUMER_API_PREFIX, conversations, sessions, hub });
   await server.register(agentApi, { prefix: AGENT_API_PREFIX, conversations, directory, sessions, hub, attempts });
   await server.register(sentinelApi, { prefix: SENTINEL_PREFIX, keys, apps, directory, attempts });
-  registerDiscoveryRoutes(server, { directory, publicHost });
+  await server.register(domainLookup, { directory, publicHost });
   // Everything under /admin/v1 answers to the admin token alone, whichever part serves it: the
   // guard sits on the scope the three admin plugins share, before anything of theirs runs.
   await server.register(
