@@ -8,7 +8,7 @@ import { createHttpServer } from './http/server.js';
 import { adminGuard } from './http/auth.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
-import { registerHealthRoute } from './ops/health.js';
+import { operations } from './http/operations.js';
 import { EventBus } from './platform/bus.js';
 import { Directory } from './platform/directory.js';
 import { Conversations } from './platform/conversations.js';
@@ -205,10 +205,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   let listenAddress = `${config.host}:${config.port}`;
   const publicHost = () => config.publicHost ?? listenAddress;
 
-  registerHealthRoute(server, { store, instanceId: config.instanceId, listener: () => transport.health() });
-  server.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
+  await server.register(operations, {
+    store,
+    instanceId: config.instanceId,
+    listener: () => transport.health(),
+    metrics,
   });
 
   server.addHook('preClose', async () => hub.endAll());
