@@ -40,7 +40,7 @@ import {
 import { createStructuredContentValidator, ERROR_CODES } from './connector/parser/index.js';
 import { createSecretBox, loadSecretKey } from './util/secret-box.js';
 import { makePrivateDataDir } from './util/private-files.js';
-import { registerDemoBot, DEMO_BOT_PREFIX } from './demo-bot/index.js';
+import { demoBot, DEMO_BOT_PREFIX } from './demo-bot/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -239,7 +239,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     structuredContent,
   });
   // The demo Custom Endpoint service rides along, verifying our tokens like any real one would.
-  await registerDemoBot(server, {
+  await server.register(demoBot, {
     prefix: DEMO_BOT_PREFIX,
     jwksUrl: () => `http://${publicHost()}/sentinel/well-known/jwks`,
     log,
