@@ -27,7 +27,7 @@ import { sentinelAdmin } from './sentinel/admin-routes.js';
 import { domainLookup } from './discovery/routes.js';
 import { randomSecret } from './util/passwords.js';
 import { createPublicApi, publicApiMigrations } from './public-api/index.js';
-import { registerWebConsole } from './web/serve.js';
+import { webConsole } from './web/serve.js';
 import { Agent } from 'undici';
 import {
   Connector,
@@ -244,7 +244,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     jwksUrl: () => `http://${publicHost()}/sentinel/well-known/jwks`,
     log,
   });
-  await registerWebConsole(server, { webDir: config.webDir });
+  await server.register(webConsole, { webDir: config.webDir });
 
   const app: App = {
     config,
