@@ -8,7 +8,7 @@ import { createHttpServer } from './http/server.js';
 import { adminGuard } from './http/auth.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
-import { registerHealthRoute } from './ops/health.js';
+import { operations } from './http/operations.js';
 import { EventBus } from './platform/bus.js';
 import { Directory } from './platform/directory.js';
 import { Conversations } from './platform/conversations.js';
@@ -16,32 +16,32 @@ import { RealtimeHub } from './platform/realtime.js';
 import { InProcessTransport, type BusTransport } from './platform/transport.js';
 import { PostgresTransport, connectionName } from './platform/pg-transport.js';
 import type { Kysely } from 'kysely';
-import { registerConsumerRoutes } from './platform/consumer-routes.js';
-import { registerAgentRoutes } from './platform/agent-routes.js';
-import { registerPlatformAdminRoutes } from './platform/admin-routes.js';
+import { CONSUMER_API_PREFIX, consumerApi } from './platform/consumer-routes.js';
+import { AGENT_API_PREFIX, agentApi } from './platform/agent-routes.js';
+import { platformAdmin } from './platform/admin-routes.js';
 import { KeyRing } from './sentinel/keys.js';
 import { AppTokens, SessionTokens } from './sentinel/tokens.js';
 import { CredentialAttempts, attemptMigrations, type AttemptOptions } from './sentinel/attempts.js';
-import { registerSentinelRoutes } from './sentinel/routes.js';
-import { registerSentinelAdminRoutes } from './sentinel/admin-routes.js';
-import { registerDiscoveryRoutes } from './discovery/routes.js';
+import { SENTINEL_PREFIX, sentinelApi } from './sentinel/routes.js';
+import { sentinelAdmin } from './sentinel/admin-routes.js';
+import { domainLookup } from './discovery/routes.js';
 import { randomSecret } from './util/passwords.js';
 import { createPublicApi, publicApiMigrations } from './public-api/index.js';
-import { registerWebConsole } from './web/serve.js';
+import { webConsole } from './web/serve.js';
 import { Agent } from 'undici';
 import {
   Connector,
   StoreLeases,
   connectorMigrations,
   leaseMigrations,
-  registerConnectorAdminRoutes,
+  connectorAdmin,
   type ConnectorDeps,
 } from './connector/index.js';
 import { ERROR_CODES } from './connector/parser/index.js';
 import { createStructuredContentValidator } from './contract/index.js';
 import { createSecretBox, loadSecretKey } from './util/secret-box.js';
 import { makePrivateDataDir } from './util/private-files.js';
-import { registerDemoBot, DEMO_BOT_PREFIX } from './demo-bot/index.js';
+import { demoBot, DEMO_BOT_PREFIX } from './demo-bot/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -81,6 +81,8 @@ export interface BuildOptions {
   attempts?: AttemptOptions;
   /** PostgreSQL bot leases: how long one lasts and how often it is renewed (tests shorten both). */
   leases?: { ttlMs?: number; renewMs?: number };
+  /** Tests: a response schema that would change an answer fails the request (HttpServerOptions). */
+  checkResponses?: boolean;
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
@@ -195,27 +197,35 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
   });
 
-  const server = await createHttpServer({ logger: log, metrics, version: VERSION });
+  const server = await createHttpServer({
+    logger: log,
+    metrics,
+    version: VERSION,
+    checkResponses: options.checkResponses,
+  });
   let listenAddress = `${config.host}:${config.port}`;
   const publicHost = () => config.publicHost ?? listenAddress;
 
-  registerHealthRoute(server, { store, instanceId: config.instanceId, listener: () => transport.health() });
-  server.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_request, reply) => {
-    reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
+  await server.register(operations, {
+    store,
+    instanceId: config.instanceId,
+    listener: () => transport.health(),
+    metrics,
   });
 
   server.addHook('preClose', async () => hub.endAll());
-  registerConsumerRoutes(server, { conversations, sessions, hub });
-  registerAgentRoutes(server, { conversations, directory, sessions, hub, attempts });
-  registerSentinelRoutes(server, { keys, apps, directory, attempts });
-  registerDiscoveryRoutes(server, { directory, publicHost });
+  await server.register(consumerApi, { prefix: CONSUMER_API_PREFIX, conversations, sessions, hub });
+  await server.register(agentApi, { prefix: AGENT_API_PREFIX, conversations, directory, sessions, hub, attempts });
+  await server.register(sentinelApi, { prefix: SENTINEL_PREFIX, keys, apps, directory, attempts });
+  await server.register(domainLookup, { directory, publicHost });
+  // Everything under /admin/v1 answers to the admin token alone, whichever part serves it: the
+  // guard sits on the scope the three admin plugins share, before anything of theirs runs.
   await server.register(
     async (admin) => {
       admin.addHook('onRequest', adminGuard(adminToken));
-      registerPlatformAdminRoutes(admin, { directory, conversations, hub });
-      registerSentinelAdminRoutes(admin, { apps, keys, directory });
-      registerConnectorAdminRoutes(admin, { connector, sessions, errorCodes: ERROR_CODES });
+      await admin.register(platformAdmin, { directory, conversations, hub });
+      await admin.register(sentinelAdmin, { apps, keys, directory });
+      await admin.register(connectorAdmin, { connector, sessions, errorCodes: ERROR_CODES });
     },
     { prefix: '/admin/v1' },
   );
@@ -230,12 +240,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     structuredContent,
   });
   // The demo Custom Endpoint service rides along, verifying our tokens like any real one would.
-  await registerDemoBot(server, {
+  await server.register(demoBot, {
     prefix: DEMO_BOT_PREFIX,
     jwksUrl: () => `http://${publicHost()}/sentinel/well-known/jwks`,
     log,
   });
-  await registerWebConsole(server, { webDir: config.webDir });
+  await server.register(webConsole, { webDir: config.webDir });
 
   const app: App = {
     config,

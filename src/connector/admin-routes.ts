@@ -1,6 +1,6 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { invalid as badRequest } from '../errors.js';
-import { accountParams } from '../http/schemas.js';
+import { accountParams, anyJson, errorResponses, noContent } from '../http/schemas.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
 import {
   baseUrlProblem,
@@ -29,15 +29,118 @@ const callableVendor = async (request: FastifyRequest) => {
 };
 type BotRoute = { Params: { acc: string; id: string } };
 
-/** Admin API for Custom Endpoint bots (HTTP-SURFACE.md), mounted under /admin/v1. */
-export function registerConnectorAdminRoutes(
-  server: FastifyInstance,
-  deps: {
-    connector: Connector;
-    sessions: SessionTokens;
-    errorCodes: Record<string, { title: string; explanation: string; fix: string }>;
+export interface ConnectorAdminDeps {
+  connector: Connector;
+  sessions: SessionTokens;
+  errorCodes: Record<string, { title: string; explanation: string; fix: string }>;
+}
+
+const botStatusSchema = {
+  type: 'string',
+  enum: ['OFFLINE', 'ONLINE', 'VENDOR_INTERRUPTION', 'SERVICE_INTERRUPTION'],
+} as const;
+
+/**
+ * A bot as the admin API shows it (BotView): its settings, which are the properties a create
+ * takes (the client secret masked), and its live state.
+ */
+const botSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    accountId: { type: 'string' },
+    ...createBotSchema.properties,
+    status: botStatusSchema,
+    openConversations: { type: 'integer' },
+    lastError: {
+      type: ['object', 'null'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        at: { type: 'integer', description: 'Epoch milliseconds' },
+      },
+      required: ['code', 'message', 'at'],
+    },
+    instance: { type: ['string', 'null'], description: 'The instance driving the bot now; null while none does' },
   },
-): void {
+  required: ['id', 'accountId', 'name', 'conversationType', 'skills', 'vendor', 'status', 'openConversations'],
+} as const;
+
+const statusBody = {
+  type: 'object',
+  properties: { status: botStatusSchema },
+  required: ['status'],
+} as const;
+
+const environmentsBody = {
+  type: 'object',
+  properties: { environments: { type: 'array', items: { type: 'string' } } },
+  required: ['environments'],
+} as const;
+
+/** TestConnectionResult: only the state `online` passes. */
+const testConnectionBody = {
+  type: 'object',
+  properties: {
+    ok: { type: 'boolean' },
+    state: { type: 'string', description: 'What the bot service says its state is' },
+    version: { type: 'string' },
+    error: { type: 'string', description: 'Why it did not pass' },
+    code: { type: 'string', description: 'The error code (see /error-codes)' },
+  },
+  required: ['ok'],
+} as const;
+
+/**
+ * One round trip with the bot service (store.ts Exchange). Kept as a JSON record and read back
+ * whole, so a record carries what the version that wrote it put there.
+ */
+const exchangeSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    botId: { type: 'string' },
+    conversationId: { type: 'string' },
+    eventType: { type: 'string' },
+    startedAt: { type: 'integer', description: 'Epoch milliseconds' },
+    durationMs: { type: 'number' },
+    attempts: { type: 'integer' },
+    request: {
+      type: ['object', 'null'],
+      properties: { method: { type: 'string' }, url: { type: 'string' }, body: anyJson('As sent') },
+    },
+    response: {
+      type: ['object', 'null'],
+      properties: { status: { type: 'integer' }, body: anyJson('As received'), durationMs: { type: 'number' } },
+    },
+    parsed: {
+      type: ['object', 'null'],
+      properties: {
+        items: { type: 'array', items: anyJson('A parsed item') },
+        action: anyJson('The action, if any'),
+        intents: { type: 'array', items: anyJson('An intent') },
+      },
+    },
+    errors: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { code: { type: 'string' }, message: { type: 'string' }, path: { type: 'string' } },
+        required: ['code', 'message'],
+      },
+    },
+    effects: { type: 'array', items: { type: 'string' } },
+    outcome: { type: 'string', enum: ['PROCESSED', 'PARTIAL', 'ESCALATED', 'FAILED'] },
+  },
+  additionalProperties: true,
+} as const;
+
+/**
+ * The connector's part of the admin API (HTTP-SURFACE.md): bots, their lifecycle and exchange
+ * log, vendor checks before saving, and what the error codes mean. Mounted under /admin/v1, whose
+ * scope checks the admin token (app.ts).
+ */
+export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (server, deps) => {
   const { connector, sessions } = deps;
 
   server.post<{ Params: { acc: string }; Body: BotInput & WithVendor }>(
@@ -49,6 +152,14 @@ export function registerConnectorAdminRoutes(
         summary: 'Create a Custom Endpoint bot (OFFLINE until started)',
         params: accountParams,
         body: createBotSchema,
+        response: {
+          201: {
+            type: 'object',
+            properties: { id: { type: 'string' }, status: botStatusSchema },
+            required: ['id', 'status'],
+          },
+          ...errorResponses,
+        },
       },
       preHandler: callableVendor,
     },
@@ -60,7 +171,18 @@ export function registerConnectorAdminRoutes(
 
   server.get<{ Params: { acc: string } }>(
     '/accounts/:acc/bots',
-    { schema: { tags, security, summary: 'List bots with live status', params: accountParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'List bots with live status',
+        params: accountParams,
+        response: {
+          200: { type: 'object', properties: { bots: { type: 'array', items: botSchema } }, required: ['bots'] },
+          ...errorResponses,
+        },
+      },
+    },
     async (request) => ({ bots: await connector.list(request.params.acc) }),
   );
 
@@ -72,6 +194,7 @@ export function registerConnectorAdminRoutes(
         security,
         summary: 'A bot: configuration (secret masked), status, open conversations, last error',
         params: botParams,
+        response: { 200: botSchema, ...errorResponses },
       },
     },
     async (request) => connector.get(request.params.acc, request.params.id),
@@ -86,6 +209,7 @@ export function registerConnectorAdminRoutes(
         summary: 'Change settings (omit vendor.clientSecret to keep it)',
         params: botParams,
         body: patchBotSchema,
+        response: { 200: botSchema, ...errorResponses },
       },
       preHandler: callableVendor,
     },
@@ -100,6 +224,7 @@ export function registerConnectorAdminRoutes(
         security,
         summary: 'Delete a bot; its open conversations are handed back to routing',
         params: botParams,
+        response: { 204: noContent, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -110,7 +235,15 @@ export function registerConnectorAdminRoutes(
 
   server.get<BotRoute>(
     '/accounts/:acc/bots/:id/environments',
-    { schema: { tags, security, summary: 'The bot service’s environment list', params: botParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'The bot service’s environment list',
+        params: botParams,
+        response: { 200: environmentsBody, ...errorResponses },
+      },
+    },
     async (request) => ({ environments: await connector.environments(request.params.acc, request.params.id) }),
   );
 
@@ -122,6 +255,7 @@ export function registerConnectorAdminRoutes(
         security,
         summary: 'Get the bot state; only `online` passes, anything else names the reason',
         params: botParams,
+        response: { 200: testConnectionBody, ...errorResponses },
       },
     },
     async (request) => connector.testConnection(request.params.acc, request.params.id),
@@ -141,6 +275,7 @@ export function registerConnectorAdminRoutes(
           required: ['vendor'],
           additionalProperties: false,
         },
+        response: { 200: environmentsBody, ...errorResponses },
       },
       preHandler: callableVendor,
     },
@@ -161,6 +296,7 @@ export function registerConnectorAdminRoutes(
           required: ['vendor'],
           additionalProperties: false,
         },
+        response: { 200: testConnectionBody, ...errorResponses },
       },
       preHandler: callableVendor,
     },
@@ -175,6 +311,7 @@ export function registerConnectorAdminRoutes(
         security,
         summary: 'Start: test connection first; 409 with the reason when it fails',
         params: botParams,
+        response: { 200: statusBody, ...errorResponses },
       },
     },
     async (request) => connector.start(request.params.acc, request.params.id),
@@ -182,7 +319,15 @@ export function registerConnectorAdminRoutes(
 
   server.post<BotRoute>(
     '/accounts/:acc/bots/:id/stop',
-    { schema: { tags, security, summary: 'Stop: the bot takes no new conversations', params: botParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Stop: the bot takes no new conversations',
+        params: botParams,
+        response: { 200: statusBody, ...errorResponses },
+      },
+    },
     async (request) => connector.stop(request.params.acc, request.params.id),
   );
 
@@ -201,6 +346,14 @@ export function registerConnectorAdminRoutes(
             limit: { type: 'integer', minimum: 1, maximum: 1000 },
           },
         },
+        response: {
+          200: {
+            type: 'object',
+            properties: { exchanges: { type: 'array', items: exchangeSchema } },
+            required: ['exchanges'],
+          },
+          ...errorResponses,
+        },
       },
     },
     async (request) => ({ exchanges: await connector.logs(request.params.acc, request.params.id, request.query) }),
@@ -214,6 +367,14 @@ export function registerConnectorAdminRoutes(
         security,
         summary: 'Open a conversation handed straight to this bot (the console’s tester)',
         params: botParams,
+        response: {
+          201: {
+            type: 'object',
+            properties: { conversationId: { type: 'string' }, consumerToken: { type: 'string' } },
+            required: ['conversationId', 'consumerToken'],
+          },
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
@@ -229,9 +390,33 @@ export function registerConnectorAdminRoutes(
 
   server.get(
     '/error-codes',
-    { schema: { tags, security, summary: 'What each connector error code means and how to fix it' } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'What each connector error code means and how to fix it',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              codes: {
+                type: 'object',
+                description: 'By error code',
+                additionalProperties: {
+                  type: 'object',
+                  properties: { title: { type: 'string' }, explanation: { type: 'string' }, fix: { type: 'string' } },
+                  required: ['title', 'explanation', 'fix'],
+                },
+              },
+            },
+            required: ['codes'],
+          },
+          ...errorResponses,
+        },
+      },
+    },
     async () => ({
       codes: deps.errorCodes,
     }),
   );
-}
+};

@@ -1,6 +1,6 @@
 /** The demo Custom Endpoint service: what the main app (and anyone embedding it) needs. */
 export {
-  registerDemoBot,
+  demoBot,
   createDemoBotServer,
   DEMO_BOT_PREFIX,
   DEMO_BOT_ID,

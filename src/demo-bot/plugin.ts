@@ -1,4 +1,10 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Logger } from 'pino';
 import {
   createContractValidator,
@@ -8,6 +14,7 @@ import {
 } from '../contract/index.js';
 import { conflict, invalid, isDomainError, notFound, unauthorized, type DomainError } from '../errors.js';
 import { httpAnswerOf, type HttpAnswer } from '../http/errors.js';
+import { errorResponses } from '../http/schemas.js';
 import { answer, type AnswerOptions } from './answers.js';
 import { createAppTokenVerifier } from './auth.js';
 import { DemoConversations } from './conversations.js';
@@ -25,7 +32,10 @@ export const DEFAULT_IMAGE_URL =
   'data:image/svg+xml,%3Csvg xmlns="http://www.w3.org/2000/svg" width="600" height="300" viewBox="0 0 600 300"%3E%3Cdefs%3E%3ClinearGradient id="g" x1="0" y1="0" x2="1" y2="1"%3E%3Cstop offset="0" stop-color="%232b59c3"/%3E%3Cstop offset="1" stop-color="%237b4fd6"/%3E%3C/linearGradient%3E%3C/defs%3E%3Crect width="600" height="300" fill="url%28%23g%29"/%3E%3Ccircle cx="300" cy="120" r="48" fill="%23fff" opacity=".9"/%3E%3Ccircle cx="284" cy="112" r="7" fill="%232b59c3"/%3E%3Ccircle cx="316" cy="112" r="7" fill="%232b59c3"/%3E%3Crect x="280" y="134" width="40" height="6" rx="3" fill="%232b59c3"/%3E%3Ctext x="300" y="230" font-family="sans-serif" font-size="34" fill="%23fff" text-anchor="middle"%3Ebotbridge demo bot%3C/text%3E%3C/svg%3E';
 
 export interface DemoBotOptions {
-  /** Path the routes are mounted under; default DEMO_BOT_PREFIX, '' for the root. */
+  /**
+   * Path the routes are mounted under: Fastify's own register option, so `server.register(demoBot,
+   * {prefix})` mounts it there ('' or none: the root). createDemoBotServer defaults it to DEMO_BOT_PREFIX.
+   */
   prefix?: string;
   /** The platform's JWKS (`/sentinel/well-known/jwks`); a function when the port is known only after listen. */
   jwksUrl: string | (() => string);
@@ -60,11 +70,49 @@ interface ConversationParams extends EnvironmentParams {
   convId: string;
 }
 
+const security = [{ bearer: [] }];
+
+/** The answer to an event, as the contract has it (PostEventResponseBody): what the bot defines. */
+const postEventResponseSchema = {
+  type: 'object',
+  properties: {
+    response: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: true,
+        description: 'A TEXT, STRUCTURED_CONTENT, DELAY or ACTION item',
+      },
+    },
+    analytics: {
+      type: 'object',
+      properties: {
+        intents: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' },
+              description: { type: 'string' },
+              confidenceScore: { type: 'number' },
+            },
+            additionalProperties: true,
+          },
+        },
+      },
+      additionalProperties: true,
+    },
+  },
+  additionalProperties: true,
+} as const;
+
 /**
- * The demo Custom Endpoint service as a Fastify plugin: the contract's four routes under
- * `options.prefix`, every request authenticated with the platform's app JWT.
+ * The demo Custom Endpoint service as a Fastify plugin: the contract's four routes, under the
+ * prefix it is registered with. Every request is authenticated with the platform's app JWT (an
+ * onRequest hook for the whole plugin), and errors answer in the platform's error shape from the
+ * plugin's own handler, so the plugin behaves the same mounted in the product or alone.
  */
-export async function registerDemoBot(server: FastifyInstance, options: DemoBotOptions): Promise<void> {
+export const demoBot: FastifyPluginAsync<DemoBotOptions> = async (bot, options) => {
   const contract = createContractValidator();
   const verify = createAppTokenVerifier(options);
   const conversations = new DemoConversations(options.maxConversations);
@@ -75,7 +123,9 @@ export async function registerDemoBot(server: FastifyInstance, options: DemoBotO
   const log = options.log.child({ component: 'demo-bot' });
   const accountOf = new WeakMap<FastifyRequest, string>();
   const base = `/${DEMO_BOT_API_VERSION}/bots/:botId`;
-  const route = (summary: string) => ({ schema: { tags: ['demo-bot'], summary, security: [{ bearer: [] }] } });
+  const route = (summary: string, answer: Record<number, object>) => ({
+    schema: { tags: ['demo-bot'], summary, security, response: { ...answer, ...errorResponses } },
+  });
 
   const account = (request: FastifyRequest): string => {
     const accountId = accountOf.get(request);
@@ -100,106 +150,128 @@ export async function registerDemoBot(server: FastifyInstance, options: DemoBotO
       throw invalid(`body does not match the contract's ${name}: ${verdict.errors.join('; ')}`, 'invalid-request');
   };
 
-  await server.register(
-    async (bot) => {
-      bot.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
-        const { status, code, message, headers } = isDomainError(error) ? httpAnswerOf(error) : describeError(error);
-        if (status >= 500) request.log.error({ err: error }, 'demo bot request failed');
-        return reply
-          .status(status)
-          .headers(headers ?? {})
-          .send({ error: { code, message } });
-      });
+  bot.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
+    const { status, code, message, headers } = isDomainError(error) ? httpAnswerOf(error) : describeError(error);
+    if (status >= 500) request.log.error({ err: error }, 'demo bot request failed');
+    return reply
+      .status(status)
+      .headers(headers ?? {})
+      .send({ error: { code, message } });
+  });
 
-      bot.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-        const verdict = await verify(request.headers.authorization);
-        if (!verdict.ok) {
-          log.info({ code: verdict.code, method: request.method, route: request.routeOptions.url }, verdict.message);
-          await reply.status(verdict.status).send({ error: { code: verdict.code, message: verdict.message } });
-          return reply;
-        }
-        accountOf.set(request, verdict.accountId);
-      });
+  bot.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const verdict = await verify(request.headers.authorization);
+    if (!verdict.ok) {
+      log.info({ code: verdict.code, method: request.method, route: request.routeOptions.url }, verdict.message);
+      await reply.status(verdict.status).send({ error: { code: verdict.code, message: verdict.message } });
+      return reply;
+    }
+    accountOf.set(request, verdict.accountId);
+  });
 
-      bot.get<{ Params: BotParams }>(`${base}/environments`, route('Environments of a bot'), async (request) => {
-        requireBot(request.params.botId);
-        return DEMO_BOT_ENVIRONMENTS;
-      });
-
-      bot.get<{ Params: EnvironmentParams }>(
-        `${base}/environments/:environment/state`,
-        route('State and version of a bot'),
-        async (request) => {
-          requireEnvironment(request.params);
-          const status: BotStatusBody = {
-            state: STATE_BY_BOT_ID.get(request.params.botId) ?? 'online',
-            version: DEMO_BOT_VERSION,
-          };
-          return status;
-        },
-      );
-
-      bot.put<{ Params: ConversationParams; Body: unknown }>(
-        `${base}/environments/:environment/conversations/:convId`,
-        route('Create a conversation on the bot (409 when it exists)'),
-        async (request, reply) => {
-          requireEnvironment(request.params);
-          requireBody('Conversation', request.body);
-          const { botId, environment, convId } = request.params;
-          const key = { accountId: account(request), botId, environment, conversationId: convId };
-          const created = conversations.create(key, request.body as ConversationBody, Date.now());
-          if (!created)
-            throw conflict(
-              `conversation '${convId}' already exists on bot '${botId}' (${environment})`,
-              'conversation-exists',
-            );
-          return reply.status(201).send();
-        },
-      );
-
-      bot.post<{ Params: ConversationParams; Body: unknown }>(
-        `${base}/environments/:environment/conversations/:convId/events`,
-        route('Send a conversation event; the bot answers with messages, actions and intents'),
-        async (request) => {
-          requireEnvironment(request.params);
-          requireBody('ConversationChange', request.body);
-          const { botId, environment, convId } = request.params;
-          const conversation = conversations.get({
-            accountId: account(request),
-            botId,
-            environment,
-            conversationId: convId,
-          });
-          if (!conversation)
-            throw notFound(
-              `conversation '${convId}' does not exist on bot '${botId}' (${environment}); create it with PUT first`,
-              'conversation-not-found',
-            );
-          const event = request.body as ConversationEventBody;
-          const result = answer(
-            event,
-            { conversationId: convId, conversationType: conversation.context.type, turns: conversation.turns },
-            answerOptions,
-          );
-          conversation.turns += 1;
-          return result;
-        },
-      );
+  bot.get<{ Params: BotParams }>(
+    `${base}/environments`,
+    route('Environments of a bot', { 200: { type: 'array', items: { type: 'string' } } }),
+    async (request) => {
+      requireBot(request.params.botId);
+      return DEMO_BOT_ENVIRONMENTS;
     },
-    { prefix: options.prefix ?? DEMO_BOT_PREFIX },
   );
-}
+
+  bot.get<{ Params: EnvironmentParams }>(
+    `${base}/environments/:environment/state`,
+    route('State and version of a bot', {
+      200: {
+        type: 'object',
+        properties: {
+          state: { type: 'string', enum: ['online', 'offline', 'error', 'maintenance'] },
+          version: { type: 'string' },
+        },
+        required: ['state', 'version'],
+      },
+    }),
+    async (request) => {
+      requireEnvironment(request.params);
+      const status: BotStatusBody = {
+        state: STATE_BY_BOT_ID.get(request.params.botId) ?? 'online',
+        version: DEMO_BOT_VERSION,
+      };
+      return status;
+    },
+  );
+
+  bot.put<{ Params: ConversationParams; Body: unknown }>(
+    `${base}/environments/:environment/conversations/:convId`,
+    route('Create a conversation on the bot (409 when it exists)', {
+      201: { type: 'null', description: 'Created; no body' },
+    }),
+    async (request, reply) => {
+      requireEnvironment(request.params);
+      requireBody('Conversation', request.body);
+      const { botId, environment, convId } = request.params;
+      const key = { accountId: account(request), botId, environment, conversationId: convId };
+      const created = conversations.create(key, request.body as ConversationBody, Date.now());
+      if (!created)
+        throw conflict(
+          `conversation '${convId}' already exists on bot '${botId}' (${environment})`,
+          'conversation-exists',
+        );
+      return reply.status(201).send();
+    },
+  );
+
+  bot.post<{ Params: ConversationParams; Body: unknown }>(
+    `${base}/environments/:environment/conversations/:convId/events`,
+    route('Send a conversation event; the bot answers with messages, actions and intents', {
+      200: postEventResponseSchema,
+    }),
+    async (request) => {
+      requireEnvironment(request.params);
+      requireBody('ConversationChange', request.body);
+      const { botId, environment, convId } = request.params;
+      const conversation = conversations.get({
+        accountId: account(request),
+        botId,
+        environment,
+        conversationId: convId,
+      });
+      if (!conversation)
+        throw notFound(
+          `conversation '${convId}' does not exist on bot '${botId}' (${environment}); create it with PUT first`,
+          'conversation-not-found',
+        );
+      const event = request.body as ConversationEventBody;
+      const result = answer(
+        event,
+        { conversationId: convId, conversationType: conversation.context.type, turns: conversation.turns },
+        answerOptions,
+      );
+      conversation.turns += 1;
+      return result;
+    },
+  );
+};
 
 /** The demo bot alone on its own Fastify instance (main.ts, tests): the plugin plus `/healthz`. */
 export async function createDemoBotServer(options: DemoBotOptions): Promise<FastifyInstance> {
   const server = Fastify({ loggerInstance: options.log, bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
-  server.get('/healthz', async () => ({ status: 'ok' }));
+  server.get(
+    '/healthz',
+    {
+      schema: {
+        response: {
+          200: { type: 'object', properties: { status: { type: 'string', enum: ['ok'] } }, required: ['status'] },
+        },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
   server.setNotFoundHandler((request, reply) =>
     reply
       .status(404)
       .send({ error: { code: 'not-found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
   );
-  await registerDemoBot(server, options);
+  await server.register(demoBot, { ...options, prefix: options.prefix ?? DEMO_BOT_PREFIX });
   return server;
 }
 

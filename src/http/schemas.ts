@@ -1,5 +1,7 @@
 /** JSON-schema pieces shared by routes. */
 
+import { errorBodySchema } from './errors.js';
+
 export const accountIdSchema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$' } as const;
 
 export const accountParams = {
@@ -39,6 +41,7 @@ export const ttrSchema = {
   },
   required: ['ttrType'],
   if: { properties: { ttrType: { const: 'CUSTOM' } } },
+  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
   then: { required: ['ttrType', 'value'] },
 } as const;
 
@@ -46,3 +49,33 @@ export const ttrSchema = {
 export function ttrValue(value: number | string | undefined): number | undefined {
   return value === undefined ? undefined : Number(value);
 }
+
+/**
+ * Every refusal and failure answers `{error: {code, message}}` (http/errors.ts). Spread into a
+ * route's `response` after its 2xx bodies; a route names a status of its own (401, 429...) where
+ * it has something to say about it.
+ */
+export const errorResponses = {
+  '4xx': { ...errorBodySchema, description: 'Refused: the request, its credentials or its target are wrong' },
+  '5xx': { ...errorBodySchema, description: 'Failed here, or at a service this one depends on' },
+} as const;
+
+/** An answer with no body (`reply.status(204).send()`). */
+export const noContent = { type: 'null', description: 'Done; no body' } as const;
+
+/**
+ * A stream route's 200: the body is the stream itself (Server-Sent Events, or a WebSocket after
+ * the upgrade), written by hand, so there is nothing for a schema to serialize.
+ */
+export const streamResponse = {
+  description:
+    'Server-Sent Events (one JSON stream message per `data:`), or after a WebSocket upgrade one per text frame',
+  content: { 'text/event-stream': { schema: { type: 'string' } } },
+} as const;
+
+/** Any JSON value, kept as given: content, payloads and metadata the platform does not interpret. */
+export const anyJson = (description: string) => ({ description }) as const;
+
+/** A JSON object whose keys are not ours to name (SDES, visitor info, JWKs...). */
+export const freeObject = (description: string) =>
+  ({ type: 'object', additionalProperties: true, description }) as const;

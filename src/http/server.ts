@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import websocket from '@fastify/websocket';
@@ -22,59 +23,15 @@ export const BODY_LIMIT = 1024 * 1024;
  */
 export const BODY_MAX_DEPTH = 64;
 
-/**
- * Whether a name (query key, header, field) says its value is a credential. Broad on purpose: a
- * value hidden needlessly costs a little debugging, a credential in the logs is one anyone who
- * reads them holds. Parts of a name are matched anywhere (`x-auth-token`, `clientSecret`,
- * `sessionid`), except `author`/`authority`; short words only as a whole word of the name (`sig`,
- * `x-sig`, `urlSig`, `api key`, but not `design` or `monkey`); `code` (OAuth's authorization code)
- * only as the whole name, since `error_code` or `country_code` are not secret.
- */
-export function isCredentialName(name: string): boolean {
-  if (CREDENTIAL_PARTS.test(name)) return true;
-  const words = name
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/);
-  return words.some((word) => CREDENTIAL_WORDS.has(word)) || name.toLowerCase() === 'code';
-}
-
-const CREDENTIAL_PARTS =
-  /token|secret|passw|pwd|bearer|api.?key|auth(?!or(?!i[sz]))|signature|credential|session|cookie|jwt/i;
-const CREDENTIAL_WORDS = new Set(['sig', 'key', 'pass', 'pin', 'otp']);
-
-/**
- * The URL with the values of credential-like query keys replaced. Keys are judged decoded, as
- * the query parser reads them: `client%5Fsecret=` is `client_secret=` to the route, so it must be
- * to the redaction too.
- */
-export function redactUrl(url: string): string {
-  const at = url.indexOf('?');
-  if (at < 0) return url;
-  const pairs = url
-    .slice(at + 1)
-    .split('&')
-    .map((pair) => {
-      const eq = pair.indexOf('=');
-      if (eq < 0) return pair;
-      const key = pair.slice(0, eq);
-      return isCredentialName(decodeQueryKey(key)) ? `${key}=[REDACTED]` : pair;
-    });
-  return `${url.slice(0, at + 1)}${pairs.join('&')}`;
-}
-
-function decodeQueryKey(key: string): string {
-  try {
-    return decodeURIComponent(key.replace(/\+/g, ' '));
-  } catch {
-    return key;
-  }
-}
-
 export interface HttpServerOptions {
   logger: Logger;
   metrics: Metrics;
   version: string;
+  /**
+   * Tests: every JSON answer is also written with plain JSON.stringify, and a difference fails
+   * the request (see compareWithPlainJson).
+   */
+  checkResponses?: boolean;
 }
 
 /**
@@ -152,6 +109,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   server.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  if (options.checkResponses) compareWithPlainJson(server);
   // Graceful stop: close() drops the connections idle at that moment and waits for the rest. A
   // request still in flight would otherwise leave its connection kept alive after answering, and
   // the stop would wait until the client (or the 72 s keep-alive timeout) drops it. So whatever is
@@ -188,6 +146,30 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   server.get('/openapi.json', { schema: { hide: true } }, async () => server.swagger());
   return server;
+}
+
+/**
+ * A route's response schema writes its answer with fast-json-stringify, which drops the
+ * properties the schema does not name and coerces values to the types it says: a schema that
+ * disagrees with its handler changes the wire in silence. Here each JSON answer is written again
+ * with JSON.stringify, as a route without a schema would be, and any difference is a 500 naming
+ * the route, so the test that made the request fails.
+ */
+function compareWithPlainJson(server: FastifyInstance): void {
+  const plain = new WeakMap<FastifyRequest, string>();
+  server.addHook('preSerialization', async (request, _reply, payload) => {
+    plain.set(request, JSON.stringify(payload));
+    return payload;
+  });
+  server.addHook('onSend', async (request, reply, payload) => {
+    const expected = plain.get(request);
+    plain.delete(request);
+    if (expected === undefined || typeof payload !== 'string') return payload;
+    if (isDeepStrictEqual(JSON.parse(payload), JSON.parse(expected))) return payload;
+    const route = `${request.method} ${request.routeOptions.url ?? request.url} → ${reply.statusCode}`;
+    request.log.error({ route, schemaWrote: payload, handlerGave: expected }, 'response schema changed the answer');
+    throw new Error(`the response schema of ${route} changed the answer`);
+  });
 }
 
 /** Errors not of the product's making: Fastify's own (validation, body limits) and the store's. */

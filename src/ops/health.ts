@@ -1,5 +1,4 @@
 import { sql } from 'kysely';
-import type { FastifyInstance } from 'fastify';
 import type { Dialect, Store } from '../store/index.js';
 
 export interface StoreHealth {
@@ -8,6 +7,7 @@ export interface StoreHealth {
   error?: string;
 }
 
+/** What `/healthz` looks at (http/operations.ts). */
 export interface HealthDeps {
   store: Store;
   /** Names this process among the replicas (INSTANCE_ID). */
@@ -36,54 +36,4 @@ export async function checkStore(store: Store, timeoutMs: number): Promise<Store
   } finally {
     clearTimeout(timer);
   }
-}
-
-const storeHealthSchema = {
-  type: 'object',
-  properties: {
-    dialect: { type: 'string', enum: ['sqlite', 'postgres'] },
-    ok: { type: 'boolean' },
-    error: { type: 'string', description: 'why the store is considered down' },
-  },
-  required: ['dialect', 'ok'],
-};
-
-const listenerHealthSchema = {
-  type: 'object',
-  description: 'PostgreSQL: the connection on which this instance hears the other instances’ changes',
-  properties: { ok: { type: 'boolean' }, error: { type: 'string' } },
-  required: ['ok'],
-};
-
-const healthSchema = (status: string) => ({
-  type: 'object',
-  properties: {
-    status: { type: 'string', enum: [status] },
-    instance: { type: 'string' },
-    store: storeHealthSchema,
-    listener: listenerHealthSchema,
-  },
-  required: ['status', 'instance', 'store'],
-});
-
-/** `GET /healthz`: 200 once the store answers and (PostgreSQL) the change listener is connected, else 503 naming the part. */
-export function registerHealthRoute(server: FastifyInstance, deps: HealthDeps): void {
-  const timeoutMs = deps.timeoutMs ?? 2000;
-  server.get(
-    '/healthz',
-    {
-      schema: {
-        tags: ['ops'],
-        summary: 'Ready once the store and listeners are: 200, or 503 naming the failing part',
-        response: { 200: healthSchema('ok'), 503: healthSchema('unavailable') },
-      },
-    },
-    async (_request, reply) => {
-      const store = await checkStore(deps.store, timeoutMs);
-      const listener = deps.listener?.();
-      const parts = { instance: deps.instanceId, store, ...(listener ? { listener } : {}) };
-      if (store.ok && (listener?.ok ?? true)) return { status: 'ok', ...parts };
-      return reply.status(503).send({ status: 'unavailable', ...parts });
-    },
-  );
 }

@@ -1,5 +1,5 @@
 import pino, { type Logger, type DestinationStream } from 'pino';
-import { isCredentialName, redactUrl } from '../http/server.js';
+import { isCredentialName, redactUrl } from './redaction.js';
 
 const CENSOR = '[REDACTED]';
 

@@ -1,19 +1,22 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import {
   MAX_INT32,
   NO_NUL,
   accountIdSchema,
   accountParams,
   conversationParams,
+  errorResponses,
   sequenceSchema,
   skillNameSchema,
+  streamResponse,
 } from '../http/schemas.js';
 import type { Conversations } from './conversations.js';
 import type { RealtimeHub, StreamMessage } from './realtime.js';
-import { serveSse, serveWebSocket } from './realtime.js';
+import { conversationWithEventsSchema, skillSchema, userSchema } from './schemas.js';
+import { serveSse, serveWebSocket } from './stream-transports.js';
 import type { Directory, NewUser } from './directory.js';
 
-interface Deps {
+export interface PlatformAdminDeps {
   directory: Directory;
   conversations: Conversations;
   hub: RealtimeHub;
@@ -22,10 +25,35 @@ interface Deps {
 const tags = ['admin'];
 const security = [{ bearer: [] }];
 
-/** Admin API (mounted under /admin/v1 behind ADMIN_TOKEN): accounts, skills, users, functions. */
-export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps): void {
-  const { directory, conversations, hub } = deps;
+const accountSchema = {
+  type: 'object',
+  properties: { accountId: { type: 'string' } },
+  required: ['accountId'],
+} as const;
 
+const functionSchema = {
+  type: 'object',
+  properties: {
+    lambdaUuid: { type: 'string', description: 'What INVOKE_FUNCTION actions name' },
+    accountId: { type: 'string' },
+    name: { type: ['string', 'null'] },
+    url: { type: 'string' },
+  },
+  required: ['lambdaUuid', 'accountId', 'name', 'url'],
+} as const;
+
+/** `{<name>: [items]}`, the shape of every list here. */
+const listOf = (name: string, items: object) =>
+  ({ type: 'object', properties: { [name]: { type: 'array', items } }, required: [name] }) as const;
+
+/**
+ * The platform's part of the admin API: accounts, skills, users, functions, and any conversation
+ * read or streamed whole. Mounted under /admin/v1, whose scope checks the admin token (app.ts).
+ */
+export const platformAdmin: FastifyPluginAsync<PlatformAdminDeps> = async (
+  server,
+  { directory, conversations, hub },
+) => {
   server.post<{ Body: { accountId: string } }>(
     '/accounts',
     {
@@ -34,14 +62,24 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
         security,
         summary: 'Create an account',
         body: { type: 'object', properties: { accountId: accountIdSchema }, required: ['accountId'] },
+        response: { 201: accountSchema, ...errorResponses },
       },
     },
     async (request, reply) => reply.status(201).send(await directory.createAccount(request.body.accountId)),
   );
 
-  server.get('/accounts', { schema: { tags, security, summary: 'List accounts' } }, async () => ({
-    accounts: await directory.listAccounts(),
-  }));
+  server.get(
+    '/accounts',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'List accounts',
+        response: { 200: listOf('accounts', accountSchema), ...errorResponses },
+      },
+    },
+    async () => ({ accounts: await directory.listAccounts() }),
+  );
 
   server.post<{ Params: { acc: string }; Body: { name: string } }>(
     '/accounts/:acc/skills',
@@ -52,6 +90,7 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
         summary: 'Create a skill (names are case-sensitive and unique per account)',
         params: accountParams,
         body: { type: 'object', properties: { name: skillNameSchema }, required: ['name'] },
+        response: { 201: skillSchema, ...errorResponses },
       },
     },
     async (request, reply) =>
@@ -60,7 +99,15 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
 
   server.get<{ Params: { acc: string } }>(
     '/accounts/:acc/skills',
-    { schema: { tags, security, summary: 'List skills', params: accountParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'List skills',
+        params: accountParams,
+        response: { 200: listOf('skills', skillSchema), ...errorResponses },
+      },
+    },
     async (request) => ({ skills: await directory.listSkills(request.params.acc) }),
   );
 
@@ -83,6 +130,18 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
           },
           required: ['loginName', 'userType', 'skills'],
         },
+        response: {
+          201: {
+            type: 'object',
+            properties: {
+              id: { type: 'string' },
+              loginName: { type: 'string' },
+              userType: { type: 'string', enum: ['HUMAN', 'BOT'] },
+            },
+            required: ['id', 'loginName', 'userType'],
+          },
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
@@ -93,7 +152,15 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
 
   server.get<{ Params: { acc: string } }>(
     '/accounts/:acc/users',
-    { schema: { tags, security, summary: 'List users', params: accountParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'List users',
+        params: accountParams,
+        response: { 200: listOf('users', userSchema), ...errorResponses },
+      },
+    },
     async (request) => ({ users: await directory.listUsers(request.params.acc) }),
   );
 
@@ -113,6 +180,18 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
           },
           required: ['url'],
         },
+        response: {
+          201: {
+            type: 'object',
+            properties: {
+              lambdaUuid: functionSchema.properties.lambdaUuid,
+              name: functionSchema.properties.name,
+              url: functionSchema.properties.url,
+            },
+            required: ['lambdaUuid', 'name', 'url'],
+          },
+          ...errorResponses,
+        },
       },
     },
     async (request, reply) => {
@@ -123,13 +202,29 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
 
   server.get<{ Params: { acc: string } }>(
     '/accounts/:acc/functions',
-    { schema: { tags, security, summary: 'List functions', params: accountParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'List functions',
+        params: accountParams,
+        response: { 200: listOf('functions', functionSchema), ...errorResponses },
+      },
+    },
     async (request) => ({ functions: await directory.listFunctions(request.params.acc) }),
   );
 
   server.get<{ Params: { acc: string; id: string } }>(
     '/accounts/:acc/conversations/:id',
-    { schema: { tags, security, summary: 'A conversation with its full event log', params: conversationParams } },
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'A conversation with its full event log',
+        params: conversationParams,
+        response: { 200: conversationWithEventsSchema, ...errorResponses },
+      },
+    },
     async (request) => {
       await directory.requireAccount(request.params.acc);
       return conversations.withEvents(request.params.acc, request.params.id);
@@ -152,6 +247,7 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
       summary: 'Realtime events of a conversation, private texts included (WebSocket or SSE); ?after= replays first',
       params: conversationParams,
       querystring: { type: 'object', properties: { after: sequenceSchema, token: { type: 'string' } } },
+      response: { 200: streamResponse, ...errorResponses },
     },
     preHandler: async (request) => {
       await conversations.get(request.params.acc, request.params.id);
@@ -176,4 +272,4 @@ export function registerPlatformAdminRoutes(server: FastifyInstance, deps: Deps)
       );
     },
   });
-}
+};

@@ -1,17 +1,33 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { requireSession } from '../http/auth.js';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { requireSession, tokenInQuery } from '../http/auth.js';
 import { forbidden, unauthorized } from '../errors.js';
 import { errorBodySchema } from '../http/errors.js';
-import { accountParams, conversationParams, skillNameSchema, ttrSchema, ttrValue } from '../http/schemas.js';
+import {
+  accountParams,
+  conversationParams,
+  errorResponses,
+  noContent,
+  skillNameSchema,
+  streamResponse,
+  ttrSchema,
+  ttrValue,
+} from '../http/schemas.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
 import type { CredentialAttempts } from '../sentinel/attempts.js';
 import type { Conversations } from './conversations.js';
 import type { Directory, User } from './directory.js';
 import type { RealtimeHub, StreamMessage } from './realtime.js';
-import { serveSse, serveWebSocket } from './realtime.js';
+import {
+  conversationSchema,
+  conversationWithEventsSchema,
+  queuedConversationSchema,
+  sequenceBody,
+  skillSchema,
+} from './schemas.js';
+import { serveSse, serveWebSocket } from './stream-transports.js';
 import type { Audience, Sdes, Ttr } from './types.js';
 
-interface Deps {
+export interface AgentApiDeps {
   conversations: Conversations;
   directory: Directory;
   sessions: SessionTokens;
@@ -19,30 +35,21 @@ interface Deps {
   attempts: CredentialAttempts;
 }
 
-const PREFIX = '/api/account/:acc/agent';
+/** Where the agent API is mounted (HTTP-SURFACE.md). */
+export const AGENT_API_PREFIX = '/api/account/:acc/agent';
 const tags = ['agent'];
 const security = [{ bearer: [] }];
 
-/** The agent workspace's API: log in, take conversations from the queue, work them. */
-export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
-  const { conversations, directory, sessions, hub, attempts } = deps;
+const skillsSchema = { type: 'array', items: skillSchema } as const;
+const conversationResponse = { 200: conversationSchema, ...errorResponses } as const;
 
-  const agentOf = async (request: FastifyRequest, acc: string, allowQuery = false): Promise<User> => {
-    const claims = await requireSession(sessions, request, 'agent', acc, allowQuery);
-    const user = await directory.user(acc, claims.subject);
-    if (!user) throw unauthorized('user no longer exists');
-    return user;
-  };
-
-  /** An agent works only the conversations they hold. */
-  const held = async (acc: string, id: string, user: User) => {
-    const conversation = await conversations.get(acc, id);
-    if (conversation.assignee?.userId !== user.id) throw forbidden('you do not hold this conversation');
-    return conversation;
-  };
-
-  server.post<{ Params: { acc: string }; Body: { username: string; password: string } }>(
-    `${PREFIX}/login`,
+/** The agent workspace's API: log in, then take conversations from the queue and work them. */
+export const agentApi: FastifyPluginAsync<AgentApiDeps> = async (
+  agent,
+  { conversations, directory, sessions, hub, attempts },
+) => {
+  agent.post<{ Params: { acc: string }; Body: { username: string; password: string } }>(
+    '/login',
     {
       schema: {
         tags,
@@ -57,8 +64,21 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
           required: ['username', 'password'],
         },
         response: {
+          200: {
+            type: 'object',
+            properties: {
+              token: { type: 'string', description: 'The agent bearer' },
+              user: {
+                type: 'object',
+                properties: { id: { type: 'string' }, loginName: { type: 'string' }, skills: skillsSchema },
+                required: ['id', 'loginName', 'skills'],
+              },
+            },
+            required: ['token', 'user'],
+          },
           401: { ...errorBodySchema, description: 'Wrong username or password (never says which)' },
           429: { ...errorBodySchema, description: 'Too many failed logins; see Retry-After' },
+          ...errorResponses,
         },
       },
     },
@@ -77,14 +97,70 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
     },
   );
 
+  // Named one by one: the options this plugin got also hold its prefix, which would apply twice.
+  await agent.register(agentWorkspace, { conversations, directory, sessions, hub, attempts });
+};
+
+/**
+ * What a logged-in agent does. The agent bearer is checked once for all of these routes, after
+ * validation and before any handler, and its user looked up: handlers read it with agentOf.
+ * A stream may carry the bearer in the query (tokenInQuery).
+ */
+const agentWorkspace: FastifyPluginAsync<AgentApiDeps> = async (
+  server,
+  { conversations, directory, sessions, hub },
+) => {
+  const agents = new WeakMap<FastifyRequest, User>();
+  server.addHook('preHandler', async (request: FastifyRequest) => {
+    const { acc } = request.params as { acc: string };
+    const claims = await requireSession(sessions, request, 'agent', acc, tokenInQuery(request));
+    const user = await directory.user(acc, claims.subject);
+    if (!user) throw unauthorized('user no longer exists');
+    agents.set(request, user);
+  });
+  // Set by the hook above before any handler of this scope runs.
+  const agentOf = (request: FastifyRequest): User => agents.get(request) as User;
+
+  /** An agent works only the conversations they hold. */
+  const held = async (acc: string, id: string, user: User) => {
+    const conversation = await conversations.get(acc, id);
+    if (conversation.assignee?.userId !== user.id) throw forbidden('you do not hold this conversation');
+    return conversation;
+  };
+
   server.get<{ Params: { acc: string } }>(
-    `${PREFIX}/me`,
+    '/me',
     {
-      schema: { tags, security, summary: 'The logged-in agent and the conversations they hold', params: accountParams },
+      schema: {
+        tags,
+        security,
+        summary: 'The logged-in agent and the conversations they hold',
+        params: accountParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              user: {
+                type: 'object',
+                properties: {
+                  id: { type: 'string' },
+                  loginName: { type: 'string' },
+                  skills: skillsSchema,
+                  maxConversations: { type: ['integer', 'null'], description: 'null: no cap' },
+                },
+                required: ['id', 'loginName', 'skills', 'maxConversations'],
+              },
+              conversations: { type: 'array', items: conversationSchema },
+            },
+            required: ['user', 'conversations'],
+          },
+          ...errorResponses,
+        },
+      },
     },
     async (request) => {
       const { acc } = request.params;
-      const user = await agentOf(request, acc);
+      const user = agentOf(request);
       return {
         user: { id: user.id, loginName: user.loginName, skills: user.skills, maxConversations: user.maxConversations },
         conversations: await conversations.heldBy(acc, user.id),
@@ -93,18 +169,26 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
   );
 
   server.get<{ Params: { acc: string } }>(
-    `${PREFIX}/queue`,
+    '/queue',
     {
       schema: {
         tags,
         security,
         summary: 'Conversations waiting on the agent’s skills, oldest first',
         params: accountParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: { conversations: { type: 'array', items: queuedConversationSchema } },
+            required: ['conversations'],
+          },
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
       const { acc } = request.params;
-      const user = await agentOf(request, acc);
+      const user = agentOf(request);
       return {
         conversations: await conversations.queue(
           acc,
@@ -115,28 +199,37 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
   );
 
   server.post<{ Params: { acc: string; id: string } }>(
-    `${PREFIX}/conversations/:id/accept`,
-    { schema: { tags, security, summary: 'Take a queued conversation', params: conversationParams } },
+    '/conversations/:id/accept',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Take a queued conversation',
+        params: conversationParams,
+        response: conversationResponse,
+      },
+    },
     async (request) => {
       const { acc, id } = request.params;
-      const user = await agentOf(request, acc);
+      const user = agentOf(request);
       return conversations.accept(acc, id, user.id);
     },
   );
 
   server.get<{ Params: { acc: string; id: string } }>(
-    `${PREFIX}/conversations/:id`,
+    '/conversations/:id',
     {
       schema: {
         tags,
         security,
         summary: 'The full conversation with its log, private texts included',
         params: conversationParams,
+        response: { 200: conversationWithEventsSchema, ...errorResponses },
       },
     },
     async (request) => {
       const { acc, id } = request.params;
-      const user = await agentOf(request, acc);
+      const user = agentOf(request);
       const conversation = await conversations.withEvents(acc, id);
       const mine = conversation.assignee?.userId === user.id;
       const queuedForMe = !conversation.assignee && user.skills.some((s) => s.id === conversation.skill.id);
@@ -146,7 +239,7 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
   );
 
   server.post<{ Params: { acc: string; id: string }; Body: { text: string; audience?: Audience } }>(
-    `${PREFIX}/conversations/:id/messages`,
+    '/conversations/:id/messages',
     {
       schema: {
         tags,
@@ -161,11 +254,12 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
           },
           required: ['text'],
         },
+        response: { 201: sequenceBody, ...errorResponses },
       },
     },
     async (request, reply) => {
       const { acc, id } = request.params;
-      const user = await agentOf(request, acc);
+      const user = agentOf(request);
       await held(acc, id, user);
       const event = await conversations.post(acc, id, { role: 'AGENT', userId: user.id }, request.body);
       return reply.status(201).send({ sequence: event.sequence });
@@ -173,18 +267,20 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
   );
 
   server.post<{ Params: { acc: string; id: string }; Body: { typing: boolean } }>(
-    `${PREFIX}/conversations/:id/typing`,
+    '/conversations/:id/typing',
     {
       schema: {
         tags,
         security,
+        summary: 'Tell the consumer the agent is (or stopped) typing',
         params: conversationParams,
         body: { type: 'object', properties: { typing: { type: 'boolean' } }, required: ['typing'] },
+        response: { 204: noContent, ...errorResponses },
       },
     },
     async (request, reply) => {
       const { acc, id } = request.params;
-      const user = await agentOf(request, acc);
+      const user = agentOf(request);
       await held(acc, id, user);
       await conversations.typing(acc, id, { role: 'AGENT', userId: user.id }, request.body.typing);
       return reply.status(204).send();
@@ -192,7 +288,7 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
   );
 
   server.post<{ Params: { acc: string; id: string }; Body: { skill: string; agentId?: string } }>(
-    `${PREFIX}/conversations/:id/transfer`,
+    '/conversations/:id/transfer',
     {
       schema: {
         tags,
@@ -204,22 +300,32 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
           properties: { skill: skillNameSchema, agentId: { type: 'string', minLength: 1 } },
           required: ['skill'],
         },
+        response: conversationResponse,
       },
     },
     async (request) => {
       const { acc, id } = request.params;
-      const user = await agentOf(request, acc);
+      const user = agentOf(request);
       await held(acc, id, user);
       return conversations.transfer(acc, id, { role: 'AGENT', userId: user.id }, request.body);
     },
   );
 
   server.post<{ Params: { acc: string; id: string }; Body: { ttrType: Ttr['ttrType']; value?: number | string } }>(
-    `${PREFIX}/conversations/:id/ttr`,
-    { schema: { tags, security, summary: 'Set the time to response', params: conversationParams, body: ttrSchema } },
+    '/conversations/:id/ttr',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Set the time to response',
+        params: conversationParams,
+        body: ttrSchema,
+        response: conversationResponse,
+      },
+    },
     async (request) => {
       const { acc, id } = request.params;
-      const user = await agentOf(request, acc);
+      const user = agentOf(request);
       await held(acc, id, user);
       const { ttrType, value } = request.body;
       return conversations.setTtr(acc, id, { role: 'AGENT', userId: user.id }, { ttrType, value: ttrValue(value) });
@@ -227,7 +333,7 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
   );
 
   server.post<{ Params: { acc: string; id: string }; Body: Sdes }>(
-    `${PREFIX}/conversations/:id/sdes`,
+    '/conversations/:id/sdes',
     {
       schema: {
         tags,
@@ -240,22 +346,31 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
           additionalProperties: false,
           minProperties: 1,
         },
+        response: conversationResponse,
       },
     },
     async (request) => {
       const { acc, id } = request.params;
-      const user = await agentOf(request, acc);
+      const user = agentOf(request);
       await held(acc, id, user);
       return conversations.updateSdes(acc, id, { role: 'AGENT', userId: user.id }, request.body);
     },
   );
 
   server.post<{ Params: { acc: string; id: string } }>(
-    `${PREFIX}/conversations/:id/close`,
-    { schema: { tags, security, summary: 'End the conversation', params: conversationParams } },
+    '/conversations/:id/close',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'End the conversation',
+        params: conversationParams,
+        response: conversationResponse,
+      },
+    },
     async (request) => {
       const { acc, id } = request.params;
-      const user = await agentOf(request, acc);
+      const user = agentOf(request);
       await held(acc, id, user);
       return conversations.close(acc, id, { role: 'AGENT', userId: user.id }, { reason: 'AGENT' });
     },
@@ -266,7 +381,6 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
     return mine.map((conversation) => ({ kind: 'conversation', conversation }));
   };
 
-  const streamUsers = new WeakMap<FastifyRequest, User>();
   const streamFor = (acc: string, user: User) => ({
     subscribe: (s: { send: (m: StreamMessage) => void }) =>
       hub.watchAgent(acc, { send: s.send, userId: user.id, skillIds: new Set(user.skills.map((k) => k.id)) }),
@@ -275,24 +389,22 @@ export function registerAgentRoutes(server: FastifyInstance, deps: Deps): void {
 
   server.route<{ Params: { acc: string }; Querystring: { token?: string } }>({
     method: 'GET',
-    url: `${PREFIX}/stream`,
+    url: '/stream',
     schema: {
       tags,
       security,
       summary: 'Realtime events of held conversations and queue changes (WebSocket or SSE)',
       params: accountParams,
       querystring: { type: 'object', properties: { token: { type: 'string' } } },
-    },
-    preHandler: async (request) => {
-      streamUsers.set(request, await agentOf(request, request.params.acc, true));
+      response: { 200: streamResponse, ...errorResponses },
     },
     handler: async (request, reply) => {
-      const { subscribe, replay } = streamFor(request.params.acc, streamUsers.get(request)!);
+      const { subscribe, replay } = streamFor(request.params.acc, agentOf(request));
       serveSse(hub, request, reply, subscribe, replay);
     },
     wsHandler: (socket, request) => {
-      const { subscribe, replay } = streamFor(request.params.acc, streamUsers.get(request)!);
+      const { subscribe, replay } = streamFor(request.params.acc, agentOf(request));
       serveWebSocket(hub, socket, subscribe, replay);
     },
   });
-}
+};

@@ -1,29 +1,34 @@
-import type { FastifyInstance } from 'fastify';
-import { requireSession } from '../http/auth.js';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { requireSession, tokenInQuery } from '../http/auth.js';
 import { forbidden, invalid as badRequest } from '../errors.js';
 import {
   MAX_INT32,
   accountParams,
   conversationParams,
+  errorResponses,
+  noContent,
   numericIdSchema,
   sequenceSchema,
   skillNameSchema,
+  streamResponse,
 } from '../http/schemas.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
 import type { Conversations, NewMessage } from './conversations.js';
+import { eventSchema, sequenceBody } from './schemas.js';
 import type { RealtimeHub, StreamMessage } from './realtime.js';
-import { serveSse, serveWebSocket } from './realtime.js';
+import { serveSse, serveWebSocket } from './stream-transports.js';
 import type { ConversationType, Sdes, Visitor } from './types.js';
 import { RICH_CONTENT_LIMITS } from '../contract/index.js';
 import { describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
 
-interface Deps {
+export interface ConsumerApiDeps {
   conversations: Conversations;
   sessions: SessionTokens;
   hub: RealtimeHub;
 }
 
-const PREFIX = '/api/account/:acc/consumer';
+/** Where the consumer API is mounted (HTTP-SURFACE.md). */
+export const CONSUMER_API_PREFIX = '/api/account/:acc/consumer';
 const tags = ['consumer'];
 const security = [{ bearer: [] }];
 
@@ -47,22 +52,28 @@ export const messageBodySchema = {
   oneOf: [{ required: ['text'] }, { required: ['content'] }, { required: ['file'] }],
 } as const;
 
-/** The consumer side: open a conversation, write to it, read and stream what it may see. */
-export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): void {
-  const { conversations, sessions, hub } = deps;
+/** The conversation and the token that opens it, from the one call that opens it. */
+const openedSchema = {
+  type: 'object',
+  properties: {
+    conversationId: { type: 'string' },
+    consumerToken: { type: 'string', description: 'The bearer of every later call on this conversation' },
+  },
+  required: ['conversationId', 'consumerToken'],
+} as const;
 
-  /** The consumer token opens exactly one conversation. */
-  const authorize = async (
-    request: Parameters<typeof requireSession>[1],
-    acc: string,
-    id: string,
-    allowQuery = false,
-  ) => {
-    const claims = await requireSession(sessions, request, 'consumer', acc, allowQuery);
-    if (claims.subject !== id) throw forbidden('this token belongs to another conversation');
-  };
+const afterQuery = {
+  type: 'object',
+  properties: { after: sequenceSchema, token: { type: 'string' } },
+} as const;
 
-  server.post<{
+/**
+ * The consumer side: open a conversation, write to it, read and stream what it may see. Opening
+ * takes no token; everything under `/conversations/:id` takes the consumer token opening gave,
+ * which opens exactly that conversation.
+ */
+export const consumerApi: FastifyPluginAsync<ConsumerApiDeps> = async (consumer, { conversations, sessions, hub }) => {
+  consumer.post<{
     Params: { acc: string };
     Body: {
       skill: string;
@@ -73,7 +84,7 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
       campaignId?: number;
     };
   }>(
-    `${PREFIX}/conversations`,
+    '/conversations',
     {
       schema: {
         tags,
@@ -98,6 +109,7 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
           },
           required: ['skill'],
         },
+        response: { 201: openedSchema, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -112,8 +124,24 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
     },
   );
 
+  // Named one by one: the options this plugin got also hold its prefix, which would apply twice.
+  await consumer.register(consumerConversation, { conversations, sessions, hub });
+};
+
+/**
+ * What a consumer does with the conversation its token opens. The token is checked once for all
+ * of these routes, after validation and before any handler: it must be this account's consumer
+ * token for this very conversation (streams may carry it in the query, see tokenInQuery).
+ */
+const consumerConversation: FastifyPluginAsync<ConsumerApiDeps> = async (server, { conversations, sessions, hub }) => {
+  server.addHook('preHandler', async (request: FastifyRequest) => {
+    const { acc, id } = request.params as { acc: string; id: string };
+    const claims = await requireSession(sessions, request, 'consumer', acc, tokenInQuery(request));
+    if (claims.subject !== id) throw forbidden('this token belongs to another conversation');
+  });
+
   server.post<{ Params: { acc: string; id: string }; Body: NewMessage & { metadata?: unknown[] } }>(
-    `${PREFIX}/conversations/:id/messages`,
+    '/conversations/:id/messages',
     {
       schema: {
         tags,
@@ -121,6 +149,7 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
         summary: 'Send a text, rich content or file message',
         params: conversationParams,
         body: messageBodySchema,
+        response: { 201: sequenceBody, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -134,7 +163,6 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
           `content${exceeded.pointer} ${describeJsonLimit(exceeded)}, the most rich content may have`,
           'content-over-limit',
         );
-      await authorize(request, acc, id);
       const event = await conversations.post(
         acc,
         id,
@@ -146,7 +174,7 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
   );
 
   server.post<{ Params: { acc: string; id: string }; Body: { typing: boolean } }>(
-    `${PREFIX}/conversations/:id/typing`,
+    '/conversations/:id/typing',
     {
       schema: {
         tags,
@@ -154,45 +182,73 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
         summary: 'Tell the other side the consumer is (or stopped) typing',
         params: conversationParams,
         body: { type: 'object', properties: { typing: { type: 'boolean' } }, required: ['typing'] },
+        response: { 204: noContent, ...errorResponses },
       },
     },
     async (request, reply) => {
       const { acc, id } = request.params;
-      await authorize(request, acc, id);
       await conversations.typing(acc, id, { role: 'CONSUMER' }, request.body.typing);
       return reply.status(204).send();
     },
   );
 
   server.post<{ Params: { acc: string; id: string } }>(
-    `${PREFIX}/conversations/:id/close`,
-    { schema: { tags, security, summary: 'The consumer ends the conversation', params: conversationParams } },
+    '/conversations/:id/close',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'The consumer ends the conversation',
+        params: conversationParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: { conversationId: { type: 'string' }, status: { type: 'string', enum: ['OPEN', 'CLOSED'] } },
+            required: ['conversationId', 'status'],
+          },
+          ...errorResponses,
+        },
+      },
+    },
     async (request) => {
       const { acc, id } = request.params;
-      await authorize(request, acc, id);
       const conversation = await conversations.close(acc, id, { role: 'CONSUMER' }, { reason: 'CONSUMER' });
       return { conversationId: id, status: conversation.status };
     },
   );
 
   server.get<{ Params: { acc: string; id: string } }>(
-    `${PREFIX}/conversations/:id`,
-    { schema: { tags, security, summary: 'Status of the consumer’s conversation', params: conversationParams } },
+    '/conversations/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Status of the consumer’s conversation',
+        params: conversationParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              conversationId: { type: 'string' },
+              type: { type: 'string', enum: ['MESSAGING', 'CHAT'] },
+              status: { type: 'string', enum: ['OPEN', 'CLOSED'] },
+              lastSequence: { type: 'integer' },
+            },
+            required: ['conversationId', 'type', 'status', 'lastSequence'],
+          },
+          ...errorResponses,
+        },
+      },
+    },
     async (request) => {
       const { acc, id } = request.params;
-      await authorize(request, acc, id);
       const c = await conversations.get(acc, id);
       return { conversationId: c.conversationId, type: c.type, status: c.status, lastSequence: c.lastSequence };
     },
   );
 
-  const afterQuery = {
-    type: 'object',
-    properties: { after: sequenceSchema, token: { type: 'string' } },
-  } as const;
-
   server.get<{ Params: { acc: string; id: string }; Querystring: { after?: number } }>(
-    `${PREFIX}/conversations/:id/events`,
+    '/conversations/:id/events',
     {
       schema: {
         tags,
@@ -200,11 +256,18 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
         summary: 'What the consumer may see of the log (never private texts), after a sequence',
         params: conversationParams,
         querystring: afterQuery,
+        response: {
+          200: {
+            type: 'object',
+            properties: { events: { type: 'array', items: eventSchema } },
+            required: ['events'],
+          },
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
       const { acc, id } = request.params;
-      await authorize(request, acc, id);
       return { events: await conversations.events(acc, id, { after: request.query.after, forConsumer: true }) };
     },
   );
@@ -218,16 +281,15 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
 
   server.route<{ Params: { acc: string; id: string }; Querystring: { after?: number; token?: string } }>({
     method: 'GET',
-    url: `${PREFIX}/conversations/:id/stream`,
+    url: '/conversations/:id/stream',
     schema: {
       tags,
       security,
       summary: 'Realtime events (WebSocket upgrade or Server-Sent Events); ?after= replays first',
       params: conversationParams,
       querystring: afterQuery,
+      response: { 200: streamResponse, ...errorResponses },
     },
-    // Browsers cannot set headers on EventSource or WebSocket, hence ?token= here only.
-    preHandler: async (request) => authorize(request, request.params.acc, request.params.id, true),
     handler: async (request, reply) => {
       const { acc, id } = request.params;
       const lastEventId = Number(request.headers['last-event-id']);
@@ -242,4 +304,4 @@ export function registerConsumerRoutes(server: FastifyInstance, deps: Deps): voi
       serveWebSocket(hub, socket, (s) => hub.watchConversation(id, s), replayFor(acc, id, request.query.after));
     },
   });
-}
+};

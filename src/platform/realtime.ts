@@ -1,5 +1,3 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { WebSocket } from 'ws';
 import type { EventBus, PlatformEvent } from './bus.js';
 import type { StreamMessage } from './types.js';
 
@@ -22,12 +20,14 @@ export interface AgentSubscriber extends Subscriber {
 
 /**
  * Fans bus events out to open streams. Consumers are indexed by conversation and agents by
- * account, so an event costs only its own listeners, however many streams are open.
+ * account, so an event costs only its own listeners, however many streams are open. It knows
+ * nothing of how a stream travels: SSE and WebSocket (stream-transports.ts) subscribe to it and
+ * tell it how to end them.
  */
 export class RealtimeHub {
   private readonly consumers = new Map<string, Set<ConversationSubscriber>>();
   private readonly agents = new Map<string, Set<AgentSubscriber>>();
-  /** How to end each open SSE response, so shutdown does not wait on them forever. */
+  /** How to end each open stream, so a shutdown does not wait on them forever. */
   private readonly ends = new Set<() => void>();
 
   constructor(bus: EventBus) {
@@ -44,11 +44,13 @@ export class RealtimeHub {
     return addTo(this.agents, accountId, subscriber);
   }
 
+  /** An open stream's way to end itself, so endAll can reach it; returns how to forget it. */
   track(end: () => void): () => void {
     this.ends.add(end);
     return () => this.ends.delete(end);
   }
 
+  /** Ends every open stream (shutdown, or a change listener that was cut off): clients reconnect and resume. */
   endAll(): void {
     for (const end of [...this.ends]) end();
   }
@@ -72,8 +74,8 @@ export class RealtimeHub {
     switch (e.type) {
       case 'conversation.event': {
         const message: StreamMessage = { kind: 'event', conversationId: conversation.conversationId, event: e.event };
-        consumers?.forEach((s) => (e.event.audience === 'ALL' || s.includePrivate) && s.send(message));
-        agents?.forEach((a) => a.userId === conversation.assignee?.userId && a.send(message));
+        sendTo(consumers, message, (s) => e.event.audience === 'ALL' || s.includePrivate === true);
+        sendTo(agents, message, (a) => a.userId === conversation.assignee?.userId);
         break;
       }
       case 'conversation.typing': {
@@ -83,10 +85,8 @@ export class RealtimeHub {
           originator: e.originator,
           typing: e.typing,
         };
-        consumers?.forEach((s) => (e.originator.role !== 'CONSUMER' || s.includePrivate) && s.send(message));
-        agents?.forEach(
-          (a) => a.userId === conversation.assignee?.userId && e.originator.role === 'CONSUMER' && a.send(message),
-        );
+        sendTo(consumers, message, (s) => e.originator.role !== 'CONSUMER' || s.includePrivate === true);
+        sendTo(agents, message, (a) => a.userId === conversation.assignee?.userId && e.originator.role === 'CONSUMER');
         break;
       }
       case 'conversation.opened':
@@ -95,116 +95,41 @@ export class RealtimeHub {
         const message: StreamMessage = { kind: 'conversation', conversation };
         const previous = e.type === 'conversation.assigned' ? e.previousAssignee?.userId : undefined;
         const previousSkill = e.type === 'conversation.assigned' ? e.previousSkillId : undefined;
-        agents?.forEach((a) => {
-          const concerned =
+        sendTo(
+          agents,
+          message,
+          (a) =>
             a.userId === conversation.assignee?.userId ||
             a.userId === previous ||
             a.skillIds.has(conversation.skill.id) ||
-            (previousSkill !== undefined && a.skillIds.has(previousSkill));
-          if (concerned) a.send(message);
-        });
-        if (e.type !== 'conversation.opened') consumers?.forEach((s) => s.send(message));
+            (previousSkill !== undefined && a.skillIds.has(previousSkill)),
+        );
+        if (e.type !== 'conversation.opened') sendTo(consumers, message, () => true);
         break;
       }
     }
   }
 }
 
+function sendTo<S extends Subscriber>(
+  subscribers: Set<S> | undefined,
+  message: StreamMessage,
+  concerned: (subscriber: S) => boolean,
+): void {
+  if (!subscribers) return;
+  for (const subscriber of subscribers) if (concerned(subscriber)) subscriber.send(message);
+}
+
 function addTo<S>(index: Map<string, Set<S>>, key: string, subscriber: S): () => void {
   let set = index.get(key);
-  if (!set) index.set(key, (set = new Set()));
-  set.add(subscriber);
+  if (!set) {
+    set = new Set();
+    index.set(key, set);
+  }
+  const subscribers = set;
+  subscribers.add(subscriber);
   return () => {
-    set!.delete(subscriber);
-    if (set!.size === 0 && index.get(key) === set) index.delete(key);
+    subscribers.delete(subscriber);
+    if (subscribers.size === 0 && index.get(key) === subscribers) index.delete(key);
   };
-}
-
-/**
- * Serves a stream over Server-Sent Events: replay first, then live messages. Live messages that
- * arrive during the replay are held and released after it, skipping what the replay covered.
- */
-export function serveSse(
-  hub: RealtimeHub,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  subscribe: (subscriber: Subscriber) => () => void,
-  replay: () => Promise<StreamMessage[]>,
-): void {
-  reply.hijack();
-  const raw = reply.raw;
-  raw.writeHead(200, {
-    'content-type': 'text/event-stream',
-    'cache-control': 'no-cache',
-    connection: 'keep-alive',
-    'x-request-id': String(request.id),
-  });
-  const write = (m: StreamMessage) => {
-    const id = m.kind === 'event' ? `id: ${m.event.sequence}\n` : '';
-    raw.write(`${id}data: ${JSON.stringify(m)}\n\n`);
-  };
-  const stop = streamWith(subscribe, replay, write, () => raw.end());
-  const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), 25_000);
-  const untrack = hub.track(() => raw.end());
-  request.raw.on('close', () => {
-    clearInterval(keepAlive);
-    untrack();
-    stop();
-  });
-}
-
-/**
- * The same stream over a WebSocket, one JSON text frame per message. The hub can end it (a
- * shutdown, or a change listener that was cut off): the client reconnects from its last sequence.
- */
-export function serveWebSocket(
-  hub: RealtimeHub,
-  socket: WebSocket,
-  subscribe: (subscriber: Subscriber) => () => void,
-  replay: () => Promise<StreamMessage[]>,
-): void {
-  const stop = streamWith(
-    subscribe,
-    replay,
-    (m) => socket.readyState === socket.OPEN && socket.send(JSON.stringify(m)),
-    () => socket.close(),
-  );
-  const untrack = hub.track(() => socket.close(1012, 'the server asks the client to reconnect'));
-  const end = () => {
-    untrack();
-    stop();
-  };
-  socket.on('close', end);
-  socket.on('error', end);
-}
-
-function streamWith(
-  subscribe: (subscriber: Subscriber) => () => void,
-  replay: () => Promise<StreamMessage[]>,
-  write: (m: StreamMessage) => void,
-  fail: () => void,
-): () => void {
-  let held: StreamMessage[] | undefined = [];
-  const unsubscribe = subscribe({ send: (m) => (held ? held.push(m) : write(m)) });
-  replay().then(
-    (messages) => {
-      const seen = new Map<string, number>();
-      for (const m of messages) {
-        write(m);
-        if (m.kind === 'event') seen.set(m.conversationId, Math.max(seen.get(m.conversationId) ?? 0, m.event.sequence));
-      }
-      write({ kind: 'ready' });
-      const pending = held ?? [];
-      held = undefined;
-      for (const m of pending) {
-        if (m.kind === 'event' && m.event.sequence <= (seen.get(m.conversationId) ?? 0)) continue;
-        write(m);
-      }
-    },
-    () => {
-      unsubscribe();
-      fail();
-    },
-  );
-  return unsubscribe;
 }

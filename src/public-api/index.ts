@@ -12,7 +12,7 @@ import { JobStore, jobMigrations } from './jobs.js';
 import { JobWorker } from './worker.js';
 import { commandExecutor } from './execute.js';
 import type { StructuredContentValidator } from '../contract/index.js';
-import { registerPublicApiRoutes } from './routes.js';
+import { publicApi } from './routes.js';
 
 export interface PublicApiDeps {
   store: Store;
@@ -53,7 +53,7 @@ export async function createPublicApi(
       finished: (job, status) => outcomes.inc({ action: job.action, status }),
     },
   );
-  registerPublicApiRoutes(server, {
+  await server.register(publicApi, {
     directory: deps.directory,
     conversations: deps.conversations,
     sessions: deps.sessions,

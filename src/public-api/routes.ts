@@ -1,8 +1,8 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerOf } from '../http/server.js';
 import { type DomainError, invalid as badRequest, notFound, unauthorized } from '../errors.js';
 import { errorBodySchema } from '../http/errors.js';
-import { accountIdSchema } from '../http/schemas.js';
+import { accountIdSchema, errorResponses } from '../http/schemas.js';
 import type { Conversations } from '../platform/conversations.js';
 import type { Directory, User } from '../platform/directory.js';
 import type { Conversation } from '../platform/types.js';
@@ -45,6 +45,7 @@ const errors = {
   400: { ...errorBodySchema, description: 'Bad request: body, query or bearer token' },
   404: { ...errorBodySchema, description: 'Unknown here: no such conversation (or job) in this account' },
   500: { ...errorBodySchema, description: 'Internal server error' },
+  ...errorResponses,
 };
 
 const accountParams = {
@@ -92,44 +93,25 @@ const summaries: Record<Action, string> = {
   ttr: 'Set the time to response: URGENT, NORMAL, PRIORITIZED, or CUSTOM with value seconds (messaging only)',
 };
 
-interface Caller {
-  user: User;
-  ttlSeconds: number;
-}
-
 type ActionRequest = FastifyRequest<{
   Params: { accountId: string; conversationId: string };
   Querystring: Record<string, unknown>;
   Body: unknown;
 }>;
 
-/** Login, the five conversation actions (PUT and POST alike, as the page uses both) and job status. */
-export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApiRouteDeps): void {
-  const { directory, conversations, sessions, jobs, attempts, templates } = deps;
-  const callers = new WeakMap<FastifyRequest, Caller>();
+/** Where the conversation actions and job status are mounted (the login predates the version). */
+export const PUBLIC_API_V1_PREFIX = '/api/v1/account/:accountId';
 
-  /**
-   * The page answers 400 for any bearer problem. A bearer of another account is not told whether
-   * this account's conversation exists: that is a 404 before anything is looked up.
-   */
-  const authenticate = async (
-    request: FastifyRequest,
-    accountId: string,
-    notHere: () => DomainError,
-  ): Promise<User> => {
-    const token = bearerOf(request);
-    if (!token) throw badRequest('an Authorization: Bearer token from the login is required', 'missing-bearer');
-    const { claims, reason } = await sessions.verify(token, 'api');
-    if (!claims) {
-      throw reason === 'expired'
-        ? badRequest('bearer token expired: log in again', 'expired-bearer')
-        : badRequest('invalid bearer token', 'invalid-bearer');
-    }
-    if (claims.accountId !== accountId) throw notHere();
-    const user = await directory.user(accountId, claims.subject);
-    if (!user) throw badRequest('invalid bearer token: its user no longer exists', 'invalid-bearer');
-    return user;
-  };
+/**
+ * Public API v1: the login, then the five conversation actions (PUT and POST alike, as the page
+ * uses both) and job status. Validation failures answer in the one error shape naming the field,
+ * throughout this plugin.
+ */
+export const publicApi: FastifyPluginAsync<PublicApiRouteDeps> = async (
+  server,
+  { directory, conversations, sessions, jobs, attempts, templates, queued },
+) => {
+  server.setSchemaErrorFormatter(schemaErrorFormatter);
 
   server.post<{
     Params: { accountId: string };
@@ -166,9 +148,9 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
           401: { ...errorBodySchema, description: 'Wrong username or password (never says which)' },
           404: { ...errorBodySchema, description: 'Unknown account' },
           429: { ...errorBodySchema, description: 'Too many failed logins; see Retry-After' },
+          ...errorResponses,
         },
       },
-      schemaErrorFormatter,
       preValidation: async (request) => {
         const version = checkLoginVersion((request.query as Record<string, unknown>).v);
         if (!version.ok) throw badRequest(version.message, 'unsupported-version');
@@ -186,6 +168,53 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
       return { bearer: await sessions.issue({ kind: 'api', accountId, subject: user.id }) };
     },
   );
+
+  // Named one by one: the options this plugin got may hold its own register options too.
+  await server.register(publicApiV1, {
+    directory,
+    conversations,
+    sessions,
+    jobs,
+    attempts,
+    templates,
+    queued,
+    prefix: PUBLIC_API_V1_PREFIX,
+  });
+};
+
+/**
+ * The conversation actions and job status. The bearer is checked once for all of them, before
+ * the body is looked at (preValidation), and its user kept for the handlers. The page answers
+ * 400 for any bearer problem; a bearer of another account is not told whether this account's
+ * conversation (or job) exists: that is a 404 before anything is looked up.
+ */
+const publicApiV1: FastifyPluginAsync<PublicApiRouteDeps> = async (server, deps) => {
+  const { directory, conversations, sessions, jobs, templates } = deps;
+  const users = new WeakMap<FastifyRequest, User>();
+  const ttls = new WeakMap<FastifyRequest, number>();
+
+  server.addHook('preValidation', async (request: FastifyRequest) => {
+    const { accountId, conversationId, jobId } = request.params as {
+      accountId: string;
+      conversationId?: string;
+      jobId?: string;
+    };
+    const token = bearerOf(request);
+    if (!token) throw badRequest('an Authorization: Bearer token from the login is required', 'missing-bearer');
+    const { claims, reason } = await sessions.verify(token, 'api');
+    if (!claims) {
+      throw reason === 'expired'
+        ? badRequest('bearer token expired: log in again', 'expired-bearer')
+        : badRequest('invalid bearer token', 'invalid-bearer');
+    }
+    if (claims.accountId !== accountId)
+      throw jobId !== undefined
+        ? notFound(`unknown job '${jobId}'`)
+        : notFound(`unknown conversation '${conversationId}'`);
+    const user = await directory.user(accountId, claims.subject);
+    if (!user) throw badRequest('invalid bearer token: its user no longer exists', 'invalid-bearer');
+    users.set(request, user);
+  });
 
   /** Checks that need the conversation; returns the command as it will be stored. */
   const prepare = async (action: Action, conversation: Conversation, body: unknown): Promise<unknown> => {
@@ -216,7 +245,9 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
   for (const action of ACTIONS) {
     const handler = async (request: ActionRequest, reply: FastifyReply) => {
       const { accountId, conversationId } = request.params;
-      const caller = callers.get(request)!;
+      // Both set in preValidation, which runs before any handler.
+      const user = users.get(request) as User;
+      const ttlSeconds = ttls.get(request) as number;
       const conversation = await conversations.get(accountId, conversationId);
       if (conversation.status !== 'OPEN')
         throw badRequest(`conversation '${conversationId}' is closed`, 'conversation-closed');
@@ -226,8 +257,8 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
         conversationId,
         action,
         payload,
-        actorUserId: caller.user.id,
-        ttlSeconds: caller.ttlSeconds,
+        actorUserId: user.id,
+        ttlSeconds,
       });
       deps.queued(conversationId);
       return reply.send({ jobId: job.id });
@@ -235,7 +266,7 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
     for (const method of ['PUT', 'POST'] as const) {
       server.route({
         method,
-        url: `/api/v1/account/:accountId/conversation/:conversationId/${action}`,
+        url: `/conversation/:conversationId/${action}`,
         schema: {
           tags,
           security,
@@ -255,16 +286,11 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
             ...errors,
           },
         },
-        schemaErrorFormatter,
-        // Before the body is looked at: who is asking, and for how long the command may wait.
+        // Before the body is looked at, and after the scope's bearer check: for how long the command may wait.
         preValidation: async (request: FastifyRequest) => {
-          const { accountId, conversationId } = request.params as { accountId: string; conversationId: string };
-          const user = await authenticate(request, accountId, () =>
-            notFound(`unknown conversation '${conversationId}'`),
-          );
           const ttl = parseTtl((request.query as Record<string, unknown>).ttl);
           if (!ttl.ok) throw badRequest(ttl.message, 'invalid-ttl');
-          callers.set(request, { user, ttlSeconds: ttl.value });
+          ttls.set(request, ttl.value);
           // Close has no body: none, '' and {} all mean the same.
           if (action === 'close' && request.body === undefined) request.body = {};
         },
@@ -274,7 +300,7 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
   }
 
   server.get<{ Params: { accountId: string; jobId: string } }>(
-    '/api/v1/account/:accountId/jobs/:jobId',
+    '/jobs/:jobId',
     {
       schema: {
         tags,
@@ -298,11 +324,6 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
           ...errors,
         },
       },
-      schemaErrorFormatter,
-      preValidation: async (request) => {
-        const { accountId, jobId } = request.params;
-        await authenticate(request, accountId, () => notFound(`unknown job '${jobId}'`));
-      },
     },
     async (request) => {
       const { accountId, jobId } = request.params;
@@ -317,4 +338,4 @@ export function registerPublicApiRoutes(server: FastifyInstance, deps: PublicApi
       };
     },
   );
-}
+};

@@ -1,17 +1,30 @@
-import type { FastifyInstance } from 'fastify';
-import { accountParams } from '../http/schemas.js';
+import type { FastifyPluginAsync } from 'fastify';
+import { accountParams, errorResponses } from '../http/schemas.js';
 import type { Directory } from '../platform/directory.js';
 import type { KeyRing } from './keys.js';
 import type { AppTokens } from './tokens.js';
 
+export interface SentinelAdminDeps {
+  apps: AppTokens;
+  keys: KeyRing;
+  directory: Directory;
+}
+
 const tags = ['admin'];
 const security = [{ bearer: [] }];
 
-/** Admin API for app installations and signing-key rotation. */
-export function registerSentinelAdminRoutes(
-  server: FastifyInstance,
-  deps: { apps: AppTokens; keys: KeyRing; directory: Directory },
-): void {
+/** An app installation as listed: never its secret. */
+const appSchema = {
+  type: 'object',
+  properties: { client_id: { type: 'string' }, name: { type: 'string' }, scope: { type: 'string' } },
+  required: ['client_id', 'name', 'scope'],
+} as const;
+
+/**
+ * Sentinel's part of the admin API: app installations and signing-key rotation. Mounted under
+ * /admin/v1, whose scope checks the admin token (app.ts).
+ */
+export const sentinelAdmin: FastifyPluginAsync<SentinelAdminDeps> = async (server, deps) => {
   server.post<{ Params: { acc: string }; Body: { name: string; scope: string } }>(
     '/accounts/:acc/apps',
     {
@@ -27,6 +40,17 @@ export function registerSentinelAdminRoutes(
             scope: { type: 'string', minLength: 1, maxLength: 1024 },
           },
           required: ['name', 'scope'],
+        },
+        response: {
+          201: {
+            type: 'object',
+            properties: {
+              ...appSchema.properties,
+              client_secret: { type: 'string', description: 'Shown only here: keep it' },
+            },
+            required: ['client_id', 'client_secret', 'scope', 'name'],
+          },
+          ...errorResponses,
         },
       },
     },
@@ -47,6 +71,14 @@ export function registerSentinelAdminRoutes(
         security,
         summary: 'List app installations (secrets are never shown again)',
         params: accountParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: { apps: { type: 'array', items: appSchema } },
+            required: ['apps'],
+          },
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
@@ -63,8 +95,19 @@ export function registerSentinelAdminRoutes(
         tags,
         security,
         summary: 'Rotate the app-token signing key; the previous key stays published until its tokens expire',
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              kid: { type: 'string', description: 'The new signing key' },
+              retired: { type: 'array', items: { type: 'string' }, description: 'The keys it replaces' },
+            },
+            required: ['kid', 'retired'],
+          },
+          ...errorResponses,
+        },
       },
     },
     async () => deps.keys.rotate(),
   );
-}
+};

@@ -1,13 +1,13 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { invalid, unauthorized } from '../errors.js';
 import { errorBodySchema } from '../http/errors.js';
-import { accountParams } from '../http/schemas.js';
+import { accountParams, errorResponses } from '../http/schemas.js';
 import type { Directory } from '../platform/directory.js';
 import type { KeyRing } from './keys.js';
 import type { AppTokens } from './tokens.js';
 import type { CredentialAttempts } from './attempts.js';
 
-interface Deps {
+export interface SentinelApiDeps {
   keys: KeyRing;
   apps: AppTokens;
   directory: Directory;
@@ -19,14 +19,43 @@ const credentials = {
   properties: { client_id: { type: 'string', minLength: 1 }, client_secret: { type: 'string', minLength: 1 } },
 } as const;
 
-/** The LivePerson-shaped Sentinel surface: client-credentials token and JWKS. */
-export function registerSentinelRoutes(server: FastifyInstance, deps: Deps): void {
+/** Where LivePerson's clients find Sentinel on this server (HTTP-SURFACE.md). */
+export const SENTINEL_PREFIX = '/sentinel';
+
+/** The public keys app tokens verify against (RFC 7517): the signing key first. */
+const jwksSchema = {
+  type: 'object',
+  properties: {
+    keys: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          kty: { type: 'string' },
+          kid: { type: 'string' },
+          alg: { type: 'string' },
+          use: { type: 'string' },
+          n: { type: 'string' },
+          e: { type: 'string' },
+        },
+        additionalProperties: true,
+      },
+    },
+  },
+  required: ['keys'],
+} as const;
+
+/**
+ * The LivePerson-shaped Sentinel surface: the client-credentials token and the JWKS. No scope-wide
+ * auth: the token route checks the client's own credentials, and the keys are public.
+ */
+export const sentinelApi: FastifyPluginAsync<SentinelApiDeps> = async (server, deps) => {
   server.post<{
     Params: { acc: string };
     Querystring: { v?: string; grant_type: string; client_id?: string; client_secret?: string };
     Body: { client_id?: string; client_secret?: string } | undefined;
   }>(
-    '/sentinel/api/account/:acc/app/token',
+    '/api/account/:acc/app/token',
     {
       schema: {
         tags: ['sentinel'],
@@ -43,8 +72,18 @@ export function registerSentinelRoutes(server: FastifyInstance, deps: Deps): voi
         },
         body: { anyOf: [credentials, { type: 'null' }] },
         response: {
+          200: {
+            type: 'object',
+            properties: {
+              access_token: { type: 'string', description: 'An RS256 app JWT' },
+              token_type: { type: 'string', enum: ['Bearer'] },
+              expires_in: { type: 'integer', description: 'Seconds' },
+            },
+            required: ['access_token', 'token_type', 'expires_in'],
+          },
           401: { ...errorBodySchema, description: 'Unknown client id or wrong secret (never says which)' },
           429: { ...errorBodySchema, description: 'Too many failed token requests; see Retry-After' },
+          ...errorResponses,
         },
       },
     },
@@ -69,16 +108,29 @@ export function registerSentinelRoutes(server: FastifyInstance, deps: Deps): voi
 
   const jwks = async () => deps.keys.jwks();
   server.get(
-    '/sentinel/well-known/jwks',
-    { schema: { tags: ['sentinel'], summary: 'Public keys of app tokens' } },
+    '/well-known/jwks',
+    {
+      schema: {
+        tags: ['sentinel'],
+        summary: 'Public keys of app tokens',
+        response: { 200: jwksSchema, ...errorResponses },
+      },
+    },
     jwks,
   );
   server.get<{ Params: { acc: string } }>(
-    '/sentinel/api/account/:acc/.well-known/jwks',
-    { schema: { tags: ['sentinel'], summary: 'Public keys of app tokens', params: accountParams } },
+    '/api/account/:acc/.well-known/jwks',
+    {
+      schema: {
+        tags: ['sentinel'],
+        summary: 'Public keys of app tokens',
+        params: accountParams,
+        response: { 200: jwksSchema, ...errorResponses },
+      },
+    },
     async (request) => {
       await deps.directory.requireAccount(request.params.acc);
       return jwks();
     },
   );
-}
+};

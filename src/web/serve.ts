@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyStatic from '@fastify/static';
 
 /**
@@ -38,8 +38,17 @@ const NOT_BUILT = `<!doctype html>
 <p>The web console has not been built yet. Run <code>npm run build</code> (or start with <code>npm start</code>, which builds first), then reload this page.</p>
 <p>The APIs work without it: see <a href="/openapi.json">/openapi.json</a>.</p></body></html>`;
 
-/** Serves the built console (Vite output) at `/`, with client-side routes falling back to index.html. */
-export async function registerWebConsole(server: FastifyInstance, options: { webDir?: string }): Promise<void> {
+export interface WebConsoleOptions {
+  /** The built console (Vite output); default defaultWebDir(). */
+  webDir?: string;
+}
+
+/**
+ * Serves the built console (Vite output) at `/`, with client-side routes falling back to
+ * index.html. Its routes are files, not an API: hidden from /openapi.json, no body schemas.
+ * @fastify/static is registered inside this plugin, so `reply.sendFile` exists here only.
+ */
+export const webConsole: FastifyPluginAsync<WebConsoleOptions> = async (server, options) => {
   const root = resolve(options.webDir ?? defaultWebDir());
   const built = existsSync(join(root, 'index.html'));
 
@@ -75,4 +84,4 @@ export async function registerWebConsole(server: FastifyInstance, options: { web
       else res.setHeader('cache-control', 'no-cache');
     },
   });
-}
+};

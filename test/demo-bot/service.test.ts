@@ -9,7 +9,7 @@ import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../hel
 import { createContractValidator, type PostEventResponseBody } from '../../src/contract/index.js';
 import {
   createDemoBotServer,
-  registerDemoBot,
+  demoBot,
   DEMO_BOT_ID,
   DEMO_BOT_PREFIX,
   FILE_PLACEHOLDER,
@@ -474,7 +474,11 @@ for (const kind of STORES) {
         version: 'test',
       });
       let platformUrl = '';
-      await registerDemoBot(server, { jwksUrl: () => `${platformUrl}/sentinel/well-known/jwks`, log: logger });
+      await server.register(demoBot, {
+        prefix: DEMO_BOT_PREFIX,
+        jwksUrl: () => `${platformUrl}/sentinel/well-known/jwks`,
+        log: logger,
+      });
       extraServers.push(server);
       const url = await server.listen({ host: '127.0.0.1', port: 0 });
       platformUrl = running.url;

@@ -50,6 +50,8 @@ export async function startApp(
   };
   const app = await buildApp(config, {
     connector: TEST_CONNECTOR,
+    // Every answer a test sees is also checked against its route's response schema.
+    checkResponses: true,
     ...options,
     logger: createLogger(config.logLevel, sink),
   });

@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { startApp, type Running } from '../helpers/app.js';
-import { isCredentialName, redactUrl } from '../../src/http/server.js';
+import { isCredentialName, redactUrl } from '../../src/ops/redaction.js';
 import { createLogger } from '../../src/ops/logger.js';
 
 /** Query keys that name credentials, as clients and other products spell them. */
