@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { openStore, type Store } from './store/index.js';
@@ -220,15 +220,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await server.register(domainLookup, { directory, publicHost });
   // Everything under /admin/v1 answers to the admin token alone, whichever part serves it: the
   // guard sits on the scope the three admin plugins share, before anything of theirs runs.
-  await server.register(
-    async (admin) => {
-      admin.addHook('onRequest', adminGuard(adminToken));
-      await admin.register(platformAdmin, { directory, conversations, hub });
-      await admin.register(sentinelAdmin, { apps, keys, directory });
-      await admin.register(connectorAdmin, { connector, sessions, errorCodes: ERROR_CODES });
-    },
-    { prefix: '/admin/v1' },
-  );
+  const adminScope: FastifyPluginAsync = async (admin) => {
+    admin.addHook('onRequest', adminGuard(adminToken));
+    await admin.register(platformAdmin, { directory, conversations, hub });
+    await admin.register(sentinelAdmin, { apps, keys, directory });
+    await admin.register(connectorAdmin, { connector, sessions, errorCodes: ERROR_CODES });
+  };
+  await server.register(adminScope, { prefix: '/admin/v1' });
   const publicApi = await createPublicApi(server, {
     store,
     directory,

@@ -41,7 +41,6 @@ export const ttrSchema = {
   },
   required: ['ttrType'],
   if: { properties: { ttrType: { const: 'CUSTOM' } } },
-  // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then, not a thenable
   then: { required: ['ttrType', 'value'] },
 } as const;
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerOf } from '../http/server.js';
-import { type DomainError, invalid as badRequest, notFound, unauthorized } from '../errors.js';
+import { invalid as badRequest, notFound, unauthorized } from '../errors.js';
 import { errorBodySchema } from '../http/errors.js';
 import { accountIdSchema, errorResponses } from '../http/schemas.js';
 import type { Conversations } from '../platform/conversations.js';
