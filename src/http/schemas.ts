@@ -1,3 +1,4 @@
+import { MAX_INT32 } from '../store/index.js';
 /** JSON-schema pieces shared by routes. */
 
 import { errorBodySchema } from './errors.js';
@@ -21,8 +22,7 @@ export const NO_NUL = '^[^\\u0000]*$';
 
 export const skillNameSchema = { type: 'string', minLength: 1, maxLength: 255, pattern: NO_NUL } as const;
 
-/** The largest value of an `integer` column on PostgreSQL: sequences, caps, TTR seconds, user ids. */
-export const MAX_INT32 = 2_147_483_647;
+export { MAX_INT32 };
 
 /** A position in a conversation's log (`?after=`). */
 export const sequenceSchema = { type: 'integer', minimum: 0, maximum: MAX_INT32 } as const;

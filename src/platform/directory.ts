@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/index.js';
 import { isUniqueViolation } from '../store/index.js';
 import { conflict, invalid, notFound } from '../errors.js';
-import { MAX_INT32 } from '../http/schemas.js';
+import { MAX_INT32 } from '../store/index.js';
 import { hashPassword, verifyPassword } from '../util/passwords.js';
 import type { Account, FunctionRegistration, Skill, User, UserType } from './types.js';
 

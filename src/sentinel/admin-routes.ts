@@ -1,13 +1,13 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { accountParams, errorResponses } from '../http/schemas.js';
-import type { Directory } from '../platform/directory.js';
+import type { Accounts } from './tokens.js';
 import type { KeyRing } from './keys.js';
 import type { AppTokens } from './tokens.js';
 
 export interface SentinelAdminDeps {
   apps: AppTokens;
   keys: KeyRing;
-  directory: Directory;
+  directory: Accounts;
 }
 
 const tags = ['admin'];

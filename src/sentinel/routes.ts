@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { invalid, unauthorized } from '../errors.js';
 import { errorBodySchema } from '../http/errors.js';
 import { accountParams, errorResponses } from '../http/schemas.js';
-import type { Directory } from '../platform/directory.js';
+import type { Accounts } from './tokens.js';
 import type { KeyRing } from './keys.js';
 import type { AppTokens } from './tokens.js';
 import type { CredentialAttempts } from './attempts.js';
@@ -10,7 +10,7 @@ import type { CredentialAttempts } from './attempts.js';
 export interface SentinelApiDeps {
   keys: KeyRing;
   apps: AppTokens;
-  directory: Directory;
+  directory: Accounts;
   attempts: CredentialAttempts;
 }
 

@@ -8,6 +8,14 @@ import { isCanonicalCompactJws } from '../util/base64url.js';
 import { openStored, type SecretBox } from '../util/secret-box.js';
 import { APP_TOKEN_TTL_SECONDS, type KeyRing } from './keys.js';
 
+/**
+ * What Sentinel needs of the platform's directory: that an account exists (not-found otherwise).
+ * Declared here so Sentinel depends on no other part; the platform's Directory provides it.
+ */
+export interface Accounts {
+  requireAccount(accountId: string): Promise<unknown>;
+}
+
 export const SENTINEL_ISSUER = 'Sentinel';
 
 export interface App {

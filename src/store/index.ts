@@ -15,6 +15,9 @@ export type { Dialect, MigrationDb } from './migrations.js';
 export type { Transact } from './group-commit.js';
 export { WriteStatements } from './statements.js';
 
+/** The largest value of an `integer` column on PostgreSQL: sequences, caps, TTR seconds, user ids. */
+export const MAX_INT32 = 2_147_483_647;
+
 export type Db = Kysely<Database> | Transaction<Database>;
 
 /**
