@@ -43,30 +43,11 @@ export const CONVERSATION_ROW = [
   'users.bot_id as assignee_bot_id',
 ] as const;
 
-export type ConversationRow = {
-  id: string;
-  account_id: string;
-  type: ConversationType;
-  status: 'OPEN' | 'CLOSED';
-  skill_id: number;
+/** A conversation as CONVERSATION_ROW reads it: its own columns but the bookkeeping ones, with its skill's name and its holder's kind. */
+export type ConversationRow = Omit<Database['conversations'], 'updated_at' | 'closed_at' | 'inbound_seq'> & {
   skill_name: string;
-  assignee_user_id: number | null;
   assignee_type: 'HUMAN' | 'BOT' | null;
   assignee_bot_id: string | null;
-  ttr_type: string;
-  ttr_value: number | null;
-  sdes: string;
-  visitor: string;
-  engagement_id: number | null;
-  campaign_id: number | null;
-  close_reason: string | null;
-  closed_without_pcs: number;
-  last_seq: number;
-  created_at: number;
-  queued_at: number | null;
-  answered_seq: number;
-  pending_answer: string | null;
-  holder_load: number | null;
 };
 
 type EventRow = Database['conversation_events'];
