@@ -4,7 +4,6 @@ import type {
   Assignee,
   Conversation,
   ConversationEvent,
-  ConversationType,
   Originator,
   Sdes,
   Ttr,
