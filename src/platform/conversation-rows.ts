@@ -1,14 +1,6 @@
 import type { Database } from '../store/schema.js';
 import { json } from '../store/index.js';
-import type {
-  Assignee,
-  Conversation,
-  ConversationEvent,
-  Originator,
-  Sdes,
-  Ttr,
-  Visitor,
-} from './types.js';
+import type { Assignee, Conversation, ConversationEvent, Originator, Sdes, Ttr, Visitor } from './types.js';
 
 /**
  * How conversations and their log entries are kept in the store's rows, both ways. Pure
