@@ -192,10 +192,15 @@ export class Conversations {
     return rows.map(toEvent);
   }
 
+  /**
+   * The conversation and its log as of one moment: a change commits its entries with the state,
+   * so the entries up to the state's last sequence are the log that state describes; later ones,
+   * committed between the two reads, wait for the next read.
+   */
   async withEvents(accountId: string, conversationId: string): Promise<ConversationWithEvents> {
     const conversation = await this.get(accountId, conversationId);
     const events = await this.events(accountId, conversationId, { forConsumer: false });
-    return { ...conversation, events };
+    return { ...conversation, events: events.filter((e) => e.sequence <= conversation.lastSequence) };
   }
 
   /** Appends a message. A closed conversation takes no more messages (`conversation-closed`). */
