@@ -1,4 +1,5 @@
 import Fastify, {
+  type FastifyBaseLogger,
   type FastifyError,
   type FastifyInstance,
   type FastifyPluginAsync,
@@ -254,7 +255,7 @@ export const demoBot: FastifyPluginAsync<DemoBotOptions> = async (bot, options) 
 
 /** The demo bot alone on its own Fastify instance (main.ts, tests): the plugin plus `/healthz`. */
 export async function createDemoBotServer(options: DemoBotOptions): Promise<FastifyInstance> {
-  const server = Fastify({ loggerInstance: options.log, bodyLimit: 1024 * 1024 }) as unknown as FastifyInstance;
+  const server = Fastify({ loggerInstance: options.log as FastifyBaseLogger, bodyLimit: 1024 * 1024 });
   server.get(
     '/healthz',
     {
