@@ -1,15 +1,9 @@
+import type { VendorCredentials } from './types.js';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { invalid as badRequest } from '../errors.js';
 import { accountParams, anyJson, errorResponses, noContent } from '../http/schemas.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
-import {
-  baseUrlProblem,
-  createBotSchema,
-  patchBotSchema,
-  vendorSchema,
-  type BotInput,
-  type VendorCredentials,
-} from './bot-config.js';
+import { baseUrlProblem, createBotSchema, patchBotSchema, vendorSchema, type BotInput } from './bot-config.js';
 import type { Connector } from './connector.js';
 
 const tags = ['admin', 'bots'];

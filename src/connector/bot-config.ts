@@ -1,8 +1,5 @@
 import { skillNameSchema } from '../http/schemas.js';
-import type { AnswerLimits, BotSettings, BotStatus, VendorCredentials, VendorSettings } from './types.js';
-
-/** Defined in types.ts (which the console shares); re-exported for this module's importers. */
-export type { AnswerLimits, BotSettings, BotStatus, VendorCredentials, VendorSettings };
+import type { AnswerLimits, BotSettings, VendorSettings } from './types.js';
 
 export const DEFAULT_LIMITS: AnswerLimits = { maxResponseBytes: 2 * 1024 * 1024, maxItems: 50, maxDelaySeconds: 30 };
 

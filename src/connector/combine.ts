@@ -1,5 +1,5 @@
+import type { BotSettings } from './types.js';
 import type { ConversationEvent } from '../platform/types.js';
-import type { BotSettings } from './bot-config.js';
 
 type CombineSettings = BotSettings['combineMessages'];
 

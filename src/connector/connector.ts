@@ -11,16 +11,8 @@ import type { Metrics } from '../ops/metrics.js';
 import { conflict, invalid, notFound, upstreamFailed } from '../errors.js';
 import type { SecretBox } from '../util/secret-box.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
-import {
-  DEFAULT_LIMITS,
-  MASKED_SECRET,
-  applySettings,
-  type BotInput,
-  type BotSettings,
-  type BotStatus,
-  type VendorCredentials,
-} from './bot-config.js';
-import { BotStore, type BotRecord, type Exchange, type LastError } from './store.js';
+import { DEFAULT_LIMITS, MASKED_SECRET, applySettings, type BotInput } from './bot-config.js';
+import { BotStore, type BotRecord } from './store.js';
 import { CustomEndpointClient, VendorError, type RetryPolicy, type TokenIssuer } from './vendor-client.js';
 import { Exchanges, type ConnectorStats } from './exchange.js';
 import { Driver } from './driver.js';
@@ -28,7 +20,15 @@ import { LeaseLost, SoleLeases, type BotLeases } from './leases.js';
 import { invokeFunction } from './functions.js';
 import type { StructuredContentValidator } from '../contract/index.js';
 import type { Runtime } from './runtime.js';
-import type { BotView, TestConnectionResult } from './types.js';
+import type {
+  BotSettings,
+  BotStatus,
+  BotView,
+  Exchange,
+  LastError,
+  TestConnectionResult,
+  VendorCredentials,
+} from './types.js';
 
 export interface ConnectorDeps {
   store: Store;

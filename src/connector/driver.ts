@@ -1,17 +1,18 @@
+import { isConsumerMessage } from '../platform/conversation-changes.js';
+import type { BotStatus, LastError } from './types.js';
 import type { Logger } from 'pino';
 import type { Conversations } from '../platform/conversations.js';
-import { isConsumerMessage } from '../platform/conversations.js';
+
 import type { PlatformEvent } from '../platform/bus.js';
 import type { ConversationEvent } from '../platform/types.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
-import type { BotStatus } from './bot-config.js';
+
 import { CombineBuffer } from './combine.js';
 import type { Exchanges } from './exchange.js';
 import { ChatInactivity } from './inactivity.js';
 import { LeaseLost } from './leases.js';
 import { closeEventBody, lastConsumerMessage, startEventBody } from './requests.js';
 import { messagesInbound, type Inbound, type Runtime } from './runtime.js';
-import type { LastError } from './store.js';
 
 export interface DriverDeps {
   conversations: Conversations;

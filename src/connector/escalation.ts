@@ -1,6 +1,7 @@
+import type { BotSettings } from './types.js';
 import type { Step } from '../platform/conversations.js';
 import type { Skill } from '../platform/types.js';
-import { DEFAULT_MESSAGES, type BotSettings } from './bot-config.js';
+import { DEFAULT_MESSAGES } from './bot-config.js';
 
 export interface EscalationPlan {
   /** One change: the customer is told, the agent gets a private note, the conversation moves. */

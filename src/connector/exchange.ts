@@ -1,3 +1,4 @@
+import type { BotStatus, Exchange, ExchangeOutcome, LastError } from './types.js';
 import type { Logger } from 'pino';
 import type { Counter, Histogram } from 'prom-client';
 import { isDomainError } from '../errors.js';
@@ -6,7 +7,7 @@ import type { Directory } from '../platform/directory.js';
 import type { Conversation } from '../platform/types.js';
 import type { Db } from '../store/index.js';
 import { exceededJsonLimit } from '../util/json-bounds.js';
-import type { BotStatus } from './bot-config.js';
+
 import { escalationPlan } from './escalation.js';
 import { carryOut, type ExecutionContext, type Remainder } from './executor.js';
 import type { FunctionResult } from './functions.js';
@@ -14,7 +15,7 @@ import { parseBotResponse, type ParsedResponse } from './parser/index.js';
 import type { StructuredContentValidator } from '../contract/index.js';
 import { conversationBody } from './requests.js';
 import type { Inbound, Runtime } from './runtime.js';
-import { newExchangeId, type BotStore, type Exchange, type ExchangeOutcome, type LastError } from './store.js';
+import { newExchangeId, type BotStore } from './store.js';
 import { VendorError, type VendorResponse } from './vendor-client.js';
 
 /** Vendor failures that are about one answer, not the endpoint: the bot keeps its status. */

@@ -1,8 +1,8 @@
+import type { BotSettings } from './types.js';
 import type { Logger } from 'pino';
 import type { Conversations } from '../platform/conversations.js';
 import type { Originator } from '../platform/types.js';
 import { isDomainError } from '../errors.js';
-import type { BotSettings } from './bot-config.js';
 
 /** The bot a timer speaks for. */
 export interface InactiveBot {

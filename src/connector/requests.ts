@@ -1,3 +1,4 @@
+import type { BotSettings } from './types.js';
 import type {
   ChangeContext,
   ConversationBody,
@@ -7,7 +8,6 @@ import type {
   TextChangeBody,
 } from '../contract/index.js';
 import type { Conversation, ConversationEvent } from '../platform/types.js';
-import type { BotSettings } from './bot-config.js';
 
 /**
  * What the connector sends for a conversation: pure builders of the contract's request bodies,

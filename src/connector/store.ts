@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Migration, Kysely } from 'kysely';
 import type { Dialect, MigrationDb, Store } from '../store/index.js';
 import { json, tablesOf, WriteStatements } from '../store/index.js';
-import { applySettings, type BotSettings, type BotStatus } from './bot-config.js';
-import type { Exchange, LastError } from './types.js';
+import { applySettings } from './bot-config.js';
+import type { BotSettings, BotStatus, Exchange, LastError } from './types.js';
 
 /** The connector's tables: bot configurations and the exchange log. */
 export function connectorMigrations(_dialect: Dialect): Record<string, Migration> {
@@ -61,9 +61,6 @@ export interface BotRecord {
   desired: 'STARTED' | 'STOPPED';
   lastError: LastError | null;
 }
-
-/** Defined in types.ts (which the console shares); re-exported for this module's importers. */
-export type { Exchange, ExchangeOutcome, LastError } from './types.js';
 
 type Tables = {
   bots: {

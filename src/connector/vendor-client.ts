@@ -1,7 +1,8 @@
+import type { VendorCredentials } from './types.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request, type Dispatcher } from 'undici';
 import type { ConversationBody, ConversationEventBody } from '../contract/index.js';
-import type { VendorCredentials } from './bot-config.js';
+
 import { readBounded } from '../util/bounded-body.js';
 
 /** Obtains app tokens with a bot's client credentials (the Sentinel grant). */

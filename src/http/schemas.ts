@@ -1,6 +1,6 @@
-import { MAX_INT32 } from '../store/index.js';
 /** JSON-schema pieces shared by routes. */
 
+import { MAX_INT32 } from '../store/index.js';
 import { errorBodySchema } from './errors.js';
 
 export const accountIdSchema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$' } as const;
@@ -21,8 +21,6 @@ export const conversationParams = {
 export const NO_NUL = '^[^\\u0000]*$';
 
 export const skillNameSchema = { type: 'string', minLength: 1, maxLength: 255, pattern: NO_NUL } as const;
-
-export { MAX_INT32 };
 
 /** A position in a conversation's log (`?after=`). */
 export const sequenceSchema = { type: 'integer', minimum: 0, maximum: MAX_INT32 } as const;

@@ -1,6 +1,7 @@
+import { MAX_INT32 } from '../store/index.js';
+import type { StreamMessage } from './types.js';
 import type { FastifyPluginAsync } from 'fastify';
 import {
-  MAX_INT32,
   NO_NUL,
   accountIdSchema,
   accountParams,
@@ -11,7 +12,7 @@ import {
   streamResponse,
 } from '../http/schemas.js';
 import type { Conversations } from './conversations.js';
-import type { RealtimeHub, StreamMessage } from './realtime.js';
+import type { RealtimeHub } from './realtime.js';
 import { conversationWithEventsSchema, skillSchema, userSchema } from './schemas.js';
 import { serveSse, serveWebSocket } from './stream-transports.js';
 import type { Directory, NewUser } from './directory.js';

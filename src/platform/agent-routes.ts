@@ -15,8 +15,8 @@ import {
 import type { SessionTokens } from '../sentinel/tokens.js';
 import type { CredentialAttempts } from '../sentinel/attempts.js';
 import type { Conversations } from './conversations.js';
-import type { Directory, User } from './directory.js';
-import type { RealtimeHub, StreamMessage } from './realtime.js';
+import type { Directory } from './directory.js';
+import type { RealtimeHub } from './realtime.js';
 import {
   conversationSchema,
   conversationWithEventsSchema,
@@ -25,7 +25,7 @@ import {
   skillSchema,
 } from './schemas.js';
 import { serveSse, serveWebSocket } from './stream-transports.js';
-import type { Audience, Sdes, Ttr } from './types.js';
+import type { Audience, Sdes, StreamMessage, Ttr, User } from './types.js';
 
 export interface AgentApiDeps {
   conversations: Conversations;

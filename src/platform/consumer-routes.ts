@@ -1,8 +1,8 @@
+import { MAX_INT32 } from '../store/index.js';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { requireSession, tokenInQuery } from '../http/auth.js';
 import { forbidden, invalid as badRequest } from '../errors.js';
 import {
-  MAX_INT32,
   accountParams,
   conversationParams,
   errorResponses,
@@ -15,9 +15,9 @@ import {
 import type { SessionTokens } from '../sentinel/tokens.js';
 import type { Conversations, NewMessage } from './conversations.js';
 import { eventSchema, sequenceBody } from './schemas.js';
-import type { RealtimeHub, StreamMessage } from './realtime.js';
+import type { RealtimeHub } from './realtime.js';
 import { serveSse, serveWebSocket } from './stream-transports.js';
-import type { ConversationType, Sdes, Visitor } from './types.js';
+import type { ConversationType, Sdes, StreamMessage, Visitor } from './types.js';
 import { RICH_CONTENT_LIMITS } from '../contract/index.js';
 import { describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
 

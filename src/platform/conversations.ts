@@ -46,9 +46,6 @@ import type {
   Visitor,
 } from './types.js';
 
-export { isConsumerMessage } from './conversation-changes.js';
-export type { Answered } from './conversation-changes.js';
-
 export interface OpenConversation {
   skill: string;
   type?: ConversationType;

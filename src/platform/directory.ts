@@ -6,9 +6,6 @@ import { MAX_INT32 } from '../store/index.js';
 import { hashPassword, verifyPassword } from '../util/passwords.js';
 import type { Account, FunctionRegistration, Skill, User, UserType } from './types.js';
 
-/** Defined with the platform's other types (which the console shares); re-exported for this module's importers. */
-export type { User };
-
 export interface NewUser {
   loginName: string;
   password?: string;

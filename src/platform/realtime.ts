@@ -1,9 +1,6 @@
 import type { EventBus, PlatformEvent } from './bus.js';
 import type { StreamMessage } from './types.js';
 
-/** Defined with the platform's other types (which the console shares); re-exported for the stream routes. */
-export type { StreamMessage };
-
 export interface Subscriber {
   send(message: StreamMessage): void;
 }

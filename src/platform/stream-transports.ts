@@ -1,6 +1,7 @@
+import type { StreamMessage } from './types.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { RealtimeHub, StreamMessage, Subscriber } from './realtime.js';
+import type { RealtimeHub, Subscriber } from './realtime.js';
 
 /**
  * The two ways a realtime stream travels: Server-Sent Events and WebSocket, both replaying the log

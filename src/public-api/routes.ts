@@ -1,10 +1,11 @@
+import type { User } from '../platform/types.js';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerOf } from '../http/server.js';
 import { invalid as badRequest, notFound, unauthorized } from '../errors.js';
 import { errorBodySchema } from '../http/errors.js';
 import { accountIdSchema, errorResponses } from '../http/schemas.js';
 import type { Conversations } from '../platform/conversations.js';
-import type { Directory, User } from '../platform/directory.js';
+import type { Directory } from '../platform/directory.js';
 import type { Conversation } from '../platform/types.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
 import {

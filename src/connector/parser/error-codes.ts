@@ -53,9 +53,6 @@ export type ConnectorErrorCode = (typeof CONNECTOR_ERROR_CODES)[number];
 
 export type ErrorCode = ParserErrorCode | ConnectorErrorCode;
 
-/** Defined in ../types.ts (which the console shares); re-exported for this module's importers. */
-export type { ErrorCodeInfo };
-
 export const ERROR_CODES: Readonly<Record<ErrorCode, ErrorCodeInfo>> = {
   'common-invalid-ai-vendor-response': {
     title: 'No usable response from the bot',

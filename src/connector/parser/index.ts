@@ -12,7 +12,7 @@ export {
   isErrorCode,
   type ConnectorErrorCode,
   type ErrorCode,
-  type ErrorCodeInfo,
   type ParserErrorCode,
 } from './error-codes.js';
+export type { ErrorCodeInfo } from '../types.js';
 export type { ParseContext, ParseError, ParsedAction, ParsedIntent, ParsedItem, ParsedResponse } from './types.js';
