@@ -14,7 +14,7 @@ import {
   type ConversationEventBody,
 } from '../contract/index.js';
 import { conflict, invalid, isDomainError, notFound, unauthorized, type DomainError } from '../errors.js';
-import { httpAnswerOf, type HttpAnswer } from '../http/errors.js';
+import { httpAnswerOf, sendError, type HttpAnswer } from '../http/errors.js';
 import { errorResponses } from '../http/schemas.js';
 import { answer, type AnswerOptions } from './answers.js';
 import { createAppTokenVerifier } from './auth.js';
@@ -152,12 +152,9 @@ export const demoBot: FastifyPluginAsync<DemoBotOptions> = async (bot, options) 
   };
 
   bot.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
-    const { status, code, message, headers } = isDomainError(error) ? httpAnswerOf(error) : describeError(error);
-    if (status >= 500) request.log.error({ err: error }, 'demo bot request failed');
-    return reply
-      .status(status)
-      .headers(headers ?? {})
-      .send({ error: { code, message } });
+    const answer = isDomainError(error) ? httpAnswerOf(error) : describeError(error);
+    if (answer.status >= 500) request.log.error({ err: error }, 'demo bot request failed');
+    return sendError(reply, answer);
   });
 
   bot.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {

@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import type { DomainError, ErrorKind } from '../errors.js';
 
 /**
@@ -38,6 +39,14 @@ const STATUS_OF: Record<ErrorKind, number> = {
   'rate-limited': 429,
   'upstream-failed': 502,
 };
+
+/** Sends an answer in the one error shape. */
+export function sendError(reply: FastifyReply, { status, code, message, headers }: HttpAnswer): FastifyReply {
+  return reply
+    .status(status)
+    .headers(headers ?? {})
+    .send({ error: { code, message } });
+}
 
 /** The only place a DomainError becomes HTTP. */
 export function httpAnswerOf(error: DomainError): HttpAnswer {

@@ -8,7 +8,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Logger } from 'pino';
 import { invalid, isDomainError, type DomainError } from '../errors.js';
-import { httpAnswerOf, type HttpAnswer } from './errors.js';
+import { httpAnswerOf, sendError, type HttpAnswer } from './errors.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import type { Metrics } from '../ops/metrics.js';
 import { describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
@@ -131,13 +131,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   });
 
   server.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
-    const { status, code, message, headers } = isDomainError(error) ? httpAnswerOf(error) : describeError(error);
-    if (status >= 500) request.log.error({ err: error }, 'request failed');
-    else request.log.info({ code, status }, message);
-    return reply
-      .status(status)
-      .headers(headers ?? {})
-      .send({ error: { code, message } });
+    const answer = isDomainError(error) ? httpAnswerOf(error) : describeError(error);
+    if (answer.status >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: answer.code, status: answer.status }, answer.message);
+    return sendError(reply, answer);
   });
   server.setNotFoundHandler((request, reply) =>
     reply
