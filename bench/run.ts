@@ -16,7 +16,12 @@
  *   --duration=15 --warmup=3   seconds per measured phase and its warm-up (BENCH_DURATION, BENCH_WARMUP)
  *   --log-level=warn   the server's LOG_LEVEL (BENCH_LOG_LEVEL)
  *   --server=dist      dist (built here first, as `npm start` runs it) or source (through tsx)
- *   --server-root=dir  run the server of another checkout (e.g. an older revision, to compare)
+ *   --server-root=dir  run the server of another checkout instead of this one
+ *   --against=dir      also run the server of another checkout (an older revision), before this
+ *                      one, under the same load in the same run, and print both side by side (BENCH_AGAINST)
+ *   --stores=sqlite,postgres  the stores to run, back to back in one run (BENCH_STORES; default
+ *                      postgres when DATABASE_URL or BENCH_PG=1 is set, else sqlite); PostgreSQL
+ *                      is DATABASE_URL, or a throwaway cluster
  *   --build=0          do not build the server first (dist/ is already current)
  *   --profile          the server writes a V8 CPU profile per scenario into bench/profiles/
  *   --quiet=15         before each round, wait (at most --quiet-max=120 s) until other processes
@@ -70,12 +75,17 @@ const config = {
   server: option('server', 'dist') as 'dist' | 'source',
   serverRoot: option('server-root', ROOT),
   profile: option('profile', '0') === '1',
-  pg: option('pg', '0') === '1',
+  against: option('against', ''),
+  stores: option('stores', process.env.DATABASE_URL || option('pg', '0') === '1' ? 'postgres' : 'sqlite').split(
+    ',',
+  ) as Array<'sqlite' | 'postgres'>,
   quietPct: Number(option('quiet', '15')),
   quietMaxMs: Number(option('quiet-max', '120')) * 1000,
 };
 for (const s of config.only)
   if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario '${s}' (${SCENARIOS.join(', ')})`);
+for (const s of config.stores)
+  if (s !== 'sqlite' && s !== 'postgres') throw new Error(`unknown store '${s}' (sqlite, postgres)`);
 
 const log = (s: string) => process.stdout.write(`${s}\n`);
 /** What other processes used of the CPU before each round (% of one core). */
@@ -93,46 +103,48 @@ interface Databases {
   stop(): Promise<void>;
 }
 
-async function databases(): Promise<Databases> {
-  let adminUrl = process.env.DATABASE_URL;
+function sqliteDatabases(): Databases {
+  return {
+    kind: 'sqlite',
+    fresh: async (name) => {
+      const dataDir = join(work, name);
+      return { dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
+    },
+    stop: async () => {},
+  };
+}
+
+/** DATABASE_URL's server, or a throwaway cluster started here. */
+async function postgresDatabases(): Promise<Databases> {
+  let url = process.env.DATABASE_URL;
   let cluster: { stop(): void; adminUrl: string } | undefined;
-  if (!adminUrl && config.pg) {
+  if (!url) {
     const { startPgCluster } = (await import(join(ROOT, 'scripts', 'pg-cluster.mjs'))) as {
       startPgCluster(): Promise<{ stop(): void; adminUrl: string }>;
     };
     cluster = await startPgCluster();
-    adminUrl = cluster.adminUrl;
+    url = cluster.adminUrl;
   }
-  if (!adminUrl) {
-    return {
-      kind: 'sqlite',
-      fresh: async (name) => {
-        const dataDir = join(work, name);
-        return { dataDir, drop: async () => rmSync(dataDir, { recursive: true, force: true }) };
-      },
-      stop: async () => {},
-    };
-  }
-  const url = adminUrl;
+  const adminUrl = url;
   return {
     kind: 'postgres',
     fresh: async (name) => {
       const dataDir = join(work, name);
       const db = `bench_${name.replace(/\W/g, '_')}_${process.pid}`;
-      const admin = new pg.Client({ connectionString: url });
+      const admin = new pg.Client({ connectionString: adminUrl });
       await admin.connect();
       try {
         await admin.query(`CREATE DATABASE ${db}`);
       } finally {
         await admin.end();
       }
-      const u = new URL(url);
+      const u = new URL(adminUrl);
       u.pathname = `/${db}`;
       return {
         dataDir,
         databaseUrl: u.toString(),
         drop: async () => {
-          const c = new pg.Client({ connectionString: url });
+          const c = new pg.Client({ connectionString: adminUrl });
           await c.connect();
           await c.query(`DROP DATABASE IF EXISTS ${db}`).catch(() => undefined);
           await c.end();
@@ -143,17 +155,31 @@ async function databases(): Promise<Databases> {
   };
 }
 
-async function withServer<T>(dbs: Databases, name: string, fn: (server: Proc) => Promise<T>): Promise<T> {
-  const db = await dbs.fresh(name);
-  if (config.profile) mkdirSync(join(profileDir, name), { recursive: true });
+/** One server under test: a checkout's revision on one store. Several run back to back in one run. */
+interface Variant {
+  store: 'sqlite' | 'postgres';
+  root: string;
+  revision: string;
+  /** The store, and the revision when two are compared ("sqlite", "postgres @a1b2c3d"). */
+  label: string;
+  dbs: Databases;
+}
+
+/** Names a variant's directories (data, logs, profiles). */
+const slug = (v: Variant, name: string) => `${v.label.replace(/\W+/g, '-')}-${name}`;
+
+async function withServer<T>(v: Variant, name: string, fn: (server: Proc) => Promise<T>): Promise<T> {
+  const db = await v.dbs.fresh(slug(v, name));
+  const profiles = config.profile ? join(profileDir, slug(v, name)) : undefined;
+  if (profiles) mkdirSync(profiles, { recursive: true });
   const server = await startServer({
-    root: config.serverRoot,
+    root: v.root,
     entry: config.server,
     dataDir: db.dataDir,
     databaseUrl: db.databaseUrl,
     logLevel: config.logLevel,
-    logDir: join(work, 'logs', name),
-    profileDir: config.profile ? join(profileDir, name) : undefined,
+    logDir: join(work, 'logs', slug(v, name)),
+    profileDir: profiles,
   });
   try {
     return await fn(server);
@@ -164,11 +190,11 @@ async function withServer<T>(dbs: Databases, name: string, fn: (server: Proc) =>
 }
 
 /** Cluster instances: each its own data dir and INSTANCE_ID on one shared database. */
-function clusterHost(dbs: Databases): ClusterHost {
+function clusterHost(v: Variant): ClusterHost {
   const started = new Map<string, number>();
   return {
     freshDatabase: async (name) => {
-      const db = await dbs.fresh(name);
+      const db = await v.dbs.fresh(slug(v, name));
       if (!db.databaseUrl) throw new Error('the cluster scenario needs PostgreSQL');
       return { databaseUrl: db.databaseUrl, drop: db.drop };
     },
@@ -178,16 +204,17 @@ function clusterHost(dbs: Databases): ClusterHost {
       const n = (started.get(key) ?? 0) + 1;
       started.set(key, n);
       const name = n === 1 ? instance : `${instance}.${n}`;
-      if (config.profile) mkdirSync(join(profileDir, group), { recursive: true });
+      const profiles = config.profile ? join(profileDir, slug(v, group)) : undefined;
+      if (profiles) mkdirSync(profiles, { recursive: true });
       return startServer({
-        root: config.serverRoot,
+        root: v.root,
         entry: config.server,
-        dataDir: join(work, group, name),
+        dataDir: join(work, slug(v, group), name),
         databaseUrl,
         logLevel: config.logLevel,
-        logDir: join(work, 'logs', group),
+        logDir: join(work, 'logs', slug(v, group)),
         name,
-        profileDir: config.profile ? join(profileDir, group) : undefined,
+        profileDir: profiles,
         env: { INSTANCE_ID: instance, SECRET_KEY: secretKey },
       });
     },
@@ -270,9 +297,637 @@ function revisionOf(root: string): string {
   }
 }
 
+/** One scenario against one variant: its rows for the table, and its rounds for results.json. */
+async function runScenario(
+  scenario: Scenario,
+  v: Variant,
+  bot: Proc,
+  machine: { cores: number },
+): Promise<{ rows: Row[]; results: Record<string, unknown> }> {
+  const rows: Row[] = [];
+  const results: Record<string, unknown> = {};
+  if (scenario === 'throughput') {
+    log(
+      `\n1. throughput and added latency: ${config.conversations} conversations, ${config.durationMs / 1000} s phases`,
+    );
+    const rounds: ThroughputRound[] = await withServer(v, 'throughput', (server) =>
+      runThroughput(
+        server,
+        bot,
+        {
+          conversations: config.conversations,
+          warmupMs: config.warmupMs,
+          durationMs: config.durationMs,
+          rounds: config.rounds,
+        },
+        log,
+        quiet,
+      ),
+    );
+    results.throughput = rounds;
+    const s = `1. throughput (C=${config.conversations})`;
+    rows.push(
+      row(
+        s,
+        'raw bot baseline',
+        'msg/s',
+        rounds.map((r) => r.baseline.rate),
+        0,
+      ),
+      row(
+        s,
+        'through botbridge',
+        'msg/s',
+        rounds.map((r) => r.max.rate),
+        0,
+      ),
+      row(
+        s,
+        'botbridge / baseline',
+        '%',
+        rounds.map((r) => r.ratio * 100),
+        1,
+        { text: '≥ 40 %', ok: (v) => v >= 40, worst: 'min' },
+      ),
+      row(
+        s,
+        'end-to-end latency p50 at max rate',
+        'ms',
+        rounds.map((r) => r.max.latencyMs.p50),
+        2,
+      ),
+      row(
+        s,
+        'end-to-end latency p99 at max rate',
+        'ms',
+        rounds.map((r) => r.max.latencyMs.p99),
+        2,
+      ),
+      row(
+        s,
+        'baseline latency p50',
+        'ms',
+        rounds.map((r) => r.baseline.latencyMs.p50),
+        2,
+      ),
+      row(
+        s,
+        'baseline latency p99',
+        'ms',
+        rounds.map((r) => r.baseline.latencyMs.p99),
+        2,
+      ),
+      row(
+        s,
+        'half rate achieved',
+        'msg/s',
+        rounds.map((r) => r.half.rate),
+        0,
+      ),
+      row(
+        s,
+        'end-to-end latency p50 at half rate',
+        'ms',
+        rounds.map((r) => r.half.latencyMs.p50),
+        2,
+      ),
+      row(
+        s,
+        'added latency p50 at half rate',
+        'ms',
+        rounds.map((r) => r.half.addedMs.p50),
+        2,
+      ),
+      row(
+        s,
+        'added latency p95 at half rate',
+        'ms',
+        rounds.map((r) => r.half.addedMs.p95),
+        2,
+      ),
+      row(
+        s,
+        'added latency p99 at half rate',
+        'ms',
+        rounds.map((r) => r.half.addedMs.p99),
+        2,
+        { text: '< 10 ms', ok: (v) => v < 10, worst: 'max' },
+      ),
+      row(
+        s,
+        "bot's own handling time p50",
+        'µs',
+        rounds.map((r) => r.max.botMicros.p50),
+        0,
+      ),
+      row(
+        s,
+        'server CPU time per message',
+        'µs',
+        rounds.map((r) => r.max.serverMicrosPerMessage),
+        0,
+      ),
+      row(
+        s,
+        'server CPU at max rate',
+        '% of a core',
+        rounds.map((r) => r.max.cpu.server),
+        0,
+      ),
+      row(
+        s,
+        'generator CPU at max rate',
+        '% of a core',
+        rounds.map((r) => r.max.cpu.generator),
+        0,
+      ),
+      ...(v.store === 'postgres'
+        ? [
+            row(
+              s,
+              'PostgreSQL CPU at max rate',
+              '% of a core',
+              rounds.map((r) => r.max.cpu.database),
+              0,
+            ),
+          ]
+        : []),
+      row(
+        s,
+        'other processes’ CPU at max rate',
+        '% of a core',
+        rounds.map((r) => r.max.cpu.others),
+        0,
+      ),
+    );
+  }
+  if (scenario === 'scale') {
+    log(`\n2. open-conversation scale: ${config.scale} conversations on one bot, a fresh server per round`);
+    const rounds: ScaleRound[] = [];
+    for (let round = 1; round <= config.rounds; round++) {
+      rounds.push(
+        await withServer(v, `scale${round}`, (server) =>
+          runScaleRound(server, bot, { conversations: config.scale, concurrency: 100 }, log, quiet),
+        ),
+      );
+    }
+    results.scale = rounds;
+    const s = `2. scale (N=${config.scale})`;
+    rows.push(
+      row(
+        s,
+        'time to open (stream + first answer)',
+        's',
+        rounds.map((r) => r.openSeconds),
+        1,
+      ),
+      row(
+        s,
+        'server RSS with all open and active',
+        'MB',
+        rounds.map((r) => r.rssActiveMb),
+        0,
+        { text: '< 500 MB', ok: (v) => v < 500, worst: 'max' },
+      ),
+      row(
+        s,
+        'server RSS peak',
+        'MB',
+        rounds.map((r) => r.rssPeakMb),
+        0,
+      ),
+      row(
+        s,
+        'RSS per open conversation',
+        'KB',
+        rounds.map((r) => r.kbPerConversation),
+        1,
+      ),
+    );
+  }
+  if (scenario === 'delay') {
+    log(`\n3. delay fan-out: ${config.fanout} conversations, text + DELAY 2 s + text`);
+    const rounds: DelayRound[] = await withServer(v, 'delay', (server) =>
+      runDelay(
+        server,
+        bot,
+        { conversations: config.fanout, rounds: config.rounds, concurrency: 200, delaySeconds: 2 },
+        log,
+        quiet,
+      ),
+    );
+    results.delay = rounds;
+    const s = `3. delay fan-out (N=${config.fanout})`;
+    rows.push(
+      row(
+        s,
+        'time to send all messages',
+        's',
+        rounds.map((r) => r.sendSeconds),
+        2,
+      ),
+      row(
+        s,
+        'second text late by, p50',
+        'ms',
+        rounds.map((r) => r.lateMs.p50),
+        0,
+      ),
+      row(
+        s,
+        'second text late by, p99',
+        'ms',
+        rounds.map((r) => r.lateMs.p99),
+        0,
+      ),
+      row(
+        s,
+        'second text late by, max (last one)',
+        'ms',
+        rounds.map((r) => r.lateMs.max),
+        0,
+        { text: '≤ 500 ms', ok: (v) => v <= 500, worst: 'max' },
+      ),
+      row(
+        s,
+        'missing second texts',
+        '',
+        rounds.map((r) => r.missing),
+        0,
+      ),
+    );
+  }
+  if (scenario === 'public-api') {
+    log(`\n4. Public API: ${config.clients} clients, send-messages jobs, ${config.durationMs / 1000} s phases`);
+    const rounds: PublicApiRound[] = await withServer(v, 'public-api', (server) =>
+      runPublicApi(
+        server,
+        bot,
+        { clients: config.clients, warmupMs: config.warmupMs, durationMs: config.durationMs, rounds: config.rounds },
+        log,
+        quiet,
+      ),
+    );
+    results.publicApi = rounds;
+    const s = `4. Public API (C=${config.clients})`;
+    rows.push(
+      row(
+        s,
+        'jobs accepted (burst)',
+        'jobs/s',
+        rounds.map((r) => r.burst.acceptedPerSecond),
+        0,
+        { text: '≥ 2,000/s', ok: (v) => v >= 2000, worst: 'min' },
+      ),
+      row(
+        s,
+        'jobs executed (burst, until all delivered)',
+        'jobs/s',
+        rounds.map((r) => r.burst.executedPerSecond),
+        0,
+      ),
+      row(
+        s,
+        'jobs executed (closed loop)',
+        'jobs/s',
+        rounds.map((r) => r.closedLoop.executedPerSecond),
+        0,
+      ),
+      row(
+        s,
+        'request → delivery p50 (closed loop)',
+        'ms',
+        rounds.map((r) => r.closedLoop.latencyMs.p50),
+        1,
+      ),
+      row(
+        s,
+        'request → delivery p99 (closed loop)',
+        'ms',
+        rounds.map((r) => r.closedLoop.latencyMs.p99),
+        1,
+      ),
+      row(
+        s,
+        'request → delivery p99 (burst backlog)',
+        'ms',
+        rounds.map((r) => r.burst.latencyMs.p99),
+        0,
+      ),
+      row(
+        s,
+        'server CPU time per job (closed loop)',
+        'µs',
+        rounds.map((r) => r.closedLoop.serverMicrosPerJob),
+        0,
+      ),
+    );
+  }
+  if (scenario === 'cluster' && v.store !== 'postgres') {
+    log(
+      `\n5. cluster: skipped — several instances share one PostgreSQL database (BENCH_PG=1 or DATABASE_URL); this run is on ${v.store}`,
+    );
+  } else if (scenario === 'cluster') {
+    const host = clusterHost(v);
+    const options = {
+      conversations: config.conversations,
+      warmupMs: config.warmupMs,
+      durationMs: config.durationMs,
+      rounds: config.rounds,
+      failoverInstances: config.failoverInstances,
+    };
+    log(
+      `\n5. cluster throughput: ${config.conversations} conversations, ${config.durationMs / 1000} s phases, 1 then 2 instances on a fresh database per round`,
+    );
+    log(
+      `  (${machine.cores} cores shared by this generator, the bot, PostgreSQL and the instances: the 2-instance figures show the cost or benefit of a second instance on this machine only, not how a cluster scales on its own cores)`,
+    );
+    const tp: ClusterThroughputRound[] = await runClusterThroughput(host, bot, options, log, quiet);
+    log(
+      `\n5. cluster failover: ${Math.max(2, config.failoverInstances)} instances, kill -9 of the bot's driver, a message every 100 ms through a survivor`,
+    );
+    const fo: FailoverRound[] = await runFailover(host, bot, options, log, quiet);
+    results.cluster = { throughput: tp, failover: fo };
+    const s = `5. cluster (C=${config.conversations})`;
+    rows.push(
+      row(
+        s,
+        '1 instance',
+        'msg/s',
+        tp.map((r) => r.one.rate),
+        0,
+      ),
+      row(
+        s,
+        '2 instances, same bot',
+        'msg/s',
+        tp.map((r) => r.twoOneBot.rate),
+        0,
+      ),
+      row(
+        s,
+        '2 instances / 1 instance, same bot',
+        '%',
+        tp.map((r) => r.ratioOneBot * 100),
+        1,
+      ),
+      row(
+        s,
+        '2 instances, 2 bots (one driven by each)',
+        'msg/s',
+        tp.map((r) => r.twoTwoBots.rate),
+        0,
+      ),
+      row(
+        s,
+        '2 instances, 2 bots / 1 instance',
+        '%',
+        tp.map((r) => r.ratioTwoBots * 100),
+        1,
+      ),
+      row(
+        s,
+        'e2e latency p50, 1 instance',
+        'ms',
+        tp.map((r) => r.one.latencyMs.p50),
+        1,
+      ),
+      row(
+        s,
+        'e2e latency p50, 2 instances, same bot',
+        'ms',
+        tp.map((r) => r.twoOneBot.latencyMs.p50),
+        1,
+      ),
+      row(
+        s,
+        'e2e latency p99, 1 instance',
+        'ms',
+        tp.map((r) => r.one.latencyMs.p99),
+        1,
+      ),
+      row(
+        s,
+        'e2e latency p99, 2 instances, same bot',
+        'ms',
+        tp.map((r) => r.twoOneBot.latencyMs.p99),
+        1,
+      ),
+      row(
+        s,
+        'server CPU per message, 1 instance',
+        'µs',
+        tp.map((r) => r.one.serverMicrosPerMessage),
+        0,
+      ),
+      row(
+        s,
+        'server CPU per message, 2 instances, same bot (both)',
+        'µs',
+        tp.map((r) => r.twoOneBot.serverMicrosPerMessage),
+        0,
+      ),
+      row(
+        s,
+        'server CPU per message, 2 instances, 2 bots (both)',
+        'µs',
+        tp.map((r) => r.twoTwoBots.serverMicrosPerMessage),
+        0,
+      ),
+      row(
+        s,
+        'PostgreSQL CPU per message, 1 instance',
+        'µs',
+        tp.map((r) => pgMicrosPerMessage(r.one)),
+        0,
+      ),
+      row(
+        s,
+        'PostgreSQL CPU per message, 2 instances, same bot',
+        'µs',
+        tp.map((r) => pgMicrosPerMessage(r.twoOneBot)),
+        0,
+      ),
+      row(
+        s,
+        'PostgreSQL CPU per message, 2 instances, 2 bots',
+        'µs',
+        tp.map((r) => pgMicrosPerMessage(r.twoTwoBots)),
+        0,
+      ),
+      row(
+        s,
+        'PostgreSQL transactions per message, 1 instance',
+        '',
+        tp.map((r) => r.one.db.transactions),
+        1,
+      ),
+      row(
+        s,
+        'PostgreSQL transactions per message, 2 instances, same bot',
+        '',
+        tp.map((r) => r.twoOneBot.db.transactions),
+        1,
+      ),
+      row(
+        s,
+        'PostgreSQL transactions per message, 2 instances, 2 bots',
+        '',
+        tp.map((r) => r.twoTwoBots.db.transactions),
+        1,
+      ),
+      // The quiet check runs before a phase; load that starts during one shows only here.
+      row(
+        s,
+        'other processes’ CPU, 1 instance',
+        '% of a core',
+        tp.map((r) => r.one.cpu.others),
+        0,
+      ),
+      row(
+        s,
+        'other processes’ CPU, 2 instances, same bot',
+        '% of a core',
+        tp.map((r) => r.twoOneBot.cpu.others),
+        0,
+      ),
+      row(
+        s,
+        'other processes’ CPU, 2 instances, 2 bots',
+        '% of a core',
+        tp.map((r) => r.twoTwoBots.cpu.others),
+        0,
+      ),
+      row(
+        s,
+        'messages unanswered or refused (all phases)',
+        '',
+        tp.map((r) => r.one.errors + r.twoOneBot.errors + r.twoTwoBots.errors),
+        0,
+      ),
+      row(
+        s,
+        'stray (duplicate or late) replies (all phases)',
+        '',
+        tp.map((r) => (r.one.strays ?? 0) + (r.twoOneBot.strays ?? 0) + (r.twoTwoBots.strays ?? 0)),
+        0,
+      ),
+    );
+    const f = `5. cluster failover (${Math.max(2, config.failoverInstances)} instances)`;
+    rows.push(
+      row(
+        f,
+        'kill -9 of the driver → first reply',
+        'ms',
+        fo.map((r) => r.firstReplyMs),
+        0,
+      ),
+      row(
+        f,
+        'kill -9 → bot view names the new driver',
+        'ms',
+        fo.map((r) => r.viewMs),
+        0,
+      ),
+      row(
+        f,
+        'kill -9 → backlog answered',
+        'ms',
+        fo.map((r) => r.backlogDrainedMs),
+        0,
+      ),
+      row(
+        f,
+        'messages sent meanwhile (every 100 ms)',
+        '',
+        fo.map((r) => r.sent),
+        0,
+      ),
+      row(
+        f,
+        'unanswered / refused',
+        '',
+        fo.map((r) => r.missing + r.refused),
+        0,
+      ),
+      row(
+        f,
+        'duplicate replies on the stream',
+        '',
+        fo.map((r) => r.duplicateReplies),
+        0,
+      ),
+      row(
+        f,
+        'duplicate replies stored',
+        '',
+        fo.map((r) => r.storedDuplicates),
+        0,
+      ),
+      row(
+        f,
+        'bot events beyond one per message',
+        '',
+        fo.map((r) => r.botEventsExtra),
+        0,
+      ),
+      row(
+        f,
+        'replies out of order',
+        '',
+        fo.map((r) => r.outOfOrder),
+        0,
+      ),
+    );
+  }
+  return { rows, results };
+}
+
+/** Medians side by side, one column per variant, and the ratios asked for (e.g. after ÷ before). */
+function comparison(
+  variants: Variant[],
+  rowsOf: Map<Variant, Row[]>,
+  ratios: Array<{ title: string; of: Variant; to: Variant }>,
+): { text: string; markdown: string } {
+  const keys: Array<{ scenario: string; figure: string; unit: string; digits: number }> = [];
+  const seen = new Set<string>();
+  for (const v of variants)
+    for (const r of rowsOf.get(v) ?? []) {
+      const key = `${r.scenario}\u0000${r.figure}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      keys.push(r);
+    }
+  const find = (v: Variant, k: { scenario: string; figure: string }) =>
+    rowsOf.get(v)?.find((r) => r.scenario === k.scenario && r.figure === k.figure);
+  const head = ['Scenario', 'Figure', ...variants.map((v) => `${v.label} (median)`), ...ratios.map((r) => r.title)];
+  const body = keys.map((k) => [
+    k.scenario,
+    `${k.figure}${k.unit ? ` (${k.unit})` : ''}`,
+    ...variants.map((v) => {
+      const r = find(v, k);
+      return r ? fmt(r.spread.median, k.digits) : '';
+    }),
+    ...ratios.map(({ of, to }) => {
+      const a = find(of, k)?.spread.median;
+      const b = find(to, k)?.spread.median;
+      return a === undefined || b === undefined || !b || !Number.isFinite(a / b) ? '' : `${fmt((a / b) * 100, 0)} %`;
+    }),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+  const text = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  const markdown = [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map((_, i) => (i >= 2 ? '---:' : '---')).join(' | ')} |`,
+    ...body.map((b) => `| ${b.join(' | ')} |`),
+  ].join('\n');
+  return { text, markdown };
+}
+
 async function main(): Promise<void> {
   const startedAt = new Date();
-  const revision = revisionOf(config.serverRoot);
   if (process.env.BENCH_PIN)
     execFileSync('taskset', ['-p', '-c', process.env.BENCH_PIN.split('/')[1], String(process.pid)], {
       stdio: 'ignore',
@@ -288,603 +943,69 @@ async function main(): Promise<void> {
     `botbridge benchmark — ${machine.cores} × ${machine.cpu}, ${machine.memoryGb} GB, ${machine.os}, Node ${machine.node}`,
   );
   log(`the load generator (this process), the server and the bot share these ${machine.cores} cores`);
-  if (config.server === 'dist') {
-    log(
-      `building the server (tsc -p tsconfig.build.json)${config.serverRoot !== ROOT ? ` in ${config.serverRoot}` : ''}…`,
-    );
-    if (option('build', '1') === '1') buildServer(config.serverRoot);
+  const roots = config.against ? [config.against, config.serverRoot] : [config.serverRoot];
+  if (config.server === 'dist' && option('build', '1') === '1') {
+    for (const root of roots) {
+      log(`building the server (tsc -p tsconfig.build.json)${root !== ROOT ? ` in ${root}` : ''}…`);
+      buildServer(root);
+    }
   }
-  const dbs = await databases();
+  const variants: Variant[] = [];
+  for (const store of config.stores) {
+    const dbs = store === 'postgres' ? await postgresDatabases() : sqliteDatabases();
+    for (const root of roots) {
+      const revision = revisionOf(root);
+      const label = [...(config.stores.length > 1 ? [store] : []), ...(roots.length > 1 ? [`@${revision}`] : [])]
+        .join(' ')
+        .trim();
+      variants.push({ store, root, revision, label: label || store, dbs });
+    }
+  }
   log(
-    `server ${revision}; store: ${dbs.kind}; server LOG_LEVEL=${config.logLevel}; ${config.rounds} rounds per scenario${config.quick ? ' (quick)' : ''}`,
+    `servers: ${variants.map((v) => `${v.revision} on ${v.store}`).join(', ')}; server LOG_LEVEL=${config.logLevel}; ${config.rounds} rounds per scenario${config.quick ? ' (quick)' : ''}`,
   );
   const bot = await startBot(join(work, 'logs'));
-  const rows: Row[] = [];
-  const results: Record<string, unknown> = {};
+  const rowsOf = new Map<Variant, Row[]>(variants.map((v) => [v, []]));
+  const resultsOf = new Map<Variant, Record<string, unknown>>(variants.map((v) => [v, {}]));
   try {
-    if (config.only.includes('throughput')) {
-      log(
-        `\n1. throughput and added latency: ${config.conversations} conversations, ${config.durationMs / 1000} s phases`,
-      );
-      const rounds: ThroughputRound[] = await withServer(dbs, 'throughput', (server) =>
-        runThroughput(
-          server,
-          bot,
-          {
-            conversations: config.conversations,
-            warmupMs: config.warmupMs,
-            durationMs: config.durationMs,
-            rounds: config.rounds,
-          },
-          log,
-          quiet,
-        ),
-      );
-      results.throughput = rounds;
-      const s = `1. throughput (C=${config.conversations})`;
-      rows.push(
-        row(
-          s,
-          'raw bot baseline',
-          'msg/s',
-          rounds.map((r) => r.baseline.rate),
-          0,
-        ),
-        row(
-          s,
-          'through botbridge',
-          'msg/s',
-          rounds.map((r) => r.max.rate),
-          0,
-        ),
-        row(
-          s,
-          'botbridge / baseline',
-          '%',
-          rounds.map((r) => r.ratio * 100),
-          1,
-          { text: '≥ 40 %', ok: (v) => v >= 40, worst: 'min' },
-        ),
-        row(
-          s,
-          'end-to-end latency p50 at max rate',
-          'ms',
-          rounds.map((r) => r.max.latencyMs.p50),
-          2,
-        ),
-        row(
-          s,
-          'end-to-end latency p99 at max rate',
-          'ms',
-          rounds.map((r) => r.max.latencyMs.p99),
-          2,
-        ),
-        row(
-          s,
-          'baseline latency p50',
-          'ms',
-          rounds.map((r) => r.baseline.latencyMs.p50),
-          2,
-        ),
-        row(
-          s,
-          'baseline latency p99',
-          'ms',
-          rounds.map((r) => r.baseline.latencyMs.p99),
-          2,
-        ),
-        row(
-          s,
-          'half rate achieved',
-          'msg/s',
-          rounds.map((r) => r.half.rate),
-          0,
-        ),
-        row(
-          s,
-          'end-to-end latency p50 at half rate',
-          'ms',
-          rounds.map((r) => r.half.latencyMs.p50),
-          2,
-        ),
-        row(
-          s,
-          'added latency p50 at half rate',
-          'ms',
-          rounds.map((r) => r.half.addedMs.p50),
-          2,
-        ),
-        row(
-          s,
-          'added latency p95 at half rate',
-          'ms',
-          rounds.map((r) => r.half.addedMs.p95),
-          2,
-        ),
-        row(
-          s,
-          'added latency p99 at half rate',
-          'ms',
-          rounds.map((r) => r.half.addedMs.p99),
-          2,
-          { text: '< 10 ms', ok: (v) => v < 10, worst: 'max' },
-        ),
-        row(
-          s,
-          "bot's own handling time p50",
-          'µs',
-          rounds.map((r) => r.max.botMicros.p50),
-          0,
-        ),
-        row(
-          s,
-          'server CPU time per message',
-          'µs',
-          rounds.map((r) => r.max.serverMicrosPerMessage),
-          0,
-        ),
-        row(
-          s,
-          'server CPU at max rate',
-          '% of a core',
-          rounds.map((r) => r.max.cpu.server),
-          0,
-        ),
-        row(
-          s,
-          'generator CPU at max rate',
-          '% of a core',
-          rounds.map((r) => r.max.cpu.generator),
-          0,
-        ),
-        ...(dbs.kind === 'postgres'
-          ? [
-              row(
-                s,
-                'PostgreSQL CPU at max rate',
-                '% of a core',
-                rounds.map((r) => r.max.cpu.database),
-                0,
-              ),
-            ]
-          : []),
-        row(
-          s,
-          'other processes’ CPU at max rate',
-          '% of a core',
-          rounds.map((r) => r.max.cpu.others),
-          0,
-        ),
-      );
-    }
-    if (config.only.includes('scale')) {
-      log(`\n2. open-conversation scale: ${config.scale} conversations on one bot, a fresh server per round`);
-      const rounds: ScaleRound[] = [];
-      for (let round = 1; round <= config.rounds; round++) {
-        rounds.push(
-          await withServer(dbs, `scale${round}`, (server) =>
-            runScaleRound(server, bot, { conversations: config.scale, concurrency: 100 }, log, quiet),
-          ),
-        );
+    // Scenario by scenario, the variants back to back: what is compared ran minutes apart, not a whole run.
+    for (const scenario of config.only) {
+      for (const v of variants) {
+        if (variants.length > 1) log(`\n== ${v.label} (${v.revision} on ${v.store}) ==`);
+        const { rows, results } = await runScenario(scenario, v, bot, machine);
+        rowsOf.get(v)!.push(...rows);
+        Object.assign(resultsOf.get(v)!, results);
       }
-      results.scale = rounds;
-      const s = `2. scale (N=${config.scale})`;
-      rows.push(
-        row(
-          s,
-          'time to open (stream + first answer)',
-          's',
-          rounds.map((r) => r.openSeconds),
-          1,
-        ),
-        row(
-          s,
-          'server RSS with all open and active',
-          'MB',
-          rounds.map((r) => r.rssActiveMb),
-          0,
-          { text: '< 500 MB', ok: (v) => v < 500, worst: 'max' },
-        ),
-        row(
-          s,
-          'server RSS peak',
-          'MB',
-          rounds.map((r) => r.rssPeakMb),
-          0,
-        ),
-        row(
-          s,
-          'RSS per open conversation',
-          'KB',
-          rounds.map((r) => r.kbPerConversation),
-          1,
-        ),
-      );
-    }
-    if (config.only.includes('delay')) {
-      log(`\n3. delay fan-out: ${config.fanout} conversations, text + DELAY 2 s + text`);
-      const rounds: DelayRound[] = await withServer(dbs, 'delay', (server) =>
-        runDelay(
-          server,
-          bot,
-          { conversations: config.fanout, rounds: config.rounds, concurrency: 200, delaySeconds: 2 },
-          log,
-          quiet,
-        ),
-      );
-      results.delay = rounds;
-      const s = `3. delay fan-out (N=${config.fanout})`;
-      rows.push(
-        row(
-          s,
-          'time to send all messages',
-          's',
-          rounds.map((r) => r.sendSeconds),
-          2,
-        ),
-        row(
-          s,
-          'second text late by, p50',
-          'ms',
-          rounds.map((r) => r.lateMs.p50),
-          0,
-        ),
-        row(
-          s,
-          'second text late by, p99',
-          'ms',
-          rounds.map((r) => r.lateMs.p99),
-          0,
-        ),
-        row(
-          s,
-          'second text late by, max (last one)',
-          'ms',
-          rounds.map((r) => r.lateMs.max),
-          0,
-          { text: '≤ 500 ms', ok: (v) => v <= 500, worst: 'max' },
-        ),
-        row(
-          s,
-          'missing second texts',
-          '',
-          rounds.map((r) => r.missing),
-          0,
-        ),
-      );
-    }
-    if (config.only.includes('public-api')) {
-      log(`\n4. Public API: ${config.clients} clients, send-messages jobs, ${config.durationMs / 1000} s phases`);
-      const rounds: PublicApiRound[] = await withServer(dbs, 'public-api', (server) =>
-        runPublicApi(
-          server,
-          bot,
-          { clients: config.clients, warmupMs: config.warmupMs, durationMs: config.durationMs, rounds: config.rounds },
-          log,
-          quiet,
-        ),
-      );
-      results.publicApi = rounds;
-      const s = `4. Public API (C=${config.clients})`;
-      rows.push(
-        row(
-          s,
-          'jobs accepted (burst)',
-          'jobs/s',
-          rounds.map((r) => r.burst.acceptedPerSecond),
-          0,
-          { text: '≥ 2,000/s', ok: (v) => v >= 2000, worst: 'min' },
-        ),
-        row(
-          s,
-          'jobs executed (burst, until all delivered)',
-          'jobs/s',
-          rounds.map((r) => r.burst.executedPerSecond),
-          0,
-        ),
-        row(
-          s,
-          'jobs executed (closed loop)',
-          'jobs/s',
-          rounds.map((r) => r.closedLoop.executedPerSecond),
-          0,
-        ),
-        row(
-          s,
-          'request → delivery p50 (closed loop)',
-          'ms',
-          rounds.map((r) => r.closedLoop.latencyMs.p50),
-          1,
-        ),
-        row(
-          s,
-          'request → delivery p99 (closed loop)',
-          'ms',
-          rounds.map((r) => r.closedLoop.latencyMs.p99),
-          1,
-        ),
-        row(
-          s,
-          'request → delivery p99 (burst backlog)',
-          'ms',
-          rounds.map((r) => r.burst.latencyMs.p99),
-          0,
-        ),
-        row(
-          s,
-          'server CPU time per job (closed loop)',
-          'µs',
-          rounds.map((r) => r.closedLoop.serverMicrosPerJob),
-          0,
-        ),
-      );
-    }
-    if (config.only.includes('cluster') && dbs.kind !== 'postgres') {
-      log(
-        `\n5. cluster: skipped — several instances share one PostgreSQL database (BENCH_PG=1 or DATABASE_URL); this run is on ${dbs.kind}`,
-      );
-    } else if (config.only.includes('cluster')) {
-      const host = clusterHost(dbs);
-      const options = {
-        conversations: config.conversations,
-        warmupMs: config.warmupMs,
-        durationMs: config.durationMs,
-        rounds: config.rounds,
-        failoverInstances: config.failoverInstances,
-      };
-      log(
-        `\n5. cluster throughput: ${config.conversations} conversations, ${config.durationMs / 1000} s phases, 1 then 2 instances on a fresh database per round`,
-      );
-      log(
-        `  (${machine.cores} cores shared by this generator, the bot, PostgreSQL and the instances: the 2-instance figures show the cost or benefit of a second instance on this machine only, not how a cluster scales on its own cores)`,
-      );
-      const tp: ClusterThroughputRound[] = await runClusterThroughput(host, bot, options, log, quiet);
-      log(
-        `\n5. cluster failover: ${Math.max(2, config.failoverInstances)} instances, kill -9 of the bot's driver, a message every 100 ms through a survivor`,
-      );
-      const fo: FailoverRound[] = await runFailover(host, bot, options, log, quiet);
-      results.cluster = { throughput: tp, failover: fo };
-      const s = `5. cluster (C=${config.conversations})`;
-      rows.push(
-        row(
-          s,
-          '1 instance',
-          'msg/s',
-          tp.map((r) => r.one.rate),
-          0,
-        ),
-        row(
-          s,
-          '2 instances, same bot',
-          'msg/s',
-          tp.map((r) => r.twoOneBot.rate),
-          0,
-        ),
-        row(
-          s,
-          '2 instances / 1 instance, same bot',
-          '%',
-          tp.map((r) => r.ratioOneBot * 100),
-          1,
-        ),
-        row(
-          s,
-          '2 instances, 2 bots (one driven by each)',
-          'msg/s',
-          tp.map((r) => r.twoTwoBots.rate),
-          0,
-        ),
-        row(
-          s,
-          '2 instances, 2 bots / 1 instance',
-          '%',
-          tp.map((r) => r.ratioTwoBots * 100),
-          1,
-        ),
-        row(
-          s,
-          'e2e latency p50, 1 instance',
-          'ms',
-          tp.map((r) => r.one.latencyMs.p50),
-          1,
-        ),
-        row(
-          s,
-          'e2e latency p50, 2 instances, same bot',
-          'ms',
-          tp.map((r) => r.twoOneBot.latencyMs.p50),
-          1,
-        ),
-        row(
-          s,
-          'e2e latency p99, 1 instance',
-          'ms',
-          tp.map((r) => r.one.latencyMs.p99),
-          1,
-        ),
-        row(
-          s,
-          'e2e latency p99, 2 instances, same bot',
-          'ms',
-          tp.map((r) => r.twoOneBot.latencyMs.p99),
-          1,
-        ),
-        row(
-          s,
-          'server CPU per message, 1 instance',
-          'µs',
-          tp.map((r) => r.one.serverMicrosPerMessage),
-          0,
-        ),
-        row(
-          s,
-          'server CPU per message, 2 instances, same bot (both)',
-          'µs',
-          tp.map((r) => r.twoOneBot.serverMicrosPerMessage),
-          0,
-        ),
-        row(
-          s,
-          'server CPU per message, 2 instances, 2 bots (both)',
-          'µs',
-          tp.map((r) => r.twoTwoBots.serverMicrosPerMessage),
-          0,
-        ),
-        row(
-          s,
-          'PostgreSQL CPU per message, 1 instance',
-          'µs',
-          tp.map((r) => pgMicrosPerMessage(r.one)),
-          0,
-        ),
-        row(
-          s,
-          'PostgreSQL CPU per message, 2 instances, same bot',
-          'µs',
-          tp.map((r) => pgMicrosPerMessage(r.twoOneBot)),
-          0,
-        ),
-        row(
-          s,
-          'PostgreSQL CPU per message, 2 instances, 2 bots',
-          'µs',
-          tp.map((r) => pgMicrosPerMessage(r.twoTwoBots)),
-          0,
-        ),
-        row(
-          s,
-          'PostgreSQL transactions per message, 1 instance',
-          '',
-          tp.map((r) => r.one.db.transactions),
-          1,
-        ),
-        row(
-          s,
-          'PostgreSQL transactions per message, 2 instances, same bot',
-          '',
-          tp.map((r) => r.twoOneBot.db.transactions),
-          1,
-        ),
-        row(
-          s,
-          'PostgreSQL transactions per message, 2 instances, 2 bots',
-          '',
-          tp.map((r) => r.twoTwoBots.db.transactions),
-          1,
-        ),
-        // The quiet check runs before a phase; load that starts during one shows only here.
-        row(
-          s,
-          'other processes’ CPU, 1 instance',
-          '% of a core',
-          tp.map((r) => r.one.cpu.others),
-          0,
-        ),
-        row(
-          s,
-          'other processes’ CPU, 2 instances, same bot',
-          '% of a core',
-          tp.map((r) => r.twoOneBot.cpu.others),
-          0,
-        ),
-        row(
-          s,
-          'other processes’ CPU, 2 instances, 2 bots',
-          '% of a core',
-          tp.map((r) => r.twoTwoBots.cpu.others),
-          0,
-        ),
-        row(
-          s,
-          'messages unanswered or refused (all phases)',
-          '',
-          tp.map((r) => r.one.errors + r.twoOneBot.errors + r.twoTwoBots.errors),
-          0,
-        ),
-        row(
-          s,
-          'stray (duplicate or late) replies (all phases)',
-          '',
-          tp.map((r) => (r.one.strays ?? 0) + (r.twoOneBot.strays ?? 0) + (r.twoTwoBots.strays ?? 0)),
-          0,
-        ),
-      );
-      const f = `5. cluster failover (${Math.max(2, config.failoverInstances)} instances)`;
-      rows.push(
-        row(
-          f,
-          'kill -9 of the driver → first reply',
-          'ms',
-          fo.map((r) => r.firstReplyMs),
-          0,
-        ),
-        row(
-          f,
-          'kill -9 → bot view names the new driver',
-          'ms',
-          fo.map((r) => r.viewMs),
-          0,
-        ),
-        row(
-          f,
-          'kill -9 → backlog answered',
-          'ms',
-          fo.map((r) => r.backlogDrainedMs),
-          0,
-        ),
-        row(
-          f,
-          'messages sent meanwhile (every 100 ms)',
-          '',
-          fo.map((r) => r.sent),
-          0,
-        ),
-        row(
-          f,
-          'unanswered / refused',
-          '',
-          fo.map((r) => r.missing + r.refused),
-          0,
-        ),
-        row(
-          f,
-          'duplicate replies on the stream',
-          '',
-          fo.map((r) => r.duplicateReplies),
-          0,
-        ),
-        row(
-          f,
-          'duplicate replies stored',
-          '',
-          fo.map((r) => r.storedDuplicates),
-          0,
-        ),
-        row(
-          f,
-          'bot events beyond one per message',
-          '',
-          fo.map((r) => r.botEventsExtra),
-          0,
-        ),
-        row(
-          f,
-          'replies out of order',
-          '',
-          fo.map((r) => r.outOfOrder),
-          0,
-        ),
-      );
     }
   } finally {
     await bot.stop();
-    await dbs.stop();
+    for (const dbs of new Set(variants.map((v) => v.dbs))) await dbs.stop();
   }
 
-  const { text, markdown } = tables(rows);
   const noise = spread(othersBefore);
-  const summary = `server ${revision}; ${machine.cores} × ${machine.cpu}, ${machine.memoryGb} GB RAM, ${machine.os}, Node ${machine.node}; store ${dbs.kind}; server LOG_LEVEL=${config.logLevel}; ${config.rounds} rounds; generator, server and bot share the cores${othersBefore.length ? `; other processes before the rounds: ${noise.min}–${noise.max}% of a core` : ''}`;
-  log(`\n${text}\n\n${summary}\n\nMarkdown:\n\n${markdown}\n`);
+  const setting = `${machine.cores} × ${machine.cpu}, ${machine.memoryGb} GB RAM, ${machine.os}, Node ${machine.node}; server LOG_LEVEL=${config.logLevel}; ${config.rounds} rounds; generator, server and bot share the cores${othersBefore.length ? `; other processes before the rounds: ${noise.min}–${noise.max}% of a core` : ''}`;
+  for (const v of variants) {
+    const { text, markdown } = tables(rowsOf.get(v)!);
+    log(`\n${v.label}: server ${v.revision}, store ${v.store}\n\n${text}\n\nMarkdown:\n\n${markdown}\n`);
+  }
+  let compared: { text: string; markdown: string } | undefined;
+  if (variants.length > 1) {
+    const ratios: Array<{ title: string; of: Variant; to: Variant }> = [];
+    if (config.against)
+      for (const store of config.stores) {
+        const [before, after] = variants.filter((v) => v.store === store);
+        ratios.push({ title: `${config.stores.length > 1 ? `${store}: ` : ''}after ÷ before`, of: after, to: before });
+      }
+    if (config.stores.length > 1) {
+      const current = variants.filter((v) => v.root === config.serverRoot);
+      const sqlite = current.find((v) => v.store === 'sqlite');
+      const postgres = current.find((v) => v.store === 'postgres');
+      if (sqlite && postgres) ratios.push({ title: 'postgres ÷ sqlite', of: postgres, to: sqlite });
+    }
+    compared = comparison(variants, rowsOf, ratios);
+    log(`\nSide by side (medians):\n\n${compared.text}\n\nMarkdown:\n\n${compared.markdown}\n`);
+  }
+  log(setting);
   const out = join(ROOT, 'bench', 'results.json');
   writeFileSync(
     out,
@@ -893,20 +1014,24 @@ async function main(): Promise<void> {
         startedAt: startedAt.toISOString(),
         finishedAt: new Date().toISOString(),
         machine,
-        revision,
-        store: dbs.kind,
         config,
         othersCpuBeforeRounds: othersBefore,
-        table: rows.map((r) => ({
-          scenario: r.scenario,
-          figure: r.figure,
-          unit: r.unit,
-          values: r.values,
-          ...r.spread,
-          target: r.target?.text,
-          verdict: verdict(r) || undefined,
+        variants: variants.map((v) => ({
+          label: v.label,
+          revision: v.revision,
+          store: v.store,
+          table: rowsOf.get(v)!.map((r) => ({
+            scenario: r.scenario,
+            figure: r.figure,
+            unit: r.unit,
+            values: r.values,
+            ...r.spread,
+            target: r.target?.text,
+            verdict: verdict(r) || undefined,
+          })),
+          rounds: resultsOf.get(v),
         })),
-        rounds: results,
+        ...(compared ? { comparison: compared.markdown } : {}),
       },
       null,
       2,
