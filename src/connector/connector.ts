@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { Counter, Histogram } from 'prom-client';
-import type { Store } from '../store/index.js';
+import type { RowGuard, Store } from '../store/index.js';
 import type { Directory } from '../platform/directory.js';
 import type { Conversations } from '../platform/conversations.js';
 import type { EventBus } from '../platform/bus.js';
@@ -116,7 +116,7 @@ export class Connector {
       log: deps.log,
       stats: this.stats,
       setStatus,
-      fence: (runtime) => this.fence(runtime),
+      guard: (runtime) => this.guard(runtime),
       answered: (runtime, conversationId) =>
         this.driver.inactivity.arm(
           {
@@ -376,11 +376,13 @@ export class Connector {
   }
 
   /** The lease check joining each change made for a bot; none when one process drives them all. */
-  private fence(runtime: Runtime): ((tx: Parameters<BotLeases['fence']>[0]) => Promise<void>) | undefined {
-    if (this.leases instanceof SoleLeases) return undefined;
-    const epoch = runtime.epoch;
+  private guard(runtime: Runtime): RowGuard | undefined {
     const botId = runtime.record.id;
-    return (tx) => (epoch === undefined ? Promise.reject(new LeaseLost(botId)) : this.leases.fence(tx, botId, epoch));
+    if (runtime.epoch !== undefined) return this.leases.guard(botId, runtime.epoch);
+    // Not driven here (any more): whatever the leases are, the change is refused.
+    return this.leases instanceof SoleLeases
+      ? undefined
+      : { sql: 'select 1 where false', params: [], refused: () => new LeaseLost(botId) };
   }
 
   /** `announce`: an operator's change, which the other instances hear of even when it changes nothing. */

@@ -166,7 +166,7 @@ export class Driver {
    */
   private async arrived(runtime: Runtime, conversationId: string, assigned: number): Promise<void> {
     const { settings } = runtime.record;
-    const conversation = await this.deps.conversations.find(conversationId);
+    const conversation = await this.deps.conversations.current(conversationId);
     if (
       !conversation ||
       conversation.answeredSequence >= assigned ||

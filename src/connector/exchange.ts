@@ -5,7 +5,7 @@ import { isDomainError } from '../errors.js';
 import type { Conversations } from '../platform/conversations.js';
 import type { Directory } from '../platform/directory.js';
 import type { Conversation } from '../platform/types.js';
-import type { Db } from '../store/index.js';
+import type { RowGuard } from '../store/index.js';
 import { exceededJsonLimit } from '../util/json-bounds.js';
 
 import { escalationPlan } from './escalation.js';
@@ -50,7 +50,7 @@ export interface ExchangeDeps {
   stats: ConnectorStats;
   setStatus(runtime: Runtime, status: BotStatus, lastError: LastError | null): Promise<void>;
   /** Joins each change made for the bot: refuses it once this instance no longer drives it. */
-  fence(runtime: Runtime): ((tx: Db) => Promise<void>) | undefined;
+  guard(runtime: Runtime): RowGuard | undefined;
   /** The bot answered a conversation (chat inactivity counts from here). */
   answered(runtime: Runtime, conversationId: string): void;
 }
@@ -65,7 +65,7 @@ export class Exchanges {
 
   async run(runtime: Runtime, conversationId: string, inbound: Inbound): Promise<void> {
     const { eventType, upTo } = inbound;
-    const conversation = await this.deps.conversations.find(conversationId);
+    const conversation = await this.deps.conversations.current(conversationId);
     if (!conversation) return;
     const stillHeld = conversation.assignee?.userId === runtime.record.userId;
     if (!stillHeld) return;
@@ -246,7 +246,7 @@ export class Exchanges {
         plan.steps,
         {
           answered: { sequence: answers, pending: null },
-          within: this.deps.fence(runtime),
+          guard: this.deps.guard(runtime),
         },
       );
     } catch (error) {
@@ -309,7 +309,7 @@ export class Exchanges {
       conversation,
       bot: { role: 'BOT', userId: runtime.record.userId },
       answers,
-      within: this.deps.fence(runtime),
+      guard: this.deps.guard(runtime),
     };
   }
 

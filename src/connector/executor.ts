@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Conversations, Step } from '../platform/conversations.js';
 import type { Conversation, Originator, Skill } from '../platform/types.js';
-import type { Db } from '../store/index.js';
+import type { RowGuard } from '../store/index.js';
 import { isDomainError } from '../errors.js';
 import type { FunctionResult } from './functions.js';
 
@@ -47,7 +47,7 @@ export interface ExecutionContext {
   /** The last log entry the answer answers: committed with the first part of it written. */
   answers: number;
   /** Joins each change the answer makes: refuses it once this instance no longer drives the bot. */
-  within?: (tx: Db) => Promise<void>;
+  guard?: RowGuard;
 }
 
 export interface ExecutionResult {
@@ -71,7 +71,7 @@ export async function carryOut(ctx: ExecutionContext, answer: Remainder, committ
   const commit = async (steps: Step[], rest: Remainder | null) => {
     await conversations.act(acc, id, bot, steps, {
       answered: { sequence: ctx.answers, pending: rest },
-      within: ctx.within,
+      guard: ctx.guard,
     });
     committed = true;
   };

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { Logger } from 'pino';
-import type { Db, Dialect, MigrationDb } from '../store/index.js';
+import type { Db, Dialect, MigrationDb, RowGuard } from '../store/index.js';
 import { tablesOf } from '../store/index.js';
 
 /**
@@ -12,11 +12,11 @@ import { tablesOf } from '../store/index.js';
 export interface BotLeases {
   start(events: LeaseEvents): Promise<void>;
   /**
-   * Joins a change's transaction and refuses it (LeaseLost) unless this instance still holds the
-   * bot's lease of that epoch: a holder that was paused past its lease cannot act after another
-   * took over.
+   * What a change made for the bot carries so that it commits only while this instance still holds
+   * the bot's lease of that epoch (else LeaseLost): a holder that was paused past its lease cannot
+   * act after another took over. None when nobody else could drive the bot.
    */
-  fence(tx: Db, botId: string, epoch: number): Promise<void>;
+  guard(botId: string, epoch: number): RowGuard | undefined;
   /** The INSTANCE_ID driving the bot now, or null while nobody does. */
   holderOf(botId: string): string | null;
   /** Bots were created or deleted: share them out now rather than at the next round. */
@@ -53,7 +53,9 @@ export class SoleLeases implements BotLeases {
     this.botsChanged();
   }
 
-  async fence(): Promise<void> {}
+  guard(): undefined {
+    return undefined;
+  }
 
   holderOf(botId: string): string | null {
     return this.held.has(botId) ? this.instance : null;
@@ -97,7 +99,8 @@ type LeaseTables = {
 };
 
 /** The store's clock, so instances with skewed clocks agree on when a lease ends. */
-const NOW = sql<number>`(extract(epoch from clock_timestamp()) * 1000)::bigint`;
+const NOW_SQL = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+const NOW = sql<number>`${sql.raw(NOW_SQL)}`;
 
 /**
  * Leases in PostgreSQL: a row per bot with its holder, an epoch that grows with every new holder,
@@ -136,13 +139,13 @@ export class StoreLeases implements BotLeases {
     this.timer.unref();
   }
 
-  async fence(tx: Db, botId: string, epoch: number): Promise<void> {
-    // FOR SHARE: a takeover (an UPDATE of this row) waits until the change has committed.
-    const { rows } = await sql<{ ok: number }>`
-      select 1 as ok from bot_leases
-      where bot_id = ${botId} and owner = ${this.options.owner} and epoch = ${epoch} and expires_at > ${NOW}
-      for share`.execute(tx);
-    if (!rows.length) throw new LeaseLost(botId);
+  guard(botId: string, epoch: number): RowGuard {
+    return {
+      // FOR SHARE: a takeover (an UPDATE of this row) waits until the change has committed.
+      sql: `select 1 from bot_leases where bot_id = $1 and owner = $2 and epoch = $3 and expires_at > ${NOW_SQL} for share`,
+      params: [botId, this.options.owner, epoch],
+      refused: () => new LeaseLost(botId),
+    };
   }
 
   holderOf(botId: string): string | null {

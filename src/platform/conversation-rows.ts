@@ -29,6 +29,7 @@ export const CONVERSATION_ROW = [
   'conversations.answered_seq',
   'conversations.pending_answer',
   'conversations.holder_load',
+  'conversations.version',
   'skills.name as skill_name',
   'users.user_type as assignee_type',
   'users.bot_id as assignee_bot_id',
@@ -69,6 +70,7 @@ export function newConversationRow(c: Conversation): Database['conversations'] {
     inbound_seq: 0,
     pending_answer: null,
     holder_load: null,
+    version: 0,
   };
 }
 
@@ -125,6 +127,13 @@ export function toQueued(
 function toTtr(type: string, value: number | null): Ttr {
   return type === 'CUSTOM' ? { ttrType: 'CUSTOM', value: value ?? undefined } : { ttrType: type as Ttr['ttrType'] };
 }
+
+/** The log entry columns that are not text, with their SQL types (a one-statement change casts to them). */
+export const EVENT_COLUMN_TYPES: Readonly<Record<string, string>> = {
+  seq: 'integer',
+  server_ts: 'bigint',
+  originator_user_id: 'integer',
+};
 
 /** A log entry's row: what every entry has in columns, the rest of it as JSON. */
 export function toEventRow(conversationId: string, e: ConversationEvent): EventRow {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery } from 'kysely';
-import type { Store, Db } from '../store/index.js';
+import type { Store, Db, RowGuard } from '../store/index.js';
 import { WriteStatements } from '../store/index.js';
 import { conflict, forbidden, notFound } from '../errors.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
@@ -11,6 +11,7 @@ import { isUserId, type Directory } from './directory.js';
 import { candidate, hasCapacity, mergeSdes, onlineBots, pickLeastLoaded, toAssignee } from './routing.js';
 import {
   CONVERSATION_ROW,
+  EVENT_COLUMN_TYPES,
   newConversationRow,
   toConversation,
   toEvent,
@@ -78,12 +79,32 @@ export type Step =
 /** What else a change commits, in its own transaction: all of it is written, or none. */
 export interface ActOptions {
   answered?: Answered;
-  /**
-   * More writes of the change's author (a job's progress, say), in the same transaction; or a
-   * check that throws to refuse the whole change (a lease that is no longer held).
-   */
+  /** More writes of the change's author (a job's progress, say), in the same transaction. */
   within?: (tx: Db) => Promise<void>;
+  /** A row that must still exist when the change commits (the lease of the bot it speaks for), else guard.refused() is thrown. */
+  guard?: RowGuard;
 }
+
+/** How a change is made: ActOptions, and whether its work reads nothing but the conversation (`pure`). */
+interface ChangeOptions extends ActOptions {
+  /**
+   * The work reads nothing from the store (no routing): on PostgreSQL the change can then be
+   * written as one statement, without a transaction around it.
+   */
+  pure?: boolean;
+}
+
+/** A conversation as this instance last committed or read it, and its row's version then. */
+interface Held {
+  conversation: Conversation;
+  version: number;
+}
+
+/** Conversations held at most (the oldest go first): one per open conversation a busy instance serves. */
+const HELD_MAX = 50_000;
+
+/** A change written onto a version the row is no longer at: another writer came first. */
+class MovedOn extends Error {}
 
 /**
  * Conversations and their ordered, durable event log. Every change to one conversation runs
@@ -102,6 +123,15 @@ export class Conversations {
    * fills any gap from the store first. Forgotten once the conversation closes.
    */
   private readonly announced = new Map<string, Announced>();
+
+  /**
+   * Per open conversation, the state this instance last committed (or read) and the row's version:
+   * the next change starts from it instead of reading the row again, and writes only onto that
+   * version. On SQLite this process is the one writer, so it is the row; on PostgreSQL another
+   * instance may have changed the row since, and the version check sends the change back to read
+   * it. The store stays the truth: this only saves reading it back.
+   */
+  private readonly held = new Map<string, Held>();
 
   constructor(
     private readonly store: Store,
@@ -140,6 +170,7 @@ export class Conversations {
       answeredSequence: 0,
     };
     await this.store.db.insertInto('conversations').values(newConversationRow(conversation)).execute();
+    this.hold(conversation, 0);
     this.bus.publish({ type: 'conversation.opened', conversation });
     // Routing is a change like any other, so its ASSIGN entry and announcement follow the rules.
     return this.change(accountId, conversation.conversationId, async (current, tx) => {
@@ -166,6 +197,16 @@ export class Conversations {
   /** By id alone, for internal subscribers that already hold a trusted id. */
   find(conversationId: string): Promise<Conversation | undefined> {
     return this.load(this.store.db, conversationId);
+  }
+
+  /**
+   * By id alone, as this instance last committed it when it did (else read): for the connector's
+   * exchange, whose answer is written onto the row's version anyway. On PostgreSQL another
+   * instance's change may not be in it yet; what must see every instance's changes (recovery)
+   * reads the store with find().
+   */
+  async current(conversationId: string): Promise<Conversation | undefined> {
+    return this.held.get(conversationId)?.conversation ?? this.find(conversationId);
   }
 
   /**
@@ -240,7 +281,7 @@ export class Conversations {
         }
         return { next: draft, events };
       },
-      options,
+      { ...options, pure: steps.every((step) => step.kind !== 'transfer') },
     );
   }
 
@@ -320,6 +361,7 @@ export class Conversations {
    */
   receive(notice: ChangeNotice): Promise<void> {
     return this.mutex.run(notice.conversationId, async () => {
+      this.held.delete(notice.conversationId);
       const known = this.announced.get(notice.conversationId);
       const after = known?.sequence ?? notice.from;
       const changes = notice.previous ? standingChanges(notice.previous, notice) : { moved: false, closed: false };
@@ -352,6 +394,7 @@ export class Conversations {
    */
   ignore(notice: ChangeNotice): void {
     this.announced.delete(notice.conversationId);
+    this.held.delete(notice.conversationId);
   }
 
   /** Typing on another instance, announced here too (best effort: it is not stored). */
@@ -371,6 +414,7 @@ export class Conversations {
    * conversation it has announced is brought up to date from the store, in order.
    */
   async catchUp(): Promise<void> {
+    this.held.clear();
     for (const conversationId of [...this.announced.keys()]) {
       await this.mutex.run(conversationId, async () => {
         const known = this.announced.get(conversationId);
@@ -461,7 +505,7 @@ export class Conversations {
     originator: Originator,
     update: Sdes,
     visitor?: Visitor,
-    options: Pick<ActOptions, 'within'> = {},
+    options: Pick<ActOptions, 'within' | 'guard'> = {},
   ): Promise<Conversation> {
     const { next } = await this.changeReturningEvents(
       accountId,
@@ -477,7 +521,7 @@ export class Conversations {
           events: [{ type: 'SDES', originator, sdes: update, audience: 'AGENTS_AND_MANAGERS' }],
         };
       },
-      options,
+      { ...options, pure: true },
     );
     return next;
   }
@@ -621,31 +665,18 @@ export class Conversations {
     accountId: string,
     conversationId: string,
     work: (current: Conversation, tx: Db) => Promise<Change>,
-    { answered, within }: ActOptions = {},
+    options: ChangeOptions = {},
   ): Promise<{ next: Conversation; written: ConversationEvent[] }> {
     return this.mutex.run(conversationId, async () => {
-      const { before, next, written } = await this.store.transact(async (tx) => {
-        const before = await this.load(tx, conversationId, true);
-        if (!before || before.accountId !== accountId) throw notFound(`unknown conversation '${conversationId}'`);
-        const change = await work(before, tx);
-        const now = Date.now();
-        const { next, written, inbound } = committed(before, change, answered, now);
-        if (written.length) {
-          await tx.executeQuery(
-            this.writes.insert(
-              'conversation_events',
-              written.map((e) => toEventRow(conversationId, e)),
-            ),
-          );
-        }
-        if (written.length || next !== before) {
-          await tx.executeQuery(
-            this.writes.update('conversations', changedColumns(before, next, now, inbound), 'id', conversationId),
-          );
-        }
-        await within?.(tx);
-        return { before, next, written };
-      });
+      const held = this.held.get(conversationId);
+      const { before, next, written, version } =
+        (held?.conversation.accountId === accountId ? await this.commitOnto(held, work, options) : undefined) ??
+        (await this.store.transact(async (tx) => {
+          const read = await this.loadHeld(tx, conversationId, true);
+          if (!read || read.conversation.accountId !== accountId)
+            throw notFound(`unknown conversation '${conversationId}'`);
+          return this.write(tx, read, work, options);
+        }));
       // Another instance's changes this bus has not announced yet come first.
       const known = this.announced.get(conversationId);
       if (known && before.lastSequence > known.sequence)
@@ -653,8 +684,99 @@ export class Conversations {
       for (const event of written) this.metrics.eventsWritten.inc({ type: event.type });
       this.publish(changeAnnouncements(before, next, written));
       this.remember(next);
+      this.hold(next, version);
       return { next, written };
     });
+  }
+
+  /**
+   * The change made on the state held, without reading the row; undefined when the row has moved
+   * on since (another writer came first) or, on PostgreSQL, when the change needs a transaction:
+   * the caller then reads the row under its lock.
+   */
+  private async commitOnto(
+    held: Held,
+    work: (current: Conversation, tx: Db) => Promise<Change>,
+    options: ChangeOptions,
+  ): Promise<Committed | undefined> {
+    if (this.store.dialect === 'sqlite') {
+      return this.store
+        .transact((tx) => this.write(tx, held, work, options))
+        .catch((error: unknown) => {
+          if (error instanceof MovedOn) return undefined;
+          throw error;
+        });
+    }
+    if (!options.pure || options.within) return undefined;
+    const before = held.conversation;
+    const change = await work(before, this.store.db);
+    const now = Date.now();
+    const { next, written, inbound } = committed(before, change, options.answered, now);
+    const id = before.conversationId;
+    const { rows } = await this.store.db.executeQuery<{ n: number }>(
+      this.writes.changeAt(
+        'conversations',
+        { ...changedColumns(before, next, now, inbound), version: held.version + 1 },
+        { id, version: held.version },
+        written.length
+          ? {
+              table: 'conversation_events',
+              rows: written.map((e) => toEventRow(id, e)),
+              types: EVENT_COLUMN_TYPES,
+            }
+          : undefined,
+        options.guard,
+      ),
+    );
+    return rows[0]?.n === 1 ? { before, next, written, version: held.version + 1 } : undefined;
+  }
+
+  /** The change's writes in `tx`, onto the row at `from`'s version (else MovedOn). */
+  private async write(
+    tx: Db,
+    from: Held,
+    work: (current: Conversation, tx: Db) => Promise<Change>,
+    { answered, within, guard }: ChangeOptions,
+  ): Promise<Committed> {
+    const before = from.conversation;
+    const id = before.conversationId;
+    const change = await work(before, tx);
+    const now = Date.now();
+    const { next, written, inbound } = committed(before, change, answered, now);
+    let version = from.version;
+    if (written.length || next !== before) {
+      const { numAffectedRows } = await tx.executeQuery(
+        this.writes.update(
+          'conversations',
+          { ...changedColumns(before, next, now, inbound), version: version + 1 },
+          { id, version },
+        ),
+      );
+      if (numAffectedRows !== 1n) throw new MovedOn();
+      version += 1;
+      // After the row's update: entries are only written onto the version they were numbered on.
+      if (written.length)
+        await tx.executeQuery(
+          this.writes.insert(
+            'conversation_events',
+            written.map((e) => toEventRow(id, e)),
+          ),
+        );
+    }
+    if (guard) {
+      const { rows } = await tx.executeQuery(CompiledQuery.raw(guard.sql, [...guard.params]));
+      if (!rows.length) throw guard.refused();
+    }
+    await within?.(tx);
+    return { before, next, written, version };
+  }
+
+  private hold(conversation: Conversation, version: number): void {
+    const id = conversation.conversationId;
+    this.held.delete(id);
+    if (conversation.status === 'CLOSED') return;
+    if (this.held.size >= HELD_MAX) this.held.delete(this.held.keys().next().value!);
+    this.held.set(id, { conversation, version });
   }
 
   private selectConversation(db: Db) {
@@ -672,7 +794,11 @@ export class Conversations {
    */
   private readonly loadSql = new Map<boolean, string>();
 
-  private async load(db: Db, conversationId: string, forUpdate = false): Promise<Conversation | undefined> {
+  private async load(db: Db, conversationId: string): Promise<Conversation | undefined> {
+    return (await this.loadHeld(db, conversationId))?.conversation;
+  }
+
+  private async loadHeld(db: Db, conversationId: string, forUpdate = false): Promise<Held | undefined> {
     // A second instance on the same PostgreSQL database waits here instead of racing for sequences.
     const lock = forUpdate && this.store.dialect === 'postgres';
     let sql = this.loadSql.get(lock);
@@ -682,8 +808,16 @@ export class Conversations {
       this.loadSql.set(lock, sql);
     }
     const { rows } = await db.executeQuery<ConversationRow>(CompiledQuery.raw(sql, [conversationId]));
-    return rows.length ? toConversation(rows[0]) : undefined;
+    return rows.length ? { conversation: toConversation(rows[0]), version: rows[0].version } : undefined;
   }
+}
+
+/** A change as committed: the state before and after, its entries, and the row's version now. */
+interface Committed {
+  before: Conversation;
+  next: Conversation;
+  written: ConversationEvent[];
+  version: number;
 }
 
 function requireOpen(conversation: Conversation): void {

@@ -13,7 +13,7 @@ import { ensurePrivateFile, tightenIfPresent } from '../util/private-files.js';
 export type { Database } from './schema.js';
 export type { Dialect, MigrationDb } from './migrations.js';
 export type { Transact } from './group-commit.js';
-export { WriteStatements } from './statements.js';
+export { WriteStatements, type RowGuard, type TypedRows } from './statements.js';
 
 /** The largest value of an `integer` column on PostgreSQL: sequences, caps, TTR seconds, user ids. */
 export const MAX_INT32 = 2_147_483_647;

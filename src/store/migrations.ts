@@ -207,5 +207,18 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           for each row execute function botbridge_conversation_notice()`.execute(db);
       },
     },
+    '0005_conversation_version': {
+      /**
+       * Counts the changes of a conversation's row. A change starts from the state this instance
+       * last committed instead of reading the row again, and its write lands only while the row is
+       * still at that version; another writer's change in between sends it back to read the row.
+       */
+      async up(db: MigrationDb) {
+        await db.schema
+          .alterTable('conversations')
+          .addColumn('version', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+      },
+    },
   };
 }

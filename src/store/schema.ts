@@ -58,6 +58,8 @@ export interface Database {
     pending_answer: string | null;
     /** Open conversations its holder already had when it got this one (counted under a lock); null while nobody holds it. */
     holder_load: number | null;
+    /** How many changes the row has had: a change writes only onto the version it started from. */
+    version: number;
   };
 
   conversation_events: {

@@ -4,6 +4,25 @@ import type { Dialect } from './migrations.js';
 type Row = Record<string, unknown>;
 
 /**
+ * A row a write needs to exist when it commits, share-locked until it does (a bot's lease at the
+ * epoch its driver holds). Data rather than a callback, so that a write can carry it inside its
+ * own statement: `sql` selects the row, with its own placeholders $1…; `refused` is the error of a
+ * write that found it gone.
+ */
+export interface RowGuard {
+  sql: string;
+  params: readonly unknown[];
+  refused(): Error;
+}
+
+/** Rows to insert, with the SQL type of each column that is not text (see `changeAt`). */
+export interface TypedRows {
+  table: string;
+  rows: Row[];
+  types: Readonly<Record<string, string>>;
+}
+
+/**
  * Inserts and updates for the paths every message takes, built from the rows' own keys once per
  * shape instead of by the query builder on every call: for a one-row insert, building the query
  * cost more than SQLite running it. Table and column names come from our code, never from input.
@@ -16,34 +35,84 @@ export class WriteStatements {
   /** One statement for all rows; every row has the keys of the first. */
   insert(table: string, rows: Row[]): CompiledQuery {
     const columns = Object.keys(rows[0]);
-    const key = `i ${table} ${rows.length} ${columns.join(',')}`;
-    let text = this.sql.get(key);
-    if (text === undefined) {
+    const text = this.text(`i ${table} ${rows.length} ${columns.join(',')}`, () => {
       let n = 0;
       const tuple = () => `(${columns.map(() => this.placeholder(++n)).join(', ')})`;
-      text = `insert into "${table}" (${columns.map((c) => `"${c}"`).join(', ')}) values ${rows.map(tuple).join(', ')}`;
-      this.sql.set(key, text);
-    }
-    return CompiledQuery.raw(
-      text,
-      rows.flatMap((row) => columns.map((c) => row[c])),
-    );
+      return `insert into "${table}" (${quoted(columns)}) values ${rows.map(tuple).join(', ')}`;
+    });
+    return CompiledQuery.raw(text, valuesOf(rows, columns));
   }
 
-  /** `update table set <set's keys> where <idColumn> = id`. */
-  update(table: string, set: Row, idColumn: string, id: unknown): CompiledQuery {
+  /** `update table set <set's keys> where <where's keys>` (all of them equal). */
+  update(table: string, set: Row, where: Row): CompiledQuery {
     const columns = Object.keys(set);
-    const key = `u ${table} ${idColumn} ${columns.join(',')}`;
-    let text = this.sql.get(key);
+    const keys = Object.keys(where);
+    const text = this.text(`u ${table} ${columns.join(',')} ${keys.join(',')}`, () => {
+      let n = 0;
+      const assign = (c: string) => `"${c}" = ${this.placeholder(++n)}`;
+      return `update "${table}" set ${columns.map(assign).join(', ')} where ${keys.map(assign).join(' and ')}`;
+    });
+    return CompiledQuery.raw(text, [...columns.map((c) => set[c]), ...keys.map((k) => where[k])]);
+  }
+
+  /**
+   * PostgreSQL: an update of one row at the version it was read at (`where`), the rows that go
+   * with it, and the guard, as one statement: one round trip, atomic on its own, no transaction
+   * around it. The rows are inserted only if the update lands (and the guard's row exists); the
+   * statement answers `{ n }`, 1 when it did, 0 when the row moved on or the guard is gone.
+   * Inserted values are cast to their columns' types: a SELECT does not take them from the target.
+   */
+  changeAt(
+    table: string,
+    set: Row,
+    where: Row,
+    insert: TypedRows | undefined,
+    guard: RowGuard | undefined,
+  ): CompiledQuery {
+    const columns = Object.keys(set);
+    const keys = Object.keys(where);
+    const inserted = insert ? Object.keys(insert.rows[0]) : [];
+    const guardParams = guard?.params.length ?? 0;
+    const shape = `c ${table} ${columns.join(',')} ${keys.join(',')} ${insert?.table} ${insert?.rows.length} ${inserted.join(',')} ${guard?.sql}`;
+    const text = this.text(shape, () => {
+      let n = guardParams;
+      const assign = (c: string) => `"${c}" = $${++n}`;
+      const parts: string[] = [];
+      // The guard's placeholders come first, so its SQL is used as written.
+      if (guard) parts.push(`guard as (${guard.sql})`);
+      parts.push(
+        `changed as (update "${table}" set ${columns.map(assign).join(', ')} where ${keys.map(assign).join(' and ')}${guard ? ' and exists (select 1 from guard)' : ''} returning 1)`,
+      );
+      if (insert) {
+        const cast = (c: string) => (insert.types[c] ? `::${insert.types[c]}` : '');
+        const tuple = () => `(${inserted.map((c) => `$${++n}${cast(c)}`).join(', ')})`;
+        parts.push(
+          `added as (insert into "${insert.table}" (${quoted(inserted)}) select * from (values ${insert.rows.map(tuple).join(', ')}) as v where exists (select 1 from changed))`,
+        );
+      }
+      return `with ${parts.join(', ')} select count(*)::int as n from changed`;
+    });
+    return CompiledQuery.raw(text, [
+      ...(guard?.params ?? []),
+      ...columns.map((c) => set[c]),
+      ...keys.map((k) => where[k]),
+      ...(insert ? valuesOf(insert.rows, inserted) : []),
+    ]);
+  }
+
+  private text(shape: string, build: () => string): string {
+    let text = this.sql.get(shape);
     if (text === undefined) {
-      const assignments = columns.map((c, i) => `"${c}" = ${this.placeholder(i + 1)}`).join(', ');
-      text = `update "${table}" set ${assignments} where "${idColumn}" = ${this.placeholder(columns.length + 1)}`;
-      this.sql.set(key, text);
+      text = build();
+      this.sql.set(shape, text);
     }
-    return CompiledQuery.raw(text, [...columns.map((c) => set[c]), id]);
+    return text;
   }
 
   private placeholder(n: number): string {
     return this.dialect === 'postgres' ? `$${n}` : '?';
   }
 }
+
+const quoted = (columns: string[]) => columns.map((c) => `"${c}"`).join(', ');
+const valuesOf = (rows: Row[], columns: string[]) => rows.flatMap((row) => columns.map((c) => row[c]));

@@ -72,11 +72,55 @@ for (const kind of STORES) {
           { key: 'w2', value: 'two' },
         ]),
       );
-      await store.db.executeQuery(writes.update('settings', { value: 'uno' }, 'key', 'w1'));
+      await store.db.executeQuery(writes.update('settings', { value: 'uno' }, { key: 'w1' }));
       // The same shape again comes from the statement cache and still binds this call's values.
-      await store.db.executeQuery(writes.update('settings', { value: 'dos' }, 'key', 'w2'));
+      await store.db.executeQuery(writes.update('settings', { value: 'dos' }, { key: 'w2' }));
       assert.equal(await value(store.db, 'w1'), 'uno');
       assert.equal(await value(store.db, 'w2'), 'dos');
+      // Every condition must hold: a row no longer at the value read is left alone, and says so.
+      const stale = await store.db.executeQuery(
+        writes.update('settings', { value: 'tres' }, { key: 'w2', value: 'uno' }),
+      );
+      assert.equal(stale.numAffectedRows, 0n);
+      const current = await store.db.executeQuery(
+        writes.update('settings', { value: 'tres' }, { key: 'w2', value: 'dos' }),
+      );
+      assert.equal(current.numAffectedRows, 1n);
+      assert.equal(await value(store.db, 'w2'), 'tres');
     });
+
+    if (kind === 'postgres') {
+      it('a change at a version is one statement: the update, its rows and its guard all land, or none of them', async () => {
+        const writes = new WriteStatements(store.dialect);
+        await store.db.insertInto('settings').values({ key: 'row', value: 'v1' }).execute();
+        const guard = (key: string) => ({
+          sql: 'select 1 from settings where key = $1 for share',
+          params: [key],
+          refused: () => new Error('guard refused'),
+        });
+        const change = (at: string, to: string, rows: string[], guardKey = 'row') =>
+          store.db.executeQuery<{ n: number }>(
+            writes.changeAt(
+              'settings',
+              { value: to },
+              { key: 'row', value: at },
+              { table: 'settings', rows: rows.map((key) => ({ key, value: to })), types: {} },
+              guard(guardKey),
+            ),
+          );
+        assert.equal((await change('v1', 'v2', ['a1', 'a2'])).rows[0].n, 1);
+        assert.equal(await value(store.db, 'row'), 'v2');
+        assert.equal(await value(store.db, 'a1'), 'v2');
+        assert.equal(await value(store.db, 'a2'), 'v2');
+        // The row moved on: nothing is written, not even the rows that go with it.
+        assert.equal((await change('v1', 'v3', ['b1'])).rows[0].n, 0);
+        assert.equal(await value(store.db, 'row'), 'v2');
+        assert.equal(await value(store.db, 'b1'), undefined);
+        // The guard's row is gone: nothing either.
+        assert.equal((await change('v2', 'v3', ['c1'], 'no-such-row')).rows[0].n, 0);
+        assert.equal(await value(store.db, 'row'), 'v2');
+        assert.equal(await value(store.db, 'c1'), undefined);
+      });
+    }
   });
 }
