@@ -16,7 +16,7 @@ import type { SessionTokens } from '../sentinel/tokens.js';
 import type { CredentialAttempts } from '../sentinel/attempts.js';
 import type { Conversations } from './conversations.js';
 import type { Directory } from './directory.js';
-import type { RealtimeHub } from './realtime.js';
+import type { RealtimeHub, Subscriber } from './realtime.js';
 import {
   conversationSchema,
   conversationWithEventsSchema,
@@ -382,7 +382,7 @@ const agentWorkspace: FastifyPluginAsync<AgentApiDeps> = async (
   };
 
   const streamFor = (acc: string, user: User) => ({
-    subscribe: (s: { send: (m: StreamMessage) => void }) =>
+    subscribe: (s: Subscriber) =>
       hub.watchAgent(acc, { send: s.send, userId: user.id, skillIds: new Set(user.skills.map((k) => k.id)) }),
     replay: replayFor(acc, user),
   });

@@ -2,7 +2,8 @@ import type { EventBus, PlatformEvent } from './bus.js';
 import type { StreamMessage } from './types.js';
 
 export interface Subscriber {
-  send(message: StreamMessage): void;
+  /** `json` is the message as JSON text, written once however many streams send it. */
+  send(message: StreamMessage, json: () => string): void;
 }
 
 /** A conversation watcher: the consumer (public entries only) or an operator (everything). */
@@ -70,18 +71,18 @@ export class RealtimeHub {
     const agents = this.agents.get(conversation.accountId);
     switch (e.type) {
       case 'conversation.event': {
-        const message: StreamMessage = { kind: 'event', conversationId: conversation.conversationId, event: e.event };
+        const message = outgoing({ kind: 'event', conversationId: conversation.conversationId, event: e.event });
         sendTo(consumers, message, (s) => e.event.audience === 'ALL' || s.includePrivate === true);
         sendTo(agents, message, (a) => a.userId === conversation.assignee?.userId);
         break;
       }
       case 'conversation.typing': {
-        const message: StreamMessage = {
+        const message = outgoing({
           kind: 'typing',
           conversationId: conversation.conversationId,
           originator: e.originator,
           typing: e.typing,
-        };
+        });
         sendTo(consumers, message, (s) => e.originator.role !== 'CONSUMER' || s.includePrivate === true);
         sendTo(agents, message, (a) => a.userId === conversation.assignee?.userId && e.originator.role === 'CONSUMER');
         break;
@@ -89,7 +90,7 @@ export class RealtimeHub {
       case 'conversation.opened':
       case 'conversation.assigned':
       case 'conversation.closed': {
-        const message: StreamMessage = { kind: 'conversation', conversation };
+        const message = outgoing({ kind: 'conversation', conversation });
         const previous = e.type === 'conversation.assigned' ? e.previousAssignee?.userId : undefined;
         const previousSkill = e.type === 'conversation.assigned' ? e.previousSkillId : undefined;
         sendTo(
@@ -108,13 +109,24 @@ export class RealtimeHub {
   }
 }
 
+interface Outgoing {
+  message: StreamMessage;
+  json: () => string;
+}
+
+/** A message and its JSON text, made when the first stream needs it and shared by the rest. */
+function outgoing(message: StreamMessage): Outgoing {
+  let text: string | undefined;
+  return { message, json: () => (text ??= JSON.stringify(message)) };
+}
+
 function sendTo<S extends Subscriber>(
   subscribers: Set<S> | undefined,
-  message: StreamMessage,
+  { message, json }: Outgoing,
   concerned: (subscriber: S) => boolean,
 ): void {
   if (!subscribers) return;
-  for (const subscriber of subscribers) if (concerned(subscriber)) subscriber.send(message);
+  for (const subscriber of subscribers) if (concerned(subscriber)) subscriber.send(message, json);
 }
 
 function addTo<S>(index: Map<string, Set<S>>, key: string, subscriber: S): () => void {

@@ -30,9 +30,9 @@ export function serveSse(
     connection: 'keep-alive',
     'x-request-id': String(request.id),
   });
-  const write = (m: StreamMessage) => {
+  const write = (m: StreamMessage, json: () => string) => {
     const id = m.kind === 'event' ? `id: ${m.event.sequence}\n` : '';
-    raw.write(`${id}data: ${JSON.stringify(m)}\n\n`);
+    raw.write(`${id}data: ${json()}\n\n`);
   };
   const stop = streamWith(subscribe, replay, write, () => raw.end());
   const keepAlive = setInterval(() => raw.write(': keep-alive\n\n'), 25_000);
@@ -57,7 +57,7 @@ export function serveWebSocket(
   const stop = streamWith(
     subscribe,
     replay,
-    (m) => socket.readyState === socket.OPEN && socket.send(JSON.stringify(m)),
+    (_m, json) => socket.readyState === socket.OPEN && socket.send(json()),
     () => socket.close(),
   );
   const untrack = hub.track(() => socket.close(1012, 'the server asks the client to reconnect'));
@@ -72,24 +72,26 @@ export function serveWebSocket(
 function streamWith(
   subscribe: (subscriber: Subscriber) => () => void,
   replay: () => Promise<StreamMessage[]>,
-  write: (m: StreamMessage) => void,
+  write: (m: StreamMessage, json: () => string) => void,
   fail: () => void,
 ): () => void {
-  let held: StreamMessage[] | undefined = [];
-  const unsubscribe = subscribe({ send: (m) => (held ? held.push(m) : write(m)) });
+  let held: Array<{ m: StreamMessage; json: () => string }> | undefined = [];
+  const unsubscribe = subscribe({ send: (m, json) => (held ? held.push({ m, json }) : write(m, json)) });
+  const own = (m: StreamMessage) => () => JSON.stringify(m);
   replay().then(
     (messages) => {
       const seen = new Map<string, number>();
       for (const m of messages) {
-        write(m);
+        write(m, own(m));
         if (m.kind === 'event') seen.set(m.conversationId, Math.max(seen.get(m.conversationId) ?? 0, m.event.sequence));
       }
-      write({ kind: 'ready' });
+      const ready: StreamMessage = { kind: 'ready' };
+      write(ready, own(ready));
       const pending = held ?? [];
       held = undefined;
-      for (const m of pending) {
+      for (const { m, json } of pending) {
         if (m.kind === 'event' && m.event.sequence <= (seen.get(m.conversationId) ?? 0)) continue;
-        write(m);
+        write(m, json);
       }
     },
     () => {

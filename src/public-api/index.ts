@@ -7,7 +7,7 @@ import type { Directory } from '../platform/directory.js';
 import type { Conversations } from '../platform/conversations.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
 import type { CredentialAttempts } from '../sentinel/attempts.js';
-import type { Metrics } from '../ops/metrics.js';
+import { childrenOf, type Metrics } from '../ops/metrics.js';
 import { JobStore, jobMigrations } from './jobs.js';
 import { JobWorker } from './worker.js';
 import { commandExecutor } from './execute.js';
@@ -44,13 +44,14 @@ export async function createPublicApi(
     labelNames: ['action', 'status'] as const,
     registers: [deps.metrics.registry],
   });
+  const outcomeOf = childrenOf(outcomes);
   const worker = new JobWorker(
     jobs,
     commandExecutor(deps.conversations, deps.directory),
     deps.log.child({ part: 'public-api' }),
     {
       sharedStore: deps.store.dialect === 'postgres',
-      finished: (job, status) => outcomes.inc({ action: job.action, status }),
+      finished: (job, status) => outcomeOf(job.action, status).inc(),
     },
   );
   await server.register(publicApi, {
