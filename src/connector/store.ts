@@ -206,10 +206,13 @@ export class BotStore {
     const rows = this.queued;
     if (!rows.length) return;
     this.queued = [];
-    const write = this.store.transact(async (tx) => {
-      for (let i = 0; i < rows.length; i += EXCHANGES_PER_INSERT)
-        await tx.executeQuery(this.writes.insert('bot_exchanges', rows.slice(i, i + EXCHANGES_PER_INSERT)));
-    });
+    const write =
+      rows.length <= EXCHANGES_PER_INSERT
+        ? this.store.writeOne(this.writes.insert('bot_exchanges', rows))
+        : this.store.transact(async (tx) => {
+            for (let i = 0; i < rows.length; i += EXCHANGES_PER_INSERT)
+              await tx.executeQuery(this.writes.insert('bot_exchanges', rows.slice(i, i + EXCHANGES_PER_INSERT)));
+          });
     // On PostgreSQL two writes may be in flight at once and the later may commit first.
     this.written = Promise.all([this.written, write.catch((error: unknown) => this.onError(error, rows.length))]);
     for (const row of rows) this.sincePrune.set(row.bot_id, (this.sincePrune.get(row.bot_id) ?? 0) + 1);

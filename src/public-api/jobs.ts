@@ -169,6 +169,7 @@ export class JobStore {
   private readonly dialect: Dialect;
   /** A job's writes join the conversation changes' group commit on SQLite (store/group-commit.ts). */
   private readonly transact: <T>(work: (tx: JobDb) => Promise<T>) => Promise<T>;
+  private readonly writeOne: Store['writeOne'];
 
   constructor(
     store: Store,
@@ -177,6 +178,7 @@ export class JobStore {
     this.db = tablesOf<PublicApiTables>(store.db);
     this.dialect = store.dialect;
     this.transact = (work) => store.transact((tx) => work(tablesOf<PublicApiTables>(tx)));
+    this.writeOne = (query) => store.writeOne(query);
   }
 
   async add(input: NewJob): Promise<Job> {
@@ -193,8 +195,8 @@ export class JobStore {
       expiresAt: createdAt + input.ttlSeconds * 1000,
       progress: { items: 0 },
     };
-    await this.transact((tx) =>
-      tx
+    await this.writeOne(
+      this.db
         .insertInto('public_api_jobs')
         .values({
           id: job.id,
@@ -212,7 +214,7 @@ export class JobStore {
           worker_id: null,
           resume_at: null,
         })
-        .execute(),
+        .compile(),
     );
     return job;
   }
@@ -339,8 +341,8 @@ export class JobStore {
     workerId: string,
     outcome: { status: 'done' } | { status: 'failed'; error: string },
   ): Promise<boolean> {
-    const result = await this.transact((tx) =>
-      tx
+    const result = await this.writeOne(
+      this.db
         .updateTable('public_api_jobs')
         .set({
           status: outcome.status,
@@ -351,9 +353,9 @@ export class JobStore {
         .where('id', '=', id)
         .where('status', '=', 'running')
         .where('worker_id', '=', workerId)
-        .executeTakeFirst(),
+        .compile(),
     );
-    return Number(result.numUpdatedRows) === 1;
+    return Number(result.numAffectedRows) === 1;
   }
 
   /** Forgets jobs that ended before the time; returns how many. */

@@ -2,10 +2,20 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Migration, type Transaction } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  type CompiledQuery,
+  type Migration,
+  type QueryResult,
+  type Transaction,
+} from 'kysely';
 import type { Database } from './schema.js';
 import { migrations, type Dialect } from './migrations.js';
 import { withStatementCache } from './statement-cache.js';
+import { withPreparedStatements } from './prepared-statements.js';
 import { startCheckpointer } from './checkpointer.js';
 import { groupCommit, transactionPerUnit, type Transact } from './group-commit.js';
 import { ensurePrivateFile, tightenIfPresent } from '../util/private-files.js';
@@ -38,6 +48,11 @@ export interface Store {
    * one event-loop turn commit together (see group-commit.ts); a unit must not wait for another.
    */
   readonly transact: Transact;
+  /**
+   * One statement, committed. On SQLite it joins the group commit like any unit; on PostgreSQL a
+   * statement is a transaction of its own, so it runs alone, without BEGIN and COMMIT round trips.
+   */
+  writeOne<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
   /** Adds migrations of a later part (connector, public API); they run in name order with the rest. */
   migrate(extra?: Record<string, Migration>): Promise<void>;
   close(): Promise<void>;
@@ -66,10 +81,12 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       ? openPostgres(options.databaseUrl, options.connectionName, options.onBackgroundError)
       : openSqlite(options);
   const { db, dialect, stop, release } = opened;
+  const transact = dialect === 'sqlite' ? groupCommit(db) : transactionPerUnit(db);
   const store: Store = {
     db,
     dialect,
-    transact: dialect === 'sqlite' ? groupCommit(db) : transactionPerUnit(db),
+    transact,
+    writeOne: (query) => (dialect === 'sqlite' ? transact((tx) => tx.executeQuery(query)) : db.executeQuery(query)),
     async migrate(extra = {}) {
       const all = { ...migrations(dialect), ...extra };
       // Parts add their migrations independently, so a newer part's older-named migration may arrive late.
@@ -170,7 +187,10 @@ function openPostgres(
   // event on the pool, which throws when nobody listens. pg already discards that connection and
   // the next query opens a fresh one, so there is nothing more to do than not crash, and say so.
   pool.on('error', (error) => onError(error, 'an idle PostgreSQL connection failed (the pool replaces it)'));
-  return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), dialect: 'postgres' };
+  return {
+    db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) }),
+    dialect: 'postgres',
+  };
 }
 
 /** Decodes a JSON column, tolerating the empty value. */
