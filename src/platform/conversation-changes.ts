@@ -106,6 +106,22 @@ export function changedColumns(before: Conversation, next: Conversation, now: nu
 }
 
 /**
+ * How a change moves its holders' loads (open conversations held): the previous holder of an
+ * open conversation gives one back, the next holder of one still open takes one. Empty for a
+ * change that neither moves nor closes the conversation.
+ */
+export function loadChanges(before: Conversation, next: Conversation): Array<{ userId: number; by: 1 | -1 }> {
+  const held = (c: Conversation) => (c.status === 'OPEN' && c.assignee ? Number(c.assignee.userId) : null);
+  const was = held(before);
+  const now = held(next);
+  if (was === now) return [];
+  return [
+    ...(was !== null ? [{ userId: was, by: -1 as const }] : []),
+    ...(now !== null ? [{ userId: now, by: 1 as const }] : []),
+  ];
+}
+
+/**
  * Where a conversation stands for those who follow it beyond its log: who holds it, on which
  * skill, open or closed. A change, another instance's notice and a catch-up all tell it apart
  * from what was announced before the same way.

@@ -25,6 +25,7 @@ import {
   changeAnnouncements,
   changedColumns,
   committed,
+  loadChanges,
   standingAnnouncements,
   standingChanges,
   standingOf,
@@ -712,6 +713,8 @@ export class Conversations {
     const change = await work(before, this.store.db);
     const now = Date.now();
     const { next, written, inbound } = committed(before, change, options.answered, now);
+    // A close moves its holder's load too: that takes a transaction (the work is pure, so it can run again there).
+    if (loadChanges(before, next).length) return undefined;
     const id = before.conversationId;
     const { rows } = await this.store.db.executeQuery<{ n: number }>(
       this.writes.changeAt(
@@ -754,6 +757,15 @@ export class Conversations {
       );
       if (numAffectedRows !== 1n) throw new MovedOn();
       version += 1;
+      for (const { userId, by } of loadChanges(before, next))
+        await tx.executeQuery(
+          CompiledQuery.raw(
+            this.store.dialect === 'postgres'
+              ? 'update users set open_conversations = open_conversations + $1 where id = $2'
+              : 'update users set open_conversations = open_conversations + ? where id = ?',
+            [by, userId],
+          ),
+        );
       // After the row's update: entries are only written onto the version they were numbered on.
       if (written.length)
         await tx.executeQuery(

@@ -1,5 +1,4 @@
-import type { ExpressionBuilder } from 'kysely';
-import type { Database, Db } from '../store/index.js';
+import type { Db } from '../store/index.js';
 import type { Assignee, Sdes } from './types.js';
 
 export interface Candidate {
@@ -31,20 +30,18 @@ export function toAssignee(c: Candidate): Assignee {
   return { userId: String(c.userId), userType: c.userType, ...(c.botId ? { botId: c.botId } : {}) };
 }
 
-const openCount = (eb: ExpressionBuilder<Database, 'users'>) =>
-  eb
-    .selectFrom('conversations')
-    .select((e) => e.fn.countAll<number>().as('n'))
-    .whereRef('conversations.assignee_user_id', '=', 'users.id')
-    .where('conversations.status', '=', 'OPEN')
-    .as('open');
-
 /** ONLINE bot users serving the skill, with their current load. */
 export async function onlineBots(db: Db, skillId: number): Promise<Candidate[]> {
   const rows = await db
     .selectFrom('users')
     .innerJoin('user_skills', 'user_skills.user_id', 'users.id')
-    .select((eb) => ['users.id', 'users.user_type', 'users.bot_id', 'users.max_conversations', openCount(eb)])
+    .select([
+      'users.id',
+      'users.user_type',
+      'users.bot_id',
+      'users.max_conversations',
+      'users.open_conversations as open',
+    ])
     .where('user_skills.skill_id', '=', skillId)
     .where('users.user_type', '=', 'BOT')
     .where('users.state', '=', 'ONLINE')
@@ -60,9 +57,9 @@ export async function onlineBots(db: Db, skillId: number): Promise<Candidate[]> 
 
 /**
  * One user of the account as a routing candidate, or undefined when unknown. `lock` (PostgreSQL)
- * holds the user's row until the change commits, and counts only then: two changes handing the
- * same agent a conversation at once take turns, so the second counts the first's, and a cap
- * holds however many instances assign at the same moment.
+ * holds the user's row until the change commits: two changes handing the same agent a
+ * conversation at once take turns, and the second reads the load the first committed (a locking
+ * read returns the row's latest version), so a cap holds however many instances assign at once.
  */
 export async function candidate(
   db: Db,
@@ -70,29 +67,19 @@ export async function candidate(
   userId: number,
   lock = false,
 ): Promise<(Candidate & { online: boolean }) | undefined> {
-  // A separate statement: the count must be read after the lock is granted, not from the
-  // snapshot the locking statement started with.
-  if (lock)
-    await db
-      .selectFrom('users')
-      .select('id')
-      .where('id', '=', userId)
-      .where('account_id', '=', accountId)
-      .forUpdate()
-      .execute();
-  const r = await db
+  const query = db
     .selectFrom('users')
-    .select((eb) => [
+    .select([
       'users.id',
       'users.user_type',
       'users.bot_id',
       'users.max_conversations',
       'users.state',
-      openCount(eb),
+      'users.open_conversations as open',
     ])
     .where('users.account_id', '=', accountId)
-    .where('users.id', '=', userId)
-    .executeTakeFirst();
+    .where('users.id', '=', userId);
+  const r = await (lock ? query.forUpdate() : query).executeTakeFirst();
   if (!r) return undefined;
   return {
     userId: r.id,

@@ -220,5 +220,23 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0006_user_open_conversations': {
+      /**
+       * How many open conversations each user holds, kept by the changes that assign and close
+       * them (in their transaction): routing reads it instead of counting the user's conversations
+       * on every arrival, which grew with every conversation open.
+       */
+      async up(db: MigrationDb) {
+        await db.schema
+          .alterTable('users')
+          .addColumn('open_conversations', 'integer', (c) => c.notNull().defaultTo(0))
+          .execute();
+        await sql`
+          update users set open_conversations = (
+            select count(*) from conversations
+            where conversations.assignee_user_id = users.id and conversations.status = 'OPEN'
+          )`.execute(db);
+      },
+    },
   };
 }

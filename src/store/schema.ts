@@ -25,6 +25,8 @@ export interface Database {
     /** For BOT users: the connector's bot configuration this user speaks for. */
     bot_id: string | null;
     created_at: number;
+    /** Open conversations the user holds, kept by the changes that assign and close them. */
+    open_conversations: Generated<number>;
   };
 
   user_skills: { user_id: number; skill_id: number };

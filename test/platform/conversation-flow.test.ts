@@ -31,6 +31,21 @@ for (const kind of STORES) {
       await store?.dispose();
     });
 
+    /** Every user's load as the store keeps it, against the open conversations the user holds. */
+    const assertLoadsKept = async () => {
+      const db = running.app.store.db;
+      const users = await db.selectFrom('users').select(['id', 'open_conversations']).execute();
+      const held = await db
+        .selectFrom('conversations')
+        .select(['assignee_user_id', (eb) => eb.fn.countAll<number>().as('n')])
+        .where('status', '=', 'OPEN')
+        .groupBy('assignee_user_id')
+        .execute();
+      const counted = new Map(held.map((r) => [r.assignee_user_id, Number(r.n)]));
+      for (const u of users) assert.equal(u.open_conversations, counted.get(u.id) ?? 0, `load of user ${u.id}`);
+      return new Map(users.map((u) => [String(u.id), u.open_conversations]));
+    };
+
     it('admin creates the account, skills, a HUMAN user and an app', async () => {
       assert.equal((await admin.post('/admin/v1/accounts', { accountId: acc })).status, 201);
       const sales = await admin.post('/admin/v1/accounts/acme/skills', { name: 'sales' });
@@ -106,6 +121,11 @@ for (const kind of STORES) {
       assert.equal(accepted.status, 200);
       assert.deepEqual(accepted.body.assignee, { userId: agentId, userType: 'HUMAN' });
       assert.deepEqual((await agent.get('/api/account/acme/agent/queue')).body.conversations, []);
+    });
+
+    it('the agent’s load kept in the store counts the conversation it accepted', async () => {
+      const loads = await assertLoadsKept();
+      assert.equal(loads.get(agentId), 1);
     });
 
     it('consumer and agent exchange messages, seen in order on both streams', async () => {
@@ -258,6 +278,11 @@ for (const kind of STORES) {
       });
       assert.equal(late.status, 409);
       assert.equal(late.body.error.code, 'conversation-closed');
+    });
+
+    it('after the transfer and the close, every load kept in the store is what its holder holds', async () => {
+      const loads = await assertLoadsKept();
+      assert.equal(loads.get(agentId), 0);
     });
 
     it('a restart on the same store keeps every conversation and event', async () => {
