@@ -142,7 +142,11 @@ interface VerifiedToken {
  * the subject, with an expiry, signed by a secret kept in the store (shared by all instances).
  */
 export class SessionTokens {
-  private secret?: Uint8Array;
+  /**
+   * The secret as a WebCrypto key, imported once: jose imports a raw secret again on every sign
+   * and verify, which cost more than the HMAC itself and was most of opening a conversation.
+   */
+  private secret?: CryptoKey;
   /**
    * Tokens whose signature was checked, by their exact text: every consumer request carries the
    * same token, and checking the HMAC again cost more than the rest of the request's auth. The
@@ -195,7 +199,7 @@ export class SessionTokens {
     }
   }
 
-  private async key(): Promise<Uint8Array> {
+  private async key(): Promise<CryptoKey> {
     if (!this.secret) {
       const db = this.store.db;
       const stored = await settingOrCreate(db, SESSION_SECRET, () => this.box.seal(randomBytes(32).toString('base64')));
@@ -212,7 +216,13 @@ export class SessionTokens {
         },
       });
       if (value === undefined) throw new Error('the session-token secret vanished from the store');
-      this.secret = Buffer.from(value, 'base64');
+      this.secret = await crypto.subtle.importKey(
+        'raw',
+        Buffer.from(value, 'base64'),
+        { name: 'HMAC', hash: 'SHA-256' },
+        false,
+        ['sign', 'verify'],
+      );
     }
     return this.secret;
   }
