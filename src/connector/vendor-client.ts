@@ -232,7 +232,8 @@ export class CustomEndpointClient {
     const { text } = read;
     let parsed: unknown = text;
     let notJson: string | undefined;
-    if (text.trim() !== '') {
+    // Tested, not trimmed: trim() would copy the whole answer.
+    if (/[^ \t\n\r]/.test(text)) {
       try {
         parsed = JSON.parse(text);
       } catch {
