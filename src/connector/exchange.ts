@@ -7,6 +7,7 @@ import type { Directory } from '../platform/directory.js';
 import type { Conversation } from '../platform/types.js';
 import type { RowGuard } from '../store/index.js';
 import { exceededJsonLimit } from '../util/json-bounds.js';
+import { childrenOf } from '../ops/metrics.js';
 
 import { escalationPlan } from './escalation.js';
 import { carryOut, type ExecutionContext, type Remainder } from './executor.js';
@@ -61,7 +62,15 @@ export interface ExchangeDeps {
  * the answer within its bounds, carry it out, escalate when anything fails, record it all.
  */
 export class Exchanges {
-  constructor(private readonly deps: ExchangeDeps) {}
+  private readonly exchangesBy: (outcome: string) => { inc(): void };
+  private readonly errorsBy: (code: string) => { inc(): void };
+  private readonly latencyOf: (call: string) => { startTimer(): () => void };
+
+  constructor(private readonly deps: ExchangeDeps) {
+    this.exchangesBy = childrenOf(deps.stats.exchanges);
+    this.errorsBy = childrenOf(deps.stats.errors);
+    this.latencyOf = childrenOf(deps.stats.vendorLatency);
+  }
 
   async run(runtime: Runtime, conversationId: string, inbound: Inbound): Promise<void> {
     const { eventType, upTo } = inbound;
@@ -285,7 +294,7 @@ export class Exchanges {
   }
 
   async timed<T>(call: string, fn: () => Promise<T>): Promise<T> {
-    const end = this.deps.stats.vendorLatency.startTimer({ call });
+    const end = this.latencyOf(call).startTimer();
     try {
       return await fn();
     } finally {
@@ -296,8 +305,8 @@ export class Exchanges {
   private finish(exchange: Exchange, outcome: ExchangeOutcome, started: number): void {
     exchange.outcome = outcome;
     exchange.durationMs = Date.now() - started;
-    this.deps.stats.exchanges.inc({ outcome });
-    for (const e of exchange.errors) this.deps.stats.errors.inc({ code: e.code });
+    this.exchangesBy(outcome).inc();
+    for (const e of exchange.errors) this.errorsBy(e.code).inc();
     this.deps.botStore.recordExchange(exchange);
   }
 

@@ -4,7 +4,7 @@ import type { Store, Db, RowGuard } from '../store/index.js';
 import { WriteStatements } from '../store/index.js';
 import { conflict, forbidden, notFound } from '../errors.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
-import type { Metrics } from '../ops/metrics.js';
+import { childrenOf, type Metrics } from '../ops/metrics.js';
 import type { EventBus, PlatformEvent } from './bus.js';
 import { InProcessTransport, type BusTransport, type ChangeNotice, type TypingNotice } from './transport.js';
 import { isUserId, type Directory } from './directory.js';
@@ -115,6 +115,7 @@ class MovedOn extends Error {}
 export class Conversations {
   private readonly mutex = new KeyedMutex();
   private readonly writes: WriteStatements;
+  private readonly eventsWritten: (type: string) => { inc(): void };
   /** PostgreSQL serves several writers at once (a pool, other instances): rows counted are locked first. SQLite has one writer. */
   private readonly locksRows: boolean;
 
@@ -138,12 +139,13 @@ export class Conversations {
     private readonly store: Store,
     private readonly directory: Directory,
     private readonly bus: EventBus,
-    private readonly metrics: Metrics,
+    metrics: Metrics,
     /** Tells the other instances on the store what is not stored (typing); changes they hear of from the store. */
     private readonly transport: BusTransport = new InProcessTransport(),
   ) {
     this.writes = new WriteStatements(store.dialect);
     this.locksRows = store.dialect === 'postgres';
+    this.eventsWritten = childrenOf(metrics.eventsWritten);
   }
 
   async open(accountId: string, input: OpenConversation): Promise<Conversation> {
@@ -682,7 +684,7 @@ export class Conversations {
       const known = this.announced.get(conversationId);
       if (known && before.lastSequence > known.sequence)
         await this.announceEntries(before, known.sequence, before.lastSequence);
-      for (const event of written) this.metrics.eventsWritten.inc({ type: event.type });
+      for (const event of written) this.eventsWritten(event.type).inc();
       this.publish(changeAnnouncements(before, next, written));
       this.remember(next);
       this.hold(next, version);
