@@ -717,19 +717,13 @@ export class Conversations {
     const { next, written, inbound } = committed(before, change, options.answered, now);
     // A close moves its holder's load too: that takes a transaction (the work is pure, so it can run again there).
     if (loadChanges(before, next).length) return undefined;
-    const id = before.conversationId;
+    const { set, where, entries } = rowWrites(before, next, written, inbound, now, held.version);
     const { rows } = await this.store.db.executeQuery<{ n: number }>(
       this.writes.changeAt(
         'conversations',
-        { ...changedColumns(before, next, now, inbound), version: held.version + 1 },
-        { id, version: held.version },
-        written.length
-          ? {
-              table: 'conversation_events',
-              rows: written.map((e) => toEventRow(id, e)),
-              types: EVENT_COLUMN_TYPES,
-            }
-          : undefined,
+        set,
+        where,
+        entries.length ? { table: 'conversation_events', rows: entries, types: EVENT_COLUMN_TYPES } : undefined,
         options.guard,
       ),
     );
@@ -744,38 +738,19 @@ export class Conversations {
     { answered, within, guard }: ChangeOptions,
   ): Promise<Committed> {
     const before = from.conversation;
-    const id = before.conversationId;
     const change = await work(before, tx);
     const now = Date.now();
     const { next, written, inbound } = committed(before, change, answered, now);
     let version = from.version;
     if (written.length || next !== before) {
-      const { numAffectedRows } = await tx.executeQuery(
-        this.writes.update(
-          'conversations',
-          { ...changedColumns(before, next, now, inbound), version: version + 1 },
-          { id, version },
-        ),
-      );
+      const { set, where, entries } = rowWrites(before, next, written, inbound, now, version);
+      const { numAffectedRows } = await tx.executeQuery(this.writes.update('conversations', set, where));
       if (numAffectedRows !== 1n) throw new MovedOn();
       version += 1;
       for (const { userId, by } of loadChanges(before, next))
-        await tx.executeQuery(
-          CompiledQuery.raw(
-            this.store.dialect === 'postgres'
-              ? 'update users set open_conversations = open_conversations + $1 where id = $2'
-              : 'update users set open_conversations = open_conversations + ? where id = ?',
-            [by, userId],
-          ),
-        );
+        await tx.executeQuery(this.writes.increment('users', 'open_conversations', by, { id: userId }));
       // After the row's update: entries are only written onto the version they were numbered on.
-      if (written.length)
-        await tx.executeQuery(
-          this.writes.insert(
-            'conversation_events',
-            written.map((e) => toEventRow(id, e)),
-          ),
-        );
+      if (entries.length) await tx.executeQuery(this.writes.insert('conversation_events', entries));
     }
     if (guard) {
       const { rows } = await tx.executeQuery(CompiledQuery.raw(guard.sql, [...guard.params]));
@@ -824,6 +799,23 @@ export class Conversations {
     const { rows } = await db.executeQuery<ConversationRow>(CompiledQuery.raw(sql, [conversationId]));
     return rows.length ? { conversation: toConversation(rows[0]), version: rows[0].version } : undefined;
   }
+}
+
+/** What a change writes: its row's update onto `version` (and the next version), and its log entries' rows. */
+function rowWrites(
+  before: Conversation,
+  next: Conversation,
+  written: readonly ConversationEvent[],
+  inbound: number | undefined,
+  now: number,
+  version: number,
+) {
+  const id = before.conversationId;
+  return {
+    set: { ...changedColumns(before, next, now, inbound), version: version + 1 },
+    where: { id, version },
+    entries: written.map((e) => toEventRow(id, e)),
+  };
 }
 
 /** A change as committed: the state before and after, its entries, and the row's version now. */

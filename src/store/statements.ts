@@ -55,6 +55,17 @@ export class WriteStatements {
     return CompiledQuery.raw(text, [...columns.map((c) => set[c]), ...keys.map((k) => where[k])]);
   }
 
+  /** `update table set <column> = <column> + by where <where's keys>`. */
+  increment(table: string, column: string, by: number, where: Row): CompiledQuery {
+    const keys = Object.keys(where);
+    const text = this.text(`+ ${table} ${column} ${keys.join(',')}`, () => {
+      let n = 1;
+      const condition = keys.map((k) => `"${k}" = ${this.placeholder(++n)}`).join(' and ');
+      return `update "${table}" set "${column}" = "${column}" + ${this.placeholder(1)} where ${condition}`;
+    });
+    return CompiledQuery.raw(text, [by, ...keys.map((k) => where[k])]);
+  }
+
   /**
    * PostgreSQL: an update of one row at the version it was read at (`where`), the rows that go
    * with it, and the guard, as one statement: one round trip, atomic on its own, no transaction
