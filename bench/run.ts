@@ -265,13 +265,18 @@ function tables(rows: Row[]): { text: string; markdown: string } {
     r.target?.text ?? '',
     verdict(r),
   ]);
+  return rendered(head, body, (i) => i >= 2 && i <= 4);
+}
+
+/** A table as aligned text for the terminal and as Markdown; `numeric` columns align right. */
+function rendered(head: string[], body: string[][], numeric: (column: number) => boolean) {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i >= 2 && i <= 4 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
+    cells.map((c, i) => (numeric(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
   const text = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
   const markdown = [
     `| ${head.join(' | ')} |`,
-    `| ${head.map((_, i) => (i >= 2 && i <= 4 ? '---:' : '---')).join(' | ')} |`,
+    `| ${head.map((_, i) => (numeric(i) ? '---:' : '---')).join(' | ')} |`,
     ...body.map((b) => `| ${b.join(' | ')} |`),
   ].join('\n');
   return { text, markdown };
@@ -914,16 +919,7 @@ function comparison(
       return a === undefined || b === undefined || !b || !Number.isFinite(a / b) ? '' : `${fmt((a / b) * 100, 0)} %`;
     }),
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ');
-  const text = [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
-  const markdown = [
-    `| ${head.join(' | ')} |`,
-    `| ${head.map((_, i) => (i >= 2 ? '---:' : '---')).join(' | ')} |`,
-    ...body.map((b) => `| ${b.join(' | ')} |`),
-  ].join('\n');
-  return { text, markdown };
+  return rendered(head, body, (i) => i >= 2);
 }
 
 async function main(): Promise<void> {
