@@ -109,13 +109,13 @@ export class RealtimeHub {
   }
 }
 
-interface Outgoing {
+export interface Outgoing {
   message: StreamMessage;
   json: () => string;
 }
 
 /** A message and its JSON text, made when the first stream needs it and shared by the rest. */
-function outgoing(message: StreamMessage): Outgoing {
+export function outgoing(message: StreamMessage): Outgoing {
   let text: string | undefined;
   return { message, json: () => (text ??= JSON.stringify(message)) };
 }

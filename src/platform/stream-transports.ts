@@ -1,7 +1,7 @@
 import type { StreamMessage } from './types.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { RealtimeHub, Subscriber } from './realtime.js';
+import { outgoing, type Outgoing, type RealtimeHub, type Subscriber } from './realtime.js';
 
 /**
  * The two ways a realtime stream travels: Server-Sent Events and WebSocket, both replaying the log
@@ -75,21 +75,22 @@ function streamWith(
   write: (m: StreamMessage, json: () => string) => void,
   fail: () => void,
 ): () => void {
-  let held: Array<{ m: StreamMessage; json: () => string }> | undefined = [];
-  const unsubscribe = subscribe({ send: (m, json) => (held ? held.push({ m, json }) : write(m, json)) });
-  const own = (m: StreamMessage) => () => JSON.stringify(m);
+  let held: Outgoing[] | undefined = [];
+  const unsubscribe = subscribe({
+    send: (message, json) => (held ? held.push({ message, json }) : write(message, json)),
+  });
   replay().then(
     (messages) => {
       const seen = new Map<string, number>();
       for (const m of messages) {
-        write(m, own(m));
+        write(m, outgoing(m).json);
         if (m.kind === 'event') seen.set(m.conversationId, Math.max(seen.get(m.conversationId) ?? 0, m.event.sequence));
       }
-      const ready: StreamMessage = { kind: 'ready' };
-      write(ready, own(ready));
+      const ready = outgoing({ kind: 'ready' });
+      write(ready.message, ready.json);
       const pending = held ?? [];
       held = undefined;
-      for (const { m, json } of pending) {
+      for (const { message: m, json } of pending) {
         if (m.kind === 'event' && m.event.sequence <= (seen.get(m.conversationId) ?? 0)) continue;
         write(m, json);
       }
