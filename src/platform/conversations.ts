@@ -638,7 +638,7 @@ export class Conversations {
     const bot = pickLeastLoaded(await onlineBots(tx, skill.id));
     if (bot) {
       const assignee = toAssignee(bot);
-      // Counted again under the bot's row lock: the count that picked it may be stale already.
+      // Read again under the bot's row lock: the load that picked it may be stale already.
       const load = this.locksRows
         ? ((await candidate(tx, current.accountId, bot.userId, true))?.open ?? bot.open)
         : bot.open;
