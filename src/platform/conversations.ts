@@ -80,9 +80,10 @@ export type Step =
 /** What else a change commits, in its own transaction: all of it is written, or none. */
 export interface ActOptions {
   answered?: Answered;
-  /** More writes of the change's author (a job's progress, say), in the same transaction. */
-  within?: (tx: Db) => Promise<void>;
-  /** A row that must still exist when the change commits (the lease of the bot it speaks for), else guard.refused() is thrown. */
+  /**
+   * A row that must still exist when the change commits (the lease of the bot it speaks for, the
+   * job it carries out), else guard.refused() is thrown; its `then` commits with the change.
+   */
   guard?: RowGuard;
 }
 
@@ -259,7 +260,7 @@ export class Conversations {
    * Several steps of one originator as one change: one commit, its entries in order, nothing
    * announced before the commit. A bot's answer goes this way, with what it answered (`answered`)
    * committed alongside, so a crash can neither lose the answer's record nor deliver it twice;
-   * `within` adds the author's own writes (or checks) to the same transaction.
+   * `guard` holds it to a row of its author's (and moves that row on with it).
    * Every step needs the conversation open (else `conversation-closed`), as the draft is after the
    * steps before it; steps may be none (only `answered` is written then).
    */
@@ -501,14 +502,14 @@ export class Conversations {
     return (await this.act(accountId, conversationId, originator, [{ kind: 'ttr', ttr }])).next;
   }
 
-  /** Merges engagement attributes into the conversation's SDES (see mergeSdes); `within` as for `act`. */
+  /** Merges engagement attributes into the conversation's SDES (see mergeSdes); `guard` as for `act`. */
   async updateSdes(
     accountId: string,
     conversationId: string,
     originator: Originator,
     update: Sdes,
     visitor?: Visitor,
-    options: Pick<ActOptions, 'within' | 'guard'> = {},
+    options: Pick<ActOptions, 'guard'> = {},
   ): Promise<Conversation> {
     const { next } = await this.changeReturningEvents(
       accountId,
@@ -710,7 +711,7 @@ export class Conversations {
           throw error;
         });
     }
-    if (!options.pure || options.within) return undefined;
+    if (!options.pure) return undefined;
     const before = held.conversation;
     const change = await work(before, this.store.db);
     const now = Date.now();
@@ -735,7 +736,7 @@ export class Conversations {
     tx: Db,
     from: Held,
     work: (current: Conversation, tx: Db) => Promise<Change>,
-    { answered, within, guard }: ChangeOptions,
+    { answered, guard }: ChangeOptions,
   ): Promise<Committed> {
     const before = from.conversation;
     const change = await work(before, tx);
@@ -752,11 +753,7 @@ export class Conversations {
       // After the row's update: entries are only written onto the version they were numbered on.
       if (entries.length) await tx.executeQuery(this.writes.insert('conversation_events', entries));
     }
-    if (guard) {
-      const { rows } = await tx.executeQuery(CompiledQuery.raw(guard.sql, [...guard.params]));
-      if (!rows.length) throw guard.refused();
-    }
-    await within?.(tx);
+    if (guard) await this.writes.enforce(tx, guard);
     return { before, next, written, version };
   }
 

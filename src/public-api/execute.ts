@@ -3,6 +3,8 @@ import type { Conversations, NewMessage, Step } from '../platform/conversations.
 import type { Directory } from '../platform/directory.js';
 import { sdesFromList } from '../platform/routing.js';
 import type { Originator } from '../platform/types.js';
+import { notFound } from '../errors.js';
+import type { RowGuard } from '../store/index.js';
 import type { Job, JobProgress } from './jobs.js';
 import {
   isPause,
@@ -25,15 +27,16 @@ import type { JobExecutor, RecordProgress } from './worker.js';
  */
 export function commandExecutor(conversations: Conversations, directory: Directory): JobExecutor {
   const speaker = async (job: Job): Promise<Originator> => {
-    const conversation = await conversations.get(job.accountId, job.conversationId);
+    const conversation = await conversations.current(job.conversationId);
+    if (conversation?.accountId !== job.accountId) throw notFound(`unknown conversation '${job.conversationId}'`);
     const holder = conversation.assignee;
     return holder?.userType === 'BOT'
       ? { role: 'BOT', userId: holder.userId }
       : { role: 'AGENT', userId: job.actorUserId };
   };
 
-  const act = async (job: Job, steps: Step[], within: ReturnType<RecordProgress>) => {
-    await conversations.act(job.accountId, job.conversationId, await speaker(job), steps, { within });
+  const act = async (job: Job, steps: Step[], guard: RowGuard) => {
+    await conversations.act(job.accountId, job.conversationId, await speaker(job), steps, { guard });
   };
 
   /** Typing shown (unless turned off) until the pause ends; cut short when the worker stops. */
@@ -82,16 +85,16 @@ export function commandExecutor(conversations: Conversations, directory: Directo
   return async (job, signal, record) => {
     const { accountId: acc, conversationId: id } = job;
     // A single action is one change, committed with the job done.
-    const done = record(job.progress, 'done');
+    const done = () => record(job.progress, 'done');
     switch (job.action) {
       case 'messages':
         return sendMessages(job, job.payload as MessagesCommand, signal, record);
       case 'transfer': {
         const skill = await directory.requireSkill(acc, (job.payload as TransferCommand).skill);
-        return act(job, [{ kind: 'transfer', skill }], done);
+        return act(job, [{ kind: 'transfer', skill }], done());
       }
       case 'close':
-        return act(job, [{ kind: 'close', reason: 'API' }], done);
+        return act(job, [{ kind: 'close', reason: 'API' }], done());
       case 'sdes': {
         const { sdes, sharkVisitorId, sharkSessionId } = job.payload as SdesCommand;
         await conversations.updateSdes(
@@ -100,13 +103,13 @@ export function commandExecutor(conversations: Conversations, directory: Directo
           await speaker(job),
           sdesFromList(sdes),
           { sharkVisitorId, sharkSessionId },
-          { within: done },
+          { guard: done() },
         );
         return;
       }
       case 'ttr': {
         const { ttrType, value } = job.payload as TtrCommand;
-        return act(job, [{ kind: 'ttr', ttr: { ttrType, value: ttrSeconds(value) } }], done);
+        return act(job, [{ kind: 'ttr', ttr: { ttrType, value: ttrSeconds(value) } }], done());
       }
     }
   };

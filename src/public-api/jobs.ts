@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
-import type { Db, Dialect, MigrationDb, Store } from '../store/index.js';
+import type { Dialect, MigrationDb, RowGuard, Store } from '../store/index.js';
 import { json, tablesOf } from '../store/index.js';
 import type { Action } from './commands.js';
 
@@ -244,6 +244,10 @@ export class JobStore {
    * time, so a running job of its own found here is one it left (a store failure ended its run).
    */
   async next(conversationId: string, claimant: Claimant): Promise<Step> {
+    if (this.dialect === 'postgres') {
+      const step = await this.startHead(conversationId, claimant.self);
+      if (step) return step;
+    }
     const { self, aliveSince } = claimant;
     return this.transact(async (tx) => {
       // SQLite runs one transaction at a time anyway; PostgreSQL instances queue on this lock.
@@ -278,13 +282,15 @@ export class JobStore {
         return { kind: 'resumed', job: toJob(taken as JobRow), from };
       }
       const now = this.now();
+      // Both conditional: on PostgreSQL, `startHead` may have started it meanwhile without this lock.
       if (Number(head.expires_at) <= now) {
-        await tx
+        const expired = await tx
           .updateTable('public_api_jobs')
           .set({ status: 'expired', finished_at: now })
           .where('id', '=', head.id)
           .where('status', '=', 'queued')
-          .execute();
+          .executeTakeFirst();
+        if (Number(expired.numUpdatedRows) !== 1) return { kind: 'busy' };
         return { kind: 'expired', job: { ...toJob(head as JobRow), status: 'expired', finishedAt: now } };
       }
       const started = await tx
@@ -293,31 +299,64 @@ export class JobStore {
         .where('id', '=', head.id)
         .where('status', '=', 'queued')
         .returningAll()
-        .executeTakeFirstOrThrow();
-      return { kind: 'started', job: toJob(started as JobRow) };
+        .executeTakeFirst();
+      return started ? { kind: 'started', job: toJob(started as JobRow) } : { kind: 'busy' };
     });
   }
 
   /**
-   * Moves a running job's record on, in the transaction of the conversation change that carries
-   * that part out (`Conversations.act`'s `within`), so the change and the record commit together
-   * or not at all; `done` goes with the job's last part. A job that is no longer this worker's,
-   * or no longer where it left it, throws JobLost and so rolls the change back.
+   * PostgreSQL, the usual cases in one statement (no transaction, no advisory lock): no job left,
+   * or a queued head within its ttl, started. The head's row lock stands in for the
+   * conversation's lock: a head another worker started meanwhile is found running and not
+   * started here. A head that ended meanwhile is not found by the lock, but is by the statement's
+   * snapshot (`waiting`), so it is never taken for "no job left". Anything else (a running head,
+   * an expired one, one that ended meanwhile) goes the locked way: undefined then.
    */
-  async advance(tx: Db, id: string, workerId: string, from: JobProgress, to: JobProgress | 'done'): Promise<void> {
-    const set =
-      to === 'done'
-        ? { status: 'done', finished_at: this.now(), resume_at: null }
-        : { done_items: to.items, resume_at: to.resumeAt ?? null };
-    const result = await tablesOf<PublicApiTables>(tx)
-      .updateTable('public_api_jobs')
-      .set(set)
-      .where('id', '=', id)
-      .where('status', '=', 'running')
-      .where('worker_id', '=', workerId)
-      .where('done_items', '=', from.items)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) !== 1) throw new JobLost(id);
+  private async startHead(conversationId: string, self: string): Promise<Step | undefined> {
+    const now = this.now();
+    const { rows } = await sql<JobRow & { started: boolean; waiting: boolean }>`
+      with head as (
+        select * from public_api_jobs
+        where conversation_id = ${conversationId} and status in ('queued', 'running')
+        order by seq limit 1 for update
+      ), started as (
+        update public_api_jobs as j set status = 'running', started_at = ${now}, worker_id = ${self}
+        from head where j.id = head.id and head.status = 'queued' and head.expires_at > ${now}
+        returning j.*
+      )
+      select started.*, started.id is not null as started, exists (
+        select 1 from public_api_jobs where conversation_id = ${conversationId} and status in ('queued', 'running')
+      ) as waiting
+      from (select 1) as one left join started on true`.execute(this.db);
+    const [row] = rows;
+    if (row.started) return { kind: 'started', job: toJob(row) };
+    return row.waiting ? undefined : { kind: 'idle' };
+  }
+
+  /**
+   * Holds the conversation change that carries a part of a running job out to the job's record,
+   * and moves the record on with it ('done' with the job's last part): the change and the record
+   * commit together or not at all (`Conversations.act`'s guard). A job that is no longer this
+   * worker's, or no longer where it left it, refuses the change with JobLost.
+   */
+  progressGuard(id: string, workerId: string, from: JobProgress, to: JobProgress | 'done'): RowGuard {
+    const pg = this.dialect === 'postgres';
+    return {
+      // Locked on PostgreSQL until the change commits: a takeover waits for it, and finds the progress it made.
+      sql: pg
+        ? `select 1 from public_api_jobs where id = $1 and status = 'running' and worker_id = $2 and done_items = $3 for update`
+        : `select 1 from public_api_jobs where id = ? and status = 'running' and worker_id = ? and done_items = ?`,
+      params: [id, workerId, from.items],
+      refused: () => new JobLost(id),
+      then: {
+        table: 'public_api_jobs',
+        set:
+          to === 'done'
+            ? { status: 'done', finished_at: this.now(), resume_at: null }
+            : { done_items: to.items, resume_at: to.resumeAt ?? null },
+        where: { id },
+      },
+    };
   }
 
   /** Conversations with jobs waiting, oldest job first. */

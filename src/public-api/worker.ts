@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DomainError } from '../errors.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
-import type { Db } from '../store/index.js';
+import type { RowGuard } from '../store/index.js';
 import { JobLost, type Claimant, type Job, type JobProgress, type JobStatus, type JobStore } from './jobs.js';
 
 /**
- * The `within` of the conversation change that carries a job from one point of its progress to
+ * The guard of the conversation change that carries a job from one point of its progress to
  * the next ('done': its last part), so the change and the job's record commit together.
  */
-export type RecordProgress = (from: JobProgress, to: JobProgress | 'done') => (tx: Db) => Promise<void>;
+export type RecordProgress = (from: JobProgress, to: JobProgress | 'done') => RowGuard;
 
 /**
  * Carries out one job against the platform from `job.progress` on, every part committed with
@@ -38,7 +38,7 @@ export interface WorkerOptions {
  * than polling for it, and takes each next job from the store, so the store's order is the only
  * order, whichever instance accepted the job. A slow heartbeat keeps this worker known alive
  * and picks up what stopped instances left behind: jobs they accepted, and jobs they were
- * running, which are finished from their committed progress (exactly once: see `advance`).
+ * running, which are finished from their committed progress (exactly once: see `progressGuard`).
  */
 export class JobWorker {
   readonly id = randomUUID();
@@ -156,7 +156,7 @@ export class JobWorker {
 
   private async run(job: Job): Promise<void> {
     try {
-      await this.execute(job, this.stop.signal, (from, to) => (tx) => this.jobs.advance(tx, job.id, this.id, from, to));
+      await this.execute(job, this.stop.signal, (from, to) => this.jobs.progressGuard(job.id, this.id, from, to));
       this.report(job, 'done');
     } catch (error) {
       if (error instanceof JobLost) {

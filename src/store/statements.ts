@@ -4,15 +4,18 @@ import type { Dialect } from './migrations.js';
 type Row = Record<string, unknown>;
 
 /**
- * A row a write needs to exist when it commits, share-locked until it does (a bot's lease at the
- * epoch its driver holds). Data rather than a callback, so that a write can carry it inside its
- * own statement: `sql` selects the row, with its own placeholders $1…; `refused` is the error of a
- * write that found it gone.
+ * A row a write needs to exist when it commits, locked until it does (a bot's lease at the epoch
+ * its driver holds, a Public API job at the progress its worker left it). Data rather than a
+ * callback, so that a write can carry it inside its own statement: `sql` selects the row (and
+ * locks it, on PostgreSQL), with its own placeholders ($1… on PostgreSQL, ? on SQLite); `refused`
+ * is the error of a write that found it gone; `then` is what the write moves on in that row when
+ * it lands (the job's progress), so the two commit together or not at all.
  */
 export interface RowGuard {
   sql: string;
   params: readonly unknown[];
   refused(): Error;
+  then?: { table: string; set: Row; where: Row };
 }
 
 /** Rows to insert, with the SQL type of each column that is not text (see `changeAt`). */
@@ -69,8 +72,9 @@ export class WriteStatements {
   /**
    * PostgreSQL: an update of one row at the version it was read at (`where`), the rows that go
    * with it, and the guard, as one statement: one round trip, atomic on its own, no transaction
-   * around it. The rows are inserted only if the update lands (and the guard's row exists); the
-   * statement answers `{ n }`, 1 when it did, 0 when the row moved on or the guard is gone.
+   * around it. The rows are inserted, and the guard's row moved on (`then`), only if the update
+   * lands (and the guard's row exists); the statement answers `{ n }`, 1 when it did, 0 when the
+   * row moved on or the guard is gone.
    * Inserted values are cast to their columns' types: a SELECT does not take them from the target.
    */
   changeAt(
@@ -84,7 +88,10 @@ export class WriteStatements {
     const keys = Object.keys(where);
     const inserted = insert ? Object.keys(insert.rows[0]) : [];
     const guardParams = guard?.params.length ?? 0;
-    const shape = `c ${table} ${columns.join(',')} ${keys.join(',')} ${insert?.table} ${insert?.rows.length} ${inserted.join(',')} ${guard?.sql}`;
+    const then = guard?.then;
+    const thenSet = then ? Object.keys(then.set) : [];
+    const thenKeys = then ? Object.keys(then.where) : [];
+    const shape = `c ${table} ${columns.join(',')} ${keys.join(',')} ${insert?.table} ${insert?.rows.length} ${inserted.join(',')} ${guard?.sql} ${then?.table} ${thenSet.join(',')} ${thenKeys.join(',')}`;
     const text = this.text(shape, () => {
       let n = guardParams;
       const assign = (c: string) => `"${c}" = $${++n}`;
@@ -101,6 +108,11 @@ export class WriteStatements {
           `added as (insert into "${insert.table}" (${quoted(inserted)}) select * from (values ${insert.rows.map(tuple).join(', ')}) as v where exists (select 1 from changed))`,
         );
       }
+      // The guard locked its row: this update finds it as the guard saw it.
+      if (then)
+        parts.push(
+          `moved as (update "${then.table}" set ${thenSet.map(assign).join(', ')} where ${thenKeys.map(assign).join(' and ')} and exists (select 1 from changed))`,
+        );
       return `with ${parts.join(', ')} select count(*)::int as n from changed`;
     });
     return CompiledQuery.raw(text, [
@@ -108,7 +120,19 @@ export class WriteStatements {
       ...columns.map((c) => set[c]),
       ...keys.map((k) => where[k]),
       ...(insert ? valuesOf(insert.rows, inserted) : []),
+      ...(then ? [...thenSet.map((c) => then.set[c]), ...thenKeys.map((k) => then.where[k])] : []),
     ]);
+  }
+
+  /**
+   * The guard inside a transaction (where a write is more than `changeAt`): its row must be there
+   * (else guard.refused() is thrown, rolling the transaction back), and is moved on by `then`.
+   */
+  async enforce(tx: { executeQuery(query: CompiledQuery): Promise<{ rows: unknown[] }> }, guard: RowGuard) {
+    const { rows } = await tx.executeQuery(CompiledQuery.raw(guard.sql, [...guard.params]));
+    if (!rows.length) throw guard.refused();
+    const { then } = guard;
+    if (then) await tx.executeQuery(this.update(then.table, then.set, then.where));
   }
 
   private text(shape: string, build: () => string): string {

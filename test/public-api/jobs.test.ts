@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Running } from '../helpers/app.js';
-import { openStore } from '../../src/store/index.js';
+import { openStore, WriteStatements } from '../../src/store/index.js';
 import { JobLost, JobStore } from '../../src/public-api/jobs.js';
 import { publicApiMigrations } from '../../src/public-api/index.js';
 import { conversationOf, login, openConversation, publicApi, setUpAccount, type PublicApi } from './support.js';
@@ -194,6 +194,8 @@ for (const kind of STORES) {
       try {
         await direct.migrate(publicApiMigrations(direct.dialect));
         const jobs = new JobStore(direct);
+        // A job's progress moves with a conversation change's transaction; here, a transaction of its own.
+        const statements = new WriteStatements(direct.dialect);
         const payload = { messages: ['one', { delay: 1 }, 'two'] };
         const job = await jobs.add({
           accountId: acc,
@@ -217,7 +219,9 @@ for (const kind of STORES) {
         const started = await jobs.next('c-1', first);
         assert.equal(started.kind, 'started');
         const resumeAt = Date.now() + 1000;
-        await direct.transact((tx) => jobs.advance(tx, job.id, first.self, { items: 0 }, { items: 2, resumeAt }));
+        await direct.transact((tx) =>
+          statements.enforce(tx, jobs.progressGuard(job.id, first.self, { items: 0 }, { items: 2, resumeAt })),
+        );
 
         // Beating: its job is left alone, and so is the one behind it.
         assert.equal((await jobs.next('c-1', second)).kind, 'busy');
@@ -237,18 +241,81 @@ for (const kind of STORES) {
 
         // The first worker, back, may commit nothing more of it: its write throws and rolls back.
         await assert.rejects(
-          direct.transact((tx) => jobs.advance(tx, job.id, first.self, { items: 2, resumeAt }, 'done')),
+          direct.transact((tx) =>
+            statements.enforce(tx, jobs.progressGuard(job.id, first.self, { items: 2, resumeAt }, 'done')),
+          ),
           JobLost,
         );
         // Nor may the new one from anywhere but where the job stands.
         await assert.rejects(
-          direct.transact((tx) => jobs.advance(tx, job.id, second.self, { items: 0 }, 'done')),
+          direct.transact((tx) =>
+            statements.enforce(tx, jobs.progressGuard(job.id, second.self, { items: 0 }, 'done')),
+          ),
           JobLost,
         );
-        await direct.transact((tx) => jobs.advance(tx, job.id, second.self, { items: 2, resumeAt }, 'done'));
+        await direct.transact((tx) =>
+          statements.enforce(tx, jobs.progressGuard(job.id, second.self, { items: 2, resumeAt }, 'done')),
+        );
         assert.equal((await jobs.get(acc, job.id))?.status, 'done');
         const next = await jobs.next('c-1', second);
         assert.deepEqual([next.kind, next.kind === 'started' && next.job.id], ['started', behind.id]);
+      } finally {
+        await direct.close();
+        await scratch.dispose();
+      }
+    });
+
+    it('workers racing for the same conversations start each job once, a conversation’s jobs one at a time and in order', async () => {
+      const scratch = await freshStore(kind);
+      const direct = await openStore({ dataDir: scratch.dataDir, databaseUrl: scratch.databaseUrl });
+      try {
+        await direct.migrate(publicApiMigrations(direct.dialect));
+        const jobs = new JobStore(direct);
+        const statements = new WriteStatements(direct.dialect);
+        const conversations = Array.from({ length: 8 }, (_, i) => `race-${i}`);
+        const accepted = new Map<string, string[]>();
+        for (const conversationId of conversations)
+          for (let n = 0; n < 4; n++) {
+            const job = await jobs.add({
+              accountId: acc,
+              conversationId,
+              action: 'close',
+              payload: {},
+              actorUserId: apiUserId,
+              ttlSeconds: 60,
+            });
+            accepted.set(conversationId, [...(accepted.get(conversationId) ?? []), job.id]);
+          }
+        const ran = new Map<string, string[]>();
+        const running = new Set<string>();
+        // Each worker drains every conversation as its own worker would; they meet on every queue.
+        const worker = async (self: string) => {
+          await jobs.heartbeat(self);
+          const claimant = { self, aliveSince: Date.now() - 60_000 };
+          await Promise.all(
+            conversations.map(async (conversationId) => {
+              for (;;) {
+                const step = await jobs.next(conversationId, claimant);
+                if (step.kind === 'idle') return;
+                if (step.kind === 'busy') {
+                  await new Promise((resolve) => setTimeout(resolve, 5));
+                  continue;
+                }
+                assert.equal(step.kind, 'started', `${self} ${step.kind}`);
+                assert.ok(!running.has(conversationId), `two jobs of ${conversationId} at once`);
+                running.add(conversationId);
+                ran.set(conversationId, [...(ran.get(conversationId) ?? []), step.job.id]);
+                await new Promise((resolve) => setTimeout(resolve, 1));
+                running.delete(conversationId);
+                await direct.transact((tx) =>
+                  statements.enforce(tx, jobs.progressGuard(step.job.id, self, step.job.progress, 'done')),
+                );
+              }
+            }),
+          );
+        };
+        await Promise.all([worker('one'), worker('two')]);
+        assert.deepEqual(Object.fromEntries(ran), Object.fromEntries(accepted));
       } finally {
         await direct.close();
         await scratch.dispose();
