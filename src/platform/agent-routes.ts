@@ -174,7 +174,7 @@ const agentWorkspace: FastifyPluginAsync<AgentApiDeps> = async (
       schema: {
         tags,
         security,
-        summary: 'Conversations waiting on the agent’s skills, oldest first',
+        summary: 'Conversations waiting on the agent’s skills, most urgent TTR first, then longest waiting',
         params: accountParams,
         response: {
           200: {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, sql } from 'kysely';
 import type { Store, Db, RowGuard } from '../store/index.js';
 import { WriteStatements } from '../store/index.js';
 import { conflict, forbidden, notFound } from '../errors.js';
@@ -104,6 +104,13 @@ interface Held {
 
 /** Conversations held at most (the oldest go first): one per open conversation a busy instance serves. */
 const HELD_MAX = 50_000;
+
+/**
+ * The queue's order: what the conversation's TTR asks of agents first (URGENT, then PRIORITIZED,
+ * then CUSTOM by its seconds, then NORMAL), and within that the longest wait. A bot that sets
+ * URGENT before a transfer promises the consumer a quicker answer, so the queue must keep that.
+ */
+const QUEUE_URGENCY = sql`case conversations.ttr_type when 'URGENT' then 0 when 'PRIORITIZED' then 1 when 'CUSTOM' then 2 else 3 end`;
 
 /** A change written onto a version the row is no longer at: another writer came first. */
 class MovedOn extends Error {}
@@ -550,6 +557,8 @@ export class Conversations {
       .where('conversations.status', '=', 'OPEN')
       .where('conversations.assignee_user_id', 'is', null)
       .where('conversations.skill_id', 'in', skillIds)
+      .orderBy(QUEUE_URGENCY)
+      .orderBy(sql`case when conversations.ttr_type = 'CUSTOM' then conversations.ttr_value end`)
       .orderBy('conversations.queued_at')
       .execute();
     const now = Date.now();
