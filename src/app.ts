@@ -35,6 +35,8 @@ import {
   connectorMigrations,
   leaseMigrations,
   connectorAdmin,
+  TestConversations,
+  type TestConversationOptions,
   type ConnectorDeps,
 } from './connector/index.js';
 import { ERROR_CODES } from './connector/parser/index.js';
@@ -77,6 +79,7 @@ export interface BuildOptions {
   logger?: Logger;
   /** Connector timings (retry backoff, probe interval...) for tests and benchmarks. */
   connector?: Partial<Pick<ConnectorDeps, 'retry' | 'probeIntervalMs' | 'serviceRetryMs' | 'functionTimeoutMs'>>;
+  testConversations?: TestConversationOptions;
   /** Login and token-grant limits, and their clock, for tests. */
   attempts?: AttemptOptions;
   /** PostgreSQL bot leases: how long one lasts and how often it is renewed (tests shorten both). */
@@ -167,6 +170,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...options.connector,
   });
   await connector.init();
+  const tests = new TestConversations({ connector, conversations, log }, options.testConversations);
   await transport.listen({
     change: (notice) => {
       // Read only what something here listens for: every instance reading every change would
@@ -224,7 +228,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     admin.addHook('onRequest', adminGuard(adminToken));
     await admin.register(platformAdmin, { directory, conversations, hub });
     await admin.register(sentinelAdmin, { apps, keys, directory });
-    await admin.register(connectorAdmin, { connector, sessions, errorCodes: ERROR_CODES });
+    await admin.register(connectorAdmin, { connector, tests, sessions, errorCodes: ERROR_CODES });
   };
   await server.register(adminScope, { prefix: '/admin/v1' });
   const publicApi = await createPublicApi(server, {
@@ -270,10 +274,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       listenAddress = `${host}:${port}`;
       // Bots come back in the background: a slow bot service must not hold up the server.
       void connector.resume().catch((err) => log.error({ err }, 'resuming bots failed'));
+      tests.start();
       return `http://${listenAddress}`;
     },
     async close() {
       // Fastify stops accepting, lets in-flight requests finish, then the store closes.
+      await tests.stop();
       await connector.close();
       await server.close();
       await publicApi.close();

@@ -5,6 +5,7 @@ import { accountParams, anyJson, errorResponses, noContent } from '../http/schem
 import type { SessionTokens } from '../sentinel/tokens.js';
 import { baseUrlProblem, createBotSchema, patchBotSchema, vendorSchema, type BotInput } from './bot-config.js';
 import type { Connector } from './connector.js';
+import type { TestConversations } from './test-conversations.js';
 
 const tags = ['admin', 'bots'];
 const security = [{ bearer: [] }];
@@ -22,9 +23,16 @@ const callableVendor = async (request: FastifyRequest) => {
   if (problem) throw badRequest(problem, 'invalid-request');
 };
 type BotRoute = { Params: { acc: string; id: string } };
+type TestConversationRoute = { Params: { acc: string; id: string; conversationId: string } };
+const testConversationParams = {
+  type: 'object',
+  properties: { ...botParams.properties, conversationId: { type: 'string', minLength: 1, maxLength: 64 } },
+  required: ['acc', 'id', 'conversationId'],
+} as const;
 
 export interface ConnectorAdminDeps {
   connector: Connector;
+  tests: TestConversations;
   sessions: SessionTokens;
   errorCodes: Record<string, { title: string; explanation: string; fix: string }>;
 }
@@ -135,7 +143,7 @@ const exchangeSchema = {
  * scope checks the admin token (app.ts).
  */
 export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (server, deps) => {
-  const { connector, sessions } = deps;
+  const { connector, sessions, tests } = deps;
 
   server.post<{ Params: { acc: string }; Body: BotInput & WithVendor }>(
     '/accounts/:acc/bots',
@@ -359,26 +367,70 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
       schema: {
         tags,
         security,
-        summary: 'Open a conversation handed straight to this bot (the console’s tester)',
+        summary: 'Open a test conversation handed straight to this bot (the console’s tester)',
+        description:
+          'Marked `test` wherever it appears. It stays open while the tester renews it (POST …/keep, within `keepSeconds`) and is closed when the tester ends it (DELETE) or stops renewing.',
         params: botParams,
         response: {
           201: {
             type: 'object',
-            properties: { conversationId: { type: 'string' }, consumerToken: { type: 'string' } },
-            required: ['conversationId', 'consumerToken'],
+            properties: {
+              conversationId: { type: 'string' },
+              consumerToken: { type: 'string' },
+              keepSeconds: { type: 'integer', description: 'Renew it within this long, or it is closed' },
+            },
+            required: ['conversationId', 'consumerToken', 'keepSeconds'],
           },
           ...errorResponses,
         },
       },
     },
     async (request, reply) => {
-      const conversation = await connector.testConversation(request.params.acc, request.params.id);
+      const conversation = await tests.open(request.params.acc, request.params.id);
       const consumerToken = await sessions.issue({
         kind: 'consumer',
         accountId: request.params.acc,
         subject: conversation.conversationId,
       });
-      return reply.status(201).send({ conversationId: conversation.conversationId, consumerToken });
+      return reply.status(201).send({
+        conversationId: conversation.conversationId,
+        consumerToken,
+        keepSeconds: Math.floor(tests.leaseMs / 1000),
+      });
+    },
+  );
+
+  server.post<TestConversationRoute>(
+    '/accounts/:acc/bots/:id/test-conversations/:conversationId/keep',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'The tester is still there: keep its test conversation open for another `keepSeconds`',
+        params: testConversationParams,
+        response: { 204: noContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await tests.keep(request.params.acc, request.params.conversationId);
+      return reply.status(204).send();
+    },
+  );
+
+  server.delete<TestConversationRoute>(
+    '/accounts/:acc/bots/:id/test-conversations/:conversationId',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'End a test conversation (closed by the system; one closed already is fine)',
+        params: testConversationParams,
+        response: { 204: noContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await tests.end(request.params.acc, request.params.conversationId);
+      return reply.status(204).send();
     },
   );
 

@@ -336,13 +336,15 @@ export class Connector {
   }
 
   /** A conversation handed straight to this bot, for the console's tester. */
-  async testConversation(accountId: string, id: string): Promise<Conversation> {
+  /** A conversation handed straight to the bot, a test until `testUntil` unless renewed (see TestConversations). */
+  async testConversation(accountId: string, id: string, testUntil: number): Promise<Conversation> {
     const runtime = await this.runtime(accountId, id);
     const { settings } = runtime.record;
     return this.deps.conversations.open(accountId, {
       skill: settings.skills[0],
       type: settings.conversationType,
       assignTo: runtime.record.userId,
+      testUntil,
     });
   }
 

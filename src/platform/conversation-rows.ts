@@ -30,6 +30,7 @@ export const CONVERSATION_ROW = [
   'conversations.pending_answer',
   'conversations.holder_load',
   'conversations.version',
+  'conversations.test_until',
   'skills.name as skill_name',
   'users.user_type as assignee_type',
   'users.bot_id as assignee_bot_id',
@@ -45,7 +46,7 @@ export type ConversationRow = Omit<Database['conversations'], 'updated_at' | 'cl
 type EventRow = Database['conversation_events'];
 
 /** The row of a conversation just opened: nobody holds it yet, its log is empty. */
-export function newConversationRow(c: Conversation): Database['conversations'] {
+export function newConversationRow(c: Conversation, testUntil?: number): Database['conversations'] {
   return {
     id: c.conversationId,
     account_id: c.accountId,
@@ -71,6 +72,7 @@ export function newConversationRow(c: Conversation): Database['conversations'] {
     pending_answer: null,
     holder_load: null,
     version: 0,
+    test_until: testUntil ?? null,
   };
 }
 
@@ -102,6 +104,7 @@ export function toConversation(r: ConversationRow): Conversation {
     answeredSequence: r.answered_seq,
     ...(r.pending_answer !== null ? { pendingAnswer: JSON.parse(r.pending_answer) as unknown } : {}),
     ...(r.holder_load !== null ? { holderLoad: r.holder_load } : {}),
+    ...(r.test_until !== null ? { test: true } : {}),
   };
 }
 
@@ -109,7 +112,7 @@ export function toConversation(r: ConversationRow): Conversation {
 export function toQueued(
   r: Pick<
     ConversationRow,
-    'id' | 'type' | 'ttr_type' | 'ttr_value' | 'queued_at' | 'created_at' | 'skill_id' | 'skill_name'
+    'id' | 'type' | 'ttr_type' | 'ttr_value' | 'queued_at' | 'created_at' | 'skill_id' | 'skill_name' | 'test_until'
   >,
   now: number,
 ) {
@@ -121,6 +124,7 @@ export function toQueued(
     queuedAt: r.queued_at ?? r.created_at,
     waitingSeconds: Math.floor((now - (r.queued_at ?? r.created_at)) / 1000),
     createdAt: r.created_at,
+    ...(r.test_until !== null ? { test: true } : {}),
   };
 }
 

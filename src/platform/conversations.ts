@@ -57,6 +57,8 @@ export interface OpenConversation {
   campaignId?: number;
   /** Skip routing and hand it straight to this user (the console's bot tester uses it). */
   assignTo?: string;
+  /** A tester's conversation, kept open until then (see `keepTest`). */
+  testUntil?: number;
 }
 
 export interface NewMessage {
@@ -179,8 +181,9 @@ export class Conversations {
       queuedAt: now,
       lastSequence: 0,
       answeredSequence: 0,
+      ...(input.testUntil !== undefined ? { test: true } : {}),
     };
-    await this.store.db.insertInto('conversations').values(newConversationRow(conversation)).execute();
+    await this.store.db.insertInto('conversations').values(newConversationRow(conversation, input.testUntil)).execute();
     this.hold(conversation, 0);
     this.bus.publish({ type: 'conversation.opened', conversation });
     // Routing is a change like any other, so its ASSIGN entry and announcement follow the rules.
@@ -550,6 +553,7 @@ export class Conversations {
         'conversations.ttr_value',
         'conversations.queued_at',
         'conversations.created_at',
+        'conversations.test_until',
         'skills.id as skill_id',
         'skills.name as skill_name',
       ])
@@ -563,6 +567,33 @@ export class Conversations {
       .execute();
     const now = Date.now();
     return rows.map((r) => toQueued(r, now));
+  }
+
+  /**
+   * The tester still has its conversation on screen: it stays open until `until`. False when it
+   * is not an open test conversation of the account (closed already, say).
+   */
+  async keepTest(accountId: string, conversationId: string, until: number): Promise<boolean> {
+    const { numUpdatedRows } = await this.store.db
+      .updateTable('conversations')
+      .set({ test_until: until })
+      .where('id', '=', conversationId)
+      .where('account_id', '=', accountId)
+      .where('status', '=', 'OPEN')
+      .where('test_until', 'is not', null)
+      .executeTakeFirst();
+    return numUpdatedRows === 1n;
+  }
+
+  /** Open test conversations their testers stopped keeping before `now` (see `keepTest`). */
+  async lapsedTests(now: number): Promise<Array<{ accountId: string; conversationId: string }>> {
+    const rows = await this.store.db
+      .selectFrom('conversations')
+      .select(['account_id', 'id'])
+      .where('status', '=', 'OPEN')
+      .where('test_until', '<', now)
+      .execute();
+    return rows.map((r) => ({ accountId: r.account_id, conversationId: r.id }));
   }
 
   /** Open conversations a user holds. */

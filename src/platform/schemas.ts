@@ -112,6 +112,7 @@ export const conversationSchema = {
     answeredSequence: { type: 'integer', description: 'The last log entry its holder has answered' },
     pendingAnswer: anyJson('What the holder still has to carry out of an answer (after a DELAY)'),
     holderLoad: { type: 'integer', description: 'Open conversations the holder had when it got this one' },
+    test: { type: 'boolean', description: 'Opened by the console’s tester (closed when the tester leaves)' },
   },
   required: [
     'conversationId',
@@ -146,6 +147,7 @@ export const queuedConversationSchema = {
     queuedAt: { type: 'integer', description: 'Epoch milliseconds' },
     waitingSeconds: { type: 'integer' },
     createdAt: { type: 'integer', description: 'Epoch milliseconds' },
+    test: { type: 'boolean', description: 'Opened by the console’s tester' },
   },
   required: ['conversationId', 'skill', 'type', 'ttr', 'queuedAt', 'waitingSeconds', 'createdAt'],
 } as const;

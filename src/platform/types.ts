@@ -103,6 +103,8 @@ export interface Conversation {
    * came first, whichever instance assigned them. A bot over its cap escalates by this.
    */
   holderLoad?: number;
+  /** Opened by the console's tester: shown as a test wherever it appears, closed when its tester leaves. */
+  test?: boolean;
 }
 
 export type ConversationWithEvents = Conversation & { events: ConversationEvent[] };
@@ -142,6 +144,7 @@ export interface QueuedConversation {
   queuedAt: number;
   waitingSeconds: number;
   createdAt: number;
+  test?: boolean;
 }
 
 /** What a realtime stream carries, one JSON object per message. */

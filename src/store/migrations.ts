@@ -238,5 +238,18 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           )`.execute(db);
       },
     },
+    '0007_test_conversations': {
+      /**
+       * A tester's conversation is a test until it ends: open while its tester keeps it
+       * (`test_until`, renewed as the page stays), closed by whichever instance sweeps after that.
+       */
+      async up(db: MigrationDb) {
+        await db.schema.alterTable('conversations').addColumn('test_until', 'bigint').execute();
+        // Only tests are in it: the sweep reads a handful of rows, not every open conversation.
+        await sql`create index conversations_tests on conversations (test_until) where test_until is not null`.execute(
+          db,
+        );
+      },
+    },
   };
 }

@@ -62,6 +62,8 @@ export interface Database {
     holder_load: number | null;
     /** How many changes the row has had: a change writes only onto the version it started from. */
     version: number;
+    /** A tester's conversation: closed once this passes without its tester renewing it. Null for real ones. */
+    test_until: number | null;
   };
 
   conversation_events: {

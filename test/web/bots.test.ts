@@ -6,6 +6,7 @@ import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
 import { DESKTOP, PHONE, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
 import { TestBot } from '../helpers/test-bot.js';
+import { until } from '../helpers/wait.js';
 
 /** A loopback port nothing listens on: the "broken URL" of a bot. */
 async function closedPort(): Promise<number> {
@@ -283,6 +284,78 @@ for (const kind of STORES) {
       );
       await page.locator('.exchange-item', { hasText: 'START' }).waitFor();
       assert.equal(await page.locator('.msg-consumer').count(), 0);
+    });
+
+    it('a 10,000-character message keeps the tester within the viewport; 20 restarts never show the new conversation ended, and leave one open', async () => {
+      const input = page.getByLabel('Message to the bot');
+      await expectEnabled(input);
+      const long = `${'long'.repeat(2_499)}end!`;
+      assert.equal(long.length, 10_000);
+      await input.fill(long);
+      await input.press('Enter');
+      await page.locator('.msg-consumer .bubble', { hasText: 'end!' }).waitFor();
+      const exchange = page.locator('.exchange-item', { hasText: 'longlong' });
+      await exchange.locator('[data-outcome]').waitFor();
+      await exchange.click();
+      await page.locator('.exchange-detail .json-view').first().waitFor();
+      const overflow = await page.evaluate(() => {
+        const card = document.querySelector('.tester-log')!.getBoundingClientRect();
+        const sticking = [...document.querySelectorAll('.json-view')]
+          .map((e) => e.getBoundingClientRect().right - card.right)
+          .filter((d) => d > 0.5);
+        return { page: document.documentElement.scrollWidth, viewport: window.innerWidth, sticking };
+      });
+      assert.ok(
+        overflow.page <= overflow.viewport,
+        `page ${overflow.page} px wide in a ${overflow.viewport} px viewport`,
+      );
+      assert.deepEqual(overflow.sticking, [], 'JSON blocks stick out of the exchanges card');
+      await shot(page, '11b-tester-long-message');
+
+      const bots = () => admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`);
+      for (let i = 0; i < 20; i++) {
+        const before = await page.locator('.tester-chat-head code').innerText();
+        await page.getByRole('button', { name: 'Restart conversation' }).first().click();
+        await page.waitForFunction(
+          (old) => document.querySelector('.tester-chat-head code')?.textContent !== old,
+          before,
+        );
+        // The welcome answer arrives on the new conversation; whatever the old one's close did, this one is live.
+        await page.locator('.exchange-item', { hasText: 'START' }).waitFor();
+        await expectEnabled(input);
+        assert.equal(await page.getByText('This test conversation has ended.').count(), 0, `restart ${i + 1}`);
+      }
+      // Every restart ended the conversation before: the bot holds the tester's one alone.
+      assert.equal((await bots()).body.openConversations, 1);
+    });
+
+    it('a transfer in the tester says the bot no longer answers; leaving the page ends the test conversation', async () => {
+      const input = page.getByLabel('Message to the bot');
+      await input.fill('transfer');
+      await input.press('Enter');
+      await page.getByText(/transferred this conversation to .*no longer answers/).waitFor();
+      // System lines show without asking for private texts.
+      await page
+        .locator('.transcript')
+        .getByText(/transfer/i)
+        .first()
+        .waitFor();
+      await shot(page, '11c-tester-transferred');
+      const held = async () => (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`)).body.openConversations;
+      await page.getByRole('button', { name: 'Restart conversation' }).first().click();
+      await page.locator('.exchange-item', { hasText: 'START' }).waitFor();
+      assert.equal(await held(), 1);
+      // Closing the tab: the page says so on its way out.
+      const leaving = await browser.page(DESKTOP);
+      await leaving.goto(`${running.url}/`);
+      await leaving.getByLabel('Admin token').fill(ADMIN_TOKEN);
+      await leaving.getByLabel('Admin token').press('Enter');
+      await leaving.getByRole('heading', { name: 'Accounts' }).waitFor();
+      await leaving.goto(`${running.url}/admin/accounts/${acc}/tester?bot=${botId}`);
+      await leaving.locator('.exchange-item', { hasText: 'START' }).waitFor();
+      assert.equal(await held(), 2);
+      await leaving.close({ runBeforeUnload: true });
+      await until('the closed tab’s test conversation ended', async () => (await held()) === 1);
     });
 
     it('the tester and the bots page work on a phone-width screen', async () => {

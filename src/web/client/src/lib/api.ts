@@ -47,6 +47,8 @@ interface RequestOptions {
   token?: string;
   body?: unknown;
   signal?: AbortSignal;
+  /** Outlives the page (sent while it unloads). */
+  keepalive?: boolean;
 }
 
 async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -60,6 +62,7 @@ async function request<T>(method: string, path: string, options: RequestOptions 
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       signal: options.signal,
+      keepalive: options.keepalive,
     });
   } catch (error) {
     if (error instanceof DOMException && error.name === 'AbortError') throw error;
@@ -137,7 +140,18 @@ export function adminApi(token: string) {
     start: (accountId: string, id: string) => call<{ status: BotStatus }>('POST', `${bot(accountId, id)}/start`),
     stop: (accountId: string, id: string) => call<{ status: BotStatus }>('POST', `${bot(accountId, id)}/stop`),
     createTestConversation: (accountId: string, id: string) =>
-      call<{ conversationId: string; consumerToken: string }>('POST', `${bot(accountId, id)}/test-conversations`),
+      call<{ conversationId: string; consumerToken: string; keepSeconds: number }>(
+        'POST',
+        `${bot(accountId, id)}/test-conversations`,
+      ),
+    keepTestConversation: (accountId: string, id: string, conversationId: string) =>
+      call<void>('POST', `${bot(accountId, id)}/test-conversations/${enc(conversationId)}/keep`),
+    /** `leaving`: sent as the page unloads, so the request outlives it. */
+    endTestConversation: (accountId: string, id: string, conversationId: string, leaving = false) =>
+      request<void>('DELETE', `${bot(accountId, id)}/test-conversations/${enc(conversationId)}`, {
+        token,
+        keepalive: leaving,
+      }),
     logs: (accountId: string, id: string, conversationId: string, signal?: AbortSignal) =>
       call<{ exchanges: Exchange[] }>(
         'GET',

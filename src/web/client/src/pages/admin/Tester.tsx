@@ -101,7 +101,11 @@ export function Tester({ token, accountId, botId }: Props) {
 interface Session {
   conversationId: string;
   consumerToken: string;
+  /** Renew within this long, or the server closes it (the tester left). */
+  keepSeconds: number;
 }
+
+type Phase = 'idle' | 'starting' | 'open' | 'handed-off' | 'closed';
 
 function TestSession({
   api,
@@ -116,7 +120,9 @@ function TestSession({
 }) {
   const consumer = useMemo(() => consumerApi(accountId), [accountId]);
   const [session, setSession] = useState<Session | null>(null);
-  const [phase, setPhase] = useState<'idle' | 'starting' | 'open' | 'closed'>('idle');
+  const [phase, setPhase] = useState<Phase>('idle');
+  /** Where a transfer sent the conversation (the bot no longer holds it). */
+  const [handedTo, setHandedTo] = useState<string | null>(null);
   const [startError, setStartError] = useState<unknown>(null);
   const [sendError, setSendError] = useState<string | null>(null);
   const [showPrivate, setShowPrivate] = useState(false);
@@ -124,31 +130,43 @@ function TestSession({
   const [logsError, setLogsError] = useState<unknown>(null);
   const [codes, setCodes] = useState<Record<string, ErrorCodeInfo>>({});
   const log = useConversationLog(session?.conversationId ?? null);
+  /**
+   * The conversation whose stream messages count, set the moment it changes (not at render): a
+   * late message of the conversation a restart ended must not end the new one.
+   */
   const current = useRef<Session | null>(null);
-  current.current = session;
 
   useEffect(() => {
     api.errorCodes().then(setCodes, () => undefined);
   }, [api]);
+
+  const end = useCallback(
+    (s: Session, leaving = false) =>
+      api.endTestConversation(accountId, bot.id, s.conversationId, leaving).catch(() => undefined),
+    [api, accountId, bot.id],
+  );
 
   const start = useCallback(async () => {
     setPhase('starting');
     setStartError(null);
     setSendError(null);
     setExchanges(null);
+    setHandedTo(null);
     const previous = current.current;
-    // The old test conversation would keep counting against the bot's open conversations.
-    if (previous) void consumer.close(previous.conversationId, previous.consumerToken).catch(() => undefined);
+    current.current = null;
+    // Ended before the next one starts, so it stops counting against the bot's open conversations.
+    if (previous) await end(previous);
     try {
       const created = await api.createTestConversation(accountId, bot.id);
       log.reset();
+      current.current = created;
       setSession(created);
       setPhase('open');
     } catch (e) {
       setStartError(e);
       setPhase('idle');
     }
-  }, [api, consumer, accountId, bot.id, log.reset]);
+  }, [api, end, accountId, bot.id, log.reset]);
 
   const offline = bot.status === 'OFFLINE';
   // A test conversation starts by itself once the bot can take it: when the bot goes on line
@@ -156,16 +174,29 @@ function TestSession({
   useEffect(() => {
     if (!offline && !current.current) void start();
   }, [offline, start]);
-  // Leaving the tester (or switching bots) ends the test conversation, so it stops counting
-  // against the bot's open conversations.
-  useEffect(
-    () => () => {
+  // Leaving the tester (switching bots, another page, closing the tab) ends the test
+  // conversation. A tab that dies without a word stops renewing it, and the server closes it.
+  useEffect(() => {
+    const leave = () => {
       const s = current.current;
       current.current = null;
-      if (s) void consumer.close(s.conversationId, s.consumerToken).catch(() => undefined);
-    },
-    [consumer],
-  );
+      if (s) void end(s, true);
+    };
+    window.addEventListener('pagehide', leave);
+    return () => {
+      window.removeEventListener('pagehide', leave);
+      leave();
+    };
+  }, [end]);
+  useEffect(() => {
+    if (!session || phase === 'closed') return;
+    const renew = () =>
+      api.keepTestConversation(accountId, bot.id, session.conversationId).catch((e) => {
+        if (e instanceof ApiError && e.status === 404) setPhase('closed');
+      });
+    const timer = window.setInterval(renew, (session.keepSeconds * 1000) / 3);
+    return () => window.clearInterval(timer);
+  }, [api, accountId, bot.id, session, phase]);
 
   const source: StreamSource | null = useMemo(
     () =>
@@ -190,9 +221,20 @@ function TestSession({
 
   const logsTimer = useRef<number | undefined>(undefined);
   const onMessage = (m: StreamMessage) => {
+    const live = current.current?.conversationId;
+    if (m.kind !== 'ready' && (m.kind === 'conversation' ? m.conversation.conversationId : m.conversationId) !== live)
+      return;
     log.apply(m);
     if (m.kind === 'event' && m.event.type === 'CLOSE') setPhase('closed');
-    if (m.kind === 'conversation' && m.conversation.status === 'CLOSED') setPhase('closed');
+    if (m.kind === 'conversation') {
+      const { status, assignee, skill } = m.conversation;
+      if (status === 'CLOSED') setPhase('closed');
+      else if (assignee?.botId !== bot.id) {
+        // Transferred: the bot will not answer any more; say so instead of going quiet.
+        setHandedTo(assignee ? 'an agent' : `the “${skill.name}” queue`);
+        setPhase((p) => (p === 'closed' ? p : 'handed-off'));
+      }
+    }
     // Whatever the bot did, its exchange log has news: fetch it (once per burst).
     if (m.kind === 'event' || m.kind === 'ready') {
       window.clearTimeout(logsTimer.current);
@@ -283,15 +325,25 @@ function TestSession({
               events={log.events}
               viewpoint="consumer"
               showPrivate={showPrivate}
-              showSystem={showPrivate}
+              showSystem
               typing={log.typing}
-              onPublishText={phase === 'open' ? (text) => void send(text).catch(() => undefined) : undefined}
+              onPublishText={
+                phase === 'open' || phase === 'handed-off'
+                  ? (text) => void send(text).catch(() => undefined)
+                  : undefined
+              }
               emptyText={log.ready ? 'Say something to the bot — try “hi”.' : 'Connecting…'}
             />
           )}
         </div>
         <footer className="tester-footer">
           {sendError && <Notice tone="error">{sendError}</Notice>}
+          {phase === 'handed-off' && (
+            <Notice tone="warning">
+              The bot transferred this conversation to {handedTo}, so it no longer answers here. Restart to test the bot
+              again.
+            </Notice>
+          )}
           {phase === 'closed' ? (
             <div className="chat-ended">
               <p>This test conversation has ended.</p>
@@ -303,7 +355,7 @@ function TestSession({
             <Composer
               label="Message to the bot"
               onSend={send}
-              disabled={phase !== 'open'}
+              disabled={phase !== 'open' && phase !== 'handed-off'}
               placeholder="Message the bot…"
             />
           )}
