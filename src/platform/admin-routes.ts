@@ -15,7 +15,7 @@ import type { Conversations } from './conversations.js';
 import type { RealtimeHub } from './realtime.js';
 import { conversationWithEventsSchema, skillSchema, userSchema } from './schemas.js';
 import { serveSse, serveWebSocket } from './stream-transports.js';
-import type { Directory, NewUser } from './directory.js';
+import type { AgentChange, Directory, NewUser } from './directory.js';
 
 export interface PlatformAdminDeps {
   directory: Directory;
@@ -149,6 +149,34 @@ export const platformAdmin: FastifyPluginAsync<PlatformAdminDeps> = async (
       const user = await directory.createUser(request.params.acc, request.body);
       return reply.status(201).send({ id: user.id, loginName: user.loginName, userType: user.userType });
     },
+  );
+
+  server.patch<{ Params: { acc: string; id: string }; Body: AgentChange }>(
+    '/accounts/:acc/users/:id',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Change an agent’s skills, capacity (null: no cap) or password; bot users follow their bot',
+        params: {
+          type: 'object',
+          properties: { acc: accountParams.properties.acc, id: { type: 'string', minLength: 1, maxLength: 32 } },
+          required: ['acc', 'id'],
+        },
+        body: {
+          type: 'object',
+          properties: {
+            password: { type: 'string', minLength: 8, maxLength: 1024 },
+            skills: { type: 'array', items: skillNameSchema, maxItems: 1000 },
+            maxConversations: { type: ['integer', 'null'], minimum: 1, maximum: MAX_INT32 },
+          },
+          additionalProperties: false,
+          minProperties: 1,
+        },
+        response: { 200: userSchema, ...errorResponses },
+      },
+    },
+    async (request) => directory.updateAgent(request.params.acc, request.params.id, request.body),
   );
 
   server.get<{ Params: { acc: string } }>(

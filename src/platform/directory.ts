@@ -15,6 +15,13 @@ export interface NewUser {
   botId?: string;
 }
 
+/** What an operator may change of an agent (absent: unchanged; maxConversations null: no cap). */
+export interface AgentChange {
+  skills?: string[];
+  maxConversations?: number | null;
+  password?: string;
+}
+
 /**
  * Accounts, skills, users and registered functions: who and what conversations can be routed to.
  * User ids are numeric in the store and strings outside it, as LivePerson agent ids are.
@@ -156,6 +163,35 @@ export class Directory {
           .execute();
       }
     });
+  }
+
+  /**
+   * An agent's skills, capacity or password, as an operator changes them. BOT users follow their
+   * bot's settings (the connector keeps them), so they are not changed here.
+   */
+  async updateAgent(accountId: string, userId: string, change: AgentChange): Promise<User> {
+    const user = await this.user(accountId, userId);
+    if (!user) throw notFound(`unknown user '${userId}'`);
+    if (user.userType !== 'HUMAN')
+      throw conflict(`user '${userId}' is a bot's user: change the bot instead`, 'bot-user');
+    const skills = change.skills && (await this.resolveSkills(accountId, change.skills));
+    const passwordHash = change.password && (await hashPassword(change.password));
+    await this.db.transaction().execute(async (tx) => {
+      const set = {
+        ...(change.maxConversations !== undefined ? { max_conversations: change.maxConversations } : {}),
+        ...(passwordHash ? { password_hash: passwordHash } : {}),
+      };
+      if (Object.keys(set).length) await tx.updateTable('users').set(set).where('id', '=', Number(userId)).execute();
+      if (skills) {
+        await tx.deleteFrom('user_skills').where('user_id', '=', Number(userId)).execute();
+        if (skills.length)
+          await tx
+            .insertInto('user_skills')
+            .values(skills.map((s) => ({ user_id: Number(userId), skill_id: s.id })))
+            .execute();
+      }
+    });
+    return (await this.user(accountId, userId))!;
   }
 
   async setUserState(userId: string, state: 'ONLINE' | 'OFFLINE'): Promise<void> {

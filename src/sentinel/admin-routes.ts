@@ -88,6 +88,41 @@ export const sentinelAdmin: FastifyPluginAsync<SentinelAdminDeps> = async (serve
     },
   );
 
+  server.post<{ Params: { acc: string; clientId: string } }>(
+    '/accounts/:acc/apps/:clientId/secret',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Rotate an app’s client secret: the new one is shown only in this answer, the old one stops working',
+        params: {
+          type: 'object',
+          properties: {
+            acc: accountParams.properties.acc,
+            clientId: { type: 'string', minLength: 1, maxLength: 64 },
+          },
+          required: ['acc', 'clientId'],
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              ...appSchema.properties,
+              client_secret: { type: 'string', description: 'Shown only here: keep it' },
+            },
+            required: ['client_id', 'client_secret', 'scope', 'name'],
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      await deps.directory.requireAccount(request.params.acc);
+      const app = await deps.apps.rotateSecret(request.params.acc, request.params.clientId);
+      return { client_id: app.clientId, client_secret: app.clientSecret, scope: app.scope, name: app.name };
+    },
+  );
+
   server.post(
     '/sentinel/rotate-keys',
     {

@@ -58,6 +58,23 @@ export class AppTokens {
     return { clientId, clientSecret, accountId, name: input.name, scope: input.scope };
   }
 
+  /**
+   * A new client secret for the app; the old one stops working at once (tokens it got stay valid
+   * until they expire). Shown only in this answer, like at installation.
+   */
+  async rotateSecret(accountId: string, clientId: string): Promise<App & { clientSecret: string }> {
+    const clientSecret = randomBytes(32).toString('base64url');
+    const row = await this.store.db
+      .updateTable('apps')
+      .set({ secret_hash: digest(clientSecret) })
+      .where('account_id', '=', accountId)
+      .where('client_id', '=', clientId)
+      .returning(['name', 'scope'])
+      .executeTakeFirst();
+    if (!row) throw notFound(`unknown app '${clientId}'`);
+    return { clientId, clientSecret, accountId, name: row.name, scope: row.scope };
+  }
+
   async list(accountId: string): Promise<App[]> {
     const rows = await this.store.db
       .selectFrom('apps')
