@@ -7,6 +7,7 @@ import { AdminShell } from './pages/admin/AdminShell';
 import { BotsPage } from './pages/admin/BotsPage';
 import { BotEditor } from './pages/admin/BotEditor';
 import { Tester } from './pages/admin/Tester';
+import { SetupPage } from './pages/admin/SetupPage';
 import { Workspace } from './pages/agent/Workspace';
 import { ChatPage } from './pages/chat/ChatPage';
 import { Empty } from './components/States';
@@ -113,6 +114,19 @@ function Routes() {
       </RequireAdmin>
     );
   }
+  const setup = match('/admin/accounts/:acc/setup', path);
+  if (setup) {
+    const acc = setup.acc;
+    return (
+      <RequireAdmin>
+        {(token) => (
+          <AdminShell token={token} accountId={acc} section="setup">
+            <SetupPage token={token} accountId={acc} />
+          </AdminShell>
+        )}
+      </RequireAdmin>
+    );
+  }
   const account = match('/admin/accounts/:acc', path);
   if (account) return <Redirect to={`/admin/accounts/${encodeURIComponent(account.acc)}/bots`} />;
   return (
@@ -135,6 +149,7 @@ function titleFor(path: string): string {
   if (path.startsWith('/chat/')) return 'Chat';
   if (path.startsWith('/agent')) return 'Agent workspace · botbridge';
   if (path.includes('/tester')) return 'Conversation tester · botbridge';
+  if (path.endsWith('/setup')) return 'Set-up · botbridge';
   if (path.includes('/bots')) return 'Bots · botbridge';
   if (path.startsWith('/admin')) return 'Accounts · botbridge';
   return 'Sign in · botbridge';

@@ -20,10 +20,18 @@ import type {
   Sdes,
   Skill,
   TestConnectionResult,
+  User,
   VendorConfig,
   VendorCredentials,
   Visitor,
 } from './types';
+
+/** An app installation as the admin API lists it (its secret is never shown again). */
+export interface AppInstallation {
+  client_id: string;
+  name: string;
+  scope: string;
+}
 
 export class ApiError extends Error {
   constructor(
@@ -113,6 +121,23 @@ export function adminApi(token: string) {
     accounts: () => call<{ accounts: Account[] }>('GET', `${base}/accounts`).then((r) => r.accounts),
     createAccount: (accountId: string) => call<Account>('POST', `${base}/accounts`, { accountId }),
     skills: (accountId: string) => call<{ skills: Skill[] }>('GET', `${acc(accountId)}/skills`).then((r) => r.skills),
+    createSkill: (accountId: string, name: string) => call<Skill>('POST', `${acc(accountId)}/skills`, { name }),
+    users: (accountId: string) => call<{ users: User[] }>('GET', `${acc(accountId)}/users`).then((r) => r.users),
+    createAgent: (
+      accountId: string,
+      agent: { loginName: string; password: string; skills: string[]; maxConversations?: number },
+    ) => call<Pick<User, 'id' | 'loginName'>>('POST', `${acc(accountId)}/users`, { ...agent, userType: 'HUMAN' }),
+    updateAgent: (
+      accountId: string,
+      id: string,
+      change: { skills?: string[]; maxConversations?: number | null; password?: string },
+    ) => call<User>('PATCH', `${acc(accountId)}/users/${enc(id)}`, change),
+    apps: (accountId: string) => call<{ apps: AppInstallation[] }>('GET', `${acc(accountId)}/apps`).then((r) => r.apps),
+    /** The answer carries the client secret: the only time it is shown. */
+    installApp: (accountId: string, app: { name: string; scope: string }) =>
+      call<AppInstallation & { client_secret: string }>('POST', `${acc(accountId)}/apps`, app),
+    rotateAppSecret: (accountId: string, clientId: string) =>
+      call<AppInstallation & { client_secret: string }>('POST', `${acc(accountId)}/apps/${enc(clientId)}/secret`),
     /** Registered functions (INVOKE_FUNCTION targets), offered as the escalation error hook. */
     functions: (accountId: string) =>
       call<{ functions: FunctionRegistration[] }>('GET', `${acc(accountId)}/functions`).then((r) => r.functions),

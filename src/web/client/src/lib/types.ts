@@ -5,6 +5,7 @@
  * differs from the server's type, it is derived here rather than copied.
  */
 import type { User } from '../../../../platform/types.js';
+export type { User } from '../../../../platform/types.js';
 import type { BotSettings, VendorCredentials } from '../../../../connector/types.js';
 
 export type {

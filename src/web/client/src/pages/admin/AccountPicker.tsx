@@ -48,7 +48,8 @@ function CreateAccount({ token }: { token: string }) {
   const [id, setId] = useState('');
   const { busy, error, submit } = useSubmit(async () => {
     await adminApi(token).createAccount(id.trim());
-    navigate(`/admin/accounts/${encodeURIComponent(id.trim())}/bots`);
+    // A new account has nothing yet: its skills, agents and apps come first.
+    navigate(`/admin/accounts/${encodeURIComponent(id.trim())}/setup`);
   });
   return (
     <details className="card create-account">

@@ -9,11 +9,11 @@ import '../../styles/admin.css';
 interface Props {
   token: string;
   accountId?: string;
-  section?: 'bots' | 'tester';
+  section?: 'bots' | 'tester' | 'setup';
   children: ReactNode;
 }
 
-/** The operator's frame: account switcher, the two sections, sign out. */
+/** The operator's frame: account switcher, the sections, sign out. */
 export function AdminShell({ token, accountId, section, children }: Props) {
   const api = useMemo(() => adminApi(token), [token]);
   const { signOut } = useSession();
@@ -69,6 +69,9 @@ export function AdminShell({ token, accountId, section, children }: Props) {
               </Link>
               <Link to={`/admin/accounts/${acc}/tester`} aria-current={section === 'tester' ? 'page' : undefined}>
                 Tester
+              </Link>
+              <Link to={`/admin/accounts/${acc}/setup`} aria-current={section === 'setup' ? 'page' : undefined}>
+                Set-up
               </Link>
             </nav>
           </>

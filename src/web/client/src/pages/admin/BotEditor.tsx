@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
 import { adminApi, errorText } from '../../lib/api';
 import { Link, useRouter } from '../../lib/router';
+import { SkillPicker } from '../../components/SkillPicker';
 import type { Bot, FunctionRegistration, Skill } from '../../lib/types';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Check, Field } from '../../components/Field';
@@ -155,7 +156,14 @@ export function BotEditor({ token, accountId, botId }: Props) {
               ))}
             </div>
           </div>
-          <SkillPicker skills={skills} value={form.skills} onChange={(v) => set('skills', v)} error={errors.skills} />
+          <SkillPicker
+            accountId={accountId}
+            label="Skills served"
+            skills={skills}
+            value={form.skills}
+            onChange={(v) => set('skills', v)}
+            error={errors.skills}
+          />
         </fieldset>
 
         <VendorSection api={api} accountId={accountId} bot={bot} form={form} errors={errors} set={set} />
@@ -393,48 +401,5 @@ function BackLink({ acc }: { acc: string }) {
     <Link to={`/admin/accounts/${acc}/bots`} className="back-link">
       ← All bots
     </Link>
-  );
-}
-
-function SkillPicker({
-  skills,
-  value,
-  onChange,
-  error,
-}: {
-  skills: Skill[];
-  value: string[];
-  onChange(v: string[]): void;
-  error?: string;
-}) {
-  const toggle = (name: string, on: boolean) => onChange(on ? [...value, name] : value.filter((v) => v !== name));
-  return (
-    <fieldset className="field skill-picker" aria-describedby={error ? 'skills-error' : undefined}>
-      <legend className="field-label">Skills served</legend>
-      {skills.length === 0 ? (
-        <p className="muted small">
-          This account has no skills yet. Create one with POST /admin/v1/accounts/&lt;account&gt;/skills.
-        </p>
-      ) : (
-        <div className="chips">
-          {skills.map((s) => (
-            <label key={s.id} className={`chip${value.includes(s.name) ? ' is-on' : ''}`}>
-              <input
-                type="checkbox"
-                checked={value.includes(s.name)}
-                onChange={(e) => toggle(s.name, e.target.checked)}
-                aria-invalid={error ? true : undefined}
-              />
-              <span>{s.name}</span>
-            </label>
-          ))}
-        </div>
-      )}
-      {error && (
-        <span id="skills-error" className="field-error">
-          {error}
-        </span>
-      )}
-    </fieldset>
   );
 }

@@ -107,7 +107,7 @@ export function BotsPage({ token, accountId }: Props) {
       )}
       {bots !== null && bots.length > 0 && (
         <div className="table-wrap">
-          <table className="bots-table">
+          <table className="data-table">
             <caption className="visually-hidden">Bots of account {accountId}</caption>
             <thead>
               <tr>

@@ -1,0 +1,63 @@
+import { useId, type ReactNode } from 'react';
+import { Link } from '../lib/router';
+import type { Skill } from '../lib/types';
+
+/**
+ * The account's skills as chips to tick (a bot's skills served, an agent's skills). An account
+ * without skills gets the way to its set-up page instead of an empty box.
+ */
+export function SkillPicker({
+  accountId,
+  label,
+  skills,
+  value,
+  onChange,
+  error,
+  none,
+}: {
+  accountId: string;
+  /** What to say when the account has no skills (by default: the way to its set-up page). */
+  none?: ReactNode;
+  label: string;
+  skills: Skill[];
+  value: string[];
+  onChange(v: string[]): void;
+  error?: string;
+}) {
+  const errorId = `${useId()}-error`;
+  const toggle = (name: string, on: boolean) => onChange(on ? [...value, name] : value.filter((v) => v !== name));
+  return (
+    <fieldset className="field skill-picker" aria-describedby={error ? errorId : undefined}>
+      <legend className="field-label">{label}</legend>
+      {skills.length === 0 ? (
+        <p className="muted small">
+          {none ?? (
+            <>
+              This account has no skills yet:{' '}
+              <Link to={`/admin/accounts/${encodeURIComponent(accountId)}/setup`}>create one in Set-up</Link>.
+            </>
+          )}
+        </p>
+      ) : (
+        <div className="chips">
+          {skills.map((s) => (
+            <label key={s.id} className={`chip${value.includes(s.name) ? ' is-on' : ''}`}>
+              <input
+                type="checkbox"
+                checked={value.includes(s.name)}
+                onChange={(e) => toggle(s.name, e.target.checked)}
+                aria-invalid={error ? true : undefined}
+              />
+              <span>{s.name}</span>
+            </label>
+          ))}
+        </div>
+      )}
+      {error && (
+        <span id={errorId} className="field-error">
+          {error}
+        </span>
+      )}
+    </fieldset>
+  );
+}

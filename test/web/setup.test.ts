@@ -1,0 +1,147 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import { freshStore, type TestStore } from '../helpers/stores.js';
+import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
+import { DESKTOP, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
+
+/**
+ * A new operator sets up an account without leaving the console (issue: "run the whole platform
+ * without curl"): account, skills, an agent, an app (its secret shown once), a bot with that
+ * app's credentials, test connection, start, and a chat in the tester. One store: what this
+ * walks is the console; the routes behind it are tested on both stores elsewhere.
+ */
+describe('console: a new account set up end to end, without curl', () => {
+  const acc = 'newco';
+  let store: TestStore;
+  let running: Running;
+  let admin: Client;
+  let browser: TestBrowser;
+  let page: Page;
+  let app: { clientId: string; clientSecret: string };
+  const shot = (name: string) => screenshot(page, `setup-${name}`);
+
+  before(async () => {
+    store = await freshStore('sqlite');
+    running = await startApp(store);
+    admin = client(running.url, { token: ADMIN_TOKEN });
+    browser = await launchBrowser();
+    page = await browser.page(DESKTOP);
+  });
+  after(async () => {
+    await browser?.close();
+    await running?.close();
+    await store?.dispose();
+  });
+
+  it('creates the account and lands on its set-up page', async () => {
+    await page.goto(`${running.url}/`);
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in as operator' }).click();
+    await page.getByRole('heading', { name: 'Accounts' }).waitFor();
+    await page.getByText('Create an account').click();
+    await page.getByLabel('Account id').fill(acc);
+    await page.getByRole('button', { name: 'Create', exact: true }).click();
+    await page.getByRole('heading', { name: 'Set-up' }).waitFor();
+    await page.getByText('No skills yet', { exact: true }).waitFor();
+    await shot('01-empty');
+  });
+
+  it('skills: created, listed; a duplicate is refused with the API’s reason', async () => {
+    const form = page.getByRole('form', { name: 'New skill' });
+    for (const name of ['support', 'human']) {
+      await form.getByLabel('New skill').fill(name);
+      await form.getByRole('button', { name: 'Create skill' }).click();
+      await page.getByRole('list', { name: 'Skills' }).getByText(name, { exact: true }).waitFor();
+    }
+    await form.getByLabel('New skill').fill('human');
+    await form.getByRole('button', { name: 'Create skill' }).click();
+    await page.locator('.notice-error', { hasText: /already exists/ }).waitFor();
+    const skills = (await admin.get(`/admin/v1/accounts/${acc}/skills`)).body.skills.map(
+      (s: { name: string }) => s.name,
+    );
+    assert.deepEqual(skills.sort(), ['human', 'support']);
+  });
+
+  it('agents: created with skills and capacity, then edited; a short password is refused', async () => {
+    const form = page.getByRole('form', { name: 'New agent' });
+    await form.getByLabel('Login name').fill('alice');
+    await form.getByLabel('Password').fill('short');
+    await form.getByRole('checkbox', { name: 'human' }).check();
+    await form.getByLabel('Capacity').fill('3');
+    await form.getByRole('button', { name: 'Create agent' }).click();
+    await page.locator('.notice-error', { hasText: /password/ }).waitFor();
+    await form.getByLabel('Password').fill('correct horse battery');
+    await form.getByRole('button', { name: 'Create agent' }).click();
+    const row = page.locator('[data-agent="alice"]');
+    await row.getByText('human').waitFor();
+    assert.match(await row.innerText(), /3/);
+
+    await row.getByRole('button', { name: 'Edit' }).click();
+    const edit = page.getByRole('form', { name: 'Edit alice' });
+    await edit.getByRole('checkbox', { name: 'support' }).check();
+    await edit.getByLabel('Capacity').fill('5');
+    await edit.getByRole('button', { name: 'Save' }).click();
+    await row.getByText('human, support').waitFor();
+    const alice = (await admin.get(`/admin/v1/accounts/${acc}/users`)).body.users.find(
+      (u: { loginName: string }) => u.loginName === 'alice',
+    );
+    assert.equal(alice.maxConversations, 5);
+    assert.deepEqual(alice.skills.map((s: { name: string }) => s.name).sort(), ['human', 'support']);
+    const login = await client(running.url).post(`/api/account/${acc}/agent/login`, {
+      username: 'alice',
+      password: 'correct horse battery',
+    });
+    assert.equal(login.status, 200);
+    await shot('02-agents');
+  });
+
+  it('apps: installed with the secret shown once; rotating shows a new one', async () => {
+    const form = page.getByRole('form', { name: 'New app' });
+    await form.getByLabel('New app').fill('bot credentials');
+    await form.getByRole('button', { name: 'Install app' }).click();
+    await page.getByText(/Copy the client secret of “bot credentials” now/).waitFor();
+    app = {
+      clientId: await page.getByTestId('client-id').innerText(),
+      clientSecret: await page.getByTestId('client-secret').innerText(),
+    };
+    await shot('03-app-secret-once');
+    await page.getByRole('button', { name: 'I have copied it' }).click();
+    assert.equal(await page.getByTestId('client-secret').count(), 0);
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.locator('[data-app="bot credentials"]').getByRole('button', { name: 'Rotate secret' }).click();
+    await page.getByText(/Copy the client secret of “bot credentials” now/).waitFor();
+    const rotated = await page.getByTestId('client-secret').innerText();
+    assert.notEqual(rotated, app.clientSecret);
+    assert.equal(await page.getByTestId('client-id').innerText(), app.clientId);
+    app.clientSecret = rotated;
+  });
+
+  it('a bot on those credentials: test connection passes, it starts, and the tester chats with it', async () => {
+    await page.getByRole('link', { name: 'create a bot' }).click();
+    await page.getByLabel('Name', { exact: true }).fill('Newco bot');
+    await page.getByRole('checkbox', { name: 'support', exact: true }).check();
+    await page.getByLabel('Base URL').fill(`${running.url}/demo-bot`);
+    await page.getByLabel('Client ID').fill(app.clientId);
+    await page.getByLabel('Client secret').fill(app.clientSecret);
+    await page.getByLabel('Bot ID').fill('demo-bot');
+    await page.getByLabel('Escalation skill').selectOption('human');
+    await page.getByText('2 environments offered by the service.').waitFor();
+    await page.getByRole('button', { name: 'Test connection' }).click();
+    await page.locator('.notice-success', { hasText: 'Connection OK.' }).waitFor();
+    await page.getByRole('button', { name: 'Create bot' }).click();
+    await page.getByText('Bot created. It is offline until you start it.').waitFor();
+    await page.getByRole('button', { name: 'Start bot' }).click();
+    await page.getByText('Started. Status: ONLINE.').waitFor();
+
+    await page.getByRole('link', { name: 'Tester', exact: true }).click();
+    await page.getByRole('combobox', { name: 'Bot' }).selectOption({ label: 'Newco bot (online)' });
+    const input = page.getByLabel('Message to the bot');
+    await page.waitForFunction((el) => !(el as HTMLTextAreaElement).disabled, await input.elementHandle());
+    await input.fill('hi');
+    await input.press('Enter');
+    await page.locator('.exchange-item', { hasText: '“hi”' }).locator('[data-outcome="PROCESSED"]').waitFor();
+    await shot('04-tester');
+  });
+});
