@@ -5,6 +5,7 @@ import { accountParams, anyJson, errorResponses, noContent } from '../http/schem
 import type { SessionTokens } from '../sentinel/tokens.js';
 import { baseUrlProblem, createBotSchema, patchBotSchema, vendorSchema, type BotInput } from './bot-config.js';
 import type { Connector } from './connector.js';
+import { OUTCOMES, WINDOWS, type StatsWindow } from './bot-stats.js';
 import type { TestConversations } from './test-conversations.js';
 
 const tags = ['admin', 'bots'];
@@ -135,6 +136,114 @@ const exchangeSchema = {
     outcome: { type: 'string', enum: ['PROCESSED', 'PARTIAL', 'ESCALATED', 'FAILED'] },
   },
   additionalProperties: true,
+} as const;
+
+const statsQuerystring = {
+  type: 'object',
+  properties: {
+    window: {
+      type: 'string',
+      enum: Object.keys(WINDOWS),
+      default: 'day',
+      description: 'hour: 60 buckets of 1 min; day: 96 of 15 min; week: 168 of 1 h',
+    },
+  },
+} as const;
+type StatsRoute = { Querystring: { window: StatsWindow } };
+
+const epochMs = { type: 'integer', description: 'Epoch milliseconds' } as const;
+const counts = { type: 'array', items: { type: 'integer' } } as const;
+/** Null where the bucket has nothing to say (no exchange called the bot; no sample taken). */
+const maybeNumbers = { type: 'array', items: { type: ['number', 'null'] } } as const;
+const countsBy = (what: string) => ({ type: 'object', additionalProperties: { type: 'integer' }, description: what });
+const statsFrame = {
+  window: { type: 'string', enum: Object.keys(WINDOWS) },
+  from: { ...epochMs, description: 'Start of the first bucket, epoch ms' },
+  to: { ...epochMs, description: 'End (exclusive) of the last bucket, the one now falls in, epoch ms' },
+  bucketMs: { type: 'integer' },
+} as const;
+const statsTotals = {
+  type: 'object',
+  properties: {
+    started: { type: 'integer', description: 'Conversations that reached the bot' },
+    escalated: { type: 'integer' },
+    closed: { type: 'integer', description: 'Conversations closed while the bot held them' },
+    exchanges: { type: 'integer' },
+    errors: { type: 'integer', description: 'Errors (an exchange may have several)' },
+  },
+  required: ['started', 'escalated', 'closed', 'exchanges', 'errors'],
+} as const;
+
+/** bot-stats.ts BotStats: totals over the window and a series per display bucket. */
+const botStatsSchema = {
+  type: 'object',
+  properties: {
+    ...statsFrame,
+    totals: statsTotals,
+    escalationsByReason: countsBy('Escalations by reason (error code)'),
+    exchangesByOutcome: countsBy(`Exchanges by outcome (${OUTCOMES.join(', ')})`),
+    errorsByCode: countsBy('Errors by code (see /error-codes)'),
+    latencyMs: {
+      type: 'object',
+      description:
+        'Vendor latency percentiles over the window, as the upper bound of their histogram bucket; null without calls',
+      properties: { p50: { type: ['number', 'null'] }, p95: { type: ['number', 'null'] } },
+      required: ['p50', 'p95'],
+    },
+    series: {
+      type: 'object',
+      properties: {
+        t: { type: 'array', items: epochMs, description: 'Bucket starts' },
+        started: counts,
+        escalated: counts,
+        closed: counts,
+        exchanges: counts,
+        errors: counts,
+        latencyP50: maybeNumbers,
+        latencyP95: maybeNumbers,
+        open: { ...maybeNumbers, description: 'Open conversations, the highest sample in the bucket' },
+      },
+      required: ['t', 'started', 'escalated', 'closed', 'exchanges', 'errors', 'latencyP50', 'latencyP95', 'open'],
+    },
+  },
+  required: [
+    'window',
+    'from',
+    'to',
+    'bucketMs',
+    'totals',
+    'escalationsByReason',
+    'exchangesByOutcome',
+    'errorsByCode',
+    'latencyMs',
+    'series',
+  ],
+} as const;
+
+const accountStatsSchema = {
+  type: 'object',
+  properties: {
+    ...statsFrame,
+    bots: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          botId: { type: 'string' },
+          name: { type: 'string' },
+          status: botStatusSchema,
+          totals: statsTotals,
+          series: {
+            type: 'object',
+            properties: { t: { type: 'array', items: epochMs }, exchanges: counts, errors: counts },
+            required: ['t', 'exchanges', 'errors'],
+          },
+        },
+        required: ['botId', 'name', 'status', 'totals', 'series'],
+      },
+    },
+  },
+  required: ['window', 'from', 'to', 'bucketMs', 'bots'],
 } as const;
 
 /**
@@ -359,6 +468,37 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
       },
     },
     async (request) => ({ exchanges: await connector.logs(request.params.acc, request.params.id, request.query) }),
+  );
+
+  server.get<BotRoute & StatsRoute>(
+    '/accounts/:acc/bots/:id/stats',
+    {
+      schema: {
+        tags,
+        security,
+        summary:
+          'The bot’s statistics over a window: conversations, exchanges, errors, vendor latency, open conversations',
+        params: botParams,
+        querystring: statsQuerystring,
+        response: { 200: botStatsSchema, ...errorResponses },
+      },
+    },
+    async (request) => connector.botStats(request.params.acc, request.params.id, request.query.window),
+  );
+
+  server.get<{ Params: { acc: string } } & StatsRoute>(
+    '/accounts/:acc/bot-stats',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Every bot of the account with its totals and exchange and error series over a window',
+        params: accountParams,
+        querystring: statsQuerystring,
+        response: { 200: accountStatsSchema, ...errorResponses },
+      },
+    },
+    async (request) => connector.accountStats(request.params.acc, request.query.window),
   );
 
   server.post<BotRoute>(

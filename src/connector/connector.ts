@@ -13,6 +13,14 @@ import type { SecretBox } from '../util/secret-box.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { DEFAULT_LIMITS, MASKED_SECRET, applySettings, type BotInput } from './bot-config.js';
 import { BotStore, type BotRecord } from './store.js';
+import {
+  STATS_KEPT_MS,
+  STATS_PRUNE_EVERY_MS,
+  untilMidMinute,
+  type AccountStats,
+  type BotStats,
+  type StatsWindow,
+} from './bot-stats.js';
 import { CustomEndpointClient, VendorError, type RetryPolicy, type TokenIssuer } from './vendor-client.js';
 import { Exchanges, type ConnectorStats } from './exchange.js';
 import { Driver } from './driver.js';
@@ -75,12 +83,15 @@ export class Connector {
   private readonly leases: BotLeases;
   private probeTimer?: NodeJS.Timeout;
   private lastServiceRetry = 0;
+  private statsTimer?: NodeJS.Timeout;
+  private sampling: Promise<void> = Promise.resolve();
+  private lastStatsPrune = 0;
   private unsubscribe?: () => void;
   private closed = false;
 
   constructor(private readonly deps: ConnectorDeps) {
     this.botStore = new BotStore(deps.store, (err, exchangesLost) =>
-      deps.log.error({ err, exchangesLost }, 'could not write the exchange log'),
+      deps.log.error({ err, exchangesLost }, 'could not write the exchange log and bot statistics'),
     );
     const registers = [deps.metrics.registry];
     this.stats = {
@@ -135,7 +146,11 @@ export class Connector {
       drivenBy: (userId) => driven(this.byUser.get(userId)),
       driven: (botId) => driven(this.bots.get(botId)),
       setStatus,
-      countError: (code) => this.stats.errors.inc({ code }),
+      countError: (runtime, code) => {
+        this.stats.errors.inc({ code });
+        this.botStore.count(runtime.record.id, 'error', code);
+      },
+      countLifecycle: (runtime, metric) => this.botStore.count(runtime.record.id, metric),
     });
   }
 
@@ -145,6 +160,7 @@ export class Connector {
     this.unsubscribe = this.deps.bus.subscribe((e) => this.driver.onPlatformEvent(e));
     this.probeTimer = setInterval(() => void this.probe(), this.deps.probeIntervalMs ?? 10_000);
     this.probeTimer.unref();
+    this.scheduleStats();
   }
 
   /**
@@ -176,8 +192,10 @@ export class Connector {
     this.closed = true;
     this.unsubscribe?.();
     if (this.probeTimer) clearInterval(this.probeTimer);
+    clearTimeout(this.statsTimer);
     this.driver.close();
     await this.leases.close();
+    await this.sampling;
     await this.botStore.drain();
   }
 
@@ -335,6 +353,29 @@ export class Connector {
     return this.botStore.exchanges(id, { conversationId: options.conversationId, limit: options.limit ?? 100 });
   }
 
+  /** The bot's statistics over the window (bot-stats.ts). */
+  async botStats(accountId: string, id: string, window: StatsWindow): Promise<BotStats> {
+    await this.runtime(accountId, id);
+    return this.botStore.stats(id, window);
+  }
+
+  /** Every bot of the account with its counts over the window, read together. */
+  async accountStats(accountId: string, window: StatsWindow): Promise<AccountStats> {
+    await this.deps.directory.requireAccount(accountId);
+    const mine = [...this.bots.values()].filter((r) => r.record.accountId === accountId).map((r) => r.record);
+    const { frame, bots } = await this.botStore.accountStats(
+      mine.map((r) => r.id),
+      window,
+    );
+    return {
+      window,
+      from: frame.from,
+      to: frame.to,
+      bucketMs: frame.bucketMs,
+      bots: bots.map((stats, i) => ({ ...stats, name: mine[i].settings.name, status: mine[i].status })),
+    };
+  }
+
   /** A conversation handed straight to this bot, for the console's tester. */
   /** A conversation handed straight to the bot, a test until `testUntil` unless renewed (see TestConversations). */
   async testConversation(accountId: string, id: string, testUntil: number): Promise<Conversation> {
@@ -375,6 +416,49 @@ export class Connector {
       accountId: record.accountId,
       settings: record.settings,
     });
+    // Its new driver's first sample, rather than a gap until the next minute's.
+    await this.sampleOpen(runtime);
+  }
+
+  /**
+   * Once a minute, the open conversations of every bot this instance drives (their driver
+   * samples them, so each bot has one sample a minute however many instances there are), and at
+   * most hourly, their statistics past keeping are deleted.
+   */
+  private scheduleStats(): void {
+    if (this.closed) return;
+    this.statsTimer = setTimeout(() => {
+      this.sampling = this.sampleStats().finally(() => this.scheduleStats());
+    }, untilMidMinute(Date.now()));
+    this.statsTimer.unref();
+  }
+
+  private async sampleStats(): Promise<void> {
+    const driven = [...this.bots.values()].filter((r) => r.epoch !== undefined);
+    for (const runtime of driven) {
+      if (this.closed) return;
+      await this.sampleOpen(runtime);
+    }
+    const now = Date.now();
+    if (now - this.lastStatsPrune < STATS_PRUNE_EVERY_MS) return;
+    this.lastStatsPrune = now;
+    await this.botStore
+      .pruneStats(
+        driven.map((r) => r.record.id),
+        now - STATS_KEPT_MS,
+      )
+      .catch((err) => this.deps.log.warn({ err }, 'could not delete old bot statistics'));
+  }
+
+  private async sampleOpen(runtime: Runtime): Promise<void> {
+    try {
+      // The count the bot's admin view shows as openConversations.
+      const open = await this.deps.conversations.countHeldBy(runtime.record.userId);
+      if (this.closed) return;
+      this.botStore.sample(runtime.record.id, 'open', open);
+    } catch (err) {
+      this.deps.log.warn({ err, botId: runtime.record.id }, 'could not sample the bot’s open conversations');
+    }
   }
 
   /** The lease check joining each change made for a bot; none when one process drives them all. */

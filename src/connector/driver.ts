@@ -23,7 +23,12 @@ export interface DriverDeps {
   /** The bot, when this instance drives it. */
   driven(botId: string): Runtime | undefined;
   setStatus(runtime: Runtime, status: BotStatus, lastError: LastError | null): Promise<void>;
-  countError(code: string): void;
+  countError(runtime: Runtime, code: string): void;
+  /**
+   * For the bot's statistics: a conversation reached the bot, or closed while the bot held it.
+   * Counted from the platform's announcement, which the bot's driver hears once per change.
+   */
+  countLifecycle(runtime: Runtime, metric: 'started' | 'closed'): void;
 }
 
 /**
@@ -74,6 +79,7 @@ export class Driver {
         const previous = e.previousAssignee ? this.deps.drivenBy(e.previousAssignee.userId) : undefined;
         if (previous && previous !== holder) this.forget(previous, conversationId);
         if (holder && holder !== previous) {
+          this.deps.countLifecycle(holder, 'started');
           // A new holder owes an answer from its ASSIGN entry on: the one just after what it has answered.
           const assigned = conversation.answeredSequence + 1;
           const nothingBefore = conversation.lastSequence === assigned;
@@ -102,6 +108,7 @@ export class Driver {
         break;
       case 'conversation.closed':
         if (!holder) break;
+        this.deps.countLifecycle(holder, 'closed');
         this.combine.drop(conversationId);
         this.inactivity.clear(conversationId);
         if (holder.record.settings.survey && !conversation.closedWithoutPcs) {
@@ -332,7 +339,7 @@ export class Driver {
         { err: error, botId: runtime.record.id, conversationId },
         'platform failed during an exchange',
       );
-      this.deps.countError('platform-error');
+      this.deps.countError(runtime, 'platform-error');
       await this.deps
         .setStatus(runtime, 'SERVICE_INTERRUPTION', {
           code: 'platform-error',

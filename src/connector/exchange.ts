@@ -262,6 +262,8 @@ export class Exchanges {
       if (!isDomainError(error, 'conversation-closed')) throw error;
       return [`escalating (${reason.code})`, 'conversation already closed: nothing to escalate'];
     }
+    // Counted once its change is written: an escalation refused (closed, lease lost) never happened.
+    this.deps.botStore.count(runtime.record.id, 'escalated', reason.code);
     const effects = [...plan.effects];
     const hook = runtime.record.settings.escalation.errorHookLambdaUuid;
     if (hook) {

@@ -1,12 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import type { Migration, Kysely } from 'kysely';
+import { sql, type Migration, type Kysely } from 'kysely';
 import type { Dialect, MigrationDb, Store } from '../store/index.js';
 import { json, tablesOf, WriteStatements } from '../store/index.js';
 import { applySettings } from './bot-config.js';
+import {
+  StatTally,
+  frameOf,
+  pruneStats,
+  readAccountStats,
+  readBotStats,
+  writeStats,
+  type AccountBotStats,
+  type BotStats,
+  type Frame,
+  type CountMetric,
+  type GaugeMetric,
+  type StatsTables,
+  type StatsWindow,
+} from './bot-stats.js';
 import type { BotSettings, BotStatus, Exchange, LastError } from './types.js';
 
-/** The connector's tables: bot configurations and the exchange log. */
-export function connectorMigrations(_dialect: Dialect): Record<string, Migration> {
+/** The connector's tables: bot configurations, the exchange log, the statistics rollup. */
+export function connectorMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0050_connector_bots': {
       async up(db: MigrationDb) {
@@ -48,6 +63,25 @@ export function connectorMigrations(_dialect: Dialect): Record<string, Migration
           .execute();
       },
     },
+    '0051_bot_stats': {
+      /**
+       * Counts per bot, minute, metric and key (bot-stats.ts). Every read is one bot's (or one
+       * account's bots') minutes in a time range, which the primary key's order serves; on SQLite
+       * the rows are kept in that order (WITHOUT ROWID) rather than beside a second index of it.
+       */
+      async up(db: MigrationDb) {
+        await db.schema
+          .createTable('bot_stats')
+          .addColumn('bot_id', 'text', (c) => c.notNull())
+          .addColumn('minute', 'bigint', (c) => c.notNull())
+          .addColumn('metric', 'text', (c) => c.notNull())
+          .addColumn('key', 'text', (c) => c.notNull())
+          .addColumn('count', 'integer', (c) => c.notNull())
+          .addPrimaryKeyConstraint('bot_stats_pk', ['bot_id', 'minute', 'metric', 'key'])
+          .$call((t) => (dialect === 'sqlite' ? t.modifyEnd(sql`without rowid`) : t))
+          .execute();
+      },
+    },
   };
 }
 
@@ -62,7 +96,7 @@ export interface BotRecord {
   lastError: LastError | null;
 }
 
-type Tables = {
+type Tables = StatsTables & {
   bots: {
     id: string;
     account_id: string;
@@ -98,10 +132,13 @@ const EXCHANGE_WRITE_DELAY_MS = 20;
 
 export class BotStore {
   private readonly db: Kysely<Tables>;
+  private readonly statsDb: Kysely<StatsTables>;
   /** Exchanges written per bot since its log was last pruned. */
   private readonly sincePrune = new Map<string, number>();
   /** Exchanges recorded and not written yet, and when they will be. */
   private queued: Tables['bot_exchanges'][] = [];
+  /** Statistics recorded and not written yet: they ride with the exchanges' next write. */
+  private readonly tally = new StatTally();
   private timer?: NodeJS.Timeout;
   /** Every write so far: reads wait for it, so they see every exchange recorded before them. */
   private written: Promise<unknown> = Promise.resolve();
@@ -110,11 +147,15 @@ export class BotStore {
 
   constructor(
     private readonly store: Store,
-    /** A write of the log failed: the exchanges in it are lost, the conversations are not. */
+    /**
+     * A write of the log failed: the exchanges in it, and the statistics written with them, are
+     * lost; the conversations are not.
+     */
     private readonly onError: (error: unknown, exchangesLost: number) => void,
   ) {
     this.writes = new WriteStatements(store.dialect);
     this.db = tablesOf<Tables>(store.db);
+    this.statsDb = tablesOf<StatsTables>(store.db);
   }
 
   async insert(bot: BotRecord): Promise<void> {
@@ -160,6 +201,7 @@ export class BotStore {
     await this.drain();
     this.sincePrune.delete(id);
     await this.db.deleteFrom('bot_exchanges').where('bot_id', '=', id).execute();
+    await this.db.deleteFrom('bot_stats').where('bot_id', '=', id).execute();
     await this.db.deleteFrom('bots').where('id', '=', id).execute();
   }
 
@@ -191,7 +233,46 @@ export class BotStore {
       outcome: exchange.outcome,
       record: JSON.stringify(exchange),
     });
+    this.tally.exchange(exchange);
     this.timer ??= setTimeout(() => this.flush(), EXCHANGE_WRITE_DELAY_MS);
+  }
+
+  /**
+   * Counts a conversation's arrival, escalation or close for the bot's statistics. Written with
+   * the next batch of the exchange log (one is due within milliseconds whenever the bot is
+   * busy), so counting costs no write of its own.
+   */
+  count(botId: string, metric: CountMetric, key = '', at = Date.now()): void {
+    this.tally.count(botId, at, metric, key);
+    this.timer ??= setTimeout(() => this.flush(), EXCHANGE_WRITE_DELAY_MS);
+  }
+
+  /** A gauge's sample for the bot's statistics (the last of a minute is kept), written like count(). */
+  sample(botId: string, metric: GaugeMetric, value: number, at = Date.now()): void {
+    this.tally.sample(botId, at, metric, value);
+    this.timer ??= setTimeout(() => this.flush(), EXCHANGE_WRITE_DELAY_MS);
+  }
+
+  /** One bot's statistics over the window, including everything recorded before the call. */
+  async stats(botId: string, window: StatsWindow, now = Date.now()): Promise<BotStats> {
+    await this.drain();
+    return readBotStats(this.statsDb, botId, frameOf(window, now));
+  }
+
+  /** The bots' counts over the window, in one query. */
+  async accountStats(
+    botIds: string[],
+    window: StatsWindow,
+    now = Date.now(),
+  ): Promise<{ frame: Frame; bots: AccountBotStats[] }> {
+    await this.drain();
+    const frame = frameOf(window, now);
+    return { frame, bots: await readAccountStats(this.statsDb, botIds, frame) };
+  }
+
+  /** Deletes the bots' statistics from before `before`. */
+  async pruneStats(botIds: string[], before: number): Promise<void> {
+    await pruneStats(this.statsDb, botIds, before);
   }
 
   /** Settles once everything recorded so far is written (or failed to be). */
@@ -204,15 +285,17 @@ export class BotStore {
     clearTimeout(this.timer);
     this.timer = undefined;
     const rows = this.queued;
-    if (!rows.length) return;
+    if (!rows.length && this.tally.empty) return;
     this.queued = [];
-    const write =
-      rows.length <= EXCHANGES_PER_INSERT
-        ? this.store.writeOne(this.writes.insert('bot_exchanges', rows))
-        : this.store.transact(async (tx) => {
-            for (let i = 0; i < rows.length; i += EXCHANGES_PER_INSERT)
-              await tx.executeQuery(this.writes.insert('bot_exchanges', rows.slice(i, i + EXCHANGES_PER_INSERT)));
-          });
+    const stats = this.tally.take();
+    // One unit of work, so a batch's log and its statistics are written together or not at all:
+    // on SQLite it joins the group commit like any other, on PostgreSQL it is one transaction per
+    // batch (not per exchange).
+    const write = this.store.transact(async (tx) => {
+      for (let i = 0; i < rows.length; i += EXCHANGES_PER_INSERT)
+        await tx.executeQuery(this.writes.insert('bot_exchanges', rows.slice(i, i + EXCHANGES_PER_INSERT)));
+      await writeStats(tablesOf<StatsTables>(tx), stats);
+    });
     // On PostgreSQL two writes may be in flight at once and the later may commit first.
     this.written = Promise.all([this.written, write.catch((error: unknown) => this.onError(error, rows.length))]);
     for (const row of rows) this.sincePrune.set(row.bot_id, (this.sincePrune.get(row.bot_id) ?? 0) + 1);
