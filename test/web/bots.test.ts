@@ -217,7 +217,15 @@ for (const kind of STORES) {
       flaky.onEvent = () => ({ json: { response: [{ type: 'TEXT', data: { message: 'back' } }] } });
       flaky.onState = () => ({ json: { state: 'online', version: '2.0.0' } });
       await flakyRow.locator('[data-status="ONLINE"]').waitFor();
+      // It holds the conversation above: stopping asks first.
+      const asked = new Promise<string>((resolve) =>
+        page.once('dialog', (dialog) => {
+          resolve(dialog.message());
+          void dialog.accept();
+        }),
+      );
       await flakyRow.getByRole('button', { name: 'Stop Flaky bot' }).click();
+      assert.match(await asked, /holds 1 open conversation, which it stops answering/);
       await flakyRow.locator('[data-status="OFFLINE"]').waitFor();
       assert.equal((await admin.get(`/admin/v1/accounts/${acc}/bots/${flakyBot.body.id}`)).body.status, 'OFFLINE');
     });

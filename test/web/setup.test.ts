@@ -47,6 +47,18 @@ describe('console: a new account set up end to end, without curl', () => {
     await shot('01-empty');
   });
 
+  it('a chat link to an account or skill that does not exist says so before anyone types', async () => {
+    const chat = await browser.page(DESKTOP);
+    await chat.goto(`${running.url}/chat/${acc}?skill=support`);
+    await chat.getByText('This chat is not available').waitFor();
+    await chat.getByText("unknown skill 'support'", { exact: false }).waitFor();
+    await chat.goto(`${running.url}/chat/nobody?skill=support`);
+    await chat.getByText("unknown account 'nobody'", { exact: false }).waitFor();
+    assert.equal(await chat.getByLabel('Message').count(), 0);
+    await screenshot(chat, 'setup-00-chat-unknown-skill');
+    await chat.close();
+  });
+
   it('skills: created, listed; a duplicate is refused with the API’s reason', async () => {
     const form = page.getByRole('form', { name: 'New skill' });
     for (const name of ['support', 'human']) {
@@ -127,6 +139,16 @@ describe('console: a new account set up end to end, without curl', () => {
     await page.getByLabel('Client secret').fill(app.clientSecret);
     await page.getByLabel('Bot ID').fill('demo-bot');
     await page.getByLabel('Escalation skill').selectOption('human');
+    // Cancel asks before it throws the form away; dismissed, nothing is lost.
+    const asked = new Promise<string>((resolve) =>
+      page.once('dialog', (dialog) => {
+        resolve(dialog.message());
+        void dialog.dismiss();
+      }),
+    );
+    await page.getByRole('link', { name: 'Cancel' }).click();
+    assert.equal(await asked, 'Discard your changes to this bot?');
+    assert.equal(await page.getByLabel('Name', { exact: true }).inputValue(), 'Newco bot');
     await page.getByText('2 environments offered by the service.').waitFor();
     await page.getByRole('button', { name: 'Test connection' }).click();
     await page.locator('.notice-success', { hasText: 'Connection OK.' }).waitFor();
@@ -143,5 +165,37 @@ describe('console: a new account set up end to end, without curl', () => {
     await input.press('Enter');
     await page.locator('.exchange-item', { hasText: '“hi”' }).locator('[data-outcome="PROCESSED"]').waitFor();
     await shot('04-tester');
+  });
+
+  it('the dashboard shows that conversation: its numbers match what the tester did; the bots list has its sparkline', async () => {
+    const exchanges = await page.locator('.exchange-item').count();
+    const botId = new URL(page.url()).searchParams.get('bot')!;
+    await page.getByRole('link', { name: 'Bots', exact: true }).click();
+    const row = page.locator(`[data-bot="${botId}"]`);
+    await row.getByText(`${exchanges} exchanges · 0 errors`).waitFor();
+    await row.locator('.chart-spark canvas').waitFor();
+    await shot('05-bots-sparkline');
+    await row.getByRole('link', { name: 'Dashboard of Newco bot' }).click();
+    await page.getByRole('heading', { name: 'Newco bot · dashboard' }).waitFor();
+    const tile = (name: string) => page.locator(`[data-tile="${name}"] .tile-value`);
+    await page.waitForFunction(() => document.querySelector('[data-tile="started"] .tile-value')?.textContent === '1');
+    assert.equal(await tile('exchanges').innerText(), String(exchanges));
+    assert.equal(await tile('errors').innerText(), '0');
+    assert.equal(await tile('escalated').innerText(), '0');
+    assert.equal(
+      await page.locator('[data-breakdown="outcomes"] [data-key="PROCESSED"] .num').innerText(),
+      String(exchanges),
+    );
+    assert.equal((await page.locator('.chart-card canvas').count()) >= 4, true);
+    for (const window of ['Last hour', 'Last week']) {
+      await page.getByText(window, { exact: true }).click();
+      await page.waitForFunction(
+        () => document.querySelector('[data-tile="started"] .tile-value')?.textContent === '1',
+      );
+    }
+    // What the page shows is what the route serves.
+    const served = (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}/stats?window=week`)).body;
+    assert.deepEqual([served.totals.started, served.totals.exchanges], [1, exchanges]);
+    await shot('06-dashboard');
   });
 });

@@ -8,6 +8,7 @@ import { BotsPage } from './pages/admin/BotsPage';
 import { BotEditor } from './pages/admin/BotEditor';
 import { Tester } from './pages/admin/Tester';
 import { SetupPage } from './pages/admin/SetupPage';
+import { Dashboard } from './pages/admin/Dashboard';
 import { Workspace } from './pages/agent/Workspace';
 import { ChatPage } from './pages/chat/ChatPage';
 import { Empty } from './components/States';
@@ -88,6 +89,19 @@ function Routes() {
       </RequireAdmin>
     );
   }
+  const dashboard = match('/admin/accounts/:acc/bots/:id/dashboard', path);
+  if (dashboard) {
+    const { acc, id } = dashboard;
+    return (
+      <RequireAdmin>
+        {(token) => (
+          <AdminShell token={token} accountId={acc} section="bots">
+            <Dashboard key={id} token={token} accountId={acc} botId={id} />
+          </AdminShell>
+        )}
+      </RequireAdmin>
+    );
+  }
   const bot = match('/admin/accounts/:acc/bots/:id', path);
   if (bot) {
     const { acc, id } = bot;
@@ -150,6 +164,7 @@ function titleFor(path: string): string {
   if (path.startsWith('/agent')) return 'Agent workspace · botbridge';
   if (path.includes('/tester')) return 'Conversation tester · botbridge';
   if (path.endsWith('/setup')) return 'Set-up · botbridge';
+  if (path.endsWith('/dashboard')) return 'Bot dashboard · botbridge';
   if (path.includes('/bots')) return 'Bots · botbridge';
   if (path.startsWith('/admin')) return 'Accounts · botbridge';
   return 'Sign in · botbridge';

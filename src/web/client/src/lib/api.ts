@@ -5,6 +5,9 @@
  */
 import type {
   Account,
+  AccountStats,
+  BotStats,
+  StatsWindow,
   AgentUser,
   Audience,
   Bot,
@@ -177,6 +180,10 @@ export function adminApi(token: string) {
         token,
         keepalive: leaving,
       }),
+    botStats: (accountId: string, id: string, window: StatsWindow) =>
+      call<BotStats>('GET', `${bot(accountId, id)}/stats?window=${window}`),
+    accountStats: (accountId: string, window: StatsWindow) =>
+      call<AccountStats>('GET', `${acc(accountId)}/bot-stats?window=${window}`),
     logs: (accountId: string, id: string, conversationId: string, signal?: AbortSignal) =>
       call<{ exchanges: Exchange[] }>(
         'GET',
@@ -201,6 +208,9 @@ export type ConsumerMessage = { text: string } | { content: unknown };
 export function consumerApi(accountId: string) {
   const base = `/api/account/${enc(accountId)}/consumer/conversations`;
   return {
+    /** Whether the account takes conversations on the skill (not-found names which of the two is unknown). */
+    skill: (name: string) =>
+      request<{ name: string }>('GET', `/api/account/${enc(accountId)}/consumer/skills/${enc(name)}`),
     open: (body: { skill: string; type?: ConversationType; visitor?: Visitor; sdes?: Sdes }) =>
       request<{ conversationId: string; consumerToken: string }>('POST', base, { body }),
     status: (id: string, token: string) =>

@@ -6,7 +6,18 @@
  */
 import type { User } from '../../../../platform/types.js';
 export type { User } from '../../../../platform/types.js';
-import type { BotSettings, VendorCredentials } from '../../../../connector/types.js';
+import type { BotSettings, BotStatus, VendorCredentials } from '../../../../connector/types.js';
+import type { AccountBotStats, StatsWindow } from '../../../../connector/bot-stats.js';
+export type { BotStats, StatsWindow } from '../../../../connector/bot-stats.js';
+
+/** The account overview: every bot's totals and sparkline data, with its name and status. */
+export interface AccountStats {
+  window: StatsWindow;
+  from: number;
+  to: number;
+  bucketMs: number;
+  bots: Array<AccountBotStats & { name: string; status: BotStatus }>;
+}
 
 export type {
   Account,

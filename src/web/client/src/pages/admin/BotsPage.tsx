@@ -3,12 +3,15 @@ import { ApiError, adminApi, errorText } from '../../lib/api';
 import { Link } from '../../lib/router';
 import { ago } from '../../lib/format';
 import { useNow } from '../../lib/use-async';
-import type { Bot } from '../../lib/types';
+import type { AccountStats, Bot } from '../../lib/types';
+import { Chart } from '../../components/Chart';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Empty, ErrorState, Loading, Notice } from '../../components/States';
 
 /** No bot stream exists: the list refetches this often while it is on screen. */
 const POLL_MS = 3_000;
+/** The sparklines' rollup changes by the minute. */
+const STATS_POLL_MS = 30_000;
 
 interface Props {
   token: string;
@@ -25,6 +28,13 @@ export function BotsPage({ token, accountId }: Props) {
   const [messages, setMessages] = useState<Record<string, RowMessage>>({});
   const [busy, setBusy] = useState<Record<string, boolean>>({});
   const now = useNow(5_000);
+  const [stats, setStats] = useState<AccountStats | null>(null);
+  useEffect(() => {
+    const load = () => api.accountStats(accountId, 'day').then(setStats, () => undefined);
+    void load();
+    const timer = window.setInterval(load, STATS_POLL_MS);
+    return () => window.clearInterval(timer);
+  }, [api, accountId]);
 
   const refresh = useCallback(
     async (signal?: AbortSignal) => {
@@ -50,6 +60,15 @@ export function BotsPage({ token, accountId }: Props) {
   }, [refresh]);
 
   const lifecycle = async (bot: Bot, action: 'start' | 'stop') => {
+    const held = bot.openConversations;
+    if (
+      action === 'stop' &&
+      held > 0 &&
+      !window.confirm(
+        `Stop “${bot.name}”? It holds ${held} open conversation${held === 1 ? '' : 's'}, which it stops answering.`,
+      )
+    )
+      return;
     setBusy((b) => ({ ...b, [bot.id]: true }));
     setMessages(({ [bot.id]: _old, ...rest }) => rest);
     try {
@@ -114,6 +133,7 @@ export function BotsPage({ token, accountId }: Props) {
                 <th scope="col">Bot</th>
                 <th scope="col">Status</th>
                 <th scope="col">Open conversations</th>
+                <th scope="col">Last 24 h</th>
                 <th scope="col">Last error</th>
                 <th scope="col">
                   <span className="visually-hidden">Actions</span>
@@ -137,6 +157,13 @@ export function BotsPage({ token, accountId }: Props) {
                   <td data-label="Open conversations" className="num">
                     {bot.openConversations}
                     <span className="muted small"> / {bot.maxOpenConversations}</span>
+                  </td>
+                  <td data-label="Last 24 h">
+                    <Activity
+                      stats={stats}
+                      bot={bot}
+                      to={`/admin/accounts/${acc}/bots/${encodeURIComponent(bot.id)}/dashboard`}
+                    />
                   </td>
                   <td data-label="Last error" className="last-error">
                     {bot.lastError ? (
@@ -179,7 +206,14 @@ export function BotsPage({ token, accountId }: Props) {
                         Test
                       </Link>
                       <Link
-                        className="btn btn-small btn-ghost"
+                        className="btn btn-small"
+                        to={`/admin/accounts/${acc}/bots/${encodeURIComponent(bot.id)}/dashboard`}
+                        aria-label={`Dashboard of ${bot.name}`}
+                      >
+                        Dashboard
+                      </Link>
+                      <Link
+                        className="btn btn-small"
                         to={`/admin/accounts/${acc}/bots/${encodeURIComponent(bot.id)}`}
                         aria-label={`Edit ${bot.name}`}
                       >
@@ -195,5 +229,33 @@ export function BotsPage({ token, accountId }: Props) {
         </div>
       )}
     </div>
+  );
+}
+
+/** A bot's last day at a glance: exchanges and errors as a sparkline, with the totals, linking to its dashboard. */
+function Activity({ stats, bot, to }: { stats: AccountStats | null; bot: Bot; to: string }) {
+  const mine = stats?.bots.find((b) => b.botId === bot.id);
+  if (!stats || !mine) return <span className="muted small">…</span>;
+  const { exchanges, errors } = mine.totals;
+  return (
+    <Link
+      to={to}
+      className="activity"
+      aria-label={`${bot.name}: ${exchanges} exchanges, ${errors} errors in the last 24 hours`}
+    >
+      <Chart
+        spark
+        height={32}
+        label={`${bot.name}: exchanges and errors over the last 24 hours`}
+        t={mine.series.t}
+        series={[
+          { label: 'exchanges', values: mine.series.exchanges, color: '#0d9488' },
+          { label: 'errors', values: mine.series.errors, color: '#dc2626' },
+        ]}
+      />
+      <span className="muted small">
+        {exchanges.toLocaleString()} exchanges · {errors.toLocaleString()} errors
+      </span>
+    </Link>
   );
 }
