@@ -218,7 +218,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   server.addHook('preClose', async () => hub.endAll());
-  await server.register(consumerApi, { prefix: CONSUMER_API_PREFIX, conversations, sessions, hub });
+  await server.register(consumerApi, { prefix: CONSUMER_API_PREFIX, conversations, directory, sessions, hub });
   await server.register(agentApi, { prefix: AGENT_API_PREFIX, conversations, directory, sessions, hub, attempts });
   await server.register(sentinelApi, { prefix: SENTINEL_PREFIX, keys, apps, directory, attempts });
   await server.register(domainLookup, { directory, publicHost });

@@ -14,6 +14,7 @@ import {
 } from '../http/schemas.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
 import type { Conversations, NewMessage } from './conversations.js';
+import type { Directory } from './directory.js';
 import { eventSchema, sequenceBody } from './schemas.js';
 import type { RealtimeHub } from './realtime.js';
 import { serveSse, serveWebSocket } from './stream-transports.js';
@@ -23,6 +24,7 @@ import { describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
 
 export interface ConsumerApiDeps {
   conversations: Conversations;
+  directory: Directory;
   sessions: SessionTokens;
   hub: RealtimeHub;
 }
@@ -72,7 +74,34 @@ const afterQuery = {
  * takes no token; everything under `/conversations/:id` takes the consumer token opening gave,
  * which opens exactly that conversation.
  */
-export const consumerApi: FastifyPluginAsync<ConsumerApiDeps> = async (consumer, { conversations, sessions, hub }) => {
+export const consumerApi: FastifyPluginAsync<ConsumerApiDeps> = async (
+  consumer,
+  { conversations, directory, sessions, hub },
+) => {
+  consumer.get<{ Params: { acc: string; skill: string } }>(
+    '/skills/:skill',
+    {
+      schema: {
+        tags,
+        summary: 'Whether the account takes conversations on this skill (a chat page asks before the first message)',
+        params: {
+          type: 'object',
+          properties: { acc: accountParams.properties.acc, skill: skillNameSchema },
+          required: ['acc', 'skill'],
+        },
+        response: {
+          200: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { acc, skill } = request.params;
+      await directory.requireAccount(acc);
+      return { name: (await directory.requireSkill(acc, skill)).name };
+    },
+  );
+
   consumer.post<{
     Params: { acc: string };
     Body: {
@@ -133,7 +162,10 @@ export const consumerApi: FastifyPluginAsync<ConsumerApiDeps> = async (consumer,
  * of these routes, after validation and before any handler: it must be this account's consumer
  * token for this very conversation (streams may carry it in the query, see tokenInQuery).
  */
-const consumerConversation: FastifyPluginAsync<ConsumerApiDeps> = async (server, { conversations, sessions, hub }) => {
+const consumerConversation: FastifyPluginAsync<Omit<ConsumerApiDeps, 'directory'>> = async (
+  server,
+  { conversations, sessions, hub },
+) => {
   server.addHook('preHandler', async (request: FastifyRequest) => {
     const { acc, id } = request.params as { acc: string; id: string };
     const claims = await requireSession(sessions, request, 'consumer', acc, tokenInQuery(request));

@@ -82,6 +82,21 @@ for (const kind of STORES) {
       assert.deepEqual(after, alice);
     });
 
+    it('a chat page asks whether the account takes conversations on a skill, before anyone types', async () => {
+      const consumer = client(running.url);
+      const known = await consumer.get(`/api/account/${acc}/consumer/skills/support`);
+      assert.deepEqual([known.status, known.body], [200, { name: 'support' }]);
+      const cases: Array<[string, string, string]> = [
+        ['an unknown skill', `/api/account/${acc}/consumer/skills/Support`, "unknown skill 'Support'"],
+        ['an unknown account', '/api/account/nope/consumer/skills/support', "unknown account 'nope'"],
+      ];
+      for (const [what, path, message] of cases) {
+        const res = await consumer.get(path);
+        assert.equal(res.status, 404, what);
+        assert.equal(res.body.error.message, message, what);
+      }
+    });
+
     it('an app’s secret rotates: the new one gets tokens, the old one no longer does', async () => {
       const app = await admin.post(`/admin/v1/accounts/${acc}/apps`, {
         name: 'bot connector',

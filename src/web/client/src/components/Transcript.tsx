@@ -24,6 +24,8 @@ interface Props {
   label: string;
   /** The signed-in agent's user id, so their own assignment reads "Assigned to you". */
   selfUserId?: string;
+  /** Names the viewer knows, by bot id or user id: "Assigned to Support bot" rather than an id. */
+  names?: Readonly<Record<string, string>>;
   /** The viewer's own messages on their way to the server, shown faded until the log has them. */
   pending?: { key: number; text: string }[];
 }
@@ -37,14 +39,22 @@ function isMine(viewpoint: Viewpoint, role: Originator['role']): boolean {
   return viewpoint === 'consumer' ? role === 'CONSUMER' : role === 'AGENT' || role === 'BOT';
 }
 
-function systemLine(e: ConversationEvent, selfUserId?: string): string | null {
+function systemLine(
+  e: ConversationEvent,
+  selfUserId?: string,
+  names: Readonly<Record<string, string>> = {},
+): string | null {
   switch (e.type) {
     case 'TRANSFER':
       return `Transferred to skill “${e.skill?.name ?? '?'}”`;
     case 'ASSIGN':
       if (!e.assignee) return 'Back in the queue';
-      if (e.assignee.userType === 'BOT') return `Assigned to bot ${e.assignee.botId ?? e.assignee.userId}`;
-      return e.assignee.userId === selfUserId ? 'Assigned to you' : `Assigned to agent ${e.assignee.userId}`;
+      if (e.assignee.userType === 'BOT') {
+        const name = names[e.assignee.botId ?? ''] ?? names[e.assignee.userId];
+        return name ? `Assigned to bot “${name}”` : 'Assigned to a bot';
+      }
+      if (e.assignee.userId === selfUserId) return 'Assigned to you';
+      return `Assigned to ${names[e.assignee.userId] ? `agent “${names[e.assignee.userId]}”` : `agent #${e.assignee.userId}`}`;
     case 'CLOSE':
       return `Conversation closed${e.closeReason ? ` (${e.closeReason.toLowerCase()})` : ''}`;
     case 'TTR':
@@ -67,6 +77,7 @@ export function Transcript({
   label,
   pending = [],
   selfUserId,
+  names,
 }: Props) {
   const list = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
@@ -113,7 +124,7 @@ export function Transcript({
       <ol className="transcript-list">
         {!visible.length && emptyText && <li className="transcript-empty">{emptyText}</li>}
         {visible.map((e) => {
-          const line = systemLine(e, selfUserId);
+          const line = systemLine(e, selfUserId, names);
           if (line !== null) {
             if (!showSystem && e.type !== 'CLOSE') return null;
             return (

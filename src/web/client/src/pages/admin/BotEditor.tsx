@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useMemo, useState, type FormEvent, type MouseEvent } from 'react';
 import { adminApi, errorText } from '../../lib/api';
 import { Link, useRouter } from '../../lib/router';
 import { SkillPicker } from '../../components/SkillPicker';
@@ -94,6 +94,11 @@ export function BotEditor({ token, accountId, botId }: Props) {
   };
 
   const acc = encodeURIComponent(accountId);
+  // What Cancel would throw away: the form as it differs from the bot as saved (or a new bot's defaults).
+  const edited = JSON.stringify(form) !== JSON.stringify(bot ? formFromBot(bot) : NEW_BOT);
+  const confirmDiscard = (event: MouseEvent) => {
+    if (edited && !window.confirm('Discard your changes to this bot?')) event.preventDefault();
+  };
   if (loadError) {
     return (
       <div className="page narrow">
@@ -383,7 +388,7 @@ export function BotEditor({ token, accountId, botId }: Props) {
         <div className="form-actions">
           {result && <Notice tone={result.tone}>{result.text}</Notice>}
           <div className="form-buttons">
-            <Link className="btn btn-ghost" to={`/admin/accounts/${acc}/bots`}>
+            <Link className="btn btn-ghost" to={`/admin/accounts/${acc}/bots`} onClick={confirmDiscard}>
               Cancel
             </Link>
             <button type="submit" className="btn btn-primary" disabled={saving}>

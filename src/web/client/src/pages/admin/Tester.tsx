@@ -326,6 +326,7 @@ function TestSession({
               viewpoint="consumer"
               showPrivate={showPrivate}
               showSystem
+              names={{ [bot.id]: bot.name }}
               typing={log.typing}
               onPublishText={
                 phase === 'open' || phase === 'handed-off'

@@ -6,6 +6,7 @@ import type { StreamMessage } from '../../lib/types';
 import { Transcript } from '../../components/Transcript';
 import { Composer } from '../../components/Composer';
 import { Empty, ErrorState, Loading, Notice } from '../../components/States';
+import { useAsync } from '../../lib/use-async';
 import '../../styles/chat.css';
 
 interface Props {
@@ -79,6 +80,8 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
   const [sendError, setSendError] = useState<string | null>(null);
   const [pending, setPending] = useState<{ key: number; text: string; sequence?: number }[]>([]);
   const log = useConversationLog(conversation?.conversationId ?? null);
+  const loadTarget = useCallback(() => api.skill(skill), [api, skill]);
+  const target = useAsync(loadTarget);
 
   // After a reload, make sure the remembered conversation is still ours and still open.
   const check = useCallback(async () => {
@@ -190,6 +193,22 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
 
   const canPublish = phase.kind === 'open' || phase.kind === 'new';
   const publish = (text: string) => void send(text).catch(() => undefined);
+
+  // A link to an account or skill that does not exist says so at once, not at the first Send.
+  if (target.status === 'error' && !conversation) {
+    const missing = target.error instanceof ApiError && target.error.status === 404;
+    return (
+      <ChatFrame title="Chat">
+        <div className="chat-body">
+          {missing ? (
+            <ErrorState error={target.error} title="This chat is not available" />
+          ) : (
+            <ErrorState error={target.error} title="Could not reach the chat service" onRetry={target.reload} />
+          )}
+        </div>
+      </ChatFrame>
+    );
+  }
 
   return (
     <ChatFrame
