@@ -169,6 +169,42 @@ const agentWorkspace: FastifyPluginAsync<AgentApiDeps> = async (
   );
 
   server.get<{ Params: { acc: string } }>(
+    '/transfer-targets',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Where a conversation can be transferred: the account’s skills and its other agents',
+        params: accountParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              skills: skillsSchema,
+              agents: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: {
+                    id: { type: 'string' },
+                    loginName: { type: 'string' },
+                    skills: skillsSchema,
+                    available: { type: 'boolean', description: 'Online and under their cap: would take it now' },
+                  },
+                  required: ['id', 'loginName', 'skills', 'available'],
+                },
+              },
+            },
+            required: ['skills', 'agents'],
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => directory.transferTargets(request.params.acc, agentOf(request).id),
+  );
+
+  server.get<{ Params: { acc: string } }>(
     '/queue',
     {
       schema: {

@@ -15,6 +15,11 @@ export interface NewUser {
   botId?: string;
 }
 
+export interface TransferTargets {
+  skills: Skill[];
+  agents: Array<{ id: string; loginName: string; skills: Skill[]; available: boolean }>;
+}
+
 /** What an operator may change of an agent (absent: unchanged; maxConversations null: no cap). */
 export interface AgentChange {
   skills?: string[];
@@ -192,6 +197,33 @@ export class Directory {
       }
     });
     return (await this.user(accountId, userId))!;
+  }
+
+  /**
+   * Where an agent can transfer a conversation: the account's skills, and its other agents with
+   * whether each could take one now (online, under their cap, as routing would count it).
+   */
+  async transferTargets(accountId: string, exceptUserId: string): Promise<TransferTargets> {
+    const [skills, users, loads] = await Promise.all([
+      this.listSkills(accountId),
+      this.listUsers(accountId),
+      this.db
+        .selectFrom('users')
+        .select(['id', 'open_conversations'])
+        .where('account_id', '=', accountId)
+        .where('user_type', '=', 'HUMAN')
+        .execute(),
+    ]);
+    const open = new Map(loads.map((r) => [String(r.id), Number(r.open_conversations)]));
+    const agents = users
+      .filter((u) => u.userType === 'HUMAN' && u.id !== exceptUserId)
+      .map((u) => ({
+        id: u.id,
+        loginName: u.loginName,
+        skills: u.skills,
+        available: u.state === 'ONLINE' && (u.maxConversations === null || (open.get(u.id) ?? 0) < u.maxConversations),
+      }));
+    return { skills, agents };
   }
 
   async setUserState(userId: string, state: 'ONLINE' | 'OFFLINE'): Promise<void> {

@@ -82,6 +82,36 @@ for (const kind of STORES) {
       assert.deepEqual(after, alice);
     });
 
+    it('an agent sees where to transfer: the account’s skills and the other agents, available or not', async () => {
+      for (const loginName of ['dave', 'erin']) {
+        const made = await admin.post(`/admin/v1/accounts/${acc}/users`, {
+          loginName,
+          password: 'correct horse battery',
+          userType: 'HUMAN',
+          skills: ['support'],
+          maxConversations: 1,
+        });
+        assert.equal(made.status, 201);
+      }
+      const logIn = async (username: string) =>
+        (
+          await client(running.url).post(`/api/account/${acc}/agent/login`, {
+            username,
+            password: 'correct horse battery',
+          })
+        ).body.token;
+      const dave = await logIn('dave');
+      const targets = await client(running.url, { token: dave }).get(`/api/account/${acc}/agent/transfer-targets`);
+      assert.equal(targets.status, 200);
+      assert.deepEqual(targets.body.skills.map((s: { name: string }) => s.name).sort(), ['sales', 'support']);
+      const agents = Object.fromEntries(
+        targets.body.agents.map((a: { loginName: string; available: boolean }) => [a.loginName, a.available]),
+      );
+      // Dave is not offered himself; Erin never logged in; Alice logged in above.
+      assert.deepEqual(agents, { alice: true, erin: false });
+      assert.equal((await client(running.url).get(`/api/account/${acc}/agent/transfer-targets`)).status, 401);
+    });
+
     it('a chat page asks whether the account takes conversations on a skill, before anyone types', async () => {
       const consumer = client(running.url);
       const known = await consumer.get(`/api/account/${acc}/consumer/skills/support`);

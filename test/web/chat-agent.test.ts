@@ -251,6 +251,43 @@ for (const kind of STORES) {
       assert.notEqual(JSON.parse(stored!).conversationId, conversationId);
     });
 
+    it('an agent transfers by picking a skill and an agent of it; away agents are marked; the picked agent gets it', async () => {
+      for (const [loginName, skills] of [
+        ['bob', ['escalation']],
+        ['carol', ['escalation']],
+      ] as const) {
+        const made = await admin.post(`/admin/v1/accounts/${acc}/users`, {
+          loginName,
+          password: 'correct horse',
+          userType: 'HUMAN',
+          skills,
+          maxConversations: 3,
+        });
+        assert.equal(made.status, 201);
+      }
+      // Bob logs in (online); Carol never does (away).
+      const bobLogin = await client(running.url).post(`/api/account/${acc}/agent/login`, {
+        username: 'bob',
+        password: 'correct horse',
+      });
+      assert.equal(bobLogin.status, 200);
+      const opened = await client(running.url).post(`/api/account/${acc}/consumer/conversations`, { skill: 'human' });
+      const { conversationId: id } = opened.body;
+      const queued = agent.locator(`[data-conversation="${id}"]`);
+      await agent.reload();
+      await queued.getByRole('button', { name: /Accept/ }).click();
+      const form = agent.getByRole('form', { name: 'Transfer' });
+      await form.getByLabel('Transfer to skill').selectOption('escalation');
+      const options = await form.getByLabel('Agent').locator('option').allTextContents();
+      assert.deepEqual(options, ['Anyone with the skill', 'bob', 'carol (away or full: waits in the queue)']);
+      await form.getByLabel('Agent').selectOption({ label: 'bob' });
+      await shot(agent, '08b-agent-transfer-picker');
+      await form.getByRole('button', { name: 'Transfer' }).click();
+      await agent.getByText(/transferred to “escalation”/).waitFor();
+      const moved = await admin.get(`/admin/v1/accounts/${acc}/conversations/${id}`);
+      assert.deepEqual([moved.body.skill.name, moved.body.assignee?.userId], ['escalation', bobLogin.body.user.id]);
+    });
+
     it('the agent workspace works at phone width, and a chat link without a skill explains itself', async () => {
       const phoneAgent = await browser.page(PHONE);
       await phoneAgent.goto(`${running.url}/`);

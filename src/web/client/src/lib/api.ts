@@ -250,9 +250,18 @@ export function agentApi(accountId: string, token: string) {
     send: (id: string, text: string, audience: Audience = 'ALL') =>
       call<{ sequence: number }>('POST', `${conv(id)}/messages`, { text, audience }),
     typing: (id: string, typing: boolean) => call<void>('POST', `${conv(id)}/typing`, { typing }),
-    transfer: (id: string, skill: string) => call<Conversation>('POST', `${conv(id)}/transfer`, { skill }),
+    /** To a skill, or to an agent of it (who gets it if available, else it waits in the skill's queue). */
+    transfer: (id: string, skill: string, agentId?: string) =>
+      call<Conversation>('POST', `${conv(id)}/transfer`, agentId ? { skill, agentId } : { skill }),
+    transferTargets: () => call<TransferTargets>('GET', `${base}/transfer-targets`),
     close: (id: string) => call<Conversation>('POST', `${conv(id)}/close`),
     stream: () => wsUrl(`${base}/stream?${streamQuery(token)}`),
   };
 }
 export type AgentApi = ReturnType<typeof agentApi>;
+
+/** Where an agent can transfer a conversation (GET …/agent/transfer-targets). */
+export interface TransferTargets {
+  skills: Skill[];
+  agents: Array<{ id: string; loginName: string; skills: Skill[]; available: boolean }>;
+}

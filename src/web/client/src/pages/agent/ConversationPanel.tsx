@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent, type MutableRefObject } from 'react';
 import { ApiError, errorText, type AgentApi } from '../../lib/api';
 import { useConversationLog } from '../../lib/conversation-log';
+import { useAsync } from '../../lib/use-async';
 import { shortId, ttrLabel } from '../../lib/format';
 import type { ConversationWithEvents, StreamMessage } from '../../lib/types';
 import { Transcript } from '../../components/Transcript';
@@ -16,7 +17,6 @@ interface Props {
   conversationId: string | null;
   /** Held by this agent (else a preview of a queued one). */
   mine: boolean;
-  skills: string[];
   inbox: MutableRefObject<((m: StreamMessage) => void) | null>;
   onAccept(id: string): void;
   onBack(): void;
@@ -30,7 +30,6 @@ export function ConversationPanel({
   selfUserId,
   conversationId,
   mine,
-  skills,
   inbox,
   onAccept,
   onBack,
@@ -129,7 +128,14 @@ export function ConversationPanel({
             ← Queue
           </button>
           <div className="conv-title">
-            <h2>Conversation #{shortId(meta.conversationId)}</h2>
+            <h2>
+              Conversation #{shortId(meta.conversationId)}{' '}
+              {meta.test && (
+                <span className="badge-test" title="Opened by the console’s tester: no real consumer is waiting">
+                  Test
+                </span>
+              )}
+            </h2>
             <p className="muted small">
               {meta.skill.name} · {meta.type === 'CHAT' ? 'Chat' : 'Messaging'} · TTR {ttrLabel(meta.ttr)} ·{' '}
               <span className={`status-text status-${meta.status.toLowerCase()}`}>
@@ -179,10 +185,10 @@ export function ConversationPanel({
               </label>
             </Composer>
             <TransferForm
-              skills={skills}
+              api={api}
               current={meta.skill.name}
-              onTransfer={async (skill) => {
-                await act('Transfer', () => api.transfer(meta.conversationId, skill));
+              onTransfer={async (skill, agentId) => {
+                await act('Transfer', () => api.transfer(meta.conversationId, skill, agentId));
                 onLeft(`Conversation #${shortId(meta.conversationId)} transferred to “${skill}”.`);
               }}
             />
@@ -228,49 +234,79 @@ function CloseButton({ onClose }: { onClose(): Promise<unknown> }) {
 }
 
 /**
- * Skills come from what the agent knows (their own, the queue's, their conversations'): the
- * agent API lists no skills, so the field also takes any name and shows the server's answer.
+ * Transfer by picking: the account's skills, and optionally one of its agents who has that skill
+ * (marked when away or full: the conversation then waits in the skill's queue).
  */
 function TransferForm({
-  skills,
+  api,
   current,
   onTransfer,
 }: {
-  skills: string[];
+  api: AgentApi;
   current: string;
-  onTransfer(skill: string): Promise<void>;
+  onTransfer(skill: string, agentId?: string): Promise<void>;
 }) {
+  const targets = useAsync(api.transferTargets);
   const [skill, setSkill] = useState('');
+  const [agentId, setAgentId] = useState('');
   const [busy, setBusy] = useState(false);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    if (!skill.trim()) return;
+    if (!skill) return;
     setBusy(true);
     try {
-      await onTransfer(skill.trim());
+      await onTransfer(skill, agentId || undefined);
     } catch {
       // shown by the panel
     } finally {
       setBusy(false);
     }
   };
+  if (targets.status !== 'ready')
+    return targets.status === 'error' ? (
+      <p className="muted small">
+        Transfer targets could not be loaded.{' '}
+        <button type="button" className="btn btn-small" onClick={targets.reload}>
+          Try again
+        </button>
+      </p>
+    ) : null;
+  const agents = targets.value.agents.filter((a) => a.skills.some((s) => s.name === skill));
   return (
-    <form className="transfer-form" onSubmit={submit}>
+    <form className="transfer-form" onSubmit={submit} aria-label="Transfer">
       <label className="field field-inline">
         <span>Transfer to skill</span>
-        <input
-          list="transfer-skills"
+        <select
           value={skill}
-          onChange={(e) => setSkill(e.target.value)}
-          placeholder={`e.g. ${skills.find((s) => s !== current) ?? 'escalation'}`}
-        />
+          onChange={(e) => {
+            setSkill(e.target.value);
+            setAgentId('');
+          }}
+        >
+          <option value="">Choose a skill…</option>
+          {targets.value.skills.map((s) => (
+            <option key={s.id} value={s.name}>
+              {s.name}
+              {s.name === current ? ' (current)' : ''}
+            </option>
+          ))}
+        </select>
       </label>
-      <datalist id="transfer-skills">
-        {skills.map((s) => (
-          <option key={s} value={s} />
-        ))}
-      </datalist>
-      <button type="submit" className="btn" disabled={busy || !skill.trim()}>
+      {skill && (
+        <label className="field field-inline">
+          <span>Agent</span>
+          <select value={agentId} onChange={(e) => setAgentId(e.target.value)}>
+            <option value="">Anyone with the skill</option>
+            {agents.map((a) => (
+              <option key={a.id} value={a.id}>
+                {a.loginName}
+                {a.available ? '' : ' (away or full: waits in the queue)'}
+              </option>
+            ))}
+          </select>
+        </label>
+      )}
+      <button type="submit" className="btn" disabled={busy || !skill}>
         Transfer
       </button>
     </form>

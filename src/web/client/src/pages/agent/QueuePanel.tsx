@@ -57,6 +57,11 @@ export function QueuePanel({ user, queue, held, error, onRetry, selected, unread
                         aria-label={`Preview conversation ${shortId(q.conversationId)}`}
                       >
                         <span className="queue-id">#{shortId(q.conversationId)}</span>
+                        {q.test && (
+                          <span className="badge-test" title="Opened by the console’s tester">
+                            Test
+                          </span>
+                        )}
                         <span className={`ttr ttr-${q.ttr.ttrType.toLowerCase()}`} title="Time to response">
                           {ttrLabel(q.ttr)}
                         </span>

@@ -91,13 +91,6 @@ export function Workspace({ session }: { session: AgentSession }) {
     }
   };
 
-  const skills = useMemo(() => {
-    const names = new Set(session.user.skills.map((s) => s.name));
-    for (const q of queue?.items ?? []) names.add(q.skill.name);
-    for (const c of held ?? []) names.add(c.skill.name);
-    return [...names].sort();
-  }, [session.user.skills, queue, held]);
-
   return (
     <div className={`workspace-shell${selected ? ' has-selection' : ''}`}>
       <a className="skip-link" href="#ws-main">
@@ -141,7 +134,6 @@ export function Workspace({ session }: { session: AgentSession }) {
           selfUserId={session.user.id}
           conversationId={selected}
           mine={Boolean(selected && held?.some((c) => c.conversationId === selected))}
-          skills={skills}
           inbox={panelInbox}
           onAccept={accept}
           onBack={() => select(null)}
