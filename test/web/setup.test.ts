@@ -165,6 +165,25 @@ describe('console: a new account set up end to end, without curl', () => {
     await input.press('Enter');
     await page.locator('.exchange-item', { hasText: '“hi”' }).locator('[data-outcome="PROCESSED"]').waitFor();
     await shot('04-tester');
+
+    // A carousel: its arrows are named buttons, the left one hidden at the start and covering no card.
+    await input.fill('carousel');
+    await input.press('Enter');
+    const carousel = page.locator('.tester-chat .lp-json-pollock-layout-carousel-wrapper').first();
+    await carousel.waitFor();
+    await page.waitForTimeout(300);
+    const arrows = await carousel.evaluate((wrapper) =>
+      [...wrapper.querySelectorAll('.lp-json-pollock-layout-carousel-arrow')].map((e) => ({
+        name: e.getAttribute('aria-label'),
+        visible: getComputedStyle(e).visibility !== 'hidden' && getComputedStyle(e).display !== 'none',
+      })),
+    );
+    assert.deepEqual(arrows, [
+      { name: 'Previous cards', visible: false },
+      { name: 'Next cards', visible: true },
+    ]);
+    await carousel.scrollIntoViewIfNeeded();
+    await shot('04b-tester-carousel');
   });
 
   it('the dashboard shows that conversation: its numbers match what the tester did; the bots list has its sparkline', async () => {

@@ -30,6 +30,41 @@ JsonPollock.registerAction('navigate', ({ actionData }) => {
   }
 });
 
+/**
+ * json-pollock's carousel shows its "previous" arrow from the start, over the first card's title,
+ * and names its arrows only "Previous"/"Next". Here each arrow shows only when there is something
+ * that way, checked after the carousel settles (its own layout runs in a timeout, its slides in a
+ * transition), and says what it moves. Returns the clean-up.
+ */
+function tidyCarousels(host: HTMLElement): () => void {
+  const wrappers = [...host.querySelectorAll<HTMLElement>('.lp-json-pollock-layout-carousel-wrapper')];
+  const settle = (wrapper: HTMLElement) => {
+    const [previous, next] = wrapper.querySelectorAll<HTMLElement>(':scope > .lp-json-pollock-layout-carousel-arrow');
+    const track = wrapper.querySelector<HTMLElement>(':scope > .lp-json-pollock-layout-carousel');
+    if (!previous || !next || !track) return;
+    previous.setAttribute('aria-label', 'Previous cards');
+    next.setAttribute('aria-label', 'Next cards');
+    const box = wrapper.getBoundingClientRect();
+    const cards = [...track.children].map((c) => c.getBoundingClientRect());
+    const before = cards.some((c) => c.left < box.left - 1);
+    const after = cards.some((c) => c.right > box.right + 1);
+    previous.style.visibility = before ? 'visible' : 'hidden';
+    next.style.visibility = after ? 'visible' : 'hidden';
+  };
+  const timers: number[] = [];
+  const listeners: Array<() => void> = [];
+  for (const wrapper of wrappers) {
+    timers.push(window.setTimeout(() => settle(wrapper), 50));
+    const onMove = () => settle(wrapper);
+    wrapper.addEventListener('transitionend', onMove);
+    listeners.push(() => wrapper.removeEventListener('transitionend', onMove));
+  }
+  return () => {
+    for (const timer of timers) window.clearTimeout(timer);
+    for (const remove of listeners) remove();
+  };
+}
+
 interface Props {
   content: unknown;
   /** Absent where clicking must not send anything (agent view, history). */
@@ -52,6 +87,7 @@ export function StructuredContent({ content, onPublishText }: Props) {
     } catch (e) {
       setError(e instanceof Error ? e.message : 'could not render this content');
     }
+    return tidyCarousels(el);
   }, [content]);
 
   useEffect(() => {
