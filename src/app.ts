@@ -7,6 +7,7 @@ import { openStore, type Store } from './store/index.js';
 import { createHttpServer } from './http/server.js';
 import { adminGuard } from './http/auth.js';
 import { createLogger } from './ops/logger.js';
+import { prettyDestination } from './ops/pretty-log.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
 import { operations } from './http/operations.js';
 import { EventBus } from './platform/bus.js';
@@ -89,7 +90,9 @@ export interface BuildOptions {
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
-  const log = options.logger ?? createLogger(config.logLevel);
+  const log =
+    options.logger ??
+    createLogger(config.logLevel, config.logFormat === 'pretty' ? prettyDestination(process.stdout) : undefined);
   const dataDir = makePrivateDataDir(config.dataDir);
   if (dataDir.warning) log.warn(dataDir.warning);
   // One key seals every secret at rest: bot client secrets, signing keys, the session secret.

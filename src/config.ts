@@ -11,6 +11,8 @@ export interface Config {
   /** host:port others use to reach this server (domain lookup answers it); defaults to the listen address. */
   publicHost?: string;
   logLevel: string;
+  /** JSON lines for machines, or one readable line per entry for a person at a terminal. */
+  logFormat: 'json' | 'pretty';
   sqliteSynchronous: 'NORMAL' | 'FULL';
   /** Serve the built console from this folder when it exists. */
   webDir?: string;
@@ -20,11 +22,21 @@ export interface Config {
   instanceId: string;
 }
 
-/** `host` is where the default instance id comes from: the process's own when not given. */
+/**
+ * `host` is where the default instance id comes from, and whether stdout is a terminal (pretty
+ * logs then, unless LOG_FORMAT says otherwise): the process's own when not given.
+ */
 export function configFromEnv(
   env: NodeJS.ProcessEnv,
-  host: { hostname: string; pid: number } = { hostname: hostname(), pid: process.pid },
+  host: { hostname: string; pid: number; tty?: boolean } = {
+    hostname: hostname(),
+    pid: process.pid,
+    tty: process.stdout.isTTY,
+  },
 ): Config {
+  const logFormat = env.LOG_FORMAT || (host.tty ? 'pretty' : 'json');
+  if (logFormat !== 'json' && logFormat !== 'pretty')
+    throw new Error(`LOG_FORMAT must be json or pretty, got '${env.LOG_FORMAT}'`);
   const port = env.PORT === undefined ? 8080 : Number(env.PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535)
     throw new Error(`PORT must be a port number, got '${env.PORT}'`);
@@ -40,6 +52,7 @@ export function configFromEnv(
     demo: env.DEMO !== '0' && env.DEMO !== 'false',
     publicHost: env.PUBLIC_HOST || undefined,
     logLevel: env.LOG_LEVEL || 'info',
+    logFormat,
     sqliteSynchronous: sync,
     webDir: env.WEB_DIR || undefined,
     secretKey: env.SECRET_KEY || undefined,

@@ -22,7 +22,9 @@ async function main(): Promise<void> {
       `  console:          ${url}/`,
     );
   }
-  process.stdout.write(`\n${lines.join('\n')}\n\n`);
+  // JSON logs stay one JSON object per line on stdout (whatever reads them parses every line):
+  // the banner, for the person starting the server, goes to stderr then.
+  (config.logFormat === 'json' ? process.stderr : process.stdout).write(`\n${lines.join('\n')}\n\n`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -44,6 +44,7 @@ export async function startApp(
     adminToken: ADMIN_TOKEN,
     demo: false,
     logLevel: process.env.TEST_LOG_LEVEL ?? 'info',
+    logFormat: 'json',
     sqliteSynchronous: 'NORMAL',
     instanceId: `test-${process.pid}`,
     ...overrides,

@@ -67,7 +67,8 @@ export async function startProcess(store: TestStore, env: Record<string, string>
   const waitForOutput = (pattern: RegExp, what: string) =>
     new Promise<RegExpExecArray>((resolve, reject) => {
       const check = () => {
-        const m = pattern.exec(out);
+        // Logs on stdout; the banner on stderr while logs are JSON (a pipe, as here).
+        const m = pattern.exec(out) ?? pattern.exec(err);
         if (m) {
           waiters.delete(check);
           resolve(m);
