@@ -1,4 +1,5 @@
 import { describe, it } from 'node:test';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import {
   createContractValidator,
@@ -323,5 +324,17 @@ describe('demo bot answers (pure)', () => {
       const utterance = classify(examples[u.say] ?? u.say);
       assert.notEqual(utterance.kind, 'echo', u.say);
     }
+  });
+});
+
+describe('the README lists what the demo bot understands', () => {
+  it('every utterance, in the bot’s own order and words', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### The demo bot'), readme.indexOf('## Tests'));
+    const listed = [...section.matchAll(/^\| `([^`]+)` \| (.+) \|$/gm)].map((m) => m[1]);
+    assert.deepEqual(
+      listed,
+      DEMO_UTTERANCES.map((u) => u.say),
+    );
   });
 });

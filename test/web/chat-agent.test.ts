@@ -251,6 +251,24 @@ for (const kind of STORES) {
       assert.notEqual(JSON.parse(stored!).conversationId, conversationId);
     });
 
+    it('the queue lists an URGENT conversation above a NORMAL one that waited longer', async () => {
+      const open = async () =>
+        (await client(running.url).post(`/api/account/${acc}/consumer/conversations`, { skill: 'human' })).body
+          .conversationId as string;
+      const waitedLonger = await open();
+      const urgent = await open();
+      await running.app.conversations.setTtr(acc, urgent, { role: 'SYSTEM' }, { ttrType: 'URGENT' });
+      await agent.reload();
+      const items = agent.locator('.queue-item');
+      await agent.locator(`[data-conversation="${urgent}"]`).waitFor();
+      const order = await items.evaluateAll((els) => els.map((e) => e.getAttribute('data-conversation')));
+      assert.ok(order.indexOf(urgent) < order.indexOf(waitedLonger), JSON.stringify(order));
+      await agent.locator(`[data-conversation="${urgent}"] .ttr-urgent`).waitFor();
+      await shot(agent, '08a-agent-queue-urgent-first');
+      for (const id of [waitedLonger, urgent])
+        await running.app.conversations.close(acc, id, { role: 'SYSTEM' }, { reason: 'SYSTEM' });
+    });
+
     it('an agent transfers by picking a skill and an agent of it; away agents are marked; the picked agent gets it', async () => {
       for (const [loginName, skills] of [
         ['bob', ['escalation']],
