@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { accountParams, errorResponses } from '../http/schemas.js';
-import type { Accounts } from './tokens.js';
+import type { Accounts, App } from './tokens.js';
 import type { KeyRing } from './keys.js';
 import type { AppTokens } from './tokens.js';
 
@@ -19,6 +19,23 @@ const appSchema = {
   properties: { client_id: { type: 'string' }, name: { type: 'string' }, scope: { type: 'string' } },
   required: ['client_id', 'name', 'scope'],
 } as const;
+
+/** An app with its client secret: the answer of the two calls that make one, the only times it is shown. */
+const appWithSecretSchema = {
+  type: 'object',
+  properties: {
+    ...appSchema.properties,
+    client_secret: { type: 'string', description: 'Shown only here: keep it' },
+  },
+  required: ['client_id', 'client_secret', 'scope', 'name'],
+} as const;
+
+const withSecret = (app: App & { clientSecret: string }) => ({
+  client_id: app.clientId,
+  client_secret: app.clientSecret,
+  scope: app.scope,
+  name: app.name,
+});
 
 /**
  * Sentinel's part of the admin API: app installations and signing-key rotation. Mounted under
@@ -41,25 +58,12 @@ export const sentinelAdmin: FastifyPluginAsync<SentinelAdminDeps> = async (serve
           },
           required: ['name', 'scope'],
         },
-        response: {
-          201: {
-            type: 'object',
-            properties: {
-              ...appSchema.properties,
-              client_secret: { type: 'string', description: 'Shown only here: keep it' },
-            },
-            required: ['client_id', 'client_secret', 'scope', 'name'],
-          },
-          ...errorResponses,
-        },
+        response: { 201: appWithSecretSchema, ...errorResponses },
       },
     },
     async (request, reply) => {
       await deps.directory.requireAccount(request.params.acc);
-      const app = await deps.apps.install(request.params.acc, request.body);
-      return reply
-        .status(201)
-        .send({ client_id: app.clientId, client_secret: app.clientSecret, scope: app.scope, name: app.name });
+      return reply.status(201).send(withSecret(await deps.apps.install(request.params.acc, request.body)));
     },
   );
 
@@ -103,23 +107,12 @@ export const sentinelAdmin: FastifyPluginAsync<SentinelAdminDeps> = async (serve
           },
           required: ['acc', 'clientId'],
         },
-        response: {
-          200: {
-            type: 'object',
-            properties: {
-              ...appSchema.properties,
-              client_secret: { type: 'string', description: 'Shown only here: keep it' },
-            },
-            required: ['client_id', 'client_secret', 'scope', 'name'],
-          },
-          ...errorResponses,
-        },
+        response: { 200: appWithSecretSchema, ...errorResponses },
       },
     },
     async (request) => {
       await deps.directory.requireAccount(request.params.acc);
-      const app = await deps.apps.rotateSecret(request.params.acc, request.params.clientId);
-      return { client_id: app.clientId, client_secret: app.clientSecret, scope: app.scope, name: app.name };
+      return withSecret(await deps.apps.rotateSecret(request.params.acc, request.params.clientId));
     },
   );
 

@@ -104,17 +104,6 @@ function AgentsCard({ api, accountId, skills }: { api: AdminApi; accountId: stri
   const loadUsers = useCallback(() => api.users(accountId), [api, accountId]);
   const users = useAsync(loadUsers);
   const [editing, setEditing] = useState<string | null>(null);
-  const [form, setForm] = useState({ loginName: '', password: '', capacity: '', skills: [] as string[] });
-  const { busy, error, submit } = useSubmit(async () => {
-    await api.createAgent(accountId, {
-      loginName: form.loginName.trim(),
-      password: form.password,
-      skills: form.skills,
-      ...(form.capacity ? { maxConversations: Number(form.capacity) } : {}),
-    });
-    setForm({ loginName: '', password: '', capacity: '', skills: [] });
-    users.reload();
-  });
   const agents = users.status === 'ready' ? users.value.filter((u) => u.userType === 'HUMAN') : [];
   const bots = users.status === 'ready' ? users.value.filter((u) => u.userType === 'BOT') : [];
   return (
@@ -149,15 +138,20 @@ function AgentsCard({ api, accountId, skills }: { api: AdminApi; accountId: stri
                   editing === u.id ? (
                     <tr key={u.id} data-agent={u.loginName}>
                       <td colSpan={5}>
-                        <EditAgent
-                          api={api}
+                        <AgentForm
                           accountId={accountId}
-                          agent={u}
                           skills={skills}
-                          onDone={(changed) => {
+                          agent={u}
+                          onSave={async (draft) => {
+                            await api.updateAgent(accountId, u.id, {
+                              skills: draft.skills,
+                              maxConversations: draft.capacity ? Number(draft.capacity) : null,
+                              ...(draft.password ? { password: draft.password } : {}),
+                            });
                             setEditing(null);
-                            if (changed) users.reload();
+                            users.reload();
                           }}
+                          onCancel={() => setEditing(null)}
                         />
                       </td>
                     </tr>
@@ -193,104 +187,104 @@ function AgentsCard({ api, accountId, skills }: { api: AdminApi; accountId: stri
           Bot users ({bots.map((b) => b.loginName).join(', ')}) follow their bot’s settings: change the bot instead.
         </p>
       )}
-      <form className="form setup-form" onSubmit={submit} aria-label="New agent">
-        <h3>New agent</h3>
-        <div className="form-row">
+      <AgentForm
+        accountId={accountId}
+        skills={skills}
+        onSave={async (draft) => {
+          await api.createAgent(accountId, {
+            loginName: draft.loginName.trim(),
+            password: draft.password,
+            skills: draft.skills,
+            ...(draft.capacity ? { maxConversations: Number(draft.capacity) } : {}),
+          });
+          users.reload();
+        }}
+      />
+    </section>
+  );
+}
+/** What the agent form edits; capacity as typed (empty: no cap). */
+interface AgentDraft {
+  loginName: string;
+  password: string;
+  capacity: string;
+  skills: string[];
+}
+
+const NEW_AGENT: AgentDraft = { loginName: '', password: '', capacity: '', skills: [] };
+
+/**
+ * One form for a new agent and for changing one (`agent`): a new one needs a login and a
+ * password; a change keeps the password unless a new one is typed.
+ */
+function AgentForm({
+  accountId,
+  skills,
+  agent,
+  onSave,
+  onCancel,
+}: {
+  accountId: string;
+  skills: Skill[];
+  agent?: User;
+  onSave(draft: AgentDraft): Promise<void>;
+  onCancel?(): void;
+}) {
+  const start = agent
+    ? {
+        ...NEW_AGENT,
+        loginName: agent.loginName,
+        capacity: agent.maxConversations === null ? '' : String(agent.maxConversations),
+        skills: agent.skills.map((s) => s.name),
+      }
+    : NEW_AGENT;
+  const [draft, setDraft] = useState(start);
+  const set = (change: Partial<AgentDraft>) => setDraft((d) => ({ ...d, ...change }));
+  const { busy, error, submit } = useSubmit(async () => {
+    await onSave(draft);
+    if (!agent) setDraft(NEW_AGENT);
+  });
+  const title = agent ? `Edit ${agent.loginName}` : 'New agent';
+  return (
+    <form className="form setup-form" onSubmit={submit} aria-label={title}>
+      <h3>{title}</h3>
+      <div className="form-row">
+        {!agent && (
           <Field label="Login name">
             {(control) => (
               <input
                 {...control}
-                value={form.loginName}
-                onChange={(e) => setForm({ ...form, loginName: e.target.value })}
+                value={draft.loginName}
+                onChange={(e) => set({ loginName: e.target.value })}
                 autoComplete="off"
                 required
               />
             )}
           </Field>
-          <Field label="Password" hint="At least 8 characters.">
-            {(control) => (
-              <input
-                {...control}
-                type="password"
-                value={form.password}
-                onChange={(e) => setForm({ ...form, password: e.target.value })}
-                autoComplete="new-password"
-                required
-              />
-            )}
-          </Field>
-          <Field label="Capacity" hint="Open conversations at once; empty for no cap.">
-            {(control) => (
-              <input
-                {...control}
-                type="number"
-                min={1}
-                value={form.capacity}
-                onChange={(e) => setForm({ ...form, capacity: e.target.value })}
-              />
-            )}
-          </Field>
-        </div>
-        <SkillPicker
-          accountId={accountId}
-          label="Skills"
-          none="No skills to give yet: create one above."
-          skills={skills}
-          value={form.skills}
-          onChange={(next) => setForm({ ...form, skills: next })}
-        />
-        <div>
-          <button className="btn btn-primary" type="submit" disabled={busy || !form.loginName.trim()}>
-            Create agent
-          </button>
-        </div>
-      </form>
-      {error && <Notice tone="error">{error}</Notice>}
-    </section>
-  );
-}
-
-function EditAgent({
-  api,
-  accountId,
-  agent,
-  skills,
-  onDone,
-}: {
-  api: AdminApi;
-  accountId: string;
-  agent: User;
-  skills: Skill[];
-  onDone(changed: boolean): void;
-}) {
-  const [chosen, setChosen] = useState(agent.skills.map((s) => s.name));
-  const [capacity, setCapacity] = useState(agent.maxConversations === null ? '' : String(agent.maxConversations));
-  const [password, setPassword] = useState('');
-  const { busy, error, submit } = useSubmit(async () => {
-    await api.updateAgent(accountId, agent.id, {
-      skills: chosen,
-      maxConversations: capacity ? Number(capacity) : null,
-      ...(password ? { password } : {}),
-    });
-    onDone(true);
-  });
-  return (
-    <form className="form setup-form" onSubmit={submit} aria-label={`Edit ${agent.loginName}`}>
-      <h3>Edit {agent.loginName}</h3>
-      <div className="form-row">
-        <Field label="Capacity" hint="Empty for no cap.">
-          {(control) => (
-            <input {...control} type="number" min={1} value={capacity} onChange={(e) => setCapacity(e.target.value)} />
-          )}
-        </Field>
-        <Field label="New password" hint="Leave empty to keep the current one.">
+        )}
+        <Field
+          label={agent ? 'New password' : 'Password'}
+          hint={agent ? 'Leave empty to keep the current one.' : 'At least 8 characters.'}
+        >
           {(control) => (
             <input
               {...control}
               type="password"
-              value={password}
-              onChange={(e) => setPassword(e.target.value)}
+              value={draft.password}
+              onChange={(e) => set({ password: e.target.value })}
               autoComplete="new-password"
+              required={!agent}
+            />
+          )}
+        </Field>
+        <Field label="Capacity" hint="Open conversations at once; empty for no cap.">
+          {(control) => (
+            <input
+              {...control}
+              type="number"
+              min={1}
+              value={draft.capacity}
+              onChange={(e) => set({ capacity: e.target.value })}
             />
           )}
         </Field>
@@ -300,16 +294,18 @@ function EditAgent({
         label="Skills"
         none="No skills to give yet: create one above."
         skills={skills}
-        value={chosen}
-        onChange={setChosen}
+        value={draft.skills}
+        onChange={(next) => set({ skills: next })}
       />
       <div className="form-buttons">
-        <button className="btn btn-primary" type="submit" disabled={busy}>
-          Save
+        <button className="btn btn-primary" type="submit" disabled={busy || !draft.loginName.trim()}>
+          {agent ? 'Save' : 'Create agent'}
         </button>
-        <button className="btn" type="button" onClick={() => onDone(false)}>
-          Cancel
-        </button>
+        {onCancel && (
+          <button className="btn" type="button" onClick={onCancel}>
+            Cancel
+          </button>
+        )}
       </div>
       {error && <Notice tone="error">{error}</Notice>}
     </form>
