@@ -41,7 +41,8 @@ import {
   type ConnectorDeps,
 } from './connector/index.js';
 import { ERROR_CODES } from './connector/parser/index.js';
-import { createStructuredContentValidator } from './contract/index.js';
+import { createContractValidator, createStructuredContentValidator } from './contract/index.js';
+import { ProbeTokens } from './sentinel/probe-tokens.js';
 import { createSecretBox, loadSecretKey } from './util/secret-box.js';
 import { makePrivateDataDir } from './util/private-files.js';
 import { demoBot, DEMO_BOT_PREFIX } from './demo-bot/index.js';
@@ -146,6 +147,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // One keep-alive pool set for every outbound call (bot services, functions).
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 512 });
   const structuredContent = createStructuredContentValidator();
+  const contract = createContractValidator();
   const connector = new Connector({
     store,
     directory,
@@ -154,6 +156,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     tokens: apps,
     secretBox,
     structuredContent,
+    contract,
     dispatcher,
     log,
     metrics,
@@ -231,7 +234,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     admin.addHook('onRequest', adminGuard(adminToken));
     await admin.register(platformAdmin, { directory, conversations, hub });
     await admin.register(sentinelAdmin, { apps, keys, directory });
-    await admin.register(connectorAdmin, { connector, tests, sessions, errorCodes: ERROR_CODES });
+    await admin.register(connectorAdmin, {
+      connector,
+      tests,
+      sessions,
+      errorCodes: ERROR_CODES,
+      probeTokens: (app) => new ProbeTokens(keys, apps, app),
+    });
   };
   await server.register(adminScope, { prefix: '/admin/v1' });
   const publicApi = await createPublicApi(server, {
@@ -248,6 +257,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await server.register(demoBot, {
     prefix: DEMO_BOT_PREFIX,
     jwksUrl: () => `http://${publicHost()}/sentinel/well-known/jwks`,
+    // It serves every account of this platform, and only those: another platform's token, or one
+    // minted for an account that does not exist here, is refused like any real service must.
+    accounts: (accountId) => directory.accountExists(accountId),
     log,
   });
   await server.register(webConsole, { webDir: config.webDir });

@@ -7,6 +7,7 @@ import { baseUrlProblem, createBotSchema, patchBotSchema, vendorSchema, type Bot
 import type { Connector } from './connector.js';
 import { OUTCOMES, WINDOWS, type StatsWindow } from './bot-stats.js';
 import type { TestConversations } from './test-conversations.js';
+import type { ProbeTokens } from './conformance.js';
 
 const tags = ['admin', 'bots'];
 const security = [{ bearer: [] }];
@@ -35,12 +36,44 @@ export interface ConnectorAdminDeps {
   connector: Connector;
   tests: TestConversations;
   sessions: SessionTokens;
+  /** Tokens for the conformance check of a bot's service, minted for its app. */
+  probeTokens(app: { accountId: string; clientId: string; clientSecret: string }): ProbeTokens;
   errorCodes: Record<string, { title: string; explanation: string; fix: string }>;
 }
 
 const botStatusSchema = {
   type: 'string',
   enum: ['OFFLINE', 'ONLINE', 'VENDOR_INTERRUPTION', 'SERVICE_INTERRUPTION'],
+} as const;
+
+/** The conformance check's report (conformance.ts). */
+const conformanceReportSchema = {
+  type: 'object',
+  properties: {
+    checks: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          title: { type: 'string' },
+          outcome: { type: 'string', enum: ['pass', 'fail', 'warn'] },
+          code: { type: 'string' },
+          explanation: { type: 'string' },
+          fix: { type: 'string' },
+          pointer: { type: 'string', description: 'JSON pointer into the response body' },
+          request: anyJson('What was sent: method, url, body, and the probe token for auth checks'),
+          response: anyJson('What came back: status and body'),
+          ms: { type: 'number' },
+        },
+        required: ['id', 'title', 'outcome', 'ms'],
+      },
+    },
+    passed: { type: 'integer' },
+    failed: { type: 'integer' },
+    warnings: { type: 'integer' },
+  },
+  required: ['checks', 'passed', 'failed', 'warnings'],
 } as const;
 
 /**
@@ -572,6 +605,22 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
       await tests.end(request.params.acc, request.params.conversationId);
       return reply.status(204).send();
     },
+  );
+
+  server.post<BotRoute>(
+    '/accounts/:acc/bots/:id/conformance',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Check the bot’s service against the whole Custom Endpoint contract, auth probes included',
+        description:
+          'Calls the service with made-up conversations (ids `conformance-…`, never stored) and with tokens it must refuse. Failures first.',
+        params: botParams,
+        response: { 200: conformanceReportSchema, ...errorResponses },
+      },
+    },
+    async (request) => connector.conformance(request.params.acc, request.params.id, deps.probeTokens),
   );
 
   server.get(

@@ -26,7 +26,8 @@ import { Exchanges, type ConnectorStats } from './exchange.js';
 import { Driver } from './driver.js';
 import { LeaseLost, SoleLeases, type BotLeases } from './leases.js';
 import { invokeFunction } from './functions.js';
-import type { StructuredContentValidator } from '../contract/index.js';
+import type { ContractValidator, StructuredContentValidator } from '../contract/index.js';
+import { checkConformance, type ConformanceReport, type ProbeTokens } from './conformance.js';
 import type { Runtime } from './runtime.js';
 import type {
   BotSettings,
@@ -47,6 +48,8 @@ export interface ConnectorDeps {
   secretBox: SecretBox;
   /** Built once (schema compilation is slow) and shared with the Public API. */
   structuredContent: StructuredContentValidator;
+  /** The published contract, for the conformance check's strict reading of answers. */
+  contract: ContractValidator;
   dispatcher: Dispatcher;
   log: Logger;
   metrics: Metrics;
@@ -317,6 +320,34 @@ export class Connector {
   async testConnectionFor(accountId: string, vendor: VendorCredentials): Promise<TestConnectionResult> {
     await this.deps.directory.requireAccount(accountId);
     return this.testWith(this.clientFor(accountId, vendor));
+  }
+
+  /**
+   * Drives the bot's service through the whole contract with its own credentials and tokens a
+   * service must refuse (conformance.ts); `probes` mints them for the bot's app.
+   */
+  async conformance(
+    accountId: string,
+    id: string,
+    probes: (app: { accountId: string; clientId: string; clientSecret: string }) => ProbeTokens,
+  ): Promise<ConformanceReport> {
+    const { record } = await this.runtime(accountId, id);
+    const vendor = {
+      ...record.settings.vendor,
+      clientSecret: this.deps.secretBox.open(record.clientSecretSealed),
+      environment: record.settings.vendor.environment ?? 'draft',
+      timeoutSeconds: record.settings.vendor.timeoutSeconds ?? 60,
+    };
+    return checkConformance(
+      { accountId, vendor, settings: record.settings },
+      {
+        dispatcher: this.deps.dispatcher,
+        tokens: probes({ accountId, clientId: vendor.clientId, clientSecret: vendor.clientSecret }),
+        contract: this.deps.contract,
+        structuredContent: this.deps.structuredContent,
+        maxResponseBytes: record.settings.limits.maxResponseBytes,
+      },
+    );
   }
 
   // ---- lifecycle ----

@@ -14,8 +14,12 @@ export type AppTokenVerdict =
 export interface AppTokenVerifierOptions {
   /** The platform's JWKS; a function when the URL is known only once the platform listens. */
   jwksUrl: string | (() => string);
-  /** Accepted `aud` values (account ids); when absent any account is accepted, but `aud` must be there. */
-  accounts?: readonly string[];
+  /**
+   * Accepted `aud` values (account ids), or a check of one (a service serving every account of a
+   * platform asks whether the account exists). When absent any account is accepted, but `aud` must
+   * be there: a real service names its accounts.
+   */
+  accounts?: readonly string[] | ((accountId: string) => Promise<boolean>);
   /**
    * How long after fetching the JWKS an unknown `kid` does not trigger a new fetch (jose's
    * cooldown, which stops forged kids from hammering the JWKS). A token signed right after a key
@@ -66,7 +70,7 @@ export function createAppTokenVerifier(
       jwtVerify(token, getKey, {
         algorithms: ALGORITHMS,
         issuer: SENTINEL_ISSUER,
-        ...(options.accounts ? { audience: [...options.accounts] } : {}),
+        ...(Array.isArray(options.accounts) ? { audience: [...options.accounts] } : {}),
         requiredClaims: ['exp', 'aud'],
       });
     const coolingDown = keys.coolingDown;
@@ -93,8 +97,16 @@ export function createAppTokenVerifier(
       const audiences = (Array.isArray(payload.aud) ? payload.aud : [payload.aud]).filter(
         (a): a is string => typeof a === 'string' && a !== '',
       );
-      const accountId = audiences.find((aud) => !options.accounts || options.accounts.includes(aud));
-      if (!accountId) return refuse('wrong-audience', 'the token names no account');
+      const accepts = options.accounts;
+      let accountId: string | undefined;
+      for (const aud of audiences) {
+        const ok = !accepts || (typeof accepts === 'function' ? await accepts(aud) : accepts.includes(aud));
+        if (ok) {
+          accountId = aud;
+          break;
+        }
+      }
+      if (!accountId) return refuse('wrong-audience', 'the token names no account this service serves');
       return { ok: true, accountId, clientId: typeof payload.client_id === 'string' ? payload.client_id : undefined };
     } catch (error) {
       return explain(error);

@@ -40,8 +40,8 @@ export interface DemoBotOptions {
   prefix?: string;
   /** The platform's JWKS (`/sentinel/well-known/jwks`); a function when the port is known only after listen. */
   jwksUrl: string | (() => string);
-  /** Accepted token audiences (account ids); when absent any account is accepted, but `aud` must be present. */
-  accounts?: string[];
+  /** Accepted token audiences: account ids, or a check of one (see AppTokenVerifierOptions.accounts). */
+  accounts?: string[] | ((accountId: string) => Promise<boolean>);
   /** Skill `transfer` hands conversations to; default `human`. Case-sensitive, like skill names. */
   transferSkill?: string;
   log: Logger;
