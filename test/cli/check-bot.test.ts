@@ -1,0 +1,121 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { freshStore, type TestStore } from '../helpers/stores.js';
+import { ADMIN_TOKEN, client, startApp, type Running } from '../helpers/app.js';
+import { TestBot } from '../helpers/test-bot.js';
+
+/** `npx botbridge check-bot`, run as a bot author's CI would: a real process against a real server. */
+describe('botbridge check-bot (the CLI)', () => {
+  const acc = 'cli-co';
+  let store: TestStore;
+  let running: Running;
+  let lax: TestBot;
+  const botIds: Record<string, string> = {};
+
+  const run = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, ['bin/botbridge.mjs', ...args], { timeout: 120_000 }, (error, stdout, stderr) =>
+        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  const checkBot = (bot: string, ...extra: string[]) =>
+    run(['check-bot', '--server', running.url, '--admin-token', ADMIN_TOKEN, '--account', acc, '--bot', bot, ...extra]);
+
+  before(async () => {
+    store = await freshStore('sqlite');
+    running = await startApp(store);
+    // A service that answers everything, tokens or not.
+    lax = await new TestBot().start();
+    const admin = client(running.url, { token: ADMIN_TOKEN });
+    assert.equal((await admin.post('/admin/v1/accounts', { accountId: acc })).status, 201);
+    assert.equal((await admin.post(`/admin/v1/accounts/${acc}/skills`, { name: 'bot' })).status, 201);
+    const app = (
+      await admin.post(`/admin/v1/accounts/${acc}/apps`, { name: 'bot', scope: 'thirdpartybots.customendpoint.bot' })
+    ).body;
+    for (const [name, baseUrl, botId] of [
+      ['demo', `${running.url}/demo-bot`, 'demo-bot'],
+      ['lax', lax.url, 'lax'],
+    ]) {
+      const created = await admin.post(`/admin/v1/accounts/${acc}/bots`, {
+        name,
+        conversationType: 'MESSAGING',
+        skills: ['bot'],
+        vendor: {
+          type: 'CUSTOM_ENDPOINT',
+          baseUrl,
+          clientId: app.client_id,
+          clientSecret: app.client_secret,
+          botId,
+          environment: 'draft',
+        },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      botIds[name] = created.body.id;
+    }
+  });
+  after(async () => {
+    await running?.close();
+    await store?.dispose();
+    await lax?.stop();
+  });
+
+  it('a conforming service: exit 0; the table for people, the report as JSON for CI', async () => {
+    const table = await checkBot(botIds.demo);
+    assert.equal(table.code, 0, table.stderr);
+    assert.match(table.stdout, /^PASS {2}Environments/m);
+    assert.match(table.stdout, /\n\d+ passed, 0 failed, 0 warnings\n$/);
+    const json = await checkBot(botIds.demo, '--json');
+    assert.equal(json.code, 0);
+    const report = JSON.parse(json.stdout);
+    assert.equal(report.failed, 0);
+    assert.ok(report.checks.length >= 18);
+  });
+
+  it('a service that accepts any token: exit 1, the failures first with their code, explanation and fix', async () => {
+    const table = await checkBot(botIds.lax);
+    assert.equal(table.code, 1);
+    const [first] = table.stdout.split('\n');
+    assert.match(first, /^FAIL /);
+    assert.match(table.stdout, /^FAIL {2}Refuses another account’s token +\d+ ms {2}auth-not-enforced$/m);
+    assert.match(table.stdout, /fix: Verify every request’s bearer/);
+    const report = JSON.parse((await checkBot(botIds.lax, '--json')).stdout);
+    assert.ok(report.failed >= 7, `${report.failed} failed`);
+  });
+
+  it('what cannot run says why and exits 2: usage, a wrong admin token, an unknown bot, no server', async () => {
+    const usage = await run(['check-bot', '--server', running.url]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /missing --admin-token, --account, --bot/);
+    assert.equal((await run(['nonsense'])).code, 2);
+    const token = await run([
+      'check-bot',
+      '--server',
+      running.url,
+      '--admin-token',
+      'wrong',
+      '--account',
+      acc,
+      '--bot',
+      botIds.demo,
+    ]);
+    assert.equal(token.code, 2);
+    assert.match(token.stderr, /could not be run: .*\(unauthorized\)/);
+    const unknown = await checkBot('no-such-bot');
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /not-found/);
+    const nowhere = await run([
+      'check-bot',
+      '--server',
+      'http://127.0.0.1:1',
+      '--admin-token',
+      'x',
+      '--account',
+      acc,
+      '--bot',
+      'b',
+    ]);
+    assert.equal(nowhere.code, 2);
+    assert.match(nowhere.stderr, /could not reach/);
+  });
+});
