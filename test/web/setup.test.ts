@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core';
 import { freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
 import { DESKTOP, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
+import { TestBot, reply, text } from '../helpers/test-bot.js';
 
 /**
  * A new operator sets up an account without leaving the console (issue: "run the whole platform
@@ -157,6 +158,13 @@ describe('console: a new account set up end to end, without curl', () => {
     await page.getByRole('button', { name: 'Start bot' }).click();
     await page.getByText('Started. Status: ONLINE.').waitFor();
 
+    // The editor's conformance check: the demo bot keeps every rule, the auth probes included.
+    await page.getByRole('button', { name: 'Check conformance' }).click();
+    await page
+      .locator('.conformance-summary', { hasText: /\d+ passed, 0 failed, 0 warnings/ })
+      .waitFor({ timeout: 60_000 });
+    assert.equal(await page.locator('.conformance-checks > [data-outcome="fail"]').count(), 0);
+
     await page.getByRole('link', { name: 'Tester', exact: true }).click();
     await page.getByRole('combobox', { name: 'Bot' }).selectOption({ label: 'Newco bot (online)' });
     const input = page.getByLabel('Message to the bot');
@@ -216,5 +224,49 @@ describe('console: a new account set up end to end, without curl', () => {
     const served = (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}/stats?window=week`)).body;
     assert.deepEqual([served.totals.started, served.totals.exchanges], [1, exchanges]);
     await shot('06-dashboard');
+  });
+
+  it('a service that breaks rules: the editor’s check lists the failures first, the offending JSON highlighted', async () => {
+    const lax = await new TestBot().start();
+    try {
+      // Answers anything, tokens or not, with metadata the contract types as an object.
+      lax.onEvent = () => reply(text('sure', { metadata: [{ type: 'ExternalId', id: 'x' }] }));
+      const created = await admin.post(`/admin/v1/accounts/${acc}/bots`, {
+        name: 'Lax bot',
+        conversationType: 'MESSAGING',
+        skills: ['support'],
+        vendor: {
+          type: 'CUSTOM_ENDPOINT',
+          baseUrl: lax.url,
+          clientId: app.clientId,
+          clientSecret: app.clientSecret,
+          botId: 'lax',
+          environment: 'draft',
+        },
+      });
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      await page.goto(`${running.url}/admin/accounts/${acc}/bots/${created.body.id}`);
+      await page.getByRole('button', { name: 'Check conformance' }).click();
+      const summary = page.locator('.conformance-summary');
+      await summary.waitFor({ timeout: 60_000 });
+      assert.match(await summary.innerText(), /[1-9]\d* failed/);
+      const outcomes = await page
+        .locator('.conformance-checks > li')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-outcome')));
+      assert.equal(outcomes[0], 'fail');
+      const rank = { fail: 0, warn: 1, pass: 2 } as Record<string, number>;
+      const ranks = outcomes.map((o) => rank[o ?? ''] ?? 9);
+      assert.deepEqual(ranks, [...ranks].sort(), JSON.stringify(outcomes));
+      await page
+        .locator('.conformance-checks > [data-check="auth-no-token"] .error-code', { hasText: 'auth-not-enforced' })
+        .waitFor();
+      const textCheck = page.locator('.conformance-checks > [data-check="text"]');
+      await textCheck.locator('.error-code', { hasText: 'contract-deviation' }).waitFor();
+      await textCheck.locator('.json-hl').first().waitFor();
+      await textCheck.scrollIntoViewIfNeeded();
+      await shot('07-conformance-failures');
+    } finally {
+      await lax.stop();
+    }
   });
 });

@@ -7,6 +7,7 @@ import type {
   Account,
   AccountStats,
   BotStats,
+  ConformanceReport,
   StatsWindow,
   AgentUser,
   Audience,
@@ -180,6 +181,9 @@ export function adminApi(token: string) {
         token,
         keepalive: leaving,
       }),
+    /** The conformance check of the bot's service (it calls the service: seconds, not milliseconds). */
+    conformance: (accountId: string, id: string) =>
+      call<ConformanceReport>('POST', `${bot(accountId, id)}/conformance`),
     botStats: (accountId: string, id: string, window: StatsWindow) =>
       call<BotStats>('GET', `${bot(accountId, id)}/stats?window=${window}`),
     accountStats: (accountId: string, window: StatsWindow) =>

@@ -9,6 +9,7 @@ export type { User } from '../../../../platform/types.js';
 import type { BotSettings, BotStatus, VendorCredentials } from '../../../../connector/types.js';
 import type { AccountBotStats, StatsWindow } from '../../../../connector/bot-stats.js';
 export type { BotStats, StatsWindow } from '../../../../connector/bot-stats.js';
+export type { ConformanceCheck, ConformanceReport } from '../../../../connector/conformance.js';
 
 /** The account overview: every bot's totals and sparkline data, with its name and status. */
 export interface AccountStats {

@@ -9,6 +9,7 @@ import { ErrorState, Loading, Notice } from '../../components/States';
 import { NEW_BOT, formFromBot, toInput, validate, type BotForm, type FormErrors } from './bot-form';
 import { VendorSection } from './VendorSection';
 import { BotLifecycle } from './BotLifecycle';
+import { ConformancePanel } from './Conformance';
 
 interface Props {
   token: string;
@@ -135,6 +136,7 @@ export function BotEditor({ token, accountId, botId }: Props) {
       </div>
 
       {bot && <BotLifecycle api={api} accountId={accountId} bot={bot} onChange={setBot} />}
+      {bot && <ConformancePanel api={api} accountId={accountId} botId={bot.id} />}
 
       <form className="bot-form" onSubmit={submit} noValidate>
         <fieldset className="card form-section">
