@@ -1,0 +1,96 @@
+/**
+ * botbridge/custom-endpoint: what a bot author needs to write the service behind a Custom
+ * Endpoint in TypeScript — the contract's types, builders that cannot make an answer the
+ * connector refuses, strict verification of the platform's app JWTs, conversation sessions
+ * (in memory or in SQLite), and the four calls routed to handlers, framework-free or mounted on
+ * node:http or Fastify.
+ *
+ *   const service = createCustomEndpointService({
+ *     verifyToken: createTokenVerifier({ jwksUrl, accounts: ['acme'] }),
+ *     sessions: new SqliteSessions('./sessions.sqlite'),
+ *     handlers: { event: { TEXT: ({ event }) => answer(text(`You said: ${event.data.message}`)), fallback: … } },
+ *   });
+ *   createServer(createRequestListener(service)).listen(3000);
+ */
+export type {
+  ActionData,
+  ActionItem,
+  ActionOf,
+  BotResponseItem,
+  BotState,
+  BotStatusBody,
+  ChangeContext,
+  ConversationBody,
+  ConversationContext,
+  ConversationEventBody,
+  ConversationEventType,
+  ConversationMetadata,
+  ConversationType,
+  DelayItem,
+  EnvironmentsBody,
+  EventOf,
+  HostedFileChangeBody,
+  Intent,
+  LifecycleEventBody,
+  MessageAudience,
+  PostEventResponseBody,
+  StandardTtr,
+  StateChangeBody,
+  StructuredContentChangeBody,
+  StructuredContentItem,
+  TextChangeBody,
+  TextItem,
+} from './types.js';
+export {
+  answer,
+  changeTtr,
+  closeConversation,
+  delay,
+  invokeFunction,
+  privateText,
+  quickReplies,
+  quickReply,
+  structuredContent,
+  text,
+  transfer,
+  type AnswerLimits,
+  type AnswerOptions,
+  type MessageExtras,
+  type QuickRepliesOptions,
+  type StructuredContentOptions,
+} from './builders.js';
+export { createStructuredContentValidator, type StructuredContentValidator } from '../../contract/index.js';
+export {
+  createTokenVerifier,
+  CUSTOM_ENDPOINT_SCOPE,
+  SENTINEL_ISSUER,
+  type TokenRejection,
+  type TokenVerdict,
+  type TokenVerifier,
+  type TokenVerifierOptions,
+} from './verify.js';
+export {
+  MemorySessions,
+  type MemorySessionsOptions,
+  type Session,
+  type SessionKey,
+  type SessionStore,
+} from './sessions.js';
+export { SqliteSessions, type SqliteSessionsOptions } from './sqlite-sessions.js';
+export {
+  createCustomEndpointService,
+  DEFAULT_ENVIRONMENTS,
+  type BotCall,
+  type ConversationCall,
+  type CreateConversationCall,
+  type CustomEndpointHandlers,
+  type CustomEndpointRequest,
+  type CustomEndpointResponse,
+  type CustomEndpointService,
+  type CustomEndpointServiceOptions,
+  type EnvironmentCall,
+  type EventCall,
+  type EventHandler,
+} from './service.js';
+export { createRequestListener, type RequestListenerOptions } from './node-http.js';
+export { customEndpointPlugin, type CustomEndpointPluginOptions } from './fastify.js';
