@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
 import { TestBot, reply, text, type Answer, type Received } from '../helpers/test-bot.js';
+import { spawn } from 'node:child_process';
 import { createAppTokenVerifier } from '../../src/demo-bot/auth.js';
+import { closedPort } from '../helpers/net.js';
 
 /**
  * The conformance check against the demo bot (everything passes) and against services that each
@@ -136,6 +138,23 @@ for (const kind of STORES) {
         'auth-alg-none',
       ])
         assert.ok(ids.includes(id), id);
+    });
+
+    it('examples/echo-bot.ts, the SDK’s example, passes every check', async () => {
+      const port = await closedPort();
+      const child = spawn(process.execPath, ['--import', 'tsx', 'examples/echo-bot.ts'], {
+        env: { ...process.env, BOTBRIDGE_URL: running.url, ACCOUNT_ID: acc, PORT: String(port) },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          child.stdout.on('data', (chunk) => String(chunk).includes('listening') && resolve());
+          child.once('exit', (code) => reject(new Error(`the echo bot exited (${code})`)));
+        });
+        assert.deepEqual(notPassing(await check(`http://127.0.0.1:${port}`, 'echo')), []);
+      } finally {
+        child.kill();
+      }
     });
 
     it('a service that keeps every rule passes too (the test bots below break one each)', async () => {
