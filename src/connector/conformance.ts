@@ -5,6 +5,9 @@ import type { Conversation, ConversationEvent } from '../platform/types.js';
 import { ERROR_CODES, isErrorCode, parseBotResponse } from './parser/index.js';
 import { FILE_PLACEHOLDER, closeEventBody, consumerEventBody, conversationBody, startEventBody } from './requests.js';
 import type { BotSettings, VendorCredentials } from './types.js';
+import { ANSWER_SHAPE_LIMITS } from './exchange.js';
+import { readBounded } from '../util/bounded-body.js';
+import { exceededJsonLimit } from '../util/json-bounds.js';
 
 /**
  * The conformance check: drives a Custom Endpoint service through the whole contract, with tokens
@@ -115,6 +118,8 @@ interface Reply {
   ms: number;
   /** The call did not complete (refused, reset, timed out). */
   failure?: string;
+  /** What the live connector would refuse the answer as before parsing it (too large, too deep), with why. */
+  refused?: { code: 'vendor-response-too-large' | 'vendor-response-too-deep'; why: string };
 }
 
 export async function checkConformance(subject: ConformanceSubject, deps: ConformanceDeps): Promise<ConformanceReport> {
@@ -149,8 +154,27 @@ export async function checkConformance(subject: ConformanceSubject, deps: Confor
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });
-      const text = await boundedText(res.body, deps.maxResponseBytes);
-      return { status: res.statusCode, body: parsedOrText(text), ms: elapsed(started) } satisfies Reply;
+      // Read and bounded as the live connector reads an answer: nothing deeper than it accepts is walked or echoed.
+      const declared = Number(res.headers['content-length']);
+      const read = await readBounded(res.body, deps.maxResponseBytes, Number.isFinite(declared) ? declared : undefined);
+      const ms = elapsed(started);
+      if (!('text' in read))
+        return {
+          status: res.statusCode,
+          body: null,
+          ms,
+          refused: { code: 'vendor-response-too-large', why: `more than ${deps.maxResponseBytes} bytes` },
+        } satisfies Reply;
+      const answer = parsedOrText(read.text);
+      const tooDeep = exceededJsonLimit(answer, ANSWER_SHAPE_LIMITS);
+      if (tooDeep)
+        return {
+          status: res.statusCode,
+          body: read.text.slice(0, 10_000),
+          ms,
+          refused: { code: 'vendor-response-too-deep', why: `nested deeper than ${tooDeep.limit} levels` },
+        } satisfies Reply;
+      return { status: res.statusCode, body: answer, ms } satisfies Reply;
     } catch (error) {
       return { status: 0, body: null, ms: elapsed(started), failure: (error as Error).message } satisfies Reply;
     }
@@ -158,9 +182,7 @@ export async function checkConformance(subject: ConformanceSubject, deps: Confor
   const requestOf = (method: string, url: string, body?: unknown) => ({ method, url, ...(body ? { body } : {}) });
   const responseOf = (reply: Reply) => ({ status: reply.status, body: reply.body });
   const transportFinding = (reply: Reply) =>
-    reply.failure
-      ? { code: /timeout/i.test(reply.failure) ? 'vendor-timeout' : 'vendor-unreachable', explanation: reply.failure }
-      : { code: 'vendor-http-error', explanation: `HTTP ${reply.status}` };
+    findingOf(reply) ?? { code: 'vendor-http-error', explanation: `HTTP ${reply.status}` };
 
   const token = await deps.tokens.valid();
 
@@ -345,14 +367,9 @@ function answerCheck(
   deps: ConformanceDeps,
 ): CheckInput {
   const base = { id, title, request: sent, response: { status: reply.status, body: reply.body }, ms: reply.ms };
-  if (reply.status !== 200)
-    return reply.failure
-      ? {
-          ...base,
-          code: /timeout/i.test(reply.failure) ? 'vendor-timeout' : 'vendor-unreachable',
-          explanation: reply.failure,
-        }
-      : { ...base, code: 'vendor-http-error', explanation: `HTTP ${reply.status}` };
+  const unusable = findingOf(reply);
+  if (unusable) return { ...base, ...unusable };
+  if (reply.status !== 200) return { ...base, code: 'vendor-http-error', explanation: `HTTP ${reply.status}` };
   const parsed = parseBotResponse(
     reply.body,
     { conversationType: settings.conversationType, limits: settings.limits },
@@ -411,18 +428,15 @@ function lookupCode(code: string): { explanation: string; fix: string } | undefi
 
 const elapsed = (started: number) => Math.round((performance.now() - started) * 10) / 10;
 
-async function boundedText(body: AsyncIterable<Buffer> & { destroy?: () => void }, max: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    size += chunk.length;
-    if (size > max) {
-      body.destroy?.();
-      throw new Error(`response over ${max} bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** Why a reply cannot be read as an answer at all: the call failed, or the body is past the connector's bounds. */
+function findingOf(reply: Reply): { code: string; explanation: string } | undefined {
+  if (reply.failure)
+    return {
+      code: /timeout/i.test(reply.failure) ? 'vendor-timeout' : 'vendor-unreachable',
+      explanation: reply.failure,
+    };
+  if (reply.refused) return { code: reply.refused.code, explanation: `the answer is ${reply.refused.why}` };
+  return undefined;
 }
 
 function parsedOrText(text: string): unknown {

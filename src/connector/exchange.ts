@@ -31,7 +31,7 @@ const WHOLE_ANSWER_CODES: ReadonlySet<string> = new Set([
  * Deeper than any valid answer can be (structured content has its own, tighter bound inside);
  * checked before anything recursive walks the answer. Its size is bounded by maxResponseBytes.
  */
-const ANSWER_SHAPE_LIMITS = { maxDepth: 64, maxNodes: Number.MAX_SAFE_INTEGER };
+export const ANSWER_SHAPE_LIMITS = { maxDepth: 64, maxNodes: Number.MAX_SAFE_INTEGER };
 /** Response bodies beyond this are logged cut, as text. */
 const LOGGED_BODY_MAX = 256 * 1024;
 

@@ -215,6 +215,19 @@ for (const kind of STORES) {
         [{ id: 'text', outcome: 'fail', code: 'common-invalid-structured-content-body' }],
       ],
       [
+        'answers with JSON nested 100,000 levels deep',
+        {
+          answer: (r) =>
+            saysHi(r)
+              ? {
+                  text: `${'['.repeat(100_000)}${']'.repeat(100_000)}`,
+                  headers: { 'content-type': 'application/json' },
+                }
+              : reply(text('fine')),
+        },
+        [{ id: 'text', outcome: 'fail', code: 'vendor-response-too-deep' }],
+      ],
+      [
         'answers slowly (over half its timeout)',
         { delayMs: 700 },
         [{ id: 'latency', outcome: 'warn', code: 'slow-answer' }],
