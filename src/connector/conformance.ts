@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { request, type Dispatcher } from 'undici';
 import type { ContractValidator, StructuredContentValidator } from '../contract/index.js';
 import type { Conversation, ConversationEvent } from '../platform/types.js';
-import { ERROR_CODES, isErrorCode, parseBotResponse } from './parser/index.js';
+import { ANSWER_SHAPE_LIMITS, ERROR_CODES, isErrorCode, parseBotResponse } from './parser/index.js';
 import { FILE_PLACEHOLDER, closeEventBody, consumerEventBody, conversationBody, startEventBody } from './requests.js';
 import type { BotSettings, VendorCredentials } from './types.js';
-import { ANSWER_SHAPE_LIMITS } from './exchange.js';
 import { readBounded } from '../util/bounded-body.js';
 import { exceededJsonLimit } from '../util/json-bounds.js';
 

@@ -7,6 +7,7 @@ import type { Directory } from '../platform/directory.js';
 import type { Conversation } from '../platform/types.js';
 import type { RowGuard } from '../store/index.js';
 import { exceededJsonLimit } from '../util/json-bounds.js';
+import { ANSWER_SHAPE_LIMITS } from './parser/index.js';
 import { childrenOf } from '../ops/metrics.js';
 
 import { escalationPlan } from './escalation.js';
@@ -27,11 +28,6 @@ const WHOLE_ANSWER_CODES: ReadonlySet<string> = new Set([
   'common-invalid-parsed-response',
   'common-too-many-items',
 ]);
-/**
- * Deeper than any valid answer can be (structured content has its own, tighter bound inside);
- * checked before anything recursive walks the answer. Its size is bounded by maxResponseBytes.
- */
-export const ANSWER_SHAPE_LIMITS = { maxDepth: 64, maxNodes: Number.MAX_SAFE_INTEGER };
 /** Response bodies beyond this are logged cut, as text. */
 const LOGGED_BODY_MAX = 256 * 1024;
 

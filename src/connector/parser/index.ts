@@ -4,7 +4,7 @@
  * answer of the bot.
  * `ERROR_CODES` explains every code the parser and the connector report.
  */
-export { parseBotResponse, MAX_ENCODED_METADATA_LENGTH } from './parse-bot-response.js';
+export { parseBotResponse, MAX_ENCODED_METADATA_LENGTH, ANSWER_SHAPE_LIMITS } from './parse-bot-response.js';
 export {
   CONNECTOR_ERROR_CODES,
   ERROR_CODES,

@@ -12,6 +12,12 @@ import type { ParseContext, ParseError, ParsedAction, ParsedIntent, ParsedItem, 
 
 export const MAX_ENCODED_METADATA_LENGTH = 5000;
 /** The bounds of an answer when the caller names none (a bot's own settings override them). */
+/**
+ * Deeper than any valid answer can be (structured content has its own, tighter bound inside);
+ * checked before anything recursive walks the answer. Its size is bounded by maxResponseBytes.
+ */
+export const ANSWER_SHAPE_LIMITS = { maxDepth: 64, maxNodes: Number.MAX_SAFE_INTEGER };
+
 export const DEFAULT_ANSWER_LIMITS = { maxItems: 50, maxDelaySeconds: 30 };
 
 const ITEM_TYPES = ['TEXT', 'STRUCTURED_CONTENT', 'DELAY', 'ACTION'] as const;
