@@ -94,3 +94,29 @@ export {
 } from './service.js';
 export { createRequestListener, type RequestListenerOptions } from './node-http.js';
 export { customEndpointPlugin, type CustomEndpointPluginOptions } from './fastify.js';
+export {
+  apiDomainFor,
+  createPublicApiClient,
+  LIVEPERSON_API_DOMAINS,
+  LIVEPERSON_DOMAIN_LOOKUP,
+  PublicApiBadRequestError,
+  PublicApiCredentialsError,
+  PublicApiError,
+  PublicApiNotFoundError,
+  PublicApiRateLimitError,
+  PublicApiResponseError,
+  PublicApiServerError,
+  PublicApiUnreachableError,
+  type ActionOptions,
+  type JobState,
+  type JobStatus,
+  type MessageItem,
+  type MessagesCommand,
+  type Pause,
+  type PublicApiAction,
+  type PublicApiClient,
+  type PublicApiClientOptions,
+  type SdesCommand,
+  type StructuredMessage,
+  type TtrCommand,
+} from './public-api.js';
