@@ -46,6 +46,7 @@ import { ProbeTokens } from './sentinel/probe-tokens.js';
 import { createSecretBox, loadSecretKey } from './util/secret-box.js';
 import { makePrivateDataDir } from './util/private-files.js';
 import { demoBot, DEMO_BOT_PREFIX } from './demo-bot/index.js';
+import { demoBotLogins as createDemoBotLogins, type DemoBotLogins } from './demo-account.js';
 
 export const VERSION = '0.1.0';
 
@@ -63,6 +64,8 @@ export interface App {
   readonly apps: AppTokens;
   readonly sessions: SessionTokens;
   readonly connector: Connector;
+  /** The built-in demo bot's Public API logins (the demo account's is saved when it is seeded). */
+  readonly demoBotLogins: DemoBotLogins;
   readonly adminToken: string;
   /** True when this start generated the admin token (main prints it once). */
   readonly adminTokenCreated: boolean;
@@ -253,6 +256,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     metrics,
     structuredContent,
   });
+  const demoBotLogins = createDemoBotLogins(store.db, secretBox);
   // The demo Custom Endpoint service rides along, verifying our tokens like any real one would.
   await server.register(demoBot, {
     prefix: DEMO_BOT_PREFIX,
@@ -260,6 +264,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // It serves every account of this platform, and only those: another platform's token, or one
     // minted for an account that does not exist here, is refused like any real service must.
     accounts: (accountId) => directory.accountExists(accountId),
+    // Its "later" replies come back through this platform's Public API, found by its domain lookup.
+    publicApi: { domainLookup: () => `http://${publicHost()}`, login: (accountId) => demoBotLogins.login(accountId) },
     log,
   });
   await server.register(webConsole, { webDir: config.webDir });
@@ -278,6 +284,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     apps,
     sessions,
     connector,
+    demoBotLogins,
     adminToken,
     adminTokenCreated,
     publicHost,

@@ -1,6 +1,8 @@
 import type { App } from './app.js';
+import type { Db } from './store/index.js';
 import { randomSecret } from './util/passwords.js';
-import { DEMO_BOT_ID, DEMO_BOT_PREFIX } from './demo-bot/index.js';
+import type { SecretBox } from './util/secret-box.js';
+import { DEMO_BOT_ID, DEMO_BOT_PREFIX, type PublicApiLogin } from './demo-bot/index.js';
 
 export const DEMO_ACCOUNT = 'demo';
 
@@ -10,6 +12,35 @@ export interface DemoAccount {
   publicApi: { username: string; password: string };
   skills: string[];
   bot: { id: string; status: string; baseUrl: string };
+}
+
+/**
+ * The Public API logins the built-in demo bot sends its later replies with, one per account,
+ * sealed in the store's settings: every instance reads the same, and a restart keeps them.
+ */
+export interface DemoBotLogins {
+  save(accountId: string, login: PublicApiLogin): Promise<void>;
+  login(accountId: string): Promise<PublicApiLogin | undefined>;
+}
+
+export function demoBotLogins(db: Db, box: SecretBox): DemoBotLogins {
+  const keyOf = (accountId: string) => `demo-bot.public-api-login:${accountId}`;
+  return {
+    async save(accountId, login) {
+      const key = keyOf(accountId);
+      const value = box.seal(JSON.stringify({ username: login.username, password: login.password }));
+      await db.deleteFrom('settings').where('key', '=', key).execute();
+      await db.insertInto('settings').values({ key, value }).execute();
+    },
+    async login(accountId) {
+      const row = await db
+        .selectFrom('settings')
+        .select('value')
+        .where('key', '=', keyOf(accountId))
+        .executeTakeFirst();
+      return row ? (JSON.parse(box.open(row.value)) as PublicApiLogin) : undefined;
+    },
+  };
 }
 
 /**
@@ -38,6 +69,8 @@ export async function seedDemoAccount(app: App): Promise<DemoAccount | undefined
     userType: 'HUMAN',
     skills: [],
   });
+  // The demo bot's "later" replies go through the Public API as this user.
+  await app.demoBotLogins.save(accountId, publicApi);
   const installation = await app.apps.install(accountId, {
     name: 'Demo bot connector',
     scope: 'thirdpartybots.customendpoint.bot',

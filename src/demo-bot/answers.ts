@@ -1,12 +1,20 @@
 import type {
-  ActionItem,
   BotResponseItem,
   ConversationEventBody,
   Intent,
   PostEventResponseBody,
   StandardTtr,
-  TextItem,
 } from '../contract/index.js';
+import type { MessagesCommand } from '../public-api/commands.js';
+import {
+  changeTtr,
+  closeConversation,
+  delay,
+  invokeFunction,
+  privateText,
+  text as say,
+  transfer,
+} from '../sdk/custom-endpoint/builders.js';
 import { demoCard, demoCarousel, demoQuickReplies } from './rich-content.js';
 
 /**
@@ -24,6 +32,8 @@ export interface DemoConversationState {
   conversationType?: 'MESSAGING' | 'CHAT';
   /** Events this bot has answered in the conversation before this one. */
   turns: number;
+  /** Whether the bot can send a later reply through the Public API for this conversation's account. */
+  answersLater?: boolean;
 }
 
 export interface AnswerOptions {
@@ -46,6 +56,10 @@ export const DEMO_UTTERANCES: readonly { say: string; does: string; messagingOnl
   { say: 'urgent', does: 'mark the conversation urgent' },
   { say: 'ttr <seconds>', does: 'set a custom response time' },
   { say: 'function <lambdaUuid>', does: 'invoke a function' },
+  {
+    say: 'later <question>',
+    does: 'answer at once that I am on it, then reply a few seconds later via the Public API',
+  },
   { say: 'close', does: 'close the conversation' },
   { say: 'close without survey', does: 'close it and skip the survey' },
   { say: 'invalid', does: 'an answer with one broken item, to see the connector drop it' },
@@ -59,6 +73,7 @@ export type Utterance =
   | { kind: 'transfer'; agentId?: string }
   | { kind: 'function'; lambdaUuid?: string }
   | { kind: 'ttr'; ttr?: { ttrType: StandardTtr } | { ttrType: 'CUSTOM'; value: number } }
+  | { kind: 'later'; question: string }
   | {
       kind: 'quick-replies' | 'carousel' | 'card' | 'metadata' | 'private' | 'delay' | 'invalid' | 'empty' | 'greeting';
     }
@@ -94,6 +109,7 @@ export function classify(message: string): Utterance {
     return { kind: 'ttr' };
   }
   if (has('urgent')) return { kind: 'ttr', ttr: { ttrType: 'URGENT' } };
+  if (has('later')) return { kind: 'later', question: original.replace(/^\s*later\b[\s,:;-]*/i, '').trim() };
   if (/\bquick[\s-]?repl(y|ies)\b/.test(text)) return { kind: 'quick-replies' };
   if (has('carousel')) return { kind: 'carousel' };
   if (has('card', 'cards', 'structured')) return { kind: 'card' };
@@ -161,9 +177,8 @@ function answerUtterance(
     case 'private':
       return reply(
         [
-          say(
+          privateText(
             'Private note for agents: the consumer asked to see a private message. Consumers never see this text.',
-            'AGENTS_AND_MANAGERS',
           ),
           say('I’ve just left a private note for the agents — you won’t see it, but they will.'),
         ],
@@ -179,15 +194,10 @@ function answerUtterance(
       ).toString('base64');
       return reply(
         [
-          {
-            type: 'TEXT',
-            data: {
-              message:
-                'This message carries metadata: an ExternalId your systems can match, plus some encoded metadata.',
-              metadata: [{ type: 'ExternalId', id: `demo-bot-${conversation.conversationId}` }],
-              encodedMetadata: encoded,
-            },
-          },
+          say('This message carries metadata: an ExternalId your systems can match, plus some encoded metadata.', {
+            metadata: [{ type: 'ExternalId', id: `demo-bot-${conversation.conversationId}` }],
+            encodedMetadata: encoded,
+          }),
         ],
         intent('metadata', 'Asked for a message with metadata', 1),
       );
@@ -219,19 +229,18 @@ function answerUtterance(
       return reply(
         [
           say('Let me think about that for a moment…'),
-          { type: 'DELAY', data: { seconds: 2, typing: true } },
+          delay(2, { typing: true }),
           say('Done! That was a two-second pause with the typing indicator on.'),
         ],
         intent('delay', 'Asked for a delayed answer', 1),
       );
     case 'transfer': {
       const { agentId } = utterance;
-      const parameters = agentId ? { skillName: options.transferSkill, agentId } : { skillName: options.transferSkill };
       const message = agentId
         ? `I’m transferring you to agent ${agentId} (or, if they’re unavailable, to the ${options.transferSkill} team) — one moment please.`
         : `I’m transferring you to a human agent on the ${options.transferSkill} team — one moment please.`;
       return reply(
-        [say(message), act({ name: 'TRANSFER', parameters })],
+        [say(message), transfer(options.transferSkill, agentId ? { agentId } : {})],
         agentId
           ? intent('transfer-to-agent', 'Asked for a specific agent', 1)
           : intent('transfer', 'Asked for a human agent', 1),
@@ -242,15 +251,12 @@ function answerUtterance(
         ? reply(
             [
               say('Thanks for chatting with me — closing the conversation now, no survey this time. Goodbye!'),
-              act({ name: 'CLOSE_CONVERSATION', parameters: { withoutPcs: true } }),
+              closeConversation({ withoutPcs: true }),
             ],
             intent('close-without-survey', 'Asked to close without the survey', 1),
           )
         : reply(
-            [
-              say('Thanks for chatting with me — closing the conversation now. Goodbye!'),
-              act({ name: 'CLOSE_CONVERSATION', parameters: {} }),
-            ],
+            [say('Thanks for chatting with me — closing the conversation now. Goodbye!'), closeConversation()],
             intent('close-conversation', 'Asked to close the conversation', 1),
           );
     case 'ttr': {
@@ -269,7 +275,7 @@ function answerUtterance(
         return reply(
           [
             say(`Done — the response time for this conversation is now ${ttr.value} seconds.`),
-            act({ name: 'CHANGE_TTR', parameters: ttr }),
+            changeTtr('CUSTOM', ttr.value),
           ],
           intent('ttr-custom', 'Asked for a custom response time', 1),
         );
@@ -279,7 +285,7 @@ function answerUtterance(
           ? 'I’ve marked this conversation as urgent, so an agent answers it first.'
           : `I’ve set this conversation’s response time to ${ttr.ttrType.toLowerCase()}.`;
       return reply(
-        [say(message), act({ name: 'CHANGE_TTR', parameters: ttr })],
+        [say(message), changeTtr(ttr.ttrType)],
         intent(`ttr-${ttr.ttrType.toLowerCase()}`, `Asked for ${ttr.ttrType} response time`, 1),
       );
     }
@@ -297,25 +303,38 @@ function answerUtterance(
       return reply(
         [
           say(`Calling function ${utterance.lambdaUuid} for you now.`),
-          act({
-            name: 'INVOKE_FUNCTION',
-            parameters: {
-              lambdaUuid: utterance.lambdaUuid,
-              payload: {
-                origin: 'botbridge-demo-bot',
-                conversationId: conversation.conversationId,
-                reason: 'The consumer asked the demo bot to invoke this function.',
-              },
-              failOnError: false,
+          invokeFunction(
+            utterance.lambdaUuid,
+            {
+              origin: 'botbridge-demo-bot',
+              conversationId: conversation.conversationId,
+              reason: 'The consumer asked the demo bot to invoke this function.',
             },
-          }),
+            { failOnError: false },
+          ),
         ],
         intent('invoke-function', 'Asked to invoke a function', 1),
       );
+    case 'later':
+      return conversation.answersLater
+        ? reply(
+            [say('Let me look into that — I’ll come back to you here in a few seconds.')],
+            intent('answer-later', 'Asked for an answer sent later through the Public API', 1),
+          )
+        : reply(
+            [
+              say(
+                'I can answer later only through the Public API, and my service has no Public API login for this account. ' +
+                  'Run me with one (see the README’s demo bot section) and try again.',
+              ),
+            ],
+            intent('answer-later-unavailable', 'Asked for a later answer without Public API access', 1),
+          );
     case 'invalid':
       return reply(
         [
           say('Here comes an answer with one deliberately broken item: a pause of zero seconds…'),
+          // Built by hand: the SDK's delay() refuses what the connector would drop.
           { type: 'DELAY', data: { seconds: 0, typing: true } },
           say('…and this text still arrives, because the connector drops only the broken item.'),
         ],
@@ -348,12 +367,20 @@ function menu(conversation: DemoConversationState): string {
   return ['Here’s what you can try:', ...lines].join('\n');
 }
 
-function say(message: string, audience?: 'AGENTS_AND_MANAGERS'): TextItem {
-  return { type: 'TEXT', data: audience ? { message, messageAudience: audience } : { message } };
-}
-
-function act(data: ActionItem['data']): ActionItem {
-  return { type: 'ACTION', data };
+/**
+ * The reply "later" sends through the Public API, after the holding text: what a bot that had
+ * to look something up (an order, a booking) would send once it knows.
+ */
+export function laterReply(question: string): MessagesCommand {
+  return {
+    context: { intentId: 'answer-later', intentName: 'Answer sent later', confidenceScore: 1 },
+    messages: [
+      question
+        ? `Back with your answer about “${question}”: I sent this through the Public API, after my answer to your message.`
+        : 'Back as promised: I sent this through the Public API, after my answer to your message.',
+      'A bot service answers like this when it needs longer than the connector waits for an answer.',
+    ],
+  };
 }
 
 function intent(id: string, description: string, confidenceScore: number): Intent {

@@ -9,6 +9,8 @@ export interface DemoBotConfig {
   accounts?: string[];
   transferSkill: string;
   logLevel: string;
+  /** A Public API login for "later" (any account the bot serves), and the platform URL its domain lookup is asked at. */
+  publicApi?: { username: string; password: string; platformUrl: string };
 }
 
 export function demoBotConfigFromEnv(env: NodeJS.ProcessEnv): DemoBotConfig {
@@ -28,6 +30,16 @@ export function demoBotConfigFromEnv(env: NodeJS.ProcessEnv): DemoBotConfig {
   const prefix = env.DEMO_BOT_PREFIX ?? DEMO_BOT_PREFIX;
   if (prefix !== '' && !/^\/[A-Za-z0-9._~/-]*[^/]$/.test(prefix))
     throw new Error(`DEMO_BOT_PREFIX must start with '/' and not end with one, got '${prefix}'`);
+  const username = env.DEMO_BOT_API_USER ?? '';
+  const password = env.DEMO_BOT_API_PASSWORD ?? '';
+  if (Boolean(username) !== Boolean(password))
+    throw new Error('DEMO_BOT_API_USER and DEMO_BOT_API_PASSWORD go together: set both or neither');
+  const platformUrl = env.DEMO_BOT_PLATFORM_URL || new URL(jwksUrl).origin;
+  try {
+    new URL(platformUrl);
+  } catch {
+    throw new Error(`DEMO_BOT_PLATFORM_URL must be an absolute URL, got '${platformUrl}'`);
+  }
   return {
     host: env.DEMO_BOT_HOST || '127.0.0.1',
     port,
@@ -36,5 +48,6 @@ export function demoBotConfigFromEnv(env: NodeJS.ProcessEnv): DemoBotConfig {
     accounts: accounts.length ? accounts : undefined,
     transferSkill: env.DEMO_BOT_TRANSFER_SKILL || 'human',
     logLevel: env.LOG_LEVEL || 'info',
+    ...(username ? { publicApi: { username, password, platformUrl } } : {}),
   };
 }

@@ -2,6 +2,7 @@
 export {
   demoBot,
   createDemoBotServer,
+  createDemoBotService,
   DEMO_BOT_PREFIX,
   DEMO_BOT_ID,
   DEMO_BOT_API_VERSION,
@@ -15,15 +16,10 @@ export {
   classify,
   DEMO_UTTERANCES,
   FILE_PLACEHOLDER,
+  laterReply,
   type AnswerOptions,
   type DemoConversationState,
   type Utterance,
 } from './answers.js';
-export {
-  createAppTokenVerifier,
-  CUSTOM_ENDPOINT_SCOPE,
-  SENTINEL_ISSUER,
-  type AppTokenVerdict,
-  type AppTokenVerifierOptions,
-} from './auth.js';
+export { LaterReplies, type DemoBotPublicApi, type PublicApiLogin } from './later.js';
 export { demoBotConfigFromEnv, type DemoBotConfig } from './config.js';

@@ -1,24 +1,12 @@
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyPluginAsync,
-  type FastifyReply,
-  type FastifyRequest,
-} from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
-import {
-  createContractValidator,
-  type BotStatusBody,
-  type ConversationBody,
-  type ConversationEventBody,
-} from '../contract/index.js';
-import { conflict, invalid, isDomainError, notFound, unauthorized, type DomainError } from '../errors.js';
-import { httpAnswerOf, sendError, type HttpAnswer } from '../http/errors.js';
-import { errorResponses } from '../http/schemas.js';
-import { answer, type AnswerOptions } from './answers.js';
-import { createAppTokenVerifier } from './auth.js';
-import { DemoConversations } from './conversations.js';
+import type { BotStatusBody } from '../contract/index.js';
+import { MemorySessions } from '../sdk/custom-endpoint/sessions.js';
+import { createCustomEndpointService, type CustomEndpointService } from '../sdk/custom-endpoint/service.js';
+import { customEndpointPlugin } from '../sdk/custom-endpoint/fastify.js';
+import { createTokenVerifier } from '../sdk/custom-endpoint/verify.js';
+import { answer, classify, laterReply, type AnswerOptions } from './answers.js';
+import { LaterReplies, type DemoBotPublicApi } from './later.js';
 
 /** Where the product mounts the demo bot: its Custom Endpoint base URL is `<server>/demo-bot`. */
 export const DEMO_BOT_PREFIX = '/demo-bot';
@@ -40,7 +28,7 @@ export interface DemoBotOptions {
   prefix?: string;
   /** The platform's JWKS (`/sentinel/well-known/jwks`); a function when the port is known only after listen. */
   jwksUrl: string | (() => string);
-  /** Accepted token audiences: account ids, or a check of one (see AppTokenVerifierOptions.accounts). */
+  /** Accepted token audiences: account ids, or a check of one. Default: any account. */
   accounts?: string[] | ((accountId: string) => Promise<boolean>);
   /** Skill `transfer` hands conversations to; default `human`. Case-sensitive, like skill names. */
   transferSkill?: string;
@@ -48,8 +36,12 @@ export interface DemoBotOptions {
   imageUrl?: string;
   /** Conversations remembered at once; the oldest is forgotten beyond it. Default 10,000. */
   maxConversations?: number;
-  /** See AppTokenVerifierOptions.jwksCooldownMs; default 1 s. */
+  /** See TokenVerifierOptions.jwksCooldownMs; default 1 s. */
   jwksCooldownMs?: number;
+  /** Public API access for "later"; without it the bot says it cannot answer later. */
+  publicApi?: DemoBotPublicApi;
+  /** How long "later" waits before its real reply. Default 3 s. */
+  laterDelayMs?: number;
 }
 
 /** Bot ids that report that state, for test-connection failure demos (as LivePerson's reference service does). */
@@ -58,196 +50,73 @@ const STATE_BY_BOT_ID = new Map<string, BotStatusBody['state']>([
   ['offline', 'offline'],
   ['error', 'error'],
 ]);
-/** The contract's botId parameter. */
-const BOT_ID = /^[A-Za-z0-9-]{1,36}$/;
-
-interface BotParams {
-  botId: string;
+/** What the demo bot keeps of a conversation, besides what the SDK keeps (context and SDES). */
+interface DemoSession {
+  /** Events answered so far. */
+  turns: number;
 }
-interface EnvironmentParams extends BotParams {
-  environment: string;
-}
-interface ConversationParams extends EnvironmentParams {
-  convId: string;
-}
-
-const security = [{ bearer: [] }];
-
-/** The answer to an event, as the contract has it (PostEventResponseBody): what the bot defines. */
-const postEventResponseSchema = {
-  type: 'object',
-  properties: {
-    response: {
-      type: 'array',
-      items: {
-        type: 'object',
-        additionalProperties: true,
-        description: 'A TEXT, STRUCTURED_CONTENT, DELAY or ACTION item',
-      },
-    },
-    analytics: {
-      type: 'object',
-      properties: {
-        intents: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              id: { type: 'string' },
-              description: { type: 'string' },
-              confidenceScore: { type: 'number' },
-            },
-            additionalProperties: true,
-          },
-        },
-      },
-      additionalProperties: true,
-    },
-  },
-  additionalProperties: true,
-} as const;
 
 /**
- * The demo Custom Endpoint service as a Fastify plugin: the contract's four routes, under the
- * prefix it is registered with. Every request is authenticated with the platform's app JWT (an
- * onRequest hook for the whole plugin), and errors answer in the platform's error shape from the
- * plugin's own handler, so the plugin behaves the same mounted in the product or alone.
+ * The demo Custom Endpoint service, built on the SDK (botbridge/custom-endpoint) like any bot
+ * author's: token verification, routing, sessions and the contract's errors are the SDK's; what
+ * the bot says is answers.ts. Its answers are not checked before they go out: "invalid" and
+ * "empty" send what the connector refuses, on purpose.
  */
-export const demoBot: FastifyPluginAsync<DemoBotOptions> = async (bot, options) => {
-  const contract = createContractValidator();
-  const verify = createAppTokenVerifier(options);
-  const conversations = new DemoConversations(options.maxConversations);
+export function createDemoBotService(options: DemoBotOptions, later?: LaterReplies): CustomEndpointService {
   const answerOptions: AnswerOptions = {
     transferSkill: options.transferSkill ?? 'human',
     imageUrl: options.imageUrl ?? DEFAULT_IMAGE_URL,
   };
   const log = options.log.child({ component: 'demo-bot' });
-  const accountOf = new WeakMap<FastifyRequest, string>();
-  const base = `/${DEMO_BOT_API_VERSION}/bots/:botId`;
-  const route = (summary: string, answer: Record<number, object>) => ({
-    schema: { tags: ['demo-bot'], summary, security, response: { ...answer, ...errorResponses } },
-  });
-
-  const account = (request: FastifyRequest): string => {
-    const accountId = accountOf.get(request);
-    if (!accountId) throw unauthorized('request was not authenticated');
-    return accountId;
-  };
-  const requireBot = (botId: string) => {
-    if (!BOT_ID.test(botId)) throw notFound(`no bot '${botId}' (ids are 1-36 letters, digits or '-')`, 'bot-not-found');
-  };
-  const requireEnvironment = (params: EnvironmentParams) => {
-    requireBot(params.botId);
-    if (!DEMO_BOT_ENVIRONMENTS.includes(params.environment)) {
-      throw notFound(
-        `bot '${params.botId}' has no environment '${params.environment}' (it has ${DEMO_BOT_ENVIRONMENTS.join(', ')})`,
-        'environment-not-found',
-      );
-    }
-  };
-  const requireBody = (name: 'Conversation' | 'ConversationChange', body: unknown) => {
-    const verdict = contract.validate(name, body);
-    if (!verdict.ok)
-      throw invalid(`body does not match the contract's ${name}: ${verdict.errors.join('; ')}`, 'invalid-request');
-  };
-
-  bot.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
-    const answer = isDomainError(error) ? httpAnswerOf(error) : describeError(error);
-    if (answer.status >= 500) request.log.error({ err: error }, 'demo bot request failed');
-    return sendError(reply, answer);
-  });
-
-  bot.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    const verdict = await verify(request.headers.authorization);
-    if (!verdict.ok) {
-      log.info({ code: verdict.code, method: request.method, route: request.routeOptions.url }, verdict.message);
-      await reply.status(verdict.status).send({ error: { code: verdict.code, message: verdict.message } });
-      return reply;
-    }
-    accountOf.set(request, verdict.accountId);
-  });
-
-  bot.get<{ Params: BotParams }>(
-    `${base}/environments`,
-    route('Environments of a bot', { 200: { type: 'array', items: { type: 'string' } } }),
-    async (request) => {
-      requireBot(request.params.botId);
-      return DEMO_BOT_ENVIRONMENTS;
-    },
-  );
-
-  bot.get<{ Params: EnvironmentParams }>(
-    `${base}/environments/:environment/state`,
-    route('State and version of a bot', {
-      200: {
-        type: 'object',
-        properties: {
-          state: { type: 'string', enum: ['online', 'offline', 'error', 'maintenance'] },
-          version: { type: 'string' },
-        },
-        required: ['state', 'version'],
-      },
+  return createCustomEndpointService<DemoSession>({
+    verifyToken: createTokenVerifier({
+      jwksUrl: options.jwksUrl,
+      accounts: options.accounts ?? (() => true),
+      jwksCooldownMs: options.jwksCooldownMs,
     }),
-    async (request) => {
-      requireEnvironment(request.params);
-      const status: BotStatusBody = {
-        state: STATE_BY_BOT_ID.get(request.params.botId) ?? 'online',
+    sessions: new MemorySessions<DemoSession>({ capacity: options.maxConversations }),
+    version: DEMO_BOT_VERSION,
+    checkAnswers: false,
+    onError: (error, request) => log.error({ err: error, ...request }, 'demo bot request failed'),
+    onRefusal: ({ status, code, message }, request) => log.info({ status, code, ...request }, message),
+    handlers: {
+      // Only the contract's version: another one names no bot here.
+      environments: ({ apiVersion }) => (apiVersion === DEMO_BOT_API_VERSION ? DEMO_BOT_ENVIRONMENTS : undefined),
+      state: ({ botId }): BotStatusBody => ({
+        state: STATE_BY_BOT_ID.get(botId) ?? 'online',
         version: DEMO_BOT_VERSION,
-      };
-      return status;
+      }),
+      createConversation: () => ({ turns: 0 }),
+      event: {
+        fallback: async ({ accountId, conversationId, event, session }) => {
+          const utterance = event.type === 'TEXT' ? classify(event.data.message) : undefined;
+          const answersLater = utterance?.kind === 'later' && later !== undefined && (await later.available(accountId));
+          const result = answer(
+            event,
+            { conversationId, conversationType: session.context.type, turns: session.state.turns, answersLater },
+            answerOptions,
+          );
+          if (answersLater && utterance?.kind === 'later')
+            later?.schedule(accountId, conversationId, laterReply(utterance.question));
+          session.state.turns += 1;
+          return result;
+        },
+      },
     },
-  );
+  });
+}
 
-  bot.put<{ Params: ConversationParams; Body: unknown }>(
-    `${base}/environments/:environment/conversations/:convId`,
-    route('Create a conversation on the bot (409 when it exists)', {
-      201: { type: 'null', description: 'Created; no body' },
-    }),
-    async (request, reply) => {
-      requireEnvironment(request.params);
-      requireBody('Conversation', request.body);
-      const { botId, environment, convId } = request.params;
-      const key = { accountId: account(request), botId, environment, conversationId: convId };
-      const created = conversations.create(key, request.body as ConversationBody, Date.now());
-      if (!created)
-        throw conflict(
-          `conversation '${convId}' already exists on bot '${botId}' (${environment})`,
-          'conversation-exists',
-        );
-      return reply.status(201).send();
-    },
-  );
-
-  bot.post<{ Params: ConversationParams; Body: unknown }>(
-    `${base}/environments/:environment/conversations/:convId/events`,
-    route('Send a conversation event; the bot answers with messages, actions and intents', {
-      200: postEventResponseSchema,
-    }),
-    async (request) => {
-      requireEnvironment(request.params);
-      requireBody('ConversationChange', request.body);
-      const { botId, environment, convId } = request.params;
-      const conversation = conversations.get({
-        accountId: account(request),
-        botId,
-        environment,
-        conversationId: convId,
-      });
-      if (!conversation)
-        throw notFound(
-          `conversation '${convId}' does not exist on bot '${botId}' (${environment}); create it with PUT first`,
-          'conversation-not-found',
-        );
-      const event = request.body as ConversationEventBody;
-      const result = answer(
-        event,
-        { conversationId: convId, conversationType: conversation.context.type, turns: conversation.turns },
-        answerOptions,
-      );
-      conversation.turns += 1;
-      return result;
-    },
-  );
+/**
+ * The demo bot as a Fastify plugin: its Custom Endpoint base URL is where it is registered
+ * (`server.register(demoBot, {prefix: '/demo-bot', ...})`), mounted the way the SDK mounts any
+ * service, so it behaves the same in the product or alone.
+ */
+export const demoBot: FastifyPluginAsync<DemoBotOptions> = async (bot, options) => {
+  const later = options.publicApi
+    ? new LaterReplies(options.publicApi, options.laterDelayMs ?? 3000, options.log.child({ component: 'demo-bot' }))
+    : undefined;
+  if (later) bot.addHook('onClose', () => later.close());
+  await bot.register(customEndpointPlugin, { service: createDemoBotService(options, later) });
 };
 
 /** The demo bot alone on its own Fastify instance (main.ts, tests): the plugin plus `/healthz`. */
@@ -271,11 +140,4 @@ export async function createDemoBotServer(options: DemoBotOptions): Promise<Fast
   );
   await server.register(demoBot, { ...options, prefix: options.prefix ?? DEMO_BOT_PREFIX });
   return server;
-}
-
-function describeError(error: FastifyError): HttpAnswer {
-  const status = error.statusCode ?? 500;
-  if (status === 413) return { status, code: 'payload-too-large', message: error.message };
-  if (status >= 400 && status < 500) return { status, code: 'bad-request', message: error.message };
-  return { status: 500, code: 'internal', message: 'internal server error' };
 }

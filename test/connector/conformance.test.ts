@@ -4,7 +4,7 @@ import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
 import { TestBot, reply, text, type Answer, type Received } from '../helpers/test-bot.js';
 import { spawn } from 'node:child_process';
-import { createAppTokenVerifier } from '../../src/demo-bot/auth.js';
+import { createTokenVerifier } from '../../src/sdk/custom-endpoint/index.js';
 import { closedPort } from '../helpers/net.js';
 
 /**
@@ -79,9 +79,9 @@ for (const kind of STORES) {
       unknown?: 'answered';
       delayMs?: number;
     }) => {
-      const verify = createAppTokenVerifier({
+      const verify = createTokenVerifier({
         jwksUrl: `${running.url}/sentinel/well-known/jwks`,
-        ...(breaks.audience === 'any' ? {} : { accounts: [acc] }),
+        accounts: breaks.audience === 'any' ? () => true : [acc],
       });
       const conversations = new Set<string>();
       const bot = await new TestBot().start();
@@ -91,7 +91,7 @@ for (const kind of STORES) {
         async (r: Received): Promise<Answer> => {
           if (!(breaks.token === 'optional' && !r.authorization)) {
             const verdict = await verify(r.authorization);
-            if (!verdict.ok) return { status: verdict.status, json: { error: verdict.code } };
+            if (!verdict.ok) return { status: verdict.status, json: { error: verdict.reason } };
           }
           const answer = handler(r);
           return breaks.delayMs ? { ...answer, delayMs: breaks.delayMs } : answer;

@@ -133,6 +133,21 @@ for (const kind of STORES) {
       await waitForConversation(admin, acc, conversation.id, (c) => c.skill.name === 'escalation', 'escalated');
     });
 
+    it('without a Public API login for the account, later says it cannot', async () => {
+      const { acc, admin } = await setupBot(running, `${running.url}${DEMO_BOT_PREFIX}`, {
+        vendor: { botId: DEMO_BOT_ID },
+      });
+      const conversation = await openConversation(running, acc);
+      const seq = await conversation.say('later please');
+      await waitForConversation(
+        admin,
+        acc,
+        conversation.id,
+        (c) => c.events.some((e: any) => e.sequence > seq && /no Public API login/.test(e.text ?? '')),
+        'the reason it cannot answer later',
+      );
+    });
+
     it('transfer and close act on the conversation', async () => {
       const { acc, admin } = await setupBot(running, `${running.url}${DEMO_BOT_PREFIX}`, {
         vendor: { botId: DEMO_BOT_ID },
@@ -161,6 +176,27 @@ for (const kind of STORES) {
           conversation.id,
           (x) => x.events.some((e: any) => /Welcome/.test(e.text ?? '')),
           'welcome from demo bot',
+        );
+        // "later": the holding text at once, then the real reply through the Public API, as the bot, in order.
+        const seq = await conversation.say('later where is my order?');
+        const answered = await waitForConversation(
+          admin,
+          demo.accountId,
+          conversation.id,
+          (x) => x.events.some((e: any) => e.sequence > seq && /Back with your answer/.test(e.text ?? '')),
+          'the later reply through the Public API',
+        );
+        const after = answered.events
+          .filter((e: any) => e.sequence > seq && e.type === 'TEXT')
+          .map((e: any) => `${e.originator.role}: ${e.text.slice(0, 30)}`);
+        assert.deepEqual(after, [
+          'BOT: Let me look into that — I’ll c',
+          'BOT: Back with your answer about “w',
+          'BOT: A bot service answers like thi',
+        ]);
+        assert.ok(
+          app.logs.some((line) => line.includes('later reply queued through the Public API')),
+          'the demo bot logs the job it queued',
         );
         assert.equal(await seedDemoAccount(app.app), undefined, 'seeded only once');
       } finally {

@@ -11,8 +11,11 @@ import {
   classify,
   DEMO_UTTERANCES,
   FILE_PLACEHOLDER,
+  laterReply,
   type DemoConversationState,
 } from '../../src/demo-bot/index.js';
+import { bodySchemas, checkMessages } from '../../src/public-api/commands.js';
+import { Ajv } from 'ajv';
 import { pollockSchemas } from './pollock.js';
 
 const contract = createContractValidator();
@@ -188,7 +191,7 @@ describe('demo bot answers (pure)', () => {
   it('close: text then CLOSE_CONVERSATION; close without survey sets withoutPcs', () => {
     const r = say('close');
     assert.deepEqual(types(r), ['TEXT', 'ACTION:CLOSE_CONVERSATION']);
-    assert.deepEqual(r.response[1].data, { name: 'CLOSE_CONVERSATION', parameters: {} });
+    assert.deepEqual(r.response[1].data, { name: 'CLOSE_CONVERSATION', parameters: { withoutPcs: false } });
     const quiet = say('Close without survey');
     assert.deepEqual(quiet.response[1].data, { name: 'CLOSE_CONVERSATION', parameters: { withoutPcs: true } });
     assert.deepEqual(intentIds(quiet), ['close-without-survey']);
@@ -237,6 +240,28 @@ describe('demo bot answers (pure)', () => {
     const usage = say('function please');
     assert.deepEqual(types(usage), ['TEXT']);
     assert.match(texts(usage)[0], /function <lambdaUuid>/);
+  });
+
+  it('later <question>: a holding text when it can answer later, and why not when it cannot', () => {
+    assert.deepEqual(classify('Later: where is my order?'), { kind: 'later', question: 'where is my order?' });
+    assert.deepEqual(classify('later'), { kind: 'later', question: '' });
+    const holding = say('later where is my order?', { ...messaging, answersLater: true });
+    assert.equal(holding.response.length, 1);
+    assert.match((holding.response[0].data as { message: string }).message, /come back to you/);
+    assert.equal(holding.analytics?.intents?.[0]?.id, 'answer-later');
+    const cannot = say('later where is my order?', messaging);
+    assert.match((cannot.response[0].data as { message: string }).message, /no Public API login/);
+    assert.equal(cannot.analytics?.intents?.[0]?.id, 'answer-later-unavailable');
+  });
+
+  it('the later reply is a Public API messages command the server accepts', () => {
+    const validate = new Ajv({ strict: false }).compile(bodySchemas.messages);
+    for (const question of ['where is my order?', '']) {
+      const command = laterReply(question);
+      assert.equal(validate(command), true, JSON.stringify(validate.errors));
+      assert.equal(checkMessages(command, 'MESSAGING', undefined as never), undefined);
+      assert.ok(String(command.messages[0]).includes(question));
+    }
   });
 
   it('invalid: a valid text next to a DELAY of 0 seconds, which the contract rejects', () => {

@@ -143,16 +143,16 @@ for (const kind of STORES) {
       assert.equal(unknown.body.error.code, 'environment-not-found');
     });
 
-    it('creates a conversation once: 201, then 409; a body off the contract is a 400', async () => {
+    it('creates a conversation once: 200 (the contract’s “Created”), then 409; a body off the contract is a 400', async () => {
       const body = conversationBody();
       assert.equal(contract.validate('Conversation', body).ok, true);
       const created = await http.put(conversationPath('conv-put'), body);
-      assert.equal(created.status, 201);
+      assert.equal(created.status, 200);
       const again = await http.put(conversationPath('conv-put'), body);
       assert.equal(again.status, 409);
       assert.equal(again.body.error.code, 'conversation-exists');
       // Same id in another environment is another conversation.
-      assert.equal((await http.put(conversationPath('conv-put', 'production'), body)).status, 201);
+      assert.equal((await http.put(conversationPath('conv-put', 'production'), body)).status, 200);
 
       const bad = await http.put(conversationPath('conv-bad'), { context: { type: 'MESSAGING', skillId: '7' } });
       assert.equal(bad.status, 400);
@@ -177,7 +177,7 @@ for (const kind of STORES) {
       assert.equal(missing.status, 404);
       assert.equal(missing.body.error.code, 'conversation-not-found');
       // What the connector does on that 404: create the conversation, resend the event once.
-      assert.equal((await http.put(conversationPath('conv-404'), conversationBody())).status, 201);
+      assert.equal((await http.put(conversationPath('conv-404'), conversationBody())).status, 200);
       const resent = await http.post(`${conversationPath('conv-404')}/events`, event);
       assert.equal(resent.status, 200);
       assert.equal(contract.validate('PostEventResponse', resent.body).ok, true);
@@ -185,7 +185,7 @@ for (const kind of STORES) {
     });
 
     it('answers every utterance with the right items, each answer checked against the contract', async () => {
-      assert.equal((await http.put(conversationPath('conv-talk'), conversationBody())).status, 201);
+      assert.equal((await http.put(conversationPath('conv-talk'), conversationBody())).status, 200);
       const script: { say: string; items: string[]; intent?: string; deviations?: number; invalid?: string[] }[] = [
         { say: 'hi', items: ['TEXT', 'TEXT'], intent: 'greeting' },
         { say: 'Hello', items: ['TEXT', 'TEXT'], intent: 'greeting' },
@@ -258,7 +258,7 @@ for (const kind of STORES) {
     });
 
     it('answers START (with the message from before the transfer), CLOSE_CONVERSATION and RICH_CONTENT events', async () => {
-      assert.equal((await http.put(conversationPath('conv-events'), conversationBody())).status, 201);
+      assert.equal((await http.put(conversationPath('conv-events'), conversationBody())).status, 200);
       const post = async (event: unknown) => {
         const verdict = contract.validate('ConversationChange', event);
         assert.equal(verdict.ok, true, verdict.errors.join('; '));
@@ -294,7 +294,7 @@ for (const kind of STORES) {
     });
 
     it('refuses event bodies off the contract with a 400 that says why', async () => {
-      assert.equal((await http.put(conversationPath('conv-badevent'), conversationBody())).status, 201);
+      assert.equal((await http.put(conversationPath('conv-badevent'), conversationBody())).status, 200);
       const cases: [unknown, RegExp][] = [
         [
           { type: 'TEXT', source: 'CONSUMER', data: {}, context: { lpEvent: {} } },
@@ -321,33 +321,39 @@ for (const kind of STORES) {
     });
 
     it('keeps each account’s conversations apart', async () => {
-      assert.equal((await http.put(conversationPath('conv-shared-id'), conversationBody())).status, 201);
+      assert.equal((await http.put(conversationPath('conv-shared-id'), conversationBody())).status, 200);
       const globex = client(bot.base, { token: globexToken });
       const foreign = await globex.post(`${conversationPath('conv-shared-id')}/events`, textEvent('hi'));
       assert.equal(foreign.status, 404);
-      assert.equal((await globex.put(conversationPath('conv-shared-id'), conversationBody())).status, 201);
+      assert.equal((await globex.put(conversationPath('conv-shared-id'), conversationBody())).status, 200);
       assert.equal((await globex.post(`${conversationPath('conv-shared-id')}/events`, textEvent('hi'))).status, 200);
     });
 
     it('refuses requests without a valid app token: 401 with a reason, on every route', async () => {
-      assert.equal((await http.put(conversationPath('conv-auth'), conversationBody())).status, 201);
+      assert.equal((await http.put(conversationPath('conv-auth'), conversationBody())).status, 200);
       const routes: [string, string, unknown?][] = [
         ['GET', `${botPath}/environments`],
         ['GET', `${botPath}/environments/draft/state`],
         ['PUT', conversationPath('conv-auth-2'), conversationBody()],
         ['POST', `${conversationPath('conv-auth')}/events`, textEvent('hi')],
       ];
-      const refused = async (token: string | null, code: string, headers?: Record<string, string>, on = routes) => {
+      const refused = async (
+        token: string | null,
+        code: string,
+        headers?: Record<string, string>,
+        on = routes,
+        status = 401,
+      ) => {
         for (const [method, path, body] of on) {
           const res = await http.call(method, path, body, { token, headers });
-          assert.equal(res.status, 401, `${method} ${path} (${code})`);
+          assert.equal(res.status, status, `${method} ${path} (${code})`);
           assert.equal(res.body.error.code, code, `${method} ${path}`);
         }
       };
       await refused(null, 'missing-token');
       await refused(null, 'missing-token', { authorization: `Basic ${Buffer.from('a:b').toString('base64')}` });
-      await refused(wrongScopeToken, 'insufficient-scope');
-      await refused('not.a.jwt', 'invalid-token');
+      await refused(wrongScopeToken, 'wrong-scope', undefined, routes, 403);
+      await refused('not.a.jwt', 'malformed-token');
 
       // Tampered: another account written into a genuine token; the signature no longer holds.
       const [header, payload, signature] = acmeToken.split('.');
@@ -367,7 +373,7 @@ for (const kind of STORES) {
         `${header}.${payload}=.${signature}`,
         acmeToken.replace(/-/g, '+').replace(/_/g, '/'),
       ]) {
-        if (respelt !== acmeToken) await refused(respelt, 'invalid-token');
+        if (respelt !== acmeToken) await refused(respelt, 'malformed-token');
       }
 
       // Signed by a key the JWKS does not have, under a kid it does not know and under the real kid.
@@ -398,7 +404,7 @@ for (const kind of STORES) {
         .setIssuer('Sentinel')
         .setExpirationTime('10m')
         .sign(platformKey);
-      await refused(noAudience, 'wrong-audience');
+      await refused(noAudience, 'wrong-audience', undefined, routes, 403);
       // HS256 with a guessable secret never reaches key lookup.
       await refused(
         await sign(new TextEncoder().encode('x'.repeat(32)) as unknown as CryptoKey, kid, undefined, 'HS256'),
@@ -410,7 +416,7 @@ for (const kind of STORES) {
 
       // No token ever reaches the demo bot's logs.
       assert.ok(
-        bot.logs.some((line) => line.includes('insufficient-scope')),
+        bot.logs.some((line) => line.includes('wrong-scope')),
         'refusals are logged with their reason',
       );
       for (const token of [acmeToken, wrongScopeToken, genuine])
@@ -421,11 +427,11 @@ for (const kind of STORES) {
       const onlyGlobex = await startDemoBot({ jwksUrl, accounts: ['globex'], transferSkill: 'Escalation' });
       extraServers.push(onlyGlobex.server);
       const acme = await client(onlyGlobex.base, { token: acmeToken }).get(`${botPath}/environments`);
-      assert.equal(acme.status, 401);
+      assert.equal(acme.status, 403);
       assert.equal(acme.body.error.code, 'wrong-audience');
       const globex = client(onlyGlobex.base, { token: globexToken });
       assert.equal((await globex.get(`${botPath}/environments`)).status, 200);
-      assert.equal((await globex.put(conversationPath('conv-globex'), conversationBody())).status, 201);
+      assert.equal((await globex.put(conversationPath('conv-globex'), conversationBody())).status, 200);
       const transfer = await globex.post<PostEventResponseBody>(
         `${conversationPath('conv-globex')}/events`,
         textEvent('transfer'),
@@ -447,7 +453,7 @@ for (const kind of STORES) {
       assert.equal((await http.get(`${botPath}/environments`, { token: fresh })).status, 200);
       assert.equal(
         (await http.put(conversationPath('conv-rotated'), conversationBody(), { token: fresh })).status,
-        201,
+        200,
       );
       assert.equal(
         (await http.post(`${conversationPath('conv-rotated')}/events`, textEvent('hi'), { token: fresh })).status,
@@ -484,7 +490,7 @@ for (const kind of STORES) {
       platformUrl = running.url;
       const mounted = client(`${url}${DEMO_BOT_PREFIX}`, { token: acmeToken });
       assert.deepEqual((await mounted.get(`${botPath}/environments`)).body, ['draft', 'production']);
-      assert.equal((await mounted.put(conversationPath('conv-mounted'), conversationBody('CHAT'))).status, 201);
+      assert.equal((await mounted.put(conversationPath('conv-mounted'), conversationBody('CHAT'))).status, 200);
       const reply = await mounted.post<PostEventResponseBody>(
         `${conversationPath('conv-mounted')}/events`,
         textEvent('help'),
@@ -495,7 +501,7 @@ for (const kind of STORES) {
       const openapi = await client(url).get('/openapi.json');
       assert.ok(
         Object.keys(openapi.body.paths).includes(
-          '/demo-bot/v1/bots/{botId}/environments/{environment}/conversations/{convId}/events',
+          '/demo-bot/{apiVersion}/bots/{botId}/environments/{environment}/conversations/{convId}/events',
         ),
       );
     });

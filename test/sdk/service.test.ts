@@ -79,6 +79,7 @@ function testBot(options: {
   jwksUrl: string;
   sessions?: SessionStore<Dialog>;
   errors?: unknown[];
+  refusals?: string[];
   bodyLimit?: number;
 }): CustomEndpointService {
   return createCustomEndpointService<Dialog>({
@@ -88,6 +89,7 @@ function testBot(options: {
     bodyLimit: options.bodyLimit,
     structuredContent: richContent,
     onError: (error) => options.errors?.push(error),
+    onRefusal: ({ status, code }, { method, path }) => options.refusals?.push(`${status} ${code} ${method} ${path}`),
     handlers: {
       environments: ({ botId }) => (botId === 'ghost' ? undefined : ['draft', 'production']),
       state: ({ botId }) => ({ state: botId === 'sleepy' ? 'maintenance' : 'online', version: '2.1.0' }),
@@ -188,9 +190,10 @@ for (const [adapter, mount] of adapters) {
     let mounted: Mounted;
     let http: ReturnType<typeof client>;
     const errors: unknown[] = [];
+    const refusals: string[] = [];
 
     before(async () => {
-      mounted = await mount(testBot({ jwksUrl: jwks.url, errors, bodyLimit: 16 * 1024 }));
+      mounted = await mount(testBot({ jwksUrl: jwks.url, errors, refusals, bodyLimit: 16 * 1024 }));
       http = client(mounted.base, acme);
     });
     after(() => mounted?.close());
@@ -204,6 +207,11 @@ for (const [adapter, mount] of adapters) {
       assert.equal(forged.status, 401);
       assert.equal(forged.body.error.code, 'invalid-signature');
       assert.match(forged.headers.get('www-authenticate') ?? '', /^Bearer error="invalid_token"/);
+      // Reported for a log line, with the reason and without the token or the query.
+      assert.deepEqual(refusals.slice(-2), [
+        `401 missing-token GET ${botPath}/environments`,
+        `401 invalid-signature GET ${botPath}/environments`,
+      ]);
     });
 
     it('answers 403 to a valid token of another account, on every call', async () => {

@@ -61,6 +61,21 @@ describe('SDK token verification against a real JWKS', () => {
     refused(await verify(`Bearer ${await mint(current, {}, { audience: null })}`), 403, 'wrong-audience');
   });
 
+  it('takes a check of an account instead of a list (a service serving every account of a platform)', async () => {
+    const asked: string[] = [];
+    const byCheck = createTokenVerifier({
+      jwksUrl: jwks.url,
+      accounts: async (accountId) => {
+        asked.push(accountId);
+        return accountId === 'initech';
+      },
+    });
+    const listed = await byCheck(`Bearer ${await mint(current, {}, { audience: ['other', 'initech'] })}`);
+    assert.equal(listed.ok && listed.accountId, 'initech');
+    assert.deepEqual(asked, ['other', 'initech']);
+    refused(await byCheck(`Bearer ${await mint(current)}`), 403, 'wrong-audience');
+  });
+
   it('refuses a token of another issuer: 401 wrong-issuer', async () => {
     refused(await verify(`Bearer ${await mint(current, {}, { issuer: 'Someone' })}`), 401, 'wrong-issuer');
   });

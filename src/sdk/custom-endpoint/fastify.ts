@@ -1,5 +1,24 @@
-import type { FastifyError, FastifyPluginAsync } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { CustomEndpointService } from './service.js';
+
+const CONTRACT_ROUTES = [
+  { method: 'GET', url: '/:apiVersion/bots/:botId/environments', summary: 'Environments of a bot' },
+  {
+    method: 'GET',
+    url: '/:apiVersion/bots/:botId/environments/:environment/state',
+    summary: 'State and version of a bot in an environment',
+  },
+  {
+    method: 'PUT',
+    url: '/:apiVersion/bots/:botId/environments/:environment/conversations/:convId',
+    summary: 'Create a conversation on the bot (409 when it exists)',
+  },
+  {
+    method: 'POST',
+    url: '/:apiVersion/bots/:botId/environments/:environment/conversations/:convId/events',
+    summary: 'A conversation event; the bot answers with messages, actions and intents',
+  },
+] as const;
 
 export interface CustomEndpointPluginOptions {
   service: CustomEndpointService;
@@ -32,25 +51,38 @@ export const customEndpointPlugin: FastifyPluginAsync<CustomEndpointPluginOption
       .send({ error: { code, message: status < 500 ? error.message : 'the bot service failed to handle this call' } });
   });
 
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.startsWith(prefix)
+      ? request.url.slice(prefix.length)
+      : `/${(request.params as Record<string, string>)['*'] ?? ''}`;
+    const answer = await service.handle({
+      method: request.method,
+      path: path || '/',
+      headers: request.headers,
+      ...(Buffer.isBuffer(request.body) && request.body.byteLength ? { body: request.body } : {}),
+    });
+    reply.code(answer.status);
+    if (answer.headers) reply.headers(answer.headers);
+    if (answer.body === undefined) return reply.send();
+    // Sent as text: the service's JSON, not re-serialised by a route schema.
+    return reply.type('application/json; charset=utf-8').send(JSON.stringify(answer.body));
+  };
+
+  // The contract's four calls by name, so an app's OpenAPI document lists them; the service
+  // itself routes, so everything else under the prefix goes to it too (its 404s and 405s).
+  for (const { method, url, summary } of CONTRACT_ROUTES)
+    instance.route({
+      method,
+      url,
+      bodyLimit: service.bodyLimit,
+      schema: { tags: ['custom-endpoint'], summary },
+      handler,
+    });
   instance.route({
     method: ['GET', 'PUT', 'POST', 'DELETE', 'PATCH'],
     url: '/*',
     bodyLimit: service.bodyLimit,
-    handler: async (request, reply) => {
-      const path = request.url.startsWith(prefix)
-        ? request.url.slice(prefix.length)
-        : `/${(request.params as Record<string, string>)['*'] ?? ''}`;
-      const answer = await service.handle({
-        method: request.method,
-        path: path || '/',
-        headers: request.headers,
-        ...(Buffer.isBuffer(request.body) && request.body.byteLength ? { body: request.body } : {}),
-      });
-      reply.code(answer.status);
-      if (answer.headers) reply.headers(answer.headers);
-      if (answer.body === undefined) return reply.send();
-      // Sent as text: the service's JSON, not re-serialised by a route schema.
-      return reply.type('application/json; charset=utf-8').send(JSON.stringify(answer.body));
-    },
+    schema: { hide: true },
+    handler,
   });
 };

@@ -101,6 +101,14 @@ export interface CustomEndpointServiceOptions<State> {
   structuredContent?: StructuredContentValidator;
   /** Failures that answer 500: a handler that threw or answered wrongly, a session store that failed. Default console.error. */
   onError?: (error: unknown, request: { method: string; path: string }) => void;
+  /**
+   * Calls answered 4xx or 503 (a refused token, an unknown conversation, a body off the
+   * contract): for a log line saying why. The token itself is never passed. Default: nothing.
+   */
+  onRefusal?: (
+    refusal: { status: number; code: string; message: string },
+    request: { method: string; path: string },
+  ) => void;
   now?: () => number;
 }
 
@@ -300,7 +308,11 @@ export function createCustomEndpointService<State = Record<string, unknown>>(
         };
         return await serve(route, call, request);
       } catch (error) {
-        if (error instanceof Refusal) return failure(error);
+        if (error instanceof Refusal) {
+          const { status, code, message } = error;
+          options.onRefusal?.({ status, code, message }, { method: request.method, path: request.path.split('?')[0]! });
+          return failure(error);
+        }
         onError(error, { method: request.method, path: request.path });
         return error instanceof InvalidAnswer
           ? failure(new Refusal(500, 'invalid-answer', error.message))

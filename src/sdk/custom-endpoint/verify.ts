@@ -50,8 +50,11 @@ export type TokenVerifier = (authorization: string | undefined) => Promise<Token
 export interface TokenVerifierOptions {
   /** The platform's JWKS (`<platform>/sentinel/well-known/jwks`); a function when known only later. */
   jwksUrl: string | URL | (() => string | URL);
-  /** The accounts this service serves: a token's `aud` must be one of them. */
-  accounts: readonly string[];
+  /**
+   * The accounts this service serves: a token's `aud` must be one of them. A check instead of a
+   * list suits a service serving every account of a platform (it asks whether the account exists).
+   */
+  accounts: readonly string[] | ((accountId: string) => boolean | Promise<boolean>);
   /**
    * After a JWKS fetch, how long an unknown `kid` waits instead of fetching again (jose's
    * cooldown, which keeps forged kids from hammering the JWKS). A token signed right after a key
@@ -74,9 +77,11 @@ const ALGORITHMS = ['RS256'];
  * Endpoint scope.
  */
 export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifier {
-  const accounts = [...(options.accounts ?? [])];
-  if (!accounts.length || !accounts.every((a) => typeof a === 'string' && a !== ''))
-    throw new TypeError('createTokenVerifier: accounts must list at least one account id');
+  const accounts = typeof options.accounts === 'function' ? options.accounts : [...(options.accounts ?? [])];
+  if (typeof accounts !== 'function' && (!accounts.length || !accounts.every((a) => typeof a === 'string' && a !== '')))
+    throw new TypeError('createTokenVerifier: accounts must list at least one account id, or be a check of one');
+  const serves = async (aud: string) =>
+    typeof accounts === 'function' ? aud !== '' && (await accounts(aud)) : accounts.includes(aud);
   const cooldownMs = options.jwksCooldownMs ?? 1000;
   let keySet: { url: string; keys: RemoteJWKSet; getKey: JWTVerifyGetKey } | undefined;
 
@@ -143,7 +148,12 @@ export function createTokenVerifier(options: TokenVerifierOptions): TokenVerifie
     const audiences = (Array.isArray(claims.aud) ? claims.aud : [claims.aud]).filter(
       (aud): aud is string => typeof aud === 'string',
     );
-    const accountId = audiences.find((aud) => accounts.includes(aud));
+    let accountId: string | undefined;
+    for (const aud of audiences)
+      if (await serves(aud)) {
+        accountId = aud;
+        break;
+      }
     if (!accountId)
       return refuse(
         403,
