@@ -3,7 +3,7 @@
  * answers the contract's four calls as cheaply as it can, so what the harness measures on top
  * of it is botbridge.
  *
- * It does NOT verify the connector's JWT (a real service must; see src/demo-bot/auth.ts): it
+ * It does NOT verify the connector's JWT (a real service must; see createTokenVerifier in src/sdk/custom-endpoint/verify.ts): it
  * only checks that an `Authorization: Bearer` header is present. Verification would be the
  * bot's own cost, the same with or without botbridge in front.
  *

@@ -355,7 +355,8 @@ describe('demo bot answers (pure)', () => {
 describe('the README lists what the demo bot understands', () => {
   it('every utterance, in the bot’s own order and words', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const section = readme.slice(readme.indexOf('### The demo bot'), readme.indexOf('## Tests'));
+    const start = readme.indexOf('### The demo bot');
+    const section = readme.slice(start, readme.indexOf('\n## ', start));
     const listed = [...section.matchAll(/^\| `([^`]+)` \| (.+) \|$/gm)].map((m) => m[1]);
     assert.deepEqual(
       listed,
