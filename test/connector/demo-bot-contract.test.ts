@@ -186,8 +186,14 @@ for (const kind of STORES) {
           (x) => x.events.some((e: any) => e.sequence > seq && /Back with your answer/.test(e.text ?? '')),
           'the later reply through the Public API',
         );
-        const after = answered.events
-          .filter((e: any) => e.sequence > seq && e.type === 'TEXT')
+        assert.ok(answered.events.length > 0);
+        // What the consumer's own view of the conversation shows.
+        const seen = await conversation.consumer.get(
+          `/api/account/${demo.accountId}/consumer/conversations/${conversation.id}/events?after=${seq}`,
+        );
+        assert.equal(seen.status, 200);
+        const after = seen.body.events
+          .filter((e: any) => e.type === 'TEXT')
           .map((e: any) => `${e.originator.role}: ${e.text.slice(0, 30)}`);
         assert.deepEqual(after, [
           'BOT: Let me look into that — I’ll c',
