@@ -15,8 +15,7 @@ export const DEMO_BOT_ID = 'demo-bot';
 export const DEMO_BOT_API_VERSION = 'v1';
 export const DEMO_BOT_VERSION = '1.0.0';
 export const DEMO_BOT_ENVIRONMENTS: readonly string[] = ['draft', 'production'];
-/** Shown on cards; any https image works, the console renders it in the consumer's browser. */
-/** An inline SVG: the card renders offline and no consumer browser calls a third party. */
+/** Shown on cards. An inline SVG: the card renders offline and no consumer browser calls a third party. */
 export const DEFAULT_IMAGE_URL =
   'data:image/svg+xml,%3Csvg xmlns="http://www.w3.org/2000/svg" width="600" height="300" viewBox="0 0 600 300"%3E%3Cdefs%3E%3ClinearGradient id="g" x1="0" y1="0" x2="1" y2="1"%3E%3Cstop offset="0" stop-color="%232b59c3"/%3E%3Cstop offset="1" stop-color="%237b4fd6"/%3E%3C/linearGradient%3E%3C/defs%3E%3Crect width="600" height="300" fill="url%28%23g%29"/%3E%3Ccircle cx="300" cy="120" r="48" fill="%23fff" opacity=".9"/%3E%3Ccircle cx="284" cy="112" r="7" fill="%232b59c3"/%3E%3Ccircle cx="316" cy="112" r="7" fill="%232b59c3"/%3E%3Crect x="280" y="134" width="40" height="6" rx="3" fill="%232b59c3"/%3E%3Ctext x="300" y="230" font-family="sans-serif" font-size="34" fill="%23fff" text-anchor="middle"%3Ebotbridge demo bot%3C/text%3E%3C/svg%3E';
 
@@ -34,7 +33,7 @@ export interface DemoBotOptions {
   transferSkill?: string;
   log: Logger;
   imageUrl?: string;
-  /** Conversations remembered at once; the oldest is forgotten beyond it. Default 10,000. */
+  /** Conversations remembered at once; beyond it the least recently answered is forgotten. Default 10,000. */
   maxConversations?: number;
   /** See TokenVerifierOptions.jwksCooldownMs; default 1 s. */
   jwksCooldownMs?: number;

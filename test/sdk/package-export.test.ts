@@ -26,9 +26,11 @@ describe('the SDK as a package export', () => {
     ) as string[];
     for (const name of [
       'answer',
+      'apiDomainFor',
       'changeTtr',
       'closeConversation',
       'createCustomEndpointService',
+      'createPublicApiClient',
       'createRequestListener',
       'createTokenVerifier',
       'customEndpointPlugin',
@@ -36,6 +38,9 @@ describe('the SDK as a package export', () => {
       'invokeFunction',
       'MemorySessions',
       'privateText',
+      'PublicApiBadRequestError',
+      'PublicApiError',
+      'PublicApiNotFoundError',
       'quickReplies',
       'SqliteSessions',
       'structuredContent',
