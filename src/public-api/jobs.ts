@@ -418,6 +418,18 @@ export class JobStore {
     return Number(result.numDeletedRows);
   }
 
+  /**
+   * Forgets workers silent since the time (crashed ones never retire); returns how many. A job
+   * one of them left running is still taken over: a worker without a row is a worker gone.
+   */
+  async forgetWorkers(silentBefore: number): Promise<number> {
+    const result = await this.db
+      .deleteFrom('public_api_workers')
+      .where('heartbeat_at', '<', silentBefore)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   /** The worker is alive. */
   async heartbeat(workerId: string): Promise<void> {
     const now = this.now();

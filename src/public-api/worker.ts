@@ -113,8 +113,11 @@ export class JobWorker {
     const now = Date.now();
     if (now - this.prunedAt < 3_600_000) return;
     this.prunedAt = now;
-    const pruned = await this.jobs.prune(now - (this.options.retentionMs ?? 7 * 86_400_000));
+    const before = now - (this.options.retentionMs ?? 7 * 86_400_000);
+    const pruned = await this.jobs.prune(before);
     if (pruned) this.log.info({ pruned }, 'public api jobs past retention removed');
+    const workers = await this.jobs.forgetWorkers(before);
+    if (workers) this.log.info({ workers }, 'public api workers silent past retention forgotten');
   }
 
   /**

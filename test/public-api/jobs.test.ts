@@ -150,7 +150,7 @@ for (const kind of STORES) {
       await running.app.directory.setUserState(bot.body.id, 'OFFLINE');
     });
 
-    it('finished jobs are forgotten after their retention; waiting ones never', async () => {
+    it('finished jobs and silent workers are forgotten after their retention; waiting jobs never', async () => {
       // On a store of its own, so no worker takes the hand-made jobs.
       const scratch = await freshStore(kind);
       const direct = await openStore({ dataDir: scratch.dataDir, databaseUrl: scratch.databaseUrl });
@@ -181,6 +181,19 @@ for (const kind of STORES) {
         assert.equal((await now.get(acc, finishedRecently.id))?.status, 'done');
         // Still there (and, read now, expired: its ttl ran out long ago).
         assert.equal((await now.get(acc, waitingLongAgo.id))?.status, 'expired');
+
+        // A worker that crashed long ago (it never retired) is forgotten; one beating now is kept,
+        // and the job the crashed one left running is still taken over.
+        await old.heartbeat('crashed-worker');
+        await now.heartbeat('live-worker');
+        const leftRunning = await now.add(input('c-4'));
+        assert.equal((await now.next('c-4', { self: 'crashed-worker', aliveSince: 0 })).kind, 'started');
+        assert.equal(await now.forgetWorkers(Date.now() - 7 * 86_400_000), 1);
+        const live = { self: 'live-worker', aliveSince: Date.now() - 60_000 };
+        assert.deepEqual(await now.abandoned(live), ['c-4']);
+        const takeover = await now.next('c-4', live);
+        assert.equal(takeover.kind === 'resumed' && takeover.job.id, leftRunning.id);
+        assert.equal(await now.forgetWorkers(Date.now() - 7 * 86_400_000), 0, 'the live worker stays');
       } finally {
         await direct.close();
         await scratch.dispose();
