@@ -73,12 +73,18 @@ export interface StoreOptions {
   connectionName?: string;
   /** Hears of failures in the store's background work (SQLite checkpoints), which no caller awaits. */
   onBackgroundError?: (error: unknown, what: string) => void;
+  /**
+   * PostgreSQL: how long a query waits for a connection, opening one or for a busy pool's
+   * turn, before it fails. Default 10 s: a server that stops answering (a failover, a dropped
+   * network) then costs each request an error, not a hang until the OS gives up on TCP.
+   */
+  connectTimeoutMs?: number;
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   const opened: { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void>; release?: () => void } =
     options.databaseUrl
-      ? openPostgres(options.databaseUrl, options.connectionName, options.onBackgroundError)
+      ? openPostgres(options.databaseUrl, options.connectionName, options.onBackgroundError, options.connectTimeoutMs)
       : openSqlite(options);
   const { db, dialect, stop, release } = opened;
   const transact = dialect === 'sqlite' ? groupCommit(db) : transactionPerUnit(db);
@@ -170,6 +176,7 @@ function openPostgres(
   connectionString: string,
   connectionName: string | undefined,
   onError: StoreOptions['onBackgroundError'] = () => {},
+  connectTimeoutMs = 10_000,
 ): { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void> } {
   // int8 (bigint timestamps) arrive as strings by default; ours are epoch ms, safe as numbers.
   // Set per pool, not on pg's global type registry, so nothing leaks between instances.
@@ -180,6 +187,7 @@ function openPostgres(
   const pool = new pg.Pool({
     connectionString,
     max: 10,
+    connectionTimeoutMillis: connectTimeoutMs,
     types,
     ...(connectionName ? { application_name: connectionName } : {}),
   });

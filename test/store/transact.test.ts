@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { sql } from 'kysely';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { WriteStatements, openStore, type Store } from '../../src/store/index.js';
 
@@ -124,3 +126,30 @@ for (const kind of STORES) {
     }
   });
 }
+
+describe('store: a PostgreSQL server that stops answering', () => {
+  it('costs a query an error after connectTimeoutMs, not a hang', async () => {
+    // Accepts connections and never says a word: a server behind a dead network path.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const store = await openStore({
+      dataDir: '/nonexistent',
+      databaseUrl: `postgres://botbridge@127.0.0.1:${port}/botbridge`,
+      connectTimeoutMs: 300,
+    });
+    try {
+      const query = sql`select 1`.execute(store.db);
+      // A coarse liveness bound: without the timeout the query waits for as long as the socket lives.
+      const bound = new Promise((_, reject) =>
+        setTimeout(() => reject(new Error('still waiting after 5 s')), 5000).unref(),
+      );
+      await assert.rejects(Promise.race([query, bound]), /timeout/i);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await store.close();
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+});
