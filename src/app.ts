@@ -215,6 +215,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     metrics,
     version: VERSION,
     checkResponses: options.checkResponses,
+    trustProxy: config.trustProxy,
   });
   let listenAddress = `${config.host}:${config.port}`;
   const publicHost = () => config.publicHost ?? listenAddress;

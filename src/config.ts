@@ -20,6 +20,12 @@ export interface Config {
   secretKey?: string;
   /** Names this process among the replicas (in `/healthz`); defaults to `hostname:pid`. */
   instanceId: string;
+  /**
+   * The proxies whose X-Forwarded-For is believed: their addresses, CIDRs or proxy-addr's names
+   * (`loopback`, `uniquelocal`), comma-separated. Unset: the client is the socket's peer. Login
+   * limits count failures per client address, so behind a proxy without this every client is the proxy.
+   */
+  trustProxy?: string;
 }
 
 /**
@@ -57,5 +63,21 @@ export function configFromEnv(
     webDir: env.WEB_DIR || undefined,
     secretKey: env.SECRET_KEY || undefined,
     instanceId: env.INSTANCE_ID || `${host.hostname}:${host.pid}`,
+    ...trustProxyOf(env.TRUST_PROXY),
   };
+}
+
+/**
+ * TRUST_PROXY: the proxies by address. Not "true" (any client's header would be believed, and a
+ * guesser could pick a new address per try) nor a hop count (it cannot tell a proxy from a
+ * client that wrote the header itself).
+ */
+function trustProxyOf(raw: string | undefined): { trustProxy?: string } {
+  const value = raw?.trim();
+  if (!value) return {};
+  if (/^(true|false|\d+)$/i.test(value))
+    throw new Error(
+      `TRUST_PROXY names the proxies to believe, comma-separated (addresses, CIDRs, loopback, uniquelocal), got '${raw}'`,
+    );
+  return { trustProxy: value };
 }

@@ -35,6 +35,8 @@ export interface HttpServerOptions {
    * the request (see compareWithPlainJson).
    */
   checkResponses?: boolean;
+  /** See Config.trustProxy: whose X-Forwarded-For makes `request.ip`. */
+  trustProxy?: string;
 }
 
 /**
@@ -50,6 +52,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
     return503OnClosing: true,
+    ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
     routerOptions: { ignoreTrailingSlash: true },
     // Refusals made before any route (undecodable URLs, oversized headers) keep the error shape.
     frameworkErrors,

@@ -4,6 +4,7 @@ import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Reply, type Running } from '../helpers/app.js';
 import { PASSWORD, assertError, setUpAccount } from '../public-api/support.js';
 import type { AttemptOptions, CredentialLimits } from '../../src/sentinel/attempts.js';
+import { configFromEnv } from '../../src/config.js';
 
 /**
  * The three places a credential is guessed at (agent login, Public API login, the Sentinel
@@ -75,6 +76,18 @@ function assertLocked(res: Reply, what: string): number {
   );
   return retryAfter;
 }
+
+describe('TRUST_PROXY', () => {
+  it('names the proxies by address; unset, nobody’s X-Forwarded-For is believed', () => {
+    const host = { hostname: 'h', pid: 1 };
+    assert.equal(configFromEnv({}, host).trustProxy, undefined);
+    assert.equal(configFromEnv({ TRUST_PROXY: ' ' }, host).trustProxy, undefined);
+    assert.equal(configFromEnv({ TRUST_PROXY: '10.0.0.0/8, loopback' }, host).trustProxy, '10.0.0.0/8, loopback');
+    // Believing every client's header, or any two hops, would let a guesser pick a new address per try.
+    for (const unsafe of ['true', '2'])
+      assert.throws(() => configFromEnv({ TRUST_PROXY: unsafe }, host), /names the proxies to believe/);
+  });
+});
 
 for (const kind of STORES) {
   describe(`credential limits on every route (${kind})`, () => {
@@ -197,6 +210,69 @@ for (const kind of STORES) {
       assertLocked(await apiLogin.attempt(running.url, 'alice', PASSWORD), 'Public API login after the restart');
       assertLocked(await grant.attempt(running.url, app.clientId, app.clientSecret), 'grant after the restart');
       assert.equal((await agentLogin.attempt(running.url, 'bob', PASSWORD)).status, 200);
+    });
+  });
+
+  describe(`credential limits behind a proxy (${kind})`, () => {
+    let store: TestStore;
+    let running: Running;
+    const clock = manualClock();
+    const options: AttemptOptions = { now: clock.now, limits: { password: LIMITS, 'client-secret': LIMITS } };
+    const from = (address: string, username: string, password: string) =>
+      client(running.url).call(
+        'POST',
+        `/api/account/${acc}/login?v=1.3`,
+        { username, password },
+        { headers: { 'x-forwarded-for': address } },
+      );
+
+    before(async () => {
+      store = await freshStore(kind);
+      // The test's requests come from loopback: that is the proxy.
+      running = await startApp(store, { trustProxy: 'loopback' }, { attempts: options });
+      await setUp(running.url);
+    });
+    after(async () => {
+      await running?.close();
+      await store?.dispose();
+    });
+    beforeEach(() => clock.advance(10 * MINUTE));
+
+    it('with TRUST_PROXY, each client behind the proxy has its own address limit', async () => {
+      for (let i = 0; i < PER_ADDRESS; i++)
+        assertError(await from('203.0.113.7', `made-up-${i}`, 'guess'), 401, 'invalid-credentials');
+      assertLocked(await from('203.0.113.7', 'bob', PASSWORD), 'the guessing client');
+      assert.equal((await from('198.51.100.20', 'bob', PASSWORD)).status, 200, 'another client of the same proxy');
+    });
+  });
+
+  describe(`credential limits without a trusted proxy (${kind})`, () => {
+    let store: TestStore;
+    let running: Running;
+    const clock = manualClock();
+    const options: AttemptOptions = { now: clock.now, limits: { password: LIMITS, 'client-secret': LIMITS } };
+
+    before(async () => {
+      store = await freshStore(kind);
+      running = await startApp(store, {}, { attempts: options });
+      await setUp(running.url);
+    });
+    after(async () => {
+      await running?.close();
+      await store?.dispose();
+    });
+
+    it('a client cannot dodge the address limit with a made-up X-Forwarded-For', async () => {
+      const forged = (i: number, username: string, password: string) =>
+        client(running.url).call(
+          'POST',
+          `/api/account/${acc}/login?v=1.3`,
+          { username, password },
+          { headers: { 'x-forwarded-for': `192.0.2.${i}` } },
+        );
+      for (let i = 0; i < PER_ADDRESS; i++)
+        assertError(await forged(i, `made-up-${i}`, 'guess'), 401, 'invalid-credentials');
+      assertLocked(await forged(99, 'bob', PASSWORD), 'a new forged address');
     });
   });
 
