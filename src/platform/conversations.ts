@@ -716,6 +716,7 @@ export class Conversations {
       const { before, next, written, version } =
         (held?.conversation.accountId === accountId ? await this.commitOnto(held, work, options) : undefined) ??
         (await this.store.transact(async (tx) => {
+          await this.enforceFirst(tx, options);
           const read = await this.loadHeld(tx, conversationId, true);
           if (!read || read.conversation.accountId !== accountId)
             throw notFound(`unknown conversation '${conversationId}'`);
@@ -745,7 +746,10 @@ export class Conversations {
   ): Promise<Committed | undefined> {
     if (this.store.dialect === 'sqlite') {
       return this.store
-        .transact((tx) => this.write(tx, held, work, options))
+        .transact(async (tx) => {
+          await this.enforceFirst(tx, options);
+          return this.write(tx, held, work, options);
+        })
         .catch((error: unknown) => {
           if (error instanceof MovedOn) return undefined;
           throw error;
@@ -776,7 +780,7 @@ export class Conversations {
     tx: Db,
     from: Held,
     work: (current: Conversation, tx: Db) => Promise<Change>,
-    { answered, guard }: ChangeOptions,
+    { answered }: ChangeOptions,
   ): Promise<Committed> {
     const before = from.conversation;
     const change = await work(before, tx);
@@ -793,8 +797,16 @@ export class Conversations {
       // After the row's update: entries are only written onto the version they were numbered on.
       if (entries.length) await tx.executeQuery(this.writes.insert('conversation_events', entries));
     }
-    if (guard) await this.writes.enforce(tx, guard);
     return { before, next, written, version };
+  }
+
+  /**
+   * The guard's row (a Public API job) is locked, checked and moved on before the conversation's
+   * row is touched: the one-statement path locks them in that order too, and two writers taking
+   * the same two rows in opposite orders could deadlock.
+   */
+  private async enforceFirst(tx: Db, { guard }: ChangeOptions): Promise<void> {
+    if (guard) await this.writes.enforce(tx, guard);
   }
 
   private hold(conversation: Conversation, version: number): void {
