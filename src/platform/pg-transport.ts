@@ -35,7 +35,17 @@ export class PostgresTransport implements BusTransport {
   private retry?: NodeJS.Timeout;
 
   constructor(
-    private readonly options: { connectionString: string; connectionName: string; db: Kysely<unknown>; log: Logger },
+    private readonly options: {
+      connectionString: string;
+      connectionName: string;
+      db: Kysely<unknown>;
+      log: Logger;
+      /**
+       * As the store's pool (default 10 s): a server that accepts and never answers fails the
+       * attempt, and the retries go on, instead of one attempt waiting for as long as the socket lives.
+       */
+      connectTimeoutMs?: number;
+    },
   ) {}
 
   async listen(handlers: TransportHandlers): Promise<void> {
@@ -73,6 +83,7 @@ export class PostgresTransport implements BusTransport {
     const client = new pg.Client({
       connectionString: this.options.connectionString,
       keepAlive: true,
+      connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
       application_name: this.options.connectionName,
     });
     client.on('notification', (message) => this.deliver(message.payload));

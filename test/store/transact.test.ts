@@ -4,6 +4,8 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { sql } from 'kysely';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { WriteStatements, openStore, type Store } from '../../src/store/index.js';
+import { PostgresTransport } from '../../src/platform/pg-transport.js';
+import { createLogger } from '../../src/ops/logger.js';
 
 for (const kind of STORES) {
   describe(`store: units of work and write statements (${kind})`, () => {
@@ -128,28 +130,50 @@ for (const kind of STORES) {
 }
 
 describe('store: a PostgreSQL server that stops answering', () => {
-  it('costs a query an error after connectTimeoutMs, not a hang', async () => {
-    // Accepts connections and never says a word: a server behind a dead network path.
-    const sockets: Socket[] = [];
-    const silent = createServer((socket) => sockets.push(socket));
+  const sockets: Socket[] = [];
+  // Accepts connections and never says a word: a server behind a dead network path.
+  const silent = createServer((socket) => sockets.push(socket));
+  let url = '';
+  before(async () => {
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const { port } = silent.address() as AddressInfo;
-    const store = await openStore({
-      dataDir: '/nonexistent',
-      databaseUrl: `postgres://botbridge@127.0.0.1:${port}/botbridge`,
+    url = `postgres://botbridge@127.0.0.1:${(silent.address() as AddressInfo).port}/botbridge`;
+  });
+  after(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+  /** A coarse liveness bound: without a connect timeout the wait lasts as long as the socket. */
+  const within5s = <T>(work: Promise<T>) =>
+    Promise.race([
+      work,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still waiting after 5 s')), 5000).unref()),
+    ]);
+
+  it('costs a query an error after connectTimeoutMs, not a hang', async () => {
+    const store = await openStore({ dataDir: '/nonexistent', databaseUrl: url, connectTimeoutMs: 300 });
+    try {
+      await assert.rejects(within5s(sql`select 1`.execute(store.db)), /timeout/i);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('the change listener’s connection attempt fails after connectTimeoutMs too', async () => {
+    const transport = new PostgresTransport({
+      connectionString: url,
+      connectionName: 'test',
+      db: undefined as never,
+      log: createLogger('silent'),
       connectTimeoutMs: 300,
     });
+    const ignore = () => {};
     try {
-      const query = sql`select 1`.execute(store.db);
-      // A coarse liveness bound: without the timeout the query waits for as long as the socket lives.
-      const bound = new Promise((_, reject) =>
-        setTimeout(() => reject(new Error('still waiting after 5 s')), 5000).unref(),
+      await assert.rejects(
+        within5s(transport.listen({ change: ignore, typing: ignore, bot: ignore, resync: ignore })),
+        /timeout/i,
       );
-      await assert.rejects(Promise.race([query, bound]), /timeout/i);
     } finally {
-      for (const socket of sockets) socket.destroy();
-      await store.close();
-      await new Promise((resolve) => silent.close(resolve));
+      await transport.close();
     }
   });
 });
