@@ -184,7 +184,11 @@ for (const kind of STORES) {
       const { conversationId } = await openConversation(running.url, acc, { skill: 'sales' });
       await assert.rejects(
         api.transfer(conversationId, 'Human_Skill'),
-        (error) => error instanceof PublicApiBadRequestError && error.status === 400 && error.code === 'unknown-skill',
+        (error) =>
+          error instanceof PublicApiBadRequestError &&
+          error.name === 'PublicApiBadRequestError' &&
+          error.status === 400 &&
+          error.code === 'unknown-skill',
       );
       await assert.rejects(
         api.sendMessages(conversationId, { messages: [] }),

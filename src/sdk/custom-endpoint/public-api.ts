@@ -113,7 +113,6 @@ export interface PublicApiClient {
 
 /** Every failure of the client: `status` and the server's `code` when there was an answer. */
 export class PublicApiError extends Error {
-  override name = 'PublicApiError';
   constructor(
     message: string,
     readonly status?: number,
@@ -121,23 +120,18 @@ export class PublicApiError extends Error {
     readonly body?: unknown,
   ) {
     super(message);
+    // Each subclass by its own name in stack traces and logs.
+    this.name = new.target.name;
   }
 }
 /** 400: a bad body or query, a closed conversation, an unknown skill — or a bearer refused twice. */
-export class PublicApiBadRequestError extends PublicApiError {
-  override name = 'PublicApiBadRequestError';
-}
+export class PublicApiBadRequestError extends PublicApiError {}
 /** 401 from the login: wrong username or password. */
-export class PublicApiCredentialsError extends PublicApiError {
-  override name = 'PublicApiCredentialsError';
-}
+export class PublicApiCredentialsError extends PublicApiError {}
 /** 404: no such account, conversation or job (for this bearer's account). */
-export class PublicApiNotFoundError extends PublicApiError {
-  override name = 'PublicApiNotFoundError';
-}
+export class PublicApiNotFoundError extends PublicApiError {}
 /** 429: too many failed logins; try again after `retryAfterSeconds`. */
 export class PublicApiRateLimitError extends PublicApiError {
-  override name = 'PublicApiRateLimitError';
   constructor(
     message: string,
     status: number,
@@ -149,17 +143,11 @@ export class PublicApiRateLimitError extends PublicApiError {
   }
 }
 /** 5xx: the server failed; the action may or may not have been queued. */
-export class PublicApiServerError extends PublicApiError {
-  override name = 'PublicApiServerError';
-}
+export class PublicApiServerError extends PublicApiError {}
 /** No answer: connection refused or reset, or the timeout ran out. */
-export class PublicApiUnreachableError extends PublicApiError {
-  override name = 'PublicApiUnreachableError';
-}
+export class PublicApiUnreachableError extends PublicApiError {}
 /** An answer outside what the API documents (another status, a body without its field). */
-export class PublicApiResponseError extends PublicApiError {
-  override name = 'PublicApiResponseError';
-}
+export class PublicApiResponseError extends PublicApiError {}
 
 /** Answers are a few hundred bytes; an error page more. Nothing larger is read. */
 const RESPONSE_LIMIT = 64 * 1024;
