@@ -1,5 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Running } from '../helpers/app.js';
 import { openStore, WriteStatements } from '../../src/store/index.js';
@@ -433,6 +434,71 @@ for (const kind of STORES) {
           events.filter((e: any) => e.type === 'TEXT').map((e: any) => e.text),
           ['first', 'second'],
         );
+      });
+    });
+  }
+
+  if (kind === 'postgres') {
+    describe('Public API v1: one lock order for a job’s change on PostgreSQL', () => {
+      let store: TestStore;
+      let running: Running;
+      const acc = 'acme';
+
+      before(async () => {
+        store = await freshStore('postgres');
+        running = await startApp(store);
+        await setUpAccount(running.url, { acc, skills: ['bots'], users: ['api'] });
+      });
+      after(async () => {
+        await running?.close();
+        await store?.dispose();
+      });
+
+      it('the job’s row is locked before the conversation’s, as in the one-statement path', async () => {
+        // A bot holds the conversation: closing it moves the bot's load, which takes the transaction path.
+        const admin = client(running.url, { token: ADMIN_TOKEN });
+        const bot = await admin.post(`/admin/v1/accounts/${acc}/users`, {
+          loginName: 'holding-bot',
+          userType: 'BOT',
+          skills: ['bots'],
+        });
+        assert.equal(bot.status, 201);
+        await running.app.directory.setUserState(bot.body.id, 'ONLINE');
+        const { conversationId } = await openConversation(running.url, acc, { skill: 'bots' });
+        assert.equal((await conversationOf(running.url, acc, conversationId)).assignee?.userId, bot.body.id);
+
+        const holder = new pg.Client({ connectionString: store.databaseUrl });
+        const prober = new pg.Client({ connectionString: store.databaseUrl });
+        await holder.connect();
+        await prober.connect();
+        try {
+          // Another writer holds the conversation's row.
+          await holder.query('begin');
+          await holder.query('select id from conversations where id = $1 for update', [conversationId]);
+          const api = publicApi(running.url, acc, await login(running.url, acc, 'api'));
+          const close = await api.send('close', conversationId);
+          assert.equal(close.status, 200);
+          // Until the worker's change waits for that row (a condition, polled)…
+          for (;;) {
+            const { rows } = await prober.query(
+              `select 1 from pg_stat_activity where wait_event_type = 'Lock' and query ilike '%from "conversations"%for update%'`,
+            );
+            if (rows.length) break;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          // …by which time it already holds the job's row.
+          await assert.rejects(
+            prober.query('select id from public_api_jobs where id = $1 for update nowait', [close.body.jobId]),
+            (error: { code?: string }) => error.code === '55P03',
+          );
+          await holder.query('rollback');
+          assert.equal((await api.settled(close.body.jobId)).status, 'done');
+          assert.equal((await conversationOf(running.url, acc, conversationId)).status, 'CLOSED');
+        } finally {
+          await holder.end();
+          await prober.end();
+          await running.app.directory.setUserState(bot.body.id, 'OFFLINE');
+        }
       });
     });
   }
