@@ -6,7 +6,7 @@ import type { Conversations } from '../platform/conversations.js';
 import type { Directory } from '../platform/directory.js';
 import type { Conversation } from '../platform/types.js';
 import type { RowGuard } from '../store/index.js';
-import { exceededJsonLimit } from '../util/json-bounds.js';
+import { clippedPointer, exceededJsonLimit } from '../util/json-bounds.js';
 import { ANSWER_SHAPE_LIMITS } from './parser/index.js';
 import { childrenOf } from '../ops/metrics.js';
 
@@ -156,10 +156,9 @@ export class Exchanges {
         body: answer.text.slice(0, LOGGED_BODY_MAX),
         durationMs: Math.round(answer.durationMs),
       };
-      const at = tooDeep.pointer.length > 120 ? `${tooDeep.pointer.slice(0, 120)}…` : tooDeep.pointer;
       return escalateWith({
         code: 'vendor-response-too-deep',
-        message: `the answer nests deeper than ${tooDeep.limit} levels (at ${at})`,
+        message: `the answer nests deeper than ${tooDeep.limit} levels (at ${clippedPointer(tooDeep.pointer)})`,
       });
     }
     let parsed: ParsedResponse;

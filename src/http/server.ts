@@ -11,7 +11,7 @@ import { invalid, isDomainError, type DomainError } from '../errors.js';
 import { httpAnswerOf, sendError, type HttpAnswer } from './errors.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { childrenOf, type Metrics } from '../ops/metrics.js';
-import { describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
+import { clippedPointer, describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
 
 /** Any character JSON does not skip as whitespace. */
 const NOT_BLANK = /[^ \t\n\r]/;
@@ -88,11 +88,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
         );
       const exceeded = exceededJsonLimit(parsed, { maxDepth: BODY_MAX_DEPTH, maxNodes: Infinity });
       if (exceeded) {
-        // The pointer is as long as the body makes it: clipped, it still shows where.
-        const at = exceeded.pointer.length > 120 ? `${exceeded.pointer.slice(0, 120)}…` : exceeded.pointer;
         return done(
           invalid(
-            `request body ${describeJsonLimit(exceeded)} (at ${at}), the most a request may have`,
+            `request body ${describeJsonLimit(exceeded)} (at ${clippedPointer(exceeded.pointer)}), the most a request may have`,
             'json-too-deep',
           ),
           undefined,

@@ -144,3 +144,8 @@ function scalarLength(value: unknown): number {
   if (value === false) return 5;
   return 4;
 }
+
+/** A pointer as long as the input made it, cut to 120 characters for a message: it still shows where. */
+export function clippedPointer(pointer: string): string {
+  return pointer.length > 120 ? `${pointer.slice(0, 120)}…` : pointer;
+}

@@ -1,6 +1,6 @@
 import type { JWTPayload } from 'jose';
 import { createContractValidator, type StructuredContentValidator } from '../../contract/index.js';
-import { describeJsonLimit, exceededJsonLimit } from '../../util/json-bounds.js';
+import { clippedPointer, describeJsonLimit, exceededJsonLimit } from '../../util/json-bounds.js';
 import { isPlainObject } from '../../util/json-location.js';
 import { KeyedMutex } from '../../util/keyed-mutex.js';
 import { type AnswerLimits, checkAnswer } from './builders.js';
@@ -407,8 +407,11 @@ function parseBody(body: string | Uint8Array | undefined, limit: number): unknow
   // Before anything recursive (the contract's validator, the handlers) walks it.
   const exceeded = exceededJsonLimit(value, { maxDepth: BODY_MAX_DEPTH, maxNodes: Infinity });
   if (exceeded) {
-    const at = exceeded.pointer.length > 120 ? `${exceeded.pointer.slice(0, 120)}…` : exceeded.pointer;
-    throw new Refusal(400, 'json-too-deep', `the body ${describeJsonLimit(exceeded)} (at ${at})`);
+    throw new Refusal(
+      400,
+      'json-too-deep',
+      `the body ${describeJsonLimit(exceeded)} (at ${clippedPointer(exceeded.pointer)})`,
+    );
   }
   if (poisoned(value))
     throw new Refusal(400, 'malformed-json', 'the body holds a __proto__ or constructor.prototype key');
