@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import { Agent, type Dispatcher, request } from 'undici';
 import type {
   Action,
@@ -8,7 +9,7 @@ import type {
   StructuredMessage,
   TtrCommand,
 } from '../../public-api/commands.js';
-import { TTL_MAX_SECONDS, TTL_MIN_SECONDS } from '../../public-api/commands.js';
+import { parseTtl, TTL_MAX_SECONDS } from '../../public-api/commands.js';
 import { readBounded } from '../../util/bounded-body.js';
 
 /**
@@ -341,12 +342,11 @@ export function createPublicApiClient(options: PublicApiClientOptions): PublicAp
   };
 }
 
+/** The server's own rule for `ttl`, checked before a request is sent. */
 function checkTtl(ttl: number): number {
-  if (!Number.isInteger(ttl) || ttl < TTL_MIN_SECONDS || ttl > TTL_MAX_SECONDS)
-    throw new RangeError(
-      `ttl must be a whole number of seconds from ${TTL_MIN_SECONDS} to ${TTL_MAX_SECONDS}, got ${ttl}`,
-    );
-  return ttl;
+  const checked = parseTtl(String(ttl));
+  if (!checked.ok) throw new RangeError(checked.message);
+  return checked.value;
 }
 
 /**
@@ -365,8 +365,8 @@ function refusedBearer(answer: Answer): boolean {
 function renewAtOf(bearer: string, now: number, renewBeforeMs: number): number {
   let expiresAt = now + ASSUMED_BEARER_LIFETIME_MS;
   try {
-    const payload = JSON.parse(Buffer.from(bearer.split('.')[1] ?? '', 'base64url').toString('utf8'));
-    if (typeof payload?.exp === 'number') expiresAt = payload.exp * 1000;
+    const { exp } = decodeJwt(bearer);
+    if (typeof exp === 'number') expiresAt = exp * 1000;
   } catch {
     // Not a JWT: opaque bearers get the assumed lifetime.
   }
