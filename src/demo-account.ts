@@ -27,10 +27,12 @@ export function demoBotLogins(db: Db, box: SecretBox): DemoBotLogins {
   const keyOf = (accountId: string) => `demo-bot.public-api-login:${accountId}`;
   return {
     async save(accountId, login) {
-      const key = keyOf(accountId);
       const value = box.seal(JSON.stringify({ username: login.username, password: login.password }));
-      await db.deleteFrom('settings').where('key', '=', key).execute();
-      await db.insertInto('settings').values({ key, value }).execute();
+      await db
+        .insertInto('settings')
+        .values({ key: keyOf(accountId), value })
+        .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+        .execute();
     },
     async login(accountId) {
       const row = await db
