@@ -12,35 +12,8 @@
  *   });
  *   createServer(createRequestListener(service)).listen(3000);
  */
-export type {
-  ActionData,
-  ActionItem,
-  ActionOf,
-  BotResponseItem,
-  BotState,
-  BotStatusBody,
-  ChangeContext,
-  ConversationBody,
-  ConversationContext,
-  ConversationEventBody,
-  ConversationEventType,
-  ConversationMetadata,
-  ConversationType,
-  DelayItem,
-  EnvironmentsBody,
-  EventOf,
-  HostedFileChangeBody,
-  Intent,
-  LifecycleEventBody,
-  MessageAudience,
-  PostEventResponseBody,
-  StandardTtr,
-  StateChangeBody,
-  StructuredContentChangeBody,
-  StructuredContentItem,
-  TextChangeBody,
-  TextItem,
-} from './types.js';
+// Every type of the contract the SDK names: types.ts is that list.
+export type * from './types.js';
 export {
   answer,
   changeTtr,
