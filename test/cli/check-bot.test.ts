@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Running } from '../helpers/app.js';
 import { TestBot } from '../helpers/test-bot.js';
+import { createBot } from '../helpers/connector.js';
 
 /** `npx botbridge check-bot`, run as a bot author's CI would: a real process against a real server. */
 describe('botbridge check-bot (the CLI)', () => {
@@ -36,23 +37,8 @@ describe('botbridge check-bot (the CLI)', () => {
     for (const [name, baseUrl, botId] of [
       ['demo', `${running.url}/demo-bot`, 'demo-bot'],
       ['lax', lax.url, 'lax'],
-    ]) {
-      const created = await admin.post(`/admin/v1/accounts/${acc}/bots`, {
-        name,
-        conversationType: 'MESSAGING',
-        skills: ['bot'],
-        vendor: {
-          type: 'CUSTOM_ENDPOINT',
-          baseUrl,
-          clientId: app.client_id,
-          clientSecret: app.client_secret,
-          botId,
-          environment: 'draft',
-        },
-      });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-      botIds[name] = created.body.id;
-    }
+    ])
+      botIds[name] = await createBot(admin, acc, app, baseUrl, { name, vendor: { botId } });
   });
   after(async () => {
     await running?.close();

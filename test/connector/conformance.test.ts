@@ -6,6 +6,7 @@ import { TestBot, reply, text, type Answer, type Received } from '../helpers/tes
 import { spawn } from 'node:child_process';
 import { createTokenVerifier } from '../../src/sdk/custom-endpoint/index.js';
 import { closedPort } from '../helpers/net.js';
+import { createBot } from '../helpers/connector.js';
 
 /**
  * The conformance check against the demo bot (everything passes) and against services that each
@@ -39,23 +40,12 @@ for (const kind of STORES) {
 
     /** A bot pointed at `baseUrl`, checked; the report. */
     const check = async (baseUrl: string, botId: string, timeoutSeconds = 10) => {
-      const created = await admin.post(`/admin/v1/accounts/${acc}/bots`, {
+      const id = await createBot(admin, acc, app, baseUrl, {
         name: `bot ${bots.length} ${botId}`,
-        conversationType: 'MESSAGING',
-        skills: ['bot'],
-        vendor: {
-          type: 'CUSTOM_ENDPOINT',
-          baseUrl,
-          clientId: app.client_id,
-          clientSecret: app.client_secret,
-          botId,
-          environment: 'draft',
-          timeoutSeconds,
-        },
-        escalation: { skill: 'human' },
+        vendor: { botId, timeoutSeconds },
+        settings: { escalation: { skill: 'human' } },
       });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-      const report = await admin.post(`/admin/v1/accounts/${acc}/bots/${created.body.id}/conformance`);
+      const report = await admin.post(`/admin/v1/accounts/${acc}/bots/${id}/conformance`);
       assert.equal(report.status, 200, JSON.stringify(report.body));
       return report.body as {
         checks: Array<{ id: string; outcome: string; code?: string; pointer?: string; explanation?: string }>;

@@ -33,35 +33,54 @@ export async function setupBot(
   }
   const app = await admin.post(`/admin/v1/accounts/${acc}/apps`, { name: 'bot', scope: BOT_SCOPE });
   ok(app.status, 201, 'app', app.body);
-  const created = await admin.post(`/admin/v1/accounts/${acc}/bots`, {
-    name: 'test bot',
-    conversationType: 'MESSAGING',
-    skills: ['bot'],
-    vendor: {
-      type: 'CUSTOM_ENDPOINT',
-      baseUrl,
-      clientId: app.body.client_id,
-      clientSecret: app.body.client_secret,
-      botId: 'bot-1',
-      environment: 'draft',
-      ...options.vendor,
+  const botId = await createBot(admin, acc, app.body, baseUrl, {
+    vendor: options.vendor,
+    settings: {
+      escalation: {
+        skill: 'escalation',
+        messageToCustomer: 'Let me find a human for you.',
+        messageToAgent: 'Bot failed, please take over.',
+        transferFailureMessage: 'No human is available right now.',
+      },
+      ...options.settings,
     },
-    escalation: {
-      skill: 'escalation',
-      messageToCustomer: 'Let me find a human for you.',
-      messageToAgent: 'Bot failed, please take over.',
-      transferFailureMessage: 'No human is available right now.',
-    },
-    ...options.settings,
   });
-  ok(created.status, 201, 'bot', created.body);
-  const botId = created.body.id;
   if (options.start !== false) {
     const started = await admin.post(`/admin/v1/accounts/${acc}/bots/${botId}/start`);
     ok(started.status, 200, 'start', started.body);
   }
   const userId = await botUserId(running, acc, botId);
   return { acc, admin, botId, userId, app: app.body };
+}
+
+/**
+ * A MESSAGING Custom Endpoint bot on skill `bot` with the app's credentials, pointing at
+ * `baseUrl` (bot id `bot-1`, environment `draft` unless `vendor` says otherwise); its id.
+ */
+export async function createBot(
+  admin: Client,
+  acc: string,
+  app: { client_id: string; client_secret: string },
+  baseUrl: string,
+  options: { name?: string; vendor?: Record<string, unknown>; settings?: Record<string, unknown> } = {},
+): Promise<string> {
+  const created = await admin.post(`/admin/v1/accounts/${acc}/bots`, {
+    name: options.name ?? 'test bot',
+    conversationType: 'MESSAGING',
+    skills: ['bot'],
+    vendor: {
+      type: 'CUSTOM_ENDPOINT',
+      baseUrl,
+      clientId: app.client_id,
+      clientSecret: app.client_secret,
+      botId: 'bot-1',
+      environment: 'draft',
+      ...options.vendor,
+    },
+    ...options.settings,
+  });
+  assert.equal(created.status, 201, `bot: ${JSON.stringify(created.body)}`);
+  return created.body.id;
 }
 
 async function botUserId(running: Running, acc: string, botId: string): Promise<string> {
