@@ -56,12 +56,6 @@ function SkillsCard({
   skills: ReturnType<typeof useAsync<Skill[]>>;
   onCreated(): void;
 }) {
-  const [name, setName] = useState('');
-  const { busy, error, submit } = useSubmit(async () => {
-    await api.createSkill(accountId, name.trim());
-    setName('');
-    onCreated();
-  });
   return (
     <section className="card setup-card" aria-labelledby="skills-title">
       <h2 id="skills-title">Skills</h2>
@@ -85,17 +79,14 @@ function SkillsCard({
         ) : (
           <Empty title="No skills yet">Create the first one: a bot needs a skill to serve.</Empty>
         ))}
-      <form className="form form-inline" onSubmit={submit} aria-label="New skill">
-        <Field label="New skill">
-          {(control) => (
-            <input {...control} value={name} onChange={(e) => setName(e.target.value)} maxLength={255} required />
-          )}
-        </Field>
-        <button className="btn btn-primary" type="submit" disabled={busy || !name.trim()}>
-          Create skill
-        </button>
-      </form>
-      {error && <Notice tone="error">{error}</Notice>}
+      <NameForm
+        label="New skill"
+        action="Create skill"
+        create={async (name) => {
+          await api.createSkill(accountId, name);
+          onCreated();
+        }}
+      />
     </section>
   );
 }
@@ -315,15 +306,9 @@ function AgentForm({
 function AppsCard({ api, accountId }: { api: AdminApi; accountId: string }) {
   const loadApps = useCallback(() => api.apps(accountId), [api, accountId]);
   const apps = useAsync(loadApps);
-  const [name, setName] = useState('');
   /** The secret just created or rotated: shown once, here, until dismissed. */
   const [secret, setSecret] = useState<(AppInstallation & { client_secret: string }) | null>(null);
   const [rotateError, setRotateError] = useState<string | null>(null);
-  const { busy, error, submit } = useSubmit(async () => {
-    setSecret(await api.installApp(accountId, { name: name.trim(), scope: BOT_SCOPE }));
-    setName('');
-    apps.reload();
-  });
   const rotate = async (app: AppInstallation) => {
     if (!window.confirm(`Rotate the secret of “${app.name}”? The current secret stops working at once.`)) return;
     setRotateError(null);
@@ -410,17 +395,49 @@ function AppsCard({ api, accountId }: { api: AdminApi; accountId: string }) {
           <Empty title="No apps yet">Install one for your bot’s credentials.</Empty>
         ))}
       {rotateError && <Notice tone="error">{rotateError}</Notice>}
-      <form className="form form-inline" onSubmit={submit} aria-label="New app">
-        <Field label="New app" hint={`Scope ${BOT_SCOPE}`}>
+      <NameForm
+        label="New app"
+        hint={`Scope ${BOT_SCOPE}`}
+        action="Install app"
+        create={async (name) => {
+          setSecret(await api.installApp(accountId, { name, scope: BOT_SCOPE }));
+          apps.reload();
+        }}
+      />
+    </section>
+  );
+}
+
+/** A one-field form that creates something by its name (trimmed), then clears; the API's reason on failure. */
+function NameForm({
+  label,
+  hint,
+  action,
+  create,
+}: {
+  label: string;
+  hint?: string;
+  action: string;
+  create(name: string): Promise<void>;
+}) {
+  const [name, setName] = useState('');
+  const { busy, error, submit } = useSubmit(async () => {
+    await create(name.trim());
+    setName('');
+  });
+  return (
+    <>
+      <form className="form form-inline" onSubmit={submit} aria-label={label}>
+        <Field label={label} hint={hint}>
           {(control) => (
             <input {...control} value={name} onChange={(e) => setName(e.target.value)} maxLength={255} required />
           )}
         </Field>
         <button className="btn btn-primary" type="submit" disabled={busy || !name.trim()}>
-          Install app
+          {action}
         </button>
       </form>
       {error && <Notice tone="error">{error}</Notice>}
-    </section>
+    </>
   );
 }
