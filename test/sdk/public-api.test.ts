@@ -9,6 +9,7 @@ import {
   PublicApiCredentialsError,
   PublicApiNotFoundError,
   PublicApiRateLimitError,
+  PublicApiResponseError,
   PublicApiServerError,
   PublicApiUnreachableError,
   apiDomainFor,
@@ -245,7 +246,7 @@ for (const kind of STORES) {
 }
 
 describe('Public API client against a server that names the token but gives no code (as LivePerson’s page has it)', () => {
-  it('logs in again once on a 400 that names the token, and not on another 400', async () => {
+  it('logs in again once on a 400 that names the token, not on another 400; sends nothing twice; bounds what it reads and waits', async () => {
     let logins = 0;
     const seen: string[] = [];
     const server = createServer((req, res) => {
@@ -264,6 +265,14 @@ describe('Public API client against a server that names the token but gives no c
         res.statusCode = 400;
         return res.end(JSON.stringify({ message: 'Skill not found' }));
       }
+      if (req.url?.includes('/sdes')) {
+        res.statusCode = 500;
+        return res.end(JSON.stringify({ message: 'Internal server error' }));
+      }
+      // An answer far past what the client reads: refused, not buffered.
+      if (req.url?.includes('/ttr')) return res.end(JSON.stringify({ jobId: 'x'.repeat(200_000) }));
+      // No answer at all: the client's timeout ends the wait.
+      if (req.url?.includes('/messages')) return;
       res.end(JSON.stringify({ jobId: 'j1' }));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -273,19 +282,31 @@ describe('Public API client against a server that names the token but gives no c
       username: 'api',
       password: PASSWORD,
       apiDomain: `http://127.0.0.1:${port}`,
+      timeoutMs: 500,
     });
     try {
       assert.deepEqual(await client.close('c1'), { jobId: 'j1' });
       assert.equal(logins, 2);
       await assert.rejects(client.transfer('c1', 'nope'), PublicApiBadRequestError);
       assert.equal(logins, 2, 'a 400 about the request is not a reason to log in');
+      // A 5xx may have queued the action: it is the caller's to send again, never the client's.
+      await assert.rejects(
+        client.setSdes('c1', { sdes: [], sharkVisitorId: 'v', sharkSessionId: 's' }),
+        PublicApiServerError,
+      );
+      await assert.rejects(client.setTtr('c1', { ttrType: 'URGENT' }), PublicApiResponseError);
+      await assert.rejects(client.sendMessages('c1', { messages: ['hello?'] }), PublicApiUnreachableError);
       assert.deepEqual(seen, [
         'Bearer opaque-1 /api/v1/account/acme/conversation/c1/close',
         'Bearer opaque-2 /api/v1/account/acme/conversation/c1/close',
         'Bearer opaque-2 /api/v1/account/acme/conversation/c1/transfer',
+        'Bearer opaque-2 /api/v1/account/acme/conversation/c1/sdes',
+        'Bearer opaque-2 /api/v1/account/acme/conversation/c1/ttr',
+        'Bearer opaque-2 /api/v1/account/acme/conversation/c1/messages',
       ]);
     } finally {
       await client.dispose();
+      server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
   });
