@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import { clusterTimings, type Config } from './config.js';
 import { openStore, type Store } from './store/index.js';
 import { createHttpServer } from './http/server.js';
 import { adminGuard } from './http/auth.js';
@@ -102,6 +102,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // One key seals every secret at rest: bot client secrets, signing keys, the session secret.
   const secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
   const ownConnections = connectionName(config.instanceId);
+  const cluster = config.cluster ?? clusterTimings();
   const store = await openStore({
     dataDir: config.dataDir,
     databaseUrl: config.databaseUrl,
@@ -109,6 +110,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sqliteSynchronous: config.sqliteSynchronous,
     claim: true,
     onBackgroundError: (err, what) => log.error({ err }, `store: ${what}`),
+    timeouts: cluster,
   });
   await store.migrate({
     ...connectorMigrations(store.dialect),
@@ -128,6 +130,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         connectionName: ownConnections,
         db: store.db as Kysely<unknown>,
         log,
+        timeouts: cluster,
       })
     : new InProcessTransport();
   const conversations = new Conversations(store, directory, bus, metrics, transport);
@@ -171,6 +174,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
             instance: config.instanceId,
             owner: ownConnections,
             log,
+            ttlMs: cluster.leaseTtlMs,
+            renewMs: cluster.leaseRenewMs,
             ...options.leases,
           }),
         }

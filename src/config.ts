@@ -26,6 +26,28 @@ export interface Config {
    * limits count failures per client address, so behind a proxy without this every client is the proxy.
    */
   trustProxy?: string;
+  /** PostgreSQL: the bots' leases and the bounds on every connection's waits (clusterTimings). */
+  cluster?: ClusterTimings;
+}
+
+/**
+ * How long a bot's lease lasts and how long anything may wait on the database. Every wait is
+ * bounded by the lease: a paused or cut-off holder's transaction is ended by the server
+ * (`idleInTransactionMs`) well before its lease could be taken over, so a takeover never queues
+ * behind it, and nobody waits for a lock (`lockTimeoutMs`) or a statement (`statementTimeoutMs`)
+ * longer than the failover it would hold up.
+ */
+export interface ClusterTimings {
+  /** A lease not renewed for this long is another instance's to take (LEASE_TTL_MS, 8 s). */
+  leaseTtlMs: number;
+  /** How often leases are renewed and shared out (LEASE_RENEW_MS, a quarter of the lease). */
+  leaseRenewMs: number;
+  /** The server ends a session idle inside a transaction this long (a quarter of the lease). */
+  idleInTransactionMs: number;
+  /** A statement waiting for a row lock gives up after this (half the lease). */
+  lockTimeoutMs: number;
+  /** A statement running this long is cancelled (the lease); the client gives up a little later. */
+  statementTimeoutMs: number;
 }
 
 /**
@@ -64,6 +86,30 @@ export function configFromEnv(
     secretKey: env.SECRET_KEY || undefined,
     instanceId: env.INSTANCE_ID || `${host.hostname}:${host.pid}`,
     ...trustProxyOf(env.TRUST_PROXY),
+    cluster: clusterTimings(env),
+  };
+}
+
+/** LEASE_TTL_MS, LEASE_RENEW_MS and PG_{IDLE_IN_TRANSACTION,LOCK,STATEMENT}_TIMEOUT_MS, each defaulting from the lease. */
+export function clusterTimings(env: NodeJS.ProcessEnv = {}): ClusterTimings {
+  const ms = (name: string, fallback: number, min = 100) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min)
+      throw new Error(`${name} must be a whole number of milliseconds, at least ${min}, got '${raw}'`);
+    return value;
+  };
+  const leaseTtlMs = ms('LEASE_TTL_MS', 8_000, 1_000);
+  const leaseRenewMs = ms('LEASE_RENEW_MS', Math.round(leaseTtlMs / 4));
+  if (leaseRenewMs * 2 > leaseTtlMs)
+    throw new Error(`LEASE_RENEW_MS (${leaseRenewMs}) must be at most half of LEASE_TTL_MS (${leaseTtlMs})`);
+  return {
+    leaseTtlMs,
+    leaseRenewMs,
+    idleInTransactionMs: ms('PG_IDLE_IN_TRANSACTION_TIMEOUT_MS', Math.round(leaseTtlMs / 4)),
+    lockTimeoutMs: ms('PG_LOCK_TIMEOUT_MS', Math.round(leaseTtlMs / 2)),
+    statementTimeoutMs: ms('PG_STATEMENT_TIMEOUT_MS', leaseTtlMs),
   };
 }
 

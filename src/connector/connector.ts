@@ -25,6 +25,7 @@ import { CustomEndpointClient, VendorError, type RetryPolicy, type TokenIssuer }
 import { Exchanges, type ConnectorStats } from './exchange.js';
 import { Driver } from './driver.js';
 import { LeaseLost, SoleLeases, type BotLeases } from './leases.js';
+import { StoreOutage, isStoreUnavailable } from '../store/errors.js';
 import { invokeFunction } from './functions.js';
 import type { ContractValidator, StructuredContentValidator } from '../contract/index.js';
 import { checkConformance, type ConformanceReport, type ProbeTokens } from './conformance.js';
@@ -91,6 +92,9 @@ export class Connector {
   private lastStatsPrune = 0;
   private unsubscribe?: () => void;
   private closed = false;
+  /** Bots whose work the store failed by being out of reach; see resumeAfterOutage. */
+  private readonly owedAfterOutage = new Set<string>();
+  private outageRetry?: NodeJS.Timeout;
 
   constructor(private readonly deps: ConnectorDeps) {
     this.botStore = new BotStore(deps.store, (err, exchangesLost) =>
@@ -131,6 +135,14 @@ export class Connector {
       stats: this.stats,
       setStatus,
       guard: (runtime) => this.guard(runtime),
+      requireDriving: (runtime) => {
+        const { epoch } = runtime;
+        if (epoch === undefined || !this.leases.surelyHeld(runtime.record.id, epoch))
+          throw new LeaseLost(runtime.record.id);
+        // An answer could not be written a moment ago: nothing more is asked of the bot until the
+        // store answers again, so an outage does not turn every message into a duplicate.
+        if (this.owedAfterOutage.has(runtime.record.id)) throw new StoreOutage();
+      },
       answered: (runtime, conversationId) =>
         this.driver.inactivity.arm(
           {
@@ -154,6 +166,7 @@ export class Connector {
         this.botStore.count(runtime.record.id, 'error', code);
       },
       countLifecycle: (runtime, metric) => this.botStore.count(runtime.record.id, metric),
+      storeUnavailable: (runtime) => this.resumeAfterOutage(runtime),
     });
   }
 
@@ -178,7 +191,7 @@ export class Connector {
         if (!runtime || this.closed) return;
         runtime.epoch = epoch;
         this.deps.log.info({ botId, epoch }, 'driving bot');
-        void this.takeOver(runtime).catch((err) => this.deps.log.error({ err, botId }, 'could not take the bot over'));
+        this.drive(runtime);
       },
       lost: (botId) => {
         const runtime = this.bots.get(botId);
@@ -196,6 +209,7 @@ export class Connector {
     this.unsubscribe?.();
     if (this.probeTimer) clearInterval(this.probeTimer);
     clearTimeout(this.statsTimer);
+    clearTimeout(this.outageRetry);
     this.driver.close();
     await this.leases.close();
     await this.sampling;
@@ -421,6 +435,44 @@ export class Connector {
   }
 
   // ---- driving ----
+
+  /** Takes the bot over; when the store is out of reach meanwhile, again once it answers. */
+  private drive(runtime: Runtime): void {
+    void this.takeOver(runtime).catch((err) => {
+      if (isStoreUnavailable(err)) return this.resumeAfterOutage(runtime);
+      this.deps.log.error({ err, botId: runtime.record.id }, 'could not take the bot over');
+    });
+  }
+
+  /**
+   * The store failed the bot's work because it was out of reach (restarting, a cut connection):
+   * once it answers again — asked with backoff, from 250 ms up to 5 s — the bots that were
+   * failed are taken over afresh, so what they owe is answered from the store.
+   */
+  private resumeAfterOutage(runtime: Runtime): void {
+    this.owedAfterOutage.add(runtime.record.id);
+    if (!this.outageRetry) this.retryAfterOutage(250);
+  }
+
+  private retryAfterOutage(delayMs: number): void {
+    if (this.closed) return;
+    this.outageRetry = setTimeout(async () => {
+      const back = await this.deps.conversations.healthCheck().then(
+        () => true,
+        () => false,
+      );
+      if (!back) return this.retryAfterOutage(Math.min(delayMs * 2, 5_000));
+      this.outageRetry = undefined;
+      const owed = [...this.owedAfterOutage];
+      this.owedAfterOutage.clear();
+      this.deps.log.warn({ bots: owed.length }, 'store answers again: resuming what the bots owe');
+      for (const botId of owed) {
+        const runtime = this.bots.get(botId);
+        if (runtime?.epoch !== undefined) this.drive(runtime);
+      }
+    }, delayMs);
+    this.outageRetry.unref();
+  }
 
   /**
    * This instance now drives the bot: an operator-started bot is tested again (a failing endpoint

@@ -11,6 +11,7 @@ import { CombineBuffer } from './combine.js';
 import type { Exchanges } from './exchange.js';
 import { ChatInactivity } from './inactivity.js';
 import { LeaseLost } from './leases.js';
+import { isStoreUnavailable } from '../store/errors.js';
 import { closeEventBody, lastConsumerMessage, startEventBody } from './requests.js';
 import { messagesInbound, type Inbound, type Runtime } from './runtime.js';
 
@@ -24,6 +25,11 @@ export interface DriverDeps {
   driven(botId: string): Runtime | undefined;
   setStatus(runtime: Runtime, status: BotStatus, lastError: LastError | null): Promise<void>;
   countError(runtime: Runtime, code: string): void;
+  /**
+   * The store was out of reach during the bot's work: what it owes stays owed, and is answered
+   * from the store once the store answers again (the connector retries with backoff).
+   */
+  storeUnavailable(runtime: Runtime): void;
   /**
    * For the bot's statistics: a conversation reached the bot, or closed while the bot held it.
    * Counted from the platform's announcement, which the bot's driver hears once per change.
@@ -41,11 +47,13 @@ export interface DriverDeps {
 export class Driver {
   private readonly lanes = new KeyedMutex();
   /**
-   * Per conversation, the last log entry this instance has taken on for its bot. A conversation
-   * without an entry has history this instance has not seen: it is recovered from the store
-   * before anything newer is sent.
+   * Per conversation, the last log entry this instance has taken on for its bot, and under which
+   * lease epoch. A conversation without an entry of the bot's current epoch has history this
+   * instance has not seen: it is recovered from the store before anything newer is sent. The
+   * epoch matters because a task still running when the lease went (dropBot) may write its entry
+   * after that; under a later lease such an entry vouches for nothing.
    */
-  private readonly taken = new Map<string, { botId: string; upTo: number }>();
+  private readonly taken = new Map<string, { botId: string; epoch: number | undefined; upTo: number }>();
   private readonly combine: CombineBuffer;
   readonly inactivity: ChatInactivity;
   private closed = false;
@@ -98,7 +106,7 @@ export class Driver {
           this.inactivity.clear(conversationId);
           const first = conversation.answeredSequence + 1 === e.event.sequence;
           const { combineMessages } = holder.record.settings;
-          if (combineMessages.enabled && this.taken.has(conversationId))
+          if (combineMessages.enabled && this.takenFor(holder, conversationId) !== undefined)
             this.combine.add(conversationId, holder.record.id, combineMessages, e.event);
           else this.inLane(conversationId, () => this.answerMessages(holder, conversationId, [e.event], first));
         }
@@ -153,15 +161,20 @@ export class Driver {
    * entries itself, or (`nothingBefore`) nothing was owed before the one at hand.
    */
   private seen(runtime: Runtime, conversationId: string, nothingBefore: boolean): boolean {
+    return nothingBefore || this.takenFor(runtime, conversationId) !== undefined;
+  }
+
+  /** How far this instance has taken the conversation on for the bot under its current lease. */
+  private takenFor(runtime: Runtime, conversationId: string): number | undefined {
     const entry = this.taken.get(conversationId);
-    return nothingBefore || entry?.botId === runtime.record.id;
+    return entry?.botId === runtime.record.id && entry.epoch === runtime.epoch ? entry.upTo : undefined;
   }
 
   /** Takes the log up to `upTo` on for the bot; false when it is taken already. */
   private take(runtime: Runtime, conversationId: string, upTo: number): boolean {
-    const entry = this.taken.get(conversationId);
-    if (entry?.botId === runtime.record.id && upTo <= entry.upTo) return false;
-    this.taken.set(conversationId, { botId: runtime.record.id, upTo });
+    const taken = this.takenFor(runtime, conversationId);
+    if (taken !== undefined && upTo <= taken) return false;
+    this.taken.set(conversationId, { botId: runtime.record.id, epoch: runtime.epoch, upTo });
     return true;
   }
 
@@ -211,8 +224,8 @@ export class Driver {
     nothingBefore: boolean | undefined,
   ): Promise<void> {
     if (!this.seen(runtime, conversationId, nothingBefore ?? false)) return this.recover(runtime, conversationId);
-    const entry = this.taken.get(conversationId);
-    const fresh = events.filter((e) => e.sequence > (entry?.botId === runtime.record.id ? entry.upTo : 0));
+    const taken = this.takenFor(runtime, conversationId) ?? 0;
+    const fresh = events.filter((e) => e.sequence > taken);
     if (!fresh.length) return;
     const inbound = messagesInbound(fresh);
     this.take(runtime, conversationId, inbound.upTo);
@@ -236,22 +249,24 @@ export class Driver {
    * consumer's messages — in order, before anything newer.
    */
   private async recover(runtime: Runtime, conversationId: string): Promise<void> {
-    if (this.closed || runtime.epoch === undefined) return;
+    const { epoch } = runtime;
+    if (this.closed || epoch === undefined) return;
     const conversation = await this.deps.conversations.find(conversationId);
     if (conversation?.status !== 'OPEN' || conversation.assignee?.userId !== runtime.record.userId) return;
     const answered = conversation.answeredSequence;
     const owed = await this.deps.conversations.eventsAfter(conversationId, answered);
+    // The lease moved meanwhile: the recovery its new tenure queued reads again.
+    if (runtime.epoch !== epoch) return;
     const messages = owed.filter(isConsumerMessage);
     const assigned = owed.find((e) => e.type === 'ASSIGN' && e.assignee?.userId === runtime.record.userId)?.sequence;
     // Everything read is taken on now: what the bus announces of it meanwhile is not sent again.
-    const entry = this.taken.get(conversationId);
     const upTo = Math.max(
       answered,
       assigned ?? 0,
       ...messages.map((e) => e.sequence),
-      entry?.botId === runtime.record.id ? entry.upTo : 0,
+      this.takenFor(runtime, conversationId) ?? 0,
     );
-    this.taken.set(conversationId, { botId: runtime.record.id, upTo });
+    this.taken.set(conversationId, { botId: runtime.record.id, epoch: runtime.epoch, upTo });
     if (conversation.pendingAnswer === undefined && assigned === undefined && !messages.length) return;
     this.deps.log.info(
       {
@@ -307,6 +322,15 @@ export class Driver {
           { botId: runtime.record.id, conversationId },
           'bot driven elsewhere now: its new driver carries on',
         );
+        return;
+      }
+      // Not the bot's fault nor the conversation's: a database restarting or out of reach.
+      if (isStoreUnavailable(error)) {
+        this.deps.log.warn(
+          { err: error, botId: runtime.record.id, conversationId },
+          'store out of reach during an exchange: answered once it is back',
+        );
+        this.deps.storeUnavailable(runtime);
         return;
       }
       const storeWorks = await this.deps.conversations.healthCheck().then(

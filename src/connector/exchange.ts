@@ -48,6 +48,11 @@ export interface ExchangeDeps {
   setStatus(runtime: Runtime, status: BotStatus, lastError: LastError | null): Promise<void>;
   /** Joins each change made for the bot: refuses it once this instance no longer drives it. */
   guard(runtime: Runtime): RowGuard | undefined;
+  /**
+   * Throws LeaseLost unless this instance's clock vouches that it still drives the bot: asked
+   * before every request to the bot, so an instance that was paused past its lease sends nothing.
+   */
+  requireDriving(runtime: Runtime): void;
   /** The bot answered a conversation (chat inactivity counts from here). */
   answered(runtime: Runtime, conversationId: string): void;
 }
@@ -104,15 +109,16 @@ export class Exchanges {
       body,
     };
     let answer: VendorResponse;
+    const driving = () => this.deps.requireDriving(runtime);
     try {
       if (!runtime.known.has(conversationId)) await this.createOnVendor(runtime, conversation);
-      answer = await this.timed('events', () => runtime.client.postEvent(conversationId, body));
+      answer = await this.timed('events', () => runtime.client.postEvent(conversationId, body, driving));
       exchange.attempts = answer.attempts;
       if (answer.status === 404) {
         // The service lost the conversation (restart, eviction): create it again, resend once.
         exchange.effects.push('bot service answered 404: conversation created again and event resent');
         await this.createOnVendor(runtime, conversation);
-        answer = await this.timed('events', () => runtime.client.postEvent(conversationId, body));
+        answer = await this.timed('events', () => runtime.client.postEvent(conversationId, body, driving));
         exchange.attempts += answer.attempts;
         if (answer.status === 404)
           throw new VendorError(
@@ -324,6 +330,7 @@ export class Exchanges {
       runtime.client.putConversation(
         conversation.conversationId,
         conversationBody(conversation, runtime.record.settings),
+        () => this.deps.requireDriving(runtime),
       ),
     );
     runtime.known.add(conversation.conversationId);

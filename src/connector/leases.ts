@@ -17,6 +17,12 @@ export interface BotLeases {
    * act after another took over. None when nobody else could drive the bot.
    */
   guard(botId: string, epoch: number): RowGuard | undefined;
+  /**
+   * Whether this instance's own clock vouches that it still holds the bot's lease of that epoch.
+   * Asked before every request to the bot: after a pause (a long GC, SIGSTOP, a VM migration) or
+   * while the store is out of reach, the answer is no until the lease is held again.
+   */
+  surelyHeld(botId: string, epoch: number): boolean;
   /** The INSTANCE_ID driving the bot now, or null while nobody does. */
   holderOf(botId: string): string | null;
   /** Bots were created or deleted: share them out now rather than at the next round. */
@@ -57,6 +63,10 @@ export class SoleLeases implements BotLeases {
     return undefined;
   }
 
+  surelyHeld(botId: string): boolean {
+    return this.held.has(botId);
+  }
+
   holderOf(botId: string): string | null {
     return this.held.has(botId) ? this.instance : null;
   }
@@ -91,6 +101,8 @@ export interface StoreLeaseOptions {
   ttlMs?: number;
   /** How often leases are renewed and shared out. */
   renewMs?: number;
+  /** A monotonic clock in ms (performance.now); tests may pass their own. */
+  clock?: () => number;
 }
 
 type LeaseTables = {
@@ -113,8 +125,14 @@ export class StoreLeases implements BotLeases {
   private readonly db: Kysely<LeaseTables>;
   private readonly ttlMs: number;
   private readonly renewMs: number;
-  /** Bots this instance drives, with their epoch. */
-  private readonly held = new Map<string, number>();
+  private readonly clock: () => number;
+  /**
+   * Bots this instance drives: the epoch, and until when (on the monotonic clock) the lease is
+   * surely still ours: the moment the statement that took or renewed it was sent, plus the lease,
+   * less a margin. The store's expiry is later still (its clock read the statement after it was
+   * sent), so when this says no, another instance may be driving already.
+   */
+  private readonly held = new Map<string, { epoch: number; validUntil: number }>();
   /** Every bot's driver as of the last round. */
   private holders = new Map<string, string>();
   private events?: LeaseEvents;
@@ -130,6 +148,7 @@ export class StoreLeases implements BotLeases {
     this.db = tablesOf<LeaseTables>(db);
     this.ttlMs = options.ttlMs ?? 8_000;
     this.renewMs = options.renewMs ?? 2_000;
+    this.clock = options.clock ?? (() => performance.now());
   }
 
   async start(events: LeaseEvents): Promise<void> {
@@ -141,11 +160,19 @@ export class StoreLeases implements BotLeases {
 
   guard(botId: string, epoch: number): RowGuard {
     return {
-      // FOR SHARE: a takeover (an UPDATE of this row) waits until the change has committed.
+      // FOR SHARE: a takeover (an UPDATE of this row) waits until the change has committed. A
+      // paused holder cannot keep it waiting: the server ends a transaction idle past
+      // idle_in_transaction_session_timeout, a quarter of the lease.
       sql: `select 1 from bot_leases where bot_id = $1 and owner = $2 and epoch = $3 and expires_at > ${NOW_SQL} for share`,
       params: [botId, this.options.owner, epoch],
       refused: () => new LeaseLost(botId),
+      stillHeld: () => this.surelyHeld(botId, epoch),
     };
+  }
+
+  surelyHeld(botId: string, epoch: number): boolean {
+    const lease = this.held.get(botId);
+    return lease?.epoch === epoch && this.clock() < lease.validUntil;
   }
 
   holderOf(botId: string): string | null {
@@ -195,19 +222,49 @@ export class StoreLeases implements BotLeases {
     return this.round;
   }
 
+  /** Until when a lease taken or renewed by a statement sent at `sent` is surely ours. */
+  private validFrom(sent: number): number {
+    // The margin covers clocks that run at slightly different rates, and the round trip's own skew.
+    return sent + this.ttlMs - Math.min(1_000, this.ttlMs / 8);
+  }
+
   private async share(): Promise<void> {
     const { owner, instance } = this.options;
     const ttl = this.ttlMs;
     await sql`
       insert into connector_instances (owner, instance, heartbeat_at) values (${owner}, ${instance}, ${NOW})
       on conflict (owner) do update set heartbeat_at = excluded.heartbeat_at`.execute(this.db);
+
+    // Leases whose local validity ran out (this process was paused, or the store out of reach):
+    // what was sent or skipped meanwhile is not vouched for, so each is either taken again under a
+    // new epoch (the driver then answers what the bot owes from the store) or is gone.
+    const lapsed = [...this.held].filter(([, lease]) => this.clock() >= lease.validUntil);
+    for (const [botId, { epoch }] of lapsed) {
+      this.held.delete(botId);
+      this.events?.lost(botId);
+      const sent = this.clock();
+      const again = await sql<{ epoch: string }>`
+        update bot_leases set epoch = epoch + 1, expires_at = ${NOW} + ${ttl}
+        where bot_id = ${botId} and owner = ${owner} and epoch = ${epoch} and expires_at > ${NOW}
+        returning epoch`.execute(this.db);
+      const renewed = again.rows[0] ? Number(again.rows[0].epoch) : undefined;
+      if (renewed === undefined || this.closed) continue;
+      this.held.set(botId, { epoch: renewed, validUntil: this.validFrom(sent) });
+      this.options.log.warn({ botId, epoch: renewed }, 'bot lease lapsed locally (a pause?): taken again');
+      this.events?.gained(botId, renewed);
+    }
+
+    const sent = this.clock();
     const renewed = await sql<{ bot_id: string; epoch: string }>`
       update bot_leases set expires_at = ${NOW} + ${ttl} where owner = ${owner} and expires_at > ${NOW} returning bot_id, epoch`.execute(
       this.db,
     );
     const mine = new Map(renewed.rows.map((r) => [r.bot_id, Number(r.epoch)]));
-    for (const [botId, epoch] of this.held) {
-      if (mine.get(botId) === epoch) continue;
+    for (const [botId, lease] of this.held) {
+      if (mine.get(botId) === lease.epoch) {
+        lease.validUntil = this.validFrom(sent);
+        continue;
+      }
       this.held.delete(botId);
       this.events?.lost(botId);
     }
@@ -235,6 +292,7 @@ export class StoreLeases implements BotLeases {
       const free = bots.filter((b) => !b.live).sort(() => Math.random() - 0.5);
       for (const bot of free) {
         if (this.held.size >= share || this.closed) break;
+        const sent = this.clock();
         const taken = await sql<{ epoch: string }>`
           insert into bot_leases (bot_id, owner, holder, epoch, expires_at) values (${bot.id}, ${owner}, ${instance}, 1, ${NOW} + ${ttl})
           on conflict (bot_id) do update set owner = excluded.owner, holder = excluded.holder, epoch = bot_leases.epoch + 1, expires_at = excluded.expires_at
@@ -242,7 +300,7 @@ export class StoreLeases implements BotLeases {
           returning epoch`.execute(this.db);
         const epoch = taken.rows[0] ? Number(taken.rows[0].epoch) : undefined;
         if (epoch === undefined) continue;
-        this.held.set(bot.id, epoch);
+        this.held.set(bot.id, { epoch, validUntil: this.validFrom(sent) });
         this.holders.set(bot.id, instance);
         this.events?.gained(bot.id, epoch);
       }

@@ -112,16 +112,27 @@ export class CustomEndpointClient {
   }
 
   /** Creates the conversation on the bot; 409 (it exists already) is success too. */
-  async putConversation(conversationId: string, body: ConversationBody): Promise<VendorResponse> {
-    const res = await this.call('PUT', this.conversationPath(conversationId), body);
+  async putConversation(
+    conversationId: string,
+    body: ConversationBody,
+    beforeEach?: () => void,
+  ): Promise<VendorResponse> {
+    const res = await this.call('PUT', this.conversationPath(conversationId), body, beforeEach);
     if (res.status === 409) return res;
     this.requireOk(res);
     return res;
   }
 
-  /** Sends an event; returns the raw answer (404 included: the caller re-creates and resends). */
-  async postEvent(conversationId: string, body: ConversationEventBody): Promise<VendorResponse> {
-    const res = await this.call('POST', `${this.conversationPath(conversationId)}/events`, body);
+  /**
+   * Sends an event; returns the raw answer (404 included: the caller re-creates and resends).
+   * `beforeEach` runs before every attempt, retries included, and may throw to send nothing more.
+   */
+  async postEvent(
+    conversationId: string,
+    body: ConversationEventBody,
+    beforeEach?: () => void,
+  ): Promise<VendorResponse> {
+    const res = await this.call('POST', `${this.conversationPath(conversationId)}/events`, body, beforeEach);
     if (res.status !== 404) this.requireOk(res);
     return res;
   }
@@ -160,13 +171,19 @@ export class CustomEndpointClient {
   }
 
   /** One logical call: transient failures retried, a 401 answered with one fresh token. */
-  private async call(method: 'GET' | 'PUT' | 'POST', url: string, body?: unknown): Promise<VendorResponse> {
+  private async call(
+    method: 'GET' | 'PUT' | 'POST',
+    url: string,
+    body?: unknown,
+    beforeEach?: () => void,
+  ): Promise<VendorResponse> {
     const retry = this.deps.retry ?? DEFAULT_RETRY;
     const started = performance.now();
     let refreshed = false;
     let lastError: VendorError | undefined;
     for (let attempt = 1; attempt <= retry.attempts; attempt++) {
       const token = await this.token(false);
+      beforeEach?.();
       try {
         let res = await this.once(method, url, token, body);
         if (res.status === 401 && !refreshed) {

@@ -11,6 +11,7 @@ import { invalid, isDomainError, type DomainError } from '../errors.js';
 import { httpAnswerOf, sendError, type HttpAnswer } from './errors.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { childrenOf, type Metrics } from '../ops/metrics.js';
+import { isStoreUnavailable } from '../store/errors.js';
 import { clippedPointer, describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
 
 /** Any character JSON does not skip as whitespace. */
@@ -194,6 +195,13 @@ function describeError(fe: FastifyError): HttpAnswer {
   if (typeof fe.code === 'string' && /^22[0-9A-Z]{3}$/.test(fe.code)) {
     return { status: 400, code: 'invalid-value', message: 'a value in the request cannot be stored' };
   }
+  if (isStoreUnavailable(fe))
+    return {
+      status: 503,
+      code: 'store-unavailable',
+      message: 'the store cannot serve right now (restarting, out of reach, or a wait ran out): try again shortly',
+      headers: { 'retry-after': '1' },
+    };
   const status = fe.statusCode ?? 500;
   if (status >= 400 && status < 500) return { status, code: 'bad-request', message: fe.message };
   return { status: 500, code: 'internal', message: 'internal server error' };

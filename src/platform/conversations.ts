@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, sql } from 'kysely';
 import type { Store, Db, RowGuard } from '../store/index.js';
-import { WriteStatements } from '../store/index.js';
+import { WriteStatements, requireStillHeld } from '../store/index.js';
 import { conflict, forbidden, notFound } from '../errors.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { childrenOf, type Metrics } from '../ops/metrics.js';
@@ -758,6 +758,7 @@ export class Conversations {
     if (!options.pure) return undefined;
     const before = held.conversation;
     const change = await work(before, this.store.db);
+    requireStillHeld(options.guard);
     const now = Date.now();
     const { next, written, inbound } = committed(before, change, options.answered, now);
     // A close moves its holder's load too: that takes a transaction (the work is pure, so it can run again there).

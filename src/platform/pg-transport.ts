@@ -4,6 +4,8 @@ import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { BotNotice, BusTransport, ChangeNotice, TransportHandlers, TypingNotice } from './transport.js';
 import type { Assignee } from './types.js';
+import { sessionTimeouts, type StoreOptions } from '../store/index.js';
+import { clusterTimings } from '../config.js';
 
 const CHANNEL = 'botbridge';
 /** How often the listener's connection is asked whether it is still there. */
@@ -45,6 +47,8 @@ export class PostgresTransport implements BusTransport {
        * attempt, and the retries go on, instead of one attempt waiting for as long as the socket lives.
        */
       connectTimeoutMs?: number;
+      /** As the store's connections: a ping on a path gone silent fails, and the listener is opened again. */
+      timeouts?: StoreOptions['timeouts'];
     },
   ) {}
 
@@ -82,9 +86,9 @@ export class PostgresTransport implements BusTransport {
   private async connect(attempt = 0): Promise<void> {
     const client = new pg.Client({
       connectionString: this.options.connectionString,
-      keepAlive: true,
       connectionTimeoutMillis: this.options.connectTimeoutMs ?? 10_000,
       application_name: this.options.connectionName,
+      ...sessionTimeouts(this.options.timeouts ?? clusterTimings()),
     });
     client.on('notification', (message) => this.deliver(message.payload));
     client.on('error', (error) => this.lost(client, error));

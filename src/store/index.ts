@@ -7,6 +7,7 @@ import {
   Migrator,
   PostgresDialect,
   SqliteDialect,
+  sql,
   type CompiledQuery,
   type Migration,
   type QueryResult,
@@ -19,11 +20,12 @@ import { withPreparedStatements } from './prepared-statements.js';
 import { startCheckpointer } from './checkpointer.js';
 import { groupCommit, transactionPerUnit, type Transact } from './group-commit.js';
 import { ensurePrivateFile, tightenIfPresent } from '../util/private-files.js';
+import { clusterTimings, type ClusterTimings } from '../config.js';
 
 export type { Database } from './schema.js';
 export type { Dialect, MigrationDb } from './migrations.js';
 export type { Transact } from './group-commit.js';
-export { WriteStatements, type RowGuard, type TypedRows } from './statements.js';
+export { WriteStatements, requireStillHeld, type RowGuard, type TypedRows } from './statements.js';
 
 /** The largest value of an `integer` column on PostgreSQL: sequences, caps, TTR seconds, user ids. */
 export const MAX_INT32 = 2_147_483_647;
@@ -79,13 +81,17 @@ export interface StoreOptions {
    * network) then costs each request an error, not a hang until the OS gives up on TCP.
    */
   connectTimeoutMs?: number;
+  /**
+   * PostgreSQL: what every connection of the pool sets, so that nothing waits on a paused or
+   * cut-off peer for longer than a lease (config's ClusterTimings; defaults from an 8 s lease).
+   * Migrations run without them: a long index build at an upgrade is not a stuck peer.
+   */
+  timeouts?: Pick<ClusterTimings, 'idleInTransactionMs' | 'lockTimeoutMs' | 'statementTimeoutMs'>;
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   const opened: { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void>; release?: () => void } =
-    options.databaseUrl
-      ? openPostgres(options.databaseUrl, options.connectionName, options.onBackgroundError, options.connectTimeoutMs)
-      : openSqlite(options);
+    options.databaseUrl ? openPostgres(options.databaseUrl, options) : openSqlite(options);
   const { db, dialect, stop, release } = opened;
   const transact = dialect === 'sqlite' ? groupCommit(db) : transactionPerUnit(db);
   const store: Store = {
@@ -95,13 +101,30 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     writeOne: (query) => (dialect === 'sqlite' ? transact((tx) => tx.executeQuery(query)) : db.executeQuery(query)),
     async migrate(extra = {}) {
       const all = { ...migrations(dialect), ...extra };
-      // Parts add their migrations independently, so a newer part's older-named migration may arrive late.
-      const migrator = new Migrator({
-        db,
-        provider: { getMigrations: async () => all },
-        allowUnorderedMigrations: true,
-      });
-      const { error, results } = await migrator.migrateToLatest();
+      const migrate = async (on: Kysely<Database>) => {
+        // Parts add their migrations independently, so a newer part's older-named migration may arrive late.
+        const migrator = new Migrator({
+          db: on,
+          provider: { getMigrations: async () => all },
+          allowUnorderedMigrations: true,
+        });
+        return migrator.migrateToLatest();
+      };
+      const { error, results } =
+        dialect === 'postgres'
+          ? await db.connection().execute(async (one) => {
+              await sql`set statement_timeout = 0; set lock_timeout = 0; set idle_in_transaction_session_timeout = 0`.execute(
+                one,
+              );
+              try {
+                return await migrate(one);
+              } finally {
+                await sql`reset statement_timeout; reset lock_timeout; reset idle_in_transaction_session_timeout`
+                  .execute(one)
+                  .catch(() => undefined);
+              }
+            })
+          : await migrate(db);
       const failed = results?.find((r) => r.status === 'Error');
       if (error || failed) {
         throw new Error(`store migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
@@ -174,9 +197,12 @@ function claimDataDir(dataDir: string): BetterSqlite3.Database {
 
 function openPostgres(
   connectionString: string,
-  connectionName: string | undefined,
-  onError: StoreOptions['onBackgroundError'] = () => {},
-  connectTimeoutMs = 10_000,
+  {
+    connectionName,
+    onBackgroundError: onError = () => {},
+    connectTimeoutMs = 10_000,
+    timeouts = clusterTimings(),
+  }: StoreOptions,
 ): { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void> } {
   // int8 (bigint timestamps) arrive as strings by default; ours are epoch ms, safe as numbers.
   // Set per pool, not on pg's global type registry, so nothing leaks between instances.
@@ -190,6 +216,7 @@ function openPostgres(
     connectionTimeoutMillis: connectTimeoutMs,
     types,
     ...(connectionName ? { application_name: connectionName } : {}),
+    ...sessionTimeouts(timeouts),
   });
   // An idle connection that dies (server restart, failover, a dropped database) is an 'error'
   // event on the pool, which throws when nobody listens. pg already discards that connection and
@@ -198,6 +225,21 @@ function openPostgres(
   return {
     db: new Kysely<Database>({ dialect: new PostgresDialect({ pool: withPreparedStatements(pool) }) }),
     dialect: 'postgres',
+  };
+}
+
+/**
+ * What a PostgreSQL connection of botbridge sets at its start (pg's connection parameters), so
+ * the server ends a paused peer's transaction and its locks, and a statement stops waiting; and
+ * the client's own bound on an answer, for a path gone silent, where the server's never arrives.
+ */
+export function sessionTimeouts(timeouts: NonNullable<StoreOptions['timeouts']>) {
+  return {
+    idle_in_transaction_session_timeout: timeouts.idleInTransactionMs,
+    lock_timeout: timeouts.lockTimeoutMs,
+    statement_timeout: timeouts.statementTimeoutMs,
+    query_timeout: timeouts.statementTimeoutMs + 2_000,
+    keepAlive: true,
   };
 }
 

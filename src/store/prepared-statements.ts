@@ -32,19 +32,35 @@ export function withPreparedStatements(pool: pg.Pool, max = 500): PostgresPool {
   };
   // One wrapper per connection, kept: Kysely keys its own per-connection state by the client.
   const wrappers = new WeakMap<pg.PoolClient, PostgresPoolClient>();
-  const wrap = (client: pg.PoolClient): PostgresPoolClient => ({
-    // biome-ignore lint/suspicious/noExplicitAny: Kysely's overloads (text or cursor) pass straight through to pg's.
-    query: ((textOrCursor: any, values?: readonly unknown[]) => {
-      if (typeof textOrCursor !== 'string') return client.query(textOrCursor);
-      const name = nameOf(textOrCursor);
-      return client.query(
-        name === undefined
-          ? { text: textOrCursor, values: values as unknown[] }
-          : { name, text: textOrCursor, values: values as unknown[] },
-      );
-    }) as PostgresPoolClient['query'],
-    release: () => client.release(),
-  });
+  const wrap = (client: pg.PoolClient): PostgresPoolClient => {
+    // pg-pool listens for a connection's 'error' only while it is idle in the pool: one that
+    // breaks while checked out (the server restarted between two statements of a transaction)
+    // emits an 'error' nobody hears, which ends the process. Heard here for the connection's
+    // whole life; a connection that failed, or whose query gave up waiting (its answer may still
+    // come, on a path gone silent), goes back to the pool as broken, and the pool discards it.
+    let broken: Error | undefined;
+    client.on('error', (error) => {
+      broken ??= error;
+    });
+    const query = (config: pg.QueryConfig) =>
+      client.query(config).catch((error: Error) => {
+        if (connectionLost(error)) broken ??= error;
+        throw error;
+      });
+    return {
+      // biome-ignore lint/suspicious/noExplicitAny: Kysely's overloads (text or cursor) pass straight through to pg's.
+      query: ((textOrCursor: any, values?: readonly unknown[]) => {
+        if (typeof textOrCursor !== 'string') return client.query(textOrCursor);
+        const name = nameOf(textOrCursor);
+        return query(
+          name === undefined
+            ? { text: textOrCursor, values: values as unknown[] }
+            : { name, text: textOrCursor, values: values as unknown[] },
+        );
+      }) as PostgresPoolClient['query'],
+      release: () => client.release(broken),
+    };
+  };
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect();
@@ -57,4 +73,14 @@ export function withPreparedStatements(pool: pg.Pool, max = 500): PostgresPool {
     },
     end: () => pool.end(),
   };
+}
+
+/**
+ * Errors after which the connection cannot be trusted with another query: it is gone, or a
+ * query gave up waiting for its answer (pg's query_timeout), which may still arrive later and be
+ * taken for the next query's.
+ */
+function connectionLost(error: Error & { code?: string }): boolean {
+  if (typeof error.code === 'string') return /^(08|57P)/.test(error.code) || error.code.startsWith('E');
+  return /Query read timeout|Connection terminated|not queryable|ECONNRESET|EPIPE/.test(error.message);
 }

@@ -16,6 +16,16 @@ export interface RowGuard {
   params: readonly unknown[];
   refused(): Error;
   then?: { table: string; set: Row; where: Row };
+  /**
+   * The writer's own word that the row may still be there (a lease its clock still vouches for):
+   * when false the write is refused at once, before anything is sent to the store.
+   */
+  stillHeld?(): boolean;
+}
+
+/** Refuses the write before it is sent when the guard's holder no longer vouches for it. */
+export function requireStillHeld(guard: RowGuard | undefined): void {
+  if (guard?.stillHeld && !guard.stillHeld()) throw guard.refused();
 }
 
 /** Rows to insert, with the SQL type of each column that is not text (see `changeAt`). */
@@ -129,6 +139,7 @@ export class WriteStatements {
    * (else guard.refused() is thrown, rolling the transaction back), and is moved on by `then`.
    */
   async enforce(tx: { executeQuery(query: CompiledQuery): Promise<{ rows: unknown[] }> }, guard: RowGuard) {
+    requireStillHeld(guard);
     const { rows } = await tx.executeQuery(CompiledQuery.raw(guard.sql, [...guard.params]));
     if (!rows.length) throw guard.refused();
     const { then } = guard;
