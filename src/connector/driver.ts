@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Conversations } from '../platform/conversations.js';
 
 import type { PlatformEvent } from '../platform/bus.js';
-import type { ConversationEvent } from '../platform/types.js';
+import type { Conversation, ConversationEvent } from '../platform/types.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 
 import { CombineBuffer } from './combine.js';
@@ -251,10 +251,19 @@ export class Driver {
   private async recover(runtime: Runtime, conversationId: string): Promise<void> {
     const { epoch } = runtime;
     if (this.closed || epoch === undefined) return;
-    const conversation = await this.deps.conversations.find(conversationId);
-    if (conversation?.status !== 'OPEN' || conversation.assignee?.userId !== runtime.record.userId) return;
+    let conversation: Conversation | undefined;
+    let owed: ConversationEvent[];
+    try {
+      conversation = await this.deps.conversations.find(conversationId);
+      if (conversation?.status !== 'OPEN' || conversation.assignee?.userId !== runtime.record.userId) return;
+      owed = await this.deps.conversations.eventsAfter(conversationId, conversation.answeredSequence);
+    } catch (error) {
+      // The store went away mid-read: the conversation stays owed, and is recovered once it is back.
+      if (!isStoreUnavailable(error)) throw error;
+      this.deps.storeUnavailable(runtime);
+      return;
+    }
     const answered = conversation.answeredSequence;
-    const owed = await this.deps.conversations.eventsAfter(conversationId, answered);
     // The lease moved meanwhile: the recovery its new tenure queued reads again.
     if (runtime.epoch !== epoch) return;
     const messages = owed.filter(isConsumerMessage);
@@ -279,14 +288,17 @@ export class Driver {
       'recovering a conversation',
     );
 
+    // Each step only if the one before finished: one cut short (the store, the lease) dropped the
+    // conversation's taken entry, and the rest waits for the next recovery, in order.
+    const goOn = () => this.takenFor(runtime, conversationId) !== undefined;
     if (conversation.pendingAnswer !== undefined) {
       await this.guarded(runtime, conversationId, answered, () => this.deps.exchanges.resume(runtime, conversation));
     }
-    if (assigned !== undefined)
+    if (assigned !== undefined && goOn())
       await this.guarded(runtime, conversationId, assigned, () => this.arrived(runtime, conversationId, assigned));
     const { enabled, maxMessages } = runtime.record.settings.combineMessages;
     const size = enabled ? maxMessages : 1;
-    for (let i = 0; i < messages.length; i += size) {
+    for (let i = 0; i < messages.length && goOn(); i += size) {
       await this.exchange(runtime, conversationId, messagesInbound(messages.slice(i, i + size)));
     }
   }
@@ -301,10 +313,11 @@ export class Driver {
   }
 
   /**
-   * A failure of the store is the platform's: the bot goes to SERVICE_INTERRUPTION (retried
-   * every minute), and what it was answering stays owed, to be answered on recovery. A lost lease
-   * means another instance carries on. Anything else that throws is this conversation's alone: it
-   * is escalated, the bot keeps its status.
+   * A lost lease means another instance carries on. A store out of reach (restarting, a lock or
+   * statement past its bound) holds the bot's work until it answers again, then what it owes is
+   * recovered from it; either way what the task was answering stays owed. Anything else that
+   * throws is this conversation's alone: it is escalated, the bot keeps its status — unless the
+   * store itself fails, which is the platform's: SERVICE_INTERRUPTION, retried every minute.
    */
   private async guarded(
     runtime: Runtime,
@@ -317,6 +330,10 @@ export class Driver {
     } catch (caught) {
       let error = caught;
       if (this.closed) return;
+      // What this task took on was not answered, and stays owed: nothing here vouches for the
+      // conversation any more, so whatever comes next for it is recovered from the store first.
+      // Else a later message could be sent alone, and its answer's mark move past this one.
+      if (error instanceof LeaseLost || isStoreUnavailable(error)) this.taken.delete(conversationId);
       if (error instanceof LeaseLost) {
         this.deps.log.info(
           { botId: runtime.record.id, conversationId },
