@@ -194,15 +194,16 @@ export async function crashUnderLoad(store: TestStore, options: CrashLoadOptions
   }
 }
 
-function hash(text: string): number {
+/** A number in [0, 1) from the text: think times that repeat from run to run and on a redelivery. */
+export function hash(text: string): number {
   let h = 2166136261;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
   return (h >>> 0) / 4294967296;
 }
 
-const consumerTexts = (events: any[]) =>
+export const consumerTexts = (events: any[]) =>
   events.filter((e) => e.originator.role === 'CONSUMER' && e.type === 'TEXT').map((e) => e.text as string);
-const botTexts = (events: any[]) =>
+export const botTexts = (events: any[]) =>
   events
     .filter((e) => e.originator.role === 'BOT' && e.type === 'TEXT' && e.audience === 'ALL')
     .map((e) => e.text as string);
