@@ -675,9 +675,8 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     await Promise.all([...members.values()].map((m) => m.proc?.exited));
     if (o.logDir) {
       mkdirSync(o.logDir, { recursive: true });
-      started.forEach(({ name, proc }, i) =>
-        writeFileSync(join(o.logDir!, `${name}-${i + 1}.log`), `${proc.stdout()}\n--- stderr ---\n${proc.stderr()}`),
-      );
+      for (const [i, { name, proc }] of started.entries())
+        writeFileSync(join(o.logDir, `${name}-${i + 1}.log`), `${proc.stdout()}\n--- stderr ---\n${proc.stderr()}`);
       log(`instance logs in ${o.logDir}`);
     }
     await bot.stop();
