@@ -71,8 +71,14 @@ export const CONFORMANCE_CODES = {
   'contract-deviation': {
     title: 'Outside the contract',
     explanation:
-      'The answer passes botbridge (which accepts a few documented deviations LivePerson services send) but breaks the published Custom Endpoint contract, so a stricter connector may refuse it.',
+      'The answer passes botbridge’s parser but breaks the Custom Endpoint contract, so a stricter connector may refuse it.',
     fix: 'Send the shape the contract describes at the pointer shown.',
+  },
+  'contract-erratum': {
+    title: 'Accepted, not canonical',
+    explanation:
+      'botbridge accepts this form, which the published contract file and LivePerson’s platform disagree on (contracts/ERRATA.md), but it is not the canonical one: a connector that follows either to the letter may refuse it.',
+    fix: 'Send the canonical form named below (the SDK’s builders do).',
   },
   'auth-not-enforced': {
     title: 'Accepts a token it must refuse',
@@ -383,14 +389,17 @@ function answerCheck(
       explanation: parsed.errors.map((e) => e.message).join('; '),
     };
   const verdict = deps.contract.validate('PostEventResponse', reply.body);
-  const finding = verdict.errors[0] ?? verdict.deviations[0];
-  if (finding) {
-    const pointer = finding.split(' ')[0];
+  // Outside the contract fails; an erratum's other form (an object for metadata) only warns.
+  const findings = verdict.errors.length ? verdict.errors : verdict.deviations;
+  if (findings.length) {
+    const code = verdict.errors.length ? 'contract-deviation' : 'contract-erratum';
+    const pointer = findings[0].split(' ')[0];
     return {
       ...base,
-      code: 'contract-deviation',
+      code,
+      ...(verdict.errors.length ? {} : { outcome: 'warn' as const }),
       ...(pointer.startsWith('/') ? { pointer } : {}),
-      explanation: `${CONFORMANCE_CODES['contract-deviation'].explanation} ${[...verdict.errors, ...verdict.deviations].join('; ')}`,
+      explanation: `${CONFORMANCE_CODES[code].explanation} ${findings.join('; ')}`,
     };
   }
   return base;

@@ -31,13 +31,15 @@ import addFormats from 'ajv-formats';
  * - `TransferAction`, `CloseConversationAction`, `InvokeFunctionAction`, `ChangeTTRAction`: an
  *   ACTION item's `data`, on its own.
  *
- * Deviations accepted (each reported in `deviations`, never silently):
- * - `metadata` of TEXT / STRUCTURED_CONTENT as an array of objects (LivePerson's conversation
- *   metadata, e.g. `[{type: "ExternalId", id}]`, the form its reference service sends); the
- *   contract types it as an object.
+ * The errata of the published file (contracts/ERRATA.md) are applied here and nowhere else:
+ * - `metadata` of TEXT / STRUCTURED_CONTENT is a list of objects (LivePerson's conversation
+ *   metadata, e.g. `[{type: "ExternalId", id}]`): the canonical form, checked as the contract. The
+ *   file's own form, an object, is accepted and reported in `deviations` (the connector normalises
+ *   it to a one-item list).
  * - TRANSFER with both `skillName` and `agentId` (agent preferred, skill as fallback, as LivePerson
- *   documents and its reference service sends); the contract's oneOf admits one or the other.
- * - START / CLOSE_CONVERSATION events, as above.
+ *   documents and its reference service sends) is accepted and reported in `deviations`; the
+ *   file's oneOf admits one or the other.
+ * - START / CLOSE_CONVERSATION events, as above, reported in `deviations`.
  */
 export type ContractBodyName =
   | 'Conversation'
@@ -70,7 +72,7 @@ export interface ContractValidator {
 // ---- The shapes the contract describes, for code that builds or reads these bodies ----------
 
 export type MessageAudience = 'ALL' | 'AGENTS_AND_MANAGERS';
-/** LivePerson conversation metadata, e.g. `{type: 'ExternalId', id: '...'}`. */
+/** LivePerson conversation metadata: a list, e.g. `[{type: 'ExternalId', id: '...'}]`. */
 export type ConversationMetadata = Record<string, unknown>[];
 
 export interface TextItem {
@@ -242,11 +244,14 @@ export function createContractValidator(options: { path?: string } = {}): Contra
   // mode would refuse them, and the contract's own slip (`minItems` on an object) with them.
   const ajv = new Ajv({ allErrors: true, strict: false });
   addFormats.default(ajv);
+  // "strict": the contract as corrected by its errata, what a bot should send; "reconciled":
+  // also what the connector accepts beyond it, each such acceptance reported as a deviation.
+  const corrected = withMetadata(schemas, METADATA_LIST);
   ajv.addSchema({
     $id: STRICT_ID,
-    definitions: { ...withRefsTo(STRICT_ID, schemas), PostEventResponse: withRefsTo(STRICT_ID, postEventResponse) },
+    definitions: { ...withRefsTo(STRICT_ID, corrected), PostEventResponse: withRefsTo(STRICT_ID, postEventResponse) },
   });
-  const reconciled = reconcile(schemas);
+  const reconciled = withMetadata(schemas, { anyOf: [METADATA_LIST, { type: 'object' }] });
   ajv.addSchema({
     $id: RECONCILED_ID,
     definitions: {
@@ -294,9 +299,9 @@ export function createContractValidator(options: { path?: string } = {}): Contra
     }
     items?.forEach((item, index) => {
       if (!isObject(item) || !isObject(item.data)) return;
-      if ((item.type === 'TEXT' || item.type === 'STRUCTURED_CONTENT') && Array.isArray(item.data.metadata)) {
+      if ((item.type === 'TEXT' || item.type === 'STRUCTURED_CONTENT') && isObject(item.data.metadata)) {
         verdict.deviations.push(
-          `/response/${index}/data/metadata is an array (LivePerson conversation metadata); the contract types it as an object`,
+          `/response/${index}/data/metadata is an object; LivePerson's conversation metadata is a list of objects (contracts/ERRATA.md §1), so it is taken as a one-item list`,
         );
       }
       if (item.type === 'ACTION') validateAction(item.data, `/response/${index}/data`, verdict);
@@ -388,13 +393,15 @@ function withRefsTo<T>(id: string, schema: T): T {
   ) as T;
 }
 
-/** The contract with the metadata deviation applied (see the module comment). */
-function reconcile(schemas: Record<string, JsonObject>): Record<string, JsonObject> {
+/** LivePerson's conversation metadata: a list of objects (contracts/ERRATA.md §1). */
+const METADATA_LIST = { type: 'array', items: { type: 'object' } };
+
+/** The contract's schemas with TEXT's and STRUCTURED_CONTENT's `metadata` replaced (see the module comment). */
+function withMetadata(schemas: Record<string, JsonObject>, metadata: JsonObject): Record<string, JsonObject> {
   const copy = JSON.parse(JSON.stringify(schemas)) as Record<
     string,
     JsonObject & { properties: { data: { properties: JsonObject } } }
   >;
-  const metadata = { anyOf: [{ type: 'object' }, { type: 'array', items: { type: 'object' } }] };
   copy.Text.properties.data.properties.metadata = metadata;
   copy.StructuredContent.properties.data.properties.metadata = metadata;
   return copy;

@@ -4,7 +4,22 @@ import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
 import { TestBot, reply, text, type Answer, type Received } from '../helpers/test-bot.js';
 import { spawn } from 'node:child_process';
-import { createTokenVerifier } from '../../src/sdk/custom-endpoint/index.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  answer,
+  changeTtr,
+  createCustomEndpointService,
+  createRequestListener,
+  createStructuredContentValidator,
+  createTokenVerifier,
+  delay,
+  privateText,
+  quickReplies,
+  quickReply,
+  structuredContent,
+  text as sdkText,
+} from '../../src/sdk/custom-endpoint/index.js';
 import { closedPort } from '../helpers/net.js';
 import { createBot } from '../helpers/connector.js';
 
@@ -147,6 +162,40 @@ for (const kind of STORES) {
       }
     });
 
+    it('a service answering with every SDK builder, metadata included, passes with no failure and no warning', async () => {
+      const validator = createStructuredContentValidator();
+      const metadata = [{ type: 'ExternalId', id: 'order-42' }];
+      const service = createCustomEndpointService({
+        verifyToken: createTokenVerifier({ jwksUrl: `${running.url}/sentinel/well-known/jwks`, accounts: [acc] }),
+        handlers: {
+          event: {
+            START: () => answer(sdkText('Hello', { metadata })),
+            TEXT: () =>
+              answer(
+                { intents: [{ id: 'greeting', description: 'hello', confidenceScore: 0.9 }] },
+                sdkText('Hi there', { metadata, encodedMetadata: 'ZXhhbXBsZQ==' }),
+                privateText('a note for agents', { metadata }),
+                delay(1, { typing: false }),
+                structuredContent({ type: 'text', text: 'a card' }, { validator, metadata }),
+                quickReplies('Pick one', [quickReply('yes'), quickReply('no')], { validator, metadata }),
+                changeTtr('CUSTOM', 600),
+              ),
+            fallback: () => answer(sdkText('noted', { metadata })),
+          },
+        },
+      });
+      const server = createServer(createRequestListener(service));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const report = await check(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, 'sdk-builders');
+        assert.deepEqual(notPassing(report), [], JSON.stringify(report.checks.filter((c) => c.outcome !== 'pass')));
+        assert.equal(report.warnings, 0);
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    });
+
     it('a service that keeps every rule passes too (the test bots below break one each)', async () => {
       const bot = await conforming({});
       assert.deepEqual(notPassing(await check(bot.url, 'fine')), []);
@@ -166,12 +215,12 @@ for (const kind of STORES) {
         [{ id: 'auth-other-account', outcome: 'fail', code: 'auth-not-enforced' }],
       ],
       [
-        'sends metadata as an array',
+        'sends metadata as an object (the contract file’s form, an erratum)',
         {
           answer: (r) =>
-            saysHi(r) ? reply(text('hi', { metadata: [{ type: 'ExternalId', id: 'x' }] })) : reply(text('fine')),
+            saysHi(r) ? reply(text('hi', { metadata: { type: 'ExternalId', id: 'x' } })) : reply(text('fine')),
         },
-        [{ id: 'text', outcome: 'fail', code: 'contract-deviation' }],
+        [{ id: 'text', outcome: 'warn', code: 'contract-erratum' }],
       ],
       [
         'invokes a function with a lambdaUuid that is not a UUID',

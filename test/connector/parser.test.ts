@@ -259,12 +259,13 @@ describe('TEXT', () => {
     assert.equal(result.usable, true);
   });
 
-  it('metadata passes through as sent, array or object', () => {
+  it('metadata is a list of objects; the contract file’s object form becomes a one-item list (contracts/ERRATA.md)', () => {
     const asArray = [{ type: 'ExternalId', id: 'ABCD1234' }];
     const asObject = { campaign: 'spring' };
     const result = parse(respond(text('a', { metadata: asArray }), text('b', { metadata: asObject })));
+    assert.deepEqual(result.errors, []);
     assert.deepEqual(result.items[0], { kind: 'text', index: 0, text: 'a', audience: 'ALL', metadata: asArray });
-    assert.deepEqual(result.items[1], { kind: 'text', index: 1, text: 'b', audience: 'ALL', metadata: asObject });
+    assert.deepEqual(result.items[1], { kind: 'text', index: 1, text: 'b', audience: 'ALL', metadata: [asObject] });
   });
 
   it('null optional fields count as absent', () => {
@@ -298,7 +299,13 @@ describe('TEXT', () => {
       'metadata a string',
       text('a', { metadata: 'ExternalId' }),
       '/response/0/data/metadata',
-      /must be an array .* or an object, got "ExternalId"$/,
+      /must be a list of objects .*, got "ExternalId"$/,
+    ],
+    [
+      'metadata a list of strings',
+      text('a', { metadata: ['ExternalId'] }),
+      '/response/0/data/metadata',
+      /must be a list of objects .*, got an array of 1 item$/,
     ],
   ];
   for (const [name, item, path, message] of invalid) {

@@ -241,28 +241,37 @@ describe('contract module: events answer (PostEventResponse)', () => {
     );
   });
 
-  it('accepts LivePerson’s metadata arrays and skill+agent transfers, each reported as a deviation', () => {
+  it('metadata as a list is the canonical form (contracts/ERRATA.md): no deviation', () => {
     const verdict = contract.validate('PostEventResponse', {
       response: [
         { type: 'TEXT', data: { message: 'with metadata', metadata: [{ type: 'ExternalId', id: 'x-1' }] } },
+        { type: 'ACTION', data: { name: 'TRANSFER', parameters: { agentId: 'agent-7' } } },
+      ],
+      analytics: { intents },
+    });
+    assert.deepEqual(verdict, { ok: true, errors: [], deviations: [] });
+    // A list of anything but objects is outside the contract.
+    const numbers = contract.validate('PostEventResponse', {
+      response: [{ type: 'TEXT', data: { message: 'm', metadata: [1, 2] } }],
+      analytics: { intents },
+    });
+    assert.equal(numbers.ok, false);
+    assert.ok(numbers.errors.some((e) => e.startsWith('/response/0/data/metadata')), numbers.errors.join('\n'));
+  });
+
+  it('accepts the file’s metadata object and skill+agent transfers, each reported as a deviation', () => {
+    const verdict = contract.validate('PostEventResponse', {
+      response: [
+        { type: 'TEXT', data: { message: 'with metadata', metadata: { type: 'ExternalId', id: 'x-1' } } },
         { type: 'ACTION', data: { name: 'TRANSFER', parameters: { skillName: 'human', agentId: 'agent-7' } } },
       ],
       analytics: { intents },
     });
     assert.equal(verdict.ok, true, verdict.errors.join('\n'));
     assert.deepEqual(verdict.deviations, [
-      '/response/0/data/metadata is an array (LivePerson conversation metadata); the contract types it as an object',
+      "/response/0/data/metadata is an object; LivePerson's conversation metadata is a list of objects (contracts/ERRATA.md §1), so it is taken as a one-item list",
       "/response/1/data TRANSFER names both skillName and agentId (agent preferred, skill as fallback); the contract's TransferAction admits one or the other",
     ]);
-    // The contract's own forms pass with no deviation.
-    const plain = contract.validate('PostEventResponse', {
-      response: [
-        { type: 'TEXT', data: { message: 'm', metadata: { any: 'object' } } },
-        { type: 'ACTION', data: { name: 'TRANSFER', parameters: { agentId: 'agent-7' } } },
-      ],
-      analytics: { intents },
-    });
-    assert.deepEqual(plain, { ok: true, errors: [], deviations: [] });
   });
 });
 

@@ -229,8 +229,8 @@ describe('console: a new account set up end to end, without curl', () => {
   it('a service that breaks rules: the editor’s check lists the failures first, the offending JSON highlighted', async () => {
     const lax = await new TestBot().start();
     try {
-      // Answers anything, tokens or not, with metadata the contract types as an object.
-      lax.onEvent = () => reply(text('sure', { metadata: [{ type: 'ExternalId', id: 'x' }] }));
+      // Answers anything, tokens or not, with metadata as an object (the contract file's erratum).
+      lax.onEvent = () => reply(text('sure', { metadata: { type: 'ExternalId', id: 'x' } }));
       const created = await admin.post(`/admin/v1/accounts/${acc}/bots`, {
         name: 'Lax bot',
         conversationType: 'MESSAGING',
@@ -261,7 +261,8 @@ describe('console: a new account set up end to end, without curl', () => {
         .locator('.conformance-checks > [data-check="auth-no-token"] .error-code', { hasText: 'auth-not-enforced' })
         .waitFor();
       const textCheck = page.locator('.conformance-checks > [data-check="text"]');
-      await textCheck.locator('.error-code', { hasText: 'contract-deviation' }).waitFor();
+      await textCheck.locator('.error-code', { hasText: 'contract-erratum' }).waitFor();
+      assert.equal(await textCheck.getAttribute('data-outcome'), 'warn');
       await textCheck.locator('.json-hl').first().waitFor();
       await textCheck.scrollIntoViewIfNeeded();
       await shot('07-conformance-failures');

@@ -286,15 +286,16 @@ function parseMessageExtras(
   const extras: { metadata?: unknown; encodedMetadata?: string } = {};
   const { metadata, encodedMetadata } = data;
   if (metadata != null) {
-    // The contract says object; LivePerson's own examples send [{type: "ExternalId", id: …}].
-    if (!Array.isArray(metadata) && !isPlainObject(metadata)) {
+    // A list of objects (contracts/ERRATA.md §1); the published file's object is one item of it.
+    const list = isPlainObject(metadata) ? [metadata] : metadata;
+    if (!Array.isArray(list) || !list.every(isPlainObject)) {
       return refuse(
         bodyCode,
         [...at, 'data', 'metadata'],
-        `must be an array (like [{"type": "ExternalId", "id": "…"}]) or an object, got ${show(metadata)}`,
+        `must be a list of objects (like [{"type": "ExternalId", "id": "…"}]), got ${show(metadata)}`,
       );
     }
-    extras.metadata = metadata;
+    extras.metadata = list;
   }
   if (encodedMetadata != null) {
     const code = 'common-invalid-encoded-metadata';
