@@ -169,7 +169,9 @@ for (const kind of STORES) {
         verifyToken: createTokenVerifier({ jwksUrl: `${running.url}/sentinel/well-known/jwks`, accounts: [acc] }),
         handlers: {
           event: {
+            // biome-ignore lint/correctness/noComponentHookFactories: START is an event type, not a component
             START: () => answer(sdkText('Hello', { metadata })),
+            // biome-ignore lint/correctness/noComponentHookFactories: TEXT is an event type, not a component
             TEXT: () =>
               answer(
                 { intents: [{ id: 'greeting', description: 'hello', confidenceScore: 0.9 }] },

@@ -256,7 +256,10 @@ describe('contract module: events answer (PostEventResponse)', () => {
       analytics: { intents },
     });
     assert.equal(numbers.ok, false);
-    assert.ok(numbers.errors.some((e) => e.startsWith('/response/0/data/metadata')), numbers.errors.join('\n'));
+    assert.ok(
+      numbers.errors.some((e) => e.startsWith('/response/0/data/metadata')),
+      numbers.errors.join('\n'),
+    );
   });
 
   it('accepts the file’s metadata object and skill+agent transfers, each reported as a deviation', () => {
