@@ -41,7 +41,7 @@ import {
   type TestConversationOptions,
   type ConnectorDeps,
 } from './connector/index.js';
-import { ERROR_CODES } from './connector/parser/index.js';
+import { ERROR_CODES } from './connector/error-codes.js';
 import { createContractValidator, createStructuredContentValidator } from './contract/index.js';
 import { ProbeTokens } from './sentinel/probe-tokens.js';
 import { createSecretBox, loadSecretKey } from './util/secret-box.js';

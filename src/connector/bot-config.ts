@@ -1,7 +1,8 @@
 import { skillNameSchema } from '../http/schemas.js';
+import { ANSWER_LIMIT_RANGES, DEFAULT_ANSWER_LIMITS } from '../contract/index.js';
 import type { AnswerLimits, BotSettings, VendorSettings } from './types.js';
 
-export const DEFAULT_LIMITS: AnswerLimits = { maxResponseBytes: 2 * 1024 * 1024, maxItems: 50, maxDelaySeconds: 30 };
+export const DEFAULT_LIMITS: AnswerLimits = DEFAULT_ANSWER_LIMITS;
 
 export const MASKED_SECRET = '********';
 
@@ -96,9 +97,9 @@ const settingsProperties = {
   limits: {
     type: 'object',
     properties: {
-      maxResponseBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024 },
-      maxItems: { type: 'integer', minimum: 1, maximum: 1000 },
-      maxDelaySeconds: { type: 'integer', minimum: 1, maximum: 600 },
+      maxResponseBytes: { type: 'integer', ...ANSWER_LIMIT_RANGES.maxResponseBytes },
+      maxItems: { type: 'integer', ...ANSWER_LIMIT_RANGES.maxItems },
+      maxDelaySeconds: { type: 'integer', ...ANSWER_LIMIT_RANGES.maxDelaySeconds },
     },
     additionalProperties: false,
   },

@@ -7,13 +7,12 @@ import type { Directory } from '../platform/directory.js';
 import type { Conversation } from '../platform/types.js';
 import type { RowGuard } from '../store/index.js';
 import { clippedPointer, exceededJsonLimit } from '../util/json-bounds.js';
-import { ANSWER_SHAPE_LIMITS } from './parser/index.js';
 import { childrenOf } from '../ops/metrics.js';
 
 import { escalationPlan } from './escalation.js';
 import { carryOut, type ExecutionContext, type Remainder } from './executor.js';
 import type { FunctionResult } from './functions.js';
-import { parseBotResponse, type ParsedResponse } from './parser/index.js';
+import { ANSWER_SHAPE_LIMITS, parseBotResponse, type ParsedResponse } from '../contract/index.js';
 import type { StructuredContentValidator } from '../contract/index.js';
 import { conversationBody } from './requests.js';
 import type { Inbound, Runtime } from './runtime.js';

@@ -5,7 +5,7 @@ import type { RowGuard } from '../store/index.js';
 import { isDomainError } from '../errors.js';
 import type { FunctionResult } from './functions.js';
 
-/** The parser's output as the executor needs it (src/connector/parser defines the full types). */
+/** The parser's output as the executor needs it (src/contract/answer defines the full types). */
 export type ExecutableItem =
   | {
       kind: 'text';

@@ -41,14 +41,8 @@ export interface BotSettings {
   limits: AnswerLimits;
 }
 
-export interface AnswerLimits {
-  /** The body is read no further than this. */
-  maxResponseBytes: number;
-  /** Items in one `response` array. */
-  maxItems: number;
-  /** The DELAYs of one answer together: the conversation's other events wait behind them. */
-  maxDelaySeconds: number;
-}
+export type { AnswerLimits } from '../contract/index.js';
+import type { AnswerLimits } from '../contract/index.js';
 
 export interface VendorSettings {
   type: 'CUSTOM_ENDPOINT';
@@ -110,7 +104,7 @@ export interface Exchange {
   outcome: ExchangeOutcome;
 }
 
-/** What an error code means, for the person who wrote the bot's service (parser/error-codes.ts). */
+/** What an error code means, for the person who wrote the bot's service (error-codes.ts). */
 export interface ErrorCodeInfo {
   /** A few words for a badge or a list. */
   title: string;

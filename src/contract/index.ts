@@ -1,9 +1,25 @@
 /**
- * The vocabulary the connector, the Public API, the demo bot and the tests share: the Custom
- * Endpoint contract (the bodies botbridge and a bot exchange, and a validator compiled from the
- * published document) and LivePerson structured content (json-pollock's templates and the limits
- * on their size). It belongs to none of them, so it depends on none of them.
+ * The vocabulary the connector, the Public API, the demo bot, the SDK and the tests share: the
+ * Custom Endpoint contract (the bodies botbridge and a bot exchange, and a validator compiled from
+ * the published document), the rules an answer is held to (the parser, each field's rule, the
+ * limits) and LivePerson structured content (json-pollock's templates and the limits on their
+ * size). It belongs to none of them, so it depends on none of them.
  */
+export * from './limits.js';
+export { parseBotResponse } from './answer/parse.js';
+export { PARSER_ERROR_CODES, type ParserErrorCode } from './answer/codes.js';
+export type {
+  Audience,
+  ConversationType,
+  ParseContext,
+  ParseError,
+  ParsedAction,
+  ParsedIntent,
+  ParsedItem,
+  ParsedResponse,
+  TtrType,
+} from './answer/types.js';
+export * as answerRules from './answer/rules.js';
 export {
   createContractValidator,
   locateContract,

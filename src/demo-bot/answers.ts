@@ -5,7 +5,7 @@ import type {
   PostEventResponseBody,
   StandardTtr,
 } from '../contract/index.js';
-import type { MessagesCommand } from '../public-api/commands.js';
+import type { MessagesCommand } from '../contract/public-api.js';
 import {
   changeTtr,
   closeConversation,

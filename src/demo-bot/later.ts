@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { MessagesCommand } from '../public-api/commands.js';
+import type { MessagesCommand } from '../contract/public-api.js';
 import {
   createPublicApiClient,
   PublicApiCredentialsError,

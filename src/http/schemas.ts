@@ -1,6 +1,7 @@
 /** JSON-schema pieces shared by routes. */
 
 import { MAX_INT32 } from '../store/index.js';
+import { MAX_SKILL_NAME_LENGTH } from '../contract/index.js';
 import { errorBodySchema } from './errors.js';
 
 export const accountIdSchema = { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$' } as const;
@@ -20,7 +21,12 @@ export const conversationParams = {
 /** Names and logins may be any text but NUL, which PostgreSQL text cannot hold (a 500 otherwise). */
 export const NO_NUL = '^[^\\u0000]*$';
 
-export const skillNameSchema = { type: 'string', minLength: 1, maxLength: 255, pattern: NO_NUL } as const;
+export const skillNameSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: MAX_SKILL_NAME_LENGTH,
+  pattern: NO_NUL,
+} as const;
 
 /** A position in a conversation's log (`?after=`). */
 export const sequenceSchema = { type: 'integer', minimum: 0, maximum: MAX_INT32 } as const;

@@ -3,6 +3,7 @@ import type { Store } from '../store/index.js';
 import { isUniqueViolation } from '../store/index.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { MAX_INT32 } from '../store/index.js';
+import { MAX_SKILL_NAME_LENGTH } from '../contract/index.js';
 import { hashPassword, verifyPassword } from '../util/passwords.js';
 import type { Account, FunctionRegistration, Skill, User, UserType } from './types.js';
 
@@ -101,7 +102,7 @@ export class Directory {
    * and a bot's TRANSFER must not turn that into a failure of the store.
    */
   async findSkill(accountId: string, name: string): Promise<Skill | undefined> {
-    if (name.length > 255 || name.includes('\u0000')) return undefined;
+    if (name.length > MAX_SKILL_NAME_LENGTH || name.includes('\u0000')) return undefined;
     return this.db
       .selectFrom('skills')
       .select(['id', 'name'])

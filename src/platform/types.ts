@@ -1,18 +1,19 @@
 /** The conversation platform's own words, shared by its routes, the connector and the Public API. */
 
-export const CONVERSATION_TYPES = ['MESSAGING', 'CHAT'] as const;
-export type ConversationType = (typeof CONVERSATION_TYPES)[number];
+import { answerRules, type Audience, type ConversationType, type TtrType } from '../contract/index.js';
 
-export const TTR_TYPES = ['URGENT', 'NORMAL', 'PRIORITIZED', 'CUSTOM'] as const;
-export type TtrType = (typeof TTR_TYPES)[number];
+export const CONVERSATION_TYPES = ['MESSAGING', 'CHAT'] as const satisfies readonly ConversationType[];
+export type { Audience, ConversationType, TtrType };
+
+/** The contract's words for these (src/contract/answer/rules.ts). */
+export const TTR_TYPES = answerRules.TTR_TYPES;
 export interface Ttr {
   ttrType: TtrType;
   /** Seconds; only for CUSTOM. */
   value?: number;
 }
 
-export const AUDIENCES = ['ALL', 'AGENTS_AND_MANAGERS'] as const;
-export type Audience = (typeof AUDIENCES)[number];
+export const AUDIENCES = answerRules.AUDIENCES;
 
 export type Role = 'CONSUMER' | 'BOT' | 'AGENT' | 'SYSTEM';
 export interface Originator {

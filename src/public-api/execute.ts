@@ -16,7 +16,7 @@ import {
   type StructuredMessage,
   type TransferCommand,
   type TtrCommand,
-} from './commands.js';
+} from '../contract/public-api.js';
 import type { JobExecutor, RecordProgress } from './worker.js';
 
 /**

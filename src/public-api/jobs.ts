@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql, type Generated, type Kysely, type Migration } from 'kysely';
 import type { Dialect, MigrationDb, RowGuard, Store } from '../store/index.js';
 import { json, tablesOf } from '../store/index.js';
-import type { Action } from './commands.js';
+import type { Action } from '../contract/public-api.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'done', 'expired', 'failed'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];

@@ -24,7 +24,7 @@ import {
   type SdesCommand,
   type TransferCommand,
   type TtrCommand,
-} from './commands.js';
+} from '../contract/public-api.js';
 import type { JobStore } from './jobs.js';
 import type { CredentialAttempts } from '../sentinel/attempts.js';
 import type { StructuredContentValidator } from '../contract/index.js';

@@ -1,16 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { CONNECTOR_ERROR_CODES, ERROR_CODES, isErrorCode } from '../../src/connector/error-codes.js';
 import {
-  CONNECTOR_ERROR_CODES,
-  ERROR_CODES,
   MAX_ENCODED_METADATA_LENGTH,
   PARSER_ERROR_CODES,
-  isErrorCode,
+  createStructuredContentValidator,
   parseBotResponse,
   type ParseError,
   type ParsedResponse,
-} from '../../src/connector/parser/index.js';
-import { createStructuredContentValidator } from '../../src/contract/index.js';
+} from '../../src/contract/index.js';
 
 const validator = createStructuredContentValidator();
 /** Every code any test below produced: the catalogue must explain each, and each must be reachable. */
@@ -340,7 +338,7 @@ describe('private text (messageAudience AGENTS_AND_MANAGERS)', () => {
         code: 'common-invalid-private-text-body',
         path: '/response/0/data/messageAudience',
         index: 0,
-        message: /must be "ALL" or "AGENTS_AND_MANAGERS" \(case-sensitive\)/,
+        message: /must be one of "ALL", "AGENTS_AND_MANAGERS" \(case-sensitive\)/,
       });
       assert.deepEqual(
         result.items.map((i) => i.index),
@@ -644,7 +642,7 @@ describe('DELAY', () => {
     assert.equal(error.code, 'common-invalid-delay-body');
     assert.equal(error.path, '/response/2/data/seconds');
     assert.equal(error.index, 2);
-    assert.equal(error.message, 'response[2].data.seconds must be an integer >= 1, got 0');
+    assert.equal(error.message, 'response[2].data.seconds must be a whole number from 1 to 600, got 0');
   });
 
   const invalid: [string, unknown, string, RegExp][] = [
@@ -839,7 +837,7 @@ describe('ACTION', () => {
         refused(
           actionOf('CHANGE_TTR', { ttrType: 'CUSTOM', value }),
           '/response/1/data/parameters/value',
-          /must be a whole number of seconds >= 1/,
+          /must be a whole number from 1 to 999999999 \(seconds; a string of digits too\)/,
         );
       });
     }
@@ -971,7 +969,7 @@ describe('analytics.intents', () => {
     );
     assert.equal(
       result.errors[1]!.message,
-      'analytics.intents[2].confidenceScore must be a number between 0 and 1, got 1.2',
+      'analytics.intents[2].confidenceScore must be a number from 0 to 1, got 1.2',
     );
   });
 

@@ -14,7 +14,7 @@ import {
   laterReply,
   type DemoConversationState,
 } from '../../src/demo-bot/index.js';
-import { bodySchemas, checkMessages } from '../../src/public-api/commands.js';
+import { bodySchemas, checkMessages } from '../../src/contract/public-api.js';
 import { Ajv } from 'ajv';
 import { pollockSchemas } from './pollock.js';
 

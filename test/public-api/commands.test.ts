@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkLoginVersion, parseTtl } from '../../src/public-api/commands.js';
+import { checkLoginVersion, parseTtl } from '../../src/contract/public-api.js';
 
 describe('query checks', () => {
   it('ttl: default 30, whole seconds 10..120 only', () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createContractValidator, createStructuredContentValidator } from '../../src/contract/index.js';
-import { parseBotResponse } from '../../src/connector/parser/index.js';
+import { parseBotResponse } from '../../src/contract/index.js';
 import { DEFAULT_LIMITS as CONNECTOR_DEFAULT_LIMITS } from '../../src/connector/bot-config.js';
 import {
   answer,
@@ -177,12 +177,13 @@ describe('SDK builders: answer()', () => {
       () => answer({ conversationType: 'CHAT' }, quickReplies('Pick', [quickReply('Yes')], { validator })),
       {
         name: 'TypeError',
-        message: /^answer: response\[0\]\.data\.structuredContent\.quickReplies are for messaging conversations only/,
+        message:
+          /^answer: response\[0\]\.data\.structuredContent\.quickReplies cannot be sent: quick replies are supported on messaging conversations only/,
       },
     );
     assert.throws(() => answer({ conversationType: 'CHAT' }, text('Hi', { encodedMetadata: ENCODED })), {
       name: 'TypeError',
-      message: /^answer: response\[0\]\.data\.encodedMetadata is for messaging conversations only/,
+      message: /^answer: response\[0\]\.data\.encodedMetadata is supported on messaging conversations only/,
     });
   });
 
@@ -196,7 +197,7 @@ describe('SDK builders: answer()', () => {
     assert.equal(answer({ limits: { maxItems: 60 } }, ...many).response.length, 51);
     assert.throws(() => answer(text('a'), delay(20), delay(20)), {
       name: 'TypeError',
-      message: /^answer: response\[2\]\.data\.seconds makes the answer wait 40 s in all; the limit is 30 s/,
+      message: /^answer: response\[2\]\.data\.seconds would make this answer wait 40 s in all; the limit is 30 s/,
     });
     assert.equal(answer({ limits: { maxDelaySeconds: 60 } }, text('a'), delay(20), delay(20)).response.length, 3);
     assert.throws(() => answer(text('x'.repeat(3 * 1024 * 1024))), {
@@ -206,8 +207,12 @@ describe('SDK builders: answer()', () => {
   });
 
   const refused: [string, () => unknown, RegExp][] = [
-    ['nothing at all', () => answer(), /^answer: response holds no message or action/],
-    ['only a delay', () => answer(delay(1)), /^answer: response holds no message or action/],
+    ['nothing at all', () => answer(), /^answer: response is empty: there is no message or action to send/],
+    [
+      'only a delay',
+      () => answer(delay(1)),
+      /^answer: response holds no valid message or action \(a DELAY alone sends nothing\)/,
+    ],
     ['two actions', () => answer(transfer('human'), closeConversation()), /^answer: response\[1\] is a second ACTION/],
     [
       'a hand-built item the builders would refuse',
@@ -218,15 +223,6 @@ describe('SDK builders: answer()', () => {
       'a hand-built item of no type',
       () => answer({ type: 'AUDIO', data: {} } as unknown as BotResponseItem),
       /^answer: response\[0\]\.type must be one of "TEXT", "STRUCTURED_CONTENT", "DELAY", "ACTION", got "AUDIO"/,
-    ],
-    [
-      'a hand-built transfer with a stray parameter',
-      () =>
-        answer({
-          type: 'ACTION',
-          data: { name: 'TRANSFER', parameters: { skillName: 'human', queue: 'x' } },
-        } as unknown as BotResponseItem),
-      /^answer: response\[0\]\.data\.parameters\.queue is not a parameter of TRANSFER/,
     ],
     [
       'an intent with a confidence above 1',
@@ -259,7 +255,7 @@ describe('SDK builders: each invalid input throws a TypeError naming the field',
     [
       'metadata as an object',
       () => text('x', { metadata: { id: 1 } as never }),
-      /^text: metadata must be an array of objects \(like \[\{"type": "ExternalId", "id": "…"\}\]\), got an object/,
+      /^text: metadata must be a list of objects \(like \[\{"type": "ExternalId", "id": "…"\}\]\), got an object/,
     ],
     [
       'metadata holding a Date',
@@ -366,12 +362,12 @@ describe('SDK builders: each invalid input throws a TypeError naming the field',
     [
       'an unknown TTR',
       () => changeTtr('SOON' as never),
-      /^changeTtr: ttrType must be one of "URGENT", "NORMAL", "PRIORITIZED", "CUSTOM", got "SOON"/,
+      /^changeTtr: ttrType must be one of "URGENT", "NORMAL", "PRIORITIZED", "CUSTOM" \(case-sensitive\), got "SOON"/,
     ],
     [
       'a zero custom TTR',
       () => changeTtr('CUSTOM', 0),
-      /^changeTtr: seconds must be a whole number from 1 to 999999999, got 0/,
+      /^changeTtr: seconds must be a whole number from 1 to 999999999 \(seconds; a string of digits too\), got 0/,
     ],
     [
       'a custom TTR past 32 bits',

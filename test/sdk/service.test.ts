@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Agent } from 'undici';
 import { createContractValidator, createStructuredContentValidator } from '../../src/contract/index.js';
-import { parseBotResponse } from '../../src/connector/parser/index.js';
+import { parseBotResponse } from '../../src/contract/index.js';
 import { CustomEndpointClient } from '../../src/connector/vendor-client.js';
 import type { VendorCredentials } from '../../src/connector/types.js';
 import {
@@ -356,7 +356,10 @@ for (const [adapter, mount] of adapters) {
       const res = await http.post(`${conversationPath('c-chat')}/events`, textEvent('choices'));
       assert.equal(res.status, 500);
       assert.equal(res.body.error.code, 'internal');
-      assert.match(String(errors.at(-1)), /quickReplies are for messaging conversations only, and this one is CHAT/);
+      assert.match(
+        String(errors.at(-1)),
+        /quickReplies cannot be sent: quick replies are supported on messaging conversations only, and this is a CHAT conversation/,
+      );
     });
 
     it('refuses a streamed body once it passes the limit', async () => {

@@ -8,8 +8,8 @@ import type {
   SdesCommand,
   StructuredMessage,
   TtrCommand,
-} from '../../public-api/commands.js';
-import { parseTtl, TTL_MAX_SECONDS } from '../../public-api/commands.js';
+} from '../../contract/public-api.js';
+import { parseTtl, TTL_MAX_SECONDS } from '../../contract/public-api.js';
 import { readBounded } from '../../util/bounded-body.js';
 
 /**

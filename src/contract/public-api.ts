@@ -1,5 +1,6 @@
-import type { ConversationType, TtrType } from '../platform/types.js';
-import type { StructuredContentValidator, StructuredContentVerdict } from '../contract/index.js';
+import type { ConversationType, TtrType } from './answer/types.js';
+import { MAX_ENCODED_METADATA_LENGTH, MAX_TTR_SECONDS } from './limits.js';
+import type { StructuredContentValidator, StructuredContentVerdict } from './structured-content.js';
 
 /**
  * The five Public API commands in the page's words, their JSON schemas and the checks a schema
@@ -16,8 +17,7 @@ export const TTL_MAX_SECONDS = 120;
  * The pauses of one request add up to at most what a command may wait: a longer hold of the
  * conversation would only make the jobs behind it expire.
  */
-export const MAX_DELAY_SECONDS = 120;
-export const MAX_ENCODED_METADATA_LENGTH = 5000;
+export const MAX_PAUSE_SECONDS = 120;
 
 export interface Pause {
   delay: number;
@@ -89,7 +89,7 @@ const pauseSchema = {
     delay: {
       type: 'number',
       minimum: 0,
-      maximum: MAX_DELAY_SECONDS,
+      maximum: MAX_PAUSE_SECONDS,
       description: 'seconds to wait before the next message',
     },
     typing: { type: 'boolean', description: 'show the typing indicator while waiting (default true)' },
@@ -195,7 +195,7 @@ export const bodySchemas: Record<Action, object> = {
         type: ['integer', 'string'],
         pattern: '^0*[1-9][0-9]{0,8}$',
         minimum: 1,
-        maximum: 999_999_999,
+        maximum: MAX_TTR_SECONDS,
         description: 'seconds (string or number), required for CUSTOM',
       },
     },
@@ -237,8 +237,8 @@ export function checkMessages(
     const at = `messages[${i}]`;
     if (isPause(item)) {
       paused += item.delay;
-      if (paused > MAX_DELAY_SECONDS)
-        return invalid(`${at}: the pauses of one request add up to more than ${MAX_DELAY_SECONDS} seconds`);
+      if (paused > MAX_PAUSE_SECONDS)
+        return invalid(`${at}: the pauses of one request add up to more than ${MAX_PAUSE_SECONDS} seconds`);
       continue;
     }
     if (item.encodedMetadata !== undefined && type === 'CHAT')

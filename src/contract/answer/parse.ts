@@ -1,30 +1,47 @@
-import { TTR_TYPES, type Audience, type TtrType } from '../../platform/types.js';
-import type { ParserErrorCode } from './error-codes.js';
 import { fromPointer, isPlainObject, show, toLabel, toPointer, type Segment } from '../../util/json-location.js';
-import type { StructuredContentFinding, StructuredContentValidator } from '../../contract/index.js';
-import type { ParseContext, ParseError, ParsedAction, ParsedIntent, ParsedItem, ParsedResponse } from './types.js';
+import type { StructuredContentFinding, StructuredContentValidator } from '../structured-content.js';
+import { DEFAULT_ANSWER_LIMITS } from '../limits.js';
+import type { ParserErrorCode } from './codes.js';
+import {
+  ACTION_NAMES,
+  AUDIENCES,
+  ITEM_TYPES,
+  TTR_TYPES,
+  confidenceScore,
+  delaySeconds,
+  encodedMetadata as encodedMetadataRule,
+  functionPayload,
+  intentDescription,
+  intentId,
+  lambdaUuid as lambdaUuidRule,
+  listed,
+  metadataList,
+  nonEmptyString,
+  oneOf,
+  quickRepliesMessage,
+  skillName as skillNameRule,
+  trueOrFalse,
+  ttrSecondsOf,
+  ttrSeconds,
+  type Rule,
+} from './rules.js';
+import type {
+  Audience,
+  ParseContext,
+  ParseError,
+  ParsedAction,
+  ParsedIntent,
+  ParsedItem,
+  ParsedResponse,
+  TtrType,
+} from './types.js';
 
 /**
  * Turns the Custom Endpoint's answer to an event into what the connector sends, and says
  * precisely what was wrong with everything it leaves out. Pure: same body, same context, same
- * result; nothing is sent, logged or stored here.
+ * result; nothing is sent, logged or stored here. The rules for each field are rules.ts's, which
+ * the SDK's builders apply too.
  */
-
-export const MAX_ENCODED_METADATA_LENGTH = 5000;
-/** The bounds of an answer when the caller names none (a bot's own settings override them). */
-/**
- * Deeper than any valid answer can be (structured content has its own, tighter bound inside);
- * checked before anything recursive walks the answer. Its size is bounded by maxResponseBytes.
- */
-export const ANSWER_SHAPE_LIMITS = { maxDepth: 64, maxNodes: Number.MAX_SAFE_INTEGER };
-
-export const DEFAULT_ANSWER_LIMITS = { maxItems: 50, maxDelaySeconds: 30 };
-
-const ITEM_TYPES = ['TEXT', 'STRUCTURED_CONTENT', 'DELAY', 'ACTION'] as const;
-const ACTION_NAMES = ['TRANSFER', 'CLOSE_CONVERSATION', 'CHANGE_TTR', 'INVOKE_FUNCTION'] as const;
-/** Standard alphabet with padding: what LivePerson decodes. Line breaks and URL-safe "-_" are refused. */
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface Problem {
   code: ParserErrorCode;
@@ -37,6 +54,12 @@ type Checked<T> = { value: T; problems?: undefined } | { value?: undefined; prob
 const refuse = (code: ParserErrorCode, at: readonly Segment[], says: string): { problems: Problem[] } => ({
   problems: [{ code, at, says }],
 });
+
+/** The rule's verdict on `value` as a refusal at `at`, or undefined when it holds. */
+const broken = (code: ParserErrorCode, at: readonly Segment[], rule: Rule, value: unknown) => {
+  const says = rule(value);
+  return says === undefined ? undefined : refuse(code, at, says);
+};
 
 /**
  * `structuredContent` is the validator from `createStructuredContentValidator()` (src/contract),
@@ -101,8 +124,11 @@ export function parseBotResponse(
     const { type, data } = item;
     if (typeof type !== 'string') {
       report(
-        refuse('custom-endpoint-invalid-body', [...at, 'type'], `must be one of ${list(ITEM_TYPES)}, got ${show(type)}`)
-          .problems,
+        refuse(
+          'custom-endpoint-invalid-body',
+          [...at, 'type'],
+          `must be one of ${listed(ITEM_TYPES)}, got ${show(type)}`,
+        ).problems,
         index,
       );
       continue;
@@ -116,15 +142,21 @@ export function parseBotResponse(
         parsed = parseStructuredContent(data, at, index, context, structuredContent);
         break;
       case 'DELAY': {
-        const delay = parseDelay(data, at, index);
-        parsed = delay;
-        const seconds = delay.value?.kind === 'delay' ? delay.value.seconds : 0;
-        if (delayed + seconds > maxDelaySeconds) {
+        // Past the bot's limit says more than past the most any bot allows: checked first.
+        const seconds = isPlainObject(data) ? data.seconds : undefined;
+        if (
+          typeof seconds === 'number' &&
+          Number.isInteger(seconds) &&
+          seconds >= 1 &&
+          delayed + seconds > maxDelaySeconds
+        ) {
           const says = `would make this answer wait ${delayed + seconds} s in all; the limit is ${maxDelaySeconds} s (the bot's limits.maxDelaySeconds)`;
           parsed = refuse('common-delay-too-long', [...at, 'data', 'seconds'], says);
-        } else {
-          delayed += seconds;
+          break;
         }
+        const delay = parseDelay(data, at, index);
+        if (delay.value?.kind === 'delay') delayed += delay.value.seconds;
+        parsed = delay;
         break;
       }
       case 'ACTION':
@@ -143,7 +175,7 @@ export function parseBotResponse(
           refuse(
             'common-unknown-response-type',
             [...at, 'type'],
-            `must be one of ${list(ITEM_TYPES)}, got ${show(type)}${hint}`,
+            `must be one of ${listed(ITEM_TYPES)}, got ${show(type)}${hint}`,
           ).problems,
           index,
         );
@@ -204,16 +236,11 @@ function parseText(data: unknown, at: readonly Segment[], index: number, context
   const audience: unknown = data.messageAudience ?? 'ALL';
   // Anything but ALL reads as an attempt at a private text: better dropped than shown to the consumer.
   const code = audience === 'ALL' ? 'common-invalid-text-body' : 'common-invalid-private-text-body';
-  if (audience !== 'ALL' && audience !== 'AGENTS_AND_MANAGERS') {
-    return refuse(
-      code,
-      [...at, 'data', 'messageAudience'],
-      `must be "ALL" or "AGENTS_AND_MANAGERS" (case-sensitive), got ${show(audience)}`,
-    );
-  }
-  const text = data.message;
-  if (typeof text !== 'string' || !text.trim())
-    return refuse(code, [...at, 'data', 'message'], `must be a non-empty string, got ${show(text)}`);
+  const wrong =
+    broken(code, [...at, 'data', 'messageAudience'], oneOf(AUDIENCES), audience) ??
+    broken(code, [...at, 'data', 'message'], nonEmptyString, data.message);
+  if (wrong) return wrong;
+  const text = data.message as string;
   const extras = parseMessageExtras(data, at, code, context);
   if (extras.problems) return extras;
   return { value: { kind: 'text', index, text, audience: audience as Audience, ...extras.value } };
@@ -244,17 +271,12 @@ function parseStructuredContent(
     // Quick replies ride on a text message; anything else here (a card, say) would silently vanish.
     const strays = Object.keys(content).filter((key) => key !== 'quickReplies' && key !== 'message');
     if (strays.length) {
-      const says = `holds quick replies, so it may hold only "quickReplies" and "message", but also has ${list(strays)}`;
+      const says = `holds quick replies, so it may hold only "quickReplies" and "message", but also has ${listed(strays)}`;
       return refuse(code, contentAt, says);
     }
-    const text = content.message;
-    if (typeof text !== 'string' || !text.trim()) {
-      return refuse(
-        code,
-        [...contentAt, 'message'],
-        `must be a non-empty string (the text the quick replies answer), got ${show(text)}`,
-      );
-    }
+    const wrong = broken(code, [...contentAt, 'message'], quickRepliesMessage, content.message);
+    if (wrong) return wrong;
+    const text = content.message as string;
     const verdict = validator.validateQuickReplies(content.quickReplies);
     if (!verdict.ok) return { problems: fromFindings(code, [...contentAt, 'quickReplies'], verdict.errors) };
     value = { kind: 'quickReplies', index, text, quickReplies: content.quickReplies as object };
@@ -282,20 +304,15 @@ function parseMessageExtras(
   at: readonly Segment[],
   bodyCode: ParserErrorCode,
   context: ParseContext,
-): Checked<{ metadata?: unknown; encodedMetadata?: string }> {
-  const extras: { metadata?: unknown; encodedMetadata?: string } = {};
+): Checked<{ metadata?: Record<string, unknown>[]; encodedMetadata?: string }> {
+  const extras: { metadata?: Record<string, unknown>[]; encodedMetadata?: string } = {};
   const { metadata, encodedMetadata } = data;
   if (metadata != null) {
     // A list of objects (contracts/ERRATA.md §1); the published file's object is one item of it.
     const list = isPlainObject(metadata) ? [metadata] : metadata;
-    if (!Array.isArray(list) || !list.every(isPlainObject)) {
-      return refuse(
-        bodyCode,
-        [...at, 'data', 'metadata'],
-        `must be a list of objects (like [{"type": "ExternalId", "id": "…"}]), got ${show(metadata)}`,
-      );
-    }
-    extras.metadata = list;
+    const wrong = broken(bodyCode, [...at, 'data', 'metadata'], metadataList, list);
+    if (wrong) return wrong;
+    extras.metadata = list as Record<string, unknown>[];
   }
   if (encodedMetadata != null) {
     const code = 'common-invalid-encoded-metadata';
@@ -307,23 +324,9 @@ function parseMessageExtras(
         'is supported on messaging conversations only, and this is a CHAT conversation; the message was dropped',
       );
     }
-    if (typeof encodedMetadata !== 'string')
-      return refuse(code, where, `must be a base64 string, got ${show(encodedMetadata)}`);
-    if (encodedMetadata.length > MAX_ENCODED_METADATA_LENGTH) {
-      return refuse(
-        code,
-        where,
-        `must be at most ${MAX_ENCODED_METADATA_LENGTH} characters long, got ${encodedMetadata.length}`,
-      );
-    }
-    if (!encodedMetadata || !BASE64.test(encodedMetadata)) {
-      return refuse(
-        code,
-        where,
-        `must be base64 (A-Z, a-z, 0-9, "+", "/", padded with "="), got ${show(encodedMetadata)}`,
-      );
-    }
-    extras.encodedMetadata = encodedMetadata;
+    const wrong = broken(code, where, encodedMetadataRule, encodedMetadata);
+    if (wrong) return wrong;
+    extras.encodedMetadata = encodedMetadata as string;
   }
   return { value: extras };
 }
@@ -331,14 +334,12 @@ function parseMessageExtras(
 function parseDelay(data: unknown, at: readonly Segment[], index: number): Checked<ParsedItem> {
   const code = 'common-invalid-delay-body';
   if (!isPlainObject(data)) return refuse(code, [...at, 'data'], `must be an object with "seconds", got ${show(data)}`);
-  const { seconds } = data;
-  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < 1) {
-    return refuse(code, [...at, 'data', 'seconds'], `must be an integer >= 1, got ${show(seconds)}`);
-  }
   const typing = data.typing ?? true;
-  if (typeof typing !== 'boolean')
-    return refuse(code, [...at, 'data', 'typing'], `must be true or false, got ${show(typing)}`);
-  return { value: { kind: 'delay', index, seconds, typing } };
+  const wrong =
+    broken(code, [...at, 'data', 'seconds'], delaySeconds, data.seconds) ??
+    broken(code, [...at, 'data', 'typing'], trueOrFalse, typing);
+  if (wrong) return wrong;
+  return { value: { kind: 'delay', index, seconds: data.seconds as number, typing: typing as boolean } };
 }
 
 function parseAction(data: unknown, at: readonly Segment[], index: number): Checked<ParsedAction> {
@@ -346,13 +347,8 @@ function parseAction(data: unknown, at: readonly Segment[], index: number): Chec
   if (!isPlainObject(data))
     return refuse(code, [...at, 'data'], `must be an object with "name" and "parameters", got ${show(data)}`);
   const { name } = data;
-  if (!(ACTION_NAMES as readonly unknown[]).includes(name)) {
-    return refuse(
-      code,
-      [...at, 'data', 'name'],
-      `must be one of ${list(ACTION_NAMES)} (case-sensitive), got ${show(name)}`,
-    );
-  }
+  const unnamed = broken(code, [...at, 'data', 'name'], oneOf(ACTION_NAMES), name);
+  if (unnamed) return unnamed;
   const paramsAt = [...at, 'data', 'parameters'];
   // LivePerson documents CLOSE_CONVERSATION as having no required parameters.
   const params = data.parameters ?? (name === 'CLOSE_CONVERSATION' ? {} : undefined);
@@ -361,14 +357,15 @@ function parseAction(data: unknown, at: readonly Segment[], index: number): Chec
   switch (name as (typeof ACTION_NAMES)[number]) {
     case 'TRANSFER': {
       const transfer: ParsedAction & { name: 'TRANSFER' } = { name: 'TRANSFER', index };
-      for (const key of ['skillName', 'agentId'] as const) {
+      for (const [key, rule] of [
+        ['skillName', skillNameRule],
+        ['agentId', nonEmptyString],
+      ] as const) {
         const value = params[key];
         if (value == null) continue;
-        if (typeof value !== 'string' || !value.trim()) {
-          const note = key === 'skillName' ? ' (skill names are case-sensitive)' : '';
-          return refuse(code, [...paramsAt, key], `must be a non-empty string${note}, got ${show(value)}`);
-        }
-        transfer[key] = value;
+        const wrong = broken(code, [...paramsAt, key], rule, value);
+        if (wrong) return wrong;
+        transfer[key] = value as string;
       }
       if (transfer.skillName === undefined && transfer.agentId === undefined) {
         return refuse(code, paramsAt, 'must name a "skillName", an "agentId" (preferred agent) or both');
@@ -377,19 +374,14 @@ function parseAction(data: unknown, at: readonly Segment[], index: number): Chec
     }
     case 'CLOSE_CONVERSATION': {
       const withoutPcs = params.withoutPcs ?? false;
-      if (typeof withoutPcs !== 'boolean')
-        return refuse(code, [...paramsAt, 'withoutPcs'], `must be true or false, got ${show(withoutPcs)}`);
-      return { value: { name: 'CLOSE_CONVERSATION', index, withoutPcs } };
+      const wrong = broken(code, [...paramsAt, 'withoutPcs'], trueOrFalse, withoutPcs);
+      if (wrong) return wrong;
+      return { value: { name: 'CLOSE_CONVERSATION', index, withoutPcs: withoutPcs as boolean } };
     }
     case 'CHANGE_TTR': {
       const { ttrType } = params;
-      if (!(TTR_TYPES as readonly unknown[]).includes(ttrType)) {
-        return refuse(
-          code,
-          [...paramsAt, 'ttrType'],
-          `must be one of ${list(TTR_TYPES)} (case-sensitive), got ${show(ttrType)}`,
-        );
-      }
+      const wrong = broken(code, [...paramsAt, 'ttrType'], oneOf(TTR_TYPES), ttrType);
+      if (wrong) return wrong;
       if (ttrType !== 'CUSTOM') return { value: { name: 'CHANGE_TTR', index, ttrType: ttrType as TtrType } };
       const raw = params.value;
       if (raw == null)
@@ -399,36 +391,27 @@ function parseAction(data: unknown, at: readonly Segment[], index: number): Chec
           'is required when ttrType is "CUSTOM": the time to response in seconds',
         );
       // LivePerson's examples send "10"; numbers are accepted too. Nothing looser ("1e3", " 10").
-      const seconds =
-        typeof raw === 'number' ? raw : typeof raw === 'string' && /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
-      if (!Number.isInteger(seconds) || seconds < 1) {
-        return refuse(
-          code,
-          [...paramsAt, 'value'],
-          `must be a whole number of seconds >= 1, as a number or a string of digits, got ${show(raw)}`,
-        );
-      }
+      const seconds = ttrSecondsOf(raw);
+      if (seconds === undefined) return refuse(code, [...paramsAt, 'value'], ttrSeconds(raw)!);
       return { value: { name: 'CHANGE_TTR', index, ttrType: 'CUSTOM', value: seconds } };
     }
     case 'INVOKE_FUNCTION': {
       const { lambdaUuid, payload } = params;
-      if (typeof lambdaUuid !== 'string' || !UUID.test(lambdaUuid)) {
-        return refuse(
-          code,
-          [...paramsAt, 'lambdaUuid'],
-          `must be the function's UUID (like "4f9c233a-e7e6-4af3-b680-59ba20ab8962"), got ${show(lambdaUuid)}`,
-        );
-      }
-      if (!isPlainObject(payload))
-        return refuse(
-          code,
-          [...paramsAt, 'payload'],
-          `must be an object (passed to the function), got ${show(payload)}`,
-        );
       const failOnError = params.failOnError ?? false;
-      if (typeof failOnError !== 'boolean')
-        return refuse(code, [...paramsAt, 'failOnError'], `must be true or false, got ${show(failOnError)}`);
-      return { value: { name: 'INVOKE_FUNCTION', index, lambdaUuid, payload, failOnError } };
+      const wrong =
+        broken(code, [...paramsAt, 'lambdaUuid'], lambdaUuidRule, lambdaUuid) ??
+        broken(code, [...paramsAt, 'payload'], functionPayload, payload) ??
+        broken(code, [...paramsAt, 'failOnError'], trueOrFalse, failOnError);
+      if (wrong) return wrong;
+      return {
+        value: {
+          name: 'INVOKE_FUNCTION',
+          index,
+          lambdaUuid: lambdaUuid as string,
+          payload: payload as object,
+          failOnError: failOnError as boolean,
+        },
+      };
     }
   }
 }
@@ -457,27 +440,16 @@ function parseIntents(analytics: unknown, report: (problems: readonly Problem[])
       );
       continue;
     }
-    const { id, description, confidenceScore } = intent;
-    if (typeof id !== 'string' || !/^\S+$/.test(id)) {
-      report(refuse(code, [...at, 'id'], `must be a non-empty string without whitespace, got ${show(id)}`).problems);
+    const wrong =
+      broken(code, [...at, 'id'], intentId, intent.id) ??
+      broken(code, [...at, 'description'], intentDescription, intent.description) ??
+      broken(code, [...at, 'confidenceScore'], confidenceScore, intent.confidenceScore);
+    if (wrong) {
+      report(wrong.problems);
       continue;
     }
-    if (typeof description !== 'string') {
-      report(refuse(code, [...at, 'description'], `must be a string, got ${show(description)}`).problems);
-      continue;
-    }
-    if (typeof confidenceScore !== 'number' || !(confidenceScore >= 0 && confidenceScore <= 1)) {
-      report(
-        refuse(code, [...at, 'confidenceScore'], `must be a number between 0 and 1, got ${show(confidenceScore)}`)
-          .problems,
-      );
-      continue;
-    }
-    parsed.push({ id, description, confidenceScore });
+    const { id, description, confidenceScore: score } = intent as unknown as ParsedIntent;
+    parsed.push({ id, description, confidenceScore: score });
   }
   return parsed;
-}
-
-function list(values: readonly string[]): string {
-  return values.map((v) => JSON.stringify(v)).join(', ');
 }

@@ -1,23 +1,41 @@
-import type { Audience, ConversationType, TtrType } from '../../platform/types.js';
-import type { ParserErrorCode } from './error-codes.js';
+import type { AnswerLimits } from '../limits.js';
+import type { ParserErrorCode } from './codes.js';
+import type { AUDIENCES, TTR_TYPES } from './rules.js';
+
+export type ConversationType = 'MESSAGING' | 'CHAT';
+export type Audience = (typeof AUDIENCES)[number];
+export type TtrType = (typeof TTR_TYPES)[number];
 
 /** What the parser needs to know about the conversation the response is for. */
 export interface ParseContext {
   conversationType: ConversationType;
-  /** The bot's bounds on one answer (defaults: 50 items, 30 s of DELAY in all). */
-  limits?: { maxItems: number; maxDelaySeconds: number };
+  /** The bot's bounds on one answer (DEFAULT_ANSWER_LIMITS unless given). */
+  limits?: Pick<AnswerLimits, 'maxItems' | 'maxDelaySeconds'>;
 }
 
 /** `index` is the item's position in the raw `response` array, for logs and the tester. */
 export type ParsedItem =
-  | { kind: 'text'; index: number; text: string; audience: Audience; metadata?: unknown; encodedMetadata?: string }
-  | { kind: 'structured'; index: number; content: object; metadata?: unknown; encodedMetadata?: string }
+  | {
+      kind: 'text';
+      index: number;
+      text: string;
+      audience: Audience;
+      metadata?: Record<string, unknown>[];
+      encodedMetadata?: string;
+    }
+  | {
+      kind: 'structured';
+      index: number;
+      content: object;
+      metadata?: Record<string, unknown>[];
+      encodedMetadata?: string;
+    }
   | {
       kind: 'quickReplies';
       index: number;
       text: string;
       quickReplies: object;
-      metadata?: unknown;
+      metadata?: Record<string, unknown>[];
       encodedMetadata?: string;
     }
   | { kind: 'delay'; index: number; seconds: number; typing: boolean };

@@ -9,29 +9,10 @@
  * the same pattern under `common-`. The `vendor-*` and remaining codes are the connector's own.
  */
 
-import { RICH_CONTENT_LIMITS } from '../../contract/index.js';
+import { PARSER_ERROR_CODES, RICH_CONTENT_LIMITS, type ParserErrorCode } from '../contract/index.js';
+import type { ErrorCodeInfo } from './types.js';
 
-import type { ErrorCodeInfo } from '../types.js';
-
-/** Codes `parseBotResponse` emits. */
-export const PARSER_ERROR_CODES = [
-  'common-invalid-ai-vendor-response',
-  'common-invalid-parsed-response',
-  'custom-endpoint-invalid-body',
-  'common-unknown-response-type',
-  'common-invalid-text-body',
-  'common-invalid-private-text-body',
-  'common-invalid-structured-content-body',
-  'common-no-quick-replies-support-chat',
-  'common-invalid-encoded-metadata',
-  'common-invalid-delay-body',
-  'common-delay-too-long',
-  'common-too-many-items',
-  'common-invalid-action-body',
-  'common-multiple-actions',
-  'common-invalid-intent',
-] as const;
-export type ParserErrorCode = (typeof PARSER_ERROR_CODES)[number];
+export { PARSER_ERROR_CODES, type ParserErrorCode };
 
 /** Codes the connector emits around the call to the bot's service and when carrying out actions. */
 export const CONNECTOR_ERROR_CODES = [
