@@ -1,8 +1,7 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { bearerOf } from './server.js';
-import { forbidden, unauthorized } from '../errors.js';
-import type { SessionClaims, SessionKind, SessionTokens } from '../sentinel/tokens.js';
+import { unauthorized } from '../errors.js';
 
 /**
  * Whether the route takes its bearer from `?token=` as well: stream routes only, since browsers
@@ -21,23 +20,4 @@ export function adminGuard(adminToken: string) {
     const given = createHash('sha256').update(token).digest();
     if (!timingSafeEqual(given, expected)) throw unauthorized('invalid admin token');
   };
-}
-
-/**
- * Verifies a session bearer of the given kind for the account in the path. A token of another
- * account answers 403 without touching that account's data.
- */
-export async function requireSession(
-  sessions: SessionTokens,
-  request: FastifyRequest,
-  kind: SessionKind,
-  accountId: string,
-  allowQueryToken = false,
-): Promise<SessionClaims> {
-  const token = bearerOf(request, allowQueryToken);
-  if (!token) throw unauthorized();
-  const { claims, reason } = await sessions.verify(token, kind);
-  if (!claims) throw unauthorized(reason === 'expired' ? 'bearer token expired' : 'invalid bearer token');
-  if (claims.accountId !== accountId) throw forbidden('token does not belong to this account');
-  return claims;
 }

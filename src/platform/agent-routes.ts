@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { requireSession, tokenInQuery } from '../http/auth.js';
+import { tokenInQuery } from '../http/auth.js';
+import { requireSession } from '../sentinel/require-session.js';
 import { forbidden, unauthorized } from '../errors.js';
 import { errorBodySchema } from '../http/errors.js';
 import {

@@ -1,6 +1,7 @@
 import { MAX_INT32 } from '../store/index.js';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { requireSession, tokenInQuery } from '../http/auth.js';
+import { tokenInQuery } from '../http/auth.js';
+import { requireSession } from '../sentinel/require-session.js';
 import { forbidden, invalid as badRequest } from '../errors.js';
 import {
   accountParams,
