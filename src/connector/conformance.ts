@@ -242,8 +242,11 @@ export async function checkConformance(subject: ConformanceSubject, deps: Confor
     add(reply.status >= 200 && reply.status < 300 ? base : { ...base, ...transportFinding(reply) });
   }
 
+  // Each event its own log entry, as in a real conversation: a service that keeps what it
+  // answered by sequence (the SDK does) must not take the next one for a redelivery.
+  let sequence = 1;
   const consumerEvent = (text?: string, content?: unknown): ConversationEvent => ({
-    sequence: 1,
+    sequence: ++sequence,
     serverTimestamp: Date.now(),
     originator: { role: 'CONSUMER' },
     type: content === undefined ? 'TEXT' : 'RICH_CONTENT',
@@ -252,7 +255,7 @@ export async function checkConformance(subject: ConformanceSubject, deps: Confor
     ...(content !== undefined ? { content } : {}),
   });
   const events: Array<[string, string, unknown]> = [
-    ['start', 'START event', startEventBody(conversation)],
+    ['start', 'START event', startEventBody(conversation, 1)],
     ['text', 'TEXT event', consumerEventBody(conversation, [consumerEvent('hi')])],
     [
       'rich-content',
@@ -270,7 +273,7 @@ export async function checkConformance(subject: ConformanceSubject, deps: Confor
   }
   {
     const url = `${conversationPath(conversation.conversationId)}/events`;
-    const body = closeEventBody({ ...conversation, status: 'CLOSED', closeReason: 'CONSUMER' });
+    const body = closeEventBody({ ...conversation, status: 'CLOSED', closeReason: 'CONSUMER' }, ++sequence);
     const reply = await call('POST', url, token, body);
     const base = {
       id: 'close',

@@ -124,7 +124,7 @@ export class Driver {
           const inbound: Inbound = {
             eventType: 'CLOSE_CONVERSATION',
             upTo: conversation.lastSequence,
-            body: (c) => closeEventBody(c),
+            body: (c) => closeEventBody(c, conversation.lastSequence),
           };
           this.inLane(conversationId, () => this.exchange(holder, conversationId, inbound));
         }
@@ -208,7 +208,7 @@ export class Driver {
     await this.deps.exchanges.run(runtime, conversationId, {
       eventType: 'START',
       upTo: assigned,
-      body: (c) => startEventBody(c, last),
+      body: (c) => startEventBody(c, assigned, last),
     });
   }
 

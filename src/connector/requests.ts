@@ -87,14 +87,23 @@ function textOf(event: ConversationEvent): string {
   return event.text ?? '';
 }
 
-/** The welcome event; `lastConsumerMessage` when the bot got the conversation after the consumer spoke. */
-export function startEventBody(conversation: Conversation, lastConsumerMessage?: string): LifecycleEventBody {
+/**
+ * The welcome event; `lastConsumerMessage` when the bot got the conversation after the consumer
+ * spoke. `sequence` is the log entry it answers (the assignment), as a message's is: a retry
+ * carries the same one, so a service can tell a redelivery from a second welcome.
+ */
+export function startEventBody(
+  conversation: Conversation,
+  sequence: number,
+  lastConsumerMessage?: string,
+): LifecycleEventBody {
   return {
     type: 'START',
     source: 'CONVERSATION',
     data: {},
     context: {
       lpEvent: {
+        sequence,
         conversationId: conversation.conversationId,
         dialogId: conversation.conversationId,
         ...(lastConsumerMessage !== undefined ? { lastConsumerMessage } : {}),
@@ -103,13 +112,15 @@ export function startEventBody(conversation: Conversation, lastConsumerMessage?:
   };
 }
 
-export function closeEventBody(conversation: Conversation): LifecycleEventBody {
+/** The survey bot's close event; `sequence` is the close's log entry (see startEventBody). */
+export function closeEventBody(conversation: Conversation, sequence: number): LifecycleEventBody {
   return {
     type: 'CLOSE_CONVERSATION',
     source: 'CONVERSATION',
     data: {},
     context: {
       lpEvent: {
+        sequence,
         conversationId: conversation.conversationId,
         dialogId: conversation.conversationId,
         closeReason: conversation.closeReason,

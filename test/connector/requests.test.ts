@@ -81,9 +81,9 @@ describe('request bodies against the contract', () => {
 
   it('START (with and without the last consumer message) and CLOSE_CONVERSATION: the envelope, as a deviation', () => {
     const bodies = [
-      startEventBody(conversation),
-      startEventBody(conversation, 'are you there?'),
-      closeEventBody({ ...conversation, status: 'CLOSED', closeReason: 'CONSUMER' }),
+      startEventBody(conversation, 3),
+      startEventBody(conversation, 3, 'are you there?'),
+      closeEventBody({ ...conversation, status: 'CLOSED', closeReason: 'CONSUMER' }, 9),
     ];
     for (const body of bodies) {
       const verdict = contract.validate('ConversationChange', body);

@@ -63,11 +63,13 @@ const conversationBody = (type: 'MESSAGING' | 'CHAT' = 'MESSAGING') => ({
     visitor: { sharkVisitorId: 'v-1', sharkSessionId: 's-1' },
   },
 });
+/** Each a new log entry, as the connector numbers them (the SDK answers a repeated one from memory). */
+let sequences = 0;
 const textEvent = (message: string) => ({
   type: 'TEXT',
   source: 'CONSUMER',
   data: { message },
-  context: { lpEvent: { sequence: 1 } },
+  context: { lpEvent: { sequence: ++sequences } },
 });
 
 for (const kind of STORES) {

@@ -44,11 +44,13 @@ const conversationBody = (type: 'MESSAGING' | 'CHAT' = 'MESSAGING') => ({
   sdes: { unauthenticatedSdes: { customerInfo: { type: 'ctmrinfo', info: { customerId: 'c-42' } } } },
   context: { type, skillId: 7, engagementId: 1234, visitor: { sharkVisitorId: 'v-1' } },
 });
-const textEvent = (message: string) => ({
+/** Each a new log entry unless `sequence` says it is a redelivery of one. */
+let sequences = 0;
+const textEvent = (message: string, sequence = ++sequences) => ({
   type: 'TEXT',
   source: 'CONSUMER',
   data: { message },
-  context: { lpEvent: { sequence: 1 } },
+  context: { lpEvent: { sequence } },
 });
 const startEvent = { type: 'START', source: 'CONVERSATION', data: {}, context: { lpEvent: {} } };
 
@@ -475,6 +477,47 @@ describe('SDK service with SqliteSessions: a restarted bot service keeps its con
       assert.equal(res.status, 200);
       assert.equal(res.body.response[0].data.message, 'Turn 2 for c-42 of acme on skill 7: two');
       assert.equal((await afterRestart.post(`${conversationPath('c-unknown')}/events`, textEvent('x'))).status, 404);
+    } finally {
+      await second.close();
+      secondSessions.close();
+    }
+  });
+
+  it('a redelivered event (same type and sequence) gets the answer it got before, and the handler is not called again, across a restart', async () => {
+    const file = join(dir, 'redeliveries.sqlite');
+    const firstSessions = new SqliteSessions<Dialog>(file);
+    const first = await adapters[0]![1](testBot({ jwksUrl: jwks.url, sessions: firstSessions }));
+    const events = `${conversationPath('c-again')}/events`;
+    const one = textEvent('one', 41);
+    let answerToOne: unknown;
+    try {
+      const bot = client(first.base, acme);
+      assert.equal((await bot.put(conversationPath('c-again'), conversationBody())).status, 200);
+      answerToOne = (await bot.post(events, one)).body;
+      assert.match((answerToOne as any).response[0].data.message, /^Turn 1 /);
+      // The connector retries an event whose answer it did not get: the same body, the same sequence.
+      assert.deepEqual((await bot.post(events, one)).body, answerToOne);
+    } finally {
+      await first.close();
+      firstSessions.close();
+    }
+
+    const secondSessions = new SqliteSessions<Dialog>(file);
+    const second = await adapters[1]![1](testBot({ jwksUrl: jwks.url, sessions: secondSessions }));
+    try {
+      const bot = client(second.base, acme);
+      assert.deepEqual((await bot.post(events, one)).body, answerToOne, 'redelivered after the restart');
+      // The same words as a new log entry are a new event; the turn count shows the handler ran twice in all.
+      const next = await bot.post(events, textEvent('one', 42));
+      assert.equal(next.body.response[0].data.message, 'Turn 2 for c-42 of acme on skill 7: one');
+      // Another type with the same sequence is another event.
+      const other = await bot.post(events, {
+        ...one,
+        type: 'RICH_CONTENT',
+        data: { content: { type: 'text', text: 'x' }, context: {} },
+      });
+      assert.equal(other.status, 200);
+      assert.equal(other.body.response[0].data.message, 'Got a RICH_CONTENT event');
     } finally {
       await second.close();
       secondSessions.close();

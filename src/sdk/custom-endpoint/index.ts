@@ -44,6 +44,7 @@ export {
 } from './verify.js';
 export {
   MemorySessions,
+  type AnsweredEvent,
   type MemorySessionsOptions,
   type Session,
   type SessionKey,

@@ -265,6 +265,10 @@ export function createCustomEndpointService<State = Record<string, unknown>>(
               'conversation-not-found',
               `conversation '${key.conversationId}' does not exist on bot '${key.botId}' (${key.environment}); create it with PUT first`,
             );
+          // A redelivery of an event already answered: the same answer, the handler not called again.
+          const identity = eventIdentity(event);
+          const before = identity === undefined ? undefined : session.answered?.find((a) => a.event === identity);
+          if (before) return { status: 200, body: before.answer };
           const handler = (handlers.event[event.type] ?? handlers.event.fallback) as EventHandler<
             ConversationEventBody,
             State
@@ -285,7 +289,11 @@ export function createCustomEndpointService<State = Record<string, unknown>>(
             }
           }
           // Saved only once the answer is known good: a failed event leaves the state as it was.
-          await sessions.set(key, { ...session, updatedAt: now() });
+          const answered =
+            identity === undefined
+              ? session.answered
+              : [...(session.answered ?? []), { event: identity, answer }].slice(-ANSWERS_KEPT);
+          await sessions.set(key, { ...session, updatedAt: now(), ...(answered ? { answered } : {}) });
           return { status: 200, body: answer };
         });
       }
@@ -320,6 +328,18 @@ export function createCustomEndpointService<State = Record<string, unknown>>(
       }
     },
   };
+}
+
+/**
+ * How many answered events a session keeps for redeliveries: the connector sends a
+ * conversation's events one at a time and retries only the one in flight, so a few suffice.
+ */
+const ANSWERS_KEPT = 8;
+
+/** An event's identity across retries: its type and log sequence (undefined when it has none). */
+function eventIdentity(event: ConversationEventBody): string | undefined {
+  const sequence = (event.context?.lpEvent as { sequence?: unknown } | undefined)?.sequence;
+  return typeof sequence === 'number' && Number.isInteger(sequence) ? `${event.type}#${sequence}` : undefined;
 }
 
 /** A handler's answer the connector would refuse; reported to onError and answered 500. */

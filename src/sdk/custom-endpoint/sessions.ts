@@ -1,4 +1,4 @@
-import type { ConversationBody } from './types.js';
+import type { ConversationBody, PostEventResponseBody } from './types.js';
 
 /**
  * What a Custom Endpoint service keeps of each conversation between calls: what the connector
@@ -24,6 +24,18 @@ export interface Session<State = Record<string, unknown>> {
   createdAt: number;
   /** Milliseconds since the epoch; sessions idle for longer than a store's `idleMs` are forgotten. */
   updatedAt: number;
+  /**
+   * The last events answered, by identity (their type and log sequence), with the answer sent:
+   * a redelivery (the connector retries with the same identity) gets that answer again, and the
+   * handler is not called twice. Kept by the service; a handler need not touch it.
+   */
+  answered?: AnsweredEvent[];
+}
+
+export interface AnsweredEvent {
+  /** `TEXT#42`: the event's type and `context.lpEvent.sequence`. */
+  event: string;
+  answer: PostEventResponseBody;
 }
 
 /**
