@@ -43,7 +43,7 @@ import {
 } from './connector/index.js';
 import { ERROR_CODES } from './connector/error-codes.js';
 import { createContractValidator, createStructuredContentValidator } from './contract/index.js';
-import { ProbeTokens } from './sentinel/probe-tokens.js';
+import { ProbeTokens, sentinelTokenSource } from './sentinel/probe-tokens.js';
 import { createSecretBox, loadSecretKey } from './util/secret-box.js';
 import { makePrivateDataDir } from './util/private-files.js';
 import { demoBot, DEMO_BOT_PREFIX } from './demo-bot/index.js';
@@ -265,7 +265,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       tests,
       sessions,
       errorCodes: ERROR_CODES,
-      probeTokens: (app) => new ProbeTokens(keys, apps, app),
+      probeTokens: (app) => new ProbeTokens(sentinelTokenSource(keys, apps, app), app),
     });
   };
   await server.register(adminScope, { prefix: '/admin/v1' });

@@ -1,6 +1,7 @@
 import type { App } from './app.js';
 import type { Db } from './store/index.js';
 import { randomSecret } from './util/passwords.js';
+import { CUSTOM_ENDPOINT_SCOPE } from './contract/index.js';
 import type { SecretBox } from './util/secret-box.js';
 import { DEMO_BOT_ID, DEMO_BOT_PREFIX, type PublicApiLogin } from './demo-bot/index.js';
 
@@ -75,7 +76,7 @@ export async function seedDemoAccount(app: App): Promise<DemoAccount | undefined
   await app.demoBotLogins.save(accountId, publicApi);
   const installation = await app.apps.install(accountId, {
     name: 'Demo bot connector',
-    scope: 'thirdpartybots.customendpoint.bot',
+    scope: CUSTOM_ENDPOINT_SCOPE,
   });
   const baseUrl = `http://${app.publicHost()}${DEMO_BOT_PREFIX}`;
   const bot = await app.connector.create(accountId, {

@@ -62,6 +62,11 @@ const conformanceReportSchema = {
           explanation: { type: 'string' },
           fix: { type: 'string' },
           pointer: { type: 'string', description: 'JSON pointer into the response body' },
+          pointers: {
+            type: 'array',
+            items: { type: 'string' },
+            description: 'Every JSON pointer of the finding, when there is more than one (the first is `pointer`)',
+          },
           request: anyJson('What was sent: method, url, body, and the probe token for auth checks'),
           response: anyJson('What came back: status and body'),
           ms: { type: 'number' },

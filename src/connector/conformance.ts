@@ -28,6 +28,8 @@ export interface ConformanceCheck {
   fix?: string;
   /** JSON pointer into the response body, where the finding is. */
   pointer?: string;
+  /** Every spot, when the finding has more than one (`pointer` is the first). */
+  pointers?: string[];
   request?: { method: string; url: string; body?: unknown; token?: string };
   response?: { status: number; body: unknown };
   ms: number;
@@ -98,6 +100,11 @@ export const CONFORMANCE_CODES = {
     explanation:
       'The call took more than half of the bot’s timeout: under load it will reach the timeout, and the conversation escalates.',
     fix: 'Answer sooner: defer slow work (answer with a holding text and send the real reply later through the Public API) or raise the bot’s timeout.',
+  },
+  'invalid-environments': {
+    title: 'Environments outside the contract',
+    explanation: 'The environments answer must be a JSON array of the names of the bot’s environments.',
+    fix: 'Answer GET …/environments with the bot’s environment names, like ["draft", "production"].',
   },
   'invalid-state': {
     title: 'State outside the contract',
@@ -203,8 +210,9 @@ export async function checkConformance(subject: ConformanceSubject, deps: Confor
       if (!verdict.ok)
         add({
           ...base,
-          code: 'vendor-malformed-response',
-          explanation: verdict.errors.join('; '),
+          code: 'invalid-environments',
+          explanation: `${CONFORMANCE_CODES['invalid-environments'].explanation} ${verdict.errors.join('; ')}`,
+          ...spotsOf(verdict.errors.map((e) => e.split(' ')[0]!)),
           response: responseOf(reply),
         });
       else if (Array.isArray(reply.body) && !reply.body.includes(vendor.environment ?? 'draft'))
@@ -389,7 +397,7 @@ function answerCheck(
     return {
       ...base,
       code: first.code,
-      pointer: first.path,
+      ...spotsOf(parsed.errors.map((e) => e.path)),
       explanation: parsed.errors.map((e) => e.message).join('; '),
     };
   const verdict = deps.contract.validate('PostEventResponse', reply.body);
@@ -397,16 +405,22 @@ function answerCheck(
   const findings = verdict.errors.length ? verdict.errors : verdict.deviations;
   if (findings.length) {
     const code = verdict.errors.length ? 'contract-deviation' : 'contract-erratum';
-    const pointer = findings[0].split(' ')[0];
     return {
       ...base,
       code,
       ...(verdict.errors.length ? {} : { outcome: 'warn' as const }),
-      ...(pointer.startsWith('/') ? { pointer } : {}),
+      ...spotsOf(findings.map((f) => f.split(' ')[0]!)),
       explanation: `${CONFORMANCE_CODES[code].explanation} ${findings.join('; ')}`,
     };
   }
   return base;
+}
+
+/** `pointer` (the first spot) and, when there are more, `pointers`: each JSON pointer once. */
+function spotsOf(candidates: string[]): Pick<ConformanceCheck, 'pointer' | 'pointers'> {
+  const spots = [...new Set(candidates.filter((p) => p.startsWith('/')))];
+  if (!spots.length) return {};
+  return { pointer: spots[0], ...(spots.length > 1 ? { pointers: spots } : {}) };
 }
 
 /** A conversation made up for the check, never stored: its id says what it is. */

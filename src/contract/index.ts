@@ -6,6 +6,7 @@
  * size). It belongs to none of them, so it depends on none of them.
  */
 export * from './limits.js';
+export * from './tokens.js';
 export { parseBotResponse } from './answer/parse.js';
 export { PARSER_ERROR_CODES, type ParserErrorCode } from './answer/codes.js';
 export type {

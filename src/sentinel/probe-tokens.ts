@@ -1,8 +1,85 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT, decodeJwt, generateKeyPair, type CryptoKey } from 'jose';
+import { createServer } from 'node:http';
+import { SignJWT, decodeJwt, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { unauthorized } from '../errors.js';
-import type { KeyRing } from './keys.js';
+import { APP_TOKEN_TTL_SECONDS, type KeyRing } from './keys.js';
 import { SENTINEL_ISSUER, type AppTokens } from './tokens.js';
+
+/** Where the probes' tokens come from: the bot's real app token, and the key Sentinel signs with. */
+export interface TokenSource {
+  valid(): Promise<string>;
+  signingKey(): Promise<{ kid: string; privateKey: CryptoKey }>;
+}
+
+/** The running server's Sentinel: the app's token granted from its credentials, signed with the current key. */
+export function sentinelTokenSource(
+  keys: KeyRing,
+  apps: AppTokens,
+  app: { accountId: string; clientId: string; clientSecret: string },
+): TokenSource {
+  return {
+    async valid() {
+      const granted = await apps.grant(app.accountId, app.clientId, app.clientSecret);
+      if (!granted)
+        throw unauthorized(
+          `the bot's app credentials (client id ${app.clientId}) get no token from Sentinel: fix them before checking the service`,
+          'vendor-auth-rejected',
+        );
+      return granted.token;
+    },
+    signingKey: () => keys.current(),
+  };
+}
+
+/**
+ * A Sentinel of its own for a check with no server (`botbridge check`): a key made for the run,
+ * its JWKS served on loopback at Sentinel's path, and app tokens shaped as Sentinel grants them.
+ * The service under check is pointed at `jwksUrl` (or at `baseUrl` as its botbridge URL).
+ */
+export async function ephemeralSentinel(options: {
+  accountId: string;
+  clientId: string;
+  scope: string;
+  port?: number;
+  host?: string;
+}): Promise<TokenSource & { baseUrl: string; jwksUrl: string; close(): Promise<void> }> {
+  const kid = `check-${randomUUID()}`;
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const jwk = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+  const server = createServer((request, response) => {
+    const found = request.method === 'GET' && request.url?.split('?')[0] === JWKS_PATH;
+    response.writeHead(found ? 200 : 404, { 'content-type': 'application/json' });
+    response.end(JSON.stringify(found ? { keys: [jwk] } : { error: { code: 'not-found', message: 'JWKS only' } }));
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const baseUrl = `http://${host}:${(server.address() as { port: number }).port}`;
+  return {
+    baseUrl,
+    jwksUrl: `${baseUrl}${JWKS_PATH}`,
+    valid: () =>
+      new SignJWT({ scope: options.scope, client_id: options.clientId })
+        .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
+        .setIssuer(SENTINEL_ISSUER)
+        .setAudience(options.accountId)
+        .setSubject(options.clientId)
+        .setIssuedAt()
+        .setExpirationTime(`${APP_TOKEN_TTL_SECONDS}s`)
+        .sign(privateKey),
+    signingKey: async () => ({ kid, privateKey }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Sentinel's JWKS route on a botbridge server, kept by the ephemeral one so bots need no other setting. */
+const JWKS_PATH = '/sentinel/well-known/jwks';
 
 /**
  * Tokens for the conformance check of one bot's service: its real app token, and tokens a
@@ -14,23 +91,16 @@ export class ProbeTokens {
   private stranger?: Promise<{ privateKey: CryptoKey }>;
 
   constructor(
-    private readonly keys: KeyRing,
-    private readonly apps: AppTokens,
-    private readonly app: { accountId: string; clientId: string; clientSecret: string },
+    private readonly source: TokenSource,
+    private readonly app: { accountId: string; clientId: string },
   ) {}
 
-  async valid(): Promise<string> {
-    const granted = await this.apps.grant(this.app.accountId, this.app.clientId, this.app.clientSecret);
-    if (!granted)
-      throw unauthorized(
-        `the bot's app credentials (client id ${this.app.clientId}) get no token from Sentinel: fix them before checking the service`,
-        'vendor-auth-rejected',
-      );
-    return granted.token;
+  valid(): Promise<string> {
+    return this.source.valid();
   }
 
   async forged(wrong: 'audience' | 'issuer' | 'scope' | 'expired'): Promise<string> {
-    const { kid, privateKey } = await this.keys.current();
+    const { kid, privateKey } = await this.source.signingKey();
     return this.signed(wrong, { alg: 'RS256', kid, typ: 'JWT' }, privateKey);
   }
 

@@ -16,7 +16,8 @@ export interface Accounts {
   requireAccount(accountId: string): Promise<unknown>;
 }
 
-export const SENTINEL_ISSUER = 'Sentinel';
+export { SENTINEL_ISSUER } from '../contract/index.js';
+import { SENTINEL_ISSUER } from '../contract/index.js';
 
 export interface App {
   clientId: string;

@@ -14,10 +14,14 @@ describe('botbridge check-bot (the CLI)', () => {
   let lax: TestBot;
   const botIds: Record<string, string> = {};
 
-  const run = (args: string[]) =>
+  const run = (args: string[], env: Record<string, string> = {}) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, ['bin/botbridge.mjs', ...args], { timeout: 120_000 }, (error, stdout, stderr) =>
-        resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      execFile(
+        process.execPath,
+        ['bin/botbridge.mjs', ...args],
+        { timeout: 120_000, env: { ...process.env, ...env } },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
   const checkBot = (bot: string, ...extra: string[]) =>
@@ -64,15 +68,41 @@ describe('botbridge check-bot (the CLI)', () => {
     const [first] = table.stdout.split('\n');
     assert.match(first, /^FAIL /);
     assert.match(table.stdout, /^FAIL {2}Refuses another account’s token +\d+ ms {2}auth-not-enforced$/m);
-    assert.match(table.stdout, /fix: Verify every request’s bearer/);
+    // Seven probes fail for one reason: the advice is printed once, the others point to it.
+    assert.equal(table.stdout.match(/fix: Verify every request’s bearer/g)?.length, 1, table.stdout);
+    assert.match(
+      table.stdout,
+      /\(as for “Refuses a call without a token” above\)|\(as for “Refuses another account’s token” above\)/,
+    );
     const report = JSON.parse((await checkBot(botIds.lax, '--json')).stdout);
     assert.ok(report.failed >= 7, `${report.failed} failed`);
+  });
+
+  it('the bot by its name, the admin token from BOTBRIDGE_ADMIN_TOKEN (out of ps and shell history)', async () => {
+    const byName = await run(['check-bot', '--server', running.url, '--account', acc, '--bot', 'demo'], {
+      BOTBRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
+    });
+    assert.equal(byName.code, 0, byName.stderr);
+    assert.match(byName.stdout, /\n\d+ passed, 0 failed, 0 warnings\n$/);
+    const unknown = await run(['check-bot', '--server', running.url, '--account', acc, '--bot', 'nobody'], {
+      BOTBRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
+    });
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.stderr, /no bot 'nobody' in account 'cli-co' \(by id or name; it has 'demo', 'lax'\)/);
+  });
+
+  it('--help for the program and each command: the usage on stdout, exit 0', async () => {
+    for (const args of [['--help'], ['help'], ['check-bot', '--help'], ['check', '--help'], ['check', '-h']]) {
+      const help = await run(args);
+      assert.equal(help.code, 0, `${args.join(' ')}: ${help.stderr}`);
+      assert.match(help.stdout, /^usage: botbridge/, args.join(' '));
+    }
   });
 
   it('what cannot run says why and exits 2: usage, a wrong admin token, an unknown bot, no server', async () => {
     const usage = await run(['check-bot', '--server', running.url]);
     assert.equal(usage.code, 2);
-    assert.match(usage.stderr, /missing --admin-token, --account, --bot/);
+    assert.match(usage.stderr, /missing --admin-token \(or BOTBRIDGE_ADMIN_TOKEN\), --account, --bot/);
     assert.equal((await run(['nonsense'])).code, 2);
     const token = await run([
       'check-bot',

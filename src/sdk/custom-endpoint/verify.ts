@@ -1,11 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey, type RemoteJWKSet } from 'jose';
+import { CUSTOM_ENDPOINT_SCOPE, SENTINEL_ISSUER } from '../../contract/index.js';
 import { isCanonicalCompactJws } from '../../util/base64url.js';
 
-/** The scope of a Custom Endpoint app installation (LivePerson's name for it). */
-export const CUSTOM_ENDPOINT_SCOPE = 'thirdpartybots.customendpoint.bot';
-/** Issuer of app tokens, as Sentinel signs them. */
-export const SENTINEL_ISSUER = 'Sentinel';
+export { CUSTOM_ENDPOINT_SCOPE, SENTINEL_ISSUER };
 
 /** Why a request's token was refused; stable, for logs and for the `error.code` of the answer. */
 export type TokenRejection =

@@ -86,7 +86,10 @@ function CheckRow({ check }: { check: ConformanceCheck }) {
               <JsonView
                 value={response.body}
                 label="Response body"
-                highlights={check.pointer ? [{ pointer: check.pointer, note: check.code ?? '' }] : []}
+                highlights={(check.pointers ?? (check.pointer ? [check.pointer] : [])).map((pointer) => ({
+                  pointer,
+                  note: check.code ?? '',
+                }))}
               />
             </details>
           )}
