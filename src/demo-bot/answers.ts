@@ -1,11 +1,4 @@
-import type {
-  BotResponseItem,
-  ConversationEventBody,
-  Intent,
-  PostEventResponseBody,
-  StandardTtr,
-} from '../contract/index.js';
-import type { MessagesCommand } from '../contract/public-api.js';
+// The demo bot is a bot like any other: the SDK's public entry, nothing deeper.
 import {
   changeTtr,
   closeConversation,
@@ -14,7 +7,13 @@ import {
   privateText,
   text as say,
   transfer,
-} from '../sdk/custom-endpoint/builders.js';
+  type BotResponseItem,
+  type ConversationEventBody,
+  type Intent,
+  type MessagesCommand,
+  type PostEventResponseBody,
+  type StandardTtr,
+} from '../sdk/custom-endpoint/index.js';
 import { demoCard, demoCarousel, demoQuickReplies } from './rich-content.js';
 
 /**

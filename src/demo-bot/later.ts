@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { MessagesCommand } from '../contract/public-api.js';
 import {
   createPublicApiClient,
   PublicApiCredentialsError,
+  type MessagesCommand,
   type PublicApiClient,
-} from '../sdk/custom-endpoint/public-api.js';
+} from '../sdk/custom-endpoint/index.js';
 
 /** The Public API login the demo bot uses for an account's later replies. */
 export interface PublicApiLogin {

@@ -1,10 +1,13 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
-import type { BotStatusBody } from '../contract/index.js';
-import { MemorySessions } from '../sdk/custom-endpoint/sessions.js';
-import { createCustomEndpointService, type CustomEndpointService } from '../sdk/custom-endpoint/service.js';
-import { customEndpointPlugin } from '../sdk/custom-endpoint/fastify.js';
-import { createTokenVerifier } from '../sdk/custom-endpoint/verify.js';
+import {
+  createCustomEndpointService,
+  createTokenVerifier,
+  customEndpointPlugin,
+  MemorySessions,
+  type BotStatusBody,
+  type CustomEndpointService,
+} from '../sdk/custom-endpoint/index.js';
 import { answer, classify, laterReply, type AnswerOptions } from './answers.js';
 import { LaterReplies, type DemoBotPublicApi } from './later.js';
 

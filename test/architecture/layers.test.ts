@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
  */
 const RULES: Array<{ from: string; only?: string[]; never?: string[] }> = [
   { from: 'sdk', only: ['sdk', 'contract', 'util'] },
+  // A bot like any other: the SDK's public entry (a file, where a rule names one), nothing deeper.
+  { from: 'demo-bot', only: ['demo-bot', 'ops', 'sdk/custom-endpoint/index.ts'] },
   { from: 'contract', only: ['contract', 'util'] },
   { from: 'util', only: ['util'] },
   { from: 'http', never: ['sentinel'] },
@@ -42,7 +44,8 @@ export function violations(files: Array<{ path: string; source: string }>): stri
       const target = resolve(dirname(path), specifier);
       if (!target.startsWith(SRC)) continue;
       const to = partOf(target);
-      if ((rule.only && !rule.only.includes(to)) || rule.never?.includes(to))
+      const file = relative(SRC, target).replace(/\\/g, '/').replace(/\.js$/, '.ts');
+      if ((rule.only && !rule.only.includes(to) && !rule.only.includes(file)) || rule.never?.includes(to))
         found.push(`${relative(SRC, path)} imports ${specifier} (${from}/ → ${to || 'src root'}/)`);
     }
   }
@@ -85,6 +88,17 @@ describe('layers: what each part of src/ may import', () => {
       'sdk/custom-endpoint/made-up.ts imports ../../store/index.js (sdk/ → store/)',
       'sdk/custom-endpoint/made-up.ts imports ../../platform/bus.js (sdk/ → platform/)',
     ]);
+    const demoFile = join(SRC, 'demo-bot', 'made-up.ts');
+    assert.deepEqual(
+      violations([
+        {
+          path: demoFile,
+          source:
+            "import { a } from '../sdk/custom-endpoint/index.js';\nimport { b } from '../sdk/custom-endpoint/builders.js';",
+        },
+      ]),
+      ['demo-bot/made-up.ts imports ../sdk/custom-endpoint/builders.js (demo-bot/ → sdk/)'],
+    );
     const httpFile = join(SRC, 'http', 'made-up.ts');
     assert.deepEqual(violations([{ path: httpFile, source: "import { x } from '../sentinel/tokens.js';" }]), [
       'http/made-up.ts imports ../sentinel/tokens.js (http/ → sentinel/)',
