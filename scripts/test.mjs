@@ -1,4 +1,4 @@
-// `npm test`: lint and format check (Biome), typecheck (server, tests and the console), the console build when browser tests
+// `npm test`: lint and format check (Biome), the contract's generated types current, typecheck (server, tests and the console), the console build when browser tests
 // run, one throwaway PostgreSQL cluster for the run, then every test file under node's test runner. Each test builds its app on a fresh SQLite dir and a fresh database
 // of that cluster (test/helpers/stores.ts), so the suite covers both stores.
 import { spawnSync } from 'node:child_process';
@@ -18,6 +18,8 @@ function testFiles(dir) {
 
 const only = process.argv.slice(2);
 if (!only.length && run('npx', ['biome', 'check', '--error-on-warnings', '.']) !== 0) process.exit(1);
+// The contract's generated types are what the contract file generates now (scripts/contract-types.mjs).
+if (!only.length && run(process.execPath, ['scripts/contract-types.mjs', '--check']) !== 0) process.exit(1);
 if (!only.length && run('npx', ['tsc', '--noEmit', '-p', '.']) !== 0) process.exit(1);
 if (!only.length && run('npx', ['tsc', '--noEmit', '-p', 'src/web/client']) !== 0) process.exit(1);
 const files = only.length ? only : testFiles('test').sort();

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import type { components } from './generated/custom-endpoint-v1.js';
 
 /**
  * The published Custom Endpoint contract (contracts/custom-endpoint-v1.openapi.json, OpenAPI 3.0)
@@ -70,71 +71,70 @@ export interface ContractValidator {
 }
 
 // ---- The shapes the contract describes, for code that builds or reads these bodies ----------
+// Generated from the contract file (src/contract/generated, `npm run contract:types`), with the
+// errata applied here and named where they are (contracts/ERRATA.md).
 
-export type MessageAudience = 'ALL' | 'AGENTS_AND_MANAGERS';
-/** LivePerson conversation metadata: a list, e.g. `[{type: 'ExternalId', id: '...'}]`. */
+type Schemas = components['schemas'];
+
+export type MessageAudience = NonNullable<Schemas['Text']['data']['messageAudience']>;
+/** LivePerson conversation metadata: a list, e.g. `[{type: 'ExternalId', id: '...'}]` (erratum §1: the file says an object). */
 export type ConversationMetadata = Record<string, unknown>[];
+/** A message's data with its `metadata` as the list it is (erratum §1). */
+type WithMetadataList<Data extends { metadata?: unknown }> = Omit<Data, 'metadata'> & {
+  metadata?: ConversationMetadata;
+};
 
 export interface TextItem {
-  type: 'TEXT';
-  data: {
-    message: string;
-    metadata?: ConversationMetadata;
-    encodedMetadata?: string;
-    messageAudience?: MessageAudience;
-  };
+  type: Schemas['Text']['type'];
+  data: WithMetadataList<Schemas['Text']['data']>;
 }
 export interface StructuredContentItem {
-  type: 'STRUCTURED_CONTENT';
-  data: { structuredContent: Record<string, unknown>; metadata?: ConversationMetadata; encodedMetadata?: string };
+  type: Schemas['StructuredContent']['type'];
+  data: WithMetadataList<Schemas['StructuredContent']['data']>;
 }
-export interface DelayItem {
-  type: 'DELAY';
-  data: { seconds: number; typing?: boolean };
-}
-export type StandardTtr = 'URGENT' | 'NORMAL' | 'PRIORITIZED';
+export type DelayItem = Schemas['Delay'];
+export type StandardTtr = Schemas['ActionParametersStandardTTR']['ttrType'];
 export type ActionData =
-  | { name: 'TRANSFER'; parameters: { skillName: string; agentId?: string } }
-  | { name: 'CLOSE_CONVERSATION'; parameters: { withoutPcs?: boolean } }
-  | { name: 'CHANGE_TTR'; parameters: { ttrType: StandardTtr } | { ttrType: 'CUSTOM'; value: number | string } }
   | {
-      name: 'INVOKE_FUNCTION';
-      parameters: { lambdaUuid: string; payload: Record<string, unknown>; failOnError?: boolean };
-    };
+      name: Schemas['TransferAction']['name'];
+      /** A skill, an agent, or (erratum §2) both: the agent preferred, the skill as the fallback. */
+      parameters:
+        | Schemas['TransferAction']['parameters']
+        | (Schemas['ActionParametersTransferToSkill'] & Schemas['ActionParametersTransferToAgent']);
+    }
+  | Schemas['CloseConversationAction']
+  | Schemas['ChangeTTRAction']
+  | Schemas['InvokeFunctionAction'];
 export interface ActionItem {
-  type: 'ACTION';
+  type: Schemas['Action']['type'];
   data: ActionData;
 }
 export type BotResponseItem = TextItem | StructuredContentItem | DelayItem | ActionItem;
 
-export interface Intent {
-  id: string;
-  description: string;
-  confidenceScore: number;
-}
+export type Intent = Schemas['Intent'];
+/** The events answer: the contract's PostEventResponse, its items as above. */
 export interface PostEventResponseBody {
   response: BotResponseItem[];
   analytics: { intents: Intent[] };
 }
 
+/**
+ * The contract's ChangeContext: `lpEvent` is LivePerson's raw event. botbridge's connector puts
+ * the log entry's `sequence` in it for every event (a retry carries the same one), and
+ * `lastConsumerMessage` in a welcome event.
+ */
 export interface ChangeContext {
-  lpEvent: Record<string, unknown> & { lastConsumerMessage?: string };
+  lpEvent: Schemas['ChangeContext']['lpEvent'] & { lastConsumerMessage?: string; sequence?: number };
 }
+/** What every change of the contract has, as LivePerson's connector sends it (with `source`). */
+type Change<Body extends { context: unknown }> = Omit<Body, 'context'> & { source?: string; context: ChangeContext };
 /** The contract's TextChange. */
-export interface TextChangeBody {
-  type: 'TEXT';
-  source?: string;
-  data: { message: string };
-  context: ChangeContext;
-}
+export type TextChangeBody = Change<Schemas['TextChange']>;
 /** The contract's StructuredContentChange: it wants a `context` inside `data` too. */
-export interface StructuredContentChangeBody {
-  type: 'RICH_CONTENT';
-  source?: string;
-  data: { content: Record<string, unknown>; context: unknown };
-  context: ChangeContext;
-}
-/** START and CLOSE_CONVERSATION: no ConversationChange of the contract, its common envelope (see above). */
+export type StructuredContentChangeBody = Omit<Change<Schemas['StructuredContentChange']>, 'data'> & {
+  data: Schemas['StructuredContentChange']['data'] & { context: unknown };
+};
+/** START and CLOSE_CONVERSATION: no ConversationChange of the contract, its common envelope (erratum §3). */
 export interface LifecycleEventBody {
   type: 'START' | 'CLOSE_CONVERSATION';
   source: 'CONVERSATION';
@@ -142,19 +142,11 @@ export interface LifecycleEventBody {
   context: ChangeContext;
 }
 /** The contract's StateChange. */
-export interface StateChangeBody {
-  type: 'CONVERSATION';
-  source?: string;
-  data: { name: 'STARTED' | 'TRANSFERRED' | 'CLOSED'; context: unknown };
-  context: ChangeContext;
-}
+export type StateChangeBody = Omit<Change<Schemas['StateChange']>, 'data'> & {
+  data: Schemas['StateChange']['data'] & { context: unknown };
+};
 /** The contract's HostedFileChange. */
-export interface HostedFileChangeBody {
-  type: 'hosted-file';
-  source?: string;
-  data: { relativePath: string; fileType: string; caption?: string; preview?: string };
-  context: ChangeContext;
-}
+export type HostedFileChangeBody = Change<Schemas['HostedFileChange']>;
 /** The POST events body, `ConversationChange` to the validator. */
 export type ConversationEventBody =
   | TextChangeBody
@@ -167,24 +159,13 @@ export type ConversationEventBody =
  * The contract's ConversationContext; the index signature admits what LivePerson's connector sends
  * beyond it (assignedAgentId, conversationId…), which the contract does not forbid.
  */
-export interface ConversationContext {
-  type: 'MESSAGING' | 'CHAT';
-  skillId: number;
-  engagementId: number;
-  campaignId?: number;
-  contextType?: number;
-  visitor?: Record<string, unknown>;
-  [extra: string]: unknown;
-}
+export type ConversationContext = Schemas['ConversationContext'] & { [extra: string]: unknown };
 export interface ConversationBody {
-  sdes: Record<string, unknown>;
+  sdes: Schemas['Conversation']['sdes'];
   context: ConversationContext;
 }
 
-export interface BotStatusBody {
-  state: 'online' | 'offline' | 'error' | 'maintenance';
-  version: string;
-}
+export type BotStatusBody = Schemas['BotStatus'];
 
 // ---- Locating and compiling ---------------------------------------------------------------------
 
