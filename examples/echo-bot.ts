@@ -1,5 +1,5 @@
 // A whole Custom Endpoint bot: echoes every text, closes on "bye". In your own project, import
-// from 'botbridge/custom-endpoint'. Run: BOTBRIDGE_URL=http://127.0.0.1:8080 ACCOUNT_ID=demo PORT=9000 npx tsx examples/echo-bot.ts
+// from '@botbridge/custom-endpoint'. Run: BOTBRIDGE_URL=http://127.0.0.1:8080 ACCOUNT_ID=demo PORT=9000 npx tsx examples/echo-bot.ts
 import { createServer } from 'node:http';
 import {
   answer,

@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import {
   createCustomEndpointService,
   createTokenVerifier,
-  customEndpointPlugin,
   MemorySessions,
   type BotStatusBody,
   type CustomEndpointService,
 } from '../sdk/custom-endpoint/index.js';
+import { customEndpointPlugin } from '../sdk/custom-endpoint/fastify.js';
 import { answer, classify, laterReply, type AnswerOptions } from './answers.js';
 import { LaterReplies, type DemoBotPublicApi } from './later.js';
 

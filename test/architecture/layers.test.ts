@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 const RULES: Array<{ from: string; only?: string[]; never?: string[] }> = [
   { from: 'sdk', only: ['sdk', 'contract', 'util'] },
   // A bot like any other: the SDK's public entry (a file, where a rule names one), nothing deeper.
-  { from: 'demo-bot', only: ['demo-bot', 'ops', 'sdk/custom-endpoint/index.ts'] },
+  { from: 'demo-bot', only: ['demo-bot', 'ops', 'sdk/custom-endpoint/index.ts', 'sdk/custom-endpoint/fastify.ts'] },
   { from: 'contract', only: ['contract', 'util'] },
   { from: 'util', only: ['util'] },
   { from: 'http', never: ['sentinel'] },

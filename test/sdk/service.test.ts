@@ -16,11 +16,9 @@ import {
   createCustomEndpointService,
   createRequestListener,
   createTokenVerifier,
-  customEndpointPlugin,
   MemorySessions,
   quickReplies,
   quickReply,
-  SqliteSessions,
   text,
   transfer,
   type CustomEndpointService,
@@ -29,6 +27,8 @@ import {
   type TextChangeBody,
   type SessionStore,
 } from '../../src/sdk/custom-endpoint/index.js';
+import { customEndpointPlugin } from '../../src/sdk/custom-endpoint/fastify.js';
+import { SqliteSessions } from '../../src/sdk/custom-endpoint/sqlite-sessions.js';
 import { mint, signingKey, startJwks, type Jwks, type SigningKey } from './helpers/jwks.js';
 
 const contract = createContractValidator();

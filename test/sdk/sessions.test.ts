@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SqliteSessions } from '../../src/sdk/custom-endpoint/sqlite-sessions.js';
 import {
   MemorySessions,
-  SqliteSessions,
   type Session,
   type SessionKey,
   type SessionStore,

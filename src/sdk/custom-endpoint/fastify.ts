@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest, FastifySchema } from 'fastify';
 import type { CustomEndpointService } from './service.js';
 
 const CONTRACT_ROUTES = [
@@ -75,14 +75,15 @@ export const customEndpointPlugin: FastifyPluginAsync<CustomEndpointPluginOption
       method,
       url,
       bodyLimit: service.bodyLimit,
-      schema: { tags: ['custom-endpoint'], summary },
+      // `tags` and `hide` are @fastify/swagger's words (read when the app has it): not FastifySchema's own.
+      schema: { tags: ['custom-endpoint'], summary } as FastifySchema,
       handler,
     });
   instance.route({
     method: ['GET', 'PUT', 'POST', 'DELETE', 'PATCH'],
     url: '/*',
     bodyLimit: service.bodyLimit,
-    schema: { hide: true },
+    schema: { hide: true } as FastifySchema,
     handler,
   });
 };

@@ -1,13 +1,15 @@
 /**
- * botbridge/custom-endpoint: what a bot author needs to write the service behind a Custom
+ * @botbridge/custom-endpoint: what a bot author needs to write the service behind a Custom
  * Endpoint in TypeScript — the contract's types, builders that cannot make an answer the
- * connector refuses, strict verification of the platform's app JWTs, conversation sessions
- * (in memory or in SQLite), and the four calls routed to handlers, framework-free or mounted on
- * node:http or Fastify.
+ * connector refuses, strict verification of the platform's app JWTs, conversation sessions, the
+ * four calls routed to handlers (framework-free or on node:http), the Public API v1 client.
+ * Sessions in SQLite (`@botbridge/custom-endpoint/sqlite`, needs better-sqlite3) and the Fastify
+ * plugin (`@botbridge/custom-endpoint/fastify`) are entries of their own, so this one loads
+ * neither a native module nor a framework.
  *
  *   const service = createCustomEndpointService({
  *     verifyToken: createTokenVerifier({ jwksUrl, accounts: ['acme'] }),
- *     sessions: new SqliteSessions('./sessions.sqlite'),
+ *     sessions: new SqliteSessions('./sessions.sqlite'), // from '@botbridge/custom-endpoint/sqlite'
  *     handlers: { event: { TEXT: ({ event }) => answer(text(`You said: ${event.data.message}`)), fallback: … } },
  *   });
  *   createServer(createRequestListener(service)).listen(3000);
@@ -50,7 +52,6 @@ export {
   type SessionKey,
   type SessionStore,
 } from './sessions.js';
-export { SqliteSessions, type SqliteSessionsOptions } from './sqlite-sessions.js';
 export {
   createCustomEndpointService,
   DEFAULT_ENVIRONMENTS,
@@ -67,7 +68,6 @@ export {
   type EventHandler,
 } from './service.js';
 export { createRequestListener, type RequestListenerOptions } from './node-http.js';
-export { customEndpointPlugin, type CustomEndpointPluginOptions } from './fastify.js';
 export {
   apiDomainFor,
   createPublicApiClient,
