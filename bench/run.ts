@@ -6,7 +6,8 @@
  * PostgreSQL only. Options (flags or BENCH_* environment variables):
  *
  *   --quick            small sizes, short phases (BENCH_QUICK=1)
- *   --only=a,b         scenarios: throughput, scale, delay, public-api, cluster (BENCH_ONLY)
+ *   --only=a,b         scenarios: throughput, floor (the minimal relay, inside throughput's rounds), scale,
+ *                      delay, public-api, cluster (BENCH_ONLY)
  *   --rounds=3         rounds per scenario, at least 3 for the table (BENCH_ROUNDS)
  *   --conversations=200  concurrent conversations of the throughput scenario (BENCH_CONVERSATIONS)
  *   --scale=10000      open conversations of the scale scenario (BENCH_SCALE)
@@ -35,7 +36,7 @@ import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync
 import { cpus, totalmem, tmpdir, release, platform } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { ROOT, buildServer, startBot, startServer, stopAll, waitForQuiet, type Proc } from './lib/procs.js';
+import { ROOT, buildServer, startBot, startFloor, startServer, stopAll, waitForQuiet, type Proc } from './lib/procs.js';
 import { spread, type Spread } from './lib/stats.js';
 import { runThroughput, type ThroughputRound } from './scenarios/throughput.js';
 import { runScaleRound, type ScaleRound } from './scenarios/scale.js';
@@ -50,7 +51,8 @@ import {
   type FailoverRound,
 } from './scenarios/cluster.js';
 
-const SCENARIOS = ['throughput', 'scale', 'delay', 'public-api', 'cluster'] as const;
+/** `floor` runs inside `throughput`'s rounds (the same closed loop): asking for it runs both. */
+const SCENARIOS = ['throughput', 'floor', 'scale', 'delay', 'public-api', 'cluster'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 function option(name: string, fallback: string): string {
@@ -84,6 +86,9 @@ const config = {
 };
 for (const s of config.only)
   if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario '${s}' (${SCENARIOS.join(', ')})`);
+const withFloor = config.only.includes('floor');
+config.only = config.only.filter((s) => s !== 'floor');
+if (withFloor && !config.only.includes('throughput')) config.only.unshift('throughput');
 for (const s of config.stores)
   if (s !== 'sqlite' && s !== 'postgres') throw new Error(`unknown store '${s}' (sqlite, postgres)`);
 
@@ -315,20 +320,30 @@ async function runScenario(
     log(
       `\n1. throughput and added latency: ${config.conversations} conversations, ${config.durationMs / 1000} s phases`,
     );
-    const rounds: ThroughputRound[] = await withServer(v, 'throughput', (server) =>
-      runThroughput(
-        server,
-        bot,
-        {
-          conversations: config.conversations,
-          warmupMs: config.warmupMs,
-          durationMs: config.durationMs,
-          rounds: config.rounds,
-        },
-        log,
-        quiet,
-      ),
-    );
+    // The floor (bench/floor.ts) runs in the same rounds and closed loop, on its own SQLite file.
+    const floorDir = mkdtempSync(join(work, 'floor-'));
+    const floor = withFloor ? await startFloor(join(work, 'logs', slug(v, 'floor')), floorDir, bot.url) : undefined;
+    let rounds: ThroughputRound[];
+    try {
+      rounds = await withServer(v, 'throughput', (server) =>
+        runThroughput(
+          server,
+          bot,
+          {
+            conversations: config.conversations,
+            warmupMs: config.warmupMs,
+            durationMs: config.durationMs,
+            rounds: config.rounds,
+          },
+          log,
+          quiet,
+          floor,
+        ),
+      );
+    } finally {
+      await floor?.stop();
+      rmSync(floorDir, { recursive: true, force: true });
+    }
     results.throughput = rounds;
     const s = `1. throughput (C=${config.conversations})`;
     rows.push(
@@ -354,6 +369,40 @@ async function runScenario(
         1,
         { text: '≥ 40 %', ok: (v) => v >= 40, worst: 'min' },
       ),
+      ...(rounds.every((r) => r.floor)
+        ? [
+            row(
+              s,
+              'floor (minimal relay, SQLite)',
+              'msg/s',
+              rounds.map((r) => r.floor!.rate),
+              0,
+            ),
+            row(
+              s,
+              'floor server CPU time per message',
+              'µs',
+              rounds.map((r) => r.floor!.serverMicrosPerMessage),
+              0,
+            ),
+            row(
+              s,
+              'botbridge ÷ floor, throughput',
+              '%',
+              rounds.map((r) => (r.max.rate / r.floor!.rate) * 100),
+              1,
+              { text: '≥ 65 %', ok: (v) => v >= 65, worst: 'min' },
+            ),
+            row(
+              s,
+              'botbridge ÷ floor, CPU per message',
+              '×',
+              rounds.map((r) => r.max.serverMicrosPerMessage / r.floor!.serverMicrosPerMessage),
+              2,
+              { text: '≤ 1.5×', ok: (v) => v <= 1.5, worst: 'max' },
+            ),
+          ]
+        : []),
       row(
         s,
         'end-to-end latency p50 at max rate',

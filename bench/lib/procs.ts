@@ -195,6 +195,25 @@ export function startBot(logDir: string): Promise<Proc> {
   });
 }
 
+/** The floor (bench/floor.ts): the minimal relay scenario 1 measures botbridge against, in its own process. */
+export function startFloor(logDir: string, dataDir: string, botUrl: string): Promise<Proc> {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    PORT: '0',
+    BOT_URL: botUrl,
+    DATA_DIR: dataDir,
+  };
+  return launch(
+    'floor',
+    [...startFlags(), '--import', 'tsx', join(ROOT, 'bench', 'floor.ts')],
+    env,
+    logDir,
+    (log) => /floor listening on (http:\/\/\S+)/.exec(log)?.[1],
+  );
+}
+
 /** Compiles the server as `npm start` does (the console is not needed). */
 export function buildServer(root = ROOT): void {
   execFileSync(

@@ -36,6 +36,8 @@ export interface ThroughputRound {
   max: Phase;
   half: Phase & { targetRate: number };
   ratio: number;
+  /** The minimal relay (bench/floor.ts) in the same closed loop, when it runs. */
+  floor?: Phase;
 }
 
 interface Sample {
@@ -245,10 +247,16 @@ export async function runThroughput(
   options: ThroughputOptions,
   log: (s: string) => void,
   quiet: () => Promise<unknown>,
+  floor?: Proc,
 ): Promise<ThroughputRound[]> {
   const http = new Http(server.url, options.conversations + 16);
   const account: BenchAccount = await setupAccount(http, bot.url, `tp${randomUUID().slice(0, 8)}`);
   const conversations = await openPlaced([http], [account], options.conversations, 50);
+  // The floor takes the same conversations' worth of load through the same routes and loop.
+  const floorHttp = floor ? new Http(floor.url, options.conversations + 16) : undefined;
+  const floorConversations = floorHttp
+    ? await openPlaced([floorHttp], [{ acc: 'floor', botId: 'bench', skill: 'bench' }], options.conversations, 50)
+    : [];
   const baselineIds = conversations.map(() => randomUUID());
   const rounds: ThroughputRound[] = [];
   for (let round = 1; round <= options.rounds; round++) {
@@ -261,14 +269,29 @@ export async function runThroughput(
     log(
       `  round ${round}: platform ${max.rate.toFixed(0)} msg/s, e2e p50/p99 ${max.latencyMs.p50.toFixed(2)}/${max.latencyMs.p99.toFixed(2)} ms (server cpu ${max.cpu.server}% = ${max.serverMicrosPerMessage.toFixed(0)} µs/msg, ${max.cpu.database ? `postgres ${max.cpu.database}%, ` : ''}bot ${max.cpu.bot}%, generator ${max.cpu.generator}%, others ${max.cpu.others}%)${max.errors ? `, ${max.errors} errors` : ''}`,
     );
+    let floorPhase: Phase | undefined;
+    if (floor) {
+      await quiet();
+      floorPhase = await platformPhase(floorConversations, [floor], bot, options, `r${round}f`);
+      log(
+        `  round ${round}: floor ${floorPhase.rate.toFixed(0)} msg/s, e2e p50/p99 ${floorPhase.latencyMs.p50.toFixed(2)}/${floorPhase.latencyMs.p99.toFixed(2)} ms (floor cpu ${floorPhase.cpu.server}% = ${floorPhase.serverMicrosPerMessage.toFixed(0)} µs/msg); botbridge ÷ floor: ${((max.rate / floorPhase.rate) * 100).toFixed(0)} % of its throughput, ${(max.serverMicrosPerMessage / floorPhase.serverMicrosPerMessage).toFixed(2)}× its CPU per message${floorPhase.errors ? `, ${floorPhase.errors} errors` : ''}`,
+      );
+    }
     const targetRate = max.rate / 2;
     const half = await platformPhase(conversations, [server], bot, options, `r${round}h`, targetRate);
     log(
       `  round ${round}: half rate ${half.rate.toFixed(0)}/${targetRate.toFixed(0)} msg/s, added p50/p95/p99 ${half.addedMs.p50.toFixed(2)}/${half.addedMs.p95.toFixed(2)}/${half.addedMs.p99.toFixed(2)} ms (server cpu ${half.cpu.server}%)${half.errors ? `, ${half.errors} errors` : ''}`,
     );
-    rounds.push({ baseline, max, half: { ...half, targetRate }, ratio: max.rate / baseline.rate });
+    rounds.push({
+      baseline,
+      max,
+      half: { ...half, targetRate },
+      ratio: max.rate / baseline.rate,
+      ...(floorPhase ? { floor: floorPhase } : {}),
+    });
   }
-  for (const p of conversations) p.c.close();
+  for (const p of [...conversations, ...floorConversations]) p.c.close();
   await http.close();
+  await floorHttp?.close();
   return rounds;
 }
