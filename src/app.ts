@@ -4,7 +4,6 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
 import { clusterTimings, type Config } from './config.js';
 import { openStore, type Store } from './store/index.js';
-import { isStoreUnavailable } from './store/errors.js';
 import { createHttpServer } from './http/server.js';
 import { adminGuard } from './http/auth.js';
 import { createLogger } from './ops/logger.js';
@@ -186,25 +185,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   await connector.init();
   const tests = new TestConversations({ connector, conversations, log }, options.testConversations);
-  /**
-   * After the listener reconnects, what this instance missed is read from the store. The store may
-   * still be coming back (the same restart cut both): a catch-up it fails is tried again with
-   * backoff until it succeeds or a newer reconnection starts its own, else a message announced
-   * while the listener was away would wait for the next failover.
-   */
-  let catchUps = 0;
-  let stopped = false;
-  const catchUp = (run: number, delayMs: number): void => {
-    void conversations
-      .catchUp()
-      .then(() => connector.catchUp())
-      .catch((err) => {
-        if (run !== catchUps || stopped) return;
-        if (!isStoreUnavailable(err)) return log.error({ err }, 'catching up with other instances failed');
-        log.warn({ err, retryInMs: delayMs }, 'catching up with other instances failed: the store is out of reach');
-        setTimeout(() => catchUp(run, Math.min(delayMs * 2, 5_000)), delayMs).unref();
-      });
-  };
   await transport.listen({
     change: (notice) => {
       // Read only what something here listens for: every instance reading every change would
@@ -228,7 +208,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     resync: () => {
       // Streams resume from their own last sequence; what the bus missed is announced again.
       hub.endAll();
-      catchUp(++catchUps, 250);
+      // The driver catches up even when the announcements cannot (the store still coming back):
+      // its own outage retry then answers what the bots owe.
+      void conversations
+        .catchUp()
+        .catch((err) => log.warn({ err }, 'announcing what other instances changed failed'))
+        .then(() => connector.catchUp())
+        .catch((err) => log.error({ err }, 'catching up with other instances failed'));
     },
   });
 
@@ -324,7 +310,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     },
     async close() {
       // Fastify stops accepting, lets in-flight requests finish, then the store closes.
-      stopped = true;
       await tests.stop();
       await connector.close();
       await server.close();

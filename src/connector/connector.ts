@@ -218,10 +218,17 @@ export class Connector {
 
   /**
    * This instance may have missed other instances' changes (its listener was cut off): the bots
-   * it drives answer whatever they owe, read from the store.
+   * it drives answer whatever they owe, read from the store — once it answers, when the same
+   * outage that cut the listener still holds it (resumeAfterOutage retries with backoff).
    */
   async catchUp(): Promise<void> {
-    for (const runtime of this.bots.values()) if (runtime.epoch !== undefined) await this.driver.recoverAll(runtime);
+    for (const runtime of this.bots.values()) {
+      if (runtime.epoch === undefined) continue;
+      await this.driver.recoverAll(runtime).catch((err: unknown) => {
+        if (!isStoreUnavailable(err)) throw err;
+        this.resumeAfterOutage(runtime);
+      });
+    }
   }
 
   /** Whether this instance drives the bot the user speaks for. */
