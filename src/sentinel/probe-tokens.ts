@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { SignJWT, decodeJwt, exportJWK, generateKeyPair, type CryptoKey } from 'jose';
 import { unauthorized } from '../errors.js';
-import { APP_TOKEN_TTL_SECONDS, type KeyRing } from './keys.js';
-import { SENTINEL_ISSUER, type AppTokens } from './tokens.js';
+import type { KeyRing } from './keys.js';
+import { SENTINEL_ISSUER, signAppToken, type AppTokens } from './tokens.js';
 
 /** Where the probes' tokens come from: the bot's real app token, and the key Sentinel signs with. */
 export interface TokenSource {
@@ -60,15 +60,7 @@ export async function ephemeralSentinel(options: {
   return {
     baseUrl,
     jwksUrl: `${baseUrl}${JWKS_PATH}`,
-    valid: () =>
-      new SignJWT({ scope: options.scope, client_id: options.clientId })
-        .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
-        .setIssuer(SENTINEL_ISSUER)
-        .setAudience(options.accountId)
-        .setSubject(options.clientId)
-        .setIssuedAt()
-        .setExpirationTime(`${APP_TOKEN_TTL_SECONDS}s`)
-        .sign(privateKey),
+    valid: () => signAppToken({ kid, privateKey }, options),
     signingKey: async () => ({ kid, privateKey }),
     close: () =>
       new Promise<void>((resolve) => {

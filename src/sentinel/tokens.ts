@@ -1,5 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import { SignJWT, jwtVerify, errors as joseErrors, type CryptoKey } from 'jose';
 import type { Store } from '../store/index.js';
 import { isUniqueViolation } from '../store/index.js';
 import { settingOrCreate } from '../store/settings.js';
@@ -108,17 +108,28 @@ export class AppTokens {
       .where('account_id', '=', accountId)
       .executeTakeFirst();
     if (!app || !safeEqual(app.secret_hash, digest(clientSecret))) return undefined;
-    const key = await this.keys.current();
-    const token = await new SignJWT({ scope: app.scope, client_id: app.client_id })
-      .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
-      .setIssuer(SENTINEL_ISSUER)
-      .setAudience(accountId)
-      .setSubject(app.client_id)
-      .setIssuedAt()
-      .setExpirationTime(`${APP_TOKEN_TTL_SECONDS}s`)
-      .sign(key.privateKey);
+    const token = await signAppToken(await this.keys.current(), {
+      accountId,
+      clientId: app.client_id,
+      scope: app.scope,
+    });
     return { token, expiresIn: APP_TOKEN_TTL_SECONDS };
   }
+}
+
+/** An app installation's token as Sentinel grants it (also what the standalone conformance check mints). */
+export function signAppToken(
+  key: { kid: string; privateKey: CryptoKey },
+  app: { accountId: string; clientId: string; scope: string },
+): Promise<string> {
+  return new SignJWT({ scope: app.scope, client_id: app.clientId })
+    .setProtectedHeader({ alg: 'RS256', kid: key.kid, typ: 'JWT' })
+    .setIssuer(SENTINEL_ISSUER)
+    .setAudience(app.accountId)
+    .setSubject(app.clientId)
+    .setIssuedAt()
+    .setExpirationTime(`${APP_TOKEN_TTL_SECONDS}s`)
+    .sign(key.privateKey);
 }
 
 function digest(secret: string): string {
