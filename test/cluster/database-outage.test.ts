@@ -11,6 +11,9 @@ import { STORES } from '../helpers/stores.js';
 import { startProcess, type Proc } from '../helpers/process.js';
 import { TestBot, reply, text } from '../helpers/test-bot.js';
 import { until } from '../helpers/wait.js';
+import { client } from '../helpers/app.js';
+import { setupBotOn } from '../helpers/connector.js';
+import { timedCall } from '../helpers/timed-http.js';
 
 /**
  * PostgreSQL stopped for several seconds under a running instance (a failover, a maintenance
@@ -35,18 +38,10 @@ if (STORES.includes('postgres')) {
     const bot = new TestBot();
     const acc = 'outage';
 
-    const call = async (method: string, path: string, body?: unknown, token = ADMIN, ms = 5_000) => {
-      const res = await fetch(proc.url + path, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-        signal: AbortSignal.timeout(ms),
-      }).catch((error) => {
+    const call = (method: string, path: string, body?: unknown, token = ADMIN, ms = 5_000) =>
+      timedCall(proc.url, method, path, { body, token, timeoutMs: ms }).catch((error) => {
         throw new Error(`${method} ${path}: ${String(error)}`);
       });
-      const raw = await res.text();
-      return { status: res.status, body: raw ? JSON.parse(raw) : undefined, headers: res.headers };
-    };
     const botTexts = async (id: string) =>
       ((await call('GET', `/admin/v1/accounts/${acc}/conversations/${id}`)).body.events as any[])
         .filter((e) => e.originator.role === 'BOT' && e.type === 'TEXT')
@@ -74,29 +69,7 @@ if (STORES.includes('postgres')) {
     });
 
     it('stays up, answers 503 naming the store, serves again by itself, and answers what it accepted before', async () => {
-      assert.equal((await call('POST', '/admin/v1/accounts', { accountId: acc })).status, 201);
-      for (const name of ['bot', 'escalation'])
-        assert.equal((await call('POST', `/admin/v1/accounts/${acc}/skills`, { name })).status, 201);
-      const app = await call('POST', `/admin/v1/accounts/${acc}/apps`, {
-        name: 'bot',
-        scope: 'thirdpartybots.customendpoint.bot',
-      });
-      const created = await call('POST', `/admin/v1/accounts/${acc}/bots`, {
-        name: 'outage bot',
-        conversationType: 'MESSAGING',
-        skills: ['bot'],
-        vendor: {
-          type: 'CUSTOM_ENDPOINT',
-          baseUrl: bot.url,
-          clientId: app.body.client_id,
-          clientSecret: app.body.client_secret,
-          botId: 'outage',
-        },
-        escalation: { skill: 'escalation', messageToCustomer: 'ESCALATED' },
-      });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-      const botId = created.body.id;
-      assert.equal((await call('POST', `/admin/v1/accounts/${acc}/bots/${botId}/start`)).status, 200);
+      await setupBotOn(client(proc.url, { token: ADMIN }), bot.url, { acc, vendor: { botId: 'outage' } });
       const opened = await call('POST', `/api/account/${acc}/consumer/conversations`, { skill: 'bot' });
       assert.equal(opened.status, 201);
       const c = { id: opened.body.conversationId as string, token: opened.body.consumerToken as string };

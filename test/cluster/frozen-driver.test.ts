@@ -10,6 +10,9 @@ import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { startProcess, type Proc } from '../helpers/process.js';
 import { TestBot, reply, text } from '../helpers/test-bot.js';
 import { until } from '../helpers/wait.js';
+import { client } from '../helpers/app.js';
+import { setupBotOn } from '../helpers/connector.js';
+import { timedCall } from '../helpers/timed-http.js';
 
 /**
  * The bot's driver frozen (SIGSTOP, as a long GC pause, a VM migration or a debugger does) on two
@@ -52,18 +55,10 @@ if (STORES.includes('postgres')) {
       procs.set(name, proc);
     };
     /** One request, given up after `ms`: a frozen holder's locks show up as a hang here. */
-    const call = async (name: string, method: string, path: string, body?: unknown, token = ADMIN, ms = 5_000) => {
-      const res = await fetch(procs.get(name)!.url + path, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-        signal: AbortSignal.timeout(ms),
-      }).catch((error) => {
+    const call = (name: string, method: string, path: string, body?: unknown, token = ADMIN, ms = 5_000) =>
+      timedCall(procs.get(name)!.url, method, path, { body, token, timeoutMs: ms }).catch((error) => {
         throw new Error(`${method} ${path} on ${name}: ${String(error)}`);
       });
-      const raw = await res.text();
-      return { status: res.status, body: raw ? JSON.parse(raw) : undefined };
-    };
     const driverSeenBy = async (name: string) =>
       (await call(name, 'GET', `/admin/v1/accounts/${acc}/bots/${botId}`)).body.instance as string | null;
     const events = async (id: string, name: string) =>
@@ -88,29 +83,10 @@ if (STORES.includes('postgres')) {
       await bot.start();
       await launch('A');
       await launch('B');
-      assert.equal((await call('A', 'POST', '/admin/v1/accounts', { accountId: acc })).status, 201);
-      for (const name of ['bot', 'human', 'escalation'])
-        assert.equal((await call('A', 'POST', `/admin/v1/accounts/${acc}/skills`, { name })).status, 201);
-      const app = await call('A', 'POST', `/admin/v1/accounts/${acc}/apps`, {
-        name: 'bot',
-        scope: 'thirdpartybots.customendpoint.bot',
-      });
-      const created = await call('A', 'POST', `/admin/v1/accounts/${acc}/bots`, {
-        name: 'frozen bot',
-        conversationType: 'MESSAGING',
-        skills: ['bot'],
-        vendor: {
-          type: 'CUSTOM_ENDPOINT',
-          baseUrl: bot.url,
-          clientId: app.body.client_id,
-          clientSecret: app.body.client_secret,
-          botId: 'frozen',
-        },
-        escalation: { skill: 'escalation', messageToCustomer: 'ESCALATED' },
-      });
-      assert.equal(created.status, 201, JSON.stringify(created.body));
-      botId = created.body.id;
-      assert.equal((await call('A', 'POST', `/admin/v1/accounts/${acc}/bots/${botId}/start`)).status, 200);
+      ({ botId } = await setupBotOn(client(procs.get('A')!.url, { token: ADMIN }), bot.url, {
+        acc,
+        vendor: { botId: 'frozen' },
+      }));
       await until('a driver', async () => await driverSeenBy('B'));
     });
     after(async () => {

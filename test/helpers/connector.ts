@@ -16,12 +16,24 @@ export interface BotSetup {
  * credentials and a Custom Endpoint bot on skill `bot` pointing at `baseUrl`, started unless
  * told otherwise.
  */
-export async function setupBot(
-  running: Running,
+export async function setupBot(running: Running, baseUrl: string, options: SetupOptions = {}): Promise<BotSetup> {
+  const setup = await setupBotOn(client(running.url, { token: ADMIN_TOKEN }), baseUrl, options);
+  return { ...setup, userId: await botUserId(running, setup.acc, setup.botId) };
+}
+
+type SetupOptions = {
+  acc?: string;
+  settings?: Record<string, unknown>;
+  vendor?: Record<string, unknown>;
+  start?: boolean;
+};
+
+/** setupBot through any server's admin API (a server process of the test's own, say), without the bot's user id. */
+export async function setupBotOn(
+  admin: Client,
   baseUrl: string,
-  options: { acc?: string; settings?: Record<string, unknown>; vendor?: Record<string, unknown>; start?: boolean } = {},
-): Promise<BotSetup> {
-  const admin = client(running.url, { token: ADMIN_TOKEN });
+  options: SetupOptions = {},
+): Promise<Omit<BotSetup, 'userId'>> {
   const acc = options.acc ?? `acc${Math.random().toString(36).slice(2, 8)}`;
   const ok = (status: number, expected: number, what: string, body: unknown) =>
     assert.equal(status, expected, `${what}: ${JSON.stringify(body)}`);
@@ -49,8 +61,7 @@ export async function setupBot(
     const started = await admin.post(`/admin/v1/accounts/${acc}/bots/${botId}/start`);
     ok(started.status, 200, 'start', started.body);
   }
-  const userId = await botUserId(running, acc, botId);
-  return { acc, admin, botId, userId, app: app.body };
+  return { acc, admin, botId, app: app.body };
 }
 
 /**

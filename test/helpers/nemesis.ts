@@ -11,6 +11,9 @@ import { startProcess, type Proc } from './process.js';
 import { seeded } from './random.js';
 import { TcpProxy } from './tcp-proxy.js';
 import { TestBot, text } from './test-bot.js';
+import { timedCall } from './timed-http.js';
+import { client } from './app.js';
+import { setupBotOn } from './connector.js';
 
 /**
  * Jepsen-style faults against a cluster of three instances on one PostgreSQL, under steady
@@ -257,37 +260,6 @@ const STAMP_SLACK_MS = 100;
 /** Admin reads and health checks: an instance that does not answer by then is not healthy. */
 const READ_TIMEOUT_MS = 3_000;
 
-interface HttpReply {
-  status: number;
-  body: any;
-}
-
-/** fetch with a deadline: throws on a refused connection, a reset or the timeout. */
-async function http(
-  base: string,
-  method: string,
-  path: string,
-  options: { body?: unknown; token?: string; timeoutMs: number },
-): Promise<HttpReply> {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(base + path, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    signal: AbortSignal.timeout(options.timeoutMs),
-  });
-  const raw = await res.text();
-  let body: unknown = raw;
-  try {
-    body = raw ? JSON.parse(raw) : undefined;
-  } catch {
-    /* not JSON: keep the text */
-  }
-  return { status: res.status, body };
-}
-
 /** Why a request failed without an answer: the timeout, or the socket's error code. */
 function failureOf(error: unknown): string {
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) return 'timeout';
@@ -423,7 +395,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     const driverSeenBy = async (excluded: string[]): Promise<string | null | undefined> => {
       for (const name of healthy().filter((n) => !excluded.includes(n))) {
         try {
-          const r = await http(urlOf(name)!, 'GET', `/admin/v1/accounts/${ACC}/bots/${botId}`, {
+          const r = await timedCall(urlOf(name)!, 'GET', `/admin/v1/accounts/${ACC}/bots/${botId}`, {
             token: ADMIN,
             timeoutMs: READ_TIMEOUT_MS,
           });
@@ -447,7 +419,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
       const url = urlOf(name);
       if (!url) return false;
       try {
-        return (await http(url, 'GET', '/healthz', { timeoutMs: READ_TIMEOUT_MS })).status === 200;
+        return (await timedCall(url, 'GET', '/healthz', { timeoutMs: READ_TIMEOUT_MS })).status === 200;
       } catch {
         return false;
       }
@@ -455,7 +427,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     const readLog = async (conversation: Conversation): Promise<any[] | undefined> => {
       for (const name of healthy()) {
         try {
-          const r = await http(urlOf(name)!, 'GET', `/admin/v1/accounts/${ACC}/conversations/${conversation.id}`, {
+          const r = await timedCall(urlOf(name)!, 'GET', `/admin/v1/accounts/${ACC}/conversations/${conversation.id}`, {
             token: ADMIN,
             timeoutMs: READ_TIMEOUT_MS,
           });
@@ -490,42 +462,15 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
       return { json: { response: message.split('\n').map((m) => text(`echo: ${m}`)) } };
     };
 
-    const setup = async (path: string, body: unknown, what: string) => {
-      const r = await http(urlOf('A')!, 'POST', path, { body, token: ADMIN, timeoutMs: 10_000 });
-      if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
-      return r.body;
-    };
-    await setup('/admin/v1/accounts', { accountId: ACC }, 'account');
-    for (const name of ['bot', 'escalation']) await setup(`/admin/v1/accounts/${ACC}/skills`, { name }, 'skill');
-    const app = await setup(
-      `/admin/v1/accounts/${ACC}/apps`,
-      { name: 'bot', scope: 'thirdpartybots.customendpoint.bot' },
-      'app',
-    );
-    const created = await setup(
-      `/admin/v1/accounts/${ACC}/bots`,
-      {
-        name: 'nemesis bot',
-        conversationType: 'MESSAGING',
-        skills: ['bot'],
-        vendor: {
-          type: 'CUSTOM_ENDPOINT',
-          baseUrl: bot.url,
-          clientId: app.client_id,
-          clientSecret: app.client_secret,
-          botId: 'nemesis',
-        },
-        escalation: { skill: 'escalation', messageToCustomer: 'ESCALATED' },
-      },
-      'bot',
-    );
-    const botId: string = created.id;
-    await setup(`/admin/v1/accounts/${ACC}/bots/${botId}/start`, undefined, 'start');
+    const { botId } = await setupBotOn(client(urlOf('A')!, { token: ADMIN }), bot.url, {
+      acc: ACC,
+      vendor: { botId: 'nemesis' },
+    });
     log(`bot ${botId} driven by ${await waitForDriver()}`);
 
     const conversations: Conversation[] = [];
     for (let i = 0; i < o.conversations; i++) {
-      const r = await http(urlOf(NAMES[i % NAMES.length])!, 'POST', `/api/account/${ACC}/consumer/conversations`, {
+      const r = await timedCall(urlOf(NAMES[i % NAMES.length])!, 'POST', `/api/account/${ACC}/consumer/conversations`, {
         body: { skill: 'bot' },
         timeoutMs: 10_000,
       });
@@ -776,7 +721,7 @@ class Load {
     if (!url) return record('refused', 'ECONNREFUSED');
     this.inFlight++;
     try {
-      const r = await http(url, 'POST', `/api/account/${ACC}/consumer/conversations/${conversation.id}/messages`, {
+      const r = await timedCall(url, 'POST', `/api/account/${ACC}/consumer/conversations/${conversation.id}/messages`, {
         body: { text: message },
         token: conversation.token,
         timeoutMs: this.o.postTimeoutMs,
