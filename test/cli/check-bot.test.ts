@@ -1,10 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Running } from '../helpers/app.js';
 import { TestBot } from '../helpers/test-bot.js';
 import { createBot } from '../helpers/connector.js';
+import { runCli } from '../helpers/cli.js';
 
 /** `npx botbridge check-bot`, run as a bot author's CI would: a real process against a real server. */
 describe('botbridge check-bot (the CLI)', () => {
@@ -14,18 +14,19 @@ describe('botbridge check-bot (the CLI)', () => {
   let lax: TestBot;
   const botIds: Record<string, string> = {};
 
-  const run = (args: string[], env: Record<string, string> = {}) =>
-    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(
-        process.execPath,
-        ['bin/botbridge.mjs', ...args],
-        { timeout: 120_000, env: { ...process.env, ...env } },
-        (error, stdout, stderr) =>
-          resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-      );
-    });
   const checkBot = (bot: string, ...extra: string[]) =>
-    run(['check-bot', '--server', running.url, '--admin-token', ADMIN_TOKEN, '--account', acc, '--bot', bot, ...extra]);
+    runCli([
+      'check-bot',
+      '--server',
+      running.url,
+      '--admin-token',
+      ADMIN_TOKEN,
+      '--account',
+      acc,
+      '--bot',
+      bot,
+      ...extra,
+    ]);
 
   before(async () => {
     store = await freshStore('sqlite');
@@ -79,12 +80,12 @@ describe('botbridge check-bot (the CLI)', () => {
   });
 
   it('the bot by its name, the admin token from BOTBRIDGE_ADMIN_TOKEN (out of ps and shell history)', async () => {
-    const byName = await run(['check-bot', '--server', running.url, '--account', acc, '--bot', 'demo'], {
+    const byName = await runCli(['check-bot', '--server', running.url, '--account', acc, '--bot', 'demo'], {
       BOTBRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
     });
     assert.equal(byName.code, 0, byName.stderr);
     assert.match(byName.stdout, /\n\d+ passed, 0 failed, 0 warnings\n$/);
-    const unknown = await run(['check-bot', '--server', running.url, '--account', acc, '--bot', 'nobody'], {
+    const unknown = await runCli(['check-bot', '--server', running.url, '--account', acc, '--bot', 'nobody'], {
       BOTBRIDGE_ADMIN_TOKEN: ADMIN_TOKEN,
     });
     assert.equal(unknown.code, 2);
@@ -93,18 +94,18 @@ describe('botbridge check-bot (the CLI)', () => {
 
   it('--help for the program and each command: the usage on stdout, exit 0', async () => {
     for (const args of [['--help'], ['help'], ['check-bot', '--help'], ['check', '--help'], ['check', '-h']]) {
-      const help = await run(args);
+      const help = await runCli(args);
       assert.equal(help.code, 0, `${args.join(' ')}: ${help.stderr}`);
       assert.match(help.stdout, /^usage: botbridge/, args.join(' '));
     }
   });
 
   it('what cannot run says why and exits 2: usage, a wrong admin token, an unknown bot, no server', async () => {
-    const usage = await run(['check-bot', '--server', running.url]);
+    const usage = await runCli(['check-bot', '--server', running.url]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /missing --admin-token \(or BOTBRIDGE_ADMIN_TOKEN\), --account, --bot/);
-    assert.equal((await run(['nonsense'])).code, 2);
-    const token = await run([
+    assert.equal((await runCli(['nonsense'])).code, 2);
+    const token = await runCli([
       'check-bot',
       '--server',
       running.url,
@@ -120,7 +121,7 @@ describe('botbridge check-bot (the CLI)', () => {
     const unknown = await checkBot('no-such-bot');
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /not-found/);
-    const nowhere = await run([
+    const nowhere = await runCli([
       'check-bot',
       '--server',
       'http://127.0.0.1:1',
