@@ -22,6 +22,7 @@ import Fastify from 'fastify';
 import websocket from '@fastify/websocket';
 import { Pool } from 'undici';
 import type { WebSocket } from 'ws';
+import { consumerTextEvent } from './lib/events.js';
 
 const botUrl = process.env.BOT_URL;
 if (!botUrl) throw new Error('BOT_URL is required');
@@ -102,24 +103,7 @@ async function relay(id: string, open: Open, sequence: number, message: string):
       method: 'POST',
       path: botPath(id),
       headers: { authorization: 'Bearer floor', 'content-type': 'application/json' },
-      // The body botbridge's connector sends for a consumer text.
-      body: JSON.stringify({
-        type: 'TEXT',
-        source: 'CONSUMER',
-        data: { message },
-        context: {
-          lpEvent: {
-            sequence,
-            serverTimestamp: Date.now(),
-            conversationId: id,
-            dialogId: id,
-            originatorMetadata: { role: 'CONSUMER' },
-            messageAudience: 'ALL',
-            metadata: [],
-            event: { type: 'ContentEvent', contentType: 'text/plain', message },
-          },
-        },
-      }),
+      body: JSON.stringify(consumerTextEvent(id, sequence, message)),
     });
     const answer = (await res.body.json()) as {
       response?: Array<{ type?: string; data?: { message?: string; metadata?: unknown } }>;

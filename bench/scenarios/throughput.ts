@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { measureWindow, type CpuReading, type Proc } from '../lib/procs.js';
 import { Http, openConversation, setupAccount, type BenchAccount, type Conversation } from '../lib/platform.js';
 import { distribution, forEachLimited, sleep, type Distribution } from '../lib/stats.js';
+import { consumerTextEvent } from '../lib/events.js';
 
 export interface ThroughputOptions {
   conversations: number;
@@ -78,24 +79,7 @@ async function baselinePhase(bot: Proc, options: ThroughputOptions, conversation
     const path = `/v1/bots/bench/environments/draft/conversations/${id}/events`;
     for (let n = 0; !stop; n++) {
       const message = `m${i}-${n}`;
-      // The body the connector sends for a consumer text (src/connector/requests.ts).
-      const body = JSON.stringify({
-        type: 'TEXT',
-        source: 'CONSUMER',
-        data: { message },
-        context: {
-          lpEvent: {
-            sequence: n + 1,
-            serverTimestamp: Date.now(),
-            conversationId: id,
-            dialogId: id,
-            originatorMetadata: { role: 'CONSUMER' },
-            messageAudience: 'ALL',
-            metadata: [],
-            event: { type: 'ContentEvent', contentType: 'text/plain', message },
-          },
-        },
-      });
+      const body = JSON.stringify(consumerTextEvent(id, n + 1, message));
       const sent = performance.now();
       const inWindow = phase.measuring;
       try {
