@@ -1,7 +1,9 @@
-import { CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
 
-export type Work<T> = (tx: Transaction<Database>) => Promise<T>;
+/** A unit of work on the store, given the connection of the transaction it runs in. */
+export type Work<T> = (tx: Kysely<Database>) => Promise<T>;
 /** Runs `work` in a transaction and resolves once it is committed. */
 export type Transact = <T>(work: Work<T>) => Promise<T>;
 
@@ -10,10 +12,6 @@ interface Queued {
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
-
-const SAVEPOINT = CompiledQuery.raw('savepoint unit');
-const RELEASE = CompiledQuery.raw('release unit');
-const ROLLBACK_TO = CompiledQuery.raw('rollback to unit');
 
 /** PostgreSQL has a pool and row locks: each unit of work is its own transaction. */
 export function transactionPerUnit(db: Kysely<Database>): Transact {
@@ -29,28 +27,48 @@ export function transactionPerUnit(db: Kysely<Database>): Transact {
  * only after that commit, so what a caller was told is written stays written. Pages several
  * units touch (the events table's last leaf, its indexes) reach the WAL once per batch.
  */
-export function groupCommit(db: Kysely<Database>): Transact {
+export function groupCommit(db: Kysely<Database>, database: BetterSqlite3.Database): Transact {
   let queue: Queued[] = [];
+  // The transaction's own statements run on the driver directly, synchronously, on the
+  // connection Kysely has lent the batch (nothing else runs on it meanwhile): through Kysely's
+  // executor they were four promise chains per unit, and as many again per batch.
+  const statement = (text: string) => {
+    const prepared = database.prepare(text);
+    return () => prepared.run();
+  };
+  const begin = statement('begin');
+  const commit = statement('commit');
+  const rollback = statement('rollback');
+  const savepoint = statement('savepoint unit');
+  const release = statement('release unit');
+  const rollbackTo = statement('rollback to unit');
 
   const flush = async () => {
     const batch = queue;
     queue = [];
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
-      await db.transaction().execute(async (tx) => {
-        for (const unit of batch) {
-          await tx.executeQuery(SAVEPOINT);
-          try {
-            const value = await unit.work(tx);
-            await tx.executeQuery(RELEASE);
-            outcomes.push({ ok: true, value });
-          } catch (error) {
-            // If SQLite already rolled the whole transaction back (I/O error, full disk), this
-            // throws and the batch fails as one, which is the truth.
-            await tx.executeQuery(ROLLBACK_TO);
-            await tx.executeQuery(RELEASE);
-            outcomes.push({ ok: false, error });
+      await db.connection().execute(async (connection) => {
+        begin();
+        try {
+          for (const unit of batch) {
+            savepoint();
+            try {
+              const value = await unit.work(connection);
+              release();
+              outcomes.push({ ok: true, value });
+            } catch (error) {
+              // If SQLite already rolled the whole transaction back (I/O error, full disk), this
+              // throws and the batch fails as one, which is the truth.
+              rollbackTo();
+              release();
+              outcomes.push({ ok: false, error });
+            }
           }
+          commit();
+        } catch (error) {
+          if (database.inTransaction) rollback();
+          throw error;
         }
       });
     } catch (error) {

@@ -90,10 +90,15 @@ export interface StoreOptions {
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const opened: { db: Kysely<Database>; dialect: Dialect; stop?: () => Promise<void>; release?: () => void } =
-    options.databaseUrl ? openPostgres(options.databaseUrl, options) : openSqlite(options);
-  const { db, dialect, stop, release } = opened;
-  const transact = dialect === 'sqlite' ? groupCommit(db) : transactionPerUnit(db);
+  const opened: {
+    db: Kysely<Database>;
+    dialect: Dialect;
+    stop?: () => Promise<void>;
+    release?: () => void;
+    sqlite?: BetterSqlite3.Database;
+  } = options.databaseUrl ? openPostgres(options.databaseUrl, options) : openSqlite(options);
+  const { db, dialect, stop, release, sqlite } = opened;
+  const transact = sqlite ? groupCommit(db, sqlite) : transactionPerUnit(db);
   const store: Store = {
     db,
     dialect,
@@ -145,6 +150,7 @@ function openSqlite(options: StoreOptions): {
   dialect: Dialect;
   stop: () => Promise<void>;
   release: () => void;
+  sqlite: BetterSqlite3.Database;
 } {
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const file = join(options.dataDir, 'botbridge.sqlite');
@@ -165,6 +171,7 @@ function openSqlite(options: StoreOptions): {
     dialect: 'sqlite',
     stop: () => checkpointer.stop(),
     release: () => claim?.close(),
+    sqlite: database,
   };
 }
 
