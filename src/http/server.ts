@@ -11,6 +11,7 @@ import { invalid, isDomainError, type DomainError } from '../errors.js';
 import { httpAnswerOf, sendError, type HttpAnswer } from './errors.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { childrenOf, type Metrics } from '../ops/metrics.js';
+import { lazyChildLogger } from '../ops/logger.js';
 import { isStoreUnavailable } from '../store/errors.js';
 import { clippedPointer, describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
 
@@ -52,6 +53,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     bodyLimit: BODY_LIMIT,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    childLoggerFactory: (logger, bindings, options) =>
+      lazyChildLogger(logger as unknown as Logger, bindings, options) as unknown as FastifyBaseLogger,
     return503OnClosing: true,
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
     routerOptions: { ignoreTrailingSlash: true },
@@ -113,8 +116,9 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     },
   });
 
-  server.addHook('onRequest', async (request, reply) => {
+  server.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
+    done();
   });
   if (options.checkResponses) compareWithPlainJson(server);
   // Graceful stop: close() drops the connections idle at that moment and waits for the rest. A

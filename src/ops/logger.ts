@@ -92,3 +92,50 @@ function redactNestedHeaders(value: unknown, depth: number): unknown {
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
+
+type Method = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/**
+ * Fastify's childLoggerFactory: a request's logger that becomes a pino child (with the request
+ * id bound) only when something is logged at a level that is on. pino redacts a child's
+ * bindings as it makes it, and Fastify makes one per request and keeps it for a WebSocket's
+ * whole life: at the warn level, nearly all of them were made for nothing.
+ */
+export function lazyChildLogger(
+  logger: Logger,
+  bindings: Record<string, unknown>,
+  options: { level?: string; serializers?: unknown },
+): Logger {
+  // A route with its own level or serializers: rare, made at once as Fastify would.
+  if (options.level !== undefined || options.serializers !== undefined)
+    return logger.child(bindings, options as Parameters<Logger['child']>[1]) as unknown as Logger;
+  let child: Logger | undefined;
+  const real = () => {
+    child ??= logger.child(bindings);
+    return child;
+  };
+  const method =
+    (name: Method) =>
+    (...args: unknown[]) => {
+      if (child || logger.isLevelEnabled(name)) (real()[name] as (...a: unknown[]) => void)(...args);
+    };
+  return {
+    fatal: method('fatal'),
+    error: method('error'),
+    warn: method('warn'),
+    info: method('info'),
+    debug: method('debug'),
+    trace: method('trace'),
+    silent: () => {},
+    child: (more: Record<string, unknown>, childOptions?: Parameters<Logger['child']>[1]) =>
+      real().child(more, childOptions),
+    isLevelEnabled: (level: string) => (child ?? logger).isLevelEnabled(level),
+    bindings: () => real().bindings(),
+    get level() {
+      return (child ?? logger).level;
+    },
+    set level(level: string) {
+      real().level = level;
+    },
+  } as unknown as Logger;
+}
