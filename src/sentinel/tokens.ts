@@ -210,11 +210,12 @@ export class SessionTokens {
 
   /** The claims of a valid, unexpired token of that kind, else undefined (and why, for logs). */
   async verify(token: string, kind: SessionKind): Promise<{ claims?: SessionClaims; reason?: 'expired' | 'invalid' }> {
-    // jose decodes leniently: a padded or bit-flipped copy of a genuine signature would verify.
-    if (!isCanonicalCompactJws(token)) return { reason: 'invalid' };
     const known = this.verified.get(token);
     // jose's rule: expired once exp <= now, in whole seconds. An expired one is verified again below.
+    // A token remembered passed the canonical form check below when it was first seen (by its exact text).
     if (known && known.exp > Math.floor(Date.now() / 1000)) return claimsOf(known, kind);
+    // jose decodes leniently: a padded or bit-flipped copy of a genuine signature would verify.
+    if (!isCanonicalCompactJws(token)) return { reason: 'invalid' };
     try {
       const { payload } = await jwtVerify(token, await this.key(), { issuer: 'botbridge', algorithms: ['HS256'] });
       if (typeof payload.exp === 'number') {
