@@ -193,14 +193,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         hub.watches(notice.conversationId, notice.accountId) ||
         connector.drives(notice.holder?.userId) ||
         connector.drives(notice.previous?.holder?.userId);
-      if (!wanted) return conversations.ignore(notice);
-      void conversations
+      if (!wanted) return conversations.replication.ignore(notice);
+      void conversations.replication
         .receive(notice)
         .catch((err) =>
           log.error({ err, conversationId: notice.conversationId }, 'could not announce another instance’s change'),
         );
     },
-    typing: (notice) => void conversations.receiveTyping(notice).catch(() => undefined),
+    typing: (notice) => void conversations.replication.receiveTyping(notice).catch(() => undefined),
     bot: (notice) =>
       void connector
         .botChanged(notice.botId)
@@ -210,7 +210,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       hub.endAll();
       // The driver catches up even when the announcements cannot (the store still coming back):
       // its own outage retry then answers what the bots owe.
-      void conversations
+      void conversations.replication
         .catchUp()
         .catch((err) => log.warn({ err }, 'announcing what other instances changed failed'))
         .then(() => connector.catchUp())

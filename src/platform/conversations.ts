@@ -1,38 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { CompiledQuery, sql } from 'kysely';
-import type { Store, Db, RowGuard } from '../store/index.js';
-import { WriteStatements, requireStillHeld } from '../store/index.js';
+import type { Store, Db } from '../store/index.js';
 import { conflict, forbidden, notFound } from '../errors.js';
-import { KeyedMutex } from '../util/keyed-mutex.js';
 import { childrenOf, type Metrics } from '../ops/metrics.js';
-import type { EventBus, PlatformEvent } from './bus.js';
-import { InProcessTransport, type BusTransport, type ChangeNotice, type TypingNotice } from './transport.js';
+import type { EventBus } from './bus.js';
+import { InProcessTransport, type BusTransport } from './transport.js';
 import { isUserId, type Directory } from './directory.js';
 import { candidate, hasCapacity, mergeSdes, onlineBots, pickLeastLoaded, toAssignee } from './routing.js';
-import {
-  CONVERSATION_ROW,
-  EVENT_COLUMN_TYPES,
-  newConversationRow,
-  toConversation,
-  toEvent,
-  toEventRow,
-  toQueued,
-  type ConversationRow,
-} from './conversation-rows.js';
-import {
-  announcedOf,
-  announcedStanding,
-  changeAnnouncements,
-  changedColumns,
-  committed,
-  loadChanges,
-  standingAnnouncements,
-  standingChanges,
-  standingOf,
-  type Announced,
-  type Answered,
-  type Change,
-} from './conversation-changes.js';
+import { newConversationRow } from './conversation-rows.js';
+import type { Change } from './conversation-changes.js';
+import * as reads from './conversation-reads.js';
+import { ConversationLog, type ActOptions, type ChangeWork } from './conversation-log.js';
+import { ConversationReplication } from './conversation-replication.js';
 import type {
   CloseReason,
   Conversation,
@@ -47,6 +25,8 @@ import type {
   Ttr,
   Visitor,
 } from './types.js';
+
+export type { ActOptions } from './conversation-log.js';
 
 export interface OpenConversation {
   skill: string;
@@ -79,71 +59,16 @@ export type Step =
   | { kind: 'close'; reason: CloseReason; withoutPcs?: boolean }
   | { kind: 'ttr'; ttr: Ttr };
 
-/** What else a change commits, in its own transaction: all of it is written, or none. */
-export interface ActOptions {
-  answered?: Answered;
-  /**
-   * A row that must still exist when the change commits (the lease of the bot it speaks for, the
-   * job it carries out), else guard.refused() is thrown; its `then` commits with the change.
-   */
-  guard?: RowGuard;
-}
-
-/** How a change is made: ActOptions, and whether its work reads nothing but the conversation (`pure`). */
-interface ChangeOptions extends ActOptions {
-  /**
-   * The work reads nothing from the store (no routing): on PostgreSQL the change can then be
-   * written as one statement, without a transaction around it.
-   */
-  pure?: boolean;
-}
-
-/** A conversation as this instance last committed or read it, and its row's version then. */
-interface Held {
-  conversation: Conversation;
-  version: number;
-}
-
-/** Conversations held at most (the oldest go first): one per open conversation a busy instance serves. */
-const HELD_MAX = 50_000;
-
 /**
- * The queue's order: what the conversation's TTR asks of agents first (URGENT, then PRIORITIZED,
- * then CUSTOM by its seconds, then NORMAL), and within that the longest wait. A bot that sets
- * URGENT before a transfer promises the consumer a quicker answer, so the queue must keep that.
- */
-const QUEUE_URGENCY = sql`case conversations.ttr_type when 'URGENT' then 0 when 'PRIORITIZED' then 1 when 'CUSTOM' then 2 else 3 end`;
-
-/** A change written onto a version the row is no longer at: another writer came first. */
-class MovedOn extends Error {}
-
-/**
- * Conversations and their ordered, durable event log. Every change to one conversation runs
- * alone (in-process mutex plus a row lock on PostgreSQL), commits its log entries and state in
- * one transaction, and only then is announced on the bus, in sequence order.
+ * Conversations and their ordered, durable event log: the commands (open, post, route, transfer,
+ * close …) as changes of the log (conversation-log.ts, the message path), the reads
+ * (conversation-reads.ts), and other instances' changes announced here (conversation-replication.ts).
  */
 export class Conversations {
-  private readonly mutex = new KeyedMutex();
-  private readonly writes: WriteStatements;
-  private readonly eventsWritten: (type: string) => { inc(): void };
-  /** PostgreSQL serves several writers at once (a pool, other instances): rows counted are locked first. SQLite has one writer. */
-  private readonly locksRows: boolean;
-
-  /**
-   * Per conversation, what this instance's bus last announced of it: the bus announces every
-   * conversation's entries in sequence order, its own changes and other instances' alike, and
-   * fills any gap from the store first. Forgotten once the conversation closes.
-   */
-  private readonly announced = new Map<string, Announced>();
-
-  /**
-   * Per open conversation, the state this instance last committed (or read) and the row's version:
-   * the next change starts from it instead of reading the row again, and writes only onto that
-   * version. On SQLite this process is the one writer, so it is the row; on PostgreSQL another
-   * instance may have changed the row since, and the version check sends the change back to read
-   * it. The store stays the truth: this only saves reading it back.
-   */
-  private readonly held = new Map<string, Held>();
+  private readonly loader: reads.ConversationLoader;
+  private readonly log: ConversationLog;
+  /** Other instances' changes and typing, heard through the transport, announced on this bus. */
+  readonly replication: ConversationReplication;
 
   constructor(
     private readonly store: Store,
@@ -153,9 +78,10 @@ export class Conversations {
     /** Tells the other instances on the store what is not stored (typing); changes they hear of from the store. */
     private readonly transport: BusTransport = new InProcessTransport(),
   ) {
-    this.writes = new WriteStatements(store.dialect);
-    this.locksRows = store.dialect === 'postgres';
-    this.eventsWritten = childrenOf(metrics.eventsWritten);
+    this.loader = new reads.ConversationLoader(store.dialect);
+    const eventsWritten = childrenOf(metrics.eventsWritten);
+    this.log = new ConversationLog(store, bus, this.loader, (type) => eventsWritten(type).inc());
+    this.replication = new ConversationReplication(store, this.log, this.loader, directory, bus);
   }
 
   async open(accountId: string, input: OpenConversation): Promise<Conversation> {
@@ -184,12 +110,12 @@ export class Conversations {
       ...(input.testUntil !== undefined ? { test: true } : {}),
     };
     await this.store.db.insertInto('conversations').values(newConversationRow(conversation, input.testUntil)).execute();
-    this.hold(conversation, 0);
+    this.log.hold(conversation, 0);
     this.bus.publish({ type: 'conversation.opened', conversation });
     // Routing is a change like any other, so its ASSIGN entry and announcement follow the rules.
     return this.change(accountId, conversation.conversationId, async (current, tx) => {
       if (input.assignTo) {
-        const target = await candidate(tx, accountId, Number(input.assignTo), this.locksRows);
+        const target = await candidate(tx, accountId, Number(input.assignTo), this.log.locksRows);
         if (!target) throw notFound(`unknown user '${input.assignTo}'`);
         const assignee = toAssignee(target);
         return {
@@ -203,14 +129,14 @@ export class Conversations {
 
   /** The conversation; not-found when it does not exist in this account. */
   async get(accountId: string, conversationId: string): Promise<Conversation> {
-    const found = await this.load(this.store.db, conversationId);
+    const found = await this.loader.load(this.store.db, conversationId);
     if (!found || found.accountId !== accountId) throw notFound(`unknown conversation '${conversationId}'`);
     return found;
   }
 
   /** By id alone, for internal subscribers that already hold a trusted id. */
   find(conversationId: string): Promise<Conversation | undefined> {
-    return this.load(this.store.db, conversationId);
+    return this.loader.load(this.store.db, conversationId);
   }
 
   /**
@@ -220,7 +146,7 @@ export class Conversations {
    * reads the store with find().
    */
   async current(conversationId: string): Promise<Conversation | undefined> {
-    return this.held.get(conversationId)?.conversation ?? this.find(conversationId);
+    return this.log.heldState(conversationId) ?? this.find(conversationId);
   }
 
   /**
@@ -233,15 +159,7 @@ export class Conversations {
     options: { after?: number; forConsumer: boolean },
   ): Promise<ConversationEvent[]> {
     await this.get(accountId, conversationId);
-    let query = this.store.db
-      .selectFrom('conversation_events')
-      .selectAll()
-      .where('conversation_id', '=', conversationId)
-      .where('seq', '>', options.after ?? 0)
-      .orderBy('seq');
-    if (options.forConsumer) query = query.where('audience', '=', 'ALL');
-    const rows = await query.execute();
-    return rows.map(toEvent);
+    return reads.eventsAfter(this.store.db, conversationId, options.after ?? 0, options.forConsumer);
   }
 
   /**
@@ -281,7 +199,7 @@ export class Conversations {
     steps: readonly Step[],
     options: ActOptions = {},
   ): Promise<{ next: Conversation; written: ConversationEvent[] }> {
-    return this.changeReturningEvents(
+    return this.log.change(
       accountId,
       conversationId,
       async (current, tx) => {
@@ -322,7 +240,7 @@ export class Conversations {
         const { skill, agentId } = step;
         const transfer: NewEvent = { type: 'TRANSFER', originator, skill, audience: 'AGENTS_AND_MANAGERS' };
         if (agentId && isUserId(agentId)) {
-          const agent = await candidate(tx, current.accountId, Number(agentId), this.locksRows);
+          const agent = await candidate(tx, current.accountId, Number(agentId), this.log.locksRows);
           if (agent?.online && hasCapacity(agent)) {
             const assignee = toAssignee(agent);
             return {
@@ -368,98 +286,6 @@ export class Conversations {
     this.transport.tell({ conversationId, originator, typing });
   }
 
-  /**
-   * Another instance committed a change: announce it on this bus as if it were ours, in sequence
-   * order with ours (the same lock as local changes), after whatever of the log this bus has not
-   * announced yet.
-   */
-  receive(notice: ChangeNotice): Promise<void> {
-    return this.mutex.run(notice.conversationId, async () => {
-      this.held.delete(notice.conversationId);
-      const known = this.announced.get(notice.conversationId);
-      const after = known?.sequence ?? notice.from;
-      const changes = notice.previous ? standingChanges(notice.previous, notice) : { moved: false, closed: false };
-      if (notice.to <= after && !changes.moved && !changes.closed && !notice.opened) return;
-      const current = await this.load(this.store.db, notice.conversationId);
-      if (!current) return;
-      // The state as of this change: a later one may already be in the row.
-      const skill =
-        notice.skillId === current.skill.id
-          ? current.skill
-          : ((await this.directory.skillById(notice.skillId)) ?? current.skill);
-      const conversation: Conversation = {
-        ...current,
-        assignee: notice.holder,
-        skill,
-        status: notice.status,
-        lastSequence: Math.max(notice.to, after),
-      };
-      if (notice.opened && !known) this.bus.publish({ type: 'conversation.opened', conversation });
-      await this.announceEntries(conversation, after, notice.to);
-      if (notice.previous) this.publish(standingAnnouncements(notice.previous, changes, conversation));
-      this.remember(conversation);
-    });
-  }
-
-  /**
-   * Another instance's change that nothing here listens for (no stream shows it, no bot driven
-   * here holds or held it): not read at all, and this bus keeps no order for it either, since
-   * what it announces next of the conversation starts afresh.
-   */
-  ignore(notice: ChangeNotice): void {
-    this.announced.delete(notice.conversationId);
-    this.held.delete(notice.conversationId);
-  }
-
-  /** Typing on another instance, announced here too (best effort: it is not stored). */
-  async receiveTyping(notice: TypingNotice): Promise<void> {
-    const conversation = await this.load(this.store.db, notice.conversationId);
-    if (conversation?.status === 'OPEN')
-      this.bus.publish({
-        type: 'conversation.typing',
-        conversation,
-        originator: notice.originator,
-        typing: notice.typing,
-      });
-  }
-
-  /**
-   * The instance may have missed other instances' changes (its listener was cut off): every
-   * conversation it has announced is brought up to date from the store, in order.
-   */
-  async catchUp(): Promise<void> {
-    this.held.clear();
-    for (const conversationId of [...this.announced.keys()]) {
-      await this.mutex.run(conversationId, async () => {
-        const known = this.announced.get(conversationId);
-        const current = await this.load(this.store.db, conversationId);
-        if (!known || !current) return;
-        await this.announceEntries(current, known.sequence, current.lastSequence);
-        const was = announcedStanding(known);
-        this.publish(standingAnnouncements(was, standingChanges(was, standingOf(current)), current));
-        this.remember(current);
-      });
-    }
-  }
-
-  /** Announces the log entries (after, upTo] the bus has not announced yet, read from the store. */
-  private async announceEntries(conversation: Conversation, after: number, upTo: number): Promise<void> {
-    if (upTo <= after) return;
-    for (const event of await this.eventsAfter(conversation.conversationId, after)) {
-      if (event.sequence > upTo) break;
-      this.bus.publish({ type: 'conversation.event', conversation, event });
-    }
-  }
-
-  private remember(conversation: Conversation): void {
-    if (conversation.status === 'CLOSED') this.announced.delete(conversation.conversationId);
-    else this.announced.set(conversation.conversationId, announcedOf(conversation));
-  }
-
-  private publish(announcements: readonly PlatformEvent[]): void {
-    for (const announcement of announcements) this.bus.publish(announcement);
-  }
-
   /** An agent takes a conversation waiting in the queue of one of their skills. */
   async accept(accountId: string, conversationId: string, userId: string): Promise<Conversation> {
     const user = await this.directory.user(accountId, userId);
@@ -473,7 +299,7 @@ export class Conversations {
       if (!user.skills.some((s) => s.id === current.skill.id)) {
         throw forbidden(`conversation is queued on skill '${current.skill.name}', which you do not serve`);
       }
-      const me = await candidate(tx, accountId, Number(userId), this.locksRows);
+      const me = await candidate(tx, accountId, Number(userId), this.log.locksRows);
       if (!me || !hasCapacity(me)) throw conflict('you are at your maximum of open conversations', 'agent-at-capacity');
       const assignee = toAssignee(me);
       return {
@@ -521,7 +347,7 @@ export class Conversations {
     visitor?: Visitor,
     options: Pick<ActOptions, 'guard'> = {},
   ): Promise<Conversation> {
-    const { next } = await this.changeReturningEvents(
+    const { next } = await this.log.change(
       accountId,
       conversationId,
       async (current) => {
@@ -540,33 +366,9 @@ export class Conversations {
     return next;
   }
 
-  /** Conversations waiting on any of the skills, oldest first. */
-  async queue(accountId: string, skillIds: number[]): Promise<QueuedConversation[]> {
-    if (!skillIds.length) return [];
-    const rows = await this.store.db
-      .selectFrom('conversations')
-      .innerJoin('skills', 'skills.id', 'conversations.skill_id')
-      .select([
-        'conversations.id',
-        'conversations.type',
-        'conversations.ttr_type',
-        'conversations.ttr_value',
-        'conversations.queued_at',
-        'conversations.created_at',
-        'conversations.test_until',
-        'skills.id as skill_id',
-        'skills.name as skill_name',
-      ])
-      .where('conversations.account_id', '=', accountId)
-      .where('conversations.status', '=', 'OPEN')
-      .where('conversations.assignee_user_id', 'is', null)
-      .where('conversations.skill_id', 'in', skillIds)
-      .orderBy(QUEUE_URGENCY)
-      .orderBy(sql`case when conversations.ttr_type = 'CUSTOM' then conversations.ttr_value end`)
-      .orderBy('conversations.queued_at')
-      .execute();
-    const now = Date.now();
-    return rows.map((r) => toQueued(r, now));
+  /** Conversations waiting on any of the skills, in the queue's order (TTR, then the longest wait). */
+  queue(accountId: string, skillIds: number[]): Promise<QueuedConversation[]> {
+    return reads.queued(this.store.db, accountId, skillIds);
   }
 
   /**
@@ -586,67 +388,27 @@ export class Conversations {
   }
 
   /** Open test conversations their testers stopped keeping before `now` (see `keepTest`). */
-  async lapsedTests(now: number): Promise<Array<{ accountId: string; conversationId: string }>> {
-    const rows = await this.store.db
-      .selectFrom('conversations')
-      .select(['account_id', 'id'])
-      .where('status', '=', 'OPEN')
-      .where('test_until', '<', now)
-      .execute();
-    return rows.map((r) => ({ accountId: r.account_id, conversationId: r.id }));
+  lapsedTests(now: number): Promise<Array<{ accountId: string; conversationId: string }>> {
+    return reads.lapsedTests(this.store.db, now);
   }
 
   /** Open conversations a user holds. */
-  async heldBy(accountId: string, userId: string): Promise<Conversation[]> {
-    const rows = await this.selectConversation(this.store.db)
-      .where('conversations.account_id', '=', accountId)
-      .where('conversations.assignee_user_id', '=', Number(userId))
-      .where('conversations.status', '=', 'OPEN')
-      .orderBy('conversations.created_at')
-      .execute();
-    return rows.map(toConversation);
+  heldBy(accountId: string, userId: string): Promise<Conversation[]> {
+    return reads.heldBy(this.store.db, accountId, userId);
   }
 
-  /**
-   * Open conversations these users hold that await something of their holder: an entry it has
-   * not answered yet, or the rest of an answer. After a crash, this is what a bot still owes.
-   */
-  async awaitingAnswer(userIds: readonly string[]): Promise<Conversation[]> {
-    if (!userIds.length) return [];
-    const rows = await this.selectConversation(this.store.db)
-      .where('conversations.assignee_user_id', 'in', userIds.map(Number))
-      .where('conversations.status', '=', 'OPEN')
-      .where((eb) =>
-        eb.or([
-          eb('conversations.inbound_seq', '>', eb.ref('conversations.answered_seq')),
-          eb('conversations.pending_answer', 'is not', null),
-        ]),
-      )
-      .orderBy('conversations.created_at')
-      .execute();
-    return rows.map(toConversation);
+  /** What these users' conversations still await of them (see reads.awaitingAnswer): after a crash, what a bot owes. */
+  awaitingAnswer(userIds: readonly string[]): Promise<Conversation[]> {
+    return reads.awaitingAnswer(this.store.db, userIds);
   }
 
   /** The whole log after a sequence, private entries included, for internal subscribers. */
-  async eventsAfter(conversationId: string, after: number): Promise<ConversationEvent[]> {
-    const rows = await this.store.db
-      .selectFrom('conversation_events')
-      .selectAll()
-      .where('conversation_id', '=', conversationId)
-      .where('seq', '>', after)
-      .orderBy('seq')
-      .execute();
-    return rows.map(toEvent);
+  eventsAfter(conversationId: string, after: number): Promise<ConversationEvent[]> {
+    return reads.eventsAfter(this.store.db, conversationId, after);
   }
 
-  async countHeldBy(userId: string): Promise<number> {
-    const row = await this.store.db
-      .selectFrom('conversations')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('assignee_user_id', '=', Number(userId))
-      .where('status', '=', 'OPEN')
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+  countHeldBy(userId: string): Promise<number> {
+    return reads.countHeldBy(this.store.db, userId);
   }
 
   /** Hands waiting conversations to online bots of their skill (a bot just came online). */
@@ -660,18 +422,12 @@ export class Conversations {
   }
 
   /** Reads both tables a change writes: throws while the store cannot serve conversations. */
-  async healthCheck(): Promise<void> {
-    await this.store.db.selectFrom('conversations').select('id').limit(1).execute();
-    await this.store.db.selectFrom('conversation_events').select('seq').limit(1).execute();
+  healthCheck(): Promise<void> {
+    return reads.healthCheck(this.store.db);
   }
 
   countOpen(): Promise<number> {
-    return this.store.db
-      .selectFrom('conversations')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('status', '=', 'OPEN')
-      .executeTakeFirstOrThrow()
-      .then((r) => Number(r.n));
+    return reads.countOpen(this.store.db);
   }
 
   /** Bots first: the least-loaded online bot of the skill takes it, else it waits for an agent. */
@@ -680,7 +436,7 @@ export class Conversations {
     if (bot) {
       const assignee = toAssignee(bot);
       // Read again under the bot's row lock: the load that picked it may be stale already.
-      const load = this.locksRows
+      const load = this.log.locksRows
         ? ((await candidate(tx, current.accountId, bot.userId, true))?.open ?? bot.open)
         : bot.open;
       return {
@@ -694,186 +450,12 @@ export class Conversations {
     return { next: { ...current, skill, assignee: null, holderLoad: undefined, queuedAt: Date.now() }, events };
   }
 
-  private async change(
-    accountId: string,
-    conversationId: string,
-    work: (current: Conversation, tx: Db) => Promise<Change>,
-  ): Promise<Conversation> {
+  private async change(accountId: string, conversationId: string, work: ChangeWork): Promise<Conversation> {
     // The state as committed (its lastSequence counts the entries just written), not `work`'s
     // draft, whose lastSequence is still the one before the change.
-    const { next } = await this.changeReturningEvents(accountId, conversationId, work);
+    const { next } = await this.log.change(accountId, conversationId, work);
     return next;
   }
-
-  private changeReturningEvents(
-    accountId: string,
-    conversationId: string,
-    work: (current: Conversation, tx: Db) => Promise<Change>,
-    options: ChangeOptions = {},
-  ): Promise<{ next: Conversation; written: ConversationEvent[] }> {
-    return this.mutex.run(conversationId, async () => {
-      const held = this.held.get(conversationId);
-      const { before, next, written, version } =
-        (held?.conversation.accountId === accountId ? await this.commitOnto(held, work, options) : undefined) ??
-        (await this.store.transact(async (tx) => {
-          await this.enforceFirst(tx, options);
-          const read = await this.loadHeld(tx, conversationId, true);
-          if (!read || read.conversation.accountId !== accountId)
-            throw notFound(`unknown conversation '${conversationId}'`);
-          return this.write(tx, read, work, options);
-        }));
-      // Another instance's changes this bus has not announced yet come first.
-      const known = this.announced.get(conversationId);
-      if (known && before.lastSequence > known.sequence)
-        await this.announceEntries(before, known.sequence, before.lastSequence);
-      for (const event of written) this.eventsWritten(event.type).inc();
-      this.publish(changeAnnouncements(before, next, written));
-      this.remember(next);
-      this.hold(next, version);
-      return { next, written };
-    });
-  }
-
-  /**
-   * The change made on the state held, without reading the row; undefined when the row has moved
-   * on since (another writer came first) or, on PostgreSQL, when the change needs a transaction:
-   * the caller then reads the row under its lock.
-   */
-  private async commitOnto(
-    held: Held,
-    work: (current: Conversation, tx: Db) => Promise<Change>,
-    options: ChangeOptions,
-  ): Promise<Committed | undefined> {
-    if (this.store.dialect === 'sqlite') {
-      return this.store
-        .transact(async (tx) => {
-          await this.enforceFirst(tx, options);
-          return this.write(tx, held, work, options);
-        })
-        .catch((error: unknown) => {
-          if (error instanceof MovedOn) return undefined;
-          throw error;
-        });
-    }
-    if (!options.pure) return undefined;
-    const before = held.conversation;
-    const change = await work(before, this.store.db);
-    requireStillHeld(options.guard);
-    const now = Date.now();
-    const { next, written, inbound } = committed(before, change, options.answered, now);
-    // A close moves its holder's load too: that takes a transaction (the work is pure, so it can run again there).
-    if (loadChanges(before, next).length) return undefined;
-    const { set, where, entries } = rowWrites(before, next, written, inbound, now, held.version);
-    const { rows } = await this.store.db.executeQuery<{ n: number }>(
-      this.writes.changeAt(
-        'conversations',
-        set,
-        where,
-        entries.length ? { table: 'conversation_events', rows: entries, types: EVENT_COLUMN_TYPES } : undefined,
-        options.guard,
-      ),
-    );
-    return rows[0]?.n === 1 ? { before, next, written, version: held.version + 1 } : undefined;
-  }
-
-  /** The change's writes in `tx`, onto the row at `from`'s version (else MovedOn). */
-  private async write(
-    tx: Db,
-    from: Held,
-    work: (current: Conversation, tx: Db) => Promise<Change>,
-    { answered }: ChangeOptions,
-  ): Promise<Committed> {
-    const before = from.conversation;
-    const change = await work(before, tx);
-    const now = Date.now();
-    const { next, written, inbound } = committed(before, change, answered, now);
-    let version = from.version;
-    if (written.length || next !== before) {
-      const { set, where, entries } = rowWrites(before, next, written, inbound, now, version);
-      const { numAffectedRows } = await tx.executeQuery(this.writes.update('conversations', set, where));
-      if (numAffectedRows !== 1n) throw new MovedOn();
-      version += 1;
-      for (const { userId, by } of loadChanges(before, next))
-        await tx.executeQuery(this.writes.increment('users', 'open_conversations', by, { id: userId }));
-      // After the row's update: entries are only written onto the version they were numbered on.
-      if (entries.length) await tx.executeQuery(this.writes.insert('conversation_events', entries));
-    }
-    return { before, next, written, version };
-  }
-
-  /**
-   * The guard's row (a Public API job) is locked, checked and moved on before the conversation's
-   * row is touched: the one-statement path locks them in that order too, and two writers taking
-   * the same two rows in opposite orders could deadlock.
-   */
-  private async enforceFirst(tx: Db, { guard }: ChangeOptions): Promise<void> {
-    if (guard) await this.writes.enforce(tx, guard);
-  }
-
-  private hold(conversation: Conversation, version: number): void {
-    const id = conversation.conversationId;
-    this.held.delete(id);
-    if (conversation.status === 'CLOSED') return;
-    if (this.held.size >= HELD_MAX) this.held.delete(this.held.keys().next().value!);
-    this.held.set(id, { conversation, version });
-  }
-
-  private selectConversation(db: Db) {
-    return db
-      .selectFrom('conversations')
-      .innerJoin('skills', 'skills.id', 'conversations.skill_id')
-      .leftJoin('users', 'users.id', 'conversations.assignee_user_id')
-      .select(CONVERSATION_ROW);
-  }
-
-  /**
-   * The load's SQL, compiled once per lock mode: every change and every exchange loads the
-   * conversation, and building this select (two joins, twenty columns) with Kysely cost four
-   * times what running it did. Only the id is bound per call.
-   */
-  private readonly loadSql = new Map<boolean, string>();
-
-  private async load(db: Db, conversationId: string): Promise<Conversation | undefined> {
-    return (await this.loadHeld(db, conversationId))?.conversation;
-  }
-
-  private async loadHeld(db: Db, conversationId: string, forUpdate = false): Promise<Held | undefined> {
-    // A second instance on the same PostgreSQL database waits here instead of racing for sequences.
-    const lock = forUpdate && this.store.dialect === 'postgres';
-    let sql = this.loadSql.get(lock);
-    if (sql === undefined) {
-      const query = this.selectConversation(db).where('conversations.id', '=', conversationId);
-      sql = (lock ? query.forUpdate('conversations') : query).compile().sql;
-      this.loadSql.set(lock, sql);
-    }
-    const { rows } = await db.executeQuery<ConversationRow>(CompiledQuery.raw(sql, [conversationId]));
-    return rows.length ? { conversation: toConversation(rows[0]), version: rows[0].version } : undefined;
-  }
-}
-
-/** What a change writes: its row's update onto `version` (and the next version), and its log entries' rows. */
-function rowWrites(
-  before: Conversation,
-  next: Conversation,
-  written: readonly ConversationEvent[],
-  inbound: number | undefined,
-  now: number,
-  version: number,
-) {
-  const id = before.conversationId;
-  return {
-    set: { ...changedColumns(before, next, now, inbound), version: version + 1 },
-    where: { id, version },
-    entries: written.map((e) => toEventRow(id, e)),
-  };
-}
-
-/** A change as committed: the state before and after, its entries, and the row's version now. */
-interface Committed {
-  before: Conversation;
-  next: Conversation;
-  written: ConversationEvent[];
-  version: number;
 }
 
 function requireOpen(conversation: Conversation): void {
