@@ -93,8 +93,6 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-type Method = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
-
 /**
  * Fastify's childLoggerFactory: a request's logger that becomes a pino child (with the request
  * id bound) only when something is logged at a level that is on. pino redacts a child's
@@ -109,33 +107,59 @@ export function lazyChildLogger(
   // A route with its own level or serializers: rare, made at once as Fastify would.
   if (options.level !== undefined || options.serializers !== undefined)
     return logger.child(bindings, options as Parameters<Logger['child']>[1]) as unknown as Logger;
-  let child: Logger | undefined;
-  const real = () => {
-    child ??= logger.child(bindings);
-    return child;
-  };
-  const method =
-    (name: Method) =>
-    (...args: unknown[]) => {
-      if (child || logger.isLevelEnabled(name)) (real()[name] as (...a: unknown[]) => void)(...args);
-    };
-  return {
-    fatal: method('fatal'),
-    error: method('error'),
-    warn: method('warn'),
-    info: method('info'),
-    debug: method('debug'),
-    trace: method('trace'),
-    silent: () => {},
-    child: (more: Record<string, unknown>, childOptions?: Parameters<Logger['child']>[1]) =>
-      real().child(more, childOptions),
-    isLevelEnabled: (level: string) => (child ?? logger).isLevelEnabled(level),
-    bindings: () => real().bindings(),
-    get level() {
-      return (child ?? logger).level;
-    },
-    set level(level: string) {
-      real().level = level;
-    },
-  } as unknown as Logger;
+  return new LazyChild(logger, bindings) as unknown as Logger;
+}
+
+/** Methods on the prototype, not closures: one of these lives as long as each open stream. */
+class LazyChild {
+  private made?: Logger;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly bindingsOf: Record<string, unknown>,
+  ) {}
+
+  private real(): Logger {
+    this.made ??= this.parent.child(this.bindingsOf) as unknown as Logger;
+    return this.made;
+  }
+
+  private at(level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace', args: unknown[]): void {
+    if (this.made || this.parent.isLevelEnabled(level)) (this.real()[level] as (...a: unknown[]) => void)(...args);
+  }
+
+  fatal(...args: unknown[]) {
+    this.at('fatal', args);
+  }
+  error(...args: unknown[]) {
+    this.at('error', args);
+  }
+  warn(...args: unknown[]) {
+    this.at('warn', args);
+  }
+  info(...args: unknown[]) {
+    this.at('info', args);
+  }
+  debug(...args: unknown[]) {
+    this.at('debug', args);
+  }
+  trace(...args: unknown[]) {
+    this.at('trace', args);
+  }
+  silent() {}
+  child(bindings: Record<string, unknown>, options?: Parameters<Logger['child']>[1]) {
+    return this.real().child(bindings, options);
+  }
+  isLevelEnabled(level: string) {
+    return (this.made ?? this.parent).isLevelEnabled(level);
+  }
+  bindings() {
+    return this.real().bindings();
+  }
+  get level() {
+    return (this.made ?? this.parent).level;
+  }
+  set level(level: string) {
+    this.real().level = level;
+  }
 }
