@@ -8,20 +8,15 @@ import type { Conversations } from '../platform/conversations.js';
 import type { EventBus } from '../platform/bus.js';
 import type { Conversation } from '../platform/types.js';
 import type { Metrics } from '../ops/metrics.js';
-import { conflict, invalid, notFound, upstreamFailed } from '../errors.js';
+import { conflict, invalid, upstreamFailed } from '../errors.js';
 import type { SecretBox } from '../util/secret-box.js';
-import { KeyedMutex } from '../util/keyed-mutex.js';
-import { DEFAULT_LIMITS, MASKED_SECRET, applySettings, type BotInput } from './bot-config.js';
+import { MASKED_SECRET, applySettings, type BotInput } from './bot-config.js';
 import { BotStore, type BotRecord } from './store.js';
-import {
-  STATS_KEPT_MS,
-  STATS_PRUNE_EVERY_MS,
-  untilMidMinute,
-  type AccountStats,
-  type BotStats,
-  type StatsWindow,
-} from './bot-stats.js';
-import { CustomEndpointClient, VendorError, type RetryPolicy, type TokenIssuer } from './vendor-client.js';
+import type { AccountStats, BotStats, StatsWindow } from './bot-stats.js';
+import { VendorError, type CustomEndpointClient, type RetryPolicy, type TokenIssuer } from './vendor-client.js';
+import { BotRegistry } from './registry.js';
+import { StatsSampler } from './stats-sampler.js';
+import { InterruptionProbe, testConnection } from './probes.js';
 import { Exchanges, type ConnectorStats } from './exchange.js';
 import { Driver } from './driver.js';
 import { LeaseLost, SoleLeases, type BotLeases } from './leases.js';
@@ -76,20 +71,14 @@ export interface ConnectorDeps {
  * others through the store and a notice.
  */
 export class Connector {
-  private readonly bots = new Map<string, Runtime>();
-  private readonly byUser = new Map<string, Runtime>();
-  /** One write of a bot's record at a time (see write()). */
-  private readonly botLocks = new KeyedMutex();
+  private readonly bots: BotRegistry;
   private readonly botStore: BotStore;
   private readonly stats: ConnectorStats;
   private readonly exchanges: Exchanges;
   private readonly driver: Driver;
   private readonly leases: BotLeases;
-  private probeTimer?: NodeJS.Timeout;
-  private lastServiceRetry = 0;
-  private statsTimer?: NodeJS.Timeout;
-  private sampling: Promise<void> = Promise.resolve();
-  private lastStatsPrune = 0;
+  private readonly sampler: StatsSampler;
+  private readonly probe: InterruptionProbe;
   private unsubscribe?: () => void;
   private closed = false;
   /** Bots whose work the store failed by being out of reach; see resumeAfterOutage. */
@@ -100,6 +89,14 @@ export class Connector {
     this.botStore = new BotStore(deps.store, (err, exchangesLost) =>
       deps.log.error({ err, exchangesLost }, 'could not write the exchange log and bot statistics'),
     );
+    this.bots = new BotRegistry({
+      botStore: this.botStore,
+      secretBox: deps.secretBox,
+      dispatcher: deps.dispatcher,
+      tokens: deps.tokens,
+      retry: deps.retry,
+      untracked: (botId) => this.driver.dropBot(botId),
+    });
     const registers = [deps.metrics.registry];
     this.stats = {
       exchanges: new Counter({
@@ -122,7 +119,7 @@ export class Connector {
         registers,
       }),
     };
-    this.leases = deps.leases ?? new SoleLeases(deps.instance ?? 'this process', () => [...this.bots.keys()]);
+    this.leases = deps.leases ?? new SoleLeases(deps.instance ?? 'this process', () => this.bots.ids());
     const setStatus = (runtime: Runtime, status: BotStatus, lastError: LastError | null) =>
       this.setStatus(runtime, status, lastError);
     this.exchanges = new Exchanges({
@@ -158,7 +155,7 @@ export class Connector {
       conversations: deps.conversations,
       exchanges: this.exchanges,
       log: deps.log,
-      drivenBy: (userId) => driven(this.byUser.get(userId)),
+      drivenBy: (userId) => driven(this.bots.ofUser(userId)),
       driven: (botId) => driven(this.bots.get(botId)),
       setStatus,
       countError: (runtime, code) => {
@@ -168,15 +165,30 @@ export class Connector {
       countLifecycle: (runtime, metric) => this.botStore.count(runtime.record.id, metric),
       storeUnavailable: (runtime) => this.resumeAfterOutage(runtime),
     });
+    this.sampler = new StatsSampler({
+      botStore: this.botStore,
+      driven: () => [...this.bots.all()].filter((r) => r.epoch !== undefined),
+      countHeldBy: (userId) => deps.conversations.countHeldBy(userId),
+      log: deps.log,
+    });
+    this.probe = new InterruptionProbe({
+      registry: this.bots,
+      test: (client) => this.testWith(client),
+      setStatus,
+      healthCheck: () => deps.conversations.healthCheck(),
+      recoverAll: (runtime) => this.driver.recoverAll(runtime),
+      log: deps.log,
+      intervalMs: deps.probeIntervalMs,
+      serviceRetryMs: deps.serviceRetryMs,
+    });
   }
 
   /** Loads bots and subscribes to the platform; call resume() once the HTTP server listens. */
   async init(): Promise<void> {
-    for (const record of await this.botStore.all()) this.track(record);
+    for (const record of await this.botStore.all()) this.bots.track(record);
     this.unsubscribe = this.deps.bus.subscribe((e) => this.driver.onPlatformEvent(e));
-    this.probeTimer = setInterval(() => void this.probe(), this.deps.probeIntervalMs ?? 10_000);
-    this.probeTimer.unref();
-    this.scheduleStats();
+    this.probe.start();
+    this.sampler.start();
   }
 
   /**
@@ -207,12 +219,11 @@ export class Connector {
   async close(): Promise<void> {
     this.closed = true;
     this.unsubscribe?.();
-    if (this.probeTimer) clearInterval(this.probeTimer);
-    clearTimeout(this.statsTimer);
+    this.probe.stop();
     clearTimeout(this.outageRetry);
     this.driver.close();
     await this.leases.close();
-    await this.sampling;
+    await this.sampler.close();
     await this.botStore.drain();
   }
 
@@ -222,7 +233,7 @@ export class Connector {
    * outage that cut the listener still holds it (resumeAfterOutage retries with backoff).
    */
   async catchUp(): Promise<void> {
-    for (const runtime of this.bots.values()) {
+    for (const runtime of this.bots.all()) {
       if (runtime.epoch === undefined) continue;
       await this.driver.recoverAll(runtime).catch((err: unknown) => {
         if (!isStoreUnavailable(err)) throw err;
@@ -233,16 +244,12 @@ export class Connector {
 
   /** Whether this instance drives the bot the user speaks for. */
   drives(userId: string | null | undefined): boolean {
-    return userId !== null && userId !== undefined && this.byUser.get(userId)?.epoch !== undefined;
+    return userId !== null && userId !== undefined && this.bots.ofUser(userId)?.epoch !== undefined;
   }
 
   /** Another instance changed the bot (configuration, status, deletion): read it again. */
   async botChanged(botId: string): Promise<void> {
-    await this.botLocks.run(botId, async () => {
-      const record = await this.botStore.find(botId);
-      if (record) this.track(record);
-      else this.untrack(botId);
-    });
+    await this.bots.reload(botId);
     this.leases.botsChanged();
   }
 
@@ -271,38 +278,37 @@ export class Connector {
       lastError: null,
     };
     await this.botStore.insert(record);
-    this.track(record);
+    this.bots.track(record);
     this.changed(id);
     return this.view(this.bots.get(id)!);
   }
 
   async list(accountId: string): Promise<BotView[]> {
     await this.deps.directory.requireAccount(accountId);
-    const mine = [...this.bots.values()].filter((r) => r.record.accountId === accountId);
-    return Promise.all(mine.map((r) => this.view(r)));
+    return Promise.all(this.bots.ofAccount(accountId).map((r) => this.view(r)));
   }
 
   async get(accountId: string, id: string): Promise<BotView> {
-    return this.view(await this.runtime(accountId, id));
+    return this.view(await this.bots.runtime(accountId, id));
   }
 
   async patch(accountId: string, id: string, input: BotInput): Promise<BotView> {
-    const runtime = await this.runtime(accountId, id);
+    const runtime = await this.bots.runtime(accountId, id);
     const settings = applySettings(input, runtime.record.settings);
     await this.requireSkills(accountId, settings);
     const secret =
       input.vendor?.clientSecret && input.vendor.clientSecret !== MASKED_SECRET ? input.vendor.clientSecret : undefined;
     const clientSecretSealed = secret ? this.deps.secretBox.seal(secret) : runtime.record.clientSecretSealed;
-    await this.write(runtime, { settings, clientSecretSealed });
+    await this.bots.write(runtime, { settings, clientSecretSealed });
     if (input.skills) await this.deps.directory.setUserSkills(accountId, runtime.record.userId, settings.skills);
-    this.track(runtime.record);
+    this.bots.track(runtime.record);
     this.changed(id);
     return this.view(this.bots.get(id)!);
   }
 
   /** Deletes the bot; conversations it still holds go back to routing (escalation skill first). */
   async remove(accountId: string, id: string): Promise<void> {
-    const runtime = await this.runtime(accountId, id);
+    const runtime = await this.bots.runtime(accountId, id);
     await this.setStatus(runtime, 'OFFLINE', runtime.record.lastError);
     for (const conversation of await this.deps.conversations.heldBy(accountId, runtime.record.userId)) {
       const skill = runtime.record.settings.escalation.skill ?? conversation.skill.name;
@@ -317,30 +323,30 @@ export class Connector {
     }
     await this.botStore.remove(id);
     await this.deps.directory.deleteUser(accountId, runtime.record.userId);
-    this.untrack(id);
+    this.bots.untrack(id);
     this.changed(id);
   }
 
   // ---- vendor checks ----
 
   async environments(accountId: string, id: string): Promise<string[]> {
-    const runtime = await this.runtime(accountId, id);
+    const runtime = await this.bots.runtime(accountId, id);
     return this.vendorCall(() => runtime.client.environments());
   }
 
   /** Environments for credentials not saved yet (the console's create form). */
   async environmentsFor(accountId: string, vendor: VendorCredentials): Promise<string[]> {
     await this.deps.directory.requireAccount(accountId);
-    return this.vendorCall(() => this.clientFor(accountId, vendor).environments());
+    return this.vendorCall(() => this.bots.clientFor(accountId, vendor).environments());
   }
 
   async testConnection(accountId: string, id: string): Promise<TestConnectionResult> {
-    return this.testWith((await this.runtime(accountId, id)).client);
+    return this.testWith((await this.bots.runtime(accountId, id)).client);
   }
 
   async testConnectionFor(accountId: string, vendor: VendorCredentials): Promise<TestConnectionResult> {
     await this.deps.directory.requireAccount(accountId);
-    return this.testWith(this.clientFor(accountId, vendor));
+    return this.testWith(this.bots.clientFor(accountId, vendor));
   }
 
   /**
@@ -352,7 +358,7 @@ export class Connector {
     id: string,
     probes: (app: { accountId: string; clientId: string; clientSecret: string }) => ProbeTokens,
   ): Promise<ConformanceReport> {
-    const { record } = await this.runtime(accountId, id);
+    const { record } = await this.bots.runtime(accountId, id);
     const vendor = {
       ...record.settings.vendor,
       clientSecret: this.deps.secretBox.open(record.clientSecretSealed),
@@ -375,10 +381,10 @@ export class Connector {
 
   /** Runs a test connection first; a failing test refuses the start with its reason (a conflict). */
   async start(accountId: string, id: string): Promise<{ status: BotStatus }> {
-    const runtime = await this.runtime(accountId, id);
+    const runtime = await this.bots.runtime(accountId, id);
     const test = await this.testWith(runtime.client);
     if (!test.ok) {
-      await this.write(runtime, {
+      await this.bots.write(runtime, {
         lastError: {
           code: test.code ?? 'vendor-unreachable',
           message: test.error ?? 'test connection failed',
@@ -388,33 +394,33 @@ export class Connector {
       this.changed(id);
       throw conflict(`test connection failed: ${test.error}`, test.code ?? 'test-connection-failed');
     }
-    await this.write(runtime, { desired: 'STARTED' });
+    await this.bots.write(runtime, { desired: 'STARTED' });
     await this.setStatus(runtime, 'ONLINE', null, true);
     return { status: runtime.record.status };
   }
 
   async stop(accountId: string, id: string): Promise<{ status: BotStatus }> {
-    const runtime = await this.runtime(accountId, id);
-    await this.write(runtime, { desired: 'STOPPED' });
+    const runtime = await this.bots.runtime(accountId, id);
+    await this.bots.write(runtime, { desired: 'STOPPED' });
     await this.setStatus(runtime, 'OFFLINE', runtime.record.lastError, true);
     return { status: 'OFFLINE' };
   }
 
   async logs(accountId: string, id: string, options: { conversationId?: string; limit?: number }): Promise<Exchange[]> {
-    await this.runtime(accountId, id);
+    await this.bots.runtime(accountId, id);
     return this.botStore.exchanges(id, { conversationId: options.conversationId, limit: options.limit ?? 100 });
   }
 
   /** The bot's statistics over the window (bot-stats.ts). */
   async botStats(accountId: string, id: string, window: StatsWindow): Promise<BotStats> {
-    await this.runtime(accountId, id);
+    await this.bots.runtime(accountId, id);
     return this.botStore.stats(id, window);
   }
 
   /** Every bot of the account with its counts over the window, read together. */
   async accountStats(accountId: string, window: StatsWindow): Promise<AccountStats> {
     await this.deps.directory.requireAccount(accountId);
-    const mine = [...this.bots.values()].filter((r) => r.record.accountId === accountId).map((r) => r.record);
+    const mine = this.bots.ofAccount(accountId).map((r) => r.record);
     const { frame, bots } = await this.botStore.accountStats(
       mine.map((r) => r.id),
       window,
@@ -431,7 +437,7 @@ export class Connector {
   /** A conversation handed straight to this bot, for the console's tester. */
   /** A conversation handed straight to the bot, a test until `testUntil` unless renewed (see TestConversations). */
   async testConversation(accountId: string, id: string, testUntil: number): Promise<Conversation> {
-    const runtime = await this.runtime(accountId, id);
+    const runtime = await this.bots.runtime(accountId, id);
     const { settings } = runtime.record;
     return this.deps.conversations.open(accountId, {
       skill: settings.skills[0],
@@ -507,48 +513,7 @@ export class Connector {
       settings: record.settings,
     });
     // Its new driver's first sample, rather than a gap until the next minute's.
-    await this.sampleOpen(runtime);
-  }
-
-  /**
-   * Once a minute, the open conversations of every bot this instance drives (their driver
-   * samples them, so each bot has one sample a minute however many instances there are), and at
-   * most hourly, their statistics past keeping are deleted.
-   */
-  private scheduleStats(): void {
-    if (this.closed) return;
-    this.statsTimer = setTimeout(() => {
-      this.sampling = this.sampleStats().finally(() => this.scheduleStats());
-    }, untilMidMinute(Date.now()));
-    this.statsTimer.unref();
-  }
-
-  private async sampleStats(): Promise<void> {
-    const driven = [...this.bots.values()].filter((r) => r.epoch !== undefined);
-    for (const runtime of driven) {
-      if (this.closed) return;
-      await this.sampleOpen(runtime);
-    }
-    const now = Date.now();
-    if (now - this.lastStatsPrune < STATS_PRUNE_EVERY_MS) return;
-    this.lastStatsPrune = now;
-    await this.botStore
-      .pruneStats(
-        driven.map((r) => r.record.id),
-        now - STATS_KEPT_MS,
-      )
-      .catch((err) => this.deps.log.warn({ err }, 'could not delete old bot statistics'));
-  }
-
-  private async sampleOpen(runtime: Runtime): Promise<void> {
-    try {
-      // The count the bot's admin view shows as openConversations.
-      const open = await this.deps.conversations.countHeldBy(runtime.record.userId);
-      if (this.closed) return;
-      this.botStore.sample(runtime.record.id, 'open', open);
-    } catch (err) {
-      this.deps.log.warn({ err, botId: runtime.record.id }, 'could not sample the bot’s open conversations');
-    }
+    await this.sampler.sampleOpen(runtime);
   }
 
   /** The lease check joining each change made for a bot; none when one process drives them all. */
@@ -569,7 +534,7 @@ export class Connector {
     announce = false,
   ): Promise<void> {
     const changed = runtime.record.status !== status;
-    await this.write(runtime, { status, lastError });
+    await this.bots.write(runtime, { status, lastError });
     // A bot in an interruption still takes conversations (and escalates them): only OFFLINE stops routing.
     const online = status !== 'OFFLINE';
     await this.deps.directory.setUserState(runtime.record.userId, online ? 'ONLINE' : 'OFFLINE');
@@ -586,45 +551,8 @@ export class Connector {
     }
   }
 
-  /** Interrupted bots this instance drives re-check their endpoint; back to ONLINE as soon as it answers online. */
-  private async probe(): Promise<void> {
-    const serviceDue = Date.now() - this.lastServiceRetry >= (this.deps.serviceRetryMs ?? 60_000);
-    if (serviceDue) this.lastServiceRetry = Date.now();
-    for (const runtime of this.bots.values()) {
-      const { status } = runtime.record;
-      if (runtime.epoch === undefined) continue;
-      if (status === 'VENDOR_INTERRUPTION' || (status === 'SERVICE_INTERRUPTION' && serviceDue)) {
-        try {
-          if (status === 'SERVICE_INTERRUPTION') await this.deps.conversations.healthCheck();
-          const test = await this.testWith(runtime.client);
-          if (this.closed) return;
-          if (!test.ok) continue;
-          await this.setStatus(runtime, 'ONLINE', null);
-          // What the bot could not answer while the platform failed is answered now.
-          if (status === 'SERVICE_INTERRUPTION') await this.driver.recoverAll(runtime);
-        } catch (err) {
-          this.deps.log.warn({ err, botId: runtime.record.id }, 'bot still interrupted');
-        }
-      }
-    }
-  }
-
-  private async testWith(client: CustomEndpointClient): Promise<TestConnectionResult> {
-    try {
-      const { state, version } = await this.exchanges.timed('state', () => client.state());
-      if (state !== 'online')
-        return {
-          ok: false,
-          state,
-          version,
-          code: 'bot-state-not-online',
-          error: `bot state is '${state}', only 'online' passes`,
-        };
-      return { ok: true, state, version };
-    } catch (error) {
-      if (error instanceof VendorError) return { ok: false, code: error.code, error: error.message };
-      throw error;
-    }
+  private testWith(client: CustomEndpointClient): Promise<TestConnectionResult> {
+    return testConnection(client, this.exchanges);
   }
 
   private async vendorCall<T>(call: () => Promise<T>): Promise<T> {
@@ -648,81 +576,10 @@ export class Connector {
       payload,
     );
 
-  // ---- registry ----
-
-  /**
-   * Changes the bot's record in memory and in the store together, one change at a time per bot,
-   * so a record read again meanwhile (another instance's notice) never overwrites a newer write.
-   */
-  private write(
-    runtime: Runtime,
-    patch: Partial<Pick<BotRecord, 'settings' | 'clientSecretSealed' | 'status' | 'desired' | 'lastError'>>,
-  ): Promise<void> {
-    return this.botLocks.run(runtime.record.id, async () => {
-      await this.botStore.update(runtime.record.id, patch);
-      runtime.record = { ...runtime.record, ...patch };
-    });
-  }
-
   /** The bot was created, changed or deleted here: the other instances and the leases hear of it. */
   private changed(botId: string): void {
     this.deps.announceBot?.(botId);
     this.leases.botsChanged();
-  }
-
-  /** Knows the bot as the record says; an existing runtime is updated in place, so work in flight sees it. */
-  private track(record: BotRecord): void {
-    const client = this.clientFor(
-      record.accountId,
-      { ...record.settings.vendor, clientSecret: this.deps.secretBox.open(record.clientSecretSealed) },
-      record.settings.limits.maxResponseBytes,
-    );
-    const runtime = this.bots.get(record.id);
-    if (runtime) {
-      runtime.record = record;
-      runtime.client = client;
-      return;
-    }
-    const fresh: Runtime = { record, client, known: new Set() };
-    this.bots.set(record.id, fresh);
-    this.byUser.set(record.userId, fresh);
-  }
-
-  private untrack(botId: string): void {
-    const runtime = this.bots.get(botId);
-    if (!runtime) return;
-    this.driver.dropBot(botId);
-    this.bots.delete(botId);
-    this.byUser.delete(runtime.record.userId);
-  }
-
-  private clientFor(
-    accountId: string,
-    vendor: VendorCredentials,
-    maxResponseBytes = DEFAULT_LIMITS.maxResponseBytes,
-  ): CustomEndpointClient {
-    const full: VendorCredentials = {
-      ...vendor,
-      environment: vendor.environment ?? 'draft',
-      timeoutSeconds: vendor.timeoutSeconds ?? 60,
-    };
-    return new CustomEndpointClient(accountId, full, {
-      dispatcher: this.deps.dispatcher,
-      tokens: this.deps.tokens,
-      retry: this.deps.retry,
-      maxResponseBytes,
-    });
-  }
-
-  /** The bot, read from the store when this instance has not heard of it yet (created elsewhere a moment ago). */
-  private async runtime(accountId: string, id: string): Promise<Runtime> {
-    if (!this.bots.has(id)) {
-      const record = await this.botStore.find(id);
-      if (record) await this.botLocks.run(id, async () => this.bots.has(id) || this.track(record));
-    }
-    const runtime = this.bots.get(id);
-    if (!runtime || runtime.record.accountId !== accountId) throw notFound(`unknown bot '${id}'`);
-    return runtime;
   }
 
   private async requireSkills(accountId: string, settings: BotSettings): Promise<void> {
