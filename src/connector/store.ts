@@ -82,6 +82,17 @@ export function connectorMigrations(dialect: Dialect): Record<string, Migration>
           .execute();
       },
     },
+    '0053_exchange_log_without_conversation_index': {
+      /**
+       * The per-conversation index put every exchange's entry (and every pruned exchange's
+       * removal) on a random page of its own: most of the exchange log's pages written, which
+       * were a quarter of a message's server CPU on SQLite. A conversation's exchanges are read
+       * from its bot's newest ones instead (BotStore.exchanges), which the pruning bounds.
+       */
+      async up(db: MigrationDb) {
+        await db.schema.dropIndex('bot_exchanges_conversation').ifExists().execute();
+      },
+    },
   };
 }
 
@@ -308,7 +319,11 @@ export class BotStore {
     }
   }
 
-  /** Newest first. */
+  /**
+   * Newest first. One conversation's are found among its bot's newest (no index of their own,
+   * see migration 0053): a scan of at most the exchanges kept per bot, which only the console's
+   * log of one conversation asks for.
+   */
   async exchanges(botId: string, options: { conversationId?: string; limit: number }): Promise<Exchange[]> {
     await this.drain();
     let query = this.db.selectFrom('bot_exchanges').select('record').where('bot_id', '=', botId);
