@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Generated, type Kysely, type Migration } from 'kysely';
+import { CompiledQuery, sql, type Generated, type Kysely, type Migration } from 'kysely';
 import type { Dialect, MigrationDb, RowGuard, Store } from '../store/index.js';
 import { json, tablesOf } from '../store/index.js';
 import type { Action } from '../contract/public-api.js';
@@ -186,6 +186,8 @@ export class JobStore {
   /** A job's writes join the conversation changes' group commit on SQLite (store/group-commit.ts). */
   private readonly transact: <T>(work: (tx: JobDb) => Promise<T>) => Promise<T>;
   private readonly writeOne: Store['writeOne'];
+  /** The head's select, compiled once: it runs for every job, and building it cost more than running it. */
+  private readonly head: { sql: string; parameters: readonly unknown[] };
 
   constructor(
     store: Store,
@@ -195,6 +197,14 @@ export class JobStore {
     this.dialect = store.dialect;
     this.transact = (work) => store.transact((tx) => work(tablesOf<PublicApiTables>(tx)));
     this.writeOne = (query) => store.writeOne(query);
+    // Compiled for no conversation: the conversation is its first parameter (the limit the other).
+    this.head = headQuery(this.db, '').compile();
+  }
+
+  private async headOf(db: JobDb, conversationId: string) {
+    const [, ...rest] = this.head.parameters;
+    const { rows } = await db.executeQuery<JobRow>(CompiledQuery.raw(this.head.sql, [conversationId, ...rest]));
+    return rows[0];
   }
 
   async add(input: NewJob): Promise<Job> {
@@ -263,9 +273,10 @@ export class JobStore {
     if (this.dialect === 'postgres') {
       const step = await this.startHead(conversationId, claimant.self);
       if (step) return step;
-      // SQLite has one writer, this process: a queue found empty outside a transaction stays so
-      // until a job is added, which nudges the worker again. Half the calls end a drain this way.
-    } else if (!(await headOf(this.db, conversationId))) return { kind: 'idle' };
+    }
+    // On SQLite the head is read once, in the unit of work: a read outside it first (to skip the
+    // unit when the queue is empty) cost a second read per job, and a unit that writes nothing
+    // costs little in the group commit.
     const { self, aliveSince } = claimant;
     return this.transact(async (tx) => {
       // SQLite runs one transaction at a time anyway; PostgreSQL instances queue on this lock.
@@ -273,7 +284,7 @@ export class JobStore {
       // and skipping a head another instance holds would start the job behind it.
       if (this.dialect === 'postgres')
         await sql`select pg_advisory_xact_lock(hashtext(${`public_api_jobs:${conversationId}`}))`.execute(tx);
-      const head = await headOf(tx, conversationId);
+      const head = await this.headOf(tx, conversationId);
       if (!head) return { kind: 'idle' };
       if (head.status === 'running') {
         const from = head.worker_id;
@@ -309,9 +320,12 @@ export class JobStore {
         .set({ status: 'running', started_at: now, worker_id: self })
         .where('id', '=', head.id)
         .where('status', '=', 'queued')
-        .returningAll()
         .executeTakeFirst();
-      return started ? { kind: 'started', job: toJob(started as JobRow) } : { kind: 'busy' };
+      if (Number(started.numUpdatedRows) !== 1) return { kind: 'busy' };
+      return {
+        kind: 'started',
+        job: toJob({ ...(head as JobRow), status: 'running', started_at: now, worker_id: self }),
+      };
     });
   }
 
@@ -497,15 +511,14 @@ function toJob(r: JobRow): Job {
 }
 
 /** The conversation's oldest unfinished job: the one to run (or running) now. */
-function headOf(db: JobDb, conversationId: string) {
+function headQuery(db: JobDb, conversationId: string) {
   return db
     .selectFrom('public_api_jobs')
     .selectAll()
     .where('conversation_id', '=', conversationId)
     .where(UNFINISHED)
     .orderBy('seq')
-    .limit(1)
-    .executeTakeFirst();
+    .limit(1);
 }
 
 async function isAlive(tx: JobDb, workerId: string, aliveSince: number): Promise<boolean> {
