@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Store } from '../store/index.js';
-import { isUniqueViolation } from '../store/index.js';
+import type { Kysely } from 'kysely';
+import type { Database, Store } from '../store/index.js';
+import { boundQuery, isUniqueViolation } from '../store/index.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { MAX_INT32 } from '../store/index.js';
 import { MAX_SKILL_NAME_LENGTH } from '../contract/index.js';
@@ -35,7 +36,14 @@ export interface AgentChange {
 export class Directory {
   private decoy?: Promise<string>;
 
-  constructor(private readonly store: Store) {}
+  /** A user by account and id, and a user's skills: every Public API request and job reads both. */
+  private readonly userById: ReturnType<typeof userByIdQuery>;
+  private readonly skillsOf: ReturnType<typeof skillsOfQuery>;
+
+  constructor(private readonly store: Store) {
+    this.userById = userByIdQuery(store.db);
+    this.skillsOf = skillsOfQuery(store.db);
+  }
 
   private decoyHash(): Promise<string> {
     this.decoy ??= hashPassword(randomUUID());
@@ -248,12 +256,7 @@ export class Directory {
 
   async user(accountId: string, userId: string): Promise<User | undefined> {
     if (!isUserId(userId)) return undefined;
-    const row = await this.db
-      .selectFrom('users')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .where('id', '=', Number(userId))
-      .executeTakeFirst();
+    const [row] = (await this.db.executeQuery(this.userById(accountId, Number(userId)))).rows;
     return row ? this.toUser(row) : undefined;
   }
 
@@ -337,13 +340,7 @@ export class Directory {
     state: 'ONLINE' | 'OFFLINE';
     bot_id: string | null;
   }): Promise<User> {
-    const skills = await this.db
-      .selectFrom('user_skills')
-      .innerJoin('skills', 'skills.id', 'user_skills.skill_id')
-      .select(['skills.id', 'skills.name'])
-      .where('user_skills.user_id', '=', row.id)
-      .orderBy('skills.id')
-      .execute();
+    const { rows: skills } = await this.db.executeQuery(this.skillsOf(row.id));
     return {
       id: String(row.id),
       accountId: row.account_id,
@@ -356,6 +353,21 @@ export class Directory {
     };
   }
 }
+
+const userByIdQuery = (db: Kysely<Database>) =>
+  boundQuery(2, (accountId: string, id: number) =>
+    db.selectFrom('users').selectAll().where('account_id', '=', accountId).where('id', '=', id),
+  );
+
+const skillsOfQuery = (db: Kysely<Database>) =>
+  boundQuery(1, (userId: number) =>
+    db
+      .selectFrom('user_skills')
+      .innerJoin('skills', 'skills.id', 'user_skills.skill_id')
+      .select(['skills.id', 'skills.name'])
+      .where('user_skills.user_id', '=', userId)
+      .orderBy('skills.id'),
+  );
 
 /**
  * Whether a string can be a user id: digits within the integer column's range. Anything else

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { CompiledQuery, sql, type Generated, type Kysely, type Migration } from 'kysely';
+import { sql, type Generated, type Kysely, type Migration } from 'kysely';
 import type { Dialect, MigrationDb, RowGuard, Store } from '../store/index.js';
-import { json, tablesOf } from '../store/index.js';
+import { WriteStatements, boundQuery, json, tablesOf } from '../store/index.js';
 import type { Action } from '../contract/public-api.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'done', 'expired', 'failed'] as const;
@@ -187,7 +187,8 @@ export class JobStore {
   private readonly transact: <T>(work: (tx: JobDb) => Promise<T>) => Promise<T>;
   private readonly writeOne: Store['writeOne'];
   /** The head's select, compiled once: it runs for every job, and building it cost more than running it. */
-  private readonly head: { sql: string; parameters: readonly unknown[] };
+  private readonly writes: WriteStatements;
+  private readonly head: ReturnType<typeof headQuery>;
 
   constructor(
     store: Store,
@@ -197,14 +198,13 @@ export class JobStore {
     this.dialect = store.dialect;
     this.transact = (work) => store.transact((tx) => work(tablesOf<PublicApiTables>(tx)));
     this.writeOne = (query) => store.writeOne(query);
-    // Compiled for no conversation: the conversation is its first parameter (the limit the other).
-    this.head = headQuery(this.db, '').compile();
+    this.writes = new WriteStatements(store.dialect);
+    this.head = headQuery(this.db);
   }
 
   private async headOf(db: JobDb, conversationId: string) {
-    const [, ...rest] = this.head.parameters;
-    const { rows } = await db.executeQuery<JobRow>(CompiledQuery.raw(this.head.sql, [conversationId, ...rest]));
-    return rows[0];
+    const { rows } = await db.executeQuery(this.head(conversationId));
+    return rows[0] as JobRow | undefined;
   }
 
   async add(input: NewJob): Promise<Job> {
@@ -222,9 +222,8 @@ export class JobStore {
       progress: { items: 0 },
     };
     await this.writeOne(
-      this.db
-        .insertInto('public_api_jobs')
-        .values({
+      this.writes.insert('public_api_jobs', [
+        {
           id: job.id,
           account_id: job.accountId,
           conversation_id: job.conversationId,
@@ -239,8 +238,8 @@ export class JobStore {
           finished_at: null,
           worker_id: null,
           resume_at: null,
-        })
-        .compile(),
+        },
+      ]),
     );
     return job;
   }
@@ -315,13 +314,14 @@ export class JobStore {
         if (Number(expired.numUpdatedRows) !== 1) return { kind: 'busy' };
         return { kind: 'expired', job: { ...toJob(head as JobRow), status: 'expired', finishedAt: now } };
       }
-      const started = await tx
-        .updateTable('public_api_jobs')
-        .set({ status: 'running', started_at: now, worker_id: self })
-        .where('id', '=', head.id)
-        .where('status', '=', 'queued')
-        .executeTakeFirst();
-      if (Number(started.numUpdatedRows) !== 1) return { kind: 'busy' };
+      const started = await tx.executeQuery(
+        this.writes.update(
+          'public_api_jobs',
+          { status: 'running', started_at: now, worker_id: self },
+          { id: head.id, status: 'queued' },
+        ),
+      );
+      if (Number(started.numAffectedRows) !== 1) return { kind: 'busy' };
       return {
         kind: 'started',
         job: toJob({ ...(head as JobRow), status: 'running', started_at: now, worker_id: self }),
@@ -406,18 +406,16 @@ export class JobStore {
     outcome: { status: 'done' } | { status: 'failed'; error: string },
   ): Promise<boolean> {
     const result = await this.writeOne(
-      this.db
-        .updateTable('public_api_jobs')
-        .set({
+      this.writes.update(
+        'public_api_jobs',
+        {
           status: outcome.status,
           error: outcome.status === 'failed' ? outcome.error : null,
           finished_at: this.now(),
           resume_at: null,
-        })
-        .where('id', '=', id)
-        .where('status', '=', 'running')
-        .where('worker_id', '=', workerId)
-        .compile(),
+        },
+        { id, status: 'running', worker_id: workerId },
+      ),
     );
     return Number(result.numAffectedRows) === 1;
   }
@@ -510,15 +508,17 @@ function toJob(r: JobRow): Job {
   };
 }
 
-/** The conversation's oldest unfinished job: the one to run (or running) now. */
-function headQuery(db: JobDb, conversationId: string) {
-  return db
-    .selectFrom('public_api_jobs')
-    .selectAll()
-    .where('conversation_id', '=', conversationId)
-    .where(UNFINISHED)
-    .orderBy('seq')
-    .limit(1);
+/** The conversation's oldest unfinished job, compiled once (it is read for every job). */
+function headQuery(db: JobDb) {
+  return boundQuery(1, (conversationId: string) =>
+    db
+      .selectFrom('public_api_jobs')
+      .selectAll()
+      .where('conversation_id', '=', conversationId)
+      .where(UNFINISHED)
+      .orderBy('seq')
+      .limit(1),
+  );
 }
 
 async function isAlive(tx: JobDb, workerId: string, aliveSince: number): Promise<boolean> {

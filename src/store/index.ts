@@ -25,7 +25,7 @@ import { clusterTimings, type ClusterTimings } from '../config.js';
 export type { Database } from './schema.js';
 export type { Dialect, MigrationDb } from './migrations.js';
 export type { Transact } from './group-commit.js';
-export { WriteStatements, requireStillHeld, type RowGuard, type TypedRows } from './statements.js';
+export { WriteStatements, boundQuery, requireStillHeld, type RowGuard, type TypedRows } from './statements.js';
 
 /** The largest value of an `integer` column on PostgreSQL: sequences, caps, TTR seconds, user ids. */
 export const MAX_INT32 = 2_147_483_647;

@@ -1,4 +1,4 @@
-import { CompiledQuery } from 'kysely';
+import { CompiledQuery, type Compilable } from 'kysely';
 import type { Dialect } from './migrations.js';
 
 type Row = Record<string, unknown>;
@@ -162,3 +162,31 @@ export class WriteStatements {
 
 const quoted = (columns: string[]) => columns.map((c) => `"${c}"`).join(', ');
 const valuesOf = (rows: Row[], columns: string[]) => rows.flatMap((row) => columns.map((c) => row[c]));
+
+/** Stands for a call's argument while a bound query is compiled (see boundQuery). */
+class Argument {
+  constructor(readonly index: number) {}
+}
+
+/**
+ * A query built with Kysely once and bound to each call's arguments: for queries that run per
+ * request or per job, building them again each time (Kysely's immutable nodes, its compiler)
+ * cost more than SQLite running them. `build` gets stand-ins for the arguments, which must each
+ * be one value (not a list: `in` with a list of varying length is not a fixed statement); values
+ * the query holds itself (a limit) are kept as compiled.
+ */
+export function boundQuery<A extends unknown[], R>(
+  arity: A['length'],
+  build: (...args: A) => Compilable<R>,
+): (...args: A) => CompiledQuery<R> {
+  const stand = Array.from({ length: arity }, (_, i) => new Argument(i));
+  const { sql, parameters } = build(...(stand as unknown as A)).compile();
+  const slots = parameters.map((p) => (p instanceof Argument ? p.index : -1));
+  if (stand.some((a) => !parameters.includes(a)))
+    throw new Error(`boundQuery: an argument does not reach the statement (${sql})`);
+  return (...args) =>
+    CompiledQuery.raw(
+      sql,
+      slots.map((slot, i) => (slot < 0 ? parameters[i] : args[slot])),
+    ) as CompiledQuery<R>;
+}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { sql } from 'kysely';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
-import { WriteStatements, openStore, type Store } from '../../src/store/index.js';
+import { WriteStatements, boundQuery, openStore, type Store } from '../../src/store/index.js';
 import { PostgresTransport } from '../../src/platform/pg-transport.js';
 import { createLogger } from '../../src/ops/logger.js';
 
@@ -91,6 +91,33 @@ for (const kind of STORES) {
       );
       assert.equal(current.numAffectedRows, 1n);
       assert.equal(await value(store.db, 'w2'), 'tres');
+    });
+
+    it('a bound query is compiled once and binds each call its own arguments, keeping its own constants', async () => {
+      await store.db.executeQuery(
+        new WriteStatements(store.dialect).insert('settings', [
+          { key: 'bq1', value: 'x' },
+          { key: 'bq2', value: 'y' },
+          { key: 'bq3', value: 'y' },
+        ]),
+      );
+      const keysOf = boundQuery(2, (value: string, after: string) =>
+        store.db
+          .selectFrom('settings')
+          .select('key')
+          .where('value', '=', value)
+          .where('key', '>', after)
+          .orderBy('key')
+          .limit(1),
+      );
+      assert.deepEqual((await store.db.executeQuery(keysOf('y', 'bq'))).rows, [{ key: 'bq2' }]);
+      assert.deepEqual((await store.db.executeQuery(keysOf('y', 'bq2'))).rows, [{ key: 'bq3' }]);
+      assert.deepEqual((await store.db.executeQuery(keysOf('x', 'bq'))).rows, [{ key: 'bq1' }]);
+      // An argument the statement never uses is a mistake in the query, said at once.
+      assert.throws(
+        () => boundQuery(1, (_unused: string) => store.db.selectFrom('settings').select('key')),
+        /does not reach the statement/,
+      );
     });
 
     if (kind === 'postgres') {
