@@ -403,6 +403,26 @@ async function runScenario(
             ),
           ]
         : []),
+      ...(rounds.every((r) => r.alternating)
+        ? [
+            row(
+              s,
+              'botbridge ÷ floor, throughput, alternating 2 s pairs',
+              '%',
+              rounds.map((r) => r.alternating!.throughputRatio * 100),
+              1,
+              { text: '≥ 65 %', ok: (v) => v >= 65, worst: 'min' },
+            ),
+            row(
+              s,
+              'botbridge ÷ floor, CPU per message, alternating 2 s pairs',
+              '×',
+              rounds.map((r) => r.alternating!.cpuRatio),
+              2,
+              { text: '≤ 1.5×', ok: (v) => v <= 1.5, worst: 'max' },
+            ),
+          ]
+        : []),
       row(
         s,
         'end-to-end latency p50 at max rate',

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { measureWindow, type CpuReading, type Proc } from '../lib/procs.js';
 import { Http, openConversation, setupAccount, type BenchAccount, type Conversation } from '../lib/platform.js';
-import { distribution, forEachLimited, sleep, type Distribution } from '../lib/stats.js';
+import { distribution, forEachLimited, sleep, spread, type Distribution } from '../lib/stats.js';
 import { consumerTextEvent } from '../lib/events.js';
 
 export interface ThroughputOptions {
@@ -39,7 +39,17 @@ export interface ThroughputRound {
   ratio: number;
   /** The minimal relay (bench/floor.ts) in the same closed loop, when it runs. */
   floor?: Phase;
+  /**
+   * botbridge ÷ floor again, from short phases of the two taken in turn (each pair seconds apart,
+   * where the long phases are tens of seconds apart): the median pair's ratios. This machine's
+   * speed drifts between long phases by more than the steps worth measuring.
+   */
+  alternating?: { pairs: number; cpuRatio: number; throughputRatio: number };
 }
+
+/** Pairs of short phases, botbridge then the floor, per round. */
+const ALTERNATING_PAIRS = 5;
+const ALTERNATING_PHASE = { warmupMs: 500, durationMs: 2_000 };
 
 interface Sample {
   latency: number;
@@ -266,12 +276,32 @@ export async function runThroughput(
     log(
       `  round ${round}: half rate ${half.rate.toFixed(0)}/${targetRate.toFixed(0)} msg/s, added p50/p95/p99 ${half.addedMs.p50.toFixed(2)}/${half.addedMs.p95.toFixed(2)}/${half.addedMs.p99.toFixed(2)} ms (server cpu ${half.cpu.server}%)${half.errors ? `, ${half.errors} errors` : ''}`,
     );
+    let alternating: ThroughputRound['alternating'];
+    if (floor) {
+      const cpu: number[] = [];
+      const throughput: number[] = [];
+      for (let pair = 1; pair <= ALTERNATING_PAIRS; pair++) {
+        const b = await platformPhase(conversations, [server], bot, ALTERNATING_PHASE, `r${round}a${pair}`);
+        const f = await platformPhase(floorConversations, [floor], bot, ALTERNATING_PHASE, `r${round}b${pair}`);
+        cpu.push(b.serverMicrosPerMessage / f.serverMicrosPerMessage);
+        throughput.push(b.rate / f.rate);
+      }
+      alternating = {
+        pairs: ALTERNATING_PAIRS,
+        cpuRatio: spread(cpu).median,
+        throughputRatio: spread(throughput).median,
+      };
+      log(
+        `  round ${round}: alternating ${ALTERNATING_PAIRS} pairs of ${ALTERNATING_PHASE.durationMs / 1000} s: botbridge ÷ floor CPU per message ${cpu.map((r) => r.toFixed(2)).join(' ')} (median ${alternating.cpuRatio.toFixed(2)}×), throughput ${throughput.map((r) => (r * 100).toFixed(0)).join(' ')} % (median ${(alternating.throughputRatio * 100).toFixed(1)} %)`,
+      );
+    }
     rounds.push({
       baseline,
       max,
       half: { ...half, targetRate },
       ratio: max.rate / baseline.rate,
       ...(floorPhase ? { floor: floorPhase } : {}),
+      ...(alternating ? { alternating } : {}),
     });
   }
   for (const p of [...conversations, ...floorConversations]) p.c.close();
