@@ -1,5 +1,5 @@
-import { CompiledQuery, sql } from 'kysely';
-import type { Db, Dialect } from '../store/index.js';
+import { sql, type CompiledQuery } from 'kysely';
+import { boundQuery, type Db, type Dialect } from '../store/index.js';
 import { CONVERSATION_ROW, toConversation, toEvent, toQueued, type ConversationRow } from './conversation-rows.js';
 import type { Conversation, ConversationEvent, QueuedConversation } from './types.js';
 
@@ -30,14 +30,23 @@ function selectConversation(db: Db) {
 }
 
 /**
- * Loads one conversation by id. Its SQL is compiled once per lock mode: every change and every
- * exchange loads the conversation, and building this select (two joins, twenty columns) with
- * Kysely cost four times what running it did. Only the id is bound per call.
+ * Loads one conversation by id. Every change and every exchange loads the conversation, and
+ * building this select (two joins, twenty columns) with Kysely cost four times what running it
+ * did: it is bound once per lock mode (boundQuery), and run on whichever connection is given.
  */
 export class ConversationLoader {
-  private readonly sql = new Map<boolean, string>();
+  private readonly byId: (id: string) => CompiledQuery<unknown>;
+  private readonly byIdLocked: (id: string) => CompiledQuery<unknown>;
 
-  constructor(private readonly dialect: Dialect) {}
+  constructor(
+    db: Db,
+    private readonly dialect: Dialect,
+  ) {
+    this.byId = boundQuery(1, (id: string) => selectConversation(db).where('conversations.id', '=', id));
+    this.byIdLocked = boundQuery(1, (id: string) =>
+      selectConversation(db).where('conversations.id', '=', id).forUpdate('conversations'),
+    );
+  }
 
   async load(db: Db, conversationId: string): Promise<Conversation | undefined> {
     return (await this.loadHeld(db, conversationId))?.conversation;
@@ -46,14 +55,8 @@ export class ConversationLoader {
   /** `forUpdate`: on PostgreSQL, the row is locked until the transaction ends (a change's read). */
   async loadHeld(db: Db, conversationId: string, forUpdate = false): Promise<Held | undefined> {
     // A second instance on the same PostgreSQL database waits here instead of racing for sequences.
-    const lock = forUpdate && this.dialect === 'postgres';
-    let text = this.sql.get(lock);
-    if (text === undefined) {
-      const query = selectConversation(db).where('conversations.id', '=', conversationId);
-      text = (lock ? query.forUpdate('conversations') : query).compile().sql;
-      this.sql.set(lock, text);
-    }
-    const { rows } = await db.executeQuery<ConversationRow>(CompiledQuery.raw(text, [conversationId]));
+    const query = forUpdate && this.dialect === 'postgres' ? this.byIdLocked : this.byId;
+    const { rows } = await db.executeQuery<ConversationRow>(query(conversationId));
     return rows.length ? { conversation: toConversation(rows[0]), version: rows[0].version } : undefined;
   }
 }

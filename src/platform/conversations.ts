@@ -78,7 +78,7 @@ export class Conversations {
     /** Tells the other instances on the store what is not stored (typing); changes they hear of from the store. */
     private readonly transport: BusTransport = new InProcessTransport(),
   ) {
-    this.loader = new reads.ConversationLoader(store.dialect);
+    this.loader = new reads.ConversationLoader(store.db, store.dialect);
     const eventsWritten = childrenOf(metrics.eventsWritten);
     this.log = new ConversationLog(store, bus, this.loader, (type) => eventsWritten(type).inc());
     this.replication = new ConversationReplication(store, this.log, this.loader, directory, bus);
