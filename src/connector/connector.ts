@@ -167,7 +167,7 @@ export class Connector {
     });
     this.sampler = new StatsSampler({
       botStore: this.botStore,
-      driven: () => [...this.bots.all()].filter((r) => r.epoch !== undefined),
+      driven: () => [...this.bots.driven()],
       countHeldBy: (userId) => deps.conversations.countHeldBy(userId),
       log: deps.log,
     });
@@ -233,8 +233,7 @@ export class Connector {
    * outage that cut the listener still holds it (resumeAfterOutage retries with backoff).
    */
   async catchUp(): Promise<void> {
-    for (const runtime of this.bots.all()) {
-      if (runtime.epoch === undefined) continue;
+    for (const runtime of this.bots.driven()) {
       await this.driver.recoverAll(runtime).catch((err: unknown) => {
         if (!isStoreUnavailable(err)) throw err;
         this.resumeAfterOutage(runtime);

@@ -63,9 +63,8 @@ export class InterruptionProbe {
   private async probe(): Promise<void> {
     const serviceDue = Date.now() - this.lastServiceRetry >= (this.deps.serviceRetryMs ?? 60_000);
     if (serviceDue) this.lastServiceRetry = Date.now();
-    for (const runtime of this.deps.registry.all()) {
+    for (const runtime of this.deps.registry.driven()) {
       const { status } = runtime.record;
-      if (runtime.epoch === undefined) continue;
       if (status === 'VENDOR_INTERRUPTION' || (status === 'SERVICE_INTERRUPTION' && serviceDue)) {
         try {
           if (status === 'SERVICE_INTERRUPTION') await this.deps.healthCheck();

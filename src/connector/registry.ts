@@ -43,8 +43,12 @@ export class BotRegistry {
     return this.byUser.get(userId);
   }
 
-  all(): IterableIterator<Runtime> {
-    return this.bots.values();
+  /**
+   * The bots this instance drives (it holds their lease: `epoch` is set), each checked as it is
+   * reached, so a loop that awaits between bots skips one whose lease was lost meanwhile.
+   */
+  *driven(): Generator<Runtime> {
+    for (const runtime of this.bots.values()) if (runtime.epoch !== undefined) yield runtime;
   }
 
   ids(): string[] {
