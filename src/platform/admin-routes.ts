@@ -13,7 +13,9 @@ import {
 } from '../http/schemas.js';
 import type { Conversations } from './conversations.js';
 import type { RealtimeHub } from './realtime.js';
-import { conversationWithEventsSchema, skillSchema, userSchema } from './schemas.js';
+import { conversationSchema, conversationWithEventsSchema, eventSchema, skillSchema, userSchema } from './schemas.js';
+import { decodeCursor } from './conversation-search.js';
+import { invalid } from '../errors.js';
 import { serveSse, serveWebSocket } from './stream-transports.js';
 import type { AgentChange, Directory, NewUser } from './directory.js';
 
@@ -42,6 +44,17 @@ const functionSchema = {
   },
   required: ['lambdaUuid', 'accountId', 'name', 'url'],
 } as const;
+
+interface ConversationSearchQuery {
+  bot?: string;
+  skill?: string;
+  status?: 'OPEN' | 'CLOSED';
+  from?: number;
+  to?: number;
+  words?: string;
+  cursor?: string;
+  limit?: number;
+}
 
 /** `{<name>: [items]}`, the shape of every list here. */
 const listOf = (name: string, items: object) =>
@@ -241,6 +254,74 @@ export const platformAdmin: FastifyPluginAsync<PlatformAdminDeps> = async (
       },
     },
     async (request) => ({ functions: await directory.listFunctions(request.params.acc) }),
+  );
+
+  server.get<{ Params: { acc: string }; Querystring: ConversationSearchQuery }>(
+    '/accounts/:acc/conversations',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'The account’s conversations, newest first: filtered by bot, skill, status, start time and words',
+        description:
+          'Each item is the conversation object with `closedAt` and, in `events`, the messages the words matched (up to three) or else its last message; `GET …/conversations/{id}` has the whole log. `words` match the start of words of one message, all of them (letters and digits; case and accents ignored). Pass `next` back as `cursor` for the following page.',
+        params: accountParams,
+        querystring: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            bot: { type: 'string', minLength: 1, maxLength: 64, pattern: NO_NUL, description: 'A bot id' },
+            skill: skillNameSchema,
+            status: { type: 'string', enum: ['OPEN', 'CLOSED'] },
+            from: {
+              type: 'integer',
+              minimum: 0,
+              maximum: Number.MAX_SAFE_INTEGER,
+              description: 'Started at or after (epoch ms)',
+            },
+            to: {
+              type: 'integer',
+              minimum: 0,
+              maximum: Number.MAX_SAFE_INTEGER,
+              description: 'Started before (epoch ms)',
+            },
+            words: { type: 'string', maxLength: 200, pattern: NO_NUL },
+            cursor: { type: 'string', maxLength: 200 },
+            limit: { type: 'integer', minimum: 1, maximum: 100, default: 25 },
+          },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              conversations: {
+                type: 'array',
+                items: {
+                  ...conversationSchema,
+                  properties: {
+                    ...conversationSchema.properties,
+                    closedAt: { type: 'integer', description: 'Epoch milliseconds' },
+                    events: { type: 'array', items: eventSchema },
+                  },
+                  required: [...conversationSchema.required, 'events'],
+                },
+              },
+              next: { type: 'string', description: 'The cursor of the next page; absent on the last' },
+            },
+            required: ['conversations'],
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { acc } = request.params;
+      const { bot, skill, status, from, to, words, cursor, limit = 25 } = request.query;
+      await directory.requireAccount(acc);
+      if (cursor !== undefined && !decodeCursor(cursor)) throw invalid('cursor is not one this list gave');
+      const skillId = skill === undefined ? undefined : (await directory.requireSkill(acc, skill)).id;
+      return conversations.search(acc, { botId: bot, skillId, status, from, to, words, cursor, limit });
+    },
   );
 
   server.get<{ Params: { acc: string; id: string } }>(

@@ -9,6 +9,7 @@ import { candidate, hasCapacity, mergeSdes, onlineBots, pickLeastLoaded, toAssig
 import { newConversationRow } from './conversation-rows.js';
 import type { Change } from './conversation-changes.js';
 import * as reads from './conversation-reads.js';
+import { searchConversations, type ConversationFilter, type ConversationPage } from './conversation-search.js';
 import { ConversationLog, type ActOptions, type ChangeWork } from './conversation-log.js';
 import { ConversationReplication } from './conversation-replication.js';
 import type {
@@ -171,6 +172,11 @@ export class Conversations {
     const conversation = await this.get(accountId, conversationId);
     const events = await this.events(accountId, conversationId, { forConsumer: false });
     return { ...conversation, events: events.filter((e) => e.sequence <= conversation.lastSequence) };
+  }
+
+  /** A page of the account's conversations, newest first, as the filter narrows them (conversation-search.ts). */
+  search(accountId: string, filter: ConversationFilter): Promise<ConversationPage> {
+    return searchConversations(this.store.db, this.store.dialect, accountId, filter);
   }
 
   /** Appends a message. A closed conversation takes no more messages (`conversation-closed`). */

@@ -251,5 +251,71 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         );
       },
     },
+    '0008_conversation_search': {
+      /**
+       * The console's Conversations page: an account's conversations newest first, and the words of
+       * their messages indexed where each store indexes text — FTS5 on SQLite, full-text search
+       * (a GIN index over a tsvector) on PostgreSQL. A message's words are the string values of its
+       * "text" keys at any depth: a text's own, and the text elements of structured content and
+       * quick replies. Indexed as each message is written, in its transaction, so a message found
+       * is a message committed and one committed is found.
+       */
+      async up(db: MigrationDb) {
+        await sql`create index conversations_recent on conversations (account_id, created_at)`.execute(db);
+        if (dialect === 'postgres') {
+          // Immutable as declared (every function it calls is), which an index expression needs.
+          // Accents go as FTS5's remove_diacritics takes them, for the Latin letters that have
+          // them: the unaccent extension is not in every PostgreSQL, nor immutable.
+          const { accented, plain } = latinAccents();
+          await sql`
+            create function botbridge_message_words(body text) returns tsvector
+            language sql immutable parallel safe as $$
+              select to_tsvector('simple'::regconfig, translate(
+                jsonb_path_query_array(body::jsonb, 'lax $.**.text', '{}', true)::text,
+                ${sql.lit(accented)}, ${sql.lit(plain)}))
+            $$`.execute(db);
+          await sql`
+            create index conversation_events_words on conversation_events
+            using gin (botbridge_message_words(body)) where type in ('TEXT', 'RICH_CONTENT')`.execute(db);
+          return;
+        }
+        // Contentless: the words are in conversation_events already; the index keeps only their
+        // positions, keyed by the entry's rowid. Entries are never deleted, so it never needs to.
+        await sql`
+          create virtual table conversation_words using fts5(
+            words, content = '', tokenize = 'unicode61 remove_diacritics 2')`.execute(db);
+        const words = (entry: string) =>
+          sql.raw(
+            `(select group_concat(value, ' ') from json_tree(${entry}.body) where key = 'text' and type = 'text')`,
+          );
+        await sql`
+          create trigger conversation_words_add after insert on conversation_events
+          when new.type in ('TEXT', 'RICH_CONTENT')
+          begin
+            insert into conversation_words (rowid, words) values (new.rowid, ${words('new')});
+          end`.execute(db);
+        await sql`
+          insert into conversation_words (rowid, words)
+          select rowid, ${words('e')} from conversation_events e where type in ('TEXT', 'RICH_CONTENT')`.execute(db);
+      },
+    },
   };
+}
+
+/**
+ * The Latin letters with accents (U+00C0–U+024F) that decompose to an ASCII letter and marks, and
+ * those letters: what `translate` needs to drop accents as search terms drop them.
+ */
+export function latinAccents(): { accented: string; plain: string } {
+  let accented = '';
+  let plain = '';
+  for (let code = 0xc0; code <= 0x24f; code++) {
+    const letter = String.fromCharCode(code);
+    const base = letter.normalize('NFD').replace(/\p{M}/gu, '');
+    if (base !== letter && /^[A-Za-z]$/.test(base)) {
+      accented += letter;
+      plain += base;
+    }
+  }
+  return { accented, plain };
 }
