@@ -1,7 +1,7 @@
 import type { VendorCredentials } from './types.js';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { invalid as badRequest } from '../errors.js';
-import { accountParams, anyJson, errorResponses, noContent } from '../http/schemas.js';
+import { accountParams, anyJson, conversationParams, errorResponses, noContent } from '../http/schemas.js';
 import type { SessionTokens } from '../sentinel/tokens.js';
 import { baseUrlProblem, createBotSchema, patchBotSchema, vendorSchema, type BotInput } from './bot-config.js';
 import type { Connector } from './connector.js';
@@ -506,6 +506,35 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
       },
     },
     async (request) => ({ exchanges: await connector.logs(request.params.acc, request.params.id, request.query) }),
+  );
+
+  server.get<{ Params: { acc: string; id: string }; Querystring: { limit?: number } }>(
+    '/accounts/:acc/conversations/:id/exchanges',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Exchanges of every bot that held the conversation or spoke in it, newest first',
+        description:
+          'The bot logs’ entries of this conversation, across its bots; each bot keeps its newest exchanges only, so an old conversation’s may be gone.',
+        params: conversationParams,
+        querystring: {
+          type: 'object',
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { exchanges: { type: 'array', items: exchangeSchema } },
+            required: ['exchanges'],
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => ({
+      exchanges: await connector.conversationLogs(request.params.acc, request.params.id, request.query.limit),
+    }),
   );
 
   server.get<BotRoute & StatsRoute>(

@@ -410,6 +410,24 @@ export class Connector {
     return this.botStore.exchanges(id, { conversationId: options.conversationId, limit: options.limit ?? 100 });
   }
 
+  /**
+   * The exchanges of every bot of the account that held the conversation or spoke in it, newest
+   * first: what the Conversations page shows beside a transcript. Bots deleted since have none.
+   */
+  async conversationLogs(accountId: string, conversationId: string, limit = 100): Promise<Exchange[]> {
+    const conversation = await this.deps.conversations.withEvents(accountId, conversationId);
+    const users = new Set<string>();
+    for (const event of conversation.events)
+      if (event.originator.role === 'BOT' && event.originator.userId) users.add(event.originator.userId);
+    if (conversation.assignee?.userType === 'BOT') users.add(conversation.assignee.userId);
+    const bots = this.bots.ofAccount(accountId).filter((r) => users.has(r.record.userId));
+    const logs = await Promise.all(bots.map((r) => this.botStore.exchanges(r.record.id, { conversationId, limit })));
+    return logs
+      .flat()
+      .sort((a, b) => b.startedAt - a.startedAt)
+      .slice(0, limit);
+  }
+
   /** The bot's statistics over the window (bot-stats.ts). */
   async botStats(accountId: string, id: string, window: StatsWindow): Promise<BotStats> {
     await this.bots.runtime(accountId, id);

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
-import { openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
+import { eventually, openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
 import { TestBot, reply, text } from '../helpers/test-bot.js';
 import { fts5Query, searchTerms, tsQuery } from '../../src/platform/conversation-search.js';
 
@@ -160,6 +160,20 @@ for (const kind of STORES) {
         if (!cursor) break;
       }
       assert.deepEqual(seen, [ids.human, ids.blender, ids.card, ids.parcel]);
+    });
+
+    it("shows a conversation's exchanges with its bots beside it, and none for one no bot took part in", async () => {
+      const exchanges = await eventually(
+        async () => (await admin.get(`/admin/v1/accounts/${acc}/conversations/${ids.card}/exchanges`)).body.exchanges,
+        (list: any[]) => list.some((x) => x.eventType === 'TEXT'),
+        'the card conversation’s exchanges',
+      );
+      assert.ok(exchanges.every((x: any) => x.conversationId === ids.card && x.botId === botId));
+      const human = await admin.get(`/admin/v1/accounts/${acc}/conversations/${ids.human}/exchanges`);
+      assert.equal(human.status, 200);
+      assert.deepEqual(human.body.exchanges, []);
+      const unknown = await admin.get(`/admin/v1/accounts/${acc}/conversations/nope/exchanges`);
+      assert.equal(unknown.status, 404);
     });
 
     it('refuses what it cannot take, with a clear error', async () => {
