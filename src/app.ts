@@ -2,10 +2,12 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Logger } from 'pino';
-import { clusterTimings, type Config } from './config.js';
+import { clusterTimings, operatorSessionTimes, type Config } from './config.js';
 import { openStore, type Store } from './store/index.js';
 import { createHttpServer } from './http/server.js';
-import { adminGuard } from './http/auth.js';
+import { adminGuard, type AdminAuth } from './http/auth.js';
+import { OperatorSessions, operatorSessionMigrations } from './http/operator-sessions.js';
+import { operatorSessionRoutes } from './http/operator-session-routes.js';
 import { createLogger } from './ops/logger.js';
 import { prettyDestination } from './ops/pretty-log.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -91,6 +93,8 @@ export interface BuildOptions {
   leases?: { ttlMs?: number; renewMs?: number };
   /** Tests: a response schema that would change an answer fails the request (HttpServerOptions). */
   checkResponses?: boolean;
+  /** The console sessions' clock, for tests of their expiry. */
+  operatorSessions?: { now?: () => number };
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
@@ -117,6 +121,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...leaseMigrations(store.dialect),
     ...publicApiMigrations(store.dialect),
     ...attemptMigrations(store.dialect),
+    ...operatorSessionMigrations(store.dialect),
   });
 
   const bus = new EventBus(log);
@@ -150,6 +155,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }
 
   const { adminToken, created: adminTokenCreated } = resolveAdminToken(config);
+  const operatorSessions = new OperatorSessions(store, {
+    adminToken,
+    times: config.operatorSessions ?? operatorSessionTimes(),
+    ...options.operatorSessions,
+  });
   // One keep-alive pool set for every outbound call (bot services, functions).
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 512 });
   const structuredContent = createStructuredContentValidator();
@@ -240,10 +250,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await server.register(agentApi, { prefix: AGENT_API_PREFIX, conversations, directory, sessions, hub, attempts });
   await server.register(sentinelApi, { prefix: SENTINEL_PREFIX, keys, apps, directory, attempts });
   await server.register(domainLookup, { directory, publicHost });
-  // Everything under /admin/v1 answers to the admin token alone, whichever part serves it: the
-  // guard sits on the scope the three admin plugins share, before anything of theirs runs.
+  const adminAuth: AdminAuth = { adminToken, sessions: operatorSessions, ownHosts: () => [publicHost()] };
+  // Everything under /admin/v1 answers to the admin token alone (as a bearer, or through the
+  // console's session signed in with it), whichever part serves it: the guard sits on the scope
+  // the three admin plugins share, before anything of theirs runs. Signing in is outside it.
+  await server.register(operatorSessionRoutes, { prefix: '/admin/v1', auth: adminAuth });
   const adminScope: FastifyPluginAsync = async (admin) => {
-    admin.addHook('onRequest', adminGuard(adminToken));
+    admin.addHook('onRequest', adminGuard(adminAuth));
     await admin.register(platformAdmin, { directory, conversations, hub });
     await admin.register(sentinelAdmin, { apps, keys, directory });
     await admin.register(connectorAdmin, {

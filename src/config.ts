@@ -28,6 +28,17 @@ export interface Config {
   trustProxy?: string;
   /** PostgreSQL: the bots' leases and the bounds on every connection's waits (clusterTimings). */
   cluster?: ClusterTimings;
+  /** How long an operator's console sign-in lasts (operatorSessionTimes); the standard times when unset. */
+  operatorSessions?: OperatorSessionTimes;
+}
+
+/**
+ * An operator's console session ends after `idleMs` without a request, and `maxMs` after sign-in
+ * however busy: a cookie left in a browser for good is a standing admin credential.
+ */
+export interface OperatorSessionTimes {
+  idleMs: number;
+  maxMs: number;
 }
 
 /**
@@ -87,7 +98,30 @@ export function configFromEnv(
     instanceId: env.INSTANCE_ID || `${host.hostname}:${host.pid}`,
     ...trustProxyOf(env.TRUST_PROXY),
     cluster: clusterTimings(env),
+    operatorSessions: operatorSessionTimes(env),
   };
+}
+
+const MINUTE_MS = 60_000;
+
+/**
+ * OPERATOR_SESSION_IDLE_MINUTES (720: a working day, but not the night after it) and
+ * OPERATOR_SESSION_MAX_DAYS (7: a week of daily use, then the admin token once more).
+ */
+export function operatorSessionTimes(env: NodeJS.ProcessEnv = {}): OperatorSessionTimes {
+  const whole = (name: string, fallback: number) => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1)
+      throw new Error(`${name} must be a whole number, at least 1, got '${raw}'`);
+    return value;
+  };
+  const idleMs = whole('OPERATOR_SESSION_IDLE_MINUTES', 720) * MINUTE_MS;
+  const maxMs = whole('OPERATOR_SESSION_MAX_DAYS', 7) * 24 * 60 * MINUTE_MS;
+  if (idleMs > maxMs)
+    throw new Error('OPERATOR_SESSION_IDLE_MINUTES must not be longer than OPERATOR_SESSION_MAX_DAYS');
+  return { idleMs, maxMs };
 }
 
 /** LEASE_TTL_MS, LEASE_RENEW_MS and PG_{IDLE_IN_TRANSACTION,LOCK,STATEMENT}_TIMEOUT_MS, each defaulting from the lease. */

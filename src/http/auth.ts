@@ -1,7 +1,14 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { bearerOf } from './server.js';
-import { unauthorized } from '../errors.js';
+import { DomainError, unauthorized } from '../errors.js';
+import {
+  CONSOLE_HEADER,
+  crossOriginRefusal,
+  sessionIdOf,
+  type OperatorSession,
+  type OperatorSessions,
+} from './operator-sessions.js';
 
 /**
  * Whether the route takes its bearer from `?token=` as well: stream routes only, since browsers
@@ -11,13 +18,73 @@ export function tokenInQuery(request: FastifyRequest): boolean {
   return request.routeOptions.url?.endsWith('/stream') ?? false;
 }
 
-/** Constant-time check of the admin bearer (hashed first so lengths never leak). */
-export function adminGuard(adminToken: string) {
+/** Whether `given` is the admin token: constant time, hashed first so lengths never leak. */
+export function adminTokenCheck(adminToken: string): (given: string) => boolean {
   const expected = createHash('sha256').update(adminToken).digest();
+  return (given) => timingSafeEqual(createHash('sha256').update(given).digest(), expected);
+}
+
+/** Who may use /admin/v1: the holder of the admin token, or a browser signed in with it. */
+export interface AdminAuth {
+  adminToken: string;
+  sessions: OperatorSessions;
+  /**
+   * Hosts other than the request's own whose pages are this server's too (PUBLIC_HOST): behind a
+   * proxy that rewrites Host, the console's origin is the public one.
+   */
+  ownHosts(): string[];
+}
+
+/**
+ * The admin bearer, or else the operator's session cookie. A request that names a bearer is judged
+ * by it alone, exactly as before the console had sessions: the cookie is the console's, the
+ * bearer the API's.
+ */
+export function adminGuard(auth: AdminAuth) {
+  const isAdminToken = adminTokenCheck(auth.adminToken);
   return async (request: FastifyRequest) => {
     const token = bearerOf(request, tokenInQuery(request));
+    if (token === undefined && request.headers.authorization === undefined) {
+      if (await operatorSessionOf(request, auth)) return;
+      throw unauthorized('admin bearer token required');
+    }
     if (!token) throw unauthorized('admin bearer token required');
-    const given = createHash('sha256').update(token).digest();
-    if (!timingSafeEqual(given, expected)) throw unauthorized('invalid admin token');
+    if (!isAdminToken(token)) throw unauthorized('invalid admin token');
   };
+}
+
+/**
+ * The operator session the request's cookie names (undefined when it names none). Refused when
+ * the request may come from another origin's page (crossOriginRefusal), and when the session has
+ * ended.
+ */
+export async function operatorSessionOf(
+  request: FastifyRequest,
+  auth: Pick<AdminAuth, 'sessions' | 'ownHosts'>,
+): Promise<{ id: string; session: OperatorSession } | undefined> {
+  const id = sessionIdOf(request.headers.cookie);
+  if (id === undefined) return undefined;
+  refuseCrossOrigin(request, auth);
+  const session = await auth.sessions.find(id);
+  if (!session)
+    throw unauthorized(
+      'the operator session has ended (signed out, expired, or the admin token changed): sign in again',
+      'session-ended',
+    );
+  return { id, session };
+}
+
+/** Throws when a request a browser would send with the session cookie may be another origin's forgery. */
+export function refuseCrossOrigin(request: FastifyRequest, auth: Pick<AdminAuth, 'ownHosts'>): void {
+  const header = request.headers[CONSOLE_HEADER];
+  const refusal = crossOriginRefusal(
+    {
+      method: request.method,
+      host: request.host,
+      origin: request.headers.origin,
+      console: Array.isArray(header) ? header[0] : header,
+    },
+    auth.ownHosts(),
+  );
+  if (refusal) throw new DomainError('forbidden', 'cross-origin-refused', refusal);
 }
