@@ -413,6 +413,8 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.post<{ Params: { acc: string }; Body: WithVendor }>(
     '/accounts/:acc/vendor/environments',
     {
+      // A read sent as a POST (it carries credentials), asked again as the bot form is typed in.
+      config: { requestLog: 'debug' },
       schema: {
         tags,
         security,
@@ -610,6 +612,8 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.post<TestConversationRoute>(
     '/accounts/:acc/bots/:id/test-conversations/:conversationId/keep',
     {
+      // The tester renews on a timer for as long as it is open.
+      config: { requestLog: 'debug' },
       schema: {
         tags,
         security,

@@ -12,6 +12,7 @@ import { httpAnswerOf, sendError, type HttpAnswer } from './errors.js';
 import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { childrenOf, type Metrics } from '../ops/metrics.js';
 import { lazyChildLogger } from '../ops/logger.js';
+import { logRequestsAt, RequestLog } from './request-log.js';
 import { isStoreUnavailable } from '../store/errors.js';
 import { clippedPointer, describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
 
@@ -53,8 +54,10 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     bodyLimit: BODY_LIMIT,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
+    // Routes get their own factory (logRequestsAt); this one serves requests that match none.
     childLoggerFactory: (logger, bindings, options) =>
       lazyChildLogger(logger as unknown as Logger, bindings, options) as unknown as FastifyBaseLogger,
+    logController: new RequestLog(),
     return503OnClosing: true,
     ...(options.trustProxy !== undefined ? { trustProxy: options.trustProxy } : {}),
     routerOptions: { ignoreTrailingSlash: true },
@@ -62,6 +65,8 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
     frameworkErrors,
     clientErrorHandler,
   });
+  // Before any route is added, so every one of them (plugins' too) gets its request-line level.
+  logRequestsAt(server);
 
   // A body has to be the type the schema says: "5" is not a number there. Query strings and path
   // parameters are text by nature, so they are coerced.
@@ -144,7 +149,11 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
 
   server.setErrorHandler((error: FastifyError | DomainError, request, reply) => {
     const answer = isDomainError(error) ? httpAnswerOf(error) : describeError(error);
-    if (answer.status >= 500) request.log.error({ err: error }, 'request failed');
+    // A bot's service that failed to answer is its fault, not ours: its code says why, and a stack
+    // trace of our code would only suggest otherwise. The request says which bot.
+    if (isDomainError(error) && error.kind === 'upstream-failed')
+      request.log.warn({ code: answer.code, status: answer.status, req: request }, answer.message);
+    else if (answer.status >= 500) request.log.error({ err: error }, 'request failed');
     else request.log.info({ code: answer.code, status: answer.status }, answer.message);
     return sendError(reply, answer);
   });

@@ -93,21 +93,31 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
+/** The level a request's own lines ("incoming request", "request completed") are written at. */
+export type RequestLogLevel = 'debug' | 'info';
+
+/** A request's logger that knows the level of its route's request lines (see src/http/request-log.ts). */
+export type RequestLogger = Logger & { readonly requestLevel?: RequestLogLevel };
+
 /**
  * Fastify's childLoggerFactory: a request's logger that becomes a pino child (with the request
  * id bound) only when something is logged at a level that is on. pino redacts a child's
  * bindings as it makes it, and Fastify makes one per request and keeps it for a WebSocket's
- * whole life: at the warn level, nearly all of them were made for nothing.
+ * whole life: at the warn level, nearly all of them were made for nothing. It carries its
+ * route's request-line level, so deciding whether to write those lines reads a field of an
+ * object made anyway, instead of Fastify's routeOptions (a new object at every read).
  */
 export function lazyChildLogger(
   logger: Logger,
   bindings: Record<string, unknown>,
   options: { level?: string; serializers?: unknown },
-): Logger {
-  // A route with its own level or serializers: rare, made at once as Fastify would.
+  requestLevel?: RequestLogLevel,
+): RequestLogger {
+  // A route with its own level or serializers: rare, made at once as Fastify would (its request
+  // lines then follow the method's default level).
   if (options.level !== undefined || options.serializers !== undefined)
     return logger.child(bindings, options as Parameters<Logger['child']>[1]) as unknown as Logger;
-  return new LazyChild(logger, bindings) as unknown as Logger;
+  return new LazyChild(logger, bindings, requestLevel) as unknown as RequestLogger;
 }
 
 /** Methods on the prototype, not closures: one of these lives as long as each open stream. */
@@ -117,6 +127,7 @@ class LazyChild {
   constructor(
     private readonly parent: Logger,
     private readonly bindingsOf: Record<string, unknown>,
+    readonly requestLevel: RequestLogLevel | undefined,
   ) {}
 
   private real(): Logger {

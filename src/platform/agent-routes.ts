@@ -306,6 +306,8 @@ const agentWorkspace: FastifyPluginAsync<AgentApiDeps> = async (
   server.post<{ Params: { acc: string; id: string }; Body: { typing: boolean } }>(
     '/conversations/:id/typing',
     {
+      // Sent as the agent types: on at info, it would outnumber the messages themselves.
+      config: { requestLog: 'debug' },
       schema: {
         tags,
         security,

@@ -209,6 +209,8 @@ const consumerConversation: FastifyPluginAsync<Omit<ConsumerApiDeps, 'directory'
   server.post<{ Params: { acc: string; id: string }; Body: { typing: boolean } }>(
     '/conversations/:id/typing',
     {
+      // Sent as the consumer types: on at info, it would outnumber the messages themselves.
+      config: { requestLog: 'debug' },
       schema: {
         tags,
         security,
