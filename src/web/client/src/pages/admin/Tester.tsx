@@ -3,7 +3,7 @@ import { ApiError, adminApi, consumerApi, errorText, type AdminApi } from '../..
 import { Link, useRouter } from '../../lib/router';
 import { useConversationLog } from '../../lib/conversation-log';
 import { useStream, type StreamSource } from '../../lib/stream';
-import type { Bot, ErrorCodeInfo, Exchange, StreamMessage } from '../../lib/types';
+import type { Bot, Conversation, ErrorCodeInfo, Exchange, StreamMessage } from '../../lib/types';
 import { Transcript } from '../../components/Transcript';
 import { Composer } from '../../components/Composer';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -105,7 +105,7 @@ interface Session {
   keepSeconds: number;
 }
 
-type Phase = 'idle' | 'starting' | 'open' | 'handed-off' | 'closed';
+type Phase = 'idle' | 'starting' | 'open' | 'closed';
 
 function TestSession({
   api,
@@ -121,8 +121,8 @@ function TestSession({
   const consumer = useMemo(() => consumerApi(accountId), [accountId]);
   const [session, setSession] = useState<Session | null>(null);
   const [phase, setPhase] = useState<Phase>('idle');
-  /** Where a transfer sent the conversation (the bot no longer holds it). */
-  const [handedTo, setHandedTo] = useState<string | null>(null);
+  /** The test conversation as the stream last described it: who holds it and on which skill. */
+  const [routed, setRouted] = useState<Conversation | null>(null);
   const [startError, setStartError] = useState<unknown>(null);
   const [sendError, setSendError] = useState<string | null>(null);
   const [showPrivate, setShowPrivate] = useState(false);
@@ -151,7 +151,6 @@ function TestSession({
     setStartError(null);
     setSendError(null);
     setExchanges(null);
-    setHandedTo(null);
     const previous = current.current;
     current.current = null;
     // Ended before the next one starts, so it stops counting against the bot's open conversations.
@@ -227,13 +226,8 @@ function TestSession({
     log.apply(m);
     if (m.kind === 'event' && m.event.type === 'CLOSE') setPhase('closed');
     if (m.kind === 'conversation') {
-      const { status, assignee, skill } = m.conversation;
-      if (status === 'CLOSED') setPhase('closed');
-      else if (assignee?.botId !== bot.id) {
-        // Transferred: the bot will not answer any more; say so instead of going quiet.
-        setHandedTo(assignee ? 'an agent' : `the “${skill.name}” queue`);
-        setPhase((p) => (p === 'closed' ? p : 'handed-off'));
-      }
+      setRouted(m.conversation);
+      if (m.conversation.status === 'CLOSED') setPhase('closed');
     }
     // Whatever the bot did, its exchange log has news: fetch it (once per burst).
     if (m.kind === 'event' || m.kind === 'ready') {
@@ -242,6 +236,10 @@ function TestSession({
     }
   };
   const streamStatus = useStream(source, onMessage);
+  // A bot that let go of the conversation answers no more: say so instead of going quiet. From where
+  // the conversation is now, not where it once went, as an agent can send it back to the bot.
+  const holder = routed?.conversationId === session?.conversationId ? routed : null;
+  const handedTo = phase === 'open' && holder && holder.assignee?.botId !== bot.id ? holderName(holder) : null;
   // Exchanges can end without a conversation event (a failure that escalation could not act on):
   // poll as well, gently.
   useEffect(() => {
@@ -328,18 +326,14 @@ function TestSession({
               showSystem
               names={{ [bot.id]: bot.name }}
               typing={log.typing}
-              onPublishText={
-                phase === 'open' || phase === 'handed-off'
-                  ? (text) => void send(text).catch(() => undefined)
-                  : undefined
-              }
+              onPublishText={phase === 'open' ? (text) => void send(text).catch(() => undefined) : undefined}
               emptyText={log.ready ? 'Say something to the bot — try “hi”.' : 'Connecting…'}
             />
           )}
         </div>
         <footer className="tester-footer">
           {sendError && <Notice tone="error">{sendError}</Notice>}
-          {phase === 'handed-off' && (
+          {handedTo && (
             <Notice tone="warning">
               The bot transferred this conversation to {handedTo}, so it no longer answers here. Restart to test the bot
               again.
@@ -356,7 +350,7 @@ function TestSession({
             <Composer
               label="Message to the bot"
               onSend={send}
-              disabled={phase !== 'open' && phase !== 'handed-off'}
+              disabled={phase !== 'open'}
               placeholder="Message the bot…"
             />
           )}
@@ -365,4 +359,10 @@ function TestSession({
       <ExchangeLog exchanges={exchanges} error={logsError} codes={codes} hasConversation={Boolean(session)} />
     </div>
   );
+}
+
+/** Who holds a conversation the tested bot let go of, in the notice's words. */
+function holderName(conversation: Conversation): string {
+  if (conversation.assignee?.botId) return 'another bot';
+  return conversation.assignee ? 'an agent' : `the “${conversation.skill.name}” queue`;
 }
