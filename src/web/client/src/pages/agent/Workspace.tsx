@@ -18,6 +18,12 @@ export interface QueueSnapshot {
   fetchedAt: number;
 }
 
+/** What the workspace said about the agent's last action, and the conversations on screen then. */
+interface Said {
+  text: string;
+  seen: ReadonlySet<string>;
+}
+
 /**
  * The agent's day: the queue of their skills on the left, the conversation being worked in the
  * middle, who the consumer is on the right. Everything moves with the agent stream; the queue
@@ -31,7 +37,7 @@ export function Workspace({ session }: { session: AgentSession }) {
   const [loadError, setLoadError] = useState<unknown>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const [unread, setUnread] = useState<Set<string>>(new Set());
-  const [notice, setNotice] = useState<string | null>(null);
+  const [said, setSaid] = useState<Said | null>(null);
   /** The open conversation panel takes the stream messages about its conversation. */
   const panelInbox = useRef<((m: StreamMessage) => void) | null>(null);
 
@@ -73,20 +79,30 @@ export function Workspace({ session }: { session: AgentSession }) {
   };
   const streamStatus = useStream(source, onMessage);
 
+  const onScreen = useMemo(
+    () => [...(queue?.items ?? []), ...(held ?? [])].map((c) => c.conversationId),
+    [queue, held],
+  );
+  // News of the last action ("transferred to …") is old once another conversation arrives: the
+  // notice lasts while the queue and held list have nothing it has not seen.
+  const notice = said && onScreen.every((id) => said.seen.has(id)) ? said.text : null;
+  const say = (text: string, about?: string) =>
+    setSaid({ text, seen: new Set(about ? [...onScreen, about] : onScreen) });
+
   const select = (id: string | null) => {
     setSelected(id);
-    setNotice(null);
+    setSaid(null);
     if (id) setUnread((u) => (u.has(id) ? new Set([...u].filter((x) => x !== id)) : u));
   };
 
   const accept = async (id: string) => {
-    setNotice(null);
+    setSaid(null);
     try {
       await api.accept(id);
       select(id);
       await refresh();
     } catch (e) {
-      setNotice(`Could not accept: ${errorText(e)}`);
+      say(`Could not accept: ${errorText(e)}`);
       await refresh();
     }
   };
@@ -138,8 +154,10 @@ export function Workspace({ session }: { session: AgentSession }) {
           onAccept={accept}
           onBack={() => select(null)}
           onLeft={(message) => {
+            // Seen already: the conversation that left may come back to this agent's queue.
+            const left = selected ?? undefined;
             select(null);
-            setNotice(message);
+            say(message, left);
             void refresh();
           }}
           onChanged={refreshSoon}
