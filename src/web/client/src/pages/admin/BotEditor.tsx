@@ -30,9 +30,7 @@ export function BotEditor({ token, accountId, botId }: Props) {
   const [loadError, setLoadError] = useState<unknown>(null);
   const [errors, setErrors] = useState<FormErrors>({});
   const [saving, setSaving] = useState(false);
-  const [result, setResult] = useState<{ tone: 'success' | 'error'; text: string } | null>(
-    location.search.get('created') ? { tone: 'success', text: 'Bot created. It is offline until you start it.' } : null,
-  );
+  const [result, setResult] = useState<{ tone: 'success' | 'error'; text: string } | null>(null);
 
   const load = useCallback(async () => {
     setLoadError(null);
@@ -95,6 +93,8 @@ export function BotEditor({ token, accountId, botId }: Props) {
   };
 
   const acc = encodeURIComponent(accountId);
+  // It says the new bot is offline, so it lasts as long as that is so (a Start ends it).
+  const created = location.search.has('created') && bot?.status === 'OFFLINE';
   // What Cancel would throw away: the form as it differs from the bot as saved (or a new bot's defaults).
   const edited = JSON.stringify(form) !== JSON.stringify(bot ? formFromBot(bot) : NEW_BOT);
   const confirmDiscard = (event: MouseEvent) => {
@@ -388,7 +388,11 @@ export function BotEditor({ token, accountId, botId }: Props) {
         </fieldset>
 
         <div className="form-actions">
-          {result && <Notice tone={result.tone}>{result.text}</Notice>}
+          {result ? (
+            <Notice tone={result.tone}>{result.text}</Notice>
+          ) : (
+            created && <Notice tone="success">Bot created. It is offline until you start it.</Notice>
+          )}
           <div className="form-buttons">
             <Link className="btn btn-ghost" to={`/admin/accounts/${acc}/bots`} onClick={confirmDiscard}>
               Cancel

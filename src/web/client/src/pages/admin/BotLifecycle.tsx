@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import { errorText, type AdminApi } from '../../lib/api';
 import { Link, useRouter } from '../../lib/router';
 import { ago } from '../../lib/format';
-import type { Bot } from '../../lib/types';
+import type { Bot, BotStatus } from '../../lib/types';
 import { Notice } from '../../components/States';
 
 interface Props {
@@ -16,7 +16,8 @@ interface Props {
 export function BotLifecycle({ api, accountId, bot, onChange }: Props) {
   const { navigate } = useRouter();
   const [busy, setBusy] = useState(false);
-  const [message, setMessage] = useState<{ tone: 'success' | 'error'; text: string } | null>(null);
+  /** What the last start or stop said, and the status it left the bot in (absent: any status). */
+  const [message, setMessage] = useState<{ tone: 'success' | 'error'; text: string; status?: BotStatus } | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
 
   // Keep status, load and last error current while the page is open (no bot stream exists).
@@ -35,9 +36,11 @@ export function BotLifecycle({ api, accountId, bot, onChange }: Props) {
       setMessage({
         tone: 'success',
         text: what === 'start' ? `Started. Status: ${status}.` : 'Stopped. The bot takes no new conversations.',
+        status,
       });
     } catch (e) {
-      setMessage({ tone: 'error', text: `Could not ${what}: ${errorText(e)}` });
+      // A refusal leaves the status as it was.
+      setMessage({ tone: 'error', text: `Could not ${what}: ${errorText(e)}`, status: bot.status });
     } finally {
       onChange(await api.bot(accountId, bot.id).catch(() => bot));
       setBusy(false);
@@ -119,7 +122,8 @@ export function BotLifecycle({ api, accountId, bot, onChange }: Props) {
           </button>
         )}
       </div>
-      {message && <Notice tone={message.tone}>{message.text}</Notice>}
+      {/* It describes the status the action left, so it goes when the status moves on (an interruption, another operator). */}
+      {message && (message.status ?? bot.status) === bot.status && <Notice tone={message.tone}>{message.text}</Notice>}
     </section>
   );
 }

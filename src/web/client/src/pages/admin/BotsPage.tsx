@@ -3,7 +3,7 @@ import { ApiError, adminApi, errorText } from '../../lib/api';
 import { Link } from '../../lib/router';
 import { ago } from '../../lib/format';
 import { useNow } from '../../lib/use-async';
-import type { AccountStats, Bot } from '../../lib/types';
+import type { AccountStats, Bot, BotStatus } from '../../lib/types';
 import { Chart } from '../../components/Chart';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Empty, ErrorState, Loading, Notice } from '../../components/States';
@@ -18,7 +18,8 @@ interface Props {
   accountId: string;
 }
 
-type RowMessage = { tone: 'success' | 'error'; text: string };
+/** What a start or stop said, and the status it left the bot in: shown while the bot is still in it. */
+type RowMessage = { tone: 'success' | 'error'; text: string; status: BotStatus };
 
 /** Every bot of the account with its live status, load and last error; start, stop, edit, test. */
 export function BotsPage({ token, accountId }: Props) {
@@ -75,11 +76,15 @@ export function BotsPage({ token, accountId }: Props) {
       const { status } = await (action === 'start' ? api.start(accountId, bot.id) : api.stop(accountId, bot.id));
       setMessages((m) => ({
         ...m,
-        [bot.id]: { tone: 'success', text: action === 'start' ? `Started: ${status}` : 'Stopped' },
+        [bot.id]: { tone: 'success', text: action === 'start' ? `Started: ${status}` : 'Stopped', status },
       }));
     } catch (e) {
       const reason = e instanceof ApiError ? e.message : errorText(e);
-      setMessages((m) => ({ ...m, [bot.id]: { tone: 'error', text: `Could not ${action}: ${reason}` } }));
+      // A refusal leaves the status as it was.
+      setMessages((m) => ({
+        ...m,
+        [bot.id]: { tone: 'error', text: `Could not ${action}: ${reason}`, status: bot.status },
+      }));
     } finally {
       setBusy(({ [bot.id]: _done, ...rest }) => rest);
       void refresh();
@@ -220,7 +225,9 @@ export function BotsPage({ token, accountId }: Props) {
                         Edit
                       </Link>
                     </div>
-                    {messages[bot.id] && <Notice tone={messages[bot.id].tone}>{messages[bot.id].text}</Notice>}
+                    {messages[bot.id]?.status === bot.status && (
+                      <Notice tone={messages[bot.id].tone}>{messages[bot.id].text}</Notice>
+                    )}
                   </td>
                 </tr>
               ))}
