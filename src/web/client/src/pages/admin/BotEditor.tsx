@@ -2,11 +2,20 @@ import { useCallback, useEffect, useMemo, useState, type FormEvent, type MouseEv
 import { adminApi, errorText } from '../../lib/api';
 import { Link, useRouter } from '../../lib/router';
 import { SkillPicker } from '../../components/SkillPicker';
-import type { Bot, FunctionRegistration, Skill } from '../../lib/types';
+import type { Bot, FunctionRegistration, Skill, User } from '../../lib/types';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Check, Field } from '../../components/Field';
 import { ErrorState, Loading, Notice } from '../../components/States';
-import { NEW_BOT, formFromBot, toInput, validate, type BotForm, type FormErrors } from './bot-form';
+import {
+  NEW_BOT,
+  formFromBot,
+  routingWarnings,
+  skillServers,
+  toInput,
+  validate,
+  type BotForm,
+  type FormErrors,
+} from './bot-form';
 import { VendorSection } from './VendorSection';
 import { BotLifecycle } from './BotLifecycle';
 import { ConformancePanel } from './Conformance';
@@ -27,6 +36,8 @@ export function BotEditor({ token, accountId, botId }: Props) {
   const [form, setForm] = useState<BotForm>(NEW_BOT);
   const [skills, setSkills] = useState<Skill[] | null>(null);
   const [functions, setFunctions] = useState<FunctionRegistration[]>([]);
+  /** Who serves the account's skills (agents, bots), to warn where routing would surprise; null if unknown. */
+  const [servers, setServers] = useState<{ users: User[]; bots: Bot[] } | null>(null);
   const [loadError, setLoadError] = useState<unknown>(null);
   const [errors, setErrors] = useState<FormErrors>({});
   const [saving, setSaving] = useState(false);
@@ -35,13 +46,19 @@ export function BotEditor({ token, accountId, botId }: Props) {
   const load = useCallback(async () => {
     setLoadError(null);
     try {
-      const [skillList, fns, saved] = await Promise.all([
+      const [skillList, fns, saved, served] = await Promise.all([
         api.skills(accountId),
         api.functions(accountId).catch(() => [] as FunctionRegistration[]),
         botId ? api.bot(accountId, botId) : Promise.resolve(null),
+        // Only for warnings: without them the form still works.
+        Promise.all([api.users(accountId), api.bots(accountId)]).then(
+          ([users, bots]) => ({ users, bots }),
+          () => null,
+        ),
       ]);
       setSkills(skillList);
       setFunctions(fns);
+      setServers(served);
       if (saved) {
         setBot(saved);
         setForm(formFromBot(saved));
@@ -60,6 +77,18 @@ export function BotEditor({ token, accountId, botId }: Props) {
     // A message about the last save attempt no longer describes the edited form.
     setResult(null);
   }, []);
+
+  // Created where it is needed, so the form keeps what was typed; the new skill is ticked.
+  const createSkill = async (name: string) => {
+    const created = await api.createSkill(accountId, name);
+    setSkills((list) => [...(list ?? []), created]);
+    // Ticked on the form as it is by now, not as it was when the request went out.
+    setForm((f) => ({ ...f, skills: [...f.skills, created.name] }));
+    setErrors((e) => (e.skills ? { ...e, skills: undefined } : e));
+    setResult(null);
+  };
+  const serving = useMemo(() => skillServers(servers?.users ?? [], servers?.bots ?? [], botId), [servers, botId]);
+  const warnings = routingWarnings(form, serving);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -170,7 +199,13 @@ export function BotEditor({ token, accountId, botId }: Props) {
             value={form.skills}
             onChange={(v) => set('skills', v)}
             error={errors.skills}
+            onCreate={createSkill}
           />
+          {warnings.skills.map((text) => (
+            <Notice key={text} tone="warning">
+              {text}
+            </Notice>
+          ))}
         </fieldset>
 
         <VendorSection api={api} accountId={accountId} bot={bot} form={form} errors={errors} set={set} />
@@ -273,6 +308,7 @@ export function BotEditor({ token, accountId, botId }: Props) {
               </select>
             )}
           </Field>
+          {warnings.escalationSkill && <Notice tone="warning">{warnings.escalationSkill}</Notice>}
           <Field label="Message to the customer">
             {(p) => (
               <textarea

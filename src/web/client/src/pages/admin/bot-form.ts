@@ -3,7 +3,7 @@
  * bot, how it is checked, and the create/patch body it becomes. Pure, so the rules are in one
  * place and match the server's schema (src/connector/bot-config.ts).
  */
-import type { Bot, BotInput, ConversationType, VendorConfig, VendorCredentials } from '../../lib/types';
+import type { Bot, BotInput, ConversationType, User, VendorConfig, VendorCredentials } from '../../lib/types';
 
 export interface BotForm {
   name: string;
@@ -212,4 +212,73 @@ export function sameVendor(form: BotForm, bot: Bot | null): boolean {
     form.botId.trim() === bot.vendor.botId &&
     Number(form.timeoutSeconds) === (bot.vendor.timeoutSeconds ?? 60)
   );
+}
+
+/** Who else takes conversations on a skill: agents (people with the skill) and other bots, by name. */
+export interface SkillServers {
+  agents: string[];
+  bots: string[];
+}
+
+/** Each skill's agents and bots, leaving out the bot being edited (its skills are the form's). */
+export function skillServers(users: User[], bots: Bot[], editedBotId?: string): Map<string, SkillServers> {
+  const servers = new Map<string, SkillServers>();
+  const of = (skill: string): SkillServers => {
+    const known = servers.get(skill);
+    if (known) return known;
+    const entry = { agents: [], bots: [] };
+    servers.set(skill, entry);
+    return entry;
+  };
+  for (const user of users)
+    if (user.userType === 'HUMAN') for (const skill of user.skills) of(skill.name).agents.push(user.loginName);
+  for (const bot of bots) if (bot.id !== editedBotId) for (const skill of bot.skills) of(skill).bots.push(bot.name);
+  return servers;
+}
+
+export interface RoutingWarnings {
+  /** One per skill served that agents serve too. */
+  skills: string[];
+  escalationSkill?: string;
+}
+
+/**
+ * Where routing would not do what the form seems to ask. A conversation on a skill goes to an
+ * online bot of it with room first and reaches agents only when no bot takes it: a bot on an
+ * agents' skill draws that skill's escalations and transfers to itself, and an escalation to a
+ * skill a bot serves comes back to a bot instead of reaching a person.
+ */
+export function routingWarnings(
+  form: Pick<BotForm, 'skills' | 'escalationSkill'>,
+  servers: Map<string, SkillServers>,
+): RoutingWarnings {
+  const skills = form.skills.flatMap((skill) => {
+    const agents = servers.get(skill)?.agents ?? [];
+    return agents.length
+      ? [
+          `Agents serve “${skill}” too (${listed(agents)}). Bots are routed first: while this bot is online, conversations on “${skill}” — escalations and transfers to it included — reach this bot, and the agents only when it is full.`,
+        ]
+      : [];
+  });
+  const target = form.escalationSkill;
+  const bots = servers.get(target)?.bots ?? [];
+  if (target && form.skills.includes(target))
+    return {
+      skills,
+      escalationSkill: `This bot serves “${target}” itself. Bots are routed first, so an escalation to “${target}” comes straight back to this bot instead of reaching an agent: pick a skill only agents serve.`,
+    };
+  if (target && bots.length) {
+    const by = bots.length === 1 ? `bot “${bots[0]}”` : `bots ${listed(bots.map((b) => `“${b}”`))}`;
+    return {
+      skills,
+      escalationSkill: `“${target}” is served by ${by}. Bots are routed first, so an escalation to “${target}” goes to a bot while one is online, instead of reaching an agent: pick a skill only agents serve.`,
+    };
+  }
+  return { skills };
+}
+
+/** Names in a sentence, the first few of them: "a, b and 3 more". */
+function listed(names: string[], shown = 3): string {
+  if (names.length > shown) return `${names.slice(0, shown).join(', ')} and ${names.length - shown} more`;
+  return names.length > 1 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names.join('');
 }
