@@ -328,10 +328,10 @@ for (const kind of STORES) {
       await phoneAgent.getByRole('heading', { name: /Queue/ }).waitFor();
 
       await consumer.goto(`${running.url}/chat/${acc}`);
-      await consumer.getByText('This chat link is missing its skill').waitFor();
+      await consumer.getByText('What would you like to chat about?').waitFor();
       // An unknown skill is named before anyone types, with no box to type into.
       await consumer.goto(`${running.url}/chat/${acc}?skill=nope`);
-      await consumer.getByRole('alert').getByText("unknown skill 'nope'").waitFor();
+      await consumer.getByRole('alert').getByText("There is no 'nope' topic here.", { exact: false }).waitFor();
       assert.equal(await consumer.getByLabel('Message', { exact: true }).count(), 0);
       await shot(consumer, '09-consumer-unknown-skill');
     });

@@ -52,9 +52,10 @@ describe('console: a new account set up end to end, without curl', () => {
     const chat = await browser.page(DESKTOP);
     await chat.goto(`${running.url}/chat/${acc}?skill=support`);
     await chat.getByText('This chat is not available').waitFor();
-    await chat.getByText("unknown skill 'support'", { exact: false }).waitFor();
+    await chat.getByText("There is no 'support' topic here.", { exact: false }).waitFor();
     await chat.goto(`${running.url}/chat/nobody?skill=support`);
-    await chat.getByText("unknown account 'nobody'", { exact: false }).waitFor();
+    await chat.getByText('This chat is not available').waitFor();
+    await chat.getByText("There is no 'support' topic here.", { exact: false }).waitFor();
     assert.equal(await chat.getByLabel('Message').count(), 0);
     await screenshot(chat, 'setup-00-chat-unknown-skill');
     await chat.close();

@@ -1,12 +1,15 @@
-import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { ApiError, consumerApi, errorText } from '../../lib/api';
 import { useConversationLog } from '../../lib/conversation-log';
+import { useRouter } from '../../lib/router';
 import { useStream, type StreamSource } from '../../lib/stream';
 import type { StreamMessage } from '../../lib/types';
 import { Transcript } from '../../components/Transcript';
 import { Composer } from '../../components/Composer';
-import { Empty, ErrorState, Loading, Notice } from '../../components/States';
+import { Field } from '../../components/Field';
+import { Empty, Loading, Notice } from '../../components/States';
 import { useAsync } from '../../lib/use-async';
+import { endProblem, isOver, restoreProblem, sendProblem, topicProblem, type ChatProblem } from './chat-errors';
 import '../../styles/chat.css';
 
 interface Props {
@@ -57,19 +60,64 @@ type Phase =
   | { kind: 'error'; error: unknown };
 
 export function ChatPage({ accountId, skill }: Props) {
-  if (!skill) {
-    return (
-      <ChatFrame title="Chat">
-        <div className="chat-body">
-          <Empty title="This chat link is missing its skill">
-            Open it as <code>/chat/{accountId}?skill=&lt;skill name&gt;</code>, for example <code>?skill=demo-bot</code>
-            .
-          </Empty>
-        </div>
-      </ChatFrame>
-    );
-  }
+  if (!skill) return <TopicForm accountId={accountId} />;
   return <Chat key={`${accountId}/${skill}`} accountId={accountId} skill={skill} />;
+}
+
+/**
+ * A link without its topic (skill) asks for it. It does not list the account's skills: nothing
+ * unauthenticated lists them, and some (an escalation queue, an internal team) are not meant for
+ * visitors; a visitor who was given a topic can still type it.
+ */
+function TopicForm({ accountId }: { accountId: string }) {
+  const { navigate } = useRouter();
+  const [topic, setTopic] = useState('');
+  const start = (event: FormEvent) => {
+    event.preventDefault();
+    const skill = topic.trim();
+    if (skill) navigate(`/chat/${encodeURIComponent(accountId)}?skill=${encodeURIComponent(skill)}`);
+  };
+  return (
+    <ChatFrame title="Chat">
+      <div className="chat-body">
+        <form className="state chat-topic" aria-label="Choose a topic" onSubmit={start}>
+          <p className="state-title">What would you like to chat about?</p>
+          <p className="state-body">
+            This chat link does not say. Enter the topic you were given, or ask the site that sent you here for its chat
+            link.
+          </p>
+          <Field label="Topic">
+            {(control) => (
+              <input {...control} value={topic} autoComplete="off" onChange={(e) => setTopic(e.target.value)} />
+            )}
+          </Field>
+          <button type="submit" className="btn btn-primary" disabled={!topic.trim()}>
+            Start chat
+          </button>
+        </form>
+      </div>
+    </ChatFrame>
+  );
+}
+
+/** Something the visitor has to know before chatting, in their words; the API's own under Details. */
+function Problem({ problem, error, onRetry }: { problem: ChatProblem; error: unknown; onRetry?: () => void }) {
+  return (
+    <div className="state state-error" role="alert">
+      <p className="state-title">{problem.title}</p>
+      <p className="state-body">{problem.text}</p>
+      {problem.retry && onRetry && (
+        <button type="button" className="btn" onClick={onRetry}>
+          Try again
+        </button>
+      )}
+      {/* Whoever runs the site needs the exact reason (which of account and topic is unknown, say). */}
+      <details className="chat-details">
+        <summary>Details for the site’s owner</summary>
+        <code>{errorText(error)}</code>
+      </details>
+    </div>
+  );
 }
 
 function Chat({ accountId, skill }: { accountId: string; skill: string }) {
@@ -157,12 +205,10 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
       setPending((p) => p.map((x) => (x.key === local ? { ...x, sequence } : x)));
     } catch (e) {
       setPending((p) => p.filter((x) => x.key !== local));
-      if (e instanceof ApiError && e.status === 404 && !conversation)
-        setSendError(`This chat is not available: ${e.message}.`);
-      else if (e instanceof ApiError && e.status === 409) {
-        setPhase({ kind: 'closed' });
-        setSendError('This conversation has ended. Start a new one to keep chatting.');
-      } else setSendError(`Your message was not sent: ${errorText(e)}`);
+      const opening = !conversation || phase.kind !== 'open';
+      // The footer says a conversation ended, and offers a new one: no second notice to say it.
+      if (!opening && (isOver(e) || (e instanceof ApiError && e.status === 404))) setPhase({ kind: 'closed' });
+      else setSendError(sendProblem(e, skill, opening));
       throw e;
     }
   };
@@ -187,7 +233,9 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
       await api.close(conversation.conversationId, conversation.consumerToken);
       setPhase({ kind: 'closed' });
     } catch (e) {
-      setSendError(`Could not end the conversation: ${errorText(e)}`);
+      // Ended meanwhile (by the agent, the bot, inactivity): what was asked for is done.
+      if (isOver(e)) setPhase({ kind: 'closed' });
+      else setSendError(endProblem(e));
     }
   };
 
@@ -196,15 +244,10 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
 
   // A link to an account or skill that does not exist says so at once, not at the first Send.
   if (target.status === 'error' && !conversation) {
-    const missing = target.error instanceof ApiError && target.error.status === 404;
     return (
       <ChatFrame title="Chat">
         <div className="chat-body">
-          {missing ? (
-            <ErrorState error={target.error} title="This chat is not available" />
-          ) : (
-            <ErrorState error={target.error} title="Could not reach the chat service" onRetry={target.reload} />
-          )}
+          <Problem problem={topicProblem(target.error, skill)} error={target.error} onRetry={target.reload} />
         </div>
       </ChatFrame>
     );
@@ -233,7 +276,7 @@ function Chat({ accountId, skill }: { accountId: string; skill: string }) {
       <div className="chat-body">
         {phase.kind === 'checking' && <Loading>Restoring your conversation…</Loading>}
         {phase.kind === 'error' && (
-          <ErrorState error={phase.error} title="Could not restore your conversation" onRetry={check} />
+          <Problem problem={restoreProblem(phase.error)} error={phase.error} onRetry={check} />
         )}
         {phase.kind !== 'checking' && phase.kind !== 'error' && (
           <>
