@@ -158,6 +158,8 @@ for (const kind of STORES) {
       assert.ok(accounts.body.accounts.some((a: { accountId: string }) => a.accountId === acc));
       const created = await browser(url, cookie).post('/admin/v1/accounts', { accountId: 'by-cookie' });
       assert.equal(created.status, 201, JSON.stringify(created.body));
+      for (const secret of [set.value, ADMIN_TOKEN])
+        assert.ok(!running.logs.some((line) => line.includes(secret)), 'no log line holds the session id or the token');
     });
 
     it('marks the cookie Secure when the page came over HTTPS (a trusted proxy says so)', async () => {
