@@ -183,26 +183,18 @@ for (const kind of STORES) {
       assert.match(completed.req.url, /\/bots\/no-such-bot$/);
     });
 
-    it("a bot's malformed answer is one warn line with its code, bot and conversation, and no stack", async () => {
-      const { acc, botId, admin: botAdmin } = setup;
-      bot.onEvent = () => ({ text: 'this is not JSON', headers: { 'content-type': 'text/plain' } });
-      const conversation = await openConversation(running, acc);
-      const from = running.logs.length;
-      await conversation.say('are you there?');
-      const [exchange] = await exchangesOf(botAdmin, acc, botId, conversation.id);
-      assert.equal(exchange.outcome, 'ESCALATED');
-
+    /** One warn line, with the code, the bot and the conversation, and no stack: nothing at error. */
+    const oneWarning = (from: number, conversationId: string, code: string): Line => {
       const about = lines()
         .slice(from)
-        .filter((l) => l.conversationId === conversation.id);
+        .filter((l) => l.conversationId === conversationId);
       const warnings = about.filter((l) => l.level >= WARN);
-      assert.equal(warnings.length, 1, JSON.stringify(about));
+      assert.equal(warnings.length, 1, `${code}: ${JSON.stringify(about)}`);
       const [line] = warnings;
       assert.equal(line.level, WARN);
-      assert.equal(line.code, 'vendor-malformed-response');
-      assert.equal(line.botId, botId);
-      assert.equal(line.conversationId, conversation.id);
-      assert.match(line.msg, /not JSON/);
+      assert.equal(line.code, code);
+      assert.equal(line.botId, setup.botId);
+      assert.equal(line.conversationId, conversationId);
       assert.equal(line.err, undefined, 'no error object');
       assert.ok(!JSON.stringify(line).includes('    at '), 'no stack trace');
       assert.equal(
@@ -210,8 +202,47 @@ for (const kind of STORES) {
           .slice(from)
           .filter((l) => l.level >= ERROR).length,
         0,
-        'nothing at error',
+        `nothing at error after ${code}`,
       );
+      return line;
+    };
+
+    /** The bot back online (the interruption probe finds its service well again), for the next fault. */
+    const online = async () => {
+      bot.onEvent = () => ({ json: { response: [{ type: 'TEXT', data: { message: 'fine' } }] } });
+      for (let i = 0; i < 400; i++) {
+        if ((await admin.get(`/admin/v1/accounts/${setup.acc}/bots/${setup.botId}`)).body.status === 'ONLINE') return;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error('the bot never came back online');
+    };
+
+    it("a bot's fault (malformed answer, HTTP error, token refused, timeout) is one warn line with code, bot and conversation, no stack", async () => {
+      const { acc, botId, admin: botAdmin } = setup;
+      const faults: { code: string; answer: TestBot['onEvent'] }[] = [
+        {
+          code: 'vendor-malformed-response',
+          answer: () => ({ text: 'this is not JSON', headers: { 'content-type': 'text/plain' } }),
+        },
+        { code: 'vendor-http-error', answer: () => ({ status: 500, json: { error: 'boom' } }) },
+        { code: 'vendor-auth-rejected', answer: () => ({ status: 401, json: {} }) },
+        { code: 'vendor-timeout', answer: () => ({ delayMs: 3_000, json: { response: [] } }) },
+      ];
+      assert.equal(
+        (await botAdmin.patch(`/admin/v1/accounts/${acc}/bots/${botId}`, { vendor: { timeoutSeconds: 1 } })).status,
+        200,
+      );
+      for (const { code, answer } of faults) {
+        await online();
+        bot.onEvent = answer;
+        const conversation = await openConversation(running, acc);
+        const from = running.logs.length;
+        await conversation.say('are you there?');
+        const [exchange] = await exchangesOf(botAdmin, acc, botId, conversation.id);
+        assert.equal(exchange.outcome, 'ESCALATED', code);
+        oneWarning(from, conversation.id, code);
+      }
+      await online();
     });
 
     it("a bot's service failing a console request is a warning with its code, not an error with our stack", async () => {
