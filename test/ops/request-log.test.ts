@@ -2,11 +2,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
 import { TestBot } from '../helpers/test-bot.js';
 import { exchangesOf, openConversation, setupBot, type BotSetup } from '../helpers/connector.js';
-import { completionLevel, routeRequestLevel } from '../../src/http/request-log.js';
+import { completionLevel, logRequestsAt, routeRequestLevel } from '../../src/http/request-log.js';
+import { createHttpServer } from '../../src/http/server.js';
+import { createLogger } from '../../src/ops/logger.js';
+import { createMetrics } from '../../src/ops/metrics.js';
 import { defaultWebDir } from '../../src/web/serve.js';
 
 const DEBUG = 20;
@@ -36,6 +40,58 @@ describe('request-line levels (pure)', () => {
     assert.equal(completionLevel('debug', 502), 'warn');
     assert.equal(completionLevel('debug', 500), 'error');
     assert.equal(completionLevel('info', 503), 'error');
+  });
+});
+
+describe('request-line levels of a scope and of a route', () => {
+  it("a scope's level wins over the method's default, and a route's own over both", async () => {
+    const logs: Line[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        for (const line of String(chunk).split('\n').filter(Boolean)) logs.push(JSON.parse(line) as Line);
+        done();
+      },
+    });
+    const server = await createHttpServer({
+      logger: createLogger('debug', sink),
+      metrics: createMetrics({ openConversations: async () => 0 }),
+      version: 'test',
+    });
+    server.get('/read', async () => ({}));
+    server.get('/read-acted-on', { config: { requestLog: 'info' } }, async () => ({}));
+    await server.register(async (machine) => {
+      logRequestsAt(machine, 'debug');
+      machine.post('/machine/call', async () => ({}));
+      machine.post('/machine/acted-on', { config: { requestLog: 'info' } }, async () => ({}));
+    });
+    server.post('/write', async () => ({}));
+    const url = await server.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const expected: [string, string, number][] = [
+        ['GET', '/read', DEBUG],
+        ['GET', '/read-acted-on', INFO],
+        ['POST', '/machine/call', DEBUG],
+        ['POST', '/machine/acted-on', INFO],
+        ['POST', '/write', INFO],
+      ];
+      for (const [method, path, level] of expected) {
+        const id = `${method}${path}`;
+        const res = await fetch(url + path, { method, headers: { 'x-request-id': id } });
+        assert.equal(res.status, 200);
+        await res.arrayBuffer();
+        await eventually(() => logs.some((l) => l.reqId === id && l.msg === 'request completed'));
+        assert.deepEqual(
+          logs.filter((l) => l.reqId === id).map((l) => [l.msg, l.level]),
+          [
+            ['incoming request', level],
+            ['request completed', level],
+          ],
+          id,
+        );
+      }
+    } finally {
+      await server.close();
+    }
   });
 });
 
@@ -298,10 +354,14 @@ for (const kind of STORES) {
   });
 }
 
-async function eventuallyLogged(running: Running, found: (line: Line) => boolean): Promise<void> {
+async function eventually(done: () => boolean): Promise<void> {
   for (let i = 0; i < 400; i++) {
-    if (running.logs.some((l) => found(JSON.parse(l) as Line))) return;
+    if (done()) return;
     await new Promise((r) => setTimeout(r, 10));
   }
   throw new Error('the line never came');
+}
+
+async function eventuallyLogged(running: Running, found: (line: Line) => boolean): Promise<void> {
+  await eventually(() => running.logs.some((l) => found(JSON.parse(l) as Line)));
 }
