@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { FastifyPluginAsync } from 'fastify';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
 import { TestBot } from '../helpers/test-bot.js';
@@ -59,11 +60,12 @@ describe('request-line levels of a scope and of a route', () => {
     });
     server.get('/read', async () => ({}));
     server.get('/read-acted-on', { config: { requestLog: 'info' } }, async () => ({}));
-    await server.register(async (machine) => {
-      logRequestsAt(machine, 'debug');
-      machine.post('/machine/call', async () => ({}));
-      machine.post('/machine/acted-on', { config: { requestLog: 'info' } }, async () => ({}));
-    });
+    const machine: FastifyPluginAsync = async (scope) => {
+      logRequestsAt(scope, 'debug');
+      scope.post('/machine/call', async () => ({}));
+      scope.post('/machine/acted-on', { config: { requestLog: 'info' } }, async () => ({}));
+    };
+    await server.register(machine);
     server.post('/write', async () => ({}));
     const url = await server.listen({ host: '127.0.0.1', port: 0 });
     try {
