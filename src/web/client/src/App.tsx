@@ -9,6 +9,8 @@ import { BotEditor } from './pages/admin/BotEditor';
 import { Tester } from './pages/admin/Tester';
 import { SetupPage } from './pages/admin/SetupPage';
 import { Dashboard } from './pages/admin/Dashboard';
+import { ConversationsPage } from './pages/admin/ConversationsPage';
+import { ConversationView } from './pages/admin/ConversationView';
 import { Workspace } from './pages/agent/Workspace';
 import { ChatPage } from './pages/chat/ChatPage';
 import { Empty } from './components/States';
@@ -128,6 +130,32 @@ function Routes() {
       </RequireAdmin>
     );
   }
+  const conversations = match('/admin/accounts/:acc/conversations', path);
+  if (conversations) {
+    const acc = conversations.acc;
+    return (
+      <RequireAdmin>
+        {(token) => (
+          <AdminShell token={token} accountId={acc} section="conversations">
+            <ConversationsPage token={token} accountId={acc} />
+          </AdminShell>
+        )}
+      </RequireAdmin>
+    );
+  }
+  const conversation = match('/admin/accounts/:acc/conversations/:id', path);
+  if (conversation) {
+    const { acc, id } = conversation;
+    return (
+      <RequireAdmin>
+        {(token) => (
+          <AdminShell token={token} accountId={acc} section="conversations">
+            <ConversationView key={id} token={token} accountId={acc} conversationId={id} />
+          </AdminShell>
+        )}
+      </RequireAdmin>
+    );
+  }
   const setup = match('/admin/accounts/:acc/setup', path);
   if (setup) {
     const acc = setup.acc;
@@ -165,6 +193,8 @@ function titleFor(path: string): string {
   if (path.includes('/tester')) return 'Conversation tester · botbridge';
   if (path.endsWith('/setup')) return 'Set-up · botbridge';
   if (path.endsWith('/dashboard')) return 'Bot dashboard · botbridge';
+  if (path.includes('/conversations/')) return 'Conversation · botbridge';
+  if (path.endsWith('/conversations')) return 'Conversations · botbridge';
   if (path.includes('/bots')) return 'Bots · botbridge';
   if (path.startsWith('/admin')) return 'Accounts · botbridge';
   return 'Sign in · botbridge';

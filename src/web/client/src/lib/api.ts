@@ -8,6 +8,7 @@ import type {
   AccountStats,
   BotStats,
   ConformanceReport,
+  ConversationPage,
   StatsWindow,
   AgentUser,
   Audience,
@@ -198,11 +199,39 @@ export function adminApi(token: string) {
     errorCodes: () => call<{ codes: Record<string, ErrorCodeInfo> }>('GET', `${base}/error-codes`).then((r) => r.codes),
     conversation: (accountId: string, id: string) =>
       call<ConversationWithEvents>('GET', `${acc(accountId)}/conversations/${enc(id)}`),
+    /** A page of the account's conversations, newest first (the Conversations page). */
+    conversations: (accountId: string, query: ConversationQuery, signal?: AbortSignal) =>
+      call<ConversationPage>('GET', `${acc(accountId)}/conversations?${searchParams(query)}`, undefined, signal),
+    /** The exchanges of every bot that took part in the conversation, newest first. */
+    conversationExchanges: (accountId: string, id: string) =>
+      call<{ exchanges: Exchange[] }>('GET', `${acc(accountId)}/conversations/${enc(id)}/exchanges`).then(
+        (r) => r.exchanges,
+      ),
     conversationStream: (accountId: string, id: string, after?: number) =>
       wsUrl(`${acc(accountId)}/conversations/${enc(id)}/stream?${streamQuery(token, after)}`),
   };
 }
 export type AdminApi = ReturnType<typeof adminApi>;
+
+/** The Conversations page's filters, as GET …/conversations takes them. */
+export interface ConversationQuery {
+  bot?: string;
+  skill?: string;
+  status?: 'OPEN' | 'CLOSED';
+  from?: number;
+  to?: number;
+  words?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+/** A query string of the values that are set. */
+function searchParams(values: object): string {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(values))
+    if (value !== undefined && value !== '') query.set(key, String(value));
+  return query.toString();
+}
 
 // ---------------------------------------------------------------------------------------------
 // Consumer (bearer = the conversation's consumer token)

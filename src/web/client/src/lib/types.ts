@@ -10,6 +10,7 @@ import type { BotSettings, BotStatus, VendorCredentials } from '../../../../conn
 import type { AccountBotStats, StatsWindow } from '../../../../connector/bot-stats.js';
 export type { BotStats, StatsWindow } from '../../../../connector/bot-stats.js';
 export type { ConformanceCheck, ConformanceReport } from '../../../../connector/conformance.js';
+export type { ConversationPage, FoundConversation } from '../../../../platform/conversation-search.js';
 
 /** The account overview: every bot's totals and sparkline data, with its name and status. */
 export interface AccountStats {

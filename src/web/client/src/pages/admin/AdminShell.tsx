@@ -9,7 +9,7 @@ import '../../styles/admin.css';
 interface Props {
   token: string;
   accountId?: string;
-  section?: 'bots' | 'tester' | 'setup';
+  section?: 'bots' | 'conversations' | 'tester' | 'setup';
   children: ReactNode;
 }
 
@@ -66,6 +66,12 @@ export function AdminShell({ token, accountId, section, children }: Props) {
             <nav className="topnav" aria-label="Sections">
               <Link to={`/admin/accounts/${acc}/bots`} aria-current={section === 'bots' ? 'page' : undefined}>
                 Bots
+              </Link>
+              <Link
+                to={`/admin/accounts/${acc}/conversations`}
+                aria-current={section === 'conversations' ? 'page' : undefined}
+              >
+                Conversations
               </Link>
               <Link to={`/admin/accounts/${acc}/tester`} aria-current={section === 'tester' ? 'page' : undefined}>
                 Tester

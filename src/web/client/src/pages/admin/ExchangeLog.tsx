@@ -1,4 +1,5 @@
-import { useState } from 'react';
+import { useState, type ReactNode } from 'react';
+import { Link } from '../../lib/router';
 import type { ErrorCodeInfo, Exchange } from '../../lib/types';
 import { time } from '../../lib/format';
 import { OutcomeBadge } from '../../components/StatusBadge';
@@ -10,6 +11,10 @@ interface Props {
   error: unknown;
   codes: Record<string, ErrorCodeInfo>;
   hasConversation: boolean;
+  /** What an empty log means where it is shown (the tester's: nothing sent yet). */
+  emptyText?: ReactNode;
+  /** Where an exchange's conversation reads whole (its transcript), when the log is not already beside it. */
+  conversationHref?: (conversationId: string) => string;
 }
 
 /** What the consumer's side of an exchange was, in a few words. */
@@ -24,7 +29,7 @@ function summary(x: Exchange): string {
  * The bot log of the test conversation, newest first. The newest exchange is shown until the
  * reader picks another one; picking "follow newest" again resumes following.
  */
-export function ExchangeLog({ exchanges, error, codes, hasConversation }: Props) {
+export function ExchangeLog({ exchanges, error, codes, hasConversation, emptyText, conversationHref }: Props) {
   const [picked, setPicked] = useState<string | null>(null);
   const selected = exchanges?.find((x) => x.id === picked) ?? exchanges?.[0] ?? null;
 
@@ -48,7 +53,9 @@ export function ExchangeLog({ exchanges, error, codes, hasConversation }: Props)
         <ErrorState error={error} title="Could not load the bot log" />
       )}
       {exchanges && exchanges.length === 0 && (
-        <Empty title="No exchanges yet">Send a message: the bot’s answer and how it was processed show up here.</Empty>
+        <Empty title="No exchanges yet">
+          {emptyText ?? 'Send a message: the bot’s answer and how it was processed show up here.'}
+        </Empty>
       )}
       {exchanges && exchanges.length > 0 && (
         <div className="log-layout">
@@ -80,7 +87,13 @@ export function ExchangeLog({ exchanges, error, codes, hasConversation }: Props)
               </li>
             ))}
           </ol>
-          {selected && <ExchangeDetail exchange={selected} codes={codes} />}
+          {selected && (
+            <ExchangeDetail
+              exchange={selected}
+              codes={codes}
+              transcriptHref={conversationHref?.(selected.conversationId)}
+            />
+          )}
         </div>
       )}
       {exchanges && error !== null && <p className="muted small">Last refresh failed; retrying.</p>}
@@ -88,7 +101,15 @@ export function ExchangeLog({ exchanges, error, codes, hasConversation }: Props)
   );
 }
 
-function ExchangeDetail({ exchange: x, codes }: { exchange: Exchange; codes: Record<string, ErrorCodeInfo> }) {
+function ExchangeDetail({
+  exchange: x,
+  codes,
+  transcriptHref,
+}: {
+  exchange: Exchange;
+  codes: Record<string, ErrorCodeInfo>;
+  transcriptHref?: string;
+}) {
   const highlights = x.errors
     .filter((e) => e.path !== undefined)
     .map((e) => ({ pointer: e.path!, note: `${e.code}: ${e.message}` }));
@@ -103,6 +124,11 @@ function ExchangeDetail({ exchange: x, codes }: { exchange: Exchange; codes: Rec
             {x.attempts === 1 ? '' : 's'}
           </span>
         </span>
+        {transcriptHref && (
+          <Link to={transcriptHref} className="small transcript-link">
+            Read the conversation
+          </Link>
+        )}
       </header>
 
       {x.errors.length === 0 ? (
