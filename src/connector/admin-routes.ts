@@ -243,8 +243,13 @@ const botStatsSchema = {
       },
       required: ['t', 'started', 'escalated', 'closed', 'exchanges', 'errors', 'latencyP50', 'latencyP95', 'open'],
     },
+    openNow: {
+      type: 'integer',
+      description: 'Open conversations the bot holds now (also the last bucket of series.open)',
+    },
   },
   required: [
+    'openNow',
     'window',
     'from',
     'to',

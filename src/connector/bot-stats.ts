@@ -215,7 +215,12 @@ export interface BotStats {
     latencyP95: (number | null)[];
     open: (number | null)[];
   };
+  /** Open conversations the bot holds now: also the last bucket of `series.open`. */
+  openNow: number;
 }
+
+/** What the rollup alone says of a bot (BotStats without the count taken now). */
+export type RollupStats = Omit<BotStats, 'openNow'>;
 
 export interface AccountBotStats {
   botId: string;
@@ -254,7 +259,7 @@ function bucketOf(frame: Frame) {
  * highest sample of the bucket (a day's 15-minute bucket shows the peak load in it, which is what
  * a capacity question needs; an hour's minute holds one sample anyway).
  */
-export async function readBotStats(db: Kysely<StatsTables>, botId: string, frame: Frame): Promise<BotStats> {
+export async function readBotStats(db: Kysely<StatsTables>, botId: string, frame: Frame): Promise<RollupStats> {
   const rows = await db
     .selectFrom('bot_stats')
     .select([
@@ -306,7 +311,7 @@ function numeric<R extends { bucket: unknown; n: unknown }>(row: R): R & { bucke
 }
 
 /** The console's shape from the aggregated rows (as the queries group them: one per metric, key and bucket). */
-export function botStatsOf(frame: Frame, rows: BucketRow[]): BotStats {
+export function botStatsOf(frame: Frame, rows: BucketRow[]): RollupStats {
   const zeros = () => new Array<number>(frame.buckets).fill(0);
   const series = {
     t: Array.from({ length: frame.buckets }, (_, i) => frame.from + i * frame.bucketMs),
@@ -396,4 +401,15 @@ export function percentile(histogram: ReadonlyMap<string, number>, q: number): n
     if (seen >= rank) return bound;
   }
   return LATENCY_BOUNDS_MS[LATENCY_BOUNDS_MS.length - 1];
+}
+
+/**
+ * The rollup's figures with the open conversations counted now, which the current bucket shows
+ * too: its samples are up to a minute old, and a dashboard whose "open now" and chart disagree
+ * is believed by neither.
+ */
+export function withOpenNow(stats: RollupStats, openNow: number): BotStats {
+  const open = [...stats.series.open];
+  if (open.length) open[open.length - 1] = openNow;
+  return { ...stats, series: { ...stats.series, open }, openNow };
 }

@@ -12,7 +12,7 @@ import { conflict, invalid, upstreamFailed } from '../errors.js';
 import type { SecretBox } from '../util/secret-box.js';
 import { MASKED_SECRET, applySettings, type BotInput } from './bot-config.js';
 import { BotStore, type BotRecord } from './store.js';
-import type { AccountStats, BotStats, StatsWindow } from './bot-stats.js';
+import { withOpenNow, type AccountStats, type BotStats, type StatsWindow } from './bot-stats.js';
 import { VendorError, type CustomEndpointClient, type RetryPolicy, type TokenIssuer } from './vendor-client.js';
 import { BotRegistry } from './registry.js';
 import { StatsSampler } from './stats-sampler.js';
@@ -430,8 +430,12 @@ export class Connector {
 
   /** The bot's statistics over the window (bot-stats.ts). */
   async botStats(accountId: string, id: string, window: StatsWindow): Promise<BotStats> {
-    await this.bots.runtime(accountId, id);
-    return this.botStore.stats(id, window);
+    const runtime = await this.bots.runtime(accountId, id);
+    const [stats, open] = await Promise.all([
+      this.botStore.stats(id, window),
+      this.deps.conversations.countHeldBy(runtime.record.userId),
+    ]);
+    return withOpenNow(stats, open);
   }
 
   /** Every bot of the account with its counts over the window, read together. */

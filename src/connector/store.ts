@@ -11,7 +11,7 @@ import {
   readBotStats,
   writeStats,
   type AccountBotStats,
-  type BotStats,
+  type RollupStats,
   type Frame,
   type CountMetric,
   type GaugeMetric,
@@ -265,7 +265,7 @@ export class BotStore {
   }
 
   /** One bot's statistics over the window, including everything recorded before the call. */
-  async stats(botId: string, window: StatsWindow, now = Date.now()): Promise<BotStats> {
+  async stats(botId: string, window: StatsWindow, now = Date.now()): Promise<RollupStats> {
     await this.drain();
     return readBotStats(this.statsDb, botId, frameOf(window, now));
   }

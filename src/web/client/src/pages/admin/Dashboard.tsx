@@ -1,8 +1,10 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { adminApi } from '../../lib/api';
 import { Link } from '../../lib/router';
-import { useAsync } from '../../lib/use-async';
-import type { Bot, BotStats, ErrorCodeInfo, StatsWindow } from '../../lib/types';
+import { dateTime } from '../../lib/format';
+import { useAsync, type AsyncState } from '../../lib/use-async';
+import type { BotStats, ErrorCodeInfo, StatsWindow } from '../../lib/types';
+import { conversationsHref } from './ConversationsPage';
 import { Chart } from '../../components/Chart';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Empty, ErrorState, Loading } from '../../components/States';
@@ -25,8 +27,69 @@ const COLOR = {
   open: '#0f766e',
 };
 
-/** Refreshed this often while on screen: a minute's rollup changes no faster. */
-const REFRESH_MS = 30_000;
+/**
+ * Refreshed this often while on screen: counts are written within moments of what they count, so
+ * a tile that waited for the minute's rollup read 0 just after the tester closed a conversation.
+ */
+const REFRESH_MS = 5_000;
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+type Series = BotStats['series'];
+
+/** The first bucket with anything in it, or -1. */
+function firstActive(series: Series): number {
+  return series.t.findIndex(
+    (_, i) =>
+      series.started[i] > 0 ||
+      series.exchanges[i] > 0 ||
+      series.closed[i] > 0 ||
+      series.escalated[i] > 0 ||
+      (series.open[i] ?? 0) > 0,
+  );
+}
+
+/** The fewest buckets a chart keeps when the empty ones before the bot's first activity go. */
+const MIN_BUCKETS = 8;
+
+/**
+ * The series from shortly before the bot's first activity in the window: the empty time before
+ * a bot existed is not drawn, so a young bot's figures fill the chart instead of a spike at its
+ * right edge. Returns where the kept buckets start.
+ */
+export function fromFirstActivity(series: Series): { series: Series; start: number } {
+  const first = firstActive(series);
+  const start = first < 0 ? 0 : Math.max(0, Math.min(first - 2, series.t.length - MIN_BUCKETS));
+  if (start === 0) return { series, start };
+  const from = <T,>(values: T[]) => values.slice(start);
+  return {
+    start,
+    series: {
+      t: from(series.t),
+      started: from(series.started),
+      escalated: from(series.escalated),
+      closed: from(series.closed),
+      exchanges: from(series.exchanges),
+      errors: from(series.errors),
+      latencyP50: from(series.latencyP50),
+      latencyP95: from(series.latencyP95),
+      open: from(series.open),
+    },
+  };
+}
+
+/**
+ * The window that shows all of the bot's recent activity at the finest grain: a new bot's first
+ * minutes are a chart across the hour, not one spike at the right edge of a day. Read from the
+ * week's buckets (an hour each, so the first active bucket starts at most an hour early).
+ */
+export function windowShowing(week: BotStats, now = Date.now()): StatsWindow {
+  const first = firstActive(week.series);
+  if (first < 0) return 'hour';
+  const age = now - week.series.t[first];
+  return age <= HOUR_MS ? 'hour' : age <= DAY_MS ? 'day' : 'week';
+}
 
 /**
  * One bot's health over a window, from the store's per-minute rollup: conversations it started,
@@ -35,20 +98,27 @@ const REFRESH_MS = 30_000;
  */
 export function Dashboard({ token, accountId, botId }: { token: string; accountId: string; botId: string }) {
   const api = useMemo(() => adminApi(token), [token]);
-  const [window, setWindow] = useState<StatsWindow>('day');
+  // Unset until the week's figures say which window shows the bot's data.
+  const [window, setWindow] = useState<StatsWindow | null>(null);
   const loadBot = useCallback(() => api.bot(accountId, botId), [api, accountId, botId]);
   const bot = useAsync(loadBot);
-  const loadStats = useCallback(() => api.botStats(accountId, botId, window), [api, accountId, botId, window]);
-  const stats = useAsync(loadStats);
+  const loadStats = useCallback(async () => {
+    if (window) return api.botStats(accountId, botId, window);
+    const week = await api.botStats(accountId, botId, 'week');
+    const shown = windowShowing(week);
+    setWindow(shown);
+    return shown === 'week' ? week : api.botStats(accountId, botId, shown);
+  }, [api, accountId, botId, window]);
+  const stats = useRefreshing(loadStats);
   const [codes, setCodes] = useState<Record<string, ErrorCodeInfo>>({});
   useEffect(() => {
     api.errorCodes().then(setCodes, () => undefined);
   }, [api]);
-  const { reload } = stats;
+  const botReload = bot.reload;
   useEffect(() => {
-    const timer = setInterval(reload, REFRESH_MS);
+    const timer = setInterval(botReload, REFRESH_MS);
     return () => clearInterval(timer);
-  }, [reload]);
+  }, [botReload]);
 
   const acc = encodeURIComponent(accountId);
   const id = encodeURIComponent(botId);
@@ -63,19 +133,25 @@ export function Dashboard({ token, accountId, botId }: { token: string; accountI
           <p className="muted">
             {bot.status === 'ready' && <StatusBadge status={bot.value.status} />}{' '}
             <Link to={`/admin/accounts/${acc}/bots/${id}`}>Settings</Link> ·{' '}
-            <Link to={`/admin/accounts/${acc}/tester?bot=${id}`}>Open in tester</Link>
+            <Link to={`/admin/accounts/${acc}/tester?bot=${id}`}>Open in tester</Link> ·{' '}
+            <Link
+              to={conversationsHref(accountId, {
+                bot: botId,
+                from: stats.status === 'ready' ? stats.value.from : undefined,
+              })}
+            >
+              Its conversations
+            </Link>
           </p>
         </div>
-        <WindowPicker value={window} onChange={setWindow} />
+        {window && <WindowPicker value={window} onChange={setWindow} />}
       </div>
       {bot.status === 'error' && <ErrorState error={bot.error} title="Could not load the bot" onRetry={bot.reload} />}
       {stats.status === 'loading' && <Loading>Loading the bot’s figures…</Loading>}
       {stats.status === 'error' && (
         <ErrorState error={stats.error} title="Could not load the figures" onRetry={stats.reload} />
       )}
-      {stats.status === 'ready' && (
-        <Figures stats={stats.value} codes={codes} bot={bot.status === 'ready' ? bot.value : null} />
-      )}
+      {stats.status === 'ready' && <Figures stats={stats.value} codes={codes} />}
     </div>
   );
 }
@@ -99,8 +175,9 @@ export function WindowPicker({ value, onChange }: { value: StatsWindow; onChange
   );
 }
 
-function Figures({ stats, codes, bot }: { stats: BotStats; codes: Record<string, ErrorCodeInfo>; bot: Bot | null }) {
-  const { totals, series, latencyMs } = stats;
+function Figures({ stats, codes }: { stats: BotStats; codes: Record<string, ErrorCodeInfo> }) {
+  const { totals, latencyMs } = stats;
+  const { series, start } = fromFirstActivity(stats.series);
   const escalationRate = totals.started ? Math.round((totals.escalated / totals.started) * 100) : null;
   return (
     <>
@@ -120,13 +197,22 @@ function Figures({ stats, codes, bot }: { stats: BotStats; codes: Record<string,
           value={latencyMs.p50 === null ? '–' : `${latencyMs.p50} / ${latencyMs.p95} ms`}
           name="latency"
         />
-        {bot && <Tile label="Open now" value={bot.openConversations} name="open-now" />}
+        <Tile label="Open now" value={stats.openNow} name="open-now" />
       </dl>
+      <p className="muted small">
+        The tester’s conversations count like any other. Escalated: handed to the escalation skill; closed: closed while
+        the bot held them.
+      </p>
       {totals.exchanges === 0 && totals.started === 0 ? (
         <Empty title="Nothing in this window">
           The bot had no conversations in it. Chat with it in the tester, and its figures show here within a minute.
         </Empty>
       ) : null}
+      {start > 0 && (
+        <p className="muted small" data-charts-from={series.t[0]}>
+          The charts start at {dateTime(series.t[0])}, just before the bot’s first activity in this window.
+        </p>
+      )}
       <div className="chart-grid">
         <ChartCard title="Conversations">
           <Chart
@@ -237,4 +323,30 @@ function Breakdown({
       )}
     </section>
   );
+}
+
+/**
+ * Like useAsync, but a refresh keeps the figures on screen until the new ones arrive (no spinner
+ * every few seconds), and runs again every REFRESH_MS while the page is open.
+ */
+function useRefreshing<T>(load: () => Promise<T>): AsyncState<T> & { reload(): void } {
+  const [state, setState] = useState<AsyncState<T>>({ status: 'loading' });
+  const latest = useRef(0);
+  const run = useCallback(() => {
+    const id = ++latest.current;
+    load().then(
+      (value) => latest.current === id && setState({ status: 'ready', value }),
+      (error: unknown) => latest.current === id && setState({ status: 'error', error }),
+    );
+  }, [load]);
+  useEffect(() => {
+    setState({ status: 'loading' });
+    run();
+    const timer = setInterval(run, REFRESH_MS);
+    return () => {
+      clearInterval(timer);
+      latest.current += 1;
+    };
+  }, [run]);
+  return { ...state, reload: run };
 }
