@@ -30,27 +30,42 @@ export interface TestBrowser {
 }
 
 /**
- * Headless Chromium, each page on a fresh throwaway `--user-data-dir` (Playwright takes the
- * profile as `userDataDir` and passes the flag itself). Pages log their errors to stderr so a
- * failing browser test says why.
+ * Headless Chromium on the profile `--user-data-dir` (Playwright takes the profile as
+ * `userDataDir` and passes the flag itself), with its first page. Closed and launched again on
+ * the same profile, it is the same browser restarted: what it keeps on disk (cookies) is there.
  */
+export async function launchProfile(
+  profile: string,
+  viewport = DESKTOP,
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: EXECUTABLE,
+    args: ARGS,
+    viewport,
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  for (const open of context.pages()) watch(open);
+  context.on('page', watch);
+  return { context, page };
+}
+
+/** Pages log their errors to stderr so a failing browser test says why. */
+function watch(page: Page): void {
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (error) => process.stderr.write(`[browser] page error: ${error.message}\n`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') process.stderr.write(`[browser] console: ${message.text()}\n`);
+  });
+}
+
+/** Headless Chromium, each page on a fresh throwaway profile (launchProfile). */
 export async function launchBrowser(): Promise<TestBrowser> {
   const open: { context: BrowserContext; profile: string }[] = [];
   return {
     async page(viewport = DESKTOP) {
       const profile = mkdtempSync(join(tmpdir(), 'botbridge-chromium-'));
-      const context = await chromium.launchPersistentContext(profile, {
-        executablePath: EXECUTABLE,
-        args: ARGS,
-        viewport,
-      });
+      const { context, page } = await launchProfile(profile, viewport);
       open.push({ context, profile });
-      const page = context.pages()[0] ?? (await context.newPage());
-      page.setDefaultTimeout(15_000);
-      page.on('pageerror', (error) => process.stderr.write(`[browser] page error: ${error.message}\n`));
-      page.on('console', (message) => {
-        if (message.type() === 'error') process.stderr.write(`[browser] console: ${message.text()}\n`);
-      });
       return page;
     },
     async close() {

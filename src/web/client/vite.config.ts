@@ -3,6 +3,7 @@ import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
+const server = process.env.BOTBRIDGE_URL ?? 'http://127.0.0.1:8080';
 
 /**
  * The console is built into `<repo>/dist/web`, which the server serves at `/`. `vite` (dev
@@ -23,7 +24,9 @@ export default defineConfig({
     proxy: Object.fromEntries(
       ['/api', '/admin/v1', '/sentinel', '/demo-bot', '/openapi.json'].map((path) => [
         path,
-        { target: process.env.BOTBRIDGE_URL ?? 'http://127.0.0.1:8080', ws: true, changeOrigin: true },
+        // The server takes a stream signed in by the operator's cookie only from a page of its own
+        // origin, and through this proxy the page's origin is the dev server's.
+        { target: server, ws: true, changeOrigin: true, headers: { origin: new URL(server).origin } },
       ]),
     ),
   },

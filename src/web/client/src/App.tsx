@@ -1,6 +1,7 @@
 import { useEffect, type ReactNode } from 'react';
 import { RouterProvider, match, useRouter } from './lib/router';
 import { SessionProvider, useSession } from './lib/session';
+import { OPERATOR_SESSION } from './lib/api';
 import { SignIn } from './pages/SignIn';
 import { AccountPicker } from './pages/admin/AccountPicker';
 import { AdminShell } from './pages/admin/AdminShell';
@@ -13,7 +14,7 @@ import { ConversationsPage } from './pages/admin/ConversationsPage';
 import { ConversationView } from './pages/admin/ConversationView';
 import { Workspace } from './pages/agent/Workspace';
 import { ChatPage } from './pages/chat/ChatPage';
-import { Empty } from './components/States';
+import { Empty, Loading } from './components/States';
 
 export function App() {
   return (
@@ -31,16 +32,26 @@ function Redirect({ to }: { to: string }) {
   return null;
 }
 
-/** Admin pages need the admin token; anything else goes back to sign-in. */
+/** Until the server has said whether this browser's operator session is on. */
+function CheckingSession() {
+  return (
+    <main className="page-center">
+      <Loading>Checking sign-in…</Loading>
+    </main>
+  );
+}
+
+/** Admin pages need the operator signed in; anything else goes back to sign-in. */
 function RequireAdmin({ children }: { children: (token: string) => ReactNode }) {
-  const { session } = useSession();
+  const { session, checking } = useSession();
+  if (checking) return <CheckingSession />;
   if (session?.kind !== 'admin') return <Redirect to="/" />;
-  return <>{children(session.token)}</>;
+  return <>{children(OPERATOR_SESSION)}</>;
 }
 
 function Routes() {
   const { location } = useRouter();
-  const { session } = useSession();
+  const { session, checking } = useSession();
   const path = location.pathname;
 
   useEffect(() => {
@@ -50,6 +61,7 @@ function Routes() {
   const chat = match('/chat/:acc', path);
   if (chat) return <ChatPage accountId={chat.acc} skill={location.search.get('skill')} />;
   if (path === '/' || path === '') {
+    if (checking) return <CheckingSession />;
     if (session?.kind === 'admin') return <Redirect to="/admin" />;
     if (session?.kind === 'agent') return <Redirect to="/agent" />;
     return <SignIn />;

@@ -62,10 +62,14 @@ interface RequestOptions {
   signal?: AbortSignal;
   /** Outlives the page (sent while it unloads). */
   keepalive?: boolean;
+  /** Told of a 401 before it is thrown. */
+  unauthorized?: () => void;
 }
 
 async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { accept: 'application/json' };
+  // The header says the console sent it: another origin's page cannot add it, so the server takes
+  // writes signed in by the operator's session cookie only with it (CSRF).
+  const headers: Record<string, string> = { accept: 'application/json', 'x-botbridge-console': '1' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers['content-type'] = 'application/json';
   let response: Response;
@@ -89,6 +93,7 @@ async function request<T>(method: string, path: string, options: RequestOptions 
     parsed = undefined;
   }
   if (!response.ok) {
+    if (response.status === 401) options.unauthorized?.();
     const err = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
     throw new ApiError(
       response.status,
@@ -101,9 +106,12 @@ async function request<T>(method: string, path: string, options: RequestOptions 
 
 const enc = encodeURIComponent;
 
-/** Query string for a stream URL: browsers cannot set headers on a WebSocket, hence `token=`. */
+/**
+ * Query string for a stream URL: browsers cannot set headers on a WebSocket, hence `token=`
+ * (none for OPERATOR_SESSION: the upgrade carries the cookie).
+ */
 function streamQuery(token: string, after?: number): string {
-  const q = new URLSearchParams({ token });
+  const q = new URLSearchParams(token ? { token } : {});
   if (after !== undefined) q.set('after', String(after));
   return q.toString();
 }
@@ -114,14 +122,45 @@ export function wsUrl(path: string): string {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Admin (bearer = admin token)
+// Operator session: the admin token is sent once, to sign in; then an httpOnly cookie the page
+// cannot read signs in every admin request of this browser, in every tab.
+
+/** The `token` admin pages pass when the operator's session cookie signs their requests in: no bearer. */
+export const OPERATOR_SESSION = '';
+
+/**
+ * Dispatched on the window when a request the session cookie signed in is refused 401: the
+ * session ended (signed out in another tab, expired, the admin token changed), and the session
+ * provider signs the console out, whichever page made the request.
+ */
+export const OPERATOR_SESSION_ENDED = 'botbridge:operator-session-ended';
+const operatorSessionEnded = () => window.dispatchEvent(new Event(OPERATOR_SESSION_ENDED));
+
+/** Epoch milliseconds: `expiresAt` moves on with each use, up to `endsAt`. */
+export interface OperatorSessionTimes {
+  signedInAt: number;
+  expiresAt: number;
+  endsAt: number;
+}
+
+export const operatorSession = {
+  /** 401 when this browser is not signed in. */
+  current: () => request<OperatorSessionTimes>('GET', '/admin/v1/session'),
+  signIn: (adminToken: string) =>
+    request<OperatorSessionTimes>('POST', '/admin/v1/session', { body: { token: adminToken } }),
+  signOut: () => request<void>('DELETE', '/admin/v1/session'),
+};
+
+// ---------------------------------------------------------------------------------------------
+// Admin (bearer = admin token, or OPERATOR_SESSION)
 
 export function adminApi(token: string) {
   const base = '/admin/v1';
   const acc = (accountId: string) => `${base}/accounts/${enc(accountId)}`;
   const bot = (accountId: string, id: string) => `${acc(accountId)}/bots/${enc(id)}`;
+  const unauthorized = token === OPERATOR_SESSION ? operatorSessionEnded : undefined;
   const call = <T>(method: string, path: string, body?: unknown, signal?: AbortSignal) =>
-    request<T>(method, path, { token, body, signal });
+    request<T>(method, path, { token, body, signal, unauthorized });
   return {
     accounts: () => call<{ accounts: Account[] }>('GET', `${base}/accounts`).then((r) => r.accounts),
     createAccount: (accountId: string) => call<Account>('POST', `${base}/accounts`, { accountId }),
@@ -181,6 +220,7 @@ export function adminApi(token: string) {
       request<void>('DELETE', `${bot(accountId, id)}/test-conversations/${enc(conversationId)}`, {
         token,
         keepalive: leaving,
+        unauthorized,
       }),
     /** The conformance check of the bot's service (it calls the service: seconds, not milliseconds). */
     conformance: (accountId: string, id: string) =>

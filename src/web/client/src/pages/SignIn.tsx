@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { ApiError, adminApi, agentLogin, errorText } from '../lib/api';
+import { ApiError, agentLogin, errorText, operatorSession } from '../lib/api';
 import { useRouter } from '../lib/router';
 import { useSession } from '../lib/session';
 import { useSubmit } from '../lib/use-async';
@@ -8,7 +8,7 @@ import { Logo } from '../components/Logo';
 
 const LAST_ACCOUNT = 'botbridge.agent.lastAccount';
 
-/** Two doors: operators with the admin token, agents with their login. */
+/** Two doors: operators with the admin token (once per browser), agents with their login (per tab). */
 export function SignIn() {
   const { notice } = useSession();
   return (
@@ -35,9 +35,8 @@ function AdminSignIn() {
   const [token, setToken] = useState('');
   const { busy, error, submit } = useSubmit(
     async () => {
-      // Listing accounts is the cheapest call that proves the token.
-      await adminApi(token.trim()).accounts();
-      signIn({ kind: 'admin', token: token.trim() });
+      const { expiresAt } = await operatorSession.signIn(token.trim());
+      signIn({ kind: 'admin', expiresAt });
       navigate('/admin');
     },
     (e) => (e instanceof ApiError && e.status === 401 ? 'That admin token is not valid.' : errorText(e)),
@@ -47,7 +46,8 @@ function AdminSignIn() {
     <section className="card signin-card" aria-labelledby="admin-signin-title">
       <h2 id="admin-signin-title">Operator</h2>
       <p className="muted">
-        Bots, test connection, the conversation tester. Uses the admin token printed when the server first started.
+        Bots, test connection, the conversation tester. Uses the admin token printed when the server first started; this
+        browser then stays signed in, in every tab, until you sign out or leave it unused.
       </p>
       <form onSubmit={submit} className="form">
         <label className="field">
