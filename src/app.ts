@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { clusterTimings, operatorSessionTimes, type Config } from './config.js';
 import { openStore, type Store } from './store/index.js';
 import { createHttpServer } from './http/server.js';
+import { logRequestsAt } from './http/request-log.js';
 import { adminGuard, type AdminAuth } from './http/auth.js';
 import { OperatorSessions, operatorSessionMigrations } from './http/operator-sessions.js';
 import { operatorSessionRoutes } from './http/operator-session-routes.js';
@@ -280,15 +281,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   const demoBotLogins = createDemoBotLogins(store.db, secretBox);
   // The demo Custom Endpoint service rides along, verifying our tokens like any real one would.
-  await server.register(demoBot, {
-    prefix: DEMO_BOT_PREFIX,
-    jwksUrl: () => `http://${publicHost()}/sentinel/well-known/jwks`,
-    // It serves every account of this platform, and only those: another platform's token, or one
-    // minted for an account that does not exist here, is refused like any real service must.
-    accounts: (accountId) => directory.accountExists(accountId),
-    // Its "later" replies come back through this platform's Public API, found by its domain lookup.
-    publicApi: { domainLookup: () => `http://${publicHost()}`, login: (accountId) => demoBotLogins.login(accountId) },
-    log,
+  // Its callers are the connector's exchanges, each already told by the consumer's message and the
+  // bot's exchange log: its own request lines are for debugging. (A bot like any other, it knows
+  // nothing of our HTTP edge: the level is set on the scope it is mounted in.)
+  await server.register(async (scope) => {
+    logRequestsAt(scope, 'debug');
+    await scope.register(demoBot, {
+      prefix: DEMO_BOT_PREFIX,
+      jwksUrl: () => `http://${publicHost()}/sentinel/well-known/jwks`,
+      // It serves every account of this platform, and only those: another platform's token, or one
+      // minted for an account that does not exist here, is refused like any real service must.
+      accounts: (accountId) => directory.accountExists(accountId),
+      // Its "later" replies come back through this platform's Public API, found by its domain lookup.
+      publicApi: { domainLookup: () => `http://${publicHost()}`, login: (accountId) => demoBotLogins.login(accountId) },
+      log,
+    });
   });
   await server.register(webConsole, { webDir: config.webDir });
 

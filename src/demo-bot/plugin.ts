@@ -10,7 +10,6 @@ import {
 import { customEndpointPlugin } from '../sdk/custom-endpoint/fastify.js';
 import { answer, classify, laterReply, type AnswerOptions } from './answers.js';
 import { LaterReplies, type DemoBotPublicApi } from './later.js';
-import { logRequestsAt } from '../http/request-log.js';
 
 /** Where the product mounts the demo bot: its Custom Endpoint base URL is `<server>/demo-bot`. */
 export const DEMO_BOT_PREFIX = '/demo-bot';
@@ -115,9 +114,6 @@ export function createDemoBotService(options: DemoBotOptions, later?: LaterRepli
  * service, so it behaves the same in the product or alone.
  */
 export const demoBot: FastifyPluginAsync<DemoBotOptions> = async (bot, options) => {
-  // Its callers are the connector's exchanges, each already told by the consumer's message and
-  // the bot's exchange log: its own request lines are for debugging.
-  logRequestsAt(bot, 'debug');
   const later = options.publicApi
     ? new LaterReplies(options.publicApi, options.laterDelayMs ?? 3000, options.log.child({ component: 'demo-bot' }))
     : undefined;
