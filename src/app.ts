@@ -170,8 +170,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     directory,
     conversations,
     bus,
-    tokens: apps,
-    secretBox,
+    apps,
     structuredContent,
     contract,
     dispatcher,
@@ -259,7 +258,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const adminScope: FastifyPluginAsync = async (admin) => {
     admin.addHook('onRequest', adminGuard(adminAuth));
     await admin.register(platformAdmin, { directory, conversations, hub });
-    await admin.register(sentinelAdmin, { apps, keys, directory });
+    await admin.register(sentinelAdmin, {
+      apps,
+      keys,
+      directory,
+      appUsers: {
+        botsOf: (acc, clientId) => connector.botsOfApp(acc, clientId),
+        rotated: (acc, clientId) => connector.appRotated(acc, clientId),
+      },
+    });
     await admin.register(connectorAdmin, {
       connector,
       tests,

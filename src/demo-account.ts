@@ -87,7 +87,6 @@ export async function seedDemoAccount(app: App): Promise<DemoAccount | undefined
       type: 'CUSTOM_ENDPOINT',
       baseUrl,
       clientId: installation.clientId,
-      clientSecret: installation.clientSecret,
       botId: DEMO_BOT_ID,
       environment: 'draft',
     },

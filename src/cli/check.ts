@@ -46,7 +46,7 @@ export async function checkStandalone(options: StandaloneCheckOptions): Promise<
     };
     const settings = applySettings({ conversationType: options.conversationType ?? 'MESSAGING', vendor });
     return await checkConformance(
-      { accountId, vendor: { ...vendor, clientSecret: '' }, settings },
+      { accountId, vendor, settings },
       {
         dispatcher,
         tokens: new ProbeTokens(sentinel, { accountId, clientId }),

@@ -17,7 +17,7 @@ const botParams = {
   required: ['acc', 'id'],
 } as const;
 
-type WithVendor = { vendor: VendorCredentials };
+type WithVendor = { vendor: VendorCredentials & { clientSecret?: string } };
 
 /** What the schema cannot say about a vendor base URL: that it parses (see baseUrlProblem). */
 const callableVendor = async (request: FastifyRequest) => {
@@ -37,7 +37,7 @@ export interface ConnectorAdminDeps {
   tests: TestConversations;
   sessions: SessionTokens;
   /** Tokens for the conformance check of a bot's service, minted for its app. */
-  probeTokens(app: { accountId: string; clientId: string; clientSecret: string }): ProbeTokens;
+  probeTokens(app: { accountId: string; clientId: string }): ProbeTokens;
   errorCodes: Record<string, { title: string; explanation: string; fix: string }>;
 }
 
@@ -360,7 +360,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
       schema: {
         tags,
         security,
-        summary: 'Change settings (omit vendor.clientSecret to keep it)',
+        summary: 'Change settings (vendor.clientId names another app installation; no secret is needed)',
         params: botParams,
         body: patchBotSchema,
         response: { 200: botSchema, ...errorResponses },

@@ -15,8 +15,19 @@ export const DEFAULT_MESSAGES = {
 const vendorProperties = {
   type: { type: 'string', enum: ['CUSTOM_ENDPOINT'] },
   baseUrl: { type: 'string', pattern: '^https?://[^\\s]+[^/\\s]$', maxLength: 2048 },
-  clientId: { type: 'string', minLength: 1, maxLength: 256 },
-  clientSecret: { type: 'string', minLength: 1, maxLength: 1024 },
+  clientId: {
+    type: 'string',
+    minLength: 1,
+    maxLength: 256,
+    description: 'The app installation of the account whose tokens the bot’s calls carry (its client_id)',
+  },
+  clientSecret: {
+    type: 'string',
+    minLength: 1,
+    maxLength: 1024,
+    description:
+      'Optional, for older clients: when sent it must be the app’s current secret. The bot keeps no secret: it refers to the app',
+  },
   botId: { type: 'string', pattern: '^[A-Za-z0-9-]{1,36}$' },
   environment: { type: 'string', minLength: 1, maxLength: 128 },
   timeoutSeconds: { type: 'integer', minimum: 1, maximum: 300 },
@@ -47,7 +58,7 @@ export function baseUrlProblem(baseUrl: string | undefined): string | undefined 
 export const vendorSchema = {
   type: 'object',
   properties: vendorProperties,
-  required: ['type', 'baseUrl', 'clientId', 'clientSecret', 'botId'],
+  required: ['type', 'baseUrl', 'clientId', 'botId'],
   additionalProperties: false,
 } as const;
 

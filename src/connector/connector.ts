@@ -9,7 +9,6 @@ import type { EventBus } from '../platform/bus.js';
 import type { Conversation } from '../platform/types.js';
 import type { Metrics } from '../ops/metrics.js';
 import { conflict, invalid, upstreamFailed } from '../errors.js';
-import type { SecretBox } from '../util/secret-box.js';
 import { MASKED_SECRET, applySettings, type BotInput } from './bot-config.js';
 import { BotStore, type BotRecord } from './store.js';
 import { withOpenNow, type AccountStats, type BotStats, type StatsWindow } from './bot-stats.js';
@@ -35,13 +34,31 @@ import type {
   VendorCredentials,
 } from './types.js';
 
+/** A vendor block the console checks before saving it: older clients also send the app's secret. */
+type UnsavedVendor = VendorCredentials & { clientSecret?: string };
+
+/** Sentinel's app installations as the connector uses them. */
+export interface AppInstallations extends TokenIssuer {
+  find(accountId: string, clientId: string): Promise<{ clientId: string; name: string } | undefined>;
+  /** Whether the secret is the app's current one. */
+  secretMatches(accountId: string, clientId: string, clientSecret: string): Promise<boolean>;
+}
+
+/** A bot on a rotated app: its cached tokens dropped, and how its test connection went after. */
+export interface RotatedAppBot {
+  id: string;
+  name: string;
+  status: BotStatus;
+  test: TestConnectionResult;
+}
+
 export interface ConnectorDeps {
   store: Store;
   directory: Directory;
   conversations: Conversations;
   bus: EventBus;
-  tokens: TokenIssuer;
-  secretBox: SecretBox;
+  /** The account's app installations: a bot refers to one, and its calls carry that app's tokens. */
+  apps: AppInstallations;
   /** Built once (schema compilation is slow) and shared with the Public API. */
   structuredContent: StructuredContentValidator;
   /** The published contract, for the conformance check's strict reading of answers. */
@@ -91,9 +108,8 @@ export class Connector {
     );
     this.bots = new BotRegistry({
       botStore: this.botStore,
-      secretBox: deps.secretBox,
       dispatcher: deps.dispatcher,
-      tokens: deps.tokens,
+      tokens: deps.apps,
       retry: deps.retry,
       untracked: (botId) => this.driver.dropBot(botId),
     });
@@ -254,8 +270,9 @@ export class Connector {
 
   // ---- configuration ----
 
-  async create(accountId: string, input: BotInput & { vendor: { clientSecret: string } }): Promise<BotView> {
+  async create(accountId: string, input: BotInput & { vendor: { clientId: string } }): Promise<BotView> {
     await this.deps.directory.requireAccount(accountId);
+    await this.requireApp(accountId, input.vendor);
     const settings = applySettings(input);
     await this.requireSkills(accountId, settings);
     const id = randomUUID();
@@ -271,7 +288,6 @@ export class Connector {
       accountId,
       userId: user.id,
       settings,
-      clientSecretSealed: this.deps.secretBox.seal(input.vendor.clientSecret),
       status: 'OFFLINE',
       desired: 'STOPPED',
       lastError: null,
@@ -295,10 +311,9 @@ export class Connector {
     const runtime = await this.bots.runtime(accountId, id);
     const settings = applySettings(input, runtime.record.settings);
     await this.requireSkills(accountId, settings);
-    const secret =
-      input.vendor?.clientSecret && input.vendor.clientSecret !== MASKED_SECRET ? input.vendor.clientSecret : undefined;
-    const clientSecretSealed = secret ? this.deps.secretBox.seal(secret) : runtime.record.clientSecretSealed;
-    await this.bots.write(runtime, { settings, clientSecretSealed });
+    if (input.vendor?.clientId !== undefined || input.vendor?.clientSecret !== undefined)
+      await this.requireApp(accountId, { ...input.vendor, clientId: settings.vendor.clientId });
+    await this.bots.write(runtime, { settings });
     if (input.skills) await this.deps.directory.setUserSkills(accountId, runtime.record.userId, settings.skills);
     this.bots.track(runtime.record);
     this.changed(id);
@@ -333,19 +348,86 @@ export class Connector {
     return this.vendorCall(() => runtime.client.environments());
   }
 
-  /** Environments for credentials not saved yet (the console's create form). */
-  async environmentsFor(accountId: string, vendor: VendorCredentials): Promise<string[]> {
+  /** Environments for a vendor block not saved yet (the console's create form). */
+  async environmentsFor(accountId: string, vendor: UnsavedVendor): Promise<string[]> {
     await this.deps.directory.requireAccount(accountId);
-    return this.vendorCall(() => this.bots.clientFor(accountId, vendor).environments());
+    return this.vendorCall(() => this.unsavedClient(accountId, vendor).environments());
   }
 
   async testConnection(accountId: string, id: string): Promise<TestConnectionResult> {
     return this.testWith((await this.bots.runtime(accountId, id)).client);
   }
 
-  async testConnectionFor(accountId: string, vendor: VendorCredentials): Promise<TestConnectionResult> {
+  async testConnectionFor(accountId: string, vendor: UnsavedVendor): Promise<TestConnectionResult> {
     await this.deps.directory.requireAccount(accountId);
-    return this.testWith(this.bots.clientFor(accountId, vendor));
+    return this.testWith(this.unsavedClient(accountId, vendor));
+  }
+
+  /**
+   * A client for a vendor block not saved yet. A client secret sent with it (older clients send
+   * the app's credentials) must be the app's current one, or no token is had: the check says so
+   * as the service check it is (vendor-auth-rejected), as a saved bot's would.
+   */
+  private unsavedClient(accountId: string, { clientSecret, ...vendor }: UnsavedVendor): CustomEndpointClient {
+    const { apps } = this.deps;
+    const tokens: TokenIssuer = {
+      grantTo: async (acc, clientId) =>
+        clientSecret === undefined ||
+        clientSecret === MASKED_SECRET ||
+        (await apps.secretMatches(acc, clientId, clientSecret))
+          ? apps.grantTo(acc, clientId)
+          : undefined,
+    };
+    return this.bots.clientFor(accountId, vendor, undefined, tokens);
+  }
+
+  /**
+   * The app installation a bot's vendor block names must be one of the account's; a client
+   * secret sent with it (for compatibility: the bot keeps none) must be that app's current one.
+   */
+  private async requireApp(accountId: string, vendor: { clientId: string; clientSecret?: string }): Promise<void> {
+    const app = await this.deps.apps.find(accountId, vendor.clientId);
+    if (!app)
+      throw invalid(
+        `vendor.clientId '${vendor.clientId}' is not an app installation of account '${accountId}' (install one, then name its client id)`,
+        'unknown-app',
+      );
+    const { clientSecret } = vendor;
+    if (
+      clientSecret !== undefined &&
+      clientSecret !== MASKED_SECRET &&
+      !(await this.deps.apps.secretMatches(accountId, vendor.clientId, clientSecret))
+    )
+      throw invalid(
+        `vendor.clientSecret is not the current secret of app '${app.name}' (was it rotated?): leave it out, a bot refers to its app and needs no secret`,
+        'app-secret-mismatch',
+      );
+  }
+
+  /** The bots of the account that refer to the app installation. */
+  botsOfApp(accountId: string, clientId: string): Array<{ id: string; name: string }> {
+    return this.bots
+      .ofAccount(accountId)
+      .filter((r) => r.record.settings.vendor.clientId === clientId)
+      .map((r) => ({ id: r.record.id, name: r.record.settings.name }));
+  }
+
+  /**
+   * The app's secret was rotated: its bots keep working (they refer to the app, not its secret),
+   * and their cached tokens are dropped here and on every other instance, so no call carries a
+   * token from before; each is tested again and the outcome reported.
+   */
+  async appRotated(accountId: string, clientId: string): Promise<RotatedAppBot[]> {
+    const onApp = this.bots.ofAccount(accountId).filter((r) => r.record.settings.vendor.clientId === clientId);
+    return Promise.all(
+      onApp.map(async (runtime) => {
+        this.bots.track(runtime.record);
+        this.changed(runtime.record.id);
+        const test = await this.testWith(runtime.client);
+        const { id, settings, status } = runtime.record;
+        return { id, name: settings.name, status, test };
+      }),
+    );
   }
 
   /**
@@ -355,12 +437,11 @@ export class Connector {
   async conformance(
     accountId: string,
     id: string,
-    probes: (app: { accountId: string; clientId: string; clientSecret: string }) => ProbeTokens,
+    probes: (app: { accountId: string; clientId: string }) => ProbeTokens,
   ): Promise<ConformanceReport> {
     const { record } = await this.bots.runtime(accountId, id);
     const vendor = {
       ...record.settings.vendor,
-      clientSecret: this.deps.secretBox.open(record.clientSecretSealed),
       environment: record.settings.vendor.environment ?? 'draft',
       timeoutSeconds: record.settings.vendor.timeoutSeconds ?? 60,
     };
@@ -368,7 +449,7 @@ export class Connector {
       { accountId, vendor, settings: record.settings },
       {
         dispatcher: this.deps.dispatcher,
-        tokens: probes({ accountId, clientId: vendor.clientId, clientSecret: vendor.clientSecret }),
+        tokens: probes({ accountId, clientId: vendor.clientId }),
         contract: this.deps.contract,
         structuredContent: this.deps.structuredContent,
         maxResponseBytes: record.settings.limits.maxResponseBytes,

@@ -1,6 +1,5 @@
 import type { Dispatcher } from 'undici';
 import { notFound } from '../errors.js';
-import type { SecretBox } from '../util/secret-box.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import { DEFAULT_LIMITS } from './bot-config.js';
 import type { BotRecord, BotStore } from './store.js';
@@ -10,7 +9,6 @@ import type { VendorCredentials } from './types.js';
 
 export interface RegistryDeps {
   botStore: BotStore;
-  secretBox: SecretBox;
   dispatcher: Dispatcher;
   tokens: TokenIssuer;
   retry?: RetryPolicy;
@@ -19,7 +17,7 @@ export interface RegistryDeps {
 }
 
 /** Bot records changed, one change at a time per bot. */
-type RecordPatch = Partial<Pick<BotRecord, 'settings' | 'clientSecretSealed' | 'status' | 'desired' | 'lastError'>>;
+type RecordPatch = Partial<Pick<BotRecord, 'settings' | 'status' | 'desired' | 'lastError'>>;
 
 /**
  * The bots this instance knows, each with its Custom Endpoint client, by bot and by the user it
@@ -92,11 +90,7 @@ export class BotRegistry {
 
   /** Knows the bot as the record says; an existing runtime is updated in place, so work in flight sees it. */
   track(record: BotRecord): void {
-    const client = this.clientFor(
-      record.accountId,
-      { ...record.settings.vendor, clientSecret: this.deps.secretBox.open(record.clientSecretSealed) },
-      record.settings.limits.maxResponseBytes,
-    );
+    const client = this.clientFor(record.accountId, record.settings.vendor, record.settings.limits.maxResponseBytes);
     const runtime = this.bots.get(record.id);
     if (runtime) {
       runtime.record = record;
@@ -116,11 +110,15 @@ export class BotRegistry {
     this.byUser.delete(runtime.record.userId);
   }
 
-  /** A client for credentials, saved or not (the console's create form checks them before saving). */
+  /**
+   * A client for a vendor block, saved or not (the console's create form checks it before saving);
+   * `tokens` stands in for the app's own when the unsaved block's secret is to be checked first.
+   */
   clientFor(
     accountId: string,
     vendor: VendorCredentials,
     maxResponseBytes = DEFAULT_LIMITS.maxResponseBytes,
+    tokens: TokenIssuer = this.deps.tokens,
   ): CustomEndpointClient {
     const full: VendorCredentials = {
       ...vendor,
@@ -129,7 +127,7 @@ export class BotRegistry {
     };
     return new CustomEndpointClient(accountId, full, {
       dispatcher: this.deps.dispatcher,
-      tokens: this.deps.tokens,
+      tokens,
       retry: this.deps.retry,
       maxResponseBytes,
     });

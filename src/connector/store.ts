@@ -93,6 +93,16 @@ export function connectorMigrations(dialect: Dialect): Record<string, Migration>
         await db.schema.dropIndex('bot_exchanges_conversation').ifExists().execute();
       },
     },
+    '0054_bots_refer_to_apps': {
+      /**
+       * A bot refers to its app installation by client id and its calls carry the app's tokens;
+       * the copies of app secrets bots kept (sealed) go, so none is left at rest to drift from
+       * its app or outlive a rotation.
+       */
+      async up(db: MigrationDb) {
+        await db.updateTable('bots').set({ client_secret_sealed: '' }).execute();
+      },
+    },
   };
 }
 
@@ -101,7 +111,6 @@ export interface BotRecord {
   accountId: string;
   userId: string;
   settings: BotSettings;
-  clientSecretSealed: string;
   status: BotStatus;
   desired: 'STARTED' | 'STOPPED';
   lastError: LastError | null;
@@ -178,7 +187,8 @@ export class BotStore {
         account_id: bot.accountId,
         user_id: Number(bot.userId),
         settings: JSON.stringify(bot.settings),
-        client_secret_sealed: bot.clientSecretSealed,
+        // A bot refers to its app installation: no secret is kept with it (migration 0054).
+        client_secret_sealed: '',
         status: bot.status,
         desired: bot.desired,
         last_error: bot.lastError ? JSON.stringify(bot.lastError) : null,
@@ -190,13 +200,12 @@ export class BotStore {
 
   async update(
     id: string,
-    patch: Partial<Pick<BotRecord, 'settings' | 'clientSecretSealed' | 'status' | 'desired' | 'lastError'>>,
+    patch: Partial<Pick<BotRecord, 'settings' | 'status' | 'desired' | 'lastError'>>,
   ): Promise<void> {
     await this.db
       .updateTable('bots')
       .set({
         ...(patch.settings ? { settings: JSON.stringify(patch.settings) } : {}),
-        ...(patch.clientSecretSealed ? { client_secret_sealed: patch.clientSecretSealed } : {}),
         ...(patch.status ? { status: patch.status } : {}),
         ...(patch.desired ? { desired: patch.desired } : {}),
         ...(patch.lastError !== undefined
@@ -364,7 +373,6 @@ function toRecord(r: Tables['bots']): BotRecord {
     userId: String(r.user_id),
     // Normalised, so settings added since the bot was stored read as their defaults.
     settings: applySettings({}, json<BotSettings>(r.settings, {} as BotSettings)),
-    clientSecretSealed: r.client_secret_sealed,
     status: r.status as BotStatus,
     desired: r.desired as 'STARTED' | 'STOPPED',
     lastError: json<LastError | null>(r.last_error, null),

@@ -54,7 +54,12 @@ export interface VendorSettings {
   timeoutSeconds: number;
 }
 
-export type VendorCredentials = VendorSettings & { clientSecret: string };
+/**
+ * A bot's vendor block as the connector calls the service with it: `clientId` names the app
+ * installation of the account whose tokens the calls carry (the bot refers to the app; its secret
+ * is the app's business, so rotating it never breaks a bot).
+ */
+export type VendorCredentials = VendorSettings;
 
 export type BotStatus = 'OFFLINE' | 'ONLINE' | 'VENDOR_INTERRUPTION' | 'SERVICE_INTERRUPTION';
 

@@ -5,13 +5,10 @@ import type { ConversationBody, ConversationEventBody } from '../contract/index.
 
 import { readBounded } from '../util/bounded-body.js';
 
-/** Obtains app tokens with a bot's client credentials (the Sentinel grant). */
+/** Obtains the tokens of the app installation a bot refers to (Sentinel's AppTokens). */
 export interface TokenIssuer {
-  grant(
-    accountId: string,
-    clientId: string,
-    clientSecret: string,
-  ): Promise<{ token: string; expiresIn: number } | undefined>;
+  /** Undefined when the account has no such app installation (any more). */
+  grantTo(accountId: string, clientId: string): Promise<{ token: string; expiresIn: number } | undefined>;
 }
 
 export type VendorErrorCode =
@@ -152,11 +149,11 @@ export class CustomEndpointClient {
 
   private async token(forceRefresh: boolean): Promise<string> {
     if (!forceRefresh && this.cachedToken && Date.now() < this.cachedToken.refreshAt) return this.cachedToken.token;
-    const granted = await this.deps.tokens.grant(this.accountId, this.vendor.clientId, this.vendor.clientSecret);
+    const granted = await this.deps.tokens.grantTo(this.accountId, this.vendor.clientId);
     if (!granted) {
       throw new VendorError(
         'vendor-auth-rejected',
-        'Sentinel refused the bot’s client credentials (client id/secret do not match an app of this account)',
+        `Sentinel gives no token for app installation '${this.vendor.clientId}': it is not installed in this account, or the client secret sent with it is not its current one`,
         {
           attempts: 0,
           durationMs: 0,

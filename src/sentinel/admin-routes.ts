@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { accountParams, errorResponses } from '../http/schemas.js';
+import { accountParams, errorResponses, noContent } from '../http/schemas.js';
+import { conflict } from '../errors.js';
 import type { Accounts, App } from './tokens.js';
 import type { KeyRing } from './keys.js';
 import type { AppTokens } from './tokens.js';
@@ -8,9 +9,39 @@ export interface SentinelAdminDeps {
   apps: AppTokens;
   keys: KeyRing;
   directory: Accounts;
+  /** Who uses the apps (the connector's bots, which refer to them): listed with each app, told of a rotation. */
+  appUsers?: AppUsers;
 }
 
+/** A bot on an app, after a rotation: how its test connection went once its cached tokens were dropped. */
+export interface RotatedBot {
+  id: string;
+  name: string;
+  status: string;
+  test: { ok: boolean; state?: string; version?: string; code?: string; error?: string };
+}
+
+export interface AppUsers {
+  botsOf(accountId: string, clientId: string): Array<{ id: string; name: string }>;
+  rotated(accountId: string, clientId: string): Promise<RotatedBot[]>;
+}
+
+const botRef = {
+  type: 'object',
+  properties: { id: { type: 'string' }, name: { type: 'string' } },
+  required: ['id', 'name'],
+} as const;
+
 const tags = ['admin'];
+
+const appParams = {
+  type: 'object',
+  properties: {
+    acc: accountParams.properties.acc,
+    clientId: { type: 'string', minLength: 1, maxLength: 64 },
+  },
+  required: ['acc', 'clientId'],
+} as const;
 const security = [{ bearer: [] }];
 
 /** An app installation as listed: never its secret. */
@@ -18,6 +49,19 @@ const appSchema = {
   type: 'object',
   properties: { client_id: { type: 'string' }, name: { type: 'string' }, scope: { type: 'string' } },
   required: ['client_id', 'name', 'scope'],
+} as const;
+
+/** An app as the list shows it: with the bots that refer to it. */
+const listedAppSchema = {
+  ...appSchema,
+  properties: {
+    ...appSchema.properties,
+    bots: {
+      type: 'array',
+      items: botRef,
+      description: 'The bots that refer to this app (their calls carry its tokens)',
+    },
+  },
 } as const;
 
 /** An app with its client secret: the answer of the two calls that make one, the only times it is shown. */
@@ -28,6 +72,38 @@ const appWithSecretSchema = {
     client_secret: { type: 'string', description: 'Shown only here: keep it' },
   },
   required: ['client_id', 'client_secret', 'scope', 'name'],
+} as const;
+
+/** A rotation's answer: the new secret, and the app's bots as they are after it. */
+const rotatedSchema = {
+  ...appWithSecretSchema,
+  properties: {
+    ...appWithSecretSchema.properties,
+    bots: {
+      type: 'array',
+      description:
+        'The bots on this app: they keep working (they refer to the app, not its secret); their cached tokens were dropped and each was tested again',
+      items: {
+        type: 'object',
+        properties: {
+          ...botRef.properties,
+          status: { type: 'string' },
+          test: {
+            type: 'object',
+            properties: {
+              ok: { type: 'boolean' },
+              state: { type: 'string' },
+              version: { type: 'string' },
+              code: { type: 'string' },
+              error: { type: 'string' },
+            },
+            required: ['ok'],
+          },
+        },
+        required: ['id', 'name', 'status', 'test'],
+      },
+    },
+  },
 } as const;
 
 const withSecret = (app: App & { clientSecret: string }) => ({
@@ -78,7 +154,7 @@ export const sentinelAdmin: FastifyPluginAsync<SentinelAdminDeps> = async (serve
         response: {
           200: {
             type: 'object',
-            properties: { apps: { type: 'array', items: appSchema } },
+            properties: { apps: { type: 'array', items: listedAppSchema } },
             required: ['apps'],
           },
           ...errorResponses,
@@ -88,7 +164,14 @@ export const sentinelAdmin: FastifyPluginAsync<SentinelAdminDeps> = async (serve
     async (request) => {
       await deps.directory.requireAccount(request.params.acc);
       const apps = await deps.apps.list(request.params.acc);
-      return { apps: apps.map((a) => ({ client_id: a.clientId, name: a.name, scope: a.scope })) };
+      return {
+        apps: apps.map((a) => ({
+          client_id: a.clientId,
+          name: a.name,
+          scope: a.scope,
+          bots: deps.appUsers?.botsOf(a.accountId, a.clientId) ?? [],
+        })),
+      };
     },
   );
 
@@ -98,21 +181,42 @@ export const sentinelAdmin: FastifyPluginAsync<SentinelAdminDeps> = async (serve
       schema: {
         tags,
         security,
-        summary: 'Rotate an app’s client secret: the new one is shown only in this answer, the old one stops working',
-        params: {
-          type: 'object',
-          properties: {
-            acc: accountParams.properties.acc,
-            clientId: { type: 'string', minLength: 1, maxLength: 64 },
-          },
-          required: ['acc', 'clientId'],
-        },
-        response: { 200: appWithSecretSchema, ...errorResponses },
+        summary:
+          'Rotate an app’s client secret: the new one is shown only in this answer, the old one stops working; the app’s bots are tested again',
+        params: appParams,
+        response: { 200: rotatedSchema, ...errorResponses },
       },
     },
     async (request) => {
-      await deps.directory.requireAccount(request.params.acc);
-      return withSecret(await deps.apps.rotateSecret(request.params.acc, request.params.clientId));
+      const { acc, clientId } = request.params;
+      await deps.directory.requireAccount(acc);
+      const rotated = withSecret(await deps.apps.rotateSecret(acc, clientId));
+      return { ...rotated, bots: (await deps.appUsers?.rotated(acc, clientId)) ?? [] };
+    },
+  );
+
+  server.delete<{ Params: { acc: string; clientId: string } }>(
+    '/accounts/:acc/apps/:clientId',
+    {
+      schema: {
+        tags,
+        security,
+        summary: 'Remove an app installation (refused while bots refer to it): its secret and tokens stop working',
+        params: appParams,
+        response: { 204: noContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { acc, clientId } = request.params;
+      await deps.directory.requireAccount(acc);
+      const bots = deps.appUsers?.botsOf(acc, clientId) ?? [];
+      if (bots.length)
+        throw conflict(
+          `bots refer to this app: ${bots.map((b) => `'${b.name}'`).join(', ')}; point them at another app first`,
+          'app-in-use',
+        );
+      await deps.apps.remove(acc, clientId);
+      return reply.status(204).send();
     },
   );
 

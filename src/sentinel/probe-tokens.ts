@@ -11,18 +11,18 @@ export interface TokenSource {
   signingKey(): Promise<{ kid: string; privateKey: CryptoKey }>;
 }
 
-/** The running server's Sentinel: the app's token granted from its credentials, signed with the current key. */
+/** The running server's Sentinel: the token of the app installation the bot refers to, signed with the current key. */
 export function sentinelTokenSource(
   keys: KeyRing,
   apps: AppTokens,
-  app: { accountId: string; clientId: string; clientSecret: string },
+  app: { accountId: string; clientId: string },
 ): TokenSource {
   return {
     async valid() {
-      const granted = await apps.grant(app.accountId, app.clientId, app.clientSecret);
+      const granted = await apps.grantTo(app.accountId, app.clientId);
       if (!granted)
         throw unauthorized(
-          `the bot's app credentials (client id ${app.clientId}) get no token from Sentinel: fix them before checking the service`,
+          `the bot's app installation (client id ${app.clientId}) is not installed in this account: pick another before checking the service`,
           'vendor-auth-rejected',
         );
       return granted.token;

@@ -95,21 +95,50 @@ export class AppTokens {
     if (!result.numDeletedRows) throw notFound(`unknown app '${clientId}'`);
   }
 
+  async find(accountId: string, clientId: string): Promise<App | undefined> {
+    const r = await this.row(accountId, clientId);
+    return r && { clientId: r.client_id, accountId: r.account_id, name: r.name, scope: r.scope };
+  }
+
+  /** Whether the secret is the app's current one (a client that still sends one is checked, not trusted). */
+  async secretMatches(accountId: string, clientId: string, clientSecret: string): Promise<boolean> {
+    const app = await this.row(accountId, clientId);
+    return app !== undefined && safeEqual(app.secret_hash, digest(clientSecret));
+  }
+
+  /**
+   * An app token for an installed app, without its secret: for the platform's own use of an app
+   * it holds (a bot refers to its app installation; its calls carry the app's tokens), so a
+   * rotated secret never breaks a bot. Undefined when the app is not installed (any more).
+   */
+  async grantTo(accountId: string, clientId: string): Promise<{ token: string; expiresIn: number } | undefined> {
+    const app = await this.row(accountId, clientId);
+    return app && this.sign(app);
+  }
+
   /** The client-credentials grant: a signed app JWT, or undefined when the credentials do not match. */
   async grant(
     accountId: string,
     clientId: string,
     clientSecret: string,
   ): Promise<{ token: string; expiresIn: number } | undefined> {
-    const app = await this.store.db
+    const app = await this.row(accountId, clientId);
+    if (!app || !safeEqual(app.secret_hash, digest(clientSecret))) return undefined;
+    return this.sign(app);
+  }
+
+  private row(accountId: string, clientId: string) {
+    return this.store.db
       .selectFrom('apps')
       .selectAll()
       .where('client_id', '=', clientId)
       .where('account_id', '=', accountId)
       .executeTakeFirst();
-    if (!app || !safeEqual(app.secret_hash, digest(clientSecret))) return undefined;
+  }
+
+  private async sign(app: { account_id: string; client_id: string; scope: string }) {
     const token = await signAppToken(await this.keys.current(), {
-      accountId,
+      accountId: app.account_id,
       clientId: app.client_id,
       scope: app.scope,
     });

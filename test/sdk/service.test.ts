@@ -535,12 +535,11 @@ describe("SDK service called by the connector's own Custom Endpoint client", () 
         type: 'CUSTOM_ENDPOINT',
         baseUrl: mounted.base,
         clientId: 'app-1',
-        clientSecret: 'secret',
         botId: 'bot-1',
         environment: 'draft',
         timeoutSeconds: 10,
       } as VendorCredentials;
-      const tokens = { grant: async () => ({ token: await mint(key), expiresIn: 3600 }) };
+      const tokens = { grantTo: async () => ({ token: await mint(key), expiresIn: 3600 }) };
       const connector = new CustomEndpointClient('acme', vendor, {
         dispatcher,
         tokens,
