@@ -257,6 +257,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await server.register(operatorSessionRoutes, { prefix: '/admin/v1', auth: adminAuth });
   const adminScope: FastifyPluginAsync = async (admin) => {
     admin.addHook('onRequest', adminGuard(adminAuth));
+    // Every admin route takes the console's session cookie as well as the bearer: say so once,
+    // here, rather than in each part's route schemas.
+    admin.addHook('onRoute', (route) => {
+      const security = route.schema?.security;
+      // A GET's HEAD twin shares its schema: it is seen twice.
+      if (security && !security.some((s) => 'operatorSession' in s))
+        route.schema!.security = [...security, { operatorSession: [] }];
+    });
     await admin.register(platformAdmin, { directory, conversations, hub });
     await admin.register(sentinelAdmin, {
       apps,
@@ -291,7 +299,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Its callers are the connector's exchanges, each already told by the consumer's message and the
   // bot's exchange log: its own request lines are for debugging. (A bot like any other, it knows
   // nothing of our HTTP edge: the level is set on the scope it is mounted in.)
-  await server.register(async (scope) => {
+  const demoBotScope: FastifyPluginAsync = async (scope) => {
     logRequestsAt(scope, 'debug');
     await scope.register(demoBot, {
       prefix: DEMO_BOT_PREFIX,
@@ -303,7 +311,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       publicApi: { domainLookup: () => `http://${publicHost()}`, login: (accountId) => demoBotLogins.login(accountId) },
       log,
     });
-  });
+  };
+  await server.register(demoBotScope);
   await server.register(webConsole, { webDir: config.webDir });
 
   const app: App = {

@@ -13,6 +13,7 @@ import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { childrenOf, type Metrics } from '../ops/metrics.js';
 import { lazyChildLogger } from '../ops/logger.js';
 import { logRequestsAt, RequestLog } from './request-log.js';
+import { SESSION_COOKIE } from './operator-sessions.js';
 import { isStoreUnavailable } from '../store/errors.js';
 import { clippedPointer, describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
 
@@ -116,7 +117,16 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
       openapi: '3.0.3',
       info: { title: 'botbridge', version: options.version, description: 'Self-hosted Third-Party Bots platform' },
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer' },
+          operatorSession: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: SESSION_COOKIE,
+            description:
+              'The console’s operator session (POST /admin/v1/session); writes with it must carry X-Botbridge-Console',
+          },
+        },
       },
     },
   });

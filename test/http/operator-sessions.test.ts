@@ -5,7 +5,7 @@ import { STORES, freshStore, type StoreKind, type TestStore } from '../helpers/s
 import { ADMIN_TOKEN, client, startApp, type Reply, type Running } from '../helpers/app.js';
 import { assertError, openConversation, setUpAccount } from '../public-api/support.js';
 import { operatorSessionTimes, type OperatorSessionTimes } from '../../src/config.js';
-import { crossOriginRefusal, sessionCookie, sessionIdOf } from '../../src/http/operator-sessions.js';
+import { SESSION_COOKIE, crossOriginRefusal, sessionCookie, sessionIdOf } from '../../src/http/operator-sessions.js';
 
 /**
  * The console's operator sessions through the real server on loopback: sign-in with the admin
@@ -172,9 +172,19 @@ for (const kind of STORES) {
       assert.ok(setCookieOf(res)!.attributes.includes('Secure'));
     });
 
-    it('lists the three session routes in /openapi.json', async () => {
+    it('lists the three session routes in /openapi.json, and the cookie as a way into every admin route', async () => {
       const doc = await client(url).get('/openapi.json');
       assert.deepEqual(Object.keys(doc.body.paths['/admin/v1/session']).sort(), ['delete', 'get', 'post']);
+      assert.deepEqual(doc.body.components.securitySchemes.operatorSession, {
+        type: 'apiKey',
+        in: 'cookie',
+        name: SESSION_COOKIE,
+        description: doc.body.components.securitySchemes.operatorSession.description,
+      });
+      for (const [path, methods] of Object.entries<any>(doc.body.paths))
+        if (path.startsWith('/admin/v1/accounts'))
+          for (const operation of Object.values<any>(methods))
+            assert.deepEqual(operation.security, [{ bearer: [] }, { operatorSession: [] }], path);
     });
 
     it('refuses a wrong token, a sign-in without the console header and malformed bodies, setting no cookie', async () => {
