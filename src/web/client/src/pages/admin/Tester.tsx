@@ -9,6 +9,7 @@ import { Composer } from '../../components/Composer';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Empty, ErrorState, Loading, Notice } from '../../components/States';
 import { ExchangeLog } from './ExchangeLog';
+import { conversationHref } from './ConversationsPage';
 
 interface Props {
   token: string;
@@ -356,7 +357,13 @@ function TestSession({
           )}
         </footer>
       </section>
-      <ExchangeLog exchanges={exchanges} error={logsError} codes={codes} hasConversation={Boolean(session)} />
+      <ExchangeLog
+        exchanges={exchanges}
+        error={logsError}
+        codes={codes}
+        hasConversation={Boolean(session)}
+        conversationHref={(conversationId) => conversationHref(accountId, conversationId)}
+      />
     </div>
   );
 }
