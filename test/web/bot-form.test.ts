@@ -57,7 +57,6 @@ for (const kind of STORES) {
           type: 'CUSTOM_ENDPOINT',
           baseUrl: `${running.url}/demo-bot`,
           clientId: acmeApp.body.client_id,
-          clientSecret: acmeApp.body.client_secret,
           botId: 'demo-bot',
           environment: 'draft',
         },
@@ -87,8 +86,7 @@ for (const kind of STORES) {
       await page.getByText('This account has no skills yet: create the first one below.').waitFor();
       await page.getByLabel('Name', { exact: true }).fill('First bot');
       await page.getByLabel('Base URL').fill(`${running.url}/demo-bot`);
-      await page.getByLabel('Client ID').fill(app.body.client_id);
-      await page.getByLabel('Client secret').fill(app.body.client_secret);
+      await page.getByLabel('App installation', { exact: true }).selectOption(app.body.client_id);
       await page.getByLabel('Bot ID').fill('demo-bot');
 
       await page.getByLabel('New skill').fill('support');

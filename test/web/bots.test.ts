@@ -88,8 +88,8 @@ for (const kind of STORES) {
       await page.getByRole('checkbox', { name: 'bot', exact: true }).check();
       const baseUrl = page.getByLabel('Base URL');
       await baseUrl.fill(`${running.url}/demo-bot/`);
-      await page.getByLabel('Client ID').fill(app.client_id);
-      await page.getByLabel('Client secret').fill(app.client_secret);
+      // The bot refers to the app: picked, no secret typed.
+      await page.getByLabel('App installation', { exact: true }).selectOption(app.client_id);
       await page.getByLabel('Bot ID').fill('demo-bot');
       await page.getByLabel('Escalation skill').selectOption('escalation');
 
@@ -136,8 +136,9 @@ for (const kind of STORES) {
       assert.equal(saved.body.status, 'OFFLINE');
     });
 
-    it('edits a setting keeping the secret, starts the bot and sees it online in the list', async () => {
-      // The saved bot's environments come through the bot route (the secret stays on the server).
+    it('edits a setting keeping its app, starts the bot and sees it online in the list', async () => {
+      // The saved bot's environments come through the bot route; its app is shown picked.
+      assert.equal(await page.getByLabel('App installation', { exact: true }).inputValue(), app.client_id);
       await page.getByText('2 environments offered by the service.').waitFor();
       await page.getByLabel('Send a welcome event').check();
       await page.getByRole('button', { name: 'Save changes' }).click();
@@ -163,7 +164,6 @@ for (const kind of STORES) {
       const vendor = {
         type: 'CUSTOM_ENDPOINT',
         clientId: app.client_id,
-        clientSecret: app.client_secret,
         environment: 'draft',
       };
       const flakyBot = await admin.post(`/admin/v1/accounts/${acc}/bots`, {

@@ -137,8 +137,7 @@ describe('console: a new account set up end to end, without curl', () => {
     await page.getByLabel('Name', { exact: true }).fill('Newco bot');
     await page.getByRole('checkbox', { name: 'support', exact: true }).check();
     await page.getByLabel('Base URL').fill(`${running.url}/demo-bot`);
-    await page.getByLabel('Client ID').fill(app.clientId);
-    await page.getByLabel('Client secret').fill(app.clientSecret);
+    await page.getByLabel('App installation', { exact: true }).selectOption(app.clientId);
     await page.getByLabel('Bot ID').fill('demo-bot');
     await page.getByLabel('Escalation skill').selectOption('human');
     // Cancel asks before it throws the form away; dismissed, nothing is lost.

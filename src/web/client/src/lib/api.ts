@@ -11,7 +11,10 @@ import type {
   ConversationPage,
   StatsWindow,
   AgentUser,
+  AppInstallation,
+  AppWithSecret,
   Audience,
+  BotScope,
   Bot,
   BotInput,
   BotStatus,
@@ -22,21 +25,17 @@ import type {
   Exchange,
   FunctionRegistration,
   QueuedConversation,
+  RotatedApp,
   Sdes,
   Skill,
   TestConnectionResult,
   User,
-  VendorConfig,
   VendorCredentials,
   Visitor,
 } from './types';
 
-/** An app installation as the admin API lists it (its secret is never shown again). */
-export interface AppInstallation {
-  client_id: string;
-  name: string;
-  scope: string;
-}
+/** The scope the console installs apps with: a Custom Endpoint bot's (typed as the server's, so they cannot differ). */
+export const BOT_SCOPE: BotScope = 'thirdpartybots.customendpoint.bot';
 
 export class ApiError extends Error {
   constructor(
@@ -176,12 +175,16 @@ export function adminApi(token: string) {
       id: string,
       change: { skills?: string[]; maxConversations?: number | null; password?: string },
     ) => call<User>('PATCH', `${acc(accountId)}/users/${enc(id)}`, change),
+    /** Each with the bots that refer to it. */
     apps: (accountId: string) => call<{ apps: AppInstallation[] }>('GET', `${acc(accountId)}/apps`).then((r) => r.apps),
     /** The answer carries the client secret: the only time it is shown. */
-    installApp: (accountId: string, app: { name: string; scope: string }) =>
-      call<AppInstallation & { client_secret: string }>('POST', `${acc(accountId)}/apps`, app),
+    installApp: (accountId: string, app: { name: string; scope: BotScope }) =>
+      call<AppWithSecret>('POST', `${acc(accountId)}/apps`, app),
+    /** The new secret (shown only here), and the app's bots as they tested after their cached tokens were dropped. */
     rotateAppSecret: (accountId: string, clientId: string) =>
-      call<AppInstallation & { client_secret: string }>('POST', `${acc(accountId)}/apps/${enc(clientId)}/secret`),
+      call<RotatedApp>('POST', `${acc(accountId)}/apps/${enc(clientId)}/secret`),
+    /** Refused (409 app-in-use) while bots refer to the app. */
+    removeApp: (accountId: string, clientId: string) => call<void>('DELETE', `${acc(accountId)}/apps/${enc(clientId)}`),
     /** Registered functions (INVOKE_FUNCTION targets), offered as the escalation error hook. */
     functions: (accountId: string) =>
       call<{ functions: FunctionRegistration[] }>('GET', `${acc(accountId)}/functions`).then((r) => r.functions),
@@ -193,7 +196,7 @@ export function adminApi(token: string) {
     updateBot: (accountId: string, id: string, patch: Partial<BotInput>) =>
       call<Bot>('PATCH', bot(accountId, id), patch),
     deleteBot: (accountId: string, id: string) => call<unknown>('DELETE', bot(accountId, id)),
-    /** The vendor's environments for credentials not saved yet (the create form). */
+    /** The vendor's environments for a vendor block not saved yet (it names an app; no secret). */
     environmentsFor: (accountId: string, vendor: Omit<VendorCredentials, 'environment'>, signal?: AbortSignal) =>
       call<{ environments: string[] }>('POST', `${acc(accountId)}/vendor/environments`, { vendor }, signal).then(
         (r) => r.environments,
@@ -202,7 +205,7 @@ export function adminApi(token: string) {
       call<{ environments: string[] }>('GET', `${bot(accountId, id)}/environments`, undefined, signal).then(
         (r) => r.environments,
       ),
-    testConnectionFor: (accountId: string, vendor: VendorConfig) =>
+    testConnectionFor: (accountId: string, vendor: VendorCredentials) =>
       call<TestConnectionResult>('POST', `${acc(accountId)}/vendor/test-connection`, { vendor }),
     testConnectionOf: (accountId: string, id: string) =>
       call<TestConnectionResult>('POST', `${bot(accountId, id)}/test-connection`),

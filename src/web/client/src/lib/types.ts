@@ -6,7 +6,8 @@
  */
 import type { User } from '../../../../platform/types.js';
 export type { User } from '../../../../platform/types.js';
-import type { BotSettings, BotStatus, VendorCredentials } from '../../../../connector/types.js';
+import type { BotSettings, BotStatus, BotView, TestConnectionResult } from '../../../../connector/types.js';
+import type { CUSTOM_ENDPOINT_SCOPE } from '../../../../contract/tokens.js';
 import type { AccountBotStats, StatsWindow } from '../../../../connector/bot-stats.js';
 export type { BotStats, StatsWindow } from '../../../../connector/bot-stats.js';
 export type { ConformanceCheck, ConformanceReport } from '../../../../connector/conformance.js';
@@ -52,15 +53,38 @@ export type {
 /** The agent as login (id, name, skills) and /me (also maxConversations) show them. */
 export type AgentUser = Pick<User, 'id' | 'loginName' | 'skills'> & Partial<Pick<User, 'maxConversations'>>;
 
-/** The vendor block the console sends: the secret only when typed (a patch without one keeps the saved secret). */
-export type VendorConfig = Omit<VendorCredentials, 'clientSecret'> & { clientSecret?: string };
-
 /**
  * A create or patch body as the bot editor builds it: every setting it shows (not the answer
- * limits, which keep the server's defaults), the vendor as VendorConfig, and `null` to clear an
- * escalation field in a patch.
+ * limits, which keep the server's defaults), and `null` to clear an escalation field in a patch.
+ * Its vendor block names an app installation and carries no secret: the bot refers to the app.
  */
-export type BotInput = Omit<BotSettings, 'vendor' | 'escalation' | 'limits'> & {
-  vendor: VendorConfig;
+export type BotInput = Omit<BotSettings, 'escalation' | 'limits'> & {
   escalation: { [K in keyof BotSettings['escalation']]?: BotSettings['escalation'][K] | null };
 };
+
+/** The scope of the app installations a Custom Endpoint bot refers to. */
+export type BotScope = typeof CUSTOM_ENDPOINT_SCOPE;
+
+/**
+ * A bot as an app's listing names it (the bots that refer to the app). Derived from the bot's
+ * view here: the route's own types (sentinel/admin-routes.ts, connector/connector.ts) sit in
+ * modules that run, which the console's typecheck cannot compile.
+ */
+export type AppBot = Pick<BotView, 'id' | 'name'>;
+
+/** A bot on a rotated app: its cached tokens dropped, then tested again (connector's RotatedAppBot). */
+export type RotatedAppBot = AppBot & Pick<BotView, 'status'> & { test: TestConnectionResult };
+
+/** An app installation as GET …/apps lists it: never its secret, with the bots that refer to it. */
+export interface AppInstallation {
+  client_id: string;
+  name: string;
+  scope: string;
+  bots: AppBot[];
+}
+
+/** An app as installed or rotated: the answer carries its client secret, the only time it is shown. */
+export type AppWithSecret = Omit<AppInstallation, 'bots'> & { client_secret: string };
+
+/** A rotation's answer: the new secret, and each bot on the app tested again with its cached tokens dropped. */
+export type RotatedApp = AppWithSecret & { bots: RotatedAppBot[] };

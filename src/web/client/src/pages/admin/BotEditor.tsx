@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent, type MouseEvent } from 'react';
-import { adminApi, errorText } from '../../lib/api';
+import { BOT_SCOPE, adminApi, errorText } from '../../lib/api';
 import { Link, useRouter } from '../../lib/router';
 import { SkillPicker } from '../../components/SkillPicker';
-import type { Bot, FunctionRegistration, Skill, User } from '../../lib/types';
+import type { AppInstallation, Bot, FunctionRegistration, Skill, User } from '../../lib/types';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Check, Field } from '../../components/Field';
 import { ErrorState, Loading, Notice } from '../../components/States';
@@ -35,6 +35,8 @@ export function BotEditor({ token, accountId, botId }: Props) {
   const [bot, setBot] = useState<Bot | null>(null);
   const [form, setForm] = useState<BotForm>(NEW_BOT);
   const [skills, setSkills] = useState<Skill[] | null>(null);
+  /** The account's app installations: the bot refers to one of them. */
+  const [apps, setApps] = useState<AppInstallation[] | null>(null);
   const [functions, setFunctions] = useState<FunctionRegistration[]>([]);
   /** Who serves the account's skills (agents, bots), to warn where routing would surprise; null if unknown. */
   const [servers, setServers] = useState<{ users: User[]; bots: Bot[] } | null>(null);
@@ -46,8 +48,9 @@ export function BotEditor({ token, accountId, botId }: Props) {
   const load = useCallback(async () => {
     setLoadError(null);
     try {
-      const [skillList, fns, saved, served] = await Promise.all([
+      const [skillList, appList, fns, saved, served] = await Promise.all([
         api.skills(accountId),
+        api.apps(accountId),
         api.functions(accountId).catch(() => [] as FunctionRegistration[]),
         botId ? api.bot(accountId, botId) : Promise.resolve(null),
         // Only for warnings: without them the form still works.
@@ -57,6 +60,7 @@ export function BotEditor({ token, accountId, botId }: Props) {
         ),
       ]);
       setSkills(skillList);
+      setApps(appList);
       setFunctions(fns);
       setServers(served);
       if (saved) {
@@ -87,12 +91,19 @@ export function BotEditor({ token, accountId, botId }: Props) {
     setErrors((e) => (e.skills ? { ...e, skills: undefined } : e));
     setResult(null);
   };
+  // Installed where it is needed, like a skill; the bot refers to it, so its secret is not shown here.
+  const installApp = async (name: string) => {
+    const { client_id, scope } = await api.installApp(accountId, { name, scope: BOT_SCOPE });
+    setApps((list) => [...(list ?? []), { client_id, name, scope, bots: [] }]);
+    set('clientId', client_id);
+    return client_id;
+  };
   const serving = useMemo(() => skillServers(servers?.users ?? [], servers?.bots ?? [], botId), [servers, botId]);
   const warnings = routingWarnings(form, serving);
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const found = validate(form, creating);
+    const found = validate(form, apps);
     setErrors(found);
     if (Object.values(found).some(Boolean)) {
       setResult({ tone: 'error', text: 'Some settings need attention (marked below).' });
@@ -141,7 +152,7 @@ export function BotEditor({ token, accountId, botId }: Props) {
       </div>
     );
   }
-  if (!skills || (!creating && !bot)) {
+  if (!skills || !apps || (!creating && !bot)) {
     return (
       <div className="page narrow">
         <Loading>Loading…</Loading>
@@ -208,7 +219,16 @@ export function BotEditor({ token, accountId, botId }: Props) {
           ))}
         </fieldset>
 
-        <VendorSection api={api} accountId={accountId} bot={bot} form={form} errors={errors} set={set} />
+        <VendorSection
+          api={api}
+          accountId={accountId}
+          bot={bot}
+          form={form}
+          errors={errors}
+          set={set}
+          apps={apps}
+          onInstallApp={installApp}
+        />
 
         <fieldset className="card form-section">
           <legend>Conversation behaviour</legend>

@@ -1,8 +1,8 @@
 import { useCallback, useMemo, useState } from 'react';
-import { adminApi, type AdminApi, type AppInstallation } from '../../lib/api';
+import { adminApi, type AdminApi } from '../../lib/api';
 import { Link } from '../../lib/router';
 import { useAsync, useSubmit } from '../../lib/use-async';
-import type { Skill, User } from '../../lib/types';
+import type { AppInstallation, AppWithSecret, Skill, User } from '../../lib/types';
 import { Field } from '../../components/Field';
 import { SkillPicker } from '../../components/SkillPicker';
 import { Empty, ErrorState, Loading, Notice } from '../../components/States';
@@ -307,7 +307,7 @@ function AppsCard({ api, accountId }: { api: AdminApi; accountId: string }) {
   const loadApps = useCallback(() => api.apps(accountId), [api, accountId]);
   const apps = useAsync(loadApps);
   /** The secret just created or rotated: shown once, here, until dismissed. */
-  const [secret, setSecret] = useState<(AppInstallation & { client_secret: string }) | null>(null);
+  const [secret, setSecret] = useState<AppWithSecret | null>(null);
   const [rotateError, setRotateError] = useState<string | null>(null);
   const rotate = async (app: AppInstallation) => {
     if (!window.confirm(`Rotate the secret of “${app.name}”? The current secret stops working at once.`)) return;

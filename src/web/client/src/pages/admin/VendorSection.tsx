@@ -1,9 +1,10 @@
 import { useEffect, useState } from 'react';
 import { errorText, type AdminApi } from '../../lib/api';
-import type { Bot, TestConnectionResult } from '../../lib/types';
+import type { AppInstallation, Bot, TestConnectionResult } from '../../lib/types';
 import { Field } from '../../components/Field';
 import { Notice, Spinner } from '../../components/States';
 import { connectionOf, sameVendor, vendorErrors, vendorOf, type BotForm, type FormErrors } from './bot-form';
+import { AppPicker } from './AppPicker';
 
 interface Props {
   api: AdminApi;
@@ -13,6 +14,10 @@ interface Props {
   form: BotForm;
   errors: FormErrors;
   set<K extends keyof BotForm>(key: K, value: BotForm[K]): void;
+  /** The account's app installations, one of which the bot refers to. */
+  apps: AppInstallation[];
+  /** Installs an app and picks it for the bot: its client id. */
+  onInstallApp(name: string): Promise<string>;
 }
 
 type Environments =
@@ -24,43 +29,37 @@ type Environments =
 /** Fetch the list this long after the last keystroke in the vendor fields. */
 const DEBOUNCE_MS = 500;
 
+const INCOMPLETE = 'Enter the base URL and the bot id, and pick the app installation, to load the environments.';
+
 /**
- * The vendor block: where the bot's service is and how the connector authenticates to it. The
- * environment list and the test connection use what is typed; while editing, untouched
- * credentials mean the saved ones (the secret is never sent back to the browser).
+ * The vendor block: where the bot's service is and which app installation's tokens its calls
+ * carry. The environment list and the test connection use what is shown, saved or not: the
+ * connection names the app and needs no secret.
  */
-export function VendorSection({ api, accountId, bot, form, errors, set }: Props) {
-  const [environments, setEnvironments] = useState<Environments>({
-    status: 'waiting',
-    reason: 'Enter the base URL, client id, client secret and bot id to load the environments.',
-  });
+export function VendorSection({ api, accountId, bot, form, errors, set, apps, onInstallApp }: Props) {
+  const [environments, setEnvironments] = useState<Environments>({ status: 'waiting', reason: INCOMPLETE });
   const [nonce, setNonce] = useState(0);
   const [test, setTest] = useState<{ running: boolean; result?: TestConnectionResult; error?: string }>({
     running: false,
   });
   const saved = sameVendor(form, bot);
-  const incomplete = vendorErrors(form, true);
-  const canUseTyped = Object.keys(incomplete).length === 0;
+  // An app that is not the account's gets no token: asking the service with it says nothing new.
+  const complete = Object.keys(vendorErrors(form, apps)).length === 0;
   // The list is fetched again when what identifies the service changes, not on other edits; the
   // saved bot (polled, so a new object every few seconds) counts by its id.
-  const { baseUrl, clientId, clientSecret, botId, timeoutSeconds } = form;
+  const { baseUrl, clientId, botId, timeoutSeconds } = form;
   const savedId = bot?.id ?? null;
 
   // biome-ignore lint/correctness/useExhaustiveDependencies(nonce): the Reload list button's counter, whose change is the request to fetch again
   useEffect(() => {
-    if (!saved && !canUseTyped) {
-      setEnvironments({
-        status: 'waiting',
-        reason: savedId
-          ? 'You changed the connection: enter the client secret again to load the environments with it.'
-          : 'Enter the base URL, client id, client secret and bot id to load the environments.',
-      });
+    if (!complete) {
+      setEnvironments({ status: 'waiting', reason: INCOMPLETE });
       return;
     }
     const controller = new AbortController();
     const timer = window.setTimeout(() => {
       setEnvironments({ status: 'loading' });
-      const typed = connectionOf({ baseUrl, clientId, clientSecret, botId, timeoutSeconds });
+      const typed = connectionOf({ baseUrl, clientId, botId, timeoutSeconds });
       const request =
         saved && savedId
           ? api.environmentsOf(accountId, savedId, controller.signal)
@@ -77,7 +76,7 @@ export function VendorSection({ api, accountId, bot, form, errors, set }: Props)
       window.clearTimeout(timer);
       controller.abort();
     };
-  }, [api, accountId, savedId, saved, canUseTyped, baseUrl, clientId, clientSecret, botId, timeoutSeconds, nonce]);
+  }, [api, accountId, savedId, saved, complete, baseUrl, clientId, botId, timeoutSeconds, nonce]);
 
   // A new bot takes an environment the service offers: when the list comes without the chosen
   // one, the service's first (draft if offered). The choice can only be from the list after that.
@@ -93,21 +92,16 @@ export function VendorSection({ api, accountId, bot, form, errors, set }: Props)
   }, [savedId, environments, form.environment, set]);
 
   const runTest = async () => {
-    const useSaved = saved && bot && form.environment === bot.vendor.environment;
-    if (!useSaved && !canUseTyped) {
-      setTest({
-        running: false,
-        error: bot
-          ? 'Enter the client secret again to test changed settings, or save first.'
-          : 'Fill in the connection fields first.',
-      });
+    if (!complete) {
+      setTest({ running: false, error: 'Fill in the connection fields (marked above) first.' });
       return;
     }
+    const useSaved = saved && bot && form.environment === bot.vendor.environment;
     setTest({ running: true });
     try {
       const result = useSaved
         ? await api.testConnectionOf(accountId, bot.id)
-        : await api.testConnectionFor(accountId, { ...vendorOf(form), clientSecret: form.clientSecret });
+        : await api.testConnectionFor(accountId, vendorOf(form));
       setTest({ running: false, result });
     } catch (e) {
       setTest({ running: false, error: errorText(e) });
@@ -138,38 +132,15 @@ export function VendorSection({ api, accountId, bot, form, errors, set }: Props)
           />
         )}
       </Field>
+      <AppPicker
+        accountId={accountId}
+        apps={apps}
+        value={form.clientId}
+        onChange={(v) => set('clientId', v)}
+        error={errors.clientId}
+        onInstall={onInstallApp}
+      />
       <div className="grid-2">
-        <Field
-          label="Client ID"
-          hint="Of the app installation with scope thirdpartybots.customendpoint.bot."
-          error={errors.clientId}
-        >
-          {(p) => (
-            <input
-              {...p}
-              value={form.clientId}
-              onChange={(e) => set('clientId', e.target.value)}
-              autoComplete="off"
-              spellCheck={false}
-            />
-          )}
-        </Field>
-        <Field
-          label="Client secret"
-          hint={bot ? 'Leave empty to keep the saved secret.' : undefined}
-          error={errors.clientSecret}
-        >
-          {(p) => (
-            <input
-              {...p}
-              type="password"
-              value={form.clientSecret}
-              onChange={(e) => set('clientSecret', e.target.value)}
-              autoComplete="new-password"
-              placeholder={bot ? '•••••••• (unchanged)' : ''}
-            />
-          )}
-        </Field>
         <Field label="Bot ID" hint="Your service’s id for this bot (letters, digits, “-”)." error={errors.botId}>
           {(p) => (
             <input
@@ -235,7 +206,7 @@ export function VendorSection({ api, accountId, bot, form, errors, set }: Props)
               type="button"
               className="btn btn-small"
               onClick={() => setNonce((n) => n + 1)}
-              disabled={environments.status === 'loading' || (!saved && !canUseTyped)}
+              disabled={environments.status === 'loading' || !complete}
             >
               Reload list
             </button>

@@ -3,16 +3,15 @@
  * bot, how it is checked, and the create/patch body it becomes. Pure, so the rules are in one
  * place and match the server's schema (src/connector/bot-config.ts).
  */
-import type { Bot, BotInput, ConversationType, User, VendorConfig, VendorCredentials } from '../../lib/types';
+import type { AppInstallation, Bot, BotInput, ConversationType, User, VendorCredentials } from '../../lib/types';
 
 export interface BotForm {
   name: string;
   conversationType: ConversationType;
   skills: string[];
   baseUrl: string;
+  /** The app installation the bot refers to (its client id): its calls carry that app's tokens. */
   clientId: string;
-  /** Empty while editing means "keep the saved secret". */
-  clientSecret: string;
   botId: string;
   environment: string;
   timeoutSeconds: string;
@@ -43,7 +42,6 @@ export const NEW_BOT: BotForm = {
   skills: [],
   baseUrl: '',
   clientId: '',
-  clientSecret: '',
   botId: '',
   environment: 'draft',
   timeoutSeconds: '60',
@@ -75,7 +73,6 @@ export function formFromBot(bot: Bot): BotForm {
     skills: [...bot.skills],
     baseUrl: bot.vendor.baseUrl,
     clientId: bot.vendor.clientId,
-    clientSecret: '',
     botId: bot.vendor.botId,
     environment: bot.vendor.environment,
     timeoutSeconds: String(bot.vendor.timeoutSeconds ?? 60),
@@ -112,19 +109,28 @@ function decimal(value: string, min: number, max: number): boolean {
   return /^\d+(\.\d+)?$/.test(value.trim()) && Number(value) >= min && Number(value) <= max;
 }
 
+/** The account's app installations as the form knows them: `null` while not known. */
+export type KnownApps = ReadonlyArray<Pick<AppInstallation, 'client_id'>> | null;
+
+/** The app the form names is none of the account's (removed, or never one of its). */
+export function missingApp(clientId: string, apps: KnownApps): boolean {
+  return Boolean(clientId) && apps !== null && !apps.some((a) => a.client_id === clientId);
+}
+
 /** The vendor part alone: enough to fetch environments or test the connection. */
-export function vendorErrors(form: BotForm, secretRequired: boolean): FormErrors {
+export function vendorErrors(form: BotForm, apps: KnownApps): FormErrors {
   const errors: FormErrors = {};
   if (!BASE_URL.test(form.baseUrl.trim())) errors.baseUrl = 'Starts with http:// or https://, and has no trailing “/”.';
-  if (!form.clientId.trim()) errors.clientId = 'Required: the app installation’s client id.';
-  if (secretRequired && !form.clientSecret) errors.clientSecret = 'Required: the app installation’s client secret.';
+  if (!form.clientId) errors.clientId = 'Pick the app installation whose tokens the bot’s calls carry, or install one.';
+  else if (missingApp(form.clientId, apps))
+    errors.clientId = 'This app installation is not in the account any more: pick another, or install one.';
   if (!BOT_ID.test(form.botId.trim())) errors.botId = '1–36 letters, digits or “-”.';
   if (!integer(form.timeoutSeconds, 1, 300)) errors.timeoutSeconds = 'Whole seconds, 1 to 300.';
   return errors;
 }
 
-export function validate(form: BotForm, creating: boolean): FormErrors {
-  const errors: FormErrors = vendorErrors(form, creating);
+export function validate(form: BotForm, apps: KnownApps): FormErrors {
+  const errors: FormErrors = vendorErrors(form, apps);
   if (!form.name.trim()) errors.name = 'Give the bot a name.';
   if (!form.skills.length) errors.skills = 'Pick at least one skill the bot serves.';
   if (!form.environment.trim()) errors.environment = 'Pick an environment.';
@@ -139,32 +145,27 @@ export function validate(form: BotForm, creating: boolean): FormErrors {
   return errors;
 }
 
-/** The fields that say which service the bot is and how to sign in to it (all but the environment). */
-export type ConnectionFields = Pick<BotForm, 'baseUrl' | 'clientId' | 'clientSecret' | 'botId' | 'timeoutSeconds'>;
+/** The fields that say which service the bot is and whose tokens its calls carry (all but the environment). */
+export type ConnectionFields = Pick<BotForm, 'baseUrl' | 'clientId' | 'botId' | 'timeoutSeconds'>;
 
-/** Typed credentials, to list the environments or test the connection before saving. */
+/** The connection as typed, to list the environments or test it before saving: no secret, the app is named. */
 export function connectionOf(fields: ConnectionFields): Omit<VendorCredentials, 'environment'> {
   return {
     type: 'CUSTOM_ENDPOINT',
     baseUrl: fields.baseUrl.trim(),
-    clientId: fields.clientId.trim(),
-    clientSecret: fields.clientSecret,
+    clientId: fields.clientId,
     botId: fields.botId.trim(),
     timeoutSeconds: Number(fields.timeoutSeconds),
   };
 }
 
-/** The vendor block of a create or patch body: the secret only when typed (else the saved one stays). */
-export function vendorOf(form: BotForm): VendorConfig {
-  const { clientSecret, ...connection } = connectionOf(form);
-  const vendor: VendorConfig = { ...connection, environment: form.environment.trim() };
-  if (clientSecret) vendor.clientSecret = clientSecret;
-  return vendor;
+/** The vendor block of a create or patch body. */
+export function vendorOf(form: BotForm): VendorCredentials {
+  return { ...connectionOf(form), environment: form.environment.trim() };
 }
 
 /**
- * The create body, or the patch body (everything, since the editor shows everything; the secret
- * only when re-entered). An emptied escalation skill or error hook is left out of a create and
+ * The create body, or the patch body (everything, since the editor shows everything). An emptied escalation skill or error hook is left out of a create and
  * sent as null in a patch, which is how the server clears it.
  */
 export function toInput(form: BotForm, mode: 'create' | 'patch'): BotInput {
@@ -202,13 +203,12 @@ export function toInput(form: BotForm, mode: 'create' | 'patch'): BotInput {
   };
 }
 
-/** True when the vendor fields still equal the saved bot's (so the saved secret applies). */
+/** True when the connection fields still equal the saved bot's (so the bot's own routes can check it). */
 export function sameVendor(form: BotForm, bot: Bot | null): boolean {
   if (!bot) return false;
   return (
-    !form.clientSecret &&
     form.baseUrl.trim() === bot.vendor.baseUrl &&
-    form.clientId.trim() === bot.vendor.clientId &&
+    form.clientId === bot.vendor.clientId &&
     form.botId.trim() === bot.vendor.botId &&
     Number(form.timeoutSeconds) === (bot.vendor.timeoutSeconds ?? 60)
   );
