@@ -8,8 +8,8 @@ import { TestBot, reply, text } from '../helpers/test-bot.js';
 
 /**
  * A new operator sets up an account without leaving the console (issue: "run the whole platform
- * without curl"): account, skills, an agent, an app (its secret shown once), a bot with that
- * app's credentials, test connection, start, and a chat in the tester. One store: what this
+ * without curl"): account, skills, an agent, an app (its secret shown once), a bot that refers to
+ * that app (no secret typed), test connection, start, and a chat in the tester. One store: what this
  * walks is the console; the routes behind it are tested on both stores elsewhere.
  */
 describe('console: a new account set up end to end, without curl', () => {
@@ -123,16 +123,21 @@ describe('console: a new account set up end to end, without curl', () => {
     await page.getByRole('button', { name: 'I have copied it' }).click();
     assert.equal(await page.getByTestId('client-secret').count(), 0);
 
-    page.once('dialog', (dialog) => void dialog.accept());
     await page.locator('[data-app="bot credentials"]').getByRole('button', { name: 'Rotate secret' }).click();
-    await page.getByText(/Copy the client secret of “bot credentials” now/).waitFor();
-    const rotated = await page.getByTestId('client-secret').innerText();
+    const asking = page.getByRole('dialog', { name: 'Rotate the secret of “bot credentials”?' });
+    await asking.getByText('No bot uses this app.').waitFor();
+    await asking.getByRole('button', { name: 'Rotate secret' }).click();
+    const rotatedDialog = page.getByRole('dialog', { name: 'Secret of “bot credentials” rotated' });
+    await rotatedDialog.getByText(/Copy the client secret of “bot credentials” now/).waitFor();
+    const rotated = await rotatedDialog.getByTestId('client-secret').innerText();
     assert.notEqual(rotated, app.clientSecret);
-    assert.equal(await page.getByTestId('client-id').innerText(), app.clientId);
+    assert.equal(await rotatedDialog.getByTestId('client-id').innerText(), app.clientId);
+    await rotatedDialog.getByRole('button', { name: 'Done' }).click();
+    await rotatedDialog.waitFor({ state: 'detached' });
     app.clientSecret = rotated;
   });
 
-  it('a bot on those credentials: test connection passes, it starts, and the tester chats with it', async () => {
+  it('a bot on that app: test connection passes, it starts, and the tester chats with it', async () => {
     await page.getByRole('link', { name: 'create a bot' }).click();
     await page.getByLabel('Name', { exact: true }).fill('Newco bot');
     await page.getByRole('checkbox', { name: 'support', exact: true }).check();
@@ -239,7 +244,6 @@ describe('console: a new account set up end to end, without curl', () => {
           type: 'CUSTOM_ENDPOINT',
           baseUrl: lax.url,
           clientId: app.clientId,
-          clientSecret: app.clientSecret,
           botId: 'lax',
           environment: 'draft',
         },

@@ -1,14 +1,13 @@
 import { useCallback, useMemo, useState } from 'react';
-import { adminApi, type AdminApi } from '../../lib/api';
+import { BOT_SCOPE, adminApi, errorText, type AdminApi } from '../../lib/api';
 import { Link } from '../../lib/router';
 import { useAsync, useSubmit } from '../../lib/use-async';
-import type { AppInstallation, AppWithSecret, Skill, User } from '../../lib/types';
+import type { AppBot, AppInstallation, AppWithSecret, RotatedApp, RotatedAppBot, Skill, User } from '../../lib/types';
+import { Dialog } from '../../components/Dialog';
+import { StatusBadge } from '../../components/StatusBadge';
 import { Field } from '../../components/Field';
 import { SkillPicker } from '../../components/SkillPicker';
-import { Empty, ErrorState, Loading, Notice } from '../../components/States';
-
-/** The scope a Custom Endpoint bot's app installation needs (its tokens are for the bot service). */
-const BOT_SCOPE = 'thirdpartybots.customendpoint.bot';
+import { Empty, ErrorState, Loading, Notice, Spinner } from '../../components/States';
 
 interface Props {
   token: string;
@@ -306,46 +305,26 @@ function AgentForm({
 function AppsCard({ api, accountId }: { api: AdminApi; accountId: string }) {
   const loadApps = useCallback(() => api.apps(accountId), [api, accountId]);
   const apps = useAsync(loadApps);
-  /** The secret just created or rotated: shown once, here, until dismissed. */
-  const [secret, setSecret] = useState<AppWithSecret | null>(null);
-  const [rotateError, setRotateError] = useState<string | null>(null);
-  const rotate = async (app: AppInstallation) => {
-    if (!window.confirm(`Rotate the secret of “${app.name}”? The current secret stops working at once.`)) return;
-    setRotateError(null);
-    try {
-      setSecret(await api.rotateAppSecret(accountId, app.client_id));
-    } catch (e) {
-      setRotateError(e instanceof Error ? e.message : String(e));
-    }
-  };
+  /** The app just installed, with its secret: shown once, here, until dismissed. */
+  const [installed, setInstalled] = useState<AppWithSecret | null>(null);
+  /**
+   * The app a dialog is open for, as the list showed it when opened: what the operator decides
+   * on stays put while the list reloads behind the dialog.
+   */
+  const [dialog, setDialog] = useState<{ action: 'rotate' | 'remove'; app: AppInstallation } | null>(null);
+  const close = () => setDialog(null);
   return (
     <section className="card setup-card" aria-labelledby="apps-title">
       <h2 id="apps-title">App installations</h2>
       <p className="muted small">
-        A bot calls its service with tokens of an app installation: its client id and secret go into the bot’s settings.
-        The secret is shown once, when the app is installed or its secret rotated.
+        A bot refers to one of these apps: its calls carry the app’s tokens, so a bot needs no client secret and keeps
+        working when the secret is rotated. The secret is for your own software that asks for app tokens (the
+        client-credentials grant); it is shown once, when the app is installed or its secret rotated.
       </p>
-      {secret && (
+      {installed && (
         <div className="secret-once" role="status">
-          <Notice tone="warning">Copy the client secret of “{secret.name}” now: it is not shown again.</Notice>
-          <dl className="pairs">
-            <dt>Client id</dt>
-            <dd>
-              <code data-testid="client-id">{secret.client_id}</code>
-            </dd>
-            <dt>Client secret</dt>
-            <dd>
-              <code data-testid="client-secret">{secret.client_secret}</code>{' '}
-              <button
-                type="button"
-                className="btn btn-small"
-                onClick={() => void navigator.clipboard?.writeText(secret.client_secret).catch(() => undefined)}
-              >
-                Copy
-              </button>
-            </dd>
-          </dl>
-          <button type="button" className="btn btn-small" onClick={() => setSecret(null)}>
+          <SecretOnce app={installed} />
+          <button type="button" className="btn btn-small" onClick={() => setInstalled(null)}>
             I have copied it
           </button>
         </div>
@@ -363,7 +342,7 @@ function AppsCard({ api, accountId }: { api: AdminApi; accountId: string }) {
                 <tr>
                   <th scope="col">App</th>
                   <th scope="col">Client id</th>
-                  <th scope="col">Scope</th>
+                  <th scope="col">Bots on it</th>
                   <th scope="col">
                     <span className="visually-hidden">Actions</span>
                   </th>
@@ -372,19 +351,39 @@ function AppsCard({ api, accountId }: { api: AdminApi; accountId: string }) {
               <tbody>
                 {apps.value.map((a) => (
                   <tr key={a.client_id} data-app={a.name}>
-                    <td>
+                    <td data-label="App">
                       <strong>{a.name}</strong>
+                      <div className="muted small">
+                        <code>{a.scope}</code>
+                      </div>
                     </td>
-                    <td>
+                    <td data-label="Client id">
                       <code>{a.client_id}</code>
                     </td>
-                    <td>
-                      <code>{a.scope}</code>
+                    <td data-label="Bots on it">
+                      {a.bots.length ? (
+                        <BotLinks accountId={accountId} bots={a.bots} label={`Bots on ${a.name}`} />
+                      ) : (
+                        <span className="muted">none</span>
+                      )}
                     </td>
                     <td className="row-actions">
-                      <button type="button" className="btn btn-small" onClick={() => void rotate(a)}>
-                        Rotate secret
-                      </button>
+                      <div className="row-buttons">
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          onClick={() => setDialog({ action: 'rotate', app: a })}
+                        >
+                          Rotate secret
+                        </button>
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          onClick={() => setDialog({ action: 'remove', app: a })}
+                        >
+                          Remove
+                        </button>
+                      </div>
                     </td>
                   </tr>
                 ))}
@@ -392,19 +391,292 @@ function AppsCard({ api, accountId }: { api: AdminApi; accountId: string }) {
             </table>
           </div>
         ) : (
-          <Empty title="No apps yet">Install one for your bot’s credentials.</Empty>
+          <Empty title="No apps yet">Install one: a bot refers to an app, whose tokens its calls carry.</Empty>
         ))}
-      {rotateError && <Notice tone="error">{rotateError}</Notice>}
       <NameForm
         label="New app"
         hint={`Scope ${BOT_SCOPE}`}
         action="Install app"
         create={async (name) => {
-          setSecret(await api.installApp(accountId, { name, scope: BOT_SCOPE }));
+          setInstalled(await api.installApp(accountId, { name, scope: BOT_SCOPE }));
           apps.reload();
         }}
       />
+      {dialog?.action === 'rotate' && (
+        <RotateDialog api={api} accountId={accountId} app={dialog.app} onRotated={apps.reload} onClose={close} />
+      )}
+      {dialog?.action === 'remove' && (
+        <RemoveDialog
+          api={api}
+          accountId={accountId}
+          app={dialog.app}
+          onRefused={apps.reload}
+          onRemoved={() => {
+            close();
+            apps.reload();
+          }}
+          onClose={close}
+        />
+      )}
     </section>
+  );
+}
+
+/** An app's client secret, for the one time it is shown. */
+function SecretOnce({ app }: { app: AppWithSecret }) {
+  return (
+    <>
+      <Notice tone="warning">
+        Copy the client secret of “{app.name}” now: it is not shown again. Bots need none: they refer to the app.
+      </Notice>
+      <dl className="pairs">
+        <dt>Client id</dt>
+        <dd>
+          <code data-testid="client-id">{app.client_id}</code>
+        </dd>
+        <dt>Client secret</dt>
+        <dd>
+          <code data-testid="client-secret">{app.client_secret}</code>{' '}
+          <button
+            type="button"
+            className="btn btn-small"
+            onClick={() => void navigator.clipboard?.writeText(app.client_secret).catch(() => undefined)}
+          >
+            Copy
+          </button>
+        </dd>
+      </dl>
+    </>
+  );
+}
+
+/** The bots on an app, named and linked to their pages. */
+function BotLinks({ accountId, bots, label }: { accountId: string; bots: AppBot[]; label: string }) {
+  const acc = encodeURIComponent(accountId);
+  return (
+    <ul className="app-bots" aria-label={label}>
+      {bots.map((b) => (
+        <li key={b.id}>
+          <Link to={`/admin/accounts/${acc}/bots/${encodeURIComponent(b.id)}`}>{b.name}</Link>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+type Rotation = { status: 'asking'; error?: string } | { status: 'rotating' } | { status: 'done'; rotated: RotatedApp };
+
+/**
+ * Rotating an app's secret, said before what it touches: the bots on the app keep working (they
+ * refer to the app, not its secret), and after, how each of them tested once its cached tokens
+ * were dropped, so a bot that would fail is seen now rather than at its next restart.
+ */
+function RotateDialog({
+  api,
+  accountId,
+  app,
+  onRotated,
+  onClose,
+}: {
+  api: AdminApi;
+  accountId: string;
+  app: AppInstallation;
+  onRotated(): void;
+  onClose(): void;
+}) {
+  const [rotation, setRotation] = useState<Rotation>({ status: 'asking' });
+  const rotate = async () => {
+    setRotation({ status: 'rotating' });
+    try {
+      setRotation({ status: 'done', rotated: await api.rotateAppSecret(accountId, app.client_id) });
+      onRotated();
+    } catch (e) {
+      setRotation({ status: 'asking', error: `Not rotated: ${errorText(e)}` });
+    }
+  };
+  if (rotation.status === 'done') {
+    const { rotated } = rotation;
+    return (
+      <Dialog
+        title={`Secret of “${app.name}” rotated`}
+        onClose={onClose}
+        actions={
+          <button type="button" className="btn btn-primary" onClick={onClose}>
+            Done
+          </button>
+        }
+      >
+        <div className="secret-once">
+          <SecretOnce app={rotated} />
+        </div>
+        {rotated.bots.length ? (
+          <>
+            <p>
+              {rotated.bots.length === 1
+                ? 'The bot on this app keeps working: its cached tokens were dropped and it was tested again.'
+                : `The ${rotated.bots.length} bots on this app keep working: their cached tokens were dropped and each was tested again.`}
+            </p>
+            <ul className="rotated-bots" aria-label="Bots tested again">
+              {rotated.bots.map((b) => (
+                <RotatedBot key={b.id} accountId={accountId} bot={b} />
+              ))}
+            </ul>
+          </>
+        ) : (
+          <p className="muted">No bot uses this app.</p>
+        )}
+      </Dialog>
+    );
+  }
+  const rotating = rotation.status === 'rotating';
+  return (
+    <Dialog
+      title={`Rotate the secret of “${app.name}”?`}
+      busy={rotating}
+      onClose={onClose}
+      actions={
+        <>
+          <button type="button" className="btn" onClick={onClose} disabled={rotating}>
+            Cancel
+          </button>
+          <button type="button" className="btn btn-primary" onClick={() => void rotate()} disabled={rotating}>
+            {rotating ? 'Rotating…' : 'Rotate secret'}
+          </button>
+        </>
+      }
+    >
+      <p>
+        A new client secret replaces the current one, which stops working at once for any software that asks for tokens
+        with it. The new one is shown once, here.
+      </p>
+      {app.bots.length ? (
+        <>
+          <p>
+            {app.bots.length === 1
+              ? 'The bot that uses this app keeps working: it refers to the app, not its secret. Its cached tokens are dropped and it is tested again.'
+              : `The ${app.bots.length} bots that use this app keep working: they refer to the app, not its secret. Their cached tokens are dropped and each is tested again.`}
+          </p>
+          <BotLinks accountId={accountId} bots={app.bots} label={`Bots on ${app.name}`} />
+        </>
+      ) : (
+        <p className="muted">No bot uses this app.</p>
+      )}
+      {rotating && (
+        <p className="inline-status" role="status">
+          <Spinner label="Rotating" /> Rotating, then testing the bots…
+        </p>
+      )}
+      {rotation.status === 'asking' && rotation.error && <Notice tone="error">{rotation.error}</Notice>}
+    </Dialog>
+  );
+}
+
+/** One bot's test after the rotation: OK with the service's state, or the error and its code. */
+function RotatedBot({ accountId, bot }: { accountId: string; bot: RotatedAppBot }) {
+  const { test } = bot;
+  return (
+    <li data-bot={bot.id} data-ok={test.ok}>
+      <div className="rotated-bot-head">
+        <Link to={`/admin/accounts/${encodeURIComponent(accountId)}/bots/${encodeURIComponent(bot.id)}`}>
+          {bot.name}
+        </Link>
+        <StatusBadge status={bot.status} />
+      </div>
+      {test.ok ? (
+        <Notice tone="success">
+          <strong>Connection OK.</strong>
+          {test.state && (
+            <>
+              {' '}
+              State <code>{test.state}</code>
+            </>
+          )}
+          {test.version && (
+            <>
+              , version <code>{test.version}</code>
+            </>
+          )}
+        </Notice>
+      ) : (
+        <Notice tone="error">
+          <strong>Connection failed:</strong> {test.error ?? 'no reason given'}
+          {test.code && (
+            <>
+              {' '}
+              <code>{test.code}</code>
+            </>
+          )}
+        </Notice>
+      )}
+    </li>
+  );
+}
+
+/**
+ * Removing an app, confirmed first. The server refuses while bots refer to it and its reason is
+ * shown: the list the dialog opened with may be out of date, so the server decides.
+ */
+function RemoveDialog({
+  api,
+  accountId,
+  app,
+  onRemoved,
+  onRefused,
+  onClose,
+}: {
+  api: AdminApi;
+  accountId: string;
+  app: AppInstallation;
+  onRemoved(): void;
+  /** The list is read again: who uses the app may have changed. */
+  onRefused(): void;
+  onClose(): void;
+}) {
+  const [busy, setBusy] = useState(false);
+  const [refusal, setRefusal] = useState<string | null>(null);
+  const remove = async () => {
+    setBusy(true);
+    setRefusal(null);
+    try {
+      await api.removeApp(accountId, app.client_id);
+      onRemoved();
+    } catch (e) {
+      setRefusal(`Not removed: ${errorText(e)}`);
+      setBusy(false);
+      onRefused();
+    }
+  };
+  return (
+    <Dialog
+      title={`Remove “${app.name}”?`}
+      busy={busy}
+      onClose={onClose}
+      actions={
+        <>
+          <button type="button" className="btn" onClick={onClose} disabled={busy}>
+            Cancel
+          </button>
+          <button type="button" className="btn btn-danger" onClick={() => void remove()} disabled={busy}>
+            {busy ? 'Removing…' : 'Remove app'}
+          </button>
+        </>
+      }
+    >
+      <p>
+        Its client secret stops working at once and it cannot be brought back; tokens it already gave out last until
+        they expire.
+      </p>
+      {app.bots.length > 0 && (
+        <>
+          <p>
+            {app.bots.length === 1 ? 'A bot refers' : 'Bots refer'} to it, and an app is not removed while bots do:
+            point {app.bots.length === 1 ? 'it' : 'them'} at another app installation first.
+          </p>
+          <BotLinks accountId={accountId} bots={app.bots} label={`Bots on ${app.name}`} />
+        </>
+      )}
+      {refusal && <Notice tone="error">{refusal}</Notice>}
+    </Dialog>
   );
 }
 
