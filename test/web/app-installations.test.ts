@@ -82,6 +82,10 @@ for (const kind of STORES) {
       await page
         .getByText('Enter the base URL and the bot id, and pick the app installation, to load the environments.')
         .waitFor();
+      await page.getByRole('button', { name: 'Test connection' }).click();
+      await page
+        .getByText('Enter the base URL and the bot id, and pick the app installation, to test the connection.')
+        .waitFor();
       await appSelect().scrollIntoViewIfNeeded();
       await shot('02-form-app-required');
 

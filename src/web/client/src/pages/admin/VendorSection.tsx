@@ -29,7 +29,9 @@ type Environments =
 /** Fetch the list this long after the last keystroke in the vendor fields. */
 const DEBOUNCE_MS = 500;
 
-const INCOMPLETE = 'Enter the base URL and the bot id, and pick the app installation, to load the environments.';
+/** What is missing before the service can be asked anything, said for what the operator tried. */
+const incomplete = (to: string) => `Enter the base URL and the bot id, and pick the app installation, to ${to}.`;
+const NO_LIST = incomplete('load the environments');
 
 /**
  * The vendor block: where the bot's service is and which app installation's tokens its calls
@@ -37,7 +39,7 @@ const INCOMPLETE = 'Enter the base URL and the bot id, and pick the app installa
  * connection names the app and needs no secret.
  */
 export function VendorSection({ api, accountId, bot, form, errors, set, apps, onInstallApp }: Props) {
-  const [environments, setEnvironments] = useState<Environments>({ status: 'waiting', reason: INCOMPLETE });
+  const [environments, setEnvironments] = useState<Environments>({ status: 'waiting', reason: NO_LIST });
   const [nonce, setNonce] = useState(0);
   const [test, setTest] = useState<{ running: boolean; result?: TestConnectionResult; error?: string }>({
     running: false,
@@ -53,7 +55,7 @@ export function VendorSection({ api, accountId, bot, form, errors, set, apps, on
   // biome-ignore lint/correctness/useExhaustiveDependencies(nonce): the Reload list button's counter, whose change is the request to fetch again
   useEffect(() => {
     if (!complete) {
-      setEnvironments({ status: 'waiting', reason: INCOMPLETE });
+      setEnvironments({ status: 'waiting', reason: NO_LIST });
       return;
     }
     const controller = new AbortController();
@@ -93,7 +95,7 @@ export function VendorSection({ api, accountId, bot, form, errors, set, apps, on
 
   const runTest = async () => {
     if (!complete) {
-      setTest({ running: false, error: 'Fill in the connection fields (marked above) first.' });
+      setTest({ running: false, error: incomplete('test the connection') });
       return;
     }
     const useSaved = saved && bot && form.environment === bot.vendor.environment;
