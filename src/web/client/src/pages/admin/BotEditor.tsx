@@ -319,7 +319,8 @@ export function BotEditor({ token, accountId, botId }: Props) {
           <Field label="Escalation skill">
             {(p) => (
               <select {...p} value={form.escalationSkill} onChange={(e) => set('escalationSkill', e.target.value)}>
-                <option value="">— None (the conversation’s own skill) —</option>
+                {/* Without one, escalation transfers nowhere: the customer gets the transfer-failure message. */}
+                <option value="">— None: the customer is told no agent could be reached —</option>
                 {skills.map((s) => (
                   <option key={s.id} value={s.name}>
                     {s.name}
