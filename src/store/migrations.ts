@@ -266,12 +266,17 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           // Immutable as declared (every function it calls is), which an index expression needs.
           // Accents go as FTS5's remove_diacritics takes them, for the Latin letters that have
           // them: the unaccent extension is not in every PostgreSQL, nor immutable.
+          // A body is JSON.stringify's output, which jsonb takes but for two escapes: \u0000 and a
+          // lone surrogate (JSON.stringify escapes only lone ones). Those become spaces first, or a
+          // message holding one could not be written at all.
           const { accented, plain } = latinAccents();
           await sql`
             create function botbridge_message_words(body text) returns tsvector
             language sql immutable parallel safe as $$
               select to_tsvector('simple'::regconfig, translate(
-                jsonb_path_query_array(body::jsonb, 'lax $.**.text', '{}', true)::text,
+                jsonb_path_query_array(
+                  regexp_replace(body, ${sql.lit(UNSTORABLE_ESCAPES)}, '\\1 ', 'gi')::jsonb,
+                  'lax $.**.text', '{}', true)::text,
                 ${sql.lit(accented)}, ${sql.lit(plain)}))
             $$`.execute(db);
           await sql`
@@ -301,6 +306,12 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     },
   };
 }
+
+/**
+ * The JSON escapes PostgreSQL's jsonb refuses, where they are escapes (after an even run of
+ * backslashes): `\u0000` and a lone surrogate. The run before one is kept (`\1` in the replacement).
+ */
+export const UNSTORABLE_ESCAPES = String.raw`(?<!\\)((?:\\\\)*)\\u(0000|d[89a-f][0-9a-f]{2})`;
 
 /**
  * The Latin letters with accents (U+00C0–U+024F) that decompose to an ASCII letter and marks, and

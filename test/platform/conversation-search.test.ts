@@ -176,6 +176,14 @@ for (const kind of STORES) {
       assert.equal(unknown.status, 404);
     });
 
+    it('takes a message with text no index can hold (a NUL, a lone surrogate), found by its other words', async () => {
+      const odd = await openConversation(running, acc, { skill: 'human' });
+      await odd.say('nul\u0000here and a lone \ud800 surrogate, quixotic');
+      assert.deepEqual(await found('words=quixotic'), [odd.id]);
+      const hit = (await search('words=quixotic')).conversations[0];
+      assert.equal(hit.events[0].text, 'nul\u0000here and a lone \ud800 surrogate, quixotic');
+    });
+
     it('refuses what it cannot take, with a clear error', async () => {
       const bad = async (query: string, status: number, code: string) => {
         const r = await admin.get(`/admin/v1/accounts/${acc}/conversations?${query}`);
