@@ -61,6 +61,8 @@ const TOKEN_REFRESH_MARGIN_MS = 60_000;
  */
 export class CustomEndpointClient {
   private cachedToken?: { token: string; refreshAt: number };
+  /** The shared pool, with each request's last check run as it is written (see BEFORE_WRITE). */
+  private readonly dispatcher: Dispatcher;
 
   constructor(
     private readonly accountId: string,
@@ -71,7 +73,9 @@ export class CustomEndpointClient {
       retry?: RetryPolicy;
       maxResponseBytes: number;
     },
-  ) {}
+  ) {
+    this.dispatcher = deps.dispatcher.compose(checkedBeforeWrite);
+  }
 
   private botPath(): string {
     return `${this.vendor.baseUrl}/v1/bots/${encodeURIComponent(this.vendor.botId)}`;
@@ -122,7 +126,8 @@ export class CustomEndpointClient {
 
   /**
    * Sends an event; returns the raw answer (404 included: the caller re-creates and resends).
-   * `beforeEach` runs before every attempt, retries included, and may throw to send nothing more.
+   * `beforeEach` runs before every attempt, retries included, and again as each request is written;
+   * it may throw to send nothing more.
    */
   async postEvent(
     conversationId: string,
@@ -178,14 +183,26 @@ export class CustomEndpointClient {
     const started = performance.now();
     let refreshed = false;
     let lastError: VendorError | undefined;
+    // What beforeEach refused with, as the request was written: it ends the call, never retried.
+    let refused: { error: unknown } | undefined;
+    const check =
+      beforeEach &&
+      (() => {
+        try {
+          beforeEach();
+        } catch (error) {
+          refused = { error };
+          throw error;
+        }
+      });
     for (let attempt = 1; attempt <= retry.attempts; attempt++) {
       const token = await this.token(false);
-      beforeEach?.();
+      check?.();
       try {
-        let res = await this.once(method, url, token, body);
+        let res = await this.once(method, url, token, body, check);
         if (res.status === 401 && !refreshed) {
           refreshed = true;
-          res = await this.once(method, url, await this.token(true), body);
+          res = await this.once(method, url, await this.token(true), body, check);
         }
         const result = { ...res, attempts: attempt, durationMs: performance.now() - started };
         if (res.status === 429 || res.status >= 500) {
@@ -199,6 +216,7 @@ export class CustomEndpointClient {
         }
         return result;
       } catch (error) {
+        if (refused) throw refused.error;
         if (error instanceof VendorError) throw error;
         lastError = transportError(error, attempt, performance.now() - started, this.vendor.timeoutSeconds);
         if (attempt < retry.attempts) await sleep(backoff(retry, attempt));
@@ -211,11 +229,12 @@ export class CustomEndpointClient {
     });
   }
 
-  private async once(method: string, url: string, token: string, body: unknown) {
+  private async once(method: string, url: string, token: string, body: unknown, beforeWrite?: () => void) {
     const timeoutMs = this.vendor.timeoutSeconds * 1000;
     const res = await request(url, {
       method: method as Dispatcher.HttpMethod,
-      dispatcher: this.deps.dispatcher,
+      dispatcher: this.dispatcher,
+      ...(beforeWrite ? { [BEFORE_WRITE]: beforeWrite } : {}),
       headers: {
         authorization: `Bearer ${token}`,
         accept: 'application/json',
@@ -299,3 +318,34 @@ function transportError(error: unknown, attempts: number, durationMs: number, ti
   const reason = code ?? e.cause?.message ?? e.message ?? 'network error';
   return new VendorError('vendor-unreachable', `bot service unreachable: ${reason}`, { attempts, durationMs });
 }
+
+/**
+ * A request option (read by checkedBeforeWrite): run just before the request's first byte is
+ * written, synchronously, throwing to stop it. `beforeEach` also runs before each attempt starts,
+ * but between that and the write lie awaits (a token, a free connection); a driver frozen there
+ * (SIGSTOP, a long GC pause) and thawed after its lease moved on would otherwise send what the new
+ * driver is sending too. Checked as the request is written, the window is one synchronous step.
+ */
+const BEFORE_WRITE = Symbol('botbridge.beforeWrite');
+
+/**
+ * The dispatcher interceptor that runs a request's BEFORE_WRITE check where undici starts the
+ * request on its connection (onRequestStart, undici's onConnect), which precedes the write; a
+ * refusal aborts the request with the check's error.
+ */
+const checkedBeforeWrite: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (options, handler) => {
+  const check = (options as { [BEFORE_WRITE]?: () => void })[BEFORE_WRITE];
+  const start = handler.onRequestStart?.bind(handler);
+  if (check && start)
+    // An own property shadowing the handler's method: the handler keeps its own `this` and state.
+    handler.onRequestStart = (controller, context) => {
+      try {
+        check();
+      } catch (error) {
+        controller.abort(error as Error);
+        return;
+      }
+      start(controller, context);
+    };
+  return dispatch(options, handler);
+};
