@@ -6,7 +6,10 @@ import { clusterTimings, operatorSessionTimes, type Config } from './config.js';
 import { openStore, type Store } from './store/index.js';
 import { createHttpServer } from './http/server.js';
 import { logRequestsAt } from './http/request-log.js';
-import { adminGuard, type AdminAuth } from './http/auth.js';
+import type { AdminAuth } from './http/auth.js';
+import { Operators, operatorMigrations } from './operators/operators.js';
+import { operatorGuard, requirePermission } from './operators/guard.js';
+import { operatorAdmin } from './operators/routes.js';
 import { OperatorSessions, operatorSessionMigrations } from './http/operator-sessions.js';
 import { operatorSessionRoutes } from './http/operator-session-routes.js';
 import { createLogger } from './ops/logger.js';
@@ -122,6 +125,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...leaseMigrations(store.dialect),
     ...publicApiMigrations(store.dialect),
     ...attemptMigrations(store.dialect),
+    ...operatorMigrations(store.dialect),
     ...operatorSessionMigrations(store.dialect),
   });
 
@@ -254,9 +258,20 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // Everything under /admin/v1 answers to the admin token alone (as a bearer, or through the
   // console's session signed in with it), whichever part serves it: the guard sits on the scope
   // the three admin plugins share, before anything of theirs runs. Signing in is outside it.
-  await server.register(operatorSessionRoutes, { prefix: '/admin/v1', auth: adminAuth });
+  const operators = new Operators(store);
+  await server.register(operatorSessionRoutes, {
+    prefix: '/admin/v1',
+    auth: adminAuth,
+    // A named operator's password, counted against guessing like an agent's.
+    verifyOperator: (login, password, address) =>
+      attempts.verify({ credential: 'password', accountId: '', name: login.toLowerCase(), address }, () =>
+        operators.verify(login, password),
+      ),
+    findOperator: (id) => operators.find(id),
+  });
   const adminScope: FastifyPluginAsync = async (admin) => {
-    admin.addHook('onRequest', adminGuard(adminAuth));
+    admin.addHook('onRequest', operatorGuard({ auth: adminAuth, operators }));
+    admin.addHook('onRoute', requirePermission);
     // Every admin route takes the console's session cookie as well as the bearer: say so once,
     // here, rather than in each part's route schemas.
     admin.addHook('onRoute', (route) => {
@@ -266,6 +281,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         route.schema!.security = [...security, { operatorSession: [] }];
     });
     await admin.register(platformAdmin, { directory, conversations, hub });
+    await admin.register(operatorAdmin, { operators, requireAccount: (acc) => directory.requireAccount(acc) });
     await admin.register(sentinelAdmin, {
       apps,
       keys,

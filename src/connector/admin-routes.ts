@@ -1,3 +1,4 @@
+import type {} from '../operators/guard.js';
 import type { VendorCredentials } from './types.js';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { invalid as badRequest } from '../errors.js';
@@ -300,6 +301,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.post<{ Params: { acc: string }; Body: BotInput & WithVendor }>(
     '/accounts/:acc/bots',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -326,6 +328,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.get<{ Params: { acc: string } }>(
     '/accounts/:acc/bots',
     {
+      config: { permission: 'account:read' },
       schema: {
         tags,
         security,
@@ -343,6 +346,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.get<BotRoute>(
     '/accounts/:acc/bots/:id',
     {
+      config: { permission: 'account:read' },
       schema: {
         tags,
         security,
@@ -357,6 +361,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.patch<BotRoute & { Body: BotInput }>(
     '/accounts/:acc/bots/:id',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -373,6 +378,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.delete<BotRoute>(
     '/accounts/:acc/bots/:id',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -390,6 +396,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.get<BotRoute>(
     '/accounts/:acc/bots/:id/environments',
     {
+      config: { permission: 'account:read' },
       schema: {
         tags,
         security,
@@ -404,6 +411,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.post<BotRoute>(
     '/accounts/:acc/bots/:id/test-connection',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -419,7 +427,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
     '/accounts/:acc/vendor/environments',
     {
       // A read sent as a POST (it carries credentials), asked again as the bot form is typed in.
-      config: { requestLog: 'debug' },
+      config: { permission: 'account:write', requestLog: 'debug' },
       schema: {
         tags,
         security,
@@ -441,6 +449,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.post<{ Params: { acc: string }; Body: WithVendor }>(
     '/accounts/:acc/vendor/test-connection',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -462,6 +471,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.post<BotRoute>(
     '/accounts/:acc/bots/:id/start',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -476,6 +486,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.post<BotRoute>(
     '/accounts/:acc/bots/:id/stop',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -490,6 +501,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.get<BotRoute & { Querystring: { conversationId?: string; limit?: number } }>(
     '/accounts/:acc/bots/:id/logs',
     {
+      config: { permission: 'account:read' },
       schema: {
         tags,
         security,
@@ -518,6 +530,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.get<{ Params: { acc: string; id: string }; Querystring: { limit?: number } }>(
     '/accounts/:acc/conversations/:id/exchanges',
     {
+      config: { permission: 'account:read' },
       schema: {
         tags,
         security,
@@ -547,6 +560,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.get<BotRoute & StatsRoute>(
     '/accounts/:acc/bots/:id/stats',
     {
+      config: { permission: 'account:read' },
       schema: {
         tags,
         security,
@@ -563,6 +577,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.get<{ Params: { acc: string } } & StatsRoute>(
     '/accounts/:acc/bot-stats',
     {
+      config: { permission: 'account:read' },
       schema: {
         tags,
         security,
@@ -578,6 +593,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.post<BotRoute>(
     '/accounts/:acc/bots/:id/test-conversations',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -618,7 +634,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
     '/accounts/:acc/bots/:id/test-conversations/:conversationId/keep',
     {
       // The tester renews on a timer for as long as it is open.
-      config: { requestLog: 'debug' },
+      config: { permission: 'account:write', requestLog: 'debug' },
       schema: {
         tags,
         security,
@@ -636,6 +652,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.delete<TestConversationRoute>(
     '/accounts/:acc/bots/:id/test-conversations/:conversationId',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -653,6 +670,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.post<BotRoute>(
     '/accounts/:acc/bots/:id/conformance',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -669,6 +687,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
   server.get(
     '/error-codes',
     {
+      config: { permission: 'installation:read' },
       schema: {
         tags,
         security,

@@ -1,6 +1,5 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { bearerOf } from './server.js';
 import { DomainError, unauthorized } from '../errors.js';
 import {
   CONSOLE_HEADER,
@@ -24,7 +23,7 @@ export function adminTokenCheck(adminToken: string): (given: string) => boolean 
   return (given) => timingSafeEqual(createHash('sha256').update(given).digest(), expected);
 }
 
-/** Who may use /admin/v1: the holder of the admin token, or a browser signed in with it. */
+/** What the admin scope's guard (operators/guard.ts) checks credentials against. */
 export interface AdminAuth {
   adminToken: string;
   sessions: OperatorSessions;
@@ -33,24 +32,6 @@ export interface AdminAuth {
    * proxy that rewrites Host, the console's origin is the public one.
    */
   ownHosts(): string[];
-}
-
-/**
- * The admin bearer, or else the operator's session cookie. A request that names a bearer is judged
- * by it alone, exactly as before the console had sessions: the cookie is the console's, the
- * bearer the API's.
- */
-export function adminGuard(auth: AdminAuth) {
-  const isAdminToken = adminTokenCheck(auth.adminToken);
-  return async (request: FastifyRequest) => {
-    const token = bearerOf(request, tokenInQuery(request));
-    if (token === undefined && request.headers.authorization === undefined) {
-      if (await operatorSessionOf(request, auth)) return;
-      throw unauthorized('admin bearer token required');
-    }
-    if (!token) throw unauthorized('admin bearer token required');
-    if (!isAdminToken(token)) throw unauthorized('invalid admin token');
-  };
 }
 
 /**

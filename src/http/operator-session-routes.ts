@@ -22,9 +22,29 @@ const sessionSchema = {
       description: 'Epoch milliseconds: the session ends then unless used again; each use moves it on, up to endsAt',
     },
     endsAt: { type: 'integer', description: 'Epoch milliseconds: the session ends then however busy' },
+    operator: {
+      type: 'object',
+      description: 'The operator signed in; absent for a sign-in with the admin token',
+      properties: { id: { type: 'string' }, login: { type: 'string' }, name: { type: 'string' } },
+      required: ['id', 'login', 'name'],
+    },
   },
   required: ['signedInAt', 'expiresAt', 'endsAt'],
 } as const;
+
+/** A named operator, as the session answer shows them. */
+export interface SignedInOperator {
+  id: string;
+  login: string;
+  name: string;
+}
+
+export interface OperatorSessionRoutesDeps {
+  auth: AdminAuth;
+  /** The operator whose login and password these are (counted against guessing), else undefined. */
+  verifyOperator(login: string, password: string, address: string): Promise<SignedInOperator | undefined>;
+  findOperator(id: string): Promise<SignedInOperator | undefined>;
+}
 
 const consoleHeader = {
   type: 'object',
@@ -40,10 +60,11 @@ const consoleHeader = {
 
 const cookieNote = `The session is the httpOnly cookie \`${SESSION_COOKIE}\` (Path=/admin/v1, SameSite=Strict, Secure over HTTPS), which then signs in every /admin/v1 request of that browser; writes signed in by it carry the \`${CONSOLE_HEADER}\` header. The admin bearer needs neither.`;
 
-const wire = (session: OperatorSession) => ({
+const wire = (session: OperatorSession, operator?: SignedInOperator) => ({
   signedInAt: session.signedInAt,
   expiresAt: session.expiresAt,
   endsAt: session.endsAt,
+  ...(operator ? { operator: { id: operator.id, login: operator.login, name: operator.name } } : {}),
 });
 
 /**
@@ -51,7 +72,10 @@ const wire = (session: OperatorSession) => ({
  * Mounted under /admin/v1 beside, not inside, the scope the admin guard covers: signing in is how
  * a browser without a credential gets one.
  */
-export const operatorSessionRoutes: FastifyPluginAsync<{ auth: AdminAuth }> = async (server, { auth }) => {
+export const operatorSessionRoutes: FastifyPluginAsync<OperatorSessionRoutesDeps> = async (
+  server,
+  { auth, verifyOperator, findOperator },
+) => {
   const isAdminToken = adminTokenCheck(auth.adminToken);
   const secure = (request: FastifyRequest) => ({ secure: request.protocol === 'https' });
   const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store');
@@ -69,39 +93,64 @@ export const operatorSessionRoutes: FastifyPluginAsync<{ auth: AdminAuth }> = as
     async (request, reply) => {
       noStore(reply);
       const found = await operatorSessionOf(request, auth);
-      if (!found) throw unauthorized('no operator session: sign in with the admin token', 'no-session');
-      return wire(found.session);
+      if (!found) throw unauthorized('no operator session: sign in', 'no-session');
+      const { operatorId } = found.session;
+      const operator = operatorId ? await findOperator(operatorId) : undefined;
+      if (operatorId && !operator)
+        throw unauthorized('the operator of this session no longer exists: sign in again', 'session-ended');
+      return wire(found.session, operator);
     },
   );
 
-  server.post<{ Body: { token: string } }>(
+  server.post<{ Body: { token: string } | { login: string; password: string } }>(
     '/session',
     {
       // Before the body is read: a forged sign-in is refused whatever it sends.
       onRequest: async (request) => refuseCrossOrigin(request, auth),
       schema: {
         tags,
-        summary: 'Sign the console in with the admin token: answers the session and sets its cookie',
-        description: cookieNote,
+        summary:
+          'Sign the console in, as an operator (login and password) or with the admin token: answers the session and sets its cookie',
+        description: `${cookieNote} Wrong passwords are counted as an agent's are (429 too-many-attempts past the limit).`,
         headers: consoleHeader,
         body: {
-          type: 'object',
-          properties: { token: { type: 'string', minLength: 1, maxLength: 1024, description: 'The admin token' } },
-          required: ['token'],
-          additionalProperties: false,
+          oneOf: [
+            {
+              type: 'object',
+              properties: { token: { type: 'string', minLength: 1, maxLength: 1024, description: 'The admin token' } },
+              required: ['token'],
+              additionalProperties: false,
+            },
+            {
+              type: 'object',
+              properties: {
+                login: { type: 'string', minLength: 1, maxLength: 254 },
+                password: { type: 'string', minLength: 1, maxLength: 1024 },
+              },
+              required: ['login', 'password'],
+              additionalProperties: false,
+            },
+          ],
         },
         response: { 201: sessionSchema, 401: errorBodySchema, 403: errorBodySchema, ...errorResponses },
       },
     },
     async (request, reply) => {
       noStore(reply);
-      if (!isAdminToken(request.body.token)) throw unauthorized('invalid admin token');
+      const { body } = request;
+      let operator: SignedInOperator | undefined;
+      if ('token' in body) {
+        if (!isAdminToken(body.token)) throw unauthorized('invalid admin token');
+      } else {
+        operator = await verifyOperator(body.login, body.password, request.ip);
+        if (!operator) throw unauthorized('unknown login or wrong password', 'invalid-credentials');
+      }
       // Signing in again replaces this browser's session rather than leaving it behind.
       const previous = sessionIdOf(request.headers.cookie);
       if (previous) await auth.sessions.signOut(previous);
-      const { id, session } = await auth.sessions.signIn();
+      const { id, session } = await auth.sessions.signIn(operator?.id);
       reply.header('set-cookie', sessionCookie({ id, maxAgeMs: session.endsAt - session.signedInAt }, secure(request)));
-      return reply.status(201).send(wire(session));
+      return reply.status(201).send(wire(session, operator));
     },
   );
 

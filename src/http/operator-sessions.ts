@@ -32,6 +32,8 @@ export interface OperatorSession {
   expiresAt: number;
   /** Ends here however busy. */
   endsAt: number;
+  /** The operator signed in; absent for a sign-in with the admin token. */
+  operatorId?: string;
 }
 
 type SessionTables = {
@@ -41,6 +43,7 @@ type SessionTables = {
     signed_in_at: number;
     expires_at: number;
     ends_at: number;
+    operator_id: string | null;
   };
 };
 
@@ -57,6 +60,12 @@ export function operatorSessionMigrations(_dialect: Dialect): Record<string, Mig
           .addColumn('ends_at', 'bigint', (c) => c.notNull())
           .execute();
         await db.schema.createIndex('operator_sessions_expiry').on('operator_sessions').column('expires_at').execute();
+      },
+    },
+    '0201_operator_session_operator': {
+      /** Who signed in: a named operator (operators/), or nobody named for the admin token's sessions. */
+      async up(db: MigrationDb) {
+        await db.schema.alterTable('operator_sessions').addColumn('operator_id', 'text').execute();
       },
     },
   };
@@ -94,12 +103,16 @@ export class OperatorSessions {
     this.moveEveryMs = Math.min(60_000, Math.floor(options.times.idleMs / 10));
   }
 
-  /** A new session and the id its cookie carries (shown nowhere else). */
-  async signIn(): Promise<{ id: string; session: OperatorSession }> {
+  /** A new session (of the operator, or of the admin token) and the id its cookie carries (shown nowhere else). */
+  async signIn(operatorId?: string): Promise<{ id: string; session: OperatorSession }> {
     const now = this.now();
     await this.prune(now);
     const id = randomBytes(32).toString('base64url');
-    const session = { signedInAt: now, ...this.expiryAt(now, now + this.times.maxMs) };
+    const session: OperatorSession = {
+      signedInAt: now,
+      ...this.expiryAt(now, now + this.times.maxMs),
+      ...(operatorId ? { operatorId } : {}),
+    };
     await this.writeOne(
       this.db
         .insertInto('operator_sessions')
@@ -108,6 +121,7 @@ export class OperatorSessions {
           signed_in_at: session.signedInAt,
           expires_at: session.expiresAt,
           ends_at: session.endsAt,
+          operator_id: operatorId ?? null,
         })
         .compile(),
     );
@@ -121,17 +135,18 @@ export class OperatorSessions {
     const key = this.keyOf(id);
     const row = await this.db
       .selectFrom('operator_sessions')
-      .select(['signed_in_at', 'expires_at', 'ends_at'])
+      .select(['signed_in_at', 'expires_at', 'ends_at', 'operator_id'])
       .where('key', '=', key)
       .where('expires_at', '>', now)
       .executeTakeFirst();
     if (!row) return undefined;
-    const found = {
+    const found: OperatorSession = {
       signedInAt: Number(row.signed_in_at),
       expiresAt: Number(row.expires_at),
       endsAt: Number(row.ends_at),
+      ...(row.operator_id ? { operatorId: row.operator_id } : {}),
     };
-    const moved = { signedInAt: found.signedInAt, ...this.expiryAt(now, found.endsAt) };
+    const moved = { ...found, ...this.expiryAt(now, found.endsAt) };
     if (moved.expiresAt - found.expiresAt < this.moveEveryMs) return found;
     // Only a session still on: one signed out meanwhile stays out.
     await this.writeOne(

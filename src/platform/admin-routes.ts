@@ -16,6 +16,8 @@ import type { RealtimeHub } from './realtime.js';
 import { conversationSchema, conversationWithEventsSchema, eventSchema, skillSchema, userSchema } from './schemas.js';
 import { decodeCursor } from './conversation-search.js';
 import { invalid } from '../errors.js';
+import { visibleAccounts } from '../operators/permissions.js';
+import type {} from '../operators/guard.js';
 import { serveSse, serveWebSocket } from './stream-transports.js';
 import type { AgentChange, Directory, NewUser } from './directory.js';
 
@@ -71,6 +73,7 @@ export const platformAdmin: FastifyPluginAsync<PlatformAdminDeps> = async (
   server.post<{ Body: { accountId: string } }>(
     '/accounts',
     {
+      config: { permission: 'installation:manage' },
       schema: {
         tags,
         security,
@@ -85,19 +88,25 @@ export const platformAdmin: FastifyPluginAsync<PlatformAdminDeps> = async (
   server.get(
     '/accounts',
     {
+      config: { permission: 'installation:read' },
       schema: {
         tags,
         security,
-        summary: 'List accounts',
+        summary: 'List the accounts the caller operates (every account, for a super-admin)',
         response: { 200: listOf('accounts', accountSchema), ...errorResponses },
       },
     },
-    async () => ({ accounts: await directory.listAccounts() }),
+    async (request) => {
+      const visible = request.actor ? visibleAccounts(request.actor) : [];
+      const accounts = await directory.listAccounts();
+      return { accounts: visible ? accounts.filter((a) => visible.includes(a.accountId)) : accounts };
+    },
   );
 
   server.post<{ Params: { acc: string }; Body: { name: string } }>(
     '/accounts/:acc/skills',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -114,6 +123,7 @@ export const platformAdmin: FastifyPluginAsync<PlatformAdminDeps> = async (
   server.get<{ Params: { acc: string } }>(
     '/accounts/:acc/skills',
     {
+      config: { permission: 'account:read' },
       schema: {
         tags,
         security,
@@ -128,6 +138,7 @@ export const platformAdmin: FastifyPluginAsync<PlatformAdminDeps> = async (
   server.post<{ Params: { acc: string }; Body: NewUser }>(
     '/accounts/:acc/users',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -167,6 +178,7 @@ export const platformAdmin: FastifyPluginAsync<PlatformAdminDeps> = async (
   server.patch<{ Params: { acc: string; id: string }; Body: AgentChange }>(
     '/accounts/:acc/users/:id',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -195,6 +207,7 @@ export const platformAdmin: FastifyPluginAsync<PlatformAdminDeps> = async (
   server.get<{ Params: { acc: string } }>(
     '/accounts/:acc/users',
     {
+      config: { permission: 'account:read' },
       schema: {
         tags,
         security,
@@ -209,6 +222,7 @@ export const platformAdmin: FastifyPluginAsync<PlatformAdminDeps> = async (
   server.post<{ Params: { acc: string }; Body: { url: string; name?: string } }>(
     '/accounts/:acc/functions',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -245,6 +259,7 @@ export const platformAdmin: FastifyPluginAsync<PlatformAdminDeps> = async (
   server.get<{ Params: { acc: string } }>(
     '/accounts/:acc/functions',
     {
+      config: { permission: 'account:read' },
       schema: {
         tags,
         security,
@@ -259,6 +274,7 @@ export const platformAdmin: FastifyPluginAsync<PlatformAdminDeps> = async (
   server.get<{ Params: { acc: string }; Querystring: ConversationSearchQuery }>(
     '/accounts/:acc/conversations',
     {
+      config: { permission: 'account:read' },
       schema: {
         tags,
         security,
@@ -327,6 +343,7 @@ export const platformAdmin: FastifyPluginAsync<PlatformAdminDeps> = async (
   server.get<{ Params: { acc: string; id: string } }>(
     '/accounts/:acc/conversations/:id',
     {
+      config: { permission: 'account:read' },
       schema: {
         tags,
         security,
@@ -351,6 +368,7 @@ export const platformAdmin: FastifyPluginAsync<PlatformAdminDeps> = async (
   server.route<{ Params: { acc: string; id: string }; Querystring: { after?: number; token?: string } }>({
     method: 'GET',
     url: '/accounts/:acc/conversations/:id/stream',
+    config: { permission: 'account:read' },
     schema: {
       tags,
       security,

@@ -1,3 +1,4 @@
+import type {} from '../operators/guard.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { accountParams, errorResponses, noContent } from '../http/schemas.js';
 import { conflict } from '../errors.js';
@@ -121,6 +122,7 @@ export const sentinelAdmin: FastifyPluginAsync<SentinelAdminDeps> = async (serve
   server.post<{ Params: { acc: string }; Body: { name: string; scope: string } }>(
     '/accounts/:acc/apps',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -146,6 +148,7 @@ export const sentinelAdmin: FastifyPluginAsync<SentinelAdminDeps> = async (serve
   server.get<{ Params: { acc: string } }>(
     '/accounts/:acc/apps',
     {
+      config: { permission: 'account:read' },
       schema: {
         tags,
         security,
@@ -178,6 +181,7 @@ export const sentinelAdmin: FastifyPluginAsync<SentinelAdminDeps> = async (serve
   server.post<{ Params: { acc: string; clientId: string } }>(
     '/accounts/:acc/apps/:clientId/secret',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -198,6 +202,7 @@ export const sentinelAdmin: FastifyPluginAsync<SentinelAdminDeps> = async (serve
   server.delete<{ Params: { acc: string; clientId: string } }>(
     '/accounts/:acc/apps/:clientId',
     {
+      config: { permission: 'account:write' },
       schema: {
         tags,
         security,
@@ -223,6 +228,7 @@ export const sentinelAdmin: FastifyPluginAsync<SentinelAdminDeps> = async (serve
   server.post(
     '/sentinel/rotate-keys',
     {
+      config: { permission: 'installation:manage' },
       schema: {
         tags,
         security,

@@ -67,14 +67,14 @@ export interface Reply<T = any> {
 }
 
 /** A small HTTP client over fetch: JSON in, JSON out, status kept. */
-export function client(baseUrl: string, defaults: { token?: string } = {}) {
+export function client(baseUrl: string, defaults: { token?: string; headers?: Record<string, string> } = {}) {
   const call = async <T = any>(
     method: string,
     path: string,
     body?: unknown,
     options: { token?: string | null; headers?: Record<string, string>; raw?: string } = {},
   ): Promise<Reply<T>> => {
-    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    const headers: Record<string, string> = { ...defaults.headers, ...(options.headers ?? {}) };
     const token = options.token === null ? undefined : (options.token ?? defaults.token);
     if (token) headers.authorization = `Bearer ${token}`;
     let payload: string | undefined = options.raw;
