@@ -2,6 +2,7 @@ import { useEffect, type ReactNode } from 'react';
 import { RouterProvider, match, useRouter } from './lib/router';
 import { SessionProvider, useSession } from './lib/session';
 import { OPERATOR_SESSION } from './lib/api';
+import { AccessProvider, NotAllowed, useAccess } from './lib/access';
 import { SignIn } from './pages/SignIn';
 import { AccountPicker } from './pages/admin/AccountPicker';
 import { AdminShell } from './pages/admin/AdminShell';
@@ -14,13 +15,16 @@ import { ConversationsPage } from './pages/admin/ConversationsPage';
 import { ConversationView } from './pages/admin/ConversationView';
 import { Workspace } from './pages/agent/Workspace';
 import { ChatPage } from './pages/chat/ChatPage';
-import { Empty, Loading } from './components/States';
+import { InstallationOperators } from './pages/admin/InstallationOperators';
+import { Empty, ErrorState, Loading } from './components/States';
 
 export function App() {
   return (
     <RouterProvider>
       <SessionProvider>
-        <Routes />
+        <AccessProvider>
+          <Routes />
+        </AccessProvider>
       </SessionProvider>
     </RouterProvider>
   );
@@ -46,7 +50,43 @@ function RequireAdmin({ children }: { children: (token: string) => ReactNode }) 
   const { session, checking } = useSession();
   if (checking) return <CheckingSession />;
   if (session?.kind !== 'admin') return <Redirect to="/" />;
-  return <>{children(OPERATOR_SESSION)}</>;
+  return <KnowingWho>{children(OPERATOR_SESSION)}</KnowingWho>;
+}
+
+/** Admin pages show what the caller may do, so they wait for who the caller is. */
+function KnowingWho({ children }: { children: ReactNode }) {
+  const { me, error, reload } = useAccess();
+  if (error)
+    return (
+      <main className="page-center">
+        <ErrorState error={error} title="Could not tell who is signed in" onRetry={reload} />
+      </main>
+    );
+  if (!me) return <CheckingSession />;
+  return <>{children}</>;
+}
+
+/** A page that needs a permission the caller lacks says so instead (the server would refuse it anyway). */
+function Permitted({
+  permission,
+  accountId,
+  what,
+  children,
+}: {
+  permission: 'account:write' | 'installation:manage';
+  accountId?: string;
+  what: string;
+  children: ReactNode;
+}) {
+  const reason = useAccess().refusal(permission, accountId);
+  if (reason)
+    return (
+      <div className="page narrow">
+        <h1>{what}</h1>
+        <NotAllowed what={what} reason={reason} />
+      </div>
+    );
+  return <>{children}</>;
 }
 
 function Routes() {
@@ -73,6 +113,18 @@ function Routes() {
         {(token) => (
           <AdminShell token={token}>
             <AccountPicker token={token} />
+          </AdminShell>
+        )}
+      </RequireAdmin>
+    );
+  if (match('/admin/operators', path))
+    return (
+      <RequireAdmin>
+        {(token) => (
+          <AdminShell token={token}>
+            <Permitted permission="installation:manage" what="The installation's operators">
+              <InstallationOperators token={token} />
+            </Permitted>
           </AdminShell>
         )}
       </RequireAdmin>
@@ -136,7 +188,9 @@ function Routes() {
       <RequireAdmin>
         {(token) => (
           <AdminShell token={token} accountId={acc} section="tester">
-            <Tester token={token} accountId={acc} botId={location.search.get('bot')} />
+            <Permitted permission="account:write" accountId={acc} what="The conversation tester">
+              <Tester token={token} accountId={acc} botId={location.search.get('bot')} />
+            </Permitted>
           </AdminShell>
         )}
       </RequireAdmin>
@@ -204,6 +258,7 @@ function titleFor(path: string): string {
   if (path.startsWith('/agent')) return 'Agent workspace · botbridge';
   if (path.includes('/tester')) return 'Conversation tester · botbridge';
   if (path.endsWith('/setup')) return 'Set-up · botbridge';
+  if (path === '/admin/operators') return 'Operators · botbridge';
   if (path.endsWith('/dashboard')) return 'Bot dashboard · botbridge';
   if (path.includes('/conversations/')) return 'Conversation · botbridge';
   if (path.endsWith('/conversations')) return 'Conversations · botbridge';

@@ -32,6 +32,11 @@ import type {
   User,
   VendorCredentials,
   Visitor,
+  Me,
+  Operator,
+  Role,
+  ApiToken,
+  IssuedApiToken,
 } from './types';
 
 /** The scope the console installs apps with: a Custom Endpoint bot's (typed as the server's, so they cannot differ). */
@@ -147,6 +152,9 @@ export const operatorSession = {
   current: () => request<OperatorSessionTimes>('GET', '/admin/v1/session'),
   signIn: (adminToken: string) =>
     request<OperatorSessionTimes>('POST', '/admin/v1/session', { body: { token: adminToken } }),
+  /** A named operator's sign-in: 401 invalid-credentials, 429 past the guessing limit. */
+  signInAs: (login: string, password: string) =>
+    request<OperatorSessionTimes>('POST', '/admin/v1/session', { body: { login, password } }),
   signOut: () => request<void>('DELETE', '/admin/v1/session'),
 };
 
@@ -240,6 +248,27 @@ export function adminApi(token: string) {
         signal,
       ).then((r) => r.exchanges),
     errorCodes: () => call<{ codes: Record<string, ErrorCodeInfo> }>('GET', `${base}/error-codes`).then((r) => r.codes),
+    /** Who the caller is and their role per account: what the console shows or hides follows it. */
+    me: () => call<Me>('GET', `${base}/me`),
+    /** Every operator of the installation (super-admins). */
+    operators: () => call<{ operators: Operator[] }>('GET', `${base}/operators`).then((r) => r.operators),
+    createOperator: (operator: { login: string; name?: string; password?: string; superAdmin?: boolean }) =>
+      call<Operator>('POST', `${base}/operators`, operator),
+    removeOperator: (id: string) => call<void>('DELETE', `${base}/operators/${enc(id)}`),
+    /** The operators with a role on the account (its owners). */
+    accountOperators: (accountId: string) =>
+      call<{ operators: Operator[] }>('GET', `${acc(accountId)}/operators`).then((r) => r.operators),
+    /** Gives the operator signing in as `login` the role, replacing the one they had. */
+    setOperatorRole: (accountId: string, login: string, role: Role) =>
+      call<Operator>('POST', `${acc(accountId)}/operators`, { login, role }),
+    removeOperatorRole: (accountId: string, id: string) =>
+      call<void>('DELETE', `${acc(accountId)}/operators/${enc(id)}`),
+    apiTokens: (accountId: string) =>
+      call<{ tokens: ApiToken[] }>('GET', `${acc(accountId)}/api-tokens`).then((r) => r.tokens),
+    /** The answer carries the token: the only time it is shown. */
+    createApiToken: (accountId: string, token: { name: string; role: Role }) =>
+      call<IssuedApiToken>('POST', `${acc(accountId)}/api-tokens`, token),
+    revokeApiToken: (accountId: string, id: string) => call<void>('DELETE', `${acc(accountId)}/api-tokens/${enc(id)}`),
     conversation: (accountId: string, id: string) =>
       call<ConversationWithEvents>('GET', `${acc(accountId)}/conversations/${enc(id)}`),
     /** A page of the account's conversations, newest first (the Conversations page). */

@@ -9,6 +9,7 @@ export type { User } from '../../../../platform/types.js';
 import type { BotSettings, BotStatus, BotView, TestConnectionResult } from '../../../../connector/types.js';
 import type { CUSTOM_ENDPOINT_SCOPE } from '../../../../contract/tokens.js';
 import type { AccountBotStats, StatsWindow } from '../../../../connector/bot-stats.js';
+import type { Role } from '../../../../operators/permissions.js';
 export type { BotStats, StatsWindow } from '../../../../connector/bot-stats.js';
 export type { ConformanceCheck, ConformanceReport } from '../../../../connector/conformance.js';
 export type { ConversationPage, FoundConversation } from '../../../../platform/conversation-search.js';
@@ -88,3 +89,47 @@ export type AppWithSecret = Omit<AppInstallation, 'bots'> & { client_secret: str
 
 /** A rotation's answer: the new secret, and each bot on the app tested again with its cached tokens dropped. */
 export type RotatedApp = AppWithSecret & { bots: RotatedAppBot[] };
+
+export type { Permission, Role } from '../../../../operators/permissions.js';
+
+/**
+ * Who the caller is (GET /admin/v1/me). Restated from the route's schema: operators.ts and
+ * routes.ts run on the server (node:crypto, the store), which the console's typecheck cannot compile.
+ */
+export interface Me {
+  kind: 'admin-token' | 'operator' | 'api-token';
+  id?: string;
+  login?: string;
+  name?: string;
+  superAdmin: boolean;
+  /** Role per account id. */
+  roles: Record<string, Role>;
+}
+
+/** An operator as the operators routes list them (operators.ts's Operator). */
+export interface Operator {
+  id: string;
+  login: string;
+  name: string;
+  superAdmin: boolean;
+  /** False for one who signs in only through single sign-on. */
+  hasPassword: boolean;
+  roles: Record<string, Role>;
+  createdAt: number;
+}
+
+/** An account's API token as listed: never the token itself (operators.ts's ApiToken). */
+export interface ApiToken {
+  id: string;
+  accountId: string;
+  name: string;
+  role: Role;
+  /** An operator's login, or admin-token. */
+  createdBy: string;
+  createdAt: number;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+/** A token as issued: the answer carries the token, the only time it is shown. */
+export type IssuedApiToken = ApiToken & { token: string };

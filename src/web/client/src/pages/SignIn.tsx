@@ -8,7 +8,7 @@ import { Logo } from '../components/Logo';
 
 const LAST_ACCOUNT = 'botbridge.agent.lastAccount';
 
-/** Two doors: operators with the admin token (once per browser), agents with their login (per tab). */
+/** Two doors: operators with their login or the admin token (once per browser), agents with their login (per tab). */
 export function SignIn() {
   const { notice } = useSession();
   return (
@@ -46,9 +46,11 @@ function AdminSignIn() {
     <section className="card signin-card" aria-labelledby="admin-signin-title">
       <h2 id="admin-signin-title">Operator</h2>
       <p className="muted">
-        Bots, test connection, the conversation tester. Uses the admin token printed when the server first started; this
-        browser then stays signed in, in every tab, until you sign out or leave it unused.
+        Bots, test connection, the conversation tester: what your role on each account allows. This browser then stays
+        signed in, in every tab, until you sign out or leave it unused.
       </p>
+      <OperatorPasswordSignIn />
+      <p className="signin-or muted">Or with the admin token printed when the server first started:</p>
       <form onSubmit={submit} className="form">
         <label className="field">
           <span>Admin token</span>
@@ -67,6 +69,51 @@ function AdminSignIn() {
         </button>
       </form>
     </section>
+  );
+}
+
+/** A named operator: their login (an email) and password, as a super-admin set them. */
+function OperatorPasswordSignIn() {
+  const { signIn } = useSession();
+  const { navigate } = useRouter();
+  const [login, setLogin] = useState('');
+  const [password, setPassword] = useState('');
+  const { busy, error, submit } = useSubmit(
+    async () => {
+      const { expiresAt } = await operatorSession.signInAs(login.trim(), password);
+      signIn({ kind: 'admin', expiresAt });
+      navigate('/admin');
+    },
+    (e) => (e instanceof ApiError && e.status === 401 ? 'Wrong login or password.' : errorText(e)),
+  );
+  return (
+    <form onSubmit={submit} className="form" aria-label="Sign in with login and password">
+      <label className="field">
+        <span>Login (email)</span>
+        <input
+          value={login}
+          onChange={(e) => setLogin(e.target.value)}
+          required
+          name="operatorLogin"
+          autoComplete="username"
+        />
+      </label>
+      <label className="field">
+        <span>Operator password</span>
+        <input
+          type="password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          required
+          name="operatorPassword"
+          autoComplete="current-password"
+        />
+      </label>
+      {error && <Notice tone="error">{error}</Notice>}
+      <button className="btn btn-primary" type="submit" disabled={busy || !login.trim() || !password}>
+        {busy ? 'Signing in…' : 'Sign in with password'}
+      </button>
+    </form>
   );
 }
 

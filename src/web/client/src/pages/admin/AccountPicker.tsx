@@ -2,12 +2,15 @@ import { useMemo, useState } from 'react';
 import { adminApi } from '../../lib/api';
 import { Link, useRouter } from '../../lib/router';
 import { useAsync, useSubmit } from '../../lib/use-async';
+import { useAccess } from '../../lib/access';
 import { Empty, ErrorState, Loading, Notice } from '../../components/States';
 
 /** The admin picks the account to work in. */
 export function AccountPicker({ token }: { token: string }) {
   const api = useMemo(() => adminApi(token), [token]);
   const accounts = useAsync(api.accounts);
+  // Accounts are the installation's: only super-admins create them.
+  const mayCreate = useAccess().may('installation:manage');
 
   return (
     <div className="page narrow">
@@ -35,10 +38,12 @@ export function AccountPicker({ token }: { token: string }) {
           </ul>
         ) : (
           <Empty title="No accounts yet">
-            Create the first one below; the demo account is created on first start unless DEMO=0.
+            {mayCreate
+              ? 'Create the first one below; the demo account is created on first start unless DEMO=0.'
+              : 'You have no role on an account yet: an account’s owner gives you one.'}
           </Empty>
         ))}
-      <CreateAccount token={token} />
+      {mayCreate && <CreateAccount token={token} />}
     </div>
   );
 }

@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState, type ReactNode } from 'react';
 import { ApiError, adminApi } from '../../lib/api';
 import { Link, useRouter } from '../../lib/router';
 import { useSession } from '../../lib/session';
+import { useAccess } from '../../lib/access';
 import { Logo } from '../../components/Logo';
 import type { Account } from '../../lib/types';
 import '../../styles/admin.css';
@@ -18,6 +19,7 @@ export function AdminShell({ token, accountId, section, children }: Props) {
   const api = useMemo(() => adminApi(token), [token]);
   const { signOut } = useSession();
   const { navigate } = useRouter();
+  const { who, may } = useAccess();
   const [accounts, setAccounts] = useState<Account[] | null>(null);
 
   useEffect(() => {
@@ -73,9 +75,11 @@ export function AdminShell({ token, accountId, section, children }: Props) {
               >
                 Conversations
               </Link>
-              <Link to={`/admin/accounts/${acc}/tester`} aria-current={section === 'tester' ? 'page' : undefined}>
-                Tester
-              </Link>
+              {may('account:write', accountId) && (
+                <Link to={`/admin/accounts/${acc}/tester`} aria-current={section === 'tester' ? 'page' : undefined}>
+                  Tester
+                </Link>
+              )}
               <Link to={`/admin/accounts/${acc}/setup`} aria-current={section === 'setup' ? 'page' : undefined}>
                 Set-up
               </Link>
@@ -83,7 +87,14 @@ export function AdminShell({ token, accountId, section, children }: Props) {
           </>
         )}
         <span className="topbar-spacer" />
-        <span className="topbar-who">Operator</span>
+        {may('installation:manage') && (
+          <Link to="/admin/operators" className="topbar-link">
+            Operators
+          </Link>
+        )}
+        <span className="topbar-who" title="Signed in as">
+          {who}
+        </span>
         <button type="button" className="btn btn-ghost" onClick={() => signOut()}>
           Sign out
         </button>

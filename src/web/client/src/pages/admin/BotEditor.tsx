@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState, type FormEvent, type MouseEvent } from 'react';
 import { BOT_SCOPE, adminApi, errorText } from '../../lib/api';
 import { Link, useRouter } from '../../lib/router';
+import { NotAllowed, useAccess } from '../../lib/access';
 import { SkillPicker } from '../../components/SkillPicker';
 import type { AppInstallation, Bot, FunctionRegistration, Skill, User } from '../../lib/types';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -32,6 +33,8 @@ export function BotEditor({ token, accountId, botId }: Props) {
   const api = useMemo(() => adminApi(token), [token]);
   const { navigate, location } = useRouter();
   const creating = !botId;
+  // A viewer reads the settings, disabled; what changes or calls the bot is not offered.
+  const readOnly = useAccess().refusal('account:write', accountId);
   const [bot, setBot] = useState<Bot | null>(null);
   const [form, setForm] = useState<BotForm>(NEW_BOT);
   const [skills, setSkills] = useState<Skill[] | null>(null);
@@ -152,6 +155,15 @@ export function BotEditor({ token, accountId, botId }: Props) {
       </div>
     );
   }
+  if (creating && readOnly) {
+    return (
+      <div className="page narrow">
+        <BackLink acc={acc} />
+        <h1>Create a bot</h1>
+        <NotAllowed what="Creating a bot" reason={readOnly} />
+      </div>
+    );
+  }
   if (!skills || !apps || (!creating && !bot)) {
     return (
       <div className="page narrow">
@@ -175,11 +187,12 @@ export function BotEditor({ token, accountId, botId }: Props) {
         {bot && <StatusBadge status={bot.status} />}
       </div>
 
-      {bot && <BotLifecycle api={api} accountId={accountId} bot={bot} onChange={setBot} />}
-      {bot && <ConformancePanel api={api} accountId={accountId} botId={bot.id} />}
+      {readOnly && <NotAllowed what="Changing, starting, stopping or testing this bot" reason={readOnly} />}
+      {bot && !readOnly && <BotLifecycle api={api} accountId={accountId} bot={bot} onChange={setBot} />}
+      {bot && !readOnly && <ConformancePanel api={api} accountId={accountId} botId={bot.id} />}
 
       <form className="bot-form" onSubmit={submit} noValidate>
-        <fieldset className="card form-section">
+        <fieldset className="card form-section" disabled={Boolean(readOnly)}>
           <legend>General</legend>
           <Field label="Name" error={errors.name}>
             {(p) => <input {...p} value={form.name} onChange={(e) => set('name', e.target.value)} autoComplete="off" />}
@@ -228,9 +241,10 @@ export function BotEditor({ token, accountId, botId }: Props) {
           set={set}
           apps={apps}
           onInstallApp={installApp}
+          readOnly={Boolean(readOnly)}
         />
 
-        <fieldset className="card form-section">
+        <fieldset className="card form-section" disabled={Boolean(readOnly)}>
           <legend>Conversation behaviour</legend>
           <Check
             label="Send a welcome event"
@@ -267,7 +281,7 @@ export function BotEditor({ token, accountId, botId }: Props) {
           </Field>
         </fieldset>
 
-        <fieldset className="card form-section">
+        <fieldset className="card form-section" disabled={Boolean(readOnly)}>
           <legend>Combine messages</legend>
           <Check
             label="Combine consecutive consumer messages into one event"
@@ -311,7 +325,7 @@ export function BotEditor({ token, accountId, botId }: Props) {
           </div>
         </fieldset>
 
-        <fieldset className="card form-section">
+        <fieldset className="card form-section" disabled={Boolean(readOnly)}>
           <legend>Escalation</legend>
           <p className="muted small">
             When the bot’s service fails or answers nothing usable, the conversation goes to this skill.
@@ -391,7 +405,7 @@ export function BotEditor({ token, accountId, botId }: Props) {
           </Field>
         </fieldset>
 
-        <fieldset className="card form-section">
+        <fieldset className="card form-section" disabled={Boolean(readOnly)}>
           <legend>Chat inactivity</legend>
           <Check
             label="Warn, then close, when the consumer goes quiet"
@@ -444,21 +458,23 @@ export function BotEditor({ token, accountId, botId }: Props) {
           </Field>
         </fieldset>
 
-        <div className="form-actions">
-          {result ? (
-            <Notice tone={result.tone}>{result.text}</Notice>
-          ) : (
-            created && <Notice tone="success">Bot created. It is offline until you start it.</Notice>
-          )}
-          <div className="form-buttons">
-            <Link className="btn btn-ghost" to={`/admin/accounts/${acc}/bots`} onClick={confirmDiscard}>
-              Cancel
-            </Link>
-            <button type="submit" className="btn btn-primary" disabled={saving}>
-              {saving ? 'Saving…' : creating ? 'Create bot' : 'Save changes'}
-            </button>
+        {!readOnly && (
+          <div className="form-actions">
+            {result ? (
+              <Notice tone={result.tone}>{result.text}</Notice>
+            ) : (
+              created && <Notice tone="success">Bot created. It is offline until you start it.</Notice>
+            )}
+            <div className="form-buttons">
+              <Link className="btn btn-ghost" to={`/admin/accounts/${acc}/bots`} onClick={confirmDiscard}>
+                Cancel
+              </Link>
+              <button type="submit" className="btn btn-primary" disabled={saving}>
+                {saving ? 'Saving…' : creating ? 'Create bot' : 'Save changes'}
+              </button>
+            </div>
           </div>
-        </div>
+        )}
       </form>
     </div>
   );

@@ -3,6 +3,7 @@ import { ApiError, adminApi, errorText } from '../../lib/api';
 import { Link } from '../../lib/router';
 import { ago } from '../../lib/format';
 import { useNow } from '../../lib/use-async';
+import { NotAllowed, useAccess } from '../../lib/access';
 import type { AccountStats, Bot, BotStatus } from '../../lib/types';
 import { Chart } from '../../components/Chart';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -24,6 +25,8 @@ type RowMessage = { tone: 'success' | 'error'; text: string; status: BotStatus }
 /** Every bot of the account with its live status, load and last error; start, stop, edit, test. */
 export function BotsPage({ token, accountId }: Props) {
   const api = useMemo(() => adminApi(token), [token]);
+  // Creating, starting, stopping and testing bots need an admin: a viewer sees them only.
+  const readOnly = useAccess().refusal('account:write', accountId);
   const [bots, setBots] = useState<Bot[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [messages, setMessages] = useState<Record<string, RowMessage>>({});
@@ -99,10 +102,13 @@ export function BotsPage({ token, accountId }: Props) {
           <h1>Bots</h1>
           <p className="muted">Custom Endpoint bots of account {accountId}. Status updates every few seconds.</p>
         </div>
-        <Link className="btn btn-primary" to={`/admin/accounts/${acc}/bots/new`}>
-          Create bot
-        </Link>
+        {!readOnly && (
+          <Link className="btn btn-primary" to={`/admin/accounts/${acc}/bots/new`}>
+            Create bot
+          </Link>
+        )}
       </div>
+      {readOnly && <NotAllowed what="Changing, starting, stopping or testing bots" reason={readOnly} />}
 
       {bots === null && error === null && <Loading>Loading bots…</Loading>}
       {bots === null && error !== null && (
@@ -120,9 +126,11 @@ export function BotsPage({ token, accountId }: Props) {
         <Empty
           title="No bots yet"
           action={
-            <Link className="btn btn-primary" to={`/admin/accounts/${acc}/bots/new`}>
-              Create your first bot
-            </Link>
+            !readOnly && (
+              <Link className="btn btn-primary" to={`/admin/accounts/${acc}/bots/new`}>
+                Create your first bot
+              </Link>
+            )
           }
         >
           Connect your Custom Endpoint service: give its base URL, bot id and the app installation’s credentials, test
@@ -182,7 +190,7 @@ export function BotsPage({ token, accountId }: Props) {
                   </td>
                   <td className="row-actions">
                     <div className="row-buttons">
-                      {bot.status === 'OFFLINE' ? (
+                      {readOnly ? null : bot.status === 'OFFLINE' ? (
                         <button
                           type="button"
                           className="btn btn-small"
@@ -203,13 +211,15 @@ export function BotsPage({ token, accountId }: Props) {
                           {busy[bot.id] ? 'Stopping…' : 'Stop'}
                         </button>
                       )}
-                      <Link
-                        className="btn btn-small"
-                        to={`/admin/accounts/${acc}/tester?bot=${encodeURIComponent(bot.id)}`}
-                        aria-label={`Test ${bot.name} in the tester`}
-                      >
-                        Test
-                      </Link>
+                      {!readOnly && (
+                        <Link
+                          className="btn btn-small"
+                          to={`/admin/accounts/${acc}/tester?bot=${encodeURIComponent(bot.id)}`}
+                          aria-label={`Test ${bot.name} in the tester`}
+                        >
+                          Test
+                        </Link>
+                      )}
                       <Link
                         className="btn btn-small"
                         to={`/admin/accounts/${acc}/bots/${encodeURIComponent(bot.id)}/dashboard`}
@@ -220,9 +230,9 @@ export function BotsPage({ token, accountId }: Props) {
                       <Link
                         className="btn btn-small"
                         to={`/admin/accounts/${acc}/bots/${encodeURIComponent(bot.id)}`}
-                        aria-label={`Edit ${bot.name}`}
+                        aria-label={readOnly ? `Settings of ${bot.name}` : `Edit ${bot.name}`}
                       >
-                        Edit
+                        {readOnly ? 'Settings' : 'Edit'}
                       </Link>
                     </div>
                     {messages[bot.id]?.status === bot.status && (

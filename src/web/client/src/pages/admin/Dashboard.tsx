@@ -3,6 +3,7 @@ import { adminApi } from '../../lib/api';
 import { Link } from '../../lib/router';
 import { dateTime } from '../../lib/format';
 import { useAsync, type AsyncState } from '../../lib/use-async';
+import { useAccess } from '../../lib/access';
 import type { BotStats, ErrorCodeInfo, StatsWindow } from '../../lib/types';
 import { conversationsHref } from './ConversationsPage';
 import { Chart } from '../../components/Chart';
@@ -120,6 +121,7 @@ export function Dashboard({ token, accountId, botId }: { token: string; accountI
     return () => clearInterval(timer);
   }, [botReload]);
 
+  const mayTest = useAccess().may('account:write', accountId);
   const acc = encodeURIComponent(accountId);
   const id = encodeURIComponent(botId);
   return (
@@ -133,7 +135,11 @@ export function Dashboard({ token, accountId, botId }: { token: string; accountI
           <p className="muted">
             {bot.status === 'ready' && <StatusBadge status={bot.value.status} />}{' '}
             <Link to={`/admin/accounts/${acc}/bots/${id}`}>Settings</Link> ·{' '}
-            <Link to={`/admin/accounts/${acc}/tester?bot=${id}`}>Open in tester</Link> ·{' '}
+            {mayTest && (
+              <>
+                <Link to={`/admin/accounts/${acc}/tester?bot=${id}`}>Open in tester</Link> ·{' '}
+              </>
+            )}
             <Link
               to={conversationsHref(accountId, {
                 bot: botId,

@@ -2,6 +2,8 @@ import { useCallback, useMemo, useState } from 'react';
 import { BOT_SCOPE, adminApi, errorText, type AdminApi } from '../../lib/api';
 import { Link } from '../../lib/router';
 import { useAsync, useSubmit } from '../../lib/use-async';
+import { NotAllowed, useAccess } from '../../lib/access';
+import { ApiTokensCard, OperatorsCard } from './AccountOperators';
 import type { AppBot, AppInstallation, AppWithSecret, RotatedApp, RotatedAppBot, Skill, User } from '../../lib/types';
 import { Dialog } from '../../components/Dialog';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -25,6 +27,8 @@ export function SetupPage({ token, accountId }: Props) {
   const skills = useAsync(loadSkills);
   const acc = encodeURIComponent(accountId);
   const skillList = skills.status === 'ready' ? skills.value : [];
+  const { refusal, may } = useAccess();
+  const readOnly = refusal('account:write', accountId);
 
   return (
     <div className="page setup-page">
@@ -37,9 +41,16 @@ export function SetupPage({ token, accountId }: Props) {
           </p>
         </div>
       </div>
+      {readOnly && <NotAllowed what="Changing skills, agents or apps" reason={readOnly} />}
       <SkillsCard api={api} accountId={accountId} skills={skills} onCreated={skills.reload} />
       <AgentsCard api={api} accountId={accountId} skills={skillList} />
       <AppsCard api={api} accountId={accountId} />
+      {may('account:manage', accountId) && (
+        <>
+          <OperatorsCard api={api} accountId={accountId} />
+          <ApiTokensCard api={api} accountId={accountId} />
+        </>
+      )}
     </div>
   );
 }
@@ -55,6 +66,7 @@ function SkillsCard({
   skills: ReturnType<typeof useAsync<Skill[]>>;
   onCreated(): void;
 }) {
+  const mayWrite = useAccess().may('account:write', accountId);
   return (
     <section className="card setup-card" aria-labelledby="skills-title">
       <h2 id="skills-title">Skills</h2>
@@ -78,14 +90,16 @@ function SkillsCard({
         ) : (
           <Empty title="No skills yet">Create the first one: a bot needs a skill to serve.</Empty>
         ))}
-      <NameForm
-        label="New skill"
-        action="Create skill"
-        create={async (name) => {
-          await api.createSkill(accountId, name);
-          onCreated();
-        }}
-      />
+      {mayWrite && (
+        <NameForm
+          label="New skill"
+          action="Create skill"
+          create={async (name) => {
+            await api.createSkill(accountId, name);
+            onCreated();
+          }}
+        />
+      )}
     </section>
   );
 }
@@ -94,6 +108,7 @@ function AgentsCard({ api, accountId, skills }: { api: AdminApi; accountId: stri
   const loadUsers = useCallback(() => api.users(accountId), [api, accountId]);
   const users = useAsync(loadUsers);
   const [editing, setEditing] = useState<string | null>(null);
+  const mayWrite = useAccess().may('account:write', accountId);
   const agents = users.status === 'ready' ? users.value.filter((u) => u.userType === 'HUMAN') : [];
   const bots = users.status === 'ready' ? users.value.filter((u) => u.userType === 'BOT') : [];
   return (
@@ -159,9 +174,11 @@ function AgentsCard({ api, accountId, skills }: { api: AdminApi; accountId: stri
                       <td className="num">{u.maxConversations ?? 'no cap'}</td>
                       <td>{u.state === 'ONLINE' ? 'online' : 'offline'}</td>
                       <td className="row-actions">
-                        <button type="button" className="btn btn-small" onClick={() => setEditing(u.id)}>
-                          Edit
-                        </button>
+                        {mayWrite && (
+                          <button type="button" className="btn btn-small" onClick={() => setEditing(u.id)}>
+                            Edit
+                          </button>
+                        )}
                       </td>
                     </tr>
                   ),
@@ -177,19 +194,21 @@ function AgentsCard({ api, accountId, skills }: { api: AdminApi; accountId: stri
           Bot users ({bots.map((b) => b.loginName).join(', ')}) follow their bot’s settings: change the bot instead.
         </p>
       )}
-      <AgentForm
-        accountId={accountId}
-        skills={skills}
-        onSave={async (draft) => {
-          await api.createAgent(accountId, {
-            loginName: draft.loginName.trim(),
-            password: draft.password,
-            skills: draft.skills,
-            ...(draft.capacity ? { maxConversations: Number(draft.capacity) } : {}),
-          });
-          users.reload();
-        }}
-      />
+      {mayWrite && (
+        <AgentForm
+          accountId={accountId}
+          skills={skills}
+          onSave={async (draft) => {
+            await api.createAgent(accountId, {
+              loginName: draft.loginName.trim(),
+              password: draft.password,
+              skills: draft.skills,
+              ...(draft.capacity ? { maxConversations: Number(draft.capacity) } : {}),
+            });
+            users.reload();
+          }}
+        />
+      )}
     </section>
   );
 }
@@ -312,6 +331,7 @@ function AppsCard({ api, accountId }: { api: AdminApi; accountId: string }) {
    * on stays put while the list reloads behind the dialog.
    */
   const [dialog, setDialog] = useState<{ action: 'rotate' | 'remove'; app: AppInstallation } | null>(null);
+  const mayWrite = useAccess().may('account:write', accountId);
   const close = () => setDialog(null);
   return (
     <section className="card setup-card" aria-labelledby="apps-title">
@@ -368,22 +388,24 @@ function AppsCard({ api, accountId }: { api: AdminApi; accountId: string }) {
                       )}
                     </td>
                     <td className="row-actions">
-                      <div className="row-buttons">
-                        <button
-                          type="button"
-                          className="btn btn-small"
-                          onClick={() => setDialog({ action: 'rotate', app: a })}
-                        >
-                          Rotate secret
-                        </button>
-                        <button
-                          type="button"
-                          className="btn btn-small"
-                          onClick={() => setDialog({ action: 'remove', app: a })}
-                        >
-                          Remove
-                        </button>
-                      </div>
+                      {mayWrite && (
+                        <div className="row-buttons">
+                          <button
+                            type="button"
+                            className="btn btn-small"
+                            onClick={() => setDialog({ action: 'rotate', app: a })}
+                          >
+                            Rotate secret
+                          </button>
+                          <button
+                            type="button"
+                            className="btn btn-small"
+                            onClick={() => setDialog({ action: 'remove', app: a })}
+                          >
+                            Remove
+                          </button>
+                        </div>
+                      )}
                     </td>
                   </tr>
                 ))}
@@ -393,15 +415,17 @@ function AppsCard({ api, accountId }: { api: AdminApi; accountId: string }) {
         ) : (
           <Empty title="No apps yet">Install one: a bot refers to an app, whose tokens its calls carry.</Empty>
         ))}
-      <NameForm
-        label="New app"
-        hint={`Scope ${BOT_SCOPE}`}
-        action="Install app"
-        create={async (name) => {
-          setInstalled(await api.installApp(accountId, { name, scope: BOT_SCOPE }));
-          apps.reload();
-        }}
-      />
+      {mayWrite && (
+        <NameForm
+          label="New app"
+          hint={`Scope ${BOT_SCOPE}`}
+          action="Install app"
+          create={async (name) => {
+            setInstalled(await api.installApp(accountId, { name, scope: BOT_SCOPE }));
+            apps.reload();
+          }}
+        />
+      )}
       {dialog?.action === 'rotate' && (
         <RotateDialog api={api} accountId={accountId} app={dialog.app} onRotated={apps.reload} onClose={close} />
       )}

@@ -18,6 +18,8 @@ interface Props {
   apps: AppInstallation[];
   /** Installs an app and picks it for the bot: its client id. */
   onInstallApp(name: string): Promise<string>;
+  /** Shown to a role that may not change the bot: every control disabled. */
+  readOnly?: boolean;
 }
 
 type Environments =
@@ -38,7 +40,7 @@ const NO_LIST = incomplete('load the environments');
  * carry. The environment list and the test connection use what is shown, saved or not: the
  * connection names the app and needs no secret.
  */
-export function VendorSection({ api, accountId, bot, form, errors, set, apps, onInstallApp }: Props) {
+export function VendorSection({ api, accountId, bot, form, errors, set, apps, onInstallApp, readOnly = false }: Props) {
   const [environments, setEnvironments] = useState<Environments>({ status: 'waiting', reason: NO_LIST });
   const [nonce, setNonce] = useState(0);
   const [test, setTest] = useState<{ running: boolean; result?: TestConnectionResult; error?: string }>({
@@ -114,7 +116,7 @@ export function VendorSection({ api, accountId, bot, form, errors, set, apps, on
   const showCurrent = form.environment && !envOptions.includes(form.environment);
 
   return (
-    <fieldset className="card form-section">
+    <fieldset className="card form-section" disabled={readOnly}>
       <legend>Custom Endpoint connection</legend>
       <Field
         label="Base URL"
