@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
@@ -10,6 +11,7 @@ import type { AdminAuth } from './http/auth.js';
 import { Operators, operatorMigrations } from './operators/operators.js';
 import { operatorGuard, requirePermission } from './operators/guard.js';
 import { operatorAdmin } from './operators/routes.js';
+import { ssoRoutes } from './operators/sso-routes.js';
 import { OperatorSessions, operatorSessionMigrations } from './http/operator-sessions.js';
 import { operatorSessionRoutes } from './http/operator-session-routes.js';
 import { createLogger } from './ops/logger.js';
@@ -108,7 +110,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const dataDir = makePrivateDataDir(config.dataDir);
   if (dataDir.warning) log.warn(dataDir.warning);
   // One key seals every secret at rest: bot client secrets, signing keys, the session secret.
-  const secretBox = createSecretBox(loadSecretKey(config.secretKey, config.dataDir));
+  const secretKey = loadSecretKey(config.secretKey, config.dataDir);
+  const secretBox = createSecretBox(secretKey);
   const ownConnections = connectionName(config.instanceId);
   const cluster = config.cluster ?? clusterTimings();
   const store = await openStore({
@@ -268,6 +271,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         operators.verify(login, password),
       ),
     findOperator: (id) => operators.find(id),
+  });
+  await server.register(ssoRoutes, {
+    prefix: '/admin/v1',
+    sso: config.sso,
+    // A key of its own for what the browser carries: a cookie never opens with the key of secrets at rest.
+    box: createSecretBox(Buffer.from(hkdfSync('sha256', secretKey, '', 'botbridge sso transaction', 32))),
+    sessions: operatorSessions,
+    operators,
+    publicHost,
   });
   const adminScope: FastifyPluginAsync = async (admin) => {
     admin.addHook('onRequest', operatorGuard({ auth: adminAuth, operators }));

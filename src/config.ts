@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { ssoConfigFromEnv, type SsoConfig } from './operators/sso-config.js';
 
 /** Everything the process reads from its environment, in one place. Pure: env in, config out. */
 export interface Config {
@@ -30,6 +31,8 @@ export interface Config {
   cluster?: ClusterTimings;
   /** How long an operator's console sign-in lasts (operatorSessionTimes); the standard times when unset. */
   operatorSessions?: OperatorSessionTimes;
+  /** Single sign-on through an OpenID provider (OIDC_*, operators/sso-config.ts); off when unset. */
+  sso?: SsoConfig;
 }
 
 /**
@@ -99,6 +102,7 @@ export function configFromEnv(
     ...trustProxyOf(env.TRUST_PROXY),
     cluster: clusterTimings(env),
     operatorSessions: operatorSessionTimes(env),
+    sso: ssoConfigFromEnv(env),
   };
 }
 

@@ -5,6 +5,7 @@ import { useSession } from '../lib/session';
 import { useSubmit } from '../lib/use-async';
 import { Notice } from '../components/States';
 import { Logo } from '../components/Logo';
+import { SsoSignIn } from './SsoSignIn';
 
 const LAST_ACCOUNT = 'botbridge.agent.lastAccount';
 
@@ -49,6 +50,7 @@ function AdminSignIn() {
         Bots, test connection, the conversation tester: what your role on each account allows. This browser then stays
         signed in, in every tab, until you sign out or leave it unused.
       </p>
+      <SsoSignIn />
       <OperatorPasswordSignIn />
       <p className="signin-or muted">Or with the admin token printed when the server first started:</p>
       <form onSubmit={submit} className="form">
