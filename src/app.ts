@@ -37,6 +37,7 @@ import { domainLookup } from './discovery/routes.js';
 import { randomSecret } from './util/passwords.js';
 import { createPublicApi, publicApiMigrations } from './public-api/index.js';
 import { webConsole } from './web/serve.js';
+import { apiReference } from './web/reference.js';
 import { Agent } from 'undici';
 import {
   Connector,
@@ -341,6 +342,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     });
   };
   await server.register(demoBotScope);
+  await server.register(apiReference);
   await server.register(webConsole, { webDir: config.webDir });
 
   const app: App = {

@@ -87,6 +87,10 @@ export function AdminShell({ token, accountId, section, children }: Props) {
           </>
         )}
         <span className="topbar-spacer" />
+        {/* The server's own page (Swagger UI over /openapi.json), outside the console's router. */}
+        <a href="/reference" className="topbar-link" target="_blank" rel="noreferrer">
+          API reference
+        </a>
         {may('installation:manage') && (
           <Link to="/admin/operators" className="topbar-link">
             Operators
