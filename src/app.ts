@@ -9,11 +9,12 @@ import { createHttpServer } from './http/server.js';
 import { logRequestsAt } from './http/request-log.js';
 import type { AdminAuth } from './http/auth.js';
 import { Operators, operatorMigrations } from './operators/operators.js';
-import { operatorGuard, requirePermission } from './operators/guard.js';
+import { actorResolver, operatorGuard, requirePermission } from './operators/guard.js';
 import { operatorAdmin } from './operators/routes.js';
 import { ssoRoutes } from './operators/sso-routes.js';
 import { OperatorSessions, operatorSessionMigrations } from './http/operator-sessions.js';
 import { operatorSessionRoutes } from './http/operator-session-routes.js';
+import { AuditLog, auditAdmin, auditAdminWrites, auditMigrations, auditSignIns } from './audit/index.js';
 import { createLogger } from './ops/logger.js';
 import { prettyDestination } from './ops/pretty-log.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -75,6 +76,8 @@ export interface App {
   readonly connector: Connector;
   /** The built-in demo bot's Public API logins (the demo account's is saved when it is seeded). */
   readonly demoBotLogins: DemoBotLogins;
+  /** Who changed what through the admin API and the console, and every sign-in (audit/). */
+  readonly audit: AuditLog;
   readonly adminToken: string;
   /** True when this start generated the admin token (main prints it once). */
   readonly adminTokenCreated: boolean;
@@ -102,6 +105,8 @@ export interface BuildOptions {
   checkResponses?: boolean;
   /** The console sessions' clock, for tests of their expiry. */
   operatorSessions?: { now?: () => number };
+  /** The audit log's clock, for tests of its retention. */
+  audit?: { now?: () => number };
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
@@ -131,6 +136,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...attemptMigrations(store.dialect),
     ...operatorMigrations(store.dialect),
     ...operatorSessionMigrations(store.dialect),
+    ...auditMigrations(store.dialect),
   });
 
   const bus = new EventBus(log);
@@ -263,16 +269,21 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   // console's session signed in with it), whichever part serves it: the guard sits on the scope
   // the three admin plugins share, before anything of theirs runs. Signing in is outside it.
   const operators = new Operators(store);
-  await server.register(operatorSessionRoutes, {
-    prefix: '/admin/v1',
-    auth: adminAuth,
-    // A named operator's password, counted against guessing like an agent's.
-    verifyOperator: (login, password, address) =>
-      attempts.verify({ credential: 'password', accountId: '', name: login.toLowerCase(), address }, () =>
-        operators.verify(login, password),
-      ),
-    findOperator: (id) => operators.find(id),
-  });
+  const audit = new AuditLog(store, { retentionDays: config.auditRetentionDays ?? 365, ...options.audit });
+  // Sign-ins are outside the admin guard: their own scope records them (and sign-outs).
+  const sessionScope: FastifyPluginAsync = async (scope) => {
+    auditSignIns(scope, { audit, actorOf: actorResolver({ auth: adminAuth, operators }) });
+    await scope.register(operatorSessionRoutes, {
+      auth: adminAuth,
+      // A named operator's password, counted against guessing like an agent's.
+      verifyOperator: (login, password, address) =>
+        attempts.verify({ credential: 'password', accountId: '', name: login.toLowerCase(), address }, () =>
+          operators.verify(login, password),
+        ),
+      findOperator: (id) => operators.find(id),
+    });
+  };
+  await server.register(sessionScope, { prefix: '/admin/v1' });
   await server.register(ssoRoutes, {
     prefix: '/admin/v1',
     sso: config.sso,
@@ -285,6 +296,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const adminScope: FastifyPluginAsync = async (admin) => {
     admin.addHook('onRequest', operatorGuard({ auth: adminAuth, operators }));
     admin.addHook('onRoute', requirePermission);
+    // Before the parts register: it learns their GET routes to read objects before and after.
+    auditAdminWrites(admin, { audit, prefix: '/admin/v1' });
     // Every admin route takes the console's session cookie as well as the bearer: say so once,
     // here, rather than in each part's route schemas.
     admin.addHook('onRoute', (route) => {
@@ -295,6 +308,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     });
     await admin.register(platformAdmin, { directory, conversations, hub });
     await admin.register(operatorAdmin, { operators, requireAccount: (acc) => directory.requireAccount(acc) });
+    await admin.register(auditAdmin, { audit, requireAccount: (acc) => directory.requireAccount(acc) });
     await admin.register(sentinelAdmin, {
       apps,
       keys,
@@ -360,6 +374,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     sessions,
     connector,
     demoBotLogins,
+    audit,
     adminToken,
     adminTokenCreated,
     publicHost,

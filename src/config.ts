@@ -31,6 +31,8 @@ export interface Config {
   cluster?: ClusterTimings;
   /** How long an operator's console sign-in lasts (operatorSessionTimes); the standard times when unset. */
   operatorSessions?: OperatorSessionTimes;
+  /** How many days audit log entries are kept (AUDIT_RETENTION_DAYS, 365). */
+  auditRetentionDays?: number;
   /** Single sign-on through an OpenID provider (OIDC_*, operators/sso-config.ts); off when unset. */
   sso?: SsoConfig;
 }
@@ -102,11 +104,22 @@ export function configFromEnv(
     ...trustProxyOf(env.TRUST_PROXY),
     cluster: clusterTimings(env),
     operatorSessions: operatorSessionTimes(env),
+    auditRetentionDays: auditRetentionDays(env),
     sso: ssoConfigFromEnv(env),
   };
 }
 
 const MINUTE_MS = 60_000;
+
+/** AUDIT_RETENTION_DAYS (365: a year of who changed what, then pruned). */
+export function auditRetentionDays(env: NodeJS.ProcessEnv = {}): number {
+  const raw = env.AUDIT_RETENTION_DAYS;
+  if (raw === undefined || raw === '') return 365;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`AUDIT_RETENTION_DAYS must be a whole number of days, at least 1, got '${raw}'`);
+  return value;
+}
 
 /**
  * OPERATOR_SESSION_IDLE_MINUTES (720: a working day, but not the night after it) and

@@ -13,6 +13,7 @@ import { SetupPage } from './pages/admin/SetupPage';
 import { Dashboard } from './pages/admin/Dashboard';
 import { ConversationsPage } from './pages/admin/ConversationsPage';
 import { ConversationView } from './pages/admin/ConversationView';
+import { AuditPage } from './pages/admin/AuditPage';
 import { Workspace } from './pages/agent/Workspace';
 import { ChatPage } from './pages/chat/ChatPage';
 import { InstallationOperators } from './pages/admin/InstallationOperators';
@@ -73,7 +74,7 @@ function Permitted({
   what,
   children,
 }: {
-  permission: 'account:write' | 'installation:manage';
+  permission: 'account:write' | 'account:manage' | 'installation:manage';
   accountId?: string;
   what: string;
   children: ReactNode;
@@ -235,6 +236,21 @@ function Routes() {
       </RequireAdmin>
     );
   }
+  const audit = match('/admin/accounts/:acc/audit', path);
+  if (audit) {
+    const acc = audit.acc;
+    return (
+      <RequireAdmin>
+        {(token) => (
+          <AdminShell token={token} accountId={acc} section="audit">
+            <Permitted permission="account:manage" accountId={acc} what="The audit log">
+              <AuditPage token={token} accountId={acc} />
+            </Permitted>
+          </AdminShell>
+        )}
+      </RequireAdmin>
+    );
+  }
   const account = match('/admin/accounts/:acc', path);
   if (account) return <Redirect to={`/admin/accounts/${encodeURIComponent(account.acc)}/bots`} />;
   return (
@@ -258,6 +274,7 @@ function titleFor(path: string): string {
   if (path.startsWith('/agent')) return 'Agent workspace · botbridge';
   if (path.includes('/tester')) return 'Conversation tester · botbridge';
   if (path.endsWith('/setup')) return 'Set-up · botbridge';
+  if (path.endsWith('/audit')) return 'Audit log · botbridge';
   if (path === '/admin/operators') return 'Operators · botbridge';
   if (path.endsWith('/dashboard')) return 'Bot dashboard · botbridge';
   if (path.includes('/conversations/')) return 'Conversation · botbridge';

@@ -10,7 +10,7 @@ import '../../styles/admin.css';
 interface Props {
   token: string;
   accountId?: string;
-  section?: 'bots' | 'conversations' | 'tester' | 'setup';
+  section?: 'bots' | 'conversations' | 'tester' | 'setup' | 'audit';
   children: ReactNode;
 }
 
@@ -83,6 +83,11 @@ export function AdminShell({ token, accountId, section, children }: Props) {
               <Link to={`/admin/accounts/${acc}/setup`} aria-current={section === 'setup' ? 'page' : undefined}>
                 Set-up
               </Link>
+              {may('account:manage', accountId) && (
+                <Link to={`/admin/accounts/${acc}/audit`} aria-current={section === 'audit' ? 'page' : undefined}>
+                  Audit log
+                </Link>
+              )}
             </nav>
           </>
         )}
