@@ -14,7 +14,14 @@ import { operatorAdmin } from './operators/routes.js';
 import { ssoRoutes } from './operators/sso-routes.js';
 import { OperatorSessions, operatorSessionMigrations } from './http/operator-sessions.js';
 import { operatorSessionRoutes } from './http/operator-session-routes.js';
-import { AuditLog, auditAdmin, auditAdminWrites, auditMigrations, auditSignIns } from './audit/index.js';
+import {
+  AuditLog,
+  auditAdmin,
+  auditAdminWrites,
+  auditMigrations,
+  auditSignIns,
+  auditSsoSignIns,
+} from './audit/index.js';
 import { createLogger } from './ops/logger.js';
 import { prettyDestination } from './ops/pretty-log.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -284,15 +291,26 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     });
   };
   await server.register(sessionScope, { prefix: '/admin/v1' });
-  await server.register(ssoRoutes, {
-    prefix: '/admin/v1',
-    sso: config.sso,
-    // A key of its own for what the browser carries: a cookie never opens with the key of secrets at rest.
-    box: createSecretBox(Buffer.from(hkdfSync('sha256', secretKey, '', 'botbridge sso transaction', 32))),
-    sessions: operatorSessions,
-    operators,
-    publicHost,
-  });
+  // Single sign-on's sign-ins are recorded on a scope of their own, by the session the callback set.
+  const ssoScope: FastifyPluginAsync = async (scope) => {
+    auditSsoSignIns(scope, {
+      audit,
+      actorOfSession: async (sessionId) => {
+        const operatorId = (await operatorSessions.find(sessionId))?.operatorId;
+        const operator = operatorId ? await operators.find(operatorId) : undefined;
+        return operator && { kind: 'operator', id: operator.id, name: operator.login };
+      },
+    });
+    await scope.register(ssoRoutes, {
+      sso: config.sso,
+      // A key of its own for what the browser carries: a cookie never opens with the key of secrets at rest.
+      box: createSecretBox(Buffer.from(hkdfSync('sha256', secretKey, '', 'botbridge sso transaction', 32))),
+      sessions: operatorSessions,
+      operators,
+      publicHost,
+    });
+  };
+  await server.register(ssoScope, { prefix: '/admin/v1' });
   const adminScope: FastifyPluginAsync = async (admin) => {
     admin.addHook('onRequest', operatorGuard({ auth: adminAuth, operators }));
     admin.addHook('onRoute', requirePermission);

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Actor } from '../operators/permissions.js';
 import { actorName } from '../operators/routes.js';
 import type {} from '../operators/guard.js';
+import { sessionIdOf } from '../http/operator-sessions.js';
 import type { AuditLog } from './log.js';
 import { idIn, itemIn, subjectOf, type AuditActor, type AuditInput } from './shape.js';
 
@@ -170,8 +171,9 @@ export function auditSignIns(
       if (actor) who.set(request, auditActorOf(actor));
     }
   });
+  const isSession = (request: FastifyRequest) => request.routeOptions.url?.endsWith('/session') ?? false;
   scope.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
-    if (request.method !== 'POST' && request.method !== 'DELETE') return payload;
+    if ((request.method !== 'POST' && request.method !== 'DELETE') || !isSession(request)) return payload;
     let actor = who.get(request);
     // A sign-out of no session changed nothing.
     if (request.method === 'DELETE' && !actor) return payload;
@@ -182,6 +184,31 @@ export function auditSignIns(
       await audit.record({ ...requestFacts(request), actor, object: { type: 'session' }, outcome: reply.statusCode });
     } catch (err) {
       request.log.error({ err }, 'audit: the sign-in could not be recorded');
+    }
+    return payload;
+  });
+}
+
+/**
+ * Records single sign-on's sign-ins, on the scope its routes are in: the callback's outcome (a
+ * redirect when signed in; a refusal's status otherwise), naming the operator of the session the
+ * callback set. The provider's code and tokens never reach the log: only who and the outcome.
+ */
+export function auditSsoSignIns(
+  scope: FastifyInstance,
+  { audit, actorOfSession }: { audit: AuditLog; actorOfSession(sessionId: string): Promise<AuditActor | undefined> },
+) {
+  scope.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
+    if (request.method !== 'GET' || !request.routeOptions.url?.endsWith('/sso/callback')) return payload;
+    try {
+      const set = reply.getHeader('set-cookie');
+      // The cookies set, as a Cookie header would carry them: `name=value; name=value`.
+      const cookies = (Array.isArray(set) ? set : [String(set ?? '')]).map((c) => c.split(';')[0]).join('; ');
+      const sessionId = reply.statusCode < 400 ? sessionIdOf(cookies) : undefined;
+      const actor = (sessionId && (await actorOfSession(sessionId))) || { kind: 'anonymous', name: 'anonymous' };
+      await audit.record({ ...requestFacts(request), actor, object: { type: 'session' }, outcome: reply.statusCode });
+    } catch (err) {
+      request.log.error({ err }, 'audit: the single sign-on could not be recorded');
     }
     return payload;
   });

@@ -5,7 +5,9 @@ import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
 import { BOT_SCOPE } from '../helpers/connector.js';
 import { REDACTED, redact, subjectOf } from '../../src/audit/shape.js';
-import { PRUNE_BATCH } from '../../src/audit/log.js';
+import { AuditLog, PRUNE_BATCH } from '../../src/audit/log.js';
+import { auditSsoSignIns } from '../../src/audit/hooks.js';
+import Fastify, { type FastifyPluginAsync } from 'fastify';
 
 const CONSOLE = { 'x-botbridge-console': '1' };
 const PASSWORD = 'pass-word-1';
@@ -311,6 +313,39 @@ for (const kind of STORES) {
       // What the series recorded is within the retention: kept.
       assert.equal((await series()).length >= 9, true);
       assert.ok(removed <= count);
+    });
+
+    it('records single sign-on’s sign-ins by the session the callback set, and its refusals', async () => {
+      const audit = new AuditLog(running.app.store, { retentionDays: 365 });
+      const sessionId = 'x'.repeat(43);
+      const sso = Fastify();
+      const callback: FastifyPluginAsync = async (scope) => {
+        auditSsoSignIns(scope, {
+          audit,
+          actorOfSession: async (id) =>
+            id === sessionId ? { kind: 'operator', id: 'op-1', name: 'sam@example.com' } : undefined,
+        });
+        scope.get<{ Querystring: { ok?: string } }>('/sso/callback', async (request, reply) => {
+          if (!request.query.ok) return reply.status(403).send({ error: { code: 'sso-no-role', message: 'no' } });
+          reply.header('set-cookie', [`botbridge_sso=; Max-Age=0`, `botbridge_operator=${sessionId}; HttpOnly`]);
+          return reply.redirect('/admin', 302);
+        });
+      };
+      await sso.register(callback, { prefix: '/admin/v1' });
+      assert.equal((await sso.inject('/admin/v1/sso/callback?ok=1&code=provider-code')).statusCode, 302);
+      assert.equal((await sso.inject('/admin/v1/sso/callback?code=provider-code')).statusCode, 403);
+      await sso.close();
+      const page = await admin.get(`/admin/v1/audit?action=${encodeURIComponent('GET /admin/v1/sso/callback')}`);
+      ok(page, 200);
+      assert.deepEqual(
+        page.body.entries.map((e: any) => [e.actor.kind, e.actor.id, e.actor.name, e.object.type, e.outcome]),
+        [
+          ['anonymous', undefined, 'anonymous', 'session', 403],
+          ['operator', 'op-1', 'sam@example.com', 'session', 302],
+        ],
+      );
+      const { rows } = await sql<Record<string, unknown>>`select * from audit_log`.execute(running.app.store.db);
+      assert.ok(!JSON.stringify(rows).includes('provider-code'));
     });
   });
 }
