@@ -8,6 +8,7 @@ import { Field } from '../../components/Field';
 import { JsonView } from '../../components/JsonView';
 import '../../styles/conversations.css';
 import '../../styles/audit.css';
+import { TimeRangeFields, fromLocalInput, numberParam, withQuery } from '../../lib/address-filters';
 
 const PAGE_SIZE = 25;
 
@@ -26,37 +27,18 @@ const OBJECT_TYPES = [
 
 /** The filters as the page's address carries them: a search can be bookmarked and shared. */
 export function auditQueryFromAddress(search: URLSearchParams): AuditQuery {
-  const number = (key: string) => {
-    const value = Number(search.get(key) ?? '');
-    return search.get(key) && Number.isSafeInteger(value) ? value : undefined;
-  };
   return {
     actor: search.get('actor') || undefined,
     objectType: search.get('objectType') || undefined,
     objectId: search.get('objectId') || undefined,
-    from: number('from'),
-    to: number('to'),
+    from: numberParam(search, 'from'),
+    to: numberParam(search, 'to'),
   };
 }
 
 export function auditHref(accountId: string, query: AuditQuery = {}): string {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query))
-    if (value !== undefined && value !== '' && key !== 'cursor') params.set(key, String(value));
-  const qs = params.toString();
-  return `/admin/accounts/${encodeURIComponent(accountId)}/audit${qs ? `?${qs}` : ''}`;
+  return withQuery(`/admin/accounts/${encodeURIComponent(accountId)}/audit`, query);
 }
-
-const toLocalInput = (ms: number | undefined) => {
-  if (ms === undefined) return '';
-  const d = new Date(ms);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-};
-const fromLocalInput = (value: string) => {
-  const ms = value ? new Date(value).getTime() : Number.NaN;
-  return Number.isNaN(ms) ? undefined : ms;
-};
 
 /**
  * Who changed what in the account, newest first: each change with who made it, from where,
@@ -95,8 +77,8 @@ export function AuditPage({ token, accountId }: { token: string; accountId: stri
         actor: text('actor'),
         objectType: text('objectType'),
         objectId: text('objectId'),
-        from: fromLocalInput(String(form.get('from') ?? '')),
-        to: fromLocalInput(String(form.get('to') ?? '')),
+        from: fromLocalInput(form.get('from')),
+        to: fromLocalInput(form.get('to')),
       }),
     );
   };
@@ -151,14 +133,7 @@ export function AuditPage({ token, accountId }: { token: string; accountId: stri
         <Field label="Object id">
           {(control) => <input {...control} name="objectId" defaultValue={query.objectId ?? ''} maxLength={300} />}
         </Field>
-        <Field label="From">
-          {(control) => (
-            <input {...control} type="datetime-local" name="from" defaultValue={toLocalInput(query.from)} />
-          )}
-        </Field>
-        <Field label="Before">
-          {(control) => <input {...control} type="datetime-local" name="to" defaultValue={toLocalInput(query.to)} />}
-        </Field>
+        <TimeRangeFields from={query.from} to={query.to} labels={['From', 'Before']} />
         <div className="filter-actions">
           <button type="submit" className="btn btn-primary">
             Filter

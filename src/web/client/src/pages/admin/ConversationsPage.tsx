@@ -7,50 +7,31 @@ import type { Bot, ConversationEvent, FoundConversation, Skill, User } from '../
 import { Empty, ErrorState, Loading } from '../../components/States';
 import { Field } from '../../components/Field';
 import '../../styles/conversations.css';
+import { TimeRangeFields, fromLocalInput, numberParam, withQuery } from '../../lib/address-filters';
 
 const PAGE_SIZE = 25;
 
 /** The filters as the page's address carries them: a search can be bookmarked, shared and linked to. */
 export function queryFromAddress(search: URLSearchParams): ConversationQuery {
-  const number = (key: string) => {
-    const value = Number(search.get(key) ?? '');
-    return search.get(key) && Number.isSafeInteger(value) ? value : undefined;
-  };
   const status = search.get('status');
   return {
     bot: search.get('bot') || undefined,
     skill: search.get('skill') || undefined,
     status: status === 'OPEN' || status === 'CLOSED' ? status : undefined,
-    from: number('from'),
-    to: number('to'),
+    from: numberParam(search, 'from'),
+    to: numberParam(search, 'to'),
     words: search.get('words') || undefined,
   };
 }
 
 /** The address of the Conversations page with these filters. */
 export function conversationsHref(accountId: string, query: ConversationQuery = {}): string {
-  const params = new URLSearchParams();
-  for (const [key, value] of Object.entries(query))
-    if (value !== undefined && value !== '' && key !== 'cursor') params.set(key, String(value));
-  const qs = params.toString();
-  return `/admin/accounts/${encodeURIComponent(accountId)}/conversations${qs ? `?${qs}` : ''}`;
+  return withQuery(`/admin/accounts/${encodeURIComponent(accountId)}/conversations`, query);
 }
 
 export function conversationHref(accountId: string, conversationId: string): string {
   return `/admin/accounts/${encodeURIComponent(accountId)}/conversations/${encodeURIComponent(conversationId)}`;
 }
-
-/** `datetime-local` speaks local wall-clock minutes; the API speaks epoch milliseconds. */
-const toLocalInput = (ms: number | undefined) => {
-  if (ms === undefined) return '';
-  const d = new Date(ms);
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-};
-const fromLocalInput = (value: string) => {
-  const ms = value ? new Date(value).getTime() : Number.NaN;
-  return Number.isNaN(ms) ? undefined : ms;
-};
 
 /** Who the account's people are, by user id and bot id: names instead of ids in lists and transcripts. */
 export function useNames(token: string, accountId: string) {
@@ -113,8 +94,8 @@ export function ConversationsPage({ token, accountId }: { token: string; account
         bot: text('bot'),
         skill: text('skill'),
         status: text('status') as ConversationQuery['status'],
-        from: fromLocalInput(String(form.get('from') ?? '')),
-        to: fromLocalInput(String(form.get('to') ?? '')),
+        from: fromLocalInput(form.get('from')),
+        to: fromLocalInput(form.get('to')),
       }),
     );
   };
@@ -189,14 +170,7 @@ export function ConversationsPage({ token, accountId }: { token: string; account
             </select>
           )}
         </Field>
-        <Field label="Started from">
-          {(control) => (
-            <input {...control} type="datetime-local" name="from" defaultValue={toLocalInput(query.from)} />
-          )}
-        </Field>
-        <Field label="Started before">
-          {(control) => <input {...control} type="datetime-local" name="to" defaultValue={toLocalInput(query.to)} />}
-        </Field>
+        <TimeRangeFields from={query.from} to={query.to} labels={['Started from', 'Started before']} />
         <div className="filter-actions">
           <button type="submit" className="btn btn-primary">
             Search
