@@ -1,5 +1,5 @@
-import { useId, useState, type KeyboardEvent, type ReactNode } from 'react';
-import { errorText } from '../lib/api';
+import { useId, type ReactNode } from 'react';
+import { InlineCreate } from './InlineCreate';
 import { Link } from '../lib/router';
 import type { Skill } from '../lib/types';
 
@@ -66,67 +66,15 @@ export function SkillPicker({
           {error}
         </span>
       )}
-      {onCreate && <NewSkill onCreate={onCreate} />}
-    </fieldset>
-  );
-}
-
-/**
- * A skill created without leaving the form around it. Not a <form> of its own (forms do not
- * nest): Enter in its box creates the skill rather than submitting the outer form.
- */
-function NewSkill({ onCreate }: { onCreate(name: string): Promise<void> }) {
-  const id = useId();
-  const [name, setName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const create = async () => {
-    const trimmed = name.trim();
-    if (!trimmed || busy) return;
-    setBusy(true);
-    setError(null);
-    try {
-      await onCreate(trimmed);
-      setName('');
-    } catch (e) {
-      setError(`Not created: ${errorText(e)}`);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const onKeyDown = (event: KeyboardEvent<HTMLInputElement>) => {
-    if (event.key !== 'Enter') return;
-    event.preventDefault();
-    void create();
-  };
-  return (
-    <div className="skill-new">
-      <label htmlFor={id} className="field-label">
-        New skill
-      </label>
-      <div className="env-row">
-        <input
-          id={id}
-          value={name}
-          onChange={(e) => {
-            setName(e.target.value);
-            setError(null);
-          }}
-          onKeyDown={onKeyDown}
-          maxLength={255}
-          autoComplete="off"
-          aria-describedby={error ? `${id}-error` : undefined}
-          aria-invalid={error ? true : undefined}
+      {onCreate && (
+        <InlineCreate
+          label="New skill"
+          action="Create skill"
+          busyText="Creating…"
+          failure="Not created"
+          onCreate={onCreate}
         />
-        <button type="button" className="btn btn-small" onClick={() => void create()} disabled={busy || !name.trim()}>
-          {busy ? 'Creating…' : 'Create skill'}
-        </button>
-      </div>
-      {error && (
-        <span id={`${id}-error`} className="field-error" role="alert">
-          {error}
-        </span>
       )}
-    </div>
+    </fieldset>
   );
 }

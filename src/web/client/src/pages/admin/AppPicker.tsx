@@ -1,9 +1,9 @@
-import { useId, useState, type KeyboardEvent } from 'react';
-import { errorText } from '../../lib/api';
+import { useState } from 'react';
 import { Link } from '../../lib/router';
 import type { AppInstallation } from '../../lib/types';
 import { Field } from '../../components/Field';
 import { Notice } from '../../components/States';
+import { InlineCreate } from '../../components/InlineCreate';
 import { missingApp } from './bot-form';
 
 /** Enough of a client id to tell apps of one name apart (they are 32 hex digits). */
@@ -75,69 +75,25 @@ export function AppPicker({
 }
 
 /**
- * An app installed without leaving the bot form. Not a <form> of its own (forms do not nest):
- * Enter in its box installs rather than submitting the bot. The secret the installation answers
- * is not shown: the bot does not need it (Set-up's rotation shows a new one to whoever does).
+ * An app installed without leaving the bot form. The secret the installation answers is not
+ * shown: the bot does not need it (Set-up's rotation shows a new one to whoever does).
  */
 function NewApp({ onInstall, picked }: { onInstall(name: string): Promise<string>; picked: string }) {
-  const id = useId();
-  const [name, setName] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
   /** The app installed last: said so while the bot still refers to it. */
   const [installed, setInstalled] = useState<{ name: string; clientId: string } | null>(null);
-  const install = async () => {
-    const trimmed = name.trim();
-    if (!trimmed || busy) return;
-    setBusy(true);
-    setError(null);
-    try {
-      setInstalled({ name: trimmed, clientId: await onInstall(trimmed) });
-      setName('');
-    } catch (e) {
-      setError(`Not installed: ${errorText(e)}`);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const onKeyDown = (event: KeyboardEvent<HTMLInputElement>) => {
-    if (event.key !== 'Enter') return;
-    event.preventDefault();
-    void install();
-  };
   return (
-    <div className="skill-new">
-      <label htmlFor={id} className="field-label">
-        New app
-      </label>
-      <div className="env-row">
-        <input
-          id={id}
-          value={name}
-          onChange={(e) => {
-            setName(e.target.value);
-            setError(null);
-          }}
-          onKeyDown={onKeyDown}
-          maxLength={255}
-          autoComplete="off"
-          aria-describedby={error ? `${id}-error` : undefined}
-          aria-invalid={error ? true : undefined}
-        />
-        <button type="button" className="btn btn-small" onClick={() => void install()} disabled={busy || !name.trim()}>
-          {busy ? 'Installing…' : 'Install app'}
-        </button>
-      </div>
-      {error && (
-        <span id={`${id}-error`} className="field-error" role="alert">
-          {error}
-        </span>
-      )}
+    <InlineCreate
+      label="New app"
+      action="Install app"
+      busyText="Installing…"
+      failure="Not installed"
+      onCreate={async (name) => setInstalled({ name, clientId: await onInstall(name) })}
+    >
       {installed?.clientId === picked && (
         <span className="field-hint" role="status">
           Installed “{installed.name}” and picked it. The bot refers to the app: it needs no client secret.
         </span>
       )}
-    </div>
+    </InlineCreate>
   );
 }
