@@ -14,6 +14,7 @@ import { BotStore, type BotRecord } from './store.js';
 import { withOpenNow, type AccountStats, type BotStats, type StatsWindow } from './bot-stats.js';
 import { VendorError, type CustomEndpointClient, type RetryPolicy, type TokenIssuer } from './vendor-client.js';
 import { BotRegistry } from './registry.js';
+import { BotMetrics } from './bot-metrics.js';
 import { StatsSampler } from './stats-sampler.js';
 import { InterruptionProbe, testConnection } from './probes.js';
 import { Exchanges, type ConnectorStats } from './exchange.js';
@@ -103,8 +104,24 @@ export class Connector {
   private outageRetry?: NodeJS.Timeout;
 
   constructor(private readonly deps: ConnectorDeps) {
-    this.botStore = new BotStore(deps.store, (err, exchangesLost) =>
-      deps.log.error({ err, exchangesLost }, 'could not write the exchange log and bot statistics'),
+    const botMetrics = new BotMetrics(deps.metrics.registry, (botId) => this.bots.get(botId)?.record.accountId, {
+      bots: () =>
+        this.bots.all().map((r) => ({
+          id: r.record.id,
+          accountId: r.record.accountId,
+          status: r.record.status,
+          epoch: r.epoch,
+        })),
+      openConversations: (botId) => {
+        const runtime = this.bots.get(botId);
+        return runtime ? deps.conversations.countHeldBy(runtime.record.userId) : Promise.resolve(0);
+      },
+    });
+    this.botStore = new BotStore(
+      deps.store,
+      (err, exchangesLost) =>
+        deps.log.error({ err, exchangesLost }, 'could not write the exchange log and bot statistics'),
+      botMetrics,
     );
     this.bots = new BotRegistry({
       botStore: this.botStore,

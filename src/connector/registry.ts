@@ -53,6 +53,11 @@ export class BotRegistry {
     return [...this.bots.keys()];
   }
 
+  /** Every bot this instance knows (every bot, on every instance). */
+  all(): Runtime[] {
+    return [...this.bots.values()];
+  }
+
   ofAccount(accountId: string): Runtime[] {
     return [...this.bots.values()].filter((r) => r.record.accountId === accountId);
   }

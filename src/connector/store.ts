@@ -172,6 +172,11 @@ export class BotStore {
      * lost; the conversations are not.
      */
     private readonly onError: (error: unknown, exchangesLost: number) => void,
+    /** Hears every count and exchange the rollup takes, as they are taken (the Prometheus series). */
+    private readonly observer?: {
+      counted(botId: string, metric: CountMetric, key: string): void;
+      exchanged(exchange: Exchange): void;
+    },
   ) {
     this.writes = new WriteStatements(store.dialect);
     this.db = tablesOf<Tables>(store.db);
@@ -254,6 +259,7 @@ export class BotStore {
       record: JSON.stringify(exchange),
     });
     this.tally.exchange(exchange);
+    this.observer?.exchanged(exchange);
     this.timer ??= setTimeout(() => this.flush(), EXCHANGE_WRITE_DELAY_MS);
   }
 
@@ -264,6 +270,7 @@ export class BotStore {
    */
   count(botId: string, metric: CountMetric, key = '', at = Date.now()): void {
     this.tally.count(botId, at, metric, key);
+    this.observer?.counted(botId, metric, key);
     this.timer ??= setTimeout(() => this.flush(), EXCHANGE_WRITE_DELAY_MS);
   }
 
