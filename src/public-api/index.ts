@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Migration } from 'kysely';
 import type { Logger } from 'pino';
-import { Counter } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import type { Store, Dialect } from '../store/index.js';
 import type { Directory } from '../platform/directory.js';
 import type { Conversations } from '../platform/conversations.js';
@@ -45,13 +45,25 @@ export async function createPublicApi(
     registers: [deps.metrics.registry],
   });
   const outcomeOf = childrenOf(outcomes);
+  const durationOf = childrenOf(
+    new Histogram({
+      name: 'botbridge_public_api_job_duration_seconds',
+      help: 'From a Public API job accepted (202) to done, by action and how it ended',
+      labelNames: ['action', 'status'] as const,
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [deps.metrics.registry],
+    }),
+  );
   const worker = new JobWorker(
     jobs,
     commandExecutor(deps.conversations, deps.directory),
     deps.log.child({ part: 'public-api' }),
     {
       sharedStore: deps.store.dialect === 'postgres',
-      finished: (job, status) => outcomeOf(job.action, status).inc(),
+      finished: (job, status) => {
+        outcomeOf(job.action, status).inc();
+        durationOf(job.action, status).observe(Math.max(0, Date.now() - job.createdAt) / 1000);
+      },
     },
   );
   await server.register(publicApi, {

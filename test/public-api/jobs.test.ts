@@ -98,6 +98,14 @@ for (const kind of STORES) {
         .filter((e: any) => ['TEXT', 'TTR', 'SDES', 'TRANSFER'].includes(e.type))
         .map((e: any) => (e.type === 'TEXT' ? e.text : e.type));
       assert.deepEqual(log, ['one', 'two', 'TTR', 'three', 'SDES', 'four', 'TRANSFER']);
+
+      // Prometheus counts them and times them from accepted to done, by action.
+      const metrics = await (await fetch(`${running.url}/metrics`)).text();
+      const count = (name: string, action: string) =>
+        Number(new RegExp(`^${name}\\{action="${action}",status="done"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+      assert.ok(count('botbridge_public_api_jobs_total', 'messages') >= 3);
+      assert.ok(count('botbridge_public_api_job_duration_seconds_count', 'messages') >= 3);
+      assert.ok(count('botbridge_public_api_job_duration_seconds_count', 'transfer') >= 1);
     });
 
     it('a conversation closed while jobs wait: they fail with the reason, nothing crashes', async () => {
