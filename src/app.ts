@@ -158,6 +158,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         db: store.db as Kysely<unknown>,
         log,
         timeouts: cluster,
+        onLag: (seconds) => metrics.changeNoticeLag.observe(seconds),
       })
     : new InProcessTransport();
   const conversations = new Conversations(store, directory, bus, metrics, transport);

@@ -22,6 +22,12 @@ export function createMetrics(sources: { openConversations: () => Promise<number
       labelNames: ['type'] as const,
       registers: [registry],
     }),
+    changeNoticeLag: new Histogram({
+      name: 'botbridge_change_notice_lag_seconds',
+      help: 'PostgreSQL cluster: how late another instance’s conversation change was heard here (its statement to delivery; the clocks’ difference included)',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
     openConversations: new Gauge({
       name: 'botbridge_open_conversations',
       help: 'Conversations currently open',

@@ -49,6 +49,11 @@ export class PostgresTransport implements BusTransport {
       connectTimeoutMs?: number;
       /** As the store's connections: a ping on a path gone silent fails, and the listener is opened again. */
       timeouts?: StoreOptions['timeouts'];
+      /**
+       * Hears how late another instance's change notice arrived, in seconds (from the change's
+       * statement on PostgreSQL's clock to its delivery here on ours: their difference included).
+       */
+      onLag?: (seconds: number) => void;
     },
   ) {}
 
@@ -156,8 +161,10 @@ export class PostgresTransport implements BusTransport {
     }
     if (notice.i === this.options.connectionName) return;
     try {
-      if (notice.k === 'c') this.handlers.change(toChangeNotice(notice));
-      else if (notice.k === 't')
+      if (notice.k === 'c') {
+        if (typeof notice.at === 'number') this.options.onLag?.(Math.max(0, Date.now() - notice.at) / 1000);
+        this.handlers.change(toChangeNotice(notice));
+      } else if (notice.k === 't')
         this.handlers.typing({
           conversationId: String(notice.conversationId),
           originator: notice.originator as TypingNotice['originator'],

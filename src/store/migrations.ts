@@ -304,6 +304,44 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
           select rowid, ${words('e')} from conversation_events e where type in ('TEXT', 'RICH_CONTENT')`.execute(db);
       },
     },
+    '0009_conversation_notice_time': {
+      /**
+       * A change notice says when its change was made (PostgreSQL's clock, epoch ms): another
+       * instance hearing it measures how late its notices arrive (botbridge_change_notice_lag_seconds).
+       */
+      async up(db: MigrationDb) {
+        if (dialect !== 'postgres') return;
+        await sql`
+          create or replace function botbridge_conversation_notice() returns trigger language plpgsql as $$
+          declare holder record; previous record;
+          begin
+            -- No row (nobody holds it; OLD is null on INSERT) leaves the record's fields null.
+            select user_type, bot_id into holder from users where id = new.assignee_user_id;
+            select user_type, bot_id into previous from users where id = old.assignee_user_id;
+            perform pg_notify('botbridge', json_build_object(
+              'k', 'c',
+              'i', current_setting('application_name'),
+              'c', new.id,
+              'a', new.account_id,
+              'from', case when tg_op = 'INSERT' then 0 else old.last_seq end,
+              'to', new.last_seq,
+              'h', new.assignee_user_id,
+              'ht', holder.user_type,
+              'hb', holder.bot_id,
+              's', new.skill_id,
+              'st', new.status,
+              'ph', case when tg_op = 'INSERT' then null else old.assignee_user_id end,
+              'pht', previous.user_type,
+              'phb', previous.bot_id,
+              'ps', case when tg_op = 'INSERT' then null else old.skill_id end,
+              'pst', case when tg_op = 'INSERT' then null else old.status end,
+              'op', tg_op = 'INSERT',
+              'at', floor(extract(epoch from clock_timestamp()) * 1000)
+            )::text);
+            return null;
+          end $$`.execute(db);
+      },
+    },
   };
 }
 

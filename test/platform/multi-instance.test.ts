@@ -46,6 +46,25 @@ if (STORES.includes('postgres')) {
       await store?.dispose();
     });
 
+    it('each instance measures how late the other’s change notices arrive (botbridge_change_notice_lag_seconds)', async () => {
+      const lagCount = async (url: string) =>
+        Number(
+          /^botbridge_change_notice_lag_seconds_count (\d+)/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1] ??
+            0,
+        );
+      const before = await lagCount(two.url);
+      const opened = await client(one.url).post(`${consumer}/conversations`, { skill: 'sales' });
+      assert.equal(opened.status, 201);
+      const deadline = Date.now() + 10_000;
+      while ((await lagCount(two.url)) <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok((await lagCount(two.url)) > before, 'instance two heard instance one’s change and measured it');
+      // Out of the queue the next tests read.
+      const closed = await client(one.url, { token: opened.body.consumerToken }).post(
+        `${consumer}/conversations/${opened.body.conversationId}/close`,
+      );
+      assert.equal(closed.status, 200);
+    });
+
     it('messages posted alternately through both instances get unique, gap-free sequences', async () => {
       const opened = await client(one.url).post(`${consumer}/conversations`, { skill: 'sales' });
       assert.equal(opened.status, 201);
