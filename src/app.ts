@@ -25,6 +25,7 @@ import {
 import { createLogger } from './ops/logger.js';
 import { prettyDestination } from './ops/pretty-log.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
+import { Tracing } from './ops/tracing.js';
 import { operations } from './http/operations.js';
 import { EventBus } from './platform/bus.js';
 import { Directory } from './platform/directory.js';
@@ -146,6 +147,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...auditMigrations(store.dialect),
   });
 
+  // OpenTelemetry traces, when an OTLP endpoint is configured; undefined (nothing traced) otherwise.
+  const tracing = config.tracing ? new Tracing(config.tracing) : undefined;
   const bus = new EventBus(log);
   const directory = new Directory(store);
   // Read on each scrape, by then long built.
@@ -213,6 +216,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         }
       : {}),
     announceBot: (botId) => transport.tell({ botId }),
+    ...(tracing ? { tracing } : {}),
     ...options.connector,
   });
   await connector.init();
@@ -268,7 +272,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   server.addHook('preClose', async () => hub.endAll());
-  await server.register(consumerApi, { prefix: CONSUMER_API_PREFIX, conversations, directory, sessions, hub });
+  await server.register(consumerApi, {
+    prefix: CONSUMER_API_PREFIX,
+    conversations,
+    directory,
+    sessions,
+    hub,
+    ...(tracing ? { tracing } : {}),
+  });
   await server.register(agentApi, { prefix: AGENT_API_PREFIX, conversations, directory, sessions, hub, attempts });
   await server.register(sentinelApi, { prefix: SENTINEL_PREFIX, keys, apps, directory, attempts });
   await server.register(domainLookup, { directory, publicHost });
@@ -417,6 +428,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await dispatcher.close();
       await transport.close();
       await store.close();
+      // Last: the spans of everything above are exported before the process goes.
+      await tracing?.shutdown().catch((err) => log.warn({ err }, 'exporting the last spans failed'));
     },
   };
   return app;

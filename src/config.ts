@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { ssoConfigFromEnv, type SsoConfig } from './operators/sso-config.js';
+import { tracingConfigFromEnv, type TracingConfig } from './ops/tracing.js';
 
 /** Everything the process reads from its environment, in one place. Pure: env in, config out. */
 export interface Config {
@@ -35,6 +36,8 @@ export interface Config {
   auditRetentionDays?: number;
   /** Single sign-on through an OpenID provider (OIDC_*, operators/sso-config.ts); off when unset. */
   sso?: SsoConfig;
+  /** OpenTelemetry traces sent over OTLP/HTTP (OTEL_EXPORTER_OTLP_*, ops/tracing.ts); off when unset. */
+  tracing?: TracingConfig;
 }
 
 /**
@@ -106,6 +109,7 @@ export function configFromEnv(
     operatorSessions: operatorSessionTimes(env),
     auditRetentionDays: auditRetentionDays(env),
     sso: ssoConfigFromEnv(env),
+    tracing: tracingConfigFromEnv(env),
   };
 }
 

@@ -8,6 +8,7 @@ import type { Conversations } from '../platform/conversations.js';
 import type { EventBus } from '../platform/bus.js';
 import type { Conversation } from '../platform/types.js';
 import type { Metrics } from '../ops/metrics.js';
+import type { Tracing } from '../ops/tracing.js';
 import { conflict, invalid, upstreamFailed } from '../errors.js';
 import { MASKED_SECRET, applySettings, type BotInput } from './bot-config.js';
 import { BotStore, type BotRecord } from './store.js';
@@ -79,6 +80,8 @@ export interface ConnectorDeps {
   /** How often a bot in SERVICE_INTERRUPTION retries (PRODUCT.md: every minute). */
   serviceRetryMs?: number;
   functionTimeoutMs?: number;
+  /** OpenTelemetry spans for exchanges and calls to bot services (ops/tracing.ts); undefined when off. */
+  tracing?: Tracing;
 }
 
 /**
@@ -128,6 +131,7 @@ export class Connector {
       dispatcher: deps.dispatcher,
       tokens: deps.apps,
       retry: deps.retry,
+      tracing: deps.tracing,
       untracked: (botId) => this.driver.dropBot(botId),
     });
     const registers = [deps.metrics.registry];
@@ -164,6 +168,7 @@ export class Connector {
       log: deps.log,
       stats: this.stats,
       setStatus,
+      tracing: deps.tracing,
       guard: (runtime) => this.guard(runtime),
       requireDriving: (runtime) => {
         const { epoch } = runtime;

@@ -8,6 +8,7 @@ import type { Conversation } from '../platform/types.js';
 import type { RowGuard } from '../store/index.js';
 import { clippedPointer, exceededJsonLimit } from '../util/json-bounds.js';
 import { childrenOf } from '../ops/metrics.js';
+import { Tracing, type Context, type Span } from '../ops/tracing.js';
 
 import { escalationPlan } from './escalation.js';
 import { carryOut, type ExecutionContext, type Remainder } from './executor.js';
@@ -54,6 +55,15 @@ export interface ExchangeDeps {
   requireDriving(runtime: Runtime): void;
   /** The bot answered a conversation (chat inactivity counts from here). */
   answered(runtime: Runtime, conversationId: string): void;
+  /** When tracing is on: each exchange in a `bot exchange` span, a child of the message's. */
+  tracing?: Tracing;
+}
+
+/** An exchange's span, and what it recorded (its outcome, its errors' codes), when tracing is on. */
+interface Traced {
+  span: Span;
+  context: Context;
+  exchange?: Exchange;
 }
 
 /**
@@ -73,6 +83,42 @@ export class Exchanges {
   }
 
   async run(runtime: Runtime, conversationId: string, inbound: Inbound): Promise<void> {
+    const tracing = this.deps.tracing;
+    if (!tracing) return this.exchange(runtime, conversationId, inbound);
+    const parent = tracing.takeMessage(conversationId);
+    const span = tracing.start(
+      'bot exchange',
+      {
+        'botbridge.account': runtime.record.accountId,
+        'botbridge.bot_id': runtime.record.id,
+        'botbridge.conversation_id': conversationId,
+        'botbridge.event_type': inbound.eventType,
+      },
+      parent,
+    );
+    const traced: Traced = { span, context: tracing.within(span, parent) };
+    try {
+      await this.exchange(runtime, conversationId, inbound, traced);
+      const { exchange } = traced;
+      if (!exchange) span.setAttribute('botbridge.outcome', 'SKIPPED');
+      else {
+        span.setAttribute('botbridge.outcome', exchange.outcome);
+        if (exchange.attempts) span.setAttribute('botbridge.attempts', exchange.attempts);
+        if (exchange.errors.length) {
+          span.setAttribute('botbridge.error_codes', [...new Set(exchange.errors.map((e) => e.code))]);
+          if (exchange.outcome === 'ESCALATED' || exchange.outcome === 'FAILED')
+            Tracing.fail(span, exchange.errors[0].code);
+        }
+      }
+    } catch (error) {
+      Tracing.fail(span, (error as { code?: unknown }).code?.toString() ?? (error as Error).name ?? 'error');
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async exchange(runtime: Runtime, conversationId: string, inbound: Inbound, traced?: Traced): Promise<void> {
     const { eventType, upTo } = inbound;
     const conversation = await this.deps.conversations.current(conversationId);
     if (!conversation) return;
@@ -83,6 +129,7 @@ export class Exchanges {
 
     const started = Date.now();
     const exchange = newExchange(runtime.record.id, conversationId, eventType, started);
+    if (traced) traced.exchange = exchange;
     const escalateWith = async (reason: { code: string; message: string }) => {
       exchange.errors.push(reason);
       if (conversation.status === 'OPEN')
@@ -110,14 +157,18 @@ export class Exchanges {
     let answer: VendorResponse;
     const driving = () => this.deps.requireDriving(runtime);
     try {
-      if (!runtime.known.has(conversationId)) await this.createOnVendor(runtime, conversation);
-      answer = await this.timed('events', () => runtime.client.postEvent(conversationId, body, driving));
+      if (!runtime.known.has(conversationId)) await this.createOnVendor(runtime, conversation, traced?.context);
+      answer = await this.timed('events', () =>
+        runtime.client.postEvent(conversationId, body, driving, traced?.context),
+      );
       exchange.attempts = answer.attempts;
       if (answer.status === 404) {
         // The service lost the conversation (restart, eviction): create it again, resend once.
         exchange.effects.push('bot service answered 404: conversation created again and event resent');
-        await this.createOnVendor(runtime, conversation);
-        answer = await this.timed('events', () => runtime.client.postEvent(conversationId, body, driving));
+        await this.createOnVendor(runtime, conversation, traced?.context);
+        answer = await this.timed('events', () =>
+          runtime.client.postEvent(conversationId, body, driving, traced?.context),
+        );
         exchange.attempts += answer.attempts;
         if (answer.status === 404)
           throw new VendorError(
@@ -199,11 +250,33 @@ export class Exchanges {
       return this.finish(exchange, 'ESCALATED', started);
     }
 
-    const result = await carryOut(
-      this.context(runtime, conversation, upTo),
-      { items: parsed.items, ...(parsed.action ? { action: parsed.action } : {}) },
-      false,
-    );
+    const delivery =
+      traced &&
+      this.deps.tracing?.start(
+        'answer delivered',
+        {
+          'botbridge.account': conversation.accountId,
+          'botbridge.bot_id': runtime.record.id,
+          'botbridge.conversation_id': conversationId,
+          'botbridge.items': parsed.items.length,
+          ...(parsed.action ? { 'botbridge.action': parsed.action.name } : {}),
+        },
+        traced.context,
+      );
+    let result: Awaited<ReturnType<typeof carryOut>>;
+    try {
+      result = await carryOut(
+        this.context(runtime, conversation, upTo),
+        { items: parsed.items, ...(parsed.action ? { action: parsed.action } : {}) },
+        false,
+      );
+      if (delivery && result.escalate) Tracing.fail(delivery, result.escalate.code);
+    } catch (error) {
+      if (delivery) Tracing.fail(delivery, (error as Error).name ?? 'error');
+      throw error;
+    } finally {
+      delivery?.end();
+    }
     exchange.effects.push(...result.effects);
     exchange.errors.push(...result.errors);
     if (result.escalate) {
@@ -324,12 +397,13 @@ export class Exchanges {
     };
   }
 
-  private async createOnVendor(runtime: Runtime, conversation: Conversation): Promise<void> {
+  private async createOnVendor(runtime: Runtime, conversation: Conversation, trace?: Context): Promise<void> {
     await this.timed('conversation', () =>
       runtime.client.putConversation(
         conversation.conversationId,
         conversationBody(conversation, runtime.record.settings),
         () => this.deps.requireDriving(runtime),
+        trace,
       ),
     );
     runtime.known.add(conversation.conversationId);

@@ -6,12 +6,15 @@ import type { BotRecord, BotStore } from './store.js';
 import { CustomEndpointClient, type RetryPolicy, type TokenIssuer } from './vendor-client.js';
 import type { Runtime } from './runtime.js';
 import type { VendorCredentials } from './types.js';
+import type { Tracing } from '../ops/tracing.js';
 
 export interface RegistryDeps {
   botStore: BotStore;
   dispatcher: Dispatcher;
   tokens: TokenIssuer;
   retry?: RetryPolicy;
+  /** When tracing is on: each call to a bot service in a span, its traceparent sent. */
+  tracing?: Tracing;
   /** The bot is gone from this instance (deleted, here or elsewhere): its work in flight stops. */
   untracked(botId: string): void;
 }
@@ -135,6 +138,7 @@ export class BotRegistry {
       tokens,
       retry: this.deps.retry,
       maxResponseBytes,
+      ...(this.deps.tracing ? { tracing: this.deps.tracing } : {}),
     });
   }
 }

@@ -4,6 +4,7 @@ import { request, type Dispatcher } from 'undici';
 import type { ConversationBody, ConversationEventBody } from '../contract/index.js';
 
 import { readBounded } from '../util/bounded-body.js';
+import { SpanKind, Tracing, type Context } from '../ops/tracing.js';
 
 /** Obtains the tokens of the app installation a bot refers to (Sentinel's AppTokens). */
 export interface TokenIssuer {
@@ -72,6 +73,8 @@ export class CustomEndpointClient {
       tokens: TokenIssuer;
       retry?: RetryPolicy;
       maxResponseBytes: number;
+      /** When tracing is on: a span per HTTP call, whose traceparent the request carries. */
+      tracing?: Tracing;
     },
   ) {
     this.dispatcher = deps.dispatcher.compose(checkedBeforeWrite);
@@ -117,8 +120,9 @@ export class CustomEndpointClient {
     conversationId: string,
     body: ConversationBody,
     beforeEach?: () => void,
+    trace?: Context,
   ): Promise<VendorResponse> {
-    const res = await this.call('PUT', this.conversationPath(conversationId), body, beforeEach);
+    const res = await this.call('PUT', this.conversationPath(conversationId), body, beforeEach, trace);
     if (res.status === 409) return res;
     this.requireOk(res);
     return res;
@@ -133,8 +137,9 @@ export class CustomEndpointClient {
     conversationId: string,
     body: ConversationEventBody,
     beforeEach?: () => void,
+    trace?: Context,
   ): Promise<VendorResponse> {
-    const res = await this.call('POST', `${this.conversationPath(conversationId)}/events`, body, beforeEach);
+    const res = await this.call('POST', `${this.conversationPath(conversationId)}/events`, body, beforeEach, trace);
     if (res.status !== 404) this.requireOk(res);
     return res;
   }
@@ -178,6 +183,7 @@ export class CustomEndpointClient {
     url: string,
     body?: unknown,
     beforeEach?: () => void,
+    trace?: Context,
   ): Promise<VendorResponse> {
     const retry = this.deps.retry ?? DEFAULT_RETRY;
     const started = performance.now();
@@ -199,10 +205,10 @@ export class CustomEndpointClient {
       const token = await this.token(false);
       check?.();
       try {
-        let res = await this.once(method, url, token, body, check);
+        let res = await this.once(method, url, token, body, check, trace);
         if (res.status === 401 && !refreshed) {
           refreshed = true;
-          res = await this.once(method, url, await this.token(true), body, check);
+          res = await this.once(method, url, await this.token(true), body, check, trace);
         }
         const result = { ...res, attempts: attempt, durationMs: performance.now() - started };
         if (res.status === 429 || res.status >= 500) {
@@ -229,7 +235,51 @@ export class CustomEndpointClient {
     });
   }
 
-  private async once(method: string, url: string, token: string, body: unknown, beforeWrite?: () => void) {
+  /** One HTTP request; in a `custom endpoint call` span (its traceparent sent) when tracing is on. */
+  private async once(
+    method: string,
+    url: string,
+    token: string,
+    body: unknown,
+    beforeWrite?: () => void,
+    trace?: Context,
+  ): Promise<OnceResult> {
+    const tracing = this.deps.tracing;
+    if (!tracing) return this.send(method, url, token, body, beforeWrite);
+    const span = tracing.start(
+      'custom endpoint call',
+      {
+        'http.request.method': method,
+        'server.address': new URL(url).host,
+        'botbridge.account': this.accountId,
+        'botbridge.vendor_bot_id': this.vendor.botId,
+      },
+      trace,
+      SpanKind.CLIENT,
+    );
+    const traceparent: Record<string, string> = {};
+    tracing.inject(tracing.within(span, trace), traceparent);
+    try {
+      const res = await this.send(method, url, token, body, beforeWrite, traceparent);
+      span.setAttribute('http.response.status_code', res.status);
+      if (res.status >= 400) Tracing.fail(span, String(res.status));
+      return res;
+    } catch (error) {
+      Tracing.fail(span, error instanceof VendorError ? error.code : errorType(error));
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  private async send(
+    method: string,
+    url: string,
+    token: string,
+    body: unknown,
+    beforeWrite?: () => void,
+    traceHeaders?: Record<string, string>,
+  ): Promise<OnceResult> {
     const timeoutMs = this.vendor.timeoutSeconds * 1000;
     const res = await request(url, {
       method: method as Dispatcher.HttpMethod,
@@ -239,6 +289,7 @@ export class CustomEndpointClient {
         authorization: `Bearer ${token}`,
         accept: 'application/json',
         ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...traceHeaders,
       },
       body: body !== undefined ? JSON.stringify(body) : undefined,
       headersTimeout: timeoutMs,
@@ -282,6 +333,21 @@ export class CustomEndpointClient {
       retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
     };
   }
+}
+
+interface OnceResult {
+  status: number;
+  body: unknown;
+  text: string;
+  notJson?: string;
+  retryAfterMs: number | undefined;
+}
+
+/** A transport failure's kind for a span (its code, never its message). */
+function errorType(error: unknown): string {
+  const e = error as { code?: unknown; name?: unknown; cause?: { code?: unknown } };
+  const code = e.code ?? e.cause?.code ?? e.name;
+  return typeof code === 'string' ? code : 'error';
 }
 
 /** What a body that is not JSON is, so the log says so instead of calling it empty. */

@@ -22,12 +22,15 @@ import { serveSse, serveWebSocket } from './stream-transports.js';
 import type { ConversationType, Sdes, StreamMessage, Visitor } from './types.js';
 import { RICH_CONTENT_LIMITS } from '../contract/index.js';
 import { describeJsonLimit, exceededJsonLimit } from '../util/json-bounds.js';
+import { SpanKind, Tracing } from '../ops/tracing.js';
 
 export interface ConsumerApiDeps {
   conversations: Conversations;
   directory: Directory;
   sessions: SessionTokens;
   hub: RealtimeHub;
+  /** When tracing is on: each consumer message in a span the bot's exchange continues. */
+  tracing?: Tracing;
 }
 
 /** Where the consumer API is mounted (HTTP-SURFACE.md). */
@@ -77,7 +80,7 @@ const afterQuery = {
  */
 export const consumerApi: FastifyPluginAsync<ConsumerApiDeps> = async (
   consumer,
-  { conversations, directory, sessions, hub },
+  { conversations, directory, sessions, hub, tracing },
 ) => {
   consumer.get<{ Params: { acc: string; skill: string } }>(
     '/skills/:skill',
@@ -155,7 +158,7 @@ export const consumerApi: FastifyPluginAsync<ConsumerApiDeps> = async (
   );
 
   // Named one by one: the options this plugin got also hold its prefix, which would apply twice.
-  await consumer.register(consumerConversation, { conversations, sessions, hub });
+  await consumer.register(consumerConversation, { conversations, sessions, hub, tracing });
 };
 
 /**
@@ -165,7 +168,7 @@ export const consumerApi: FastifyPluginAsync<ConsumerApiDeps> = async (
  */
 const consumerConversation: FastifyPluginAsync<Omit<ConsumerApiDeps, 'directory'>> = async (
   server,
-  { conversations, sessions, hub },
+  { conversations, sessions, hub, tracing },
 ) => {
   server.addHook('preHandler', async (request: FastifyRequest) => {
     const { acc, id } = request.params as { acc: string; id: string };
@@ -196,13 +199,36 @@ const consumerConversation: FastifyPluginAsync<Omit<ConsumerApiDeps, 'directory'
           `content${exceeded.pointer} ${describeJsonLimit(exceeded)}, the most rich content may have`,
           'content-over-limit',
         );
-      const event = await conversations.post(
-        acc,
-        id,
-        { role: 'CONSUMER' },
-        { text, content, file, metadata, audience: 'ALL' },
+      const message = { text, content, file, metadata, audience: 'ALL' as const };
+      if (!tracing) {
+        const event = await conversations.post(acc, id, { role: 'CONSUMER' }, message);
+        return reply.status(201).send({ sequence: event.sequence });
+      }
+      // The consumer's channel may be traced itself: its traceparent makes this span its child.
+      const parent = tracing.extract(request.headers);
+      const span = tracing.start(
+        'consumer message',
+        {
+          'botbridge.account': acc,
+          'botbridge.conversation_id': id,
+          'botbridge.message_kind': file ? 'file' : content !== undefined ? 'content' : 'text',
+        },
+        parent,
+        SpanKind.SERVER,
       );
-      return reply.status(201).send({ sequence: event.sequence });
+      // Noted before the change is announced: the exchange it triggers takes it as its parent.
+      tracing.noteMessage(id, tracing.within(span, parent));
+      try {
+        const event = await conversations.post(acc, id, { role: 'CONSUMER' }, message);
+        span.setAttribute('botbridge.sequence', event.sequence);
+        return reply.status(201).send({ sequence: event.sequence });
+      } catch (error) {
+        tracing.takeMessage(id);
+        Tracing.fail(span, (error as { code?: unknown }).code?.toString() ?? 'error');
+        throw error;
+      } finally {
+        span.end();
+      }
     },
   );
 

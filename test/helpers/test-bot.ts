@@ -6,6 +6,8 @@ export interface Received {
   method: string;
   path: string;
   authorization?: string;
+  /** Every request header, by its lower-case name. */
+  headers: Record<string, string | string[] | undefined>;
   body: any;
   at: number;
 }
@@ -84,6 +86,7 @@ export class TestBot {
       method: req.method ?? '',
       path: req.url ?? '',
       authorization: req.headers.authorization,
+      headers: req.headers,
       body,
       at: Date.now(),
     };
