@@ -1,4 +1,4 @@
-import { hkdfSync } from 'node:crypto';
+import { hkdfSync, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
@@ -22,6 +22,7 @@ import {
   auditSignIns,
   auditSsoSignIns,
 } from './audit/index.js';
+import { Alerts, alertMigrations, alertsAdmin, type AlertTimings } from './alerts/index.js';
 import { createLogger } from './ops/logger.js';
 import { prettyDestination } from './ops/pretty-log.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -86,6 +87,8 @@ export interface App {
   readonly demoBotLogins: DemoBotLogins;
   /** Who changed what through the admin API and the console, and every sign-in (audit/). */
   readonly audit: AuditLog;
+  /** Alert destinations and the alerts' outbox and sender (alerts/). */
+  readonly alerts: Alerts;
   readonly adminToken: string;
   /** True when this start generated the admin token (main prints it once). */
   readonly adminTokenCreated: boolean;
@@ -115,6 +118,8 @@ export interface BuildOptions {
   operatorSessions?: { now?: () => number };
   /** The audit log's clock, for tests of its retention. */
   audit?: { now?: () => number };
+  /** Alert delivery timings (poll, backoff, attempts, timeout), for tests. */
+  alerts?: Partial<AlertTimings>;
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
@@ -145,6 +150,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...operatorMigrations(store.dialect),
     ...operatorSessionMigrations(store.dialect),
     ...auditMigrations(store.dialect),
+    ...alertMigrations(store.dialect),
   });
 
   // OpenTelemetry traces, when an OTLP endpoint is configured; undefined (nothing traced) otherwise.
@@ -190,6 +196,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const dispatcher = new Agent({ keepAliveTimeout: 30_000, connections: 512 });
   const structuredContent = createStructuredContentValidator();
   const contract = createContractValidator();
+  const alerts = new Alerts({
+    store,
+    dispatcher,
+    log,
+    instance: `${config.instanceId}:${randomUUID()}`,
+    timings: options.alerts,
+  });
   const connector = new Connector({
     store,
     directory,
@@ -217,6 +230,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       : {}),
     announceBot: (botId) => transport.tell({ botId }),
     ...(tracing ? { tracing } : {}),
+    statusChanged: (change) => alerts.botStatusChanged(change),
     ...options.connector,
   });
   await connector.init();
@@ -339,6 +353,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await admin.register(platformAdmin, { directory, conversations, hub });
     await admin.register(operatorAdmin, { operators, requireAccount: (acc) => directory.requireAccount(acc) });
     await admin.register(auditAdmin, { audit, requireAccount: (acc) => directory.requireAccount(acc) });
+    await admin.register(alertsAdmin, { alerts, requireAccount: (acc) => directory.requireAccount(acc) });
     await admin.register(sentinelAdmin, {
       apps,
       keys,
@@ -405,6 +420,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     connector,
     demoBotLogins,
     audit,
+    alerts,
     adminToken,
     adminTokenCreated,
     publicHost,
@@ -417,12 +433,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       // Bots come back in the background: a slow bot service must not hold up the server.
       void connector.resume().catch((err) => log.error({ err }, 'resuming bots failed'));
       tests.start();
+      alerts.start();
       return `http://${listenAddress}`;
     },
     async close() {
       // Fastify stops accepting, lets in-flight requests finish, then the store closes.
       await tests.stop();
       await connector.close();
+      await alerts.close();
       await server.close();
       await publicApi.close();
       await dispatcher.close();

@@ -80,8 +80,25 @@ export interface ConnectorDeps {
   /** How often a bot in SERVICE_INTERRUPTION retries (PRODUCT.md: every minute). */
   serviceRetryMs?: number;
   functionTimeoutMs?: number;
+  /**
+   * Hears of each change of a bot's status, written (alerts/): from the instance that made it.
+   * A failure here is logged; the change stands.
+   */
+  statusChanged?: (change: StatusChange) => Promise<void>;
   /** OpenTelemetry spans for exchanges and calls to bot services (ops/tracing.ts); undefined when off. */
   tracing?: Tracing;
+}
+
+/** A bot's status change, as `statusChanged` hears of it. */
+export interface StatusChange {
+  accountId: string;
+  botId: string;
+  botName: string;
+  from: BotStatus;
+  to: BotStatus;
+  lastError: LastError | null;
+  /** The bot's last error before the change (a return to ONLINE: the interruption it ends). */
+  previousError: LastError | null;
 }
 
 /**
@@ -657,8 +674,16 @@ export class Connector {
     lastError: LastError | null,
     announce = false,
   ): Promise<void> {
-    const changed = runtime.record.status !== status;
+    const from = runtime.record.status;
+    const previousError = runtime.record.lastError;
+    const changed = from !== status;
     await this.bots.write(runtime, { status, lastError });
+    if (changed && this.deps.statusChanged) {
+      const { id: botId, accountId, settings } = runtime.record;
+      await this.deps
+        .statusChanged({ accountId, botId, botName: settings.name, from, to: status, lastError, previousError })
+        .catch((err) => this.deps.log.error({ err, botId }, 'could not write the alert of a bot’s status change'));
+    }
     // A bot in an interruption still takes conversations (and escalates them): only OFFLINE stops routing.
     const online = status !== 'OFFLINE';
     await this.deps.directory.setUserState(runtime.record.userId, online ? 'ONLINE' : 'OFFLINE');

@@ -1,0 +1,181 @@
+import type { FastifyPluginAsync } from 'fastify';
+import type {} from '../operators/guard.js';
+import { NO_NUL, accountParams, anyJson, errorResponses, noContent } from '../http/schemas.js';
+import { ALERT_FORMATS, ALERT_STATES, checkDestinationUrl, type AlertFormat, type Alerts } from './alerts.js';
+
+export interface AlertRoutesDeps {
+  alerts: Alerts;
+  /** That the account exists (not-found otherwise): the platform's directory. */
+  requireAccount(accountId: string): Promise<unknown>;
+}
+
+const tags = ['alerts'];
+const security = [{ bearer: [] }];
+
+const destinationParams = {
+  type: 'object',
+  properties: { acc: accountParams.properties.acc, id: { type: 'string', minLength: 1, maxLength: 64 } },
+  required: ['acc', 'id'],
+} as const;
+
+const destinationSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    accountId: { type: 'string' },
+    name: { type: 'string' },
+    url: {
+      type: 'string',
+      description: 'Scheme and host only (`https://hooks.slack.com/…`): the rest of a webhook URL is its secret',
+    },
+    format: { type: 'string', enum: [...ALERT_FORMATS] },
+    createdAt: { type: 'integer', description: 'Epoch milliseconds' },
+  },
+  required: ['id', 'accountId', 'name', 'url', 'format', 'createdAt'],
+} as const;
+
+const deliverySchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    eventId: { type: 'string', description: 'The event: one per change, sent to each destination' },
+    destinationId: { type: 'string' },
+    kind: { type: 'string', description: '`bot-status` or `test`' },
+    state: { type: 'string', enum: [...ALERT_STATES] },
+    attempts: { type: 'integer' },
+    lastError: { type: 'string', description: 'The last attempt’s failure (`HTTP 500`, `ECONNREFUSED`...)' },
+    createdAt: { type: 'integer' },
+    nextAttemptAt: { type: 'integer', description: 'Pending: when it is tried next' },
+    deliveredAt: { type: 'integer' },
+    event: anyJson('What the alert says: the `json` format’s body'),
+  },
+  required: ['id', 'eventId', 'destinationId', 'kind', 'state', 'attempts', 'createdAt', 'event'],
+} as const;
+
+type Acc = { Params: { acc: string } };
+type Destination = { Params: { acc: string; id: string } };
+
+/** An account's alert destinations, its alerts, and a test alert on demand. */
+export const alertsAdmin: FastifyPluginAsync<AlertRoutesDeps> = async (server, { alerts, requireAccount }) => {
+  server.get<Acc>(
+    '/accounts/:acc/alerts/destinations',
+    {
+      config: { permission: 'account:read' },
+      schema: {
+        tags,
+        security,
+        summary: 'The account’s alert destinations (webhooks)',
+        params: accountParams,
+        response: { 200: { type: 'array', items: destinationSchema }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      await requireAccount(request.params.acc);
+      return alerts.destinations(request.params.acc);
+    },
+  );
+
+  server.post<Acc & { Body: { name: string; url: string; format: AlertFormat } }>(
+    '/accounts/:acc/alerts/destinations',
+    {
+      config: { permission: 'account:manage' },
+      schema: {
+        tags,
+        security,
+        summary: 'Add an alert destination: a webhook told when a bot goes into an interruption and back',
+        description:
+          '`slack` sends `{text}` (a Slack incoming webhook), `teams` a MessageCard (a Teams incoming webhook), `json` the event itself. The URL is kept, never logged, and shown by scheme and host only.',
+        params: accountParams,
+        body: {
+          type: 'object',
+          properties: {
+            name: { type: 'string', minLength: 1, maxLength: 100, pattern: NO_NUL },
+            url: { type: 'string', minLength: 8, maxLength: 2000, pattern: '^[Hh][Tt][Tt][Pp][Ss]?://[^\\s]+$' },
+            format: { type: 'string', enum: [...ALERT_FORMATS] },
+          },
+          required: ['name', 'url', 'format'],
+          additionalProperties: false,
+        },
+        response: { 201: destinationSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await requireAccount(request.params.acc);
+      checkDestinationUrl(request.body.url);
+      return reply.status(201).send(await alerts.addDestination(request.params.acc, request.body));
+    },
+  );
+
+  server.delete<Destination>(
+    '/accounts/:acc/alerts/destinations/:id',
+    {
+      config: { permission: 'account:manage' },
+      schema: {
+        tags,
+        security,
+        summary: 'Remove an alert destination (what it still owed is given up)',
+        params: destinationParams,
+        response: { 204: noContent, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      await requireAccount(request.params.acc);
+      await alerts.removeDestination(request.params.acc, request.params.id);
+      return reply.status(204).send();
+    },
+  );
+
+  server.post<Destination>(
+    '/accounts/:acc/alerts/destinations/:id/test',
+    {
+      config: { permission: 'account:manage' },
+      schema: {
+        tags,
+        security,
+        summary: 'Send a test alert to the destination now, and say how it went',
+        params: destinationParams,
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              ok: { type: 'boolean' },
+              status: { type: 'integer', description: 'The webhook’s HTTP status, when it answered' },
+              error: { type: 'string' },
+              durationMs: { type: 'integer' },
+            },
+            required: ['ok', 'durationMs'],
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      await requireAccount(request.params.acc);
+      return alerts.test(request.params.acc, request.params.id);
+    },
+  );
+
+  server.get<Acc & { Querystring: { limit: number } }>(
+    '/accounts/:acc/alerts/events',
+    {
+      config: { permission: 'account:read' },
+      schema: {
+        tags,
+        security,
+        summary:
+          'The account’s recent alerts, newest first: one per event and destination, pending, delivered or failed',
+        params: accountParams,
+        querystring: {
+          type: 'object',
+          properties: { limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 } },
+          additionalProperties: false,
+        },
+        response: { 200: { type: 'array', items: deliverySchema }, ...errorResponses },
+      },
+    },
+    async (request) => {
+      await requireAccount(request.params.acc);
+      return alerts.events(request.params.acc, request.query.limit);
+    },
+  );
+};
