@@ -381,6 +381,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     log,
     metrics,
     structuredContent,
+    ...(tracing ? { tracing } : {}),
   });
   const demoBotLogins = createDemoBotLogins(store.db, secretBox);
   // The demo Custom Endpoint service rides along, verifying our tokens like any real one would.

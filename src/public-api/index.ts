@@ -9,7 +9,8 @@ import type { SessionTokens } from '../sentinel/tokens.js';
 import type { CredentialAttempts } from '../sentinel/attempts.js';
 import { childrenOf, type Metrics } from '../ops/metrics.js';
 import { JobStore, jobMigrations } from './jobs.js';
-import { JobWorker } from './worker.js';
+import { JobWorker, type JobExecutor } from './worker.js';
+import { Tracing } from '../ops/tracing.js';
 import { commandExecutor } from './execute.js';
 import type { StructuredContentValidator } from '../contract/index.js';
 import { publicApi } from './routes.js';
@@ -25,6 +26,8 @@ export interface PublicApiDeps {
   metrics: Metrics;
   /** The structured-content validator (src/contract): one compiled schema set for the process. */
   structuredContent: StructuredContentValidator;
+  /** When tracing is on: each job's run in a `public api job` span. */
+  tracing?: Tracing;
 }
 
 /** Tables of the Public API (its durable job queue). */
@@ -56,7 +59,9 @@ export async function createPublicApi(
   );
   const worker = new JobWorker(
     jobs,
-    commandExecutor(deps.conversations, deps.directory),
+    deps.tracing
+      ? tracedExecutor(deps.tracing, commandExecutor(deps.conversations, deps.directory))
+      : commandExecutor(deps.conversations, deps.directory),
     deps.log.child({ part: 'public-api' }),
     {
       sharedStore: deps.store.dialect === 'postgres',
@@ -77,4 +82,29 @@ export async function createPublicApi(
   });
   await worker.start();
   return { close: () => worker.close() };
+}
+
+/** Runs each job in a span: its action and ids, how it ended (an error's code, never its text). */
+function tracedExecutor(tracing: Tracing, execute: JobExecutor): JobExecutor {
+  return async (job, signal, record) => {
+    const span = tracing.start('public api job', {
+      'botbridge.account': job.accountId,
+      'botbridge.conversation_id': job.conversationId,
+      'botbridge.job_id': job.id,
+      'botbridge.action': job.action,
+      'botbridge.actor_user_id': job.actorUserId,
+      'botbridge.queued_ms': Math.max(0, Date.now() - job.createdAt),
+    });
+    try {
+      await execute(job, signal, record);
+      span.setAttribute('botbridge.outcome', 'done');
+    } catch (error) {
+      const { code, name } = error as { code?: unknown; name?: unknown };
+      span.setAttribute('botbridge.outcome', 'failed');
+      Tracing.fail(span, typeof code === 'string' ? code : typeof name === 'string' ? name : 'error');
+      throw error;
+    } finally {
+      span.end();
+    }
+  };
 }

@@ -8,6 +8,7 @@ import { ADMIN_TOKEN, client, startApp, type Running } from '../helpers/app.js';
 import { eventually, openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
 import { TestBot } from '../helpers/test-bot.js';
 import { tracingConfigFromEnv } from '../../src/ops/tracing.js';
+import { login, openConversation as openOnSkill, publicApi, setUpAccount } from '../public-api/support.js';
 
 interface ExportedSpan {
   traceId: string;
@@ -203,6 +204,27 @@ for (const kind of STORES) {
             !receiver.bodies.some((b) => b.includes(r.authorization!.slice(7))),
             'no span holds the bot’s token',
           );
+    });
+
+    it('exports a Public API job’s span: its action and ids, how it ended, not its text', async () => {
+      const { running } = traced;
+      const acc = `jobs${Math.random().toString(36).slice(2, 8)}`;
+      await setUpAccount(running.url, { acc, skills: ['sales'], users: ['api'] });
+      const api = publicApi(running.url, acc, await login(running.url, acc, 'api'));
+      const { conversationId } = await openOnSkill(running.url, acc, { skill: 'sales' });
+      const words = `sent through the api ${Math.random().toString(36).slice(2)}`;
+      const job = await api.run('messages', conversationId, { messages: [words] });
+      assert.equal(job.status, 'done');
+      const span = await eventually(
+        async () =>
+          receiver.spans.find((s) => s.name === 'public api job' && s.attributes['botbridge.job_id'] === job.jobId),
+        (found) => found !== undefined,
+        'the job’s span was exported',
+      );
+      assert.equal(span!.attributes['botbridge.action'], 'messages');
+      assert.equal(span!.attributes['botbridge.conversation_id'], conversationId);
+      assert.equal(span!.attributes['botbridge.outcome'], 'done');
+      for (const body of receiver.bodies) assert.ok(!body.includes(words), 'no span holds the job’s text');
     });
 
     it('sends no traceparent when tracing is off', async () => {
