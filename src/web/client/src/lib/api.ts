@@ -37,6 +37,10 @@ import type {
   Role,
   ApiToken,
   IssuedApiToken,
+  AlertDelivery,
+  AlertDestination,
+  AlertFormat,
+  AlertTestResult,
 } from './types';
 
 /** The scope the console installs apps with: a Custom Endpoint bot's (typed as the server's, so they cannot differ). */
@@ -269,6 +273,16 @@ export function adminApi(token: string) {
     createApiToken: (accountId: string, token: { name: string; role: Role }) =>
       call<IssuedApiToken>('POST', `${acc(accountId)}/api-tokens`, token),
     revokeApiToken: (accountId: string, id: string) => call<void>('DELETE', `${acc(accountId)}/api-tokens/${enc(id)}`),
+    alertDestinations: (accountId: string) => call<AlertDestination[]>('GET', `${acc(accountId)}/alerts/destinations`),
+    addAlertDestination: (accountId: string, destination: { name: string; url: string; format: AlertFormat }) =>
+      call<AlertDestination>('POST', `${acc(accountId)}/alerts/destinations`, destination),
+    removeAlertDestination: (accountId: string, id: string) =>
+      call<void>('DELETE', `${acc(accountId)}/alerts/destinations/${enc(id)}`),
+    /** Sends a test alert now: how it went. */
+    testAlertDestination: (accountId: string, id: string) =>
+      call<AlertTestResult>('POST', `${acc(accountId)}/alerts/destinations/${enc(id)}/test`),
+    alertEvents: (accountId: string, limit = 20) =>
+      call<AlertDelivery[]>('GET', `${acc(accountId)}/alerts/events?limit=${limit}`),
     conversation: (accountId: string, id: string) =>
       call<ConversationWithEvents>('GET', `${acc(accountId)}/conversations/${enc(id)}`),
     /** A page of the account's conversations, newest first (the Conversations page). */

@@ -133,3 +133,39 @@ export interface ApiToken {
 
 /** A token as issued: the answer carries the token, the only time it is shown. */
 export type IssuedApiToken = ApiToken & { token: string };
+
+// ---- alerts (src/alerts) ----
+
+export type AlertFormat = 'slack' | 'teams' | 'json';
+
+export interface AlertDestination {
+  id: string;
+  accountId: string;
+  name: string;
+  /** Scheme and host only: the rest of a webhook URL is its secret. */
+  url: string;
+  format: AlertFormat;
+  createdAt: number;
+}
+
+export interface AlertTestResult {
+  ok: boolean;
+  status?: number;
+  error?: string;
+  durationMs: number;
+}
+
+/** One alert at one destination. */
+export interface AlertDelivery {
+  id: string;
+  eventId: string;
+  destinationId: string;
+  kind: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  lastError?: string;
+  createdAt: number;
+  nextAttemptAt?: number;
+  deliveredAt?: number;
+  event: { text: string; kind: string; bot?: { id: string; name: string }; from?: string; to?: string };
+}

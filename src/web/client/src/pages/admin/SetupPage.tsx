@@ -4,6 +4,7 @@ import { Link } from '../../lib/router';
 import { useAsync, useSubmit } from '../../lib/use-async';
 import { NotAllowed, useAccess } from '../../lib/access';
 import { ApiTokensCard, OperatorsCard } from './AccountOperators';
+import { AlertsCard } from './AlertsCard';
 import type { AppBot, AppInstallation, AppWithSecret, RotatedApp, RotatedAppBot, Skill, User } from '../../lib/types';
 import { Dialog } from '../../components/Dialog';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -51,6 +52,7 @@ export function SetupPage({ token, accountId }: Props) {
           <ApiTokensCard api={api} accountId={accountId} />
         </>
       )}
+      <AlertsCard api={api} accountId={accountId} />
     </div>
   );
 }

@@ -1,0 +1,81 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Page } from 'playwright-core';
+import { freshStore, type TestStore } from '../helpers/stores.js';
+import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
+import { DESKTOP, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
+
+/**
+ * The set-up page's Alerts card: an owner adds a webhook destination (shown by host only), sends
+ * it a test alert (the webhook in the test receives it, the card says it was delivered and lists
+ * it under recent alerts), and removes it. One store: the routes are tested on both elsewhere.
+ */
+describe('console: alert destinations and a test alert', () => {
+  const acc = 'alerting';
+  let store: TestStore;
+  let running: Running;
+  let admin: Client;
+  let browser: TestBrowser;
+  let page: Page;
+  let webhook: Server;
+  let webhookUrl: string;
+  const received: unknown[] = [];
+
+  before(async () => {
+    store = await freshStore('sqlite');
+    running = await startApp(store);
+    admin = client(running.url, { token: ADMIN_TOKEN });
+    assert.equal((await admin.post('/admin/v1/accounts', { accountId: acc })).status, 201);
+    webhook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push(JSON.parse(body));
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
+    webhookUrl = `http://127.0.0.1:${(webhook.address() as AddressInfo).port}`;
+    browser = await launchBrowser();
+    page = await browser.page(DESKTOP);
+  });
+  after(async () => {
+    await browser?.close();
+    await running?.close();
+    await new Promise((r) => webhook?.close(r));
+    await store?.dispose();
+  });
+
+  it('adds a destination, sends it a test alert, lists it, removes it', async () => {
+    await page.goto(`${running.url}/`);
+    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in as operator' }).click();
+    await page.getByRole('heading', { name: 'Accounts' }).waitFor();
+    await page.goto(`${running.url}/admin/accounts/${acc}/setup`);
+    await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
+    await page.getByText('No alert destinations yet').waitFor();
+    const form = page.getByRole('form', { name: 'Add an alert destination' });
+    await form.getByLabel('Destination name').fill('ops channel');
+    await form.getByLabel('Webhook URL').fill(`${webhookUrl}/services/secret-part`);
+    await form.getByLabel('Format').selectOption('slack');
+    await form.getByRole('button', { name: 'Add destination' }).click();
+    const row = page.locator('tr[data-destination="ops channel"]');
+    await row.getByText(`${webhookUrl}/…`).waitFor();
+    assert.equal(await page.getByText('secret-part').count(), 0);
+    await page.getByRole('button', { name: 'Send a test alert to ops channel' }).click();
+    await page.locator('.notice-success', { hasText: 'Test alert delivered to “ops channel”' }).waitFor();
+    assert.equal(received.length, 1);
+    assert.match((received[0] as { text: string }).text, /Test alert/);
+    await page
+      .locator('tr[data-alert-state="delivered"]')
+      .getByText(/Test alert/)
+      .waitFor();
+    await screenshot(page, 'alerts-01-test-alert');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Remove ops channel' }).click();
+    await page.getByText('No alert destinations yet').waitFor();
+    assert.deepEqual((await admin.get(`/admin/v1/accounts/${acc}/alerts/destinations`)).body, []);
+  });
+});
