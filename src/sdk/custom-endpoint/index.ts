@@ -67,6 +67,7 @@ export {
   type EventCall,
   type EventHandler,
 } from './service.js';
+export type { OpenTelemetryApi } from './trace-context.js';
 export { createRequestListener, type RequestListenerOptions } from './node-http.js';
 export {
   apiDomainFor,

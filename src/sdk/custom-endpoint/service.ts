@@ -14,6 +14,7 @@ import type {
   PostEventResponseBody,
 } from './types.js';
 import type { TokenVerifier } from './verify.js';
+import { type OpenTelemetryApi, traceJoiner } from './trace-context.js';
 
 /**
  * The Custom Endpoint service, framework-free: the contract's four calls routed to the bot
@@ -110,6 +111,12 @@ export interface CustomEndpointServiceOptions<State> {
     request: { method: string; path: string },
   ) => void;
   now?: () => number;
+  /**
+   * Continuing the platform's trace (its `traceparent`): the handlers run within the context the
+   * call carries when the service uses OpenTelemetry. Default: `@opentelemetry/api` when it can be
+   * imported; pass the service's own module to be sure it is the same one, or `false` for never.
+   */
+  openTelemetry?: OpenTelemetryApi | false;
 }
 
 export interface CustomEndpointRequest {
@@ -172,6 +179,7 @@ export function createCustomEndpointService<State = Record<string, unknown>>(
   const contract = createContractValidator();
   const checkAnswers = options.checkAnswers ?? true;
   const now = options.now ?? Date.now;
+  const joinTrace = traceJoiner(options.openTelemetry);
   const onError = options.onError ?? ((error, request) => console.error(`${request.method} ${request.path}`, error));
   // One call at a time per conversation: a retried event must not interleave with the first.
   const conversations = new KeyedMutex();
@@ -314,7 +322,7 @@ export function createCustomEndpointService<State = Record<string, unknown>>(
           apiVersion: route.segments[0],
           botId: route.segments[1],
         };
-        return await serve(route, call, request);
+        return await joinTrace(request.headers, () => serve(route, call, request));
       } catch (error) {
         if (error instanceof Refusal) {
           const { status, code, message } = error;
