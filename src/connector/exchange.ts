@@ -82,9 +82,16 @@ export class Exchanges {
     this.latencyOf = childrenOf(deps.stats.vendorLatency);
   }
 
-  async run(runtime: Runtime, conversationId: string, inbound: Inbound): Promise<void> {
+  run(runtime: Runtime, conversationId: string, inbound: Inbound): Promise<void> {
+    // Not async itself: untraced, the exchange's own promise is all there is.
     const tracing = this.deps.tracing;
-    if (!tracing) return this.exchange(runtime, conversationId, inbound);
+    return tracing
+      ? this.traced(tracing, runtime, conversationId, inbound)
+      : this.exchange(runtime, conversationId, inbound);
+  }
+
+  /** The exchange in a `bot exchange` span, a child of the message's that triggered it. */
+  private async traced(tracing: Tracing, runtime: Runtime, conversationId: string, inbound: Inbound): Promise<void> {
     const parent = tracing.takeMessage(conversationId);
     const span = tracing.start(
       'bot exchange',

@@ -236,7 +236,7 @@ export class CustomEndpointClient {
   }
 
   /** One HTTP request; in a `custom endpoint call` span (its traceparent sent) when tracing is on. */
-  private async once(
+  private once(
     method: string,
     url: string,
     token: string,
@@ -245,7 +245,20 @@ export class CustomEndpointClient {
     trace?: Context,
   ): Promise<OnceResult> {
     const tracing = this.deps.tracing;
-    if (!tracing) return this.send(method, url, token, body, beforeWrite);
+    return tracing
+      ? this.traced(tracing, method, url, token, body, beforeWrite, trace)
+      : this.send(method, url, token, body, beforeWrite);
+  }
+
+  private async traced(
+    tracing: Tracing,
+    method: string,
+    url: string,
+    token: string,
+    body: unknown,
+    beforeWrite: (() => void) | undefined,
+    trace: Context | undefined,
+  ): Promise<OnceResult> {
     const span = tracing.start(
       'custom endpoint call',
       {
