@@ -22,7 +22,14 @@ import {
   auditSignIns,
   auditSsoSignIns,
 } from './audit/index.js';
-import { Alerts, alertMigrations, alertsAdmin, type AlertTimings } from './alerts/index.js';
+import {
+  AlertWatch,
+  Alerts,
+  alertMigrations,
+  alertsAdmin,
+  type AlertTimings,
+  type WatchTimings,
+} from './alerts/index.js';
 import { createLogger } from './ops/logger.js';
 import { prettyDestination } from './ops/pretty-log.js';
 import { createMetrics, type Metrics } from './ops/metrics.js';
@@ -120,6 +127,7 @@ export interface BuildOptions {
   audit?: { now?: () => number };
   /** Alert delivery timings (poll, backoff, attempts, timeout), for tests. */
   alerts?: Partial<AlertTimings>;
+  alertWatch?: Partial<WatchTimings>;
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
@@ -234,6 +242,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     ...options.connector,
   });
   await connector.init();
+  const alertWatch = new AlertWatch({
+    store,
+    alerts,
+    log,
+    timings: options.alertWatch,
+    signals: {
+      bots: (accountId) => connector.botNames(accountId),
+      botCounts: (accountId, fromMinute) => connector.recentCounts(accountId, fromMinute),
+      // Called only once the server listens, when the Public API (created below) is there.
+      publicApiBacklog: (accountId) => publicApi.backlog(accountId),
+    },
+  });
   const tests = new TestConversations({ connector, conversations, log }, options.testConversations);
   await transport.listen({
     change: (notice) => {
@@ -353,7 +373,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await admin.register(platformAdmin, { directory, conversations, hub });
     await admin.register(operatorAdmin, { operators, requireAccount: (acc) => directory.requireAccount(acc) });
     await admin.register(auditAdmin, { audit, requireAccount: (acc) => directory.requireAccount(acc) });
-    await admin.register(alertsAdmin, { alerts, requireAccount: (acc) => directory.requireAccount(acc) });
+    await admin.register(alertsAdmin, {
+      alerts,
+      watch: alertWatch,
+      requireAccount: (acc) => directory.requireAccount(acc),
+    });
     await admin.register(sentinelAdmin, {
       apps,
       keys,
@@ -435,12 +459,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       void connector.resume().catch((err) => log.error({ err }, 'resuming bots failed'));
       tests.start();
       alerts.start();
+      alertWatch.start();
       return `http://${listenAddress}`;
     },
     async close() {
       // Fastify stops accepting, lets in-flight requests finish, then the store closes.
       await tests.stop();
       await connector.close();
+      await alertWatch.close();
       await alerts.close();
       await server.close();
       await publicApi.close();

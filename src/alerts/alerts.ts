@@ -4,6 +4,7 @@ import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { invalid, notFound } from '../errors.js';
 import { tablesOf, type Dialect, type MigrationDb, type Store } from '../store/index.js';
+import type { RuleKind } from './rules.js';
 
 /**
  * Alerts: per account, webhook destinations (Slack- and Teams-compatible bodies, or the event as
@@ -22,7 +23,7 @@ export type AlertState = (typeof ALERT_STATES)[number];
 /** The bot statuses an alert is about; OFFLINE is an operator's doing, not an alert. */
 const WATCHED = new Set(['ONLINE', 'VENDOR_INTERRUPTION', 'SERVICE_INTERRUPTION']);
 
-type AlertTables = {
+export type AlertTables = {
   alert_destinations: {
     id: string;
     account_id: string;
@@ -52,6 +53,25 @@ type AlertTables = {
     last_error: string | null;
     created_at: number;
     delivered_at: number | null;
+  };
+  alert_rules: {
+    id: string;
+    account_id: string;
+    kind: string;
+    threshold: number;
+    window_minutes: number;
+    min_count: number;
+    bot_id: string | null;
+    created_at: number;
+  };
+  /** A rule's condition per subject (a bot, or '' for the account): firing since when, or not. */
+  alert_rule_states: {
+    rule_id: string;
+    subject: string;
+    firing_since: number | null;
+    /** The value at the last change of state. */
+    value: number | null;
+    changed_at: number;
   };
 };
 
@@ -99,6 +119,33 @@ export function alertMigrations(_dialect: Dialect): Record<string, Migration> {
           .execute();
       },
     },
+    '0231_alert_rules': {
+      async up(db: MigrationDb) {
+        await db.schema
+          .createTable('alert_rules')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('threshold', 'double precision', (c) => c.notNull())
+          .addColumn('window_minutes', 'integer', (c) => c.notNull())
+          .addColumn('min_count', 'integer', (c) => c.notNull())
+          .addColumn('bot_id', 'text')
+          .addColumn('created_at', 'bigint', (c) => c.notNull())
+          .execute();
+        await db.schema.createIndex('alert_rules_account').on('alert_rules').column('account_id').execute();
+        await db.schema
+          .createTable('alert_rule_states')
+          .addColumn('rule_id', 'text', (c) => c.notNull())
+          .addColumn('subject', 'text', (c) => c.notNull())
+          .addColumn('firing_since', 'bigint')
+          .addColumn('value', 'double precision')
+          .addColumn('changed_at', 'bigint', (c) => c.notNull())
+          .addPrimaryKeyConstraint('alert_rule_states_key', ['rule_id', 'subject'])
+          .execute();
+        // The prune's look-up of old alerts, delivered or given up.
+        await db.schema.createIndex('alert_events_created').on('alert_events').columns(['created_at']).execute();
+      },
+    },
   };
 }
 
@@ -116,13 +163,17 @@ export interface AlertDestination {
 export interface AlertEvent {
   id: string;
   accountId: string;
-  kind: 'bot-status' | 'test';
+  kind: 'bot-status' | 'test' | RuleKind;
   at: number;
   text: string;
   bot?: { id: string; name: string };
   from?: string;
   to?: string;
   lastError?: { code: string; message: string };
+  /** A rule's alert: the rule, whether its condition began or ended, and the value that decided it. */
+  rule?: { id: string; threshold: number; windowMinutes?: number };
+  state?: 'firing' | 'resolved';
+  value?: number | null;
 }
 
 export interface AlertDelivery {
@@ -220,8 +271,14 @@ export function bodyFor(format: AlertFormat, event: AlertEvent): unknown {
         '@type': 'MessageCard',
         '@context': 'https://schema.org/extensions',
         summary: event.text,
-        themeColor: event.to === 'ONLINE' ? '2EB886' : event.kind === 'test' ? '439FE0' : 'D00000',
-        title: event.kind === 'test' ? 'botbridge test alert' : 'botbridge bot status',
+        themeColor:
+          event.to === 'ONLINE' || event.state === 'resolved' ? '2EB886' : event.kind === 'test' ? '439FE0' : 'D00000',
+        title:
+          event.kind === 'test'
+            ? 'botbridge test alert'
+            : event.kind === 'bot-status'
+              ? 'botbridge bot status'
+              : `botbridge ${event.kind} ${event.state ?? ''}`.trim(),
         text: event.text,
       };
     case 'json':
@@ -408,15 +465,19 @@ export class Alerts {
     if (await this.enqueue(identity, event)) this.kick();
   }
 
-  /** One outbox row per destination of the account; whether any was new. */
-  private async enqueue(identity: string, event: AlertEvent): Promise<boolean> {
-    const destinations = await this.db
+  /**
+   * One outbox row per destination of the account; whether any was new. `db` is the caller's
+   * transaction when the event is written with the change it reports (then the caller kicks the
+   * worker once it is committed).
+   */
+  async enqueue(identity: string, event: AlertEvent, db: Kysely<AlertTables> = this.db): Promise<boolean> {
+    const destinations = await db
       .selectFrom('alert_destinations')
       .select('id')
       .where('account_id', '=', event.accountId)
       .execute();
     if (!destinations.length) return false;
-    const result = await this.db
+    const result = await db
       .insertInto('alert_events')
       .values(
         destinations.map((d) => ({

@@ -10,3 +10,5 @@ export {
   type BotStatusChange,
 } from './alerts.js';
 export { alertsAdmin } from './routes.js';
+export { AlertWatch, DEFAULT_WATCH_TIMINGS, type AlertSignals, type RuleView, type WatchTimings } from './watch.js';
+export { RULE_KINDS, type AlertRule, type RuleKind } from './rules.js';

@@ -413,3 +413,44 @@ export function withOpenNow(stats: RollupStats, openNow: number): BotStats {
   if (open.length) open[open.length - 1] = openNow;
   return { ...stats, series: { ...stats.series, open }, openNow };
 }
+
+/** A bot's counts since a moment: what the alert rules on rates look at (alerts/rules.ts). */
+export interface RecentCounts {
+  started: number;
+  escalated: number;
+  exchanges: number;
+  /** Exchanges that did not go through cleanly: partial, escalated on an error, or failed. */
+  failedExchanges: number;
+}
+
+/** The bots' counts in the minutes from `fromMinute` on, in one query. */
+export async function readRecentCounts(
+  db: Kysely<StatsTables>,
+  botIds: string[],
+  fromMinute: number,
+): Promise<Map<string, RecentCounts>> {
+  const counts = new Map<string, RecentCounts>(
+    botIds.map((id) => [id, { started: 0, escalated: 0, exchanges: 0, failedExchanges: 0 }]),
+  );
+  if (!botIds.length) return counts;
+  const rows = await db
+    .selectFrom('bot_stats')
+    .select(['bot_id', 'metric', 'key', sql<number>`sum(${sql.ref('count')})`.as('n')])
+    .where('bot_id', 'in', botIds)
+    .where('metric', 'in', ['started', 'escalated', 'exchange'])
+    .where('minute', '>=', fromMinute)
+    .groupBy(['bot_id', 'metric', 'key'])
+    .execute();
+  for (const row of rows) {
+    const bot = counts.get(row.bot_id);
+    if (!bot) continue;
+    const n = Number(row.n);
+    if (row.metric === 'started') bot.started += n;
+    else if (row.metric === 'escalated') bot.escalated += n;
+    else {
+      bot.exchanges += n;
+      if (row.key !== 'PROCESSED') bot.failedExchanges += n;
+    }
+  }
+  return counts;
+}

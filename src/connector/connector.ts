@@ -12,7 +12,7 @@ import type { Tracing } from '../ops/tracing.js';
 import { conflict, invalid, upstreamFailed } from '../errors.js';
 import { MASKED_SECRET, applySettings, type BotInput } from './bot-config.js';
 import { BotStore, type BotRecord } from './store.js';
-import { withOpenNow, type AccountStats, type BotStats, type StatsWindow } from './bot-stats.js';
+import { withOpenNow, type AccountStats, type BotStats, type RecentCounts, type StatsWindow } from './bot-stats.js';
 import { VendorError, type CustomEndpointClient, type RetryPolicy, type TokenIssuer } from './vendor-client.js';
 import { BotRegistry } from './registry.js';
 import { BotMetrics } from './bot-metrics.js';
@@ -575,7 +575,24 @@ export class Connector {
     };
   }
 
-  /** A conversation handed straight to this bot, for the console's tester. */
+  /** The account's bots by id and name. */
+  botNames(accountId: string): Array<{ id: string; name: string }> {
+    return this.bots.ofAccount(accountId).map((r) => ({ id: r.record.id, name: r.record.settings.name }));
+  }
+
+  /** The account's bots with their counts in the minutes from `fromMinute` on. */
+  async recentCounts(
+    accountId: string,
+    fromMinute: number,
+  ): Promise<Array<{ botId: string; name: string; counts: RecentCounts }>> {
+    const mine = this.botNames(accountId);
+    const counts = await this.botStore.recentCounts(
+      mine.map((b) => b.id),
+      fromMinute,
+    );
+    return mine.map((b) => ({ botId: b.id, name: b.name, counts: counts.get(b.id)! }));
+  }
+
   /** A conversation handed straight to the bot, a test until `testUntil` unless renewed (see TestConversations). */
   async testConversation(accountId: string, id: string, testUntil: number): Promise<Conversation> {
     const runtime = await this.bots.runtime(accountId, id);

@@ -8,6 +8,8 @@ import {
   frameOf,
   pruneStats,
   readAccountStats,
+  readRecentCounts,
+  type RecentCounts,
   readBotStats,
   writeStats,
   type AccountBotStats,
@@ -295,6 +297,12 @@ export class BotStore {
     await this.drain();
     const frame = frameOf(window, now);
     return { frame, bots: await readAccountStats(this.statsDb, botIds, frame) };
+  }
+
+  /** The bots' counts in the minutes from `fromMinute` on, including everything recorded before the call. */
+  async recentCounts(botIds: string[], fromMinute: number): Promise<Map<string, RecentCounts>> {
+    await this.drain();
+    return readRecentCounts(this.statsDb, botIds, fromMinute);
   }
 
   /** Deletes the bots' statistics from before `before`. */

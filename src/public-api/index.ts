@@ -39,7 +39,7 @@ export function publicApiMigrations(dialect: Dialect): Record<string, Migration>
 export async function createPublicApi(
   server: FastifyInstance,
   deps: PublicApiDeps,
-): Promise<{ close(): Promise<void> }> {
+): Promise<{ close(): Promise<void>; backlog: JobStore['backlog'] }> {
   const jobs = new JobStore(deps.store);
   const outcomes = new Counter({
     name: 'botbridge_public_api_jobs_total',
@@ -79,22 +79,28 @@ export async function createPublicApi(
     attempts: deps.attempts,
     templates: deps.structuredContent,
     queued: (conversationId) => worker.nudge(conversationId),
+    ...(deps.tracing ? { tracing: deps.tracing } : {}),
   });
   await worker.start();
-  return { close: () => worker.close() };
+  return { close: () => worker.close(), backlog: (accountId) => jobs.backlog(accountId) };
 }
 
 /** Runs each job in a span: its action and ids, how it ended (an error's code, never its text). */
 function tracedExecutor(tracing: Tracing, execute: JobExecutor): JobExecutor {
   return async (job, signal, record) => {
-    const span = tracing.start('public api job', {
-      'botbridge.account': job.accountId,
-      'botbridge.conversation_id': job.conversationId,
-      'botbridge.job_id': job.id,
-      'botbridge.action': job.action,
-      'botbridge.actor_user_id': job.actorUserId,
-      'botbridge.queued_ms': Math.max(0, Date.now() - job.createdAt),
-    });
+    // A child of the request that sent it, wherever that was taken: the job keeps its context.
+    const span = tracing.start(
+      'public api job',
+      {
+        'botbridge.account': job.accountId,
+        'botbridge.conversation_id': job.conversationId,
+        'botbridge.job_id': job.id,
+        'botbridge.action': job.action,
+        'botbridge.actor_user_id': job.actorUserId,
+        'botbridge.queued_ms': Math.max(0, Date.now() - job.createdAt),
+      },
+      job.traceparent ? tracing.extract({ traceparent: job.traceparent }) : undefined,
+    );
     try {
       await execute(job, signal, record);
       span.setAttribute('botbridge.outcome', 'done');

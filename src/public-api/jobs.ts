@@ -45,6 +45,8 @@ export interface Job {
   startedAt?: number;
   finishedAt?: number;
   progress: JobProgress;
+  /** The sending request's trace (W3C traceparent), when tracing was on. */
+  traceparent?: string;
 }
 
 export interface NewJob {
@@ -54,6 +56,8 @@ export interface NewJob {
   payload: unknown;
   actorUserId: string;
   ttlSeconds: number;
+  /** The sending request's trace (W3C traceparent), when tracing is on. */
+  traceparent?: string;
 }
 
 export type PublicApiTables = {
@@ -77,6 +81,8 @@ export type PublicApiTables = {
     worker_id: string | null;
     /** JobProgress.items */
     done_items: Generated<number>;
+    /** The W3C traceparent of the request that sent it, when tracing is on: its run continues that trace. */
+    traceparent: string | null;
     /** JobProgress.resumeAt */
     resume_at: number | null;
   };
@@ -160,6 +166,11 @@ export function jobMigrations(dialect: Dialect): Record<string, Migration> {
         );
       },
     },
+    '0104_public_api_job_trace': {
+      async up(db: MigrationDb) {
+        await db.schema.alterTable('public_api_jobs').addColumn('traceparent', 'text').execute();
+      },
+    },
   };
 }
 
@@ -220,6 +231,7 @@ export class JobStore {
       createdAt,
       expiresAt: createdAt + input.ttlSeconds * 1000,
       progress: { items: 0 },
+      ...(input.traceparent ? { traceparent: input.traceparent } : {}),
     };
     await this.writeOne(
       this.writes.insert('public_api_jobs', [
@@ -238,6 +250,7 @@ export class JobStore {
           finished_at: null,
           worker_id: null,
           resume_at: null,
+          traceparent: job.traceparent ?? null,
         },
       ]),
     );
@@ -384,6 +397,17 @@ export class JobStore {
     };
   }
 
+  /** The account's jobs waiting for their turn: how many, and when the oldest was accepted. */
+  async backlog(accountId: string): Promise<{ queued: number; oldestAt: number | null }> {
+    const row = await this.db
+      .selectFrom('public_api_jobs')
+      .select((eb) => [eb.fn.countAll<number>().as('queued'), eb.fn.min('created_at').as('oldest')])
+      .where('status', '=', 'queued')
+      .where('account_id', '=', accountId)
+      .executeTakeFirstOrThrow();
+    return { queued: Number(row.queued), oldestAt: row.oldest === null ? null : Number(row.oldest) };
+  }
+
   /** Conversations with jobs waiting, oldest job first. */
   async conversationsWaiting(): Promise<string[]> {
     const rows = await this.db
@@ -505,6 +529,7 @@ function toJob(r: JobRow): Job {
     ...(r.started_at !== null ? { startedAt: Number(r.started_at) } : {}),
     ...(r.finished_at !== null ? { finishedAt: Number(r.finished_at) } : {}),
     progress: { items: Number(r.done_items), ...(r.resume_at !== null ? { resumeAt: Number(r.resume_at) } : {}) },
+    ...(r.traceparent ? { traceparent: r.traceparent } : {}),
   };
 }
 

@@ -25,7 +25,8 @@ import {
   type TransferCommand,
   type TtrCommand,
 } from '../contract/public-api.js';
-import type { JobStore } from './jobs.js';
+import type { Job, JobStore, NewJob } from './jobs.js';
+import { SpanKind, Tracing } from '../ops/tracing.js';
 import type { CredentialAttempts } from '../sentinel/attempts.js';
 import type { StructuredContentValidator } from '../contract/index.js';
 
@@ -38,6 +39,8 @@ export interface PublicApiRouteDeps {
   templates: StructuredContentValidator;
   /** A job was stored for the conversation. */
   queued(conversationId: string): void;
+  /** When tracing is on: each accepted command in a `public api request` span, whose context its job keeps. */
+  tracing?: Tracing;
 }
 
 const tags = ['public-api'];
@@ -110,7 +113,7 @@ export const PUBLIC_API_V1_PREFIX = '/api/v1/account/:accountId';
  */
 export const publicApi: FastifyPluginAsync<PublicApiRouteDeps> = async (
   server,
-  { directory, conversations, sessions, jobs, attempts, templates, queued },
+  { directory, conversations, sessions, jobs, attempts, templates, queued, tracing },
 ) => {
   server.setSchemaErrorFormatter(schemaErrorFormatter);
 
@@ -179,6 +182,7 @@ export const publicApi: FastifyPluginAsync<PublicApiRouteDeps> = async (
     attempts,
     templates,
     queued,
+    ...(tracing ? { tracing } : {}),
     prefix: PUBLIC_API_V1_PREFIX,
   });
 };
@@ -253,14 +257,10 @@ const publicApiV1: FastifyPluginAsync<PublicApiRouteDeps> = async (server, deps)
       if (conversation.status !== 'OPEN')
         throw badRequest(`conversation '${conversationId}' is closed`, 'conversation-closed');
       const payload = await prepare(action, conversation, request.body);
-      const job = await jobs.add({
-        accountId,
-        conversationId,
-        action,
-        payload,
-        actorUserId: user.id,
-        ttlSeconds,
-      });
+      const command = { accountId, conversationId, action, payload, actorUserId: user.id, ttlSeconds };
+      const job = deps.tracing
+        ? await tracedAdd(deps.tracing, jobs, command, request.headers)
+        : await jobs.add(command);
       deps.queued(conversationId);
       return reply.send({ jobId: job.id });
     };
@@ -340,3 +340,39 @@ const publicApiV1: FastifyPluginAsync<PublicApiRouteDeps> = async (server, deps)
     },
   );
 };
+
+/**
+ * Stores the job within a `public api request` span (continuing the caller's traceparent) and
+ * keeps that span's context with it: the job's run, on whichever instance, joins the trace.
+ */
+async function tracedAdd(
+  tracing: Tracing,
+  jobs: JobStore,
+  command: NewJob,
+  headers: Record<string, string | string[] | undefined>,
+): Promise<Job> {
+  const parent = tracing.extract(headers);
+  const span = tracing.start(
+    'public api request',
+    {
+      'botbridge.account': command.accountId,
+      'botbridge.conversation_id': command.conversationId,
+      'botbridge.action': command.action,
+      'botbridge.actor_user_id': command.actorUserId,
+    },
+    parent,
+    SpanKind.SERVER,
+  );
+  const carrier: Record<string, string> = {};
+  tracing.inject(tracing.within(span, parent), carrier);
+  try {
+    const job = await jobs.add({ ...command, ...(carrier.traceparent ? { traceparent: carrier.traceparent } : {}) });
+    span.setAttribute('botbridge.job_id', job.id);
+    return job;
+  } catch (error) {
+    Tracing.fail(span, (error as { code?: unknown }).code?.toString() ?? 'error');
+    throw error;
+  } finally {
+    span.end();
+  }
+}

@@ -1,49 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
 import { eventually, openConversation, setupBot } from '../helpers/connector.js';
 import { TestBot } from '../helpers/test-bot.js';
+import { WebhookReceiver as Receiver } from '../helpers/webhook-receiver.js';
 
 /** Fast delivery and retries for the tests. */
 const ALERTS = { pollMs: 100, backoffMs: 50, maxBackoffMs: 200, timeoutMs: 2_000, claimMs: 5_000 };
-
-/** A webhook receiver: every body it was posted, by path; `failFirst` answers 500 that many times first. */
-class Receiver {
-  readonly got: Array<{ path: string; body: any }> = [];
-  failFirst = 0;
-  private server?: Server;
-  url = '';
-
-  async start(): Promise<this> {
-    this.server = createServer((req, res) => {
-      let text = '';
-      req.on('data', (c) => (text += c));
-      req.on('end', () => {
-        if (this.failFirst > 0) {
-          this.failFirst--;
-          res.writeHead(500).end('not now');
-          return;
-        }
-        this.got.push({ path: req.url ?? '', body: JSON.parse(text) });
-        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-      });
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
-    return this;
-  }
-
-  on(path: string) {
-    return this.got.filter((g) => g.path === path);
-  }
-
-  async stop(): Promise<void> {
-    await new Promise((r) => this.server?.close(r));
-  }
-}
 
 const settle = () => new Promise((r) => setTimeout(r, 600));
 

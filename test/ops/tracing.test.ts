@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
@@ -213,7 +214,16 @@ for (const kind of STORES) {
       const api = publicApi(running.url, acc, await login(running.url, acc, 'api'));
       const { conversationId } = await openOnSkill(running.url, acc, { skill: 'sales' });
       const words = `sent through the api ${Math.random().toString(36).slice(2)}`;
-      const job = await api.run('messages', conversationId, { messages: [words] });
+      // The caller's own trace: the request's span continues it, and the job's run (later, on any
+      // instance) is that span's child through the context the job keeps.
+      const callerTrace = randomBytes(16).toString('hex');
+      const callerSpan = randomBytes(8).toString('hex');
+      const sent = await api.sendRaw('messages', conversationId, JSON.stringify({ messages: [words] }), {
+        'content-type': 'application/json',
+        traceparent: `00-${callerTrace}-${callerSpan}-01`,
+      });
+      assert.equal(sent.status, 200, JSON.stringify(sent.body));
+      const job = await api.settled(sent.body.jobId);
       assert.equal(job.status, 'done');
       const span = await eventually(
         async () =>
@@ -224,6 +234,17 @@ for (const kind of STORES) {
       assert.equal(span!.attributes['botbridge.action'], 'messages');
       assert.equal(span!.attributes['botbridge.conversation_id'], conversationId);
       assert.equal(span!.attributes['botbridge.outcome'], 'done');
+      const request = receiver.spans.find(
+        (s) => s.name === 'public api request' && s.attributes['botbridge.job_id'] === job.jobId,
+      );
+      assert.ok(
+        request,
+        `the request’s span was exported with the job’s: ${JSON.stringify(receiver.spans.map((s) => s.name))}`,
+      );
+      assert.equal(request.traceId, callerTrace);
+      assert.equal(request.parentSpanId, callerSpan);
+      assert.equal(span!.traceId, callerTrace);
+      assert.equal(span!.parentSpanId, request.spanId);
       for (const body of receiver.bodies) assert.ok(!body.includes(words), 'no span holds the job’s text');
     });
 

@@ -78,4 +78,37 @@ describe('console: alert destinations and a test alert', () => {
     await page.getByText('No alert destinations yet').waitFor();
     assert.deepEqual((await admin.get(`/admin/v1/accounts/${acc}/alerts/destinations`)).body, []);
   });
+
+  it('adds an alert rule on the Public API backlog and one on the error rate, lists them, removes one', async () => {
+    await page.goto(`${running.url}/admin/accounts/${acc}/setup`);
+    await page.getByText('No alert rules yet').waitFor();
+    const form = page.getByRole('form', { name: 'Add an alert rule' });
+    await form.getByLabel('Alert when').selectOption('public-api-backlog');
+    // A backlog is about the account: no window, no bot.
+    assert.equal(await form.getByLabel('Window (minutes)').count(), 0);
+    await form.getByLabel('Threshold (jobs waiting)').fill('250');
+    await form.getByRole('button', { name: 'Add rule' }).click();
+    await page.locator('tr[data-rule="public-api-backlog"]').getByText('250 or more Public API jobs waiting').waitFor();
+    await form.getByLabel('Alert when').selectOption('error-rate');
+    await form.getByLabel('Threshold (%)').fill('150');
+    await form.getByRole('button', { name: 'Add rule' }).click();
+    // The browser's own check or the server's: either way nothing is added.
+    assert.equal((await admin.get(`/admin/v1/accounts/${acc}/alerts/rules`)).body.length, 1);
+    await form.getByLabel('Threshold (%)').fill('25');
+    await form.getByLabel('Window (minutes)').fill('15');
+    await form.getByRole('button', { name: 'Add rule' }).click();
+    await page
+      .locator('tr[data-rule="error-rate"]')
+      .getByText('any bot: 25 % or more of exchanges went wrong in the last 15 min')
+      .waitFor();
+    await screenshot(page, 'alerts-02-rules');
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Remove the public-api-backlog rule' }).click();
+    await page.locator('tr[data-rule="public-api-backlog"]').waitFor({ state: 'detached' });
+    const left = (await admin.get(`/admin/v1/accounts/${acc}/alerts/rules`)).body;
+    assert.deepEqual(
+      left.map((r: any) => [r.kind, r.threshold, r.windowMinutes]),
+      [['error-rate', 25, 15]],
+    );
+  });
 });

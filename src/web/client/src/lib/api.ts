@@ -40,6 +40,8 @@ import type {
   AlertDelivery,
   AlertDestination,
   AlertFormat,
+  AlertRule,
+  AlertRuleInput,
   AlertTestResult,
 } from './types';
 
@@ -281,6 +283,11 @@ export function adminApi(token: string) {
     /** Sends a test alert now: how it went. */
     testAlertDestination: (accountId: string, id: string) =>
       call<AlertTestResult>('POST', `${acc(accountId)}/alerts/destinations/${enc(id)}/test`),
+    alertRules: (accountId: string) => call<AlertRule[]>('GET', `${acc(accountId)}/alerts/rules`),
+    addAlertRule: (accountId: string, rule: AlertRuleInput) =>
+      call<AlertRule>('POST', `${acc(accountId)}/alerts/rules`, rule),
+    removeAlertRule: (accountId: string, id: string) =>
+      call<void>('DELETE', `${acc(accountId)}/alerts/rules/${enc(id)}`),
     alertEvents: (accountId: string, limit = 20) =>
       call<AlertDelivery[]>('GET', `${acc(accountId)}/alerts/events?limit=${limit}`),
     conversation: (accountId: string, id: string) =>

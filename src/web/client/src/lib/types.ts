@@ -167,5 +167,32 @@ export interface AlertDelivery {
   createdAt: number;
   nextAttemptAt?: number;
   deliveredAt?: number;
-  event: { text: string; kind: string; bot?: { id: string; name: string }; from?: string; to?: string };
+  event: {
+    text: string;
+    kind: string;
+    bot?: { id: string; name: string };
+    from?: string;
+    to?: string;
+    state?: 'firing' | 'resolved';
+  };
+}
+
+export type AlertRuleKind = 'error-rate' | 'escalation-rate' | 'public-api-backlog';
+
+export interface AlertRuleInput {
+  kind: AlertRuleKind;
+  /** Rates: a percentage; a backlog: jobs waiting. */
+  threshold: number;
+  windowMinutes?: number;
+  minCount?: number;
+  botId?: string;
+}
+
+export interface AlertRule extends Required<Omit<AlertRuleInput, 'botId'>> {
+  id: string;
+  accountId: string;
+  botId?: string;
+  createdAt: number;
+  /** What it fires for now: a bot's id (or '' for the account). */
+  firing: Array<{ subject: string; botName?: string; since: number; value: number | null }>;
 }

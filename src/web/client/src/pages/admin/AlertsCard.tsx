@@ -6,6 +6,7 @@ import { useAsync, useSubmit } from '../../lib/use-async';
 import type { AlertDestination, AlertFormat } from '../../lib/types';
 import { Field } from '../../components/Field';
 import { Empty, ErrorState, Loading, Notice } from '../../components/States';
+import { AlertRules } from './AlertRules';
 
 const FORMATS: Record<AlertFormat, string> = {
   slack: 'Slack (incoming webhook: {text})',
@@ -15,8 +16,9 @@ const FORMATS: Record<AlertFormat, string> = {
 
 /**
  * The account's alert destinations: webhooks told when a bot goes into VENDOR_INTERRUPTION or
- * SERVICE_INTERRUPTION and back. Its readers see them and the recent alerts; its owners add and
- * remove them and send a test alert. A webhook URL is its secret: it is shown by host only.
+ * SERVICE_INTERRUPTION and back, and when a rule's condition begins or ends. Its readers see them,
+ * the rules and the recent alerts; its owners add and remove them and send a test alert. A
+ * webhook URL is its secret: it is shown by host only.
  */
 export function AlertsCard({ api, accountId }: { api: AdminApi; accountId: string }) {
   const mayManage = useAccess().may('account:manage', accountId);
@@ -63,8 +65,8 @@ export function AlertsCard({ api, accountId }: { api: AdminApi; accountId: strin
       <h2 id="alerts-title">Alerts</h2>
       <p className="muted small">
         Webhooks told when a bot of account <strong>{accountId}</strong> goes into VENDOR_INTERRUPTION or
-        SERVICE_INTERRUPTION, and when it is back ONLINE. Each alert is sent once, retried with backoff while the
-        webhook fails.
+        SERVICE_INTERRUPTION and when it is back ONLINE, and when one of the rules below begins or stops firing. Each
+        alert is sent once, retried with backoff while the webhook fails.
       </p>
       {destinations.status === 'loading' && <Loading>Loading alert destinations…</Loading>}
       {destinations.status === 'error' && (
@@ -141,6 +143,7 @@ export function AlertsCard({ api, accountId }: { api: AdminApi; accountId: strin
           }}
         />
       )}
+      <AlertRules api={api} accountId={accountId} mayManage={mayManage} onChanged={events.reload} />
       <h3>Recent alerts</h3>
       {events.status === 'loading' && <Loading>Loading alerts…</Loading>}
       {events.status === 'error' && (
