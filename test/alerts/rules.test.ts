@@ -204,6 +204,50 @@ for (const kind of STORES) {
   });
 }
 
+for (const kind of STORES) {
+  describe(`alerts kept for a while, then pruned (${kind})`, () => {
+    let store: TestStore;
+    let running: Running;
+    let receiver: WebhookReceiver;
+
+    before(async () => {
+      store = await freshStore(kind);
+      running = await startApp(
+        store,
+        { logLevel: 'warn' },
+        { alerts: ALERTS, alertWatch: { evaluateMs: 100, pruneEveryMs: 100, keptMs: 1_500 } },
+      );
+      receiver = await new WebhookReceiver().start();
+    });
+    after(async () => {
+      await running?.close();
+      await receiver?.stop();
+      await store?.dispose();
+    });
+
+    it('a delivered alert is listed, and gone once older than it is kept', async () => {
+      const admin = client(running.url, { token: ADMIN_TOKEN });
+      const acc = `acc${Math.random().toString(36).slice(2, 8)}`;
+      assert.equal((await admin.post('/admin/v1/accounts', { accountId: acc })).status, 201);
+      const made = await admin.post(`/admin/v1/accounts/${acc}/alerts/destinations`, {
+        name: 'json',
+        url: `${receiver.url}/${acc}`,
+        format: 'json',
+      });
+      assert.equal(
+        (await admin.post(`/admin/v1/accounts/${acc}/alerts/destinations/${made.body.id}/test`)).body.ok,
+        true,
+      );
+      assert.equal((await admin.get(`/admin/v1/accounts/${acc}/alerts/events`)).body.length, 1);
+      await eventually(
+        async () => (await admin.get(`/admin/v1/accounts/${acc}/alerts/events`)).body,
+        (events) => events.length === 0,
+        'the old alert pruned',
+      );
+    });
+  });
+}
+
 if (STORES.includes('postgres')) {
   describe('alert rules with two instances on one PostgreSQL: one alert per change', () => {
     let store: TestStore;
