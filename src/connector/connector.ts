@@ -445,10 +445,11 @@ export class Connector {
 
   /** The bots of the account that refer to the app installation. */
   botsOfApp(accountId: string, clientId: string): Array<{ id: string; name: string }> {
-    return this.bots
-      .ofAccount(accountId)
-      .filter((r) => r.record.settings.vendor.clientId === clientId)
-      .map((r) => ({ id: r.record.id, name: r.record.settings.name }));
+    return this.onApp(accountId, clientId).map((r) => ({ id: r.record.id, name: r.record.settings.name }));
+  }
+
+  private onApp(accountId: string, clientId: string): Runtime[] {
+    return this.bots.ofAccount(accountId).filter((r) => r.record.settings.vendor.clientId === clientId);
   }
 
   /**
@@ -457,9 +458,8 @@ export class Connector {
    * token from before; each is tested again and the outcome reported.
    */
   async appRotated(accountId: string, clientId: string): Promise<RotatedAppBot[]> {
-    const onApp = this.bots.ofAccount(accountId).filter((r) => r.record.settings.vendor.clientId === clientId);
     return Promise.all(
-      onApp.map(async (runtime) => {
+      this.onApp(accountId, clientId).map(async (runtime) => {
         this.bots.track(runtime.record);
         this.changed(runtime.record.id);
         const test = await this.testWith(runtime.client);
