@@ -535,11 +535,7 @@ export class Connector {
    * first: what the Conversations page shows beside a transcript. Bots deleted since have none.
    */
   async conversationLogs(accountId: string, conversationId: string, limit = 100): Promise<Exchange[]> {
-    const conversation = await this.deps.conversations.withEvents(accountId, conversationId);
-    const users = new Set<string>();
-    for (const event of conversation.events)
-      if (event.originator.role === 'BOT' && event.originator.userId) users.add(event.originator.userId);
-    if (conversation.assignee?.userType === 'BOT') users.add(conversation.assignee.userId);
+    const users = await this.deps.conversations.botUsers(accountId, conversationId);
     const bots = this.bots.ofAccount(accountId).filter((r) => users.has(r.record.userId));
     const logs = await Promise.all(bots.map((r) => this.botStore.exchanges(r.record.id, { conversationId, limit })));
     return logs

@@ -78,6 +78,20 @@ export async function eventsAfter(
   return (await query.execute()).map(toEvent);
 }
 
+/** The users who spoke in the conversation as bots, in its log up to a sequence: who, not what. */
+export async function botSpeakers(db: Db, conversationId: string, upTo: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('conversation_events')
+    .select('originator_user_id')
+    .distinct()
+    .where('conversation_id', '=', conversationId)
+    .where('seq', '<=', upTo)
+    .where('originator_role', '=', 'BOT')
+    .where('originator_user_id', 'is not', null)
+    .execute();
+  return rows.map((r) => String(r.originator_user_id));
+}
+
 /** Conversations of the account waiting on any of the skills, in the queue's order. */
 export async function queued(db: Db, accountId: string, skillIds: number[]): Promise<QueuedConversation[]> {
   if (!skillIds.length) return [];
