@@ -129,13 +129,11 @@ export class Connector {
         this.bots.all().map((r) => ({
           id: r.record.id,
           accountId: r.record.accountId,
+          userId: r.record.userId,
           status: r.record.status,
           epoch: r.epoch,
         })),
-      openConversations: (botId) => {
-        const runtime = this.bots.get(botId);
-        return runtime ? deps.conversations.countHeldBy(runtime.record.userId) : Promise.resolve(0);
-      },
+      openConversations: (userIds) => deps.conversations.countHeldByEach(userIds),
     });
     this.botStore = new BotStore(
       deps.store,

@@ -163,6 +163,19 @@ export async function countHeldBy(db: Db, userId: string): Promise<number> {
   return Number(row.n);
 }
 
+/** How many open conversations each of these users holds (a user holding none is left out). */
+export async function countHeldByEach(db: Db, userIds: readonly string[]): Promise<Map<string, number>> {
+  if (!userIds.length) return new Map();
+  const rows = await db
+    .selectFrom('conversations')
+    .select(['assignee_user_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('assignee_user_id', 'in', userIds.map(Number))
+    .where('status', '=', 'OPEN')
+    .groupBy('assignee_user_id')
+    .execute();
+  return new Map(rows.map((r) => [String(r.assignee_user_id), Number(r.n)]));
+}
+
 export async function countOpen(db: Db): Promise<number> {
   const row = await db
     .selectFrom('conversations')

@@ -428,6 +428,11 @@ export class Conversations {
     return reads.countHeldBy(this.store.db, userId);
   }
 
+  /** countHeldBy of many users in one read (a user holding none is left out). */
+  countHeldByEach(userIds: readonly string[]): Promise<Map<string, number>> {
+    return reads.countHeldByEach(this.store.db, userIds);
+  }
+
   /** Hands waiting conversations to online bots of their skill (a bot just came online). */
   async routeQueued(accountId: string, skillIds: number[]): Promise<void> {
     for (const waiting of await this.queue(accountId, skillIds)) {
