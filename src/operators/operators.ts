@@ -225,7 +225,7 @@ export class Operators {
       .selectFrom('operators')
       .innerJoin('operator_roles', 'operator_roles.operator_id', 'operators.id')
       .selectAll('operators')
-      .select(['operator_roles.operator_id', 'operator_roles.account_id', 'operator_roles.role'])
+      .select(['operator_roles.account_id', 'operator_roles.role'])
       .where('operators.id', 'in', (eb) =>
         eb.selectFrom('operator_roles').select('operator_id').where('account_id', '=', accountId),
       )
