@@ -8,10 +8,10 @@ const STATUSES: readonly BotStatus[] = ['ONLINE', 'OFFLINE', 'VENDOR_INTERRUPTIO
 
 /** What the metrics read at a scrape. */
 export interface BotMetricSources {
-  /** Every bot this instance knows, with its status and whether (at which lease epoch) it drives it. */
-  bots(): Array<{ id: string; accountId: string; status: BotStatus; epoch?: number }>;
-  /** Open conversations the bot holds now. */
-  openConversations(botId: string): Promise<number>;
+  /** Every bot this instance knows, its user, its status and whether (at which lease epoch) it drives it. */
+  bots(): Array<{ id: string; accountId: string; userId: string; status: BotStatus; epoch?: number }>;
+  /** Open conversations each of these bot users holds now, read at once (one holding none may be left out). */
+  openConversations(userIds: readonly string[]): Promise<Map<string, number>>;
 }
 
 /**
@@ -86,10 +86,8 @@ export class BotMetrics {
       async collect() {
         this.reset();
         const bots = sources.bots();
-        const open = await Promise.all(bots.map((b) => sources.openConversations(b.id)));
-        bots.forEach((b, i) => {
-          this.set({ account: b.accountId, bot_id: b.id }, open[i]);
-        });
+        const open = await sources.openConversations(bots.map((b) => b.userId));
+        for (const b of bots) this.set({ account: b.accountId, bot_id: b.id }, open.get(b.userId) ?? 0);
       },
     });
     new Gauge({

@@ -129,13 +129,11 @@ export class Connector {
         this.bots.all().map((r) => ({
           id: r.record.id,
           accountId: r.record.accountId,
+          userId: r.record.userId,
           status: r.record.status,
           epoch: r.epoch,
         })),
-      openConversations: (botId) => {
-        const runtime = this.bots.get(botId);
-        return runtime ? deps.conversations.countHeldBy(runtime.record.userId) : Promise.resolve(0);
-      },
+      openConversations: (userIds) => deps.conversations.countHeldByEach(userIds),
     });
     this.botStore = new BotStore(
       deps.store,
@@ -445,10 +443,11 @@ export class Connector {
 
   /** The bots of the account that refer to the app installation. */
   botsOfApp(accountId: string, clientId: string): Array<{ id: string; name: string }> {
-    return this.bots
-      .ofAccount(accountId)
-      .filter((r) => r.record.settings.vendor.clientId === clientId)
-      .map((r) => ({ id: r.record.id, name: r.record.settings.name }));
+    return this.onApp(accountId, clientId).map((r) => ({ id: r.record.id, name: r.record.settings.name }));
+  }
+
+  private onApp(accountId: string, clientId: string): Runtime[] {
+    return this.bots.ofAccount(accountId).filter((r) => r.record.settings.vendor.clientId === clientId);
   }
 
   /**
@@ -457,9 +456,8 @@ export class Connector {
    * token from before; each is tested again and the outcome reported.
    */
   async appRotated(accountId: string, clientId: string): Promise<RotatedAppBot[]> {
-    const onApp = this.bots.ofAccount(accountId).filter((r) => r.record.settings.vendor.clientId === clientId);
     return Promise.all(
-      onApp.map(async (runtime) => {
+      this.onApp(accountId, clientId).map(async (runtime) => {
         this.bots.track(runtime.record);
         this.changed(runtime.record.id);
         const test = await this.testWith(runtime.client);
@@ -535,11 +533,7 @@ export class Connector {
    * first: what the Conversations page shows beside a transcript. Bots deleted since have none.
    */
   async conversationLogs(accountId: string, conversationId: string, limit = 100): Promise<Exchange[]> {
-    const conversation = await this.deps.conversations.withEvents(accountId, conversationId);
-    const users = new Set<string>();
-    for (const event of conversation.events)
-      if (event.originator.role === 'BOT' && event.originator.userId) users.add(event.originator.userId);
-    if (conversation.assignee?.userType === 'BOT') users.add(conversation.assignee.userId);
+    const users = await this.deps.conversations.botUsers(accountId, conversationId);
     const bots = this.bots.ofAccount(accountId).filter((r) => users.has(r.record.userId));
     const logs = await Promise.all(bots.map((r) => this.botStore.exchanges(r.record.id, { conversationId, limit })));
     return logs

@@ -153,8 +153,21 @@ export class Operators {
 
   async find(id: string): Promise<Operator | undefined> {
     const row = await this.db.selectFrom('operators').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!row) return undefined;
-    const roles = await this.db.selectFrom('operator_roles').selectAll().where('operator_id', '=', id).execute();
+    return row && this.withRoles(row);
+  }
+
+  /** The operator who signs in as `login` (any case), else undefined. */
+  async findByLogin(login: string): Promise<Operator | undefined> {
+    const row = await this.db
+      .selectFrom('operators')
+      .selectAll()
+      .where('login', '=', login.toLowerCase())
+      .executeTakeFirst();
+    return row && this.withRoles(row);
+  }
+
+  private async withRoles(row: OperatorTables['operators']): Promise<Operator> {
+    const roles = await this.db.selectFrom('operator_roles').selectAll().where('operator_id', '=', row.id).execute();
     return toOperator(row, roles);
   }
 
@@ -206,13 +219,26 @@ export class Operators {
 
   /** The operators with a role on the account, with that role. */
   async ofAccount(accountId: string): Promise<Operator[]> {
-    const ids = await this.db
-      .selectFrom('operator_roles')
-      .select('operator_id')
-      .where('account_id', '=', accountId)
+    // One row per role of each such operator (their roles on other accounts too): every one has
+    // at least the role on this account, so the inner join leaves none out.
+    const rows = await this.db
+      .selectFrom('operators')
+      .innerJoin('operator_roles', 'operator_roles.operator_id', 'operators.id')
+      .selectAll('operators')
+      .select(['operator_roles.account_id', 'operator_roles.role'])
+      .where('operators.id', 'in', (eb) =>
+        eb.selectFrom('operator_roles').select('operator_id').where('account_id', '=', accountId),
+      )
+      .orderBy('operators.created_at')
+      .orderBy('operators.id')
       .execute();
-    const found = await Promise.all(ids.map((r) => this.find(r.operator_id)));
-    return found.filter((o): o is Operator => o !== undefined).sort((a, b) => a.createdAt - b.createdAt);
+    const found = new Map<string, Operator>();
+    for (const row of rows) {
+      const operator = found.get(row.id) ?? toOperator(row, []);
+      operator.roles[row.account_id] = row.role as Role;
+      found.set(row.id, operator);
+    }
+    return [...found.values()];
   }
 
   /** The operator whose login and password these are, else undefined (unknown login or wrong password alike). */
@@ -328,7 +354,7 @@ export class Operators {
         revoked_at: null,
       })
       .execute();
-    const made = (await this.tokens(accountId)).find((t) => t.id === id);
+    const made = await this.token(accountId, id);
     if (!made) throw new Error('the API token just made is gone');
     return { ...made, token };
   }
@@ -343,6 +369,16 @@ export class Operators {
     return rows.map(toApiToken);
   }
 
+  private async token(accountId: string, id: string): Promise<ApiToken | undefined> {
+    const row = await this.db
+      .selectFrom('api_tokens')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row && toApiToken(row);
+  }
+
   async revokeToken(accountId: string, id: string): Promise<ApiToken> {
     const result = await this.db
       .updateTable('api_tokens')
@@ -351,7 +387,7 @@ export class Operators {
       .where('id', '=', id)
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
-    const token = (await this.tokens(accountId)).find((t) => t.id === id);
+    const token = await this.token(accountId, id);
     if (!token) throw notFound(`unknown API token '${id}'`);
     if (!result.numUpdatedRows) throw conflict(`API token '${token.name}' was revoked already`, 'token-revoked');
     return token;

@@ -280,7 +280,7 @@ export const operatorAdmin: FastifyPluginAsync<OperatorRoutesDeps> = async (serv
       const { acc } = request.params;
       await requireAccount(acc);
       const login = request.body.login.toLowerCase();
-      const operator = (await operators.list()).find((o) => o.login === login);
+      const operator = await operators.findByLogin(login);
       if (!operator) throw forbidden(`no operator signs in as '${login}': a super-admin adds operators`);
       return operators.setRole(operator.id, acc, request.body.role);
     },

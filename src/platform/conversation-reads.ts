@@ -78,6 +78,20 @@ export async function eventsAfter(
   return (await query.execute()).map(toEvent);
 }
 
+/** The users who spoke in the conversation as bots, in its log up to a sequence: who, not what. */
+export async function botSpeakers(db: Db, conversationId: string, upTo: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('conversation_events')
+    .select('originator_user_id')
+    .distinct()
+    .where('conversation_id', '=', conversationId)
+    .where('seq', '<=', upTo)
+    .where('originator_role', '=', 'BOT')
+    .where('originator_user_id', 'is not', null)
+    .execute();
+  return rows.map((r) => String(r.originator_user_id));
+}
+
 /** Conversations of the account waiting on any of the skills, in the queue's order. */
 export async function queued(db: Db, accountId: string, skillIds: number[]): Promise<QueuedConversation[]> {
   if (!skillIds.length) return [];
@@ -147,6 +161,19 @@ export async function countHeldBy(db: Db, userId: string): Promise<number> {
     .where('status', '=', 'OPEN')
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** How many open conversations each of these users holds (a user holding none is left out). */
+export async function countHeldByEach(db: Db, userIds: readonly string[]): Promise<Map<string, number>> {
+  if (!userIds.length) return new Map();
+  const rows = await db
+    .selectFrom('conversations')
+    .select(['assignee_user_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('assignee_user_id', 'in', userIds.map(Number))
+    .where('status', '=', 'OPEN')
+    .groupBy('assignee_user_id')
+    .execute();
+  return new Map(rows.map((r) => [String(r.assignee_user_id), Number(r.n)]));
 }
 
 export async function countOpen(db: Db): Promise<number> {

@@ -174,6 +174,17 @@ export class Conversations {
     return { ...conversation, events: events.filter((e) => e.sequence <= conversation.lastSequence) };
   }
 
+  /**
+   * The users who took part in the conversation as bots (spoke in its log, or hold it now), as of
+   * one moment like withEvents, without reading what was said.
+   */
+  async botUsers(accountId: string, conversationId: string): Promise<Set<string>> {
+    const conversation = await this.get(accountId, conversationId);
+    const users = new Set(await reads.botSpeakers(this.store.db, conversationId, conversation.lastSequence));
+    if (conversation.assignee?.userType === 'BOT') users.add(conversation.assignee.userId);
+    return users;
+  }
+
   /** A page of the account's conversations, newest first, as the filter narrows them (conversation-search.ts). */
   search(accountId: string, filter: ConversationFilter): Promise<ConversationPage> {
     return searchConversations(this.store.db, this.store.dialect, accountId, filter);
@@ -415,6 +426,11 @@ export class Conversations {
 
   countHeldBy(userId: string): Promise<number> {
     return reads.countHeldBy(this.store.db, userId);
+  }
+
+  /** countHeldBy of many users in one read (a user holding none is left out). */
+  countHeldByEach(userIds: readonly string[]): Promise<Map<string, number>> {
+    return reads.countHeldByEach(this.store.db, userIds);
   }
 
   /** Hands waiting conversations to online bots of their skill (a bot just came online). */

@@ -1,6 +1,7 @@
 /** The designed non-happy states: loading, empty and error, so no screen is ever just blank. */
 import type { ReactNode } from 'react';
 import { errorText } from '../lib/api';
+import type { AsyncState } from '../lib/use-async';
 
 export function Spinner({ label = 'Loading' }: { label?: string }) {
   return <span className="spinner" role="progressbar" aria-label={label} />;
@@ -80,4 +81,22 @@ export function Notice({
       {children}
     </div>
   );
+}
+
+/** What was loaded, once it is: until then the loading state, or the failure with a retry. */
+export function Loaded<T>({
+  state,
+  loading,
+  failed,
+  children,
+}: {
+  state: AsyncState<T> & { reload(): void };
+  /** What is loading ("Loading operators…"), and the failure's title ("Could not load the operators"). */
+  loading: string;
+  failed: string;
+  children(value: T): ReactNode;
+}) {
+  if (state.status === 'loading') return <Loading>{loading}</Loading>;
+  if (state.status === 'error') return <ErrorState error={state.error} title={failed} onRetry={state.reload} />;
+  return children(state.value);
 }

@@ -7,15 +7,19 @@ export type AsyncState<T> = { status: 'loading' } | { status: 'error'; error: un
 /**
  * Loads something, with the three states a screen must design for. It loads again when `load`
  * changes, so pass one that keeps its identity across renders (useCallback, or a method of a
- * memoized API client); `reload()` loads again on demand.
+ * memoized API client); `reload()` loads again on demand. With `refreshMs`, it also loads again
+ * that often while mounted, keeping what it has on screen until the new answer arrives (no
+ * spinner every few seconds).
  */
-export function useAsync<T>(load: () => Promise<T>): AsyncState<T> & { reload(): void } {
+export function useAsync<T>(
+  load: () => Promise<T>,
+  { refreshMs }: { refreshMs?: number } = {},
+): AsyncState<T> & { reload(): void } {
   const [state, setState] = useState<AsyncState<T>>({ status: 'loading' });
   // Only the latest run may set the state: a newer run, or unmounting, makes earlier answers stale.
   const latest = useRef(0);
-  const run = useCallback(() => {
+  const refresh = useCallback(() => {
     const id = ++latest.current;
-    setState({ status: 'loading' });
     load().then(
       (value) => {
         if (latest.current === id) setState({ status: 'ready', value });
@@ -25,13 +29,19 @@ export function useAsync<T>(load: () => Promise<T>): AsyncState<T> & { reload():
       },
     );
   }, [load]);
+  const reload = useCallback(() => {
+    setState({ status: 'loading' });
+    refresh();
+  }, [refresh]);
   useEffect(() => {
-    run();
+    reload();
+    const timer = refreshMs === undefined ? undefined : window.setInterval(refresh, refreshMs);
     return () => {
+      window.clearInterval(timer);
       latest.current += 1;
     };
-  }, [run]);
-  return { ...state, reload: run };
+  }, [reload, refresh, refreshMs]);
+  return { ...state, reload };
 }
 
 /** A ticking clock for "waiting 1m 20s" style labels. */

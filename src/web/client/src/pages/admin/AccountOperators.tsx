@@ -4,9 +4,11 @@ import { useAccess } from '../../lib/access';
 import { ago, dateTime } from '../../lib/format';
 import { useAsync, useSubmit } from '../../lib/use-async';
 import type { ApiToken, IssuedApiToken, Role } from '../../lib/types';
-import { Dialog } from '../../components/Dialog';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { DataTable } from '../../components/DataTable';
+import { LoginField } from '../../components/LoginField';
 import { Field } from '../../components/Field';
-import { Empty, ErrorState, Loading, Notice } from '../../components/States';
+import { Empty, Loaded, Notice } from '../../components/States';
 
 const ROLES: readonly Role[] = ['viewer', 'admin', 'owner'];
 const ROLE_TEXT: Record<Role, string> = {
@@ -57,63 +59,48 @@ export function OperatorsCard({ api, accountId }: { api: AdminApi; accountId: st
         People who operate account <strong>{accountId}</strong> in this console, each with a role: viewers read, admins
         also change bots and set-up, owners also decide who operates the account. Super-admins operate every account.
       </p>
-      {operators.status === 'loading' && <Loading>Loading operators…</Loading>}
-      {operators.status === 'error' && (
-        <ErrorState error={operators.error} title="Could not load the operators" onRetry={operators.reload} />
-      )}
-      {operators.status === 'ready' &&
-        (operators.value.length ? (
-          <div className="table-wrap">
-            <table className="data-table">
-              <caption className="visually-hidden">Operators of account {accountId}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Operator</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
+      <Loaded state={operators} loading="Loading operators…" failed="Could not load the operators">
+        {(list) =>
+          list.length ? (
+            <DataTable caption={`Operators of account ${accountId}`} columns={['Operator', 'Role']}>
+              {list.map((o) => (
+                <tr key={o.id} data-operator={o.login}>
+                  <td data-label="Operator">
+                    <strong>{o.name}</strong> <span className="muted small">{o.login}</span>
+                    {o.superAdmin && <div className="muted small">super-admin</div>}
+                  </td>
+                  <td data-label="Role">
+                    <select
+                      className="role-select"
+                      aria-label={`Role of ${o.login}`}
+                      value={o.roles[accountId] ?? 'viewer'}
+                      onChange={(e) => void change(o.id, o.login, e.target.value as Role)}
+                    >
+                      {ROLES.map((r) => (
+                        <option key={r} value={r}>
+                          {r}
+                        </option>
+                      ))}
+                    </select>
+                  </td>
+                  <td className="row-actions">
+                    <button
+                      type="button"
+                      className="btn btn-small"
+                      onClick={() => void remove(o.id, o.login)}
+                      aria-label={`Remove ${o.login} from ${accountId}`}
+                    >
+                      Remove
+                    </button>
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {operators.value.map((o) => (
-                  <tr key={o.id} data-operator={o.login}>
-                    <td data-label="Operator">
-                      <strong>{o.name}</strong> <span className="muted small">{o.login}</span>
-                      {o.superAdmin && <div className="muted small">super-admin</div>}
-                    </td>
-                    <td data-label="Role">
-                      <select
-                        className="role-select"
-                        aria-label={`Role of ${o.login}`}
-                        value={o.roles[accountId] ?? 'viewer'}
-                        onChange={(e) => void change(o.id, o.login, e.target.value as Role)}
-                      >
-                        {ROLES.map((r) => (
-                          <option key={r} value={r}>
-                            {r}
-                          </option>
-                        ))}
-                      </select>
-                    </td>
-                    <td className="row-actions">
-                      <button
-                        type="button"
-                        className="btn btn-small"
-                        onClick={() => void remove(o.id, o.login)}
-                        aria-label={`Remove ${o.login} from ${accountId}`}
-                      >
-                        Remove
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <Empty title="No operators yet">Give an operator a role by their login.</Empty>
-        ))}
+              ))}
+            </DataTable>
+          ) : (
+            <Empty title="No operators yet">Give an operator a role by their login.</Empty>
+          )
+        }
+      </Loaded>
       {failure && <Notice tone="error">{failure}</Notice>}
       <AddOperatorRole api={api} accountId={accountId} onAdded={changed} />
     </section>
@@ -139,21 +126,12 @@ function AddOperatorRole({
   return (
     <>
       <form className="form form-inline" onSubmit={submit} aria-label="Add an operator">
-        <Field
+        <LoginField
           label="Operator login"
           hint="Their email or login name: a super-admin adds operators to the installation"
-        >
-          {(control) => (
-            <input
-              {...control}
-              value={login}
-              onChange={(e) => setLogin(e.target.value)}
-              maxLength={254}
-              autoComplete="off"
-              required
-            />
-          )}
-        </Field>
+          value={login}
+          onChange={setLogin}
+        />
         <RoleField value={role} onChange={setRole} />
         <button className="btn btn-primary" type="submit" disabled={busy || !login.trim()}>
           Give role
@@ -226,66 +204,52 @@ export function ApiTokensCard({ api, accountId }: { api: AdminApi; accountId: st
           </button>
         </div>
       )}
-      {tokens.status === 'loading' && <Loading>Loading API tokens…</Loading>}
-      {tokens.status === 'error' && (
-        <ErrorState error={tokens.error} title="Could not load the API tokens" onRetry={tokens.reload} />
-      )}
-      {tokens.status === 'ready' &&
-        (tokens.value.length ? (
-          <div className="table-wrap">
-            <table className="data-table">
-              <caption className="visually-hidden">API tokens of account {accountId}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Token</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
+      <Loaded state={tokens} loading="Loading API tokens…" failed="Could not load the API tokens">
+        {(list) =>
+          list.length ? (
+            <DataTable
+              caption={`API tokens of account ${accountId}`}
+              columns={['Token', 'Role', 'Created', 'Last used']}
+            >
+              {list.map((t) => (
+                <tr key={t.id} data-token={t.name} className={t.revokedAt ? 'token-revoked' : undefined}>
+                  <td data-label="Token">
+                    <strong>{t.name}</strong>
+                  </td>
+                  <td data-label="Role">{t.role}</td>
+                  <td data-label="Created">
+                    <span title={dateTime(t.createdAt)}>{ago(t.createdAt, now)}</span>
+                    <div className="muted small">by {t.createdBy}</div>
+                  </td>
+                  <td data-label="Last used">
+                    {t.lastUsedAt ? (
+                      <span title={dateTime(t.lastUsedAt)}>{ago(t.lastUsedAt, now)}</span>
+                    ) : (
+                      <span className="muted">never</span>
+                    )}
+                  </td>
+                  <td className="row-actions">
+                    {t.revokedAt ? (
+                      <span className="muted small">revoked {ago(t.revokedAt, now)}</span>
+                    ) : (
+                      <button
+                        type="button"
+                        className="btn btn-small"
+                        onClick={() => setRevoking(t)}
+                        aria-label={`Revoke ${t.name}`}
+                      >
+                        Revoke
+                      </button>
+                    )}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {tokens.value.map((t) => (
-                  <tr key={t.id} data-token={t.name} className={t.revokedAt ? 'token-revoked' : undefined}>
-                    <td data-label="Token">
-                      <strong>{t.name}</strong>
-                    </td>
-                    <td data-label="Role">{t.role}</td>
-                    <td data-label="Created">
-                      <span title={dateTime(t.createdAt)}>{ago(t.createdAt, now)}</span>
-                      <div className="muted small">by {t.createdBy}</div>
-                    </td>
-                    <td data-label="Last used">
-                      {t.lastUsedAt ? (
-                        <span title={dateTime(t.lastUsedAt)}>{ago(t.lastUsedAt, now)}</span>
-                      ) : (
-                        <span className="muted">never</span>
-                      )}
-                    </td>
-                    <td className="row-actions">
-                      {t.revokedAt ? (
-                        <span className="muted small">revoked {ago(t.revokedAt, now)}</span>
-                      ) : (
-                        <button
-                          type="button"
-                          className="btn btn-small"
-                          onClick={() => setRevoking(t)}
-                          aria-label={`Revoke ${t.name}`}
-                        >
-                          Revoke
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <Empty title="No API tokens yet">Create one for a script that manages this account’s bots.</Empty>
-        ))}
+              ))}
+            </DataTable>
+          ) : (
+            <Empty title="No API tokens yet">Create one for a script that manages this account’s bots.</Empty>
+          )
+        }
+      </Loaded>
       <form className="form form-inline" onSubmit={submit} aria-label="New API token">
         <Field label="Token name" hint="What uses it: a deploy script, monitoring">
           {(control) => (
@@ -299,68 +263,24 @@ export function ApiTokensCard({ api, accountId }: { api: AdminApi; accountId: st
       </form>
       {error && <Notice tone="error">{error}</Notice>}
       {revoking && (
-        <RevokeDialog
-          api={api}
-          accountId={accountId}
-          token={revoking}
-          onClose={() => setRevoking(null)}
-          onRevoked={() => {
+        <ConfirmDialog
+          title={`Revoke “${revoking.name}”?`}
+          confirm="Revoke token"
+          confirming="Revoking…"
+          refused="Not revoked"
+          act={() => api.revokeApiToken(accountId, revoking.id)}
+          onDone={() => {
             setRevoking(null);
             tokens.reload();
           }}
-        />
+          onClose={() => setRevoking(null)}
+        >
+          <p>
+            Whatever uses it is refused from its next request on, on every instance. A revoked token cannot be brought
+            back: create a new one instead.
+          </p>
+        </ConfirmDialog>
       )}
     </section>
-  );
-}
-
-function RevokeDialog({
-  api,
-  accountId,
-  token,
-  onClose,
-  onRevoked,
-}: {
-  api: AdminApi;
-  accountId: string;
-  token: ApiToken;
-  onClose(): void;
-  onRevoked(): void;
-}) {
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<string | null>(null);
-  const revoke = async () => {
-    setBusy(true);
-    setFailure(null);
-    try {
-      await api.revokeApiToken(accountId, token.id);
-      onRevoked();
-    } catch (e) {
-      setFailure(`Not revoked: ${errorText(e)}`);
-      setBusy(false);
-    }
-  };
-  return (
-    <Dialog
-      title={`Revoke “${token.name}”?`}
-      busy={busy}
-      onClose={onClose}
-      actions={
-        <>
-          <button type="button" className="btn" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="button" className="btn btn-danger" onClick={() => void revoke()} disabled={busy}>
-            {busy ? 'Revoking…' : 'Revoke token'}
-          </button>
-        </>
-      }
-    >
-      <p>
-        Whatever uses it is refused from its next request on, on every instance. A revoked token cannot be brought back:
-        create a new one instead.
-      </p>
-      {failure && <Notice tone="error">{failure}</Notice>}
-    </Dialog>
   );
 }

@@ -1,8 +1,8 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { adminApi } from '../../lib/api';
 import { Link } from '../../lib/router';
 import { dateTime } from '../../lib/format';
-import { useAsync, type AsyncState } from '../../lib/use-async';
+import { useAsync } from '../../lib/use-async';
 import { useAccess } from '../../lib/access';
 import type { BotStats, ErrorCodeInfo, StatsWindow } from '../../lib/types';
 import { conversationsHref } from './ConversationsPage';
@@ -102,7 +102,7 @@ export function Dashboard({ token, accountId, botId }: { token: string; accountI
   // Unset until the week's figures say which window shows the bot's data.
   const [window, setWindow] = useState<StatsWindow | null>(null);
   const loadBot = useCallback(() => api.bot(accountId, botId), [api, accountId, botId]);
-  const bot = useAsync(loadBot);
+  const bot = useAsync(loadBot, { refreshMs: REFRESH_MS });
   const loadStats = useCallback(async () => {
     if (window) return api.botStats(accountId, botId, window);
     const week = await api.botStats(accountId, botId, 'week');
@@ -110,16 +110,11 @@ export function Dashboard({ token, accountId, botId }: { token: string; accountI
     setWindow(shown);
     return shown === 'week' ? week : api.botStats(accountId, botId, shown);
   }, [api, accountId, botId, window]);
-  const stats = useRefreshing(loadStats);
+  const stats = useAsync(loadStats, { refreshMs: REFRESH_MS });
   const [codes, setCodes] = useState<Record<string, ErrorCodeInfo>>({});
   useEffect(() => {
     api.errorCodes().then(setCodes, () => undefined);
   }, [api]);
-  const botReload = bot.reload;
-  useEffect(() => {
-    const timer = setInterval(botReload, REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [botReload]);
 
   const mayTest = useAccess().may('account:write', accountId);
   const acc = encodeURIComponent(accountId);
@@ -329,30 +324,4 @@ function Breakdown({
       )}
     </section>
   );
-}
-
-/**
- * Like useAsync, but a refresh keeps the figures on screen until the new ones arrive (no spinner
- * every few seconds), and runs again every REFRESH_MS while the page is open.
- */
-function useRefreshing<T>(load: () => Promise<T>): AsyncState<T> & { reload(): void } {
-  const [state, setState] = useState<AsyncState<T>>({ status: 'loading' });
-  const latest = useRef(0);
-  const run = useCallback(() => {
-    const id = ++latest.current;
-    load().then(
-      (value) => latest.current === id && setState({ status: 'ready', value }),
-      (error: unknown) => latest.current === id && setState({ status: 'error', error }),
-    );
-  }, [load]);
-  useEffect(() => {
-    setState({ status: 'loading' });
-    run();
-    const timer = setInterval(run, REFRESH_MS);
-    return () => {
-      clearInterval(timer);
-      latest.current += 1;
-    };
-  }, [run]);
-  return { ...state, reload: run };
 }

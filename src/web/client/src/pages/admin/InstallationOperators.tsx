@@ -1,12 +1,14 @@
 import { useMemo, useState } from 'react';
-import { adminApi, errorText } from '../../lib/api';
+import { adminApi } from '../../lib/api';
 import { useAccess } from '../../lib/access';
 import { dateTime } from '../../lib/format';
 import { useAsync, useSubmit } from '../../lib/use-async';
 import type { Operator } from '../../lib/types';
-import { Dialog } from '../../components/Dialog';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { DataTable } from '../../components/DataTable';
+import { LoginField } from '../../components/LoginField';
 import { Check, Field } from '../../components/Field';
-import { Empty, ErrorState, Loading, Notice } from '../../components/States';
+import { Empty, Loaded, Notice } from '../../components/States';
 
 /**
  * The installation's operators (super-admins'): who may sign in to the console at all. Roles on
@@ -30,74 +32,69 @@ export function InstallationOperators({ token }: { token: string }) {
           </p>
         </div>
       </div>
-      {operators.status === 'loading' && <Loading>Loading operators…</Loading>}
-      {operators.status === 'error' && (
-        <ErrorState error={operators.error} title="Could not load the operators" onRetry={operators.reload} />
-      )}
-      {operators.status === 'ready' &&
-        (operators.value.length ? (
-          <div className="card table-wrap">
-            <table className="data-table">
-              <caption className="visually-hidden">Operators of the installation</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Operator</th>
-                  <th scope="col">Signs in with</th>
-                  <th scope="col">Roles</th>
-                  <th scope="col">Added</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
+      <Loaded state={operators} loading="Loading operators…" failed="Could not load the operators">
+        {(list) =>
+          list.length ? (
+            <DataTable
+              className="card"
+              caption="Operators of the installation"
+              columns={['Operator', 'Signs in with', 'Roles', 'Added']}
+            >
+              {list.map((o) => (
+                <tr key={o.id} data-operator={o.login}>
+                  <td data-label="Operator">
+                    <strong>{o.name}</strong> <span className="muted small">{o.login}</span>
+                    {o.superAdmin && <div className="muted small">super-admin</div>}
+                  </td>
+                  <td data-label="Signs in with">{o.hasPassword ? 'password' : 'single sign-on only'}</td>
+                  <td data-label="Roles">
+                    {Object.entries(o.roles)
+                      .map(([acc, role]) => `${acc}: ${role}`)
+                      .join(', ') || <span className="muted">{o.superAdmin ? 'every account' : 'none yet'}</span>}
+                  </td>
+                  <td data-label="Added">{dateTime(o.createdAt)}</td>
+                  <td className="row-actions">
+                    {/* The server refuses removing oneself: not offered. */}
+                    {o.id !== me?.id && (
+                      <button
+                        type="button"
+                        className="btn btn-small"
+                        onClick={() => setRemoving(o)}
+                        aria-label={`Remove ${o.login}`}
+                      >
+                        Remove
+                      </button>
+                    )}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {operators.value.map((o) => (
-                  <tr key={o.id} data-operator={o.login}>
-                    <td data-label="Operator">
-                      <strong>{o.name}</strong> <span className="muted small">{o.login}</span>
-                      {o.superAdmin && <div className="muted small">super-admin</div>}
-                    </td>
-                    <td data-label="Signs in with">{o.hasPassword ? 'password' : 'single sign-on only'}</td>
-                    <td data-label="Roles">
-                      {Object.entries(o.roles)
-                        .map(([acc, role]) => `${acc}: ${role}`)
-                        .join(', ') || <span className="muted">{o.superAdmin ? 'every account' : 'none yet'}</span>}
-                    </td>
-                    <td data-label="Added">{dateTime(o.createdAt)}</td>
-                    <td className="row-actions">
-                      {/* The server refuses removing oneself: not offered. */}
-                      {o.id !== me?.id && (
-                        <button
-                          type="button"
-                          className="btn btn-small"
-                          onClick={() => setRemoving(o)}
-                          aria-label={`Remove ${o.login}`}
-                        >
-                          Remove
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <Empty title="No operators yet">
-            Add the first one below. Until then, the admin token is the only way in.
-          </Empty>
-        ))}
+              ))}
+            </DataTable>
+          ) : (
+            <Empty title="No operators yet">
+              Add the first one below. Until then, the admin token is the only way in.
+            </Empty>
+          )
+        }
+      </Loaded>
       <AddOperator api={api} onAdded={operators.reload} />
       {removing && (
-        <RemoveOperatorDialog
-          api={api}
-          operator={removing}
-          onClose={() => setRemoving(null)}
-          onRemoved={() => {
+        <ConfirmDialog
+          title={`Remove ${removing.login}?`}
+          confirm="Remove operator"
+          confirming="Removing…"
+          refused="Not removed"
+          act={() => api.removeOperator(removing.id)}
+          onDone={() => {
             setRemoving(null);
             operators.reload();
           }}
-        />
+          onClose={() => setRemoving(null)}
+        >
+          <p>
+            They can no longer sign in, their roles on every account go, and a session they have open ends at its next
+            request.
+          </p>
+        </ConfirmDialog>
       )}
     </div>
   );
@@ -132,18 +129,7 @@ function AddOperator({ api, onAdded }: { api: ReturnType<typeof adminApi>; onAdd
     <section className="card setup-card" aria-labelledby="add-operator-title">
       <h2 id="add-operator-title">Add an operator</h2>
       <form className="form setup-form" onSubmit={submit} aria-label="Add an operator">
-        <Field label="Login" hint="Their email or a login name">
-          {(control) => (
-            <input
-              {...control}
-              value={login}
-              onChange={(e) => setLogin(e.target.value)}
-              maxLength={254}
-              autoComplete="off"
-              required
-            />
-          )}
-        </Field>
+        <LoginField label="Login" hint="Their email or a login name" value={login} onChange={setLogin} />
         <Field label="Name" hint="How the console shows them (the login when empty)">
           {(control) => (
             <input
@@ -183,54 +169,5 @@ function AddOperator({ api, onAdded }: { api: ReturnType<typeof adminApi>; onAdd
       {error && <Notice tone="error">{error}</Notice>}
       {added && <Notice tone="success">{added}</Notice>}
     </section>
-  );
-}
-
-function RemoveOperatorDialog({
-  api,
-  operator,
-  onClose,
-  onRemoved,
-}: {
-  api: ReturnType<typeof adminApi>;
-  operator: Operator;
-  onClose(): void;
-  onRemoved(): void;
-}) {
-  const [busy, setBusy] = useState(false);
-  const [failure, setFailure] = useState<string | null>(null);
-  const remove = async () => {
-    setBusy(true);
-    setFailure(null);
-    try {
-      await api.removeOperator(operator.id);
-      onRemoved();
-    } catch (e) {
-      setFailure(`Not removed: ${errorText(e)}`);
-      setBusy(false);
-    }
-  };
-  return (
-    <Dialog
-      title={`Remove ${operator.login}?`}
-      busy={busy}
-      onClose={onClose}
-      actions={
-        <>
-          <button type="button" className="btn" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="button" className="btn btn-danger" onClick={() => void remove()} disabled={busy}>
-            {busy ? 'Removing…' : 'Remove operator'}
-          </button>
-        </>
-      }
-    >
-      <p>
-        They can no longer sign in, their roles on every account go, and a session they have open ends at its next
-        request.
-      </p>
-      {failure && <Notice tone="error">{failure}</Notice>}
-    </Dialog>
   );
 }

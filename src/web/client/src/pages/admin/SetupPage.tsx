@@ -6,11 +6,13 @@ import { NotAllowed, useAccess } from '../../lib/access';
 import { ApiTokensCard, OperatorsCard } from './AccountOperators';
 import { AlertsCard } from './AlertsCard';
 import type { AppBot, AppInstallation, AppWithSecret, RotatedApp, RotatedAppBot, Skill, User } from '../../lib/types';
+import { ConfirmDialog } from '../../components/ConfirmDialog';
+import { DataTable } from '../../components/DataTable';
 import { Dialog } from '../../components/Dialog';
 import { StatusBadge } from '../../components/StatusBadge';
 import { Field } from '../../components/Field';
 import { SkillPicker } from '../../components/SkillPicker';
-import { Empty, ErrorState, Loading, Notice, Spinner } from '../../components/States';
+import { Empty, Loaded, Notice, Spinner } from '../../components/States';
 
 interface Props {
   token: string;
@@ -76,22 +78,21 @@ function SkillsCard({
         Conversations are routed to a skill: bots serve skills, agents answer the skills they have. Names are
         case-sensitive.
       </p>
-      {skills.status === 'loading' && <Loading>Loading skills…</Loading>}
-      {skills.status === 'error' && (
-        <ErrorState error={skills.error} title="Could not load the skills" onRetry={skills.reload} />
-      )}
-      {skills.status === 'ready' &&
-        (skills.value.length ? (
-          <ul className="chips" aria-label="Skills">
-            {skills.value.map((s) => (
-              <li key={s.id} className="chip">
-                {s.name}
-              </li>
-            ))}
-          </ul>
-        ) : (
-          <Empty title="No skills yet">Create the first one: a bot needs a skill to serve.</Empty>
-        ))}
+      <Loaded state={skills} loading="Loading skills…" failed="Could not load the skills">
+        {(list) =>
+          list.length ? (
+            <ul className="chips" aria-label="Skills">
+              {list.map((s) => (
+                <li key={s.id} className="chip">
+                  {s.name}
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <Empty title="No skills yet">Create the first one: a bot needs a skill to serve.</Empty>
+          )
+        }
+      </Loaded>
       {mayWrite && (
         <NameForm
           label="New skill"
@@ -120,77 +121,60 @@ function AgentsCard({ api, accountId, skills }: { api: AdminApi; accountId: stri
         People who answer what bots escalate, in the agent workspace (<Link to="/">sign in</Link> as an agent with the
         account id, login name and password).
       </p>
-      {users.status === 'loading' && <Loading>Loading agents…</Loading>}
-      {users.status === 'error' && (
-        <ErrorState error={users.error} title="Could not load the agents" onRetry={users.reload} />
-      )}
-      {users.status === 'ready' &&
-        (agents.length ? (
-          <div className="table-wrap">
-            <table className="data-table">
-              <caption className="visually-hidden">Agents of account {accountId}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Agent</th>
-                  <th scope="col">Skills</th>
-                  <th scope="col">Capacity</th>
-                  <th scope="col">State</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {agents.map((u) =>
-                  editing === u.id ? (
-                    <tr key={u.id} data-agent={u.loginName}>
-                      <td colSpan={5}>
-                        <AgentForm
-                          accountId={accountId}
-                          skills={skills}
-                          agent={u}
-                          onSave={async (draft) => {
-                            await api.updateAgent(accountId, u.id, {
-                              skills: draft.skills,
-                              maxConversations: draft.capacity ? Number(draft.capacity) : null,
-                              ...(draft.password ? { password: draft.password } : {}),
-                            });
-                            setEditing(null);
-                            users.reload();
-                          }}
-                          onCancel={() => setEditing(null)}
-                        />
-                      </td>
-                    </tr>
-                  ) : (
-                    <tr key={u.id} data-agent={u.loginName}>
-                      <td>
-                        <strong>{u.loginName}</strong> <span className="muted small">#{u.id}</span>
-                      </td>
-                      <td>
-                        {u.skills
-                          .map((s) => s.name)
-                          .sort()
-                          .join(', ') || <span className="muted">none</span>}
-                      </td>
-                      <td className="num">{u.maxConversations ?? 'no cap'}</td>
-                      <td>{u.state === 'ONLINE' ? 'online' : 'offline'}</td>
-                      <td className="row-actions">
-                        {mayWrite && (
-                          <button type="button" className="btn btn-small" onClick={() => setEditing(u.id)}>
-                            Edit
-                          </button>
-                        )}
-                      </td>
-                    </tr>
-                  ),
-                )}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <Empty title="No agents yet">Without one, an escalated conversation waits in its skill’s queue.</Empty>
-        ))}
+      <Loaded state={users} loading="Loading agents…" failed="Could not load the agents">
+        {() =>
+          agents.length ? (
+            <DataTable caption={`Agents of account ${accountId}`} columns={['Agent', 'Skills', 'Capacity', 'State']}>
+              {agents.map((u) =>
+                editing === u.id ? (
+                  <tr key={u.id} data-agent={u.loginName}>
+                    <td colSpan={5}>
+                      <AgentForm
+                        accountId={accountId}
+                        skills={skills}
+                        agent={u}
+                        onSave={async (draft) => {
+                          await api.updateAgent(accountId, u.id, {
+                            skills: draft.skills,
+                            maxConversations: draft.capacity ? Number(draft.capacity) : null,
+                            ...(draft.password ? { password: draft.password } : {}),
+                          });
+                          setEditing(null);
+                          users.reload();
+                        }}
+                        onCancel={() => setEditing(null)}
+                      />
+                    </td>
+                  </tr>
+                ) : (
+                  <tr key={u.id} data-agent={u.loginName}>
+                    <td>
+                      <strong>{u.loginName}</strong> <span className="muted small">#{u.id}</span>
+                    </td>
+                    <td>
+                      {u.skills
+                        .map((s) => s.name)
+                        .sort()
+                        .join(', ') || <span className="muted">none</span>}
+                    </td>
+                    <td className="num">{u.maxConversations ?? 'no cap'}</td>
+                    <td>{u.state === 'ONLINE' ? 'online' : 'offline'}</td>
+                    <td className="row-actions">
+                      {mayWrite && (
+                        <button type="button" className="btn btn-small" onClick={() => setEditing(u.id)}>
+                          Edit
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ),
+              )}
+            </DataTable>
+          ) : (
+            <Empty title="No agents yet">Without one, an escalated conversation waits in its skill’s queue.</Empty>
+          )
+        }
+      </Loaded>
       {bots.length > 0 && (
         <p className="muted small">
           Bot users ({bots.map((b) => b.loginName).join(', ')}) follow their bot’s settings: change the bot instead.
@@ -351,72 +335,59 @@ function AppsCard({ api, accountId }: { api: AdminApi; accountId: string }) {
           </button>
         </div>
       )}
-      {apps.status === 'loading' && <Loading>Loading apps…</Loading>}
-      {apps.status === 'error' && (
-        <ErrorState error={apps.error} title="Could not load the apps" onRetry={apps.reload} />
-      )}
-      {apps.status === 'ready' &&
-        (apps.value.length ? (
-          <div className="table-wrap">
-            <table className="data-table">
-              <caption className="visually-hidden">App installations of account {accountId}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">App</th>
-                  <th scope="col">Client id</th>
-                  <th scope="col">Bots on it</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {apps.value.map((a) => (
-                  <tr key={a.client_id} data-app={a.name}>
-                    <td data-label="App">
-                      <strong>{a.name}</strong>
-                      <div className="muted small">
-                        <code>{a.scope}</code>
+      <Loaded state={apps} loading="Loading apps…" failed="Could not load the apps">
+        {(list) =>
+          list.length ? (
+            <DataTable
+              caption={`App installations of account ${accountId}`}
+              columns={['App', 'Client id', 'Bots on it']}
+            >
+              {list.map((a) => (
+                <tr key={a.client_id} data-app={a.name}>
+                  <td data-label="App">
+                    <strong>{a.name}</strong>
+                    <div className="muted small">
+                      <code>{a.scope}</code>
+                    </div>
+                  </td>
+                  <td data-label="Client id">
+                    <code>{a.client_id}</code>
+                  </td>
+                  <td data-label="Bots on it">
+                    {a.bots.length ? (
+                      <BotLinks accountId={accountId} bots={a.bots} label={`Bots on ${a.name}`} />
+                    ) : (
+                      <span className="muted">none</span>
+                    )}
+                  </td>
+                  <td className="row-actions">
+                    {mayWrite && (
+                      <div className="row-buttons">
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          onClick={() => setDialog({ action: 'rotate', app: a })}
+                        >
+                          Rotate secret
+                        </button>
+                        <button
+                          type="button"
+                          className="btn btn-small"
+                          onClick={() => setDialog({ action: 'remove', app: a })}
+                        >
+                          Remove
+                        </button>
                       </div>
-                    </td>
-                    <td data-label="Client id">
-                      <code>{a.client_id}</code>
-                    </td>
-                    <td data-label="Bots on it">
-                      {a.bots.length ? (
-                        <BotLinks accountId={accountId} bots={a.bots} label={`Bots on ${a.name}`} />
-                      ) : (
-                        <span className="muted">none</span>
-                      )}
-                    </td>
-                    <td className="row-actions">
-                      {mayWrite && (
-                        <div className="row-buttons">
-                          <button
-                            type="button"
-                            className="btn btn-small"
-                            onClick={() => setDialog({ action: 'rotate', app: a })}
-                          >
-                            Rotate secret
-                          </button>
-                          <button
-                            type="button"
-                            className="btn btn-small"
-                            onClick={() => setDialog({ action: 'remove', app: a })}
-                          >
-                            Remove
-                          </button>
-                        </div>
-                      )}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <Empty title="No apps yet">Install one: a bot refers to an app, whose tokens its calls carry.</Empty>
-        ))}
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </DataTable>
+          ) : (
+            <Empty title="No apps yet">Install one: a bot refers to an app, whose tokens its calls carry.</Empty>
+          )
+        }
+      </Loaded>
       {mayWrite && (
         <NameForm
           label="New app"
@@ -432,17 +403,23 @@ function AppsCard({ api, accountId }: { api: AdminApi; accountId: string }) {
         <RotateDialog api={api} accountId={accountId} app={dialog.app} onRotated={apps.reload} onClose={close} />
       )}
       {dialog?.action === 'remove' && (
-        <RemoveDialog
-          api={api}
-          accountId={accountId}
-          app={dialog.app}
-          onRefused={apps.reload}
-          onRemoved={() => {
+        // The server refuses while bots refer to the app and its reason is shown: the list the
+        // dialog opened with may be out of date, so the server decides, and the list is read again.
+        <ConfirmDialog
+          title={`Remove “${dialog.app.name}”?`}
+          confirm="Remove app"
+          confirming="Removing…"
+          refused="Not removed"
+          act={() => api.removeApp(accountId, dialog.app.client_id)}
+          onDone={() => {
             close();
             apps.reload();
           }}
+          onRefused={apps.reload}
           onClose={close}
-        />
+        >
+          <AppRemoval accountId={accountId} app={dialog.app} />
+        </ConfirmDialog>
       )}
     </section>
   );
@@ -638,56 +615,10 @@ function RotatedBot({ accountId, bot }: { accountId: string; bot: RotatedAppBot 
   );
 }
 
-/**
- * Removing an app, confirmed first. The server refuses while bots refer to it and its reason is
- * shown: the list the dialog opened with may be out of date, so the server decides.
- */
-function RemoveDialog({
-  api,
-  accountId,
-  app,
-  onRemoved,
-  onRefused,
-  onClose,
-}: {
-  api: AdminApi;
-  accountId: string;
-  app: AppInstallation;
-  onRemoved(): void;
-  /** The list is read again: who uses the app may have changed. */
-  onRefused(): void;
-  onClose(): void;
-}) {
-  const [busy, setBusy] = useState(false);
-  const [refusal, setRefusal] = useState<string | null>(null);
-  const remove = async () => {
-    setBusy(true);
-    setRefusal(null);
-    try {
-      await api.removeApp(accountId, app.client_id);
-      onRemoved();
-    } catch (e) {
-      setRefusal(`Not removed: ${errorText(e)}`);
-      setBusy(false);
-      onRefused();
-    }
-  };
+/** What removing an app does, and why the server refuses while bots refer to it. */
+function AppRemoval({ accountId, app }: { accountId: string; app: AppInstallation }) {
   return (
-    <Dialog
-      title={`Remove “${app.name}”?`}
-      busy={busy}
-      onClose={onClose}
-      actions={
-        <>
-          <button type="button" className="btn" onClick={onClose} disabled={busy}>
-            Cancel
-          </button>
-          <button type="button" className="btn btn-danger" onClick={() => void remove()} disabled={busy}>
-            {busy ? 'Removing…' : 'Remove app'}
-          </button>
-        </>
-      }
-    >
+    <>
       <p>
         Its client secret stops working at once and it cannot be brought back; tokens it already gave out last until
         they expire.
@@ -701,8 +632,7 @@ function RemoveDialog({
           <BotLinks accountId={accountId} bots={app.bots} label={`Bots on ${app.name}`} />
         </>
       )}
-      {refusal && <Notice tone="error">{refusal}</Notice>}
-    </Dialog>
+    </>
   );
 }
 

@@ -1,0 +1,39 @@
+import type { ReactNode } from 'react';
+
+/**
+ * A list's table as every console page shows one: a caption for screen readers, a header a
+ * column, and a last column for the row's actions whose header only a screen reader reads.
+ * `children` are the rows.
+ */
+export function DataTable({
+  caption,
+  columns,
+  className,
+  children,
+}: {
+  caption: ReactNode;
+  columns: readonly string[];
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <div className={`table-wrap${className ? ` ${className}` : ''}`}>
+      <table className="data-table">
+        <caption className="visually-hidden">{caption}</caption>
+        <thead>
+          <tr>
+            {columns.map((column) => (
+              <th key={column} scope="col">
+                {column}
+              </th>
+            ))}
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
