@@ -4,7 +4,8 @@ import { ago, dateTime } from '../../lib/format';
 import { useAsync, useSubmit } from '../../lib/use-async';
 import type { AlertRule, AlertRuleKind } from '../../lib/types';
 import { Field } from '../../components/Field';
-import { Empty, ErrorState, Loading, Notice } from '../../components/States';
+import { Empty, Loaded, Notice } from '../../components/States';
+import { DataTable } from '../../components/DataTable';
 
 const KINDS: Record<AlertRuleKind, string> = {
   'error-rate': 'A bot’s error rate (exchanges that went wrong)',
@@ -66,67 +67,51 @@ export function AlertRules({
         Checked every 30 seconds against the counts the dashboard shows. A condition that begins sends one alert to each
         destination (“firing”), one that ends sends another (“resolved”).
       </p>
-      {rules.status === 'loading' && <Loading>Loading alert rules…</Loading>}
-      {rules.status === 'error' && (
-        <ErrorState error={rules.error} title="Could not load the alert rules" onRetry={rules.reload} />
-      )}
-      {rules.status === 'ready' &&
-        (rules.value.length ? (
-          <div className="table-wrap">
-            <table className="data-table" aria-label="Alert rules">
-              <thead>
-                <tr>
-                  <th scope="col">Condition</th>
-                  <th scope="col">Now</th>
+      <Loaded state={rules} loading="Loading alert rules…" failed="Could not load the alert rules">
+        {(list) =>
+          list.length ? (
+            <DataTable caption="Alert rules" columns={['Condition', 'Now']} actions={mayManage}>
+              {list.map((rule) => (
+                <tr key={rule.id} data-rule={rule.kind} data-firing={rule.firing.length > 0}>
+                  <td data-label="Condition">{condition(rule, botName)}</td>
+                  <td data-label="Now">
+                    {rule.firing.length
+                      ? rule.firing.map((f) => (
+                          <div key={f.subject}>
+                            <strong>firing</strong>
+                            {f.subject && ` for ${f.botName ?? f.subject}`}
+                            {f.value !== null && ` (${f.value}${isRate(rule.kind) ? ' %' : ''})`}{' '}
+                            <span className="muted small" title={dateTime(f.since)}>
+                              since {ago(f.since, now)}
+                            </span>
+                          </div>
+                        ))
+                      : 'quiet'}
+                  </td>
                   {mayManage && (
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
+                    <td className="row-actions">
+                      <button
+                        type="button"
+                        className="btn btn-small"
+                        onClick={() => void remove(rule)}
+                        aria-label={`Remove the ${rule.kind} rule`}
+                      >
+                        Remove
+                      </button>
+                    </td>
                   )}
                 </tr>
-              </thead>
-              <tbody>
-                {rules.value.map((rule) => (
-                  <tr key={rule.id} data-rule={rule.kind} data-firing={rule.firing.length > 0}>
-                    <td data-label="Condition">{condition(rule, botName)}</td>
-                    <td data-label="Now">
-                      {rule.firing.length
-                        ? rule.firing.map((f) => (
-                            <div key={f.subject}>
-                              <strong>firing</strong>
-                              {f.subject && ` for ${f.botName ?? f.subject}`}
-                              {f.value !== null && ` (${f.value}${isRate(rule.kind) ? ' %' : ''})`}{' '}
-                              <span className="muted small" title={dateTime(f.since)}>
-                                since {ago(f.since, now)}
-                              </span>
-                            </div>
-                          ))
-                        : 'quiet'}
-                    </td>
-                    {mayManage && (
-                      <td className="row-actions">
-                        <button
-                          type="button"
-                          className="btn btn-small"
-                          onClick={() => void remove(rule)}
-                          aria-label={`Remove the ${rule.kind} rule`}
-                        >
-                          Remove
-                        </button>
-                      </td>
-                    )}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <Empty title="No alert rules yet">
-            {mayManage
-              ? 'Add one to hear of a bot whose answers go wrong, or of Public API jobs piling up.'
-              : 'An owner adds them.'}
-          </Empty>
-        ))}
+              ))}
+            </DataTable>
+          ) : (
+            <Empty title="No alert rules yet">
+              {mayManage
+                ? 'Add one to hear of a bot whose answers go wrong, or of Public API jobs piling up.'
+                : 'An owner adds them.'}
+            </Empty>
+          )
+        }
+      </Loaded>
       {failure && <Notice tone="error">{failure}</Notice>}
       {mayManage && (
         <AddRule

@@ -5,7 +5,8 @@ import { ago, dateTime } from '../../lib/format';
 import { useAsync, useSubmit } from '../../lib/use-async';
 import type { AlertDestination, AlertFormat } from '../../lib/types';
 import { Field } from '../../components/Field';
-import { Empty, ErrorState, Loading, Notice } from '../../components/States';
+import { Empty, Loaded, Notice } from '../../components/States';
+import { DataTable } from '../../components/DataTable';
 import { AlertRules } from './AlertRules';
 
 const FORMATS: Record<AlertFormat, string> = {
@@ -68,71 +69,53 @@ export function AlertsCard({ api, accountId }: { api: AdminApi; accountId: strin
         SERVICE_INTERRUPTION and when it is back ONLINE, and when one of the rules below begins or stops firing. Each
         alert is sent once, retried with backoff while the webhook fails.
       </p>
-      {destinations.status === 'loading' && <Loading>Loading alert destinations…</Loading>}
-      {destinations.status === 'error' && (
-        <ErrorState
-          error={destinations.error}
-          title="Could not load the alert destinations"
-          onRetry={destinations.reload}
-        />
-      )}
-      {destinations.status === 'ready' &&
-        (destinations.value.length ? (
-          <div className="table-wrap">
-            <table className="data-table">
-              <caption className="visually-hidden">Alert destinations of account {accountId}</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Destination</th>
-                  <th scope="col">Format</th>
-                  <th scope="col">Added</th>
+      <Loaded state={destinations} loading="Loading alert destinations…" failed="Could not load the alert destinations">
+        {(list) =>
+          list.length ? (
+            <DataTable
+              caption={`Alert destinations of account ${accountId}`}
+              columns={['Destination', 'Format', 'Added']}
+              actions={mayManage}
+            >
+              {list.map((d) => (
+                <tr key={d.id} data-destination={d.name}>
+                  <td data-label="Destination">
+                    <strong>{d.name}</strong> <span className="muted small">{d.url}</span>
+                  </td>
+                  <td data-label="Format">{d.format}</td>
+                  <td data-label="Added">
+                    <span title={dateTime(d.createdAt)}>{ago(d.createdAt, now)}</span>
+                  </td>
                   {mayManage && (
-                    <th scope="col">
-                      <span className="visually-hidden">Actions</span>
-                    </th>
+                    <td className="row-actions">
+                      <button
+                        type="button"
+                        className="btn btn-small"
+                        onClick={() => void test(d)}
+                        aria-label={`Send a test alert to ${d.name}`}
+                      >
+                        Send a test alert
+                      </button>{' '}
+                      <button
+                        type="button"
+                        className="btn btn-small"
+                        onClick={() => void remove(d)}
+                        aria-label={`Remove ${d.name}`}
+                      >
+                        Remove
+                      </button>
+                    </td>
                   )}
                 </tr>
-              </thead>
-              <tbody>
-                {destinations.value.map((d) => (
-                  <tr key={d.id} data-destination={d.name}>
-                    <td data-label="Destination">
-                      <strong>{d.name}</strong> <span className="muted small">{d.url}</span>
-                    </td>
-                    <td data-label="Format">{d.format}</td>
-                    <td data-label="Added">
-                      <span title={dateTime(d.createdAt)}>{ago(d.createdAt, now)}</span>
-                    </td>
-                    {mayManage && (
-                      <td className="row-actions">
-                        <button
-                          type="button"
-                          className="btn btn-small"
-                          onClick={() => void test(d)}
-                          aria-label={`Send a test alert to ${d.name}`}
-                        >
-                          Send a test alert
-                        </button>{' '}
-                        <button
-                          type="button"
-                          className="btn btn-small"
-                          onClick={() => void remove(d)}
-                          aria-label={`Remove ${d.name}`}
-                        >
-                          Remove
-                        </button>
-                      </td>
-                    )}
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <Empty title="No alert destinations yet">
-            {mayManage ? 'Add a Slack or Teams incoming webhook, or any URL taking JSON.' : 'An owner adds them.'}
-          </Empty>
-        ))}
+              ))}
+            </DataTable>
+          ) : (
+            <Empty title="No alert destinations yet">
+              {mayManage ? 'Add a Slack or Teams incoming webhook, or any URL taking JSON.' : 'An owner adds them.'}
+            </Empty>
+          )
+        }
+      </Loaded>
       {outcome && <Notice tone={outcome.tone}>{outcome.text}</Notice>}
       {mayManage && (
         <AddDestination
@@ -145,43 +128,30 @@ export function AlertsCard({ api, accountId }: { api: AdminApi; accountId: strin
       )}
       <AlertRules api={api} accountId={accountId} mayManage={mayManage} onChanged={events.reload} />
       <h3>Recent alerts</h3>
-      {events.status === 'loading' && <Loading>Loading alerts…</Loading>}
-      {events.status === 'error' && (
-        <ErrorState error={events.error} title="Could not load the alerts" onRetry={events.reload} />
-      )}
-      {events.status === 'ready' &&
-        (events.value.length ? (
-          <div className="table-wrap">
-            <table className="data-table" aria-label="Recent alerts">
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Alert</th>
-                  <th scope="col">Destination</th>
-                  <th scope="col">State</th>
+      <Loaded state={events} loading="Loading alerts…" failed="Could not load the alerts">
+        {(list) =>
+          list.length ? (
+            <DataTable caption="Recent alerts" columns={['When', 'Alert', 'Destination', 'State']} actions={false}>
+              {list.map((e) => (
+                <tr key={e.id} data-alert-state={e.state}>
+                  <td data-label="When">
+                    <span title={dateTime(e.createdAt)}>{ago(e.createdAt, now)}</span>
+                  </td>
+                  <td data-label="Alert">{e.event.text}</td>
+                  <td data-label="Destination">{nameOf(e.destinationId)}</td>
+                  <td data-label="State">
+                    {e.state}
+                    {e.attempts > 1 && <span className="muted small"> after {e.attempts} attempts</span>}
+                    {e.lastError && e.state !== 'delivered' && <div className="muted small">last: {e.lastError}</div>}
+                  </td>
                 </tr>
-              </thead>
-              <tbody>
-                {events.value.map((e) => (
-                  <tr key={e.id} data-alert-state={e.state}>
-                    <td data-label="When">
-                      <span title={dateTime(e.createdAt)}>{ago(e.createdAt, now)}</span>
-                    </td>
-                    <td data-label="Alert">{e.event.text}</td>
-                    <td data-label="Destination">{nameOf(e.destinationId)}</td>
-                    <td data-label="State">
-                      {e.state}
-                      {e.attempts > 1 && <span className="muted small"> after {e.attempts} attempts</span>}
-                      {e.lastError && e.state !== 'delivered' && <div className="muted small">last: {e.lastError}</div>}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        ) : (
-          <Empty title="No alerts yet">Alerts show here as they are sent.</Empty>
-        ))}
+              ))}
+            </DataTable>
+          ) : (
+            <Empty title="No alerts yet">Alerts show here as they are sent.</Empty>
+          )
+        }
+      </Loaded>
       <button type="button" className="btn btn-small" onClick={events.reload}>
         Refresh alerts
       </button>
