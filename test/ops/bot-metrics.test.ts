@@ -63,6 +63,13 @@ for (const kind of STORES) {
         (s: any) => s.totals.escalated === 1 && s.totals.exchanges >= 2,
         'the dashboard has both conversations',
       );
+      // The failed call put the bot into VENDOR_INTERRUPTION and its probe brings it back: the
+      // status is read once it has settled, or it could change between the scrape and the read.
+      const view = await eventually(
+        async () => (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`)).body,
+        (b: any) => b.status === 'ONLINE',
+        'the bot back ONLINE',
+      );
       const text = await (await fetch(`${running.url}/metrics`)).text();
       const of = { account: acc, bot_id: botId };
       for (const [outcome, n] of Object.entries<number>(dashboard.exchangesByOutcome))
@@ -76,7 +83,6 @@ for (const kind of STORES) {
       const latencyCount = series(text, 'botbridge_bot_vendor_latency_seconds_count', of);
       assert.ok(latencyCount >= 2, `vendor latency observations: ${latencyCount}`);
       // The status gauge: 1 for the status it is in, 0 for the rest.
-      const view = (await admin.get(`/admin/v1/accounts/${acc}/bots/${botId}`)).body;
       assert.equal(series(text, 'botbridge_bot_status', { ...of, status: view.status }), 1);
       const statuses = ['ONLINE', 'OFFLINE', 'VENDOR_INTERRUPTION', 'SERVICE_INTERRUPTION'];
       assert.equal(
