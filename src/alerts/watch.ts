@@ -181,7 +181,9 @@ export class AlertWatch {
     const now = this.now();
     const rules = (await this.db.selectFrom('alert_rules').selectAll().execute()).map(ruleOf);
     const states = rules.length ? await this.db.selectFrom('alert_rule_states').selectAll().execute() : [];
-    const stateOf = new Map(states.map((s) => [`${s.rule_id}\u0000${s.subject}`, s]));
+    const stateOf = new Map<string, Map<string, StateRow>>();
+    for (const state of states)
+      stateOf.set(state.rule_id, (stateOf.get(state.rule_id) ?? new Map()).set(state.subject, state));
     const byAccount = new Map<string, AlertRule[]>();
     for (const rule of rules) byAccount.set(rule.accountId, [...(byAccount.get(rule.accountId) ?? []), rule]);
     for (const [accountId, accountRules] of byAccount) {
@@ -205,7 +207,7 @@ export class AlertWatch {
   private async checkAccount(
     accountId: string,
     rules: AlertRule[],
-    stateOf: Map<string, StateRow>,
+    stateOf: Map<string, Map<string, StateRow>>,
     now: number,
   ): Promise<void> {
     // One read per distinct window and one of the backlog, however many rules share them.
@@ -230,12 +232,21 @@ export class AlertWatch {
           .filter((bot) => rule.botId === undefined || bot.botId === rule.botId)
           .map((bot) => ({ key: bot.botId, botName: bot.name, value: rateOf(rule, bot.counts) }));
       }
+      const states = stateOf.get(rule.id);
       for (const subject of subjects) {
-        const since = stateOf.get(`${rule.id}\u0000${subject.key}`)?.firing_since;
+        const since = states?.get(subject.key)?.firing_since;
         const firing = holds(rule, subject.value);
         if (firing && since == null) await this.fire(rule, subject, now);
         else if (!firing && since != null) await this.resolve(rule, subject, Number(since), now);
       }
+      // A bot removed while its rule fired: nothing is left to watch, nor to say it ended.
+      const gone = [...(states?.keys() ?? [])].filter((key) => !subjects.some((s) => s.key === key));
+      if (gone.length)
+        await this.db
+          .deleteFrom('alert_rule_states')
+          .where('rule_id', '=', rule.id)
+          .where('subject', 'in', gone)
+          .execute();
     }
   }
 

@@ -167,6 +167,16 @@ for (const kind of STORES) {
       assert.equal(ofKind(receiver, path, 'escalation-rate').length, 1);
       const events = (await admin.get(`/admin/v1/accounts/${acc}/alerts/events`)).body;
       assert.ok(events.every((e: any) => e.state === 'delivered'));
+
+      // The bot removed while its escalation rate fires: the condition ends with nothing to say.
+      assert.equal((await admin.delete(`/admin/v1/accounts/${acc}/bots/${botId}`)).status, 204);
+      await eventually(
+        async () => (await admin.get(`/admin/v1/accounts/${acc}/alerts/rules`)).body,
+        (rules: any[]) => rules.every((r) => r.firing.length === 0),
+        'no rule firing for the removed bot',
+      );
+      await settle();
+      assert.equal(receiver.on(path).length, 3);
     });
 
     it('a Public API backlog over its threshold: one alert, and one when it has drained', async () => {
