@@ -1,6 +1,6 @@
 import type { VendorCredentials } from './types.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request, type Dispatcher } from 'undici';
+import { Dispatcher, request } from 'undici';
 import type { ConversationBody, ConversationEventBody } from '../contract/index.js';
 
 import { readBounded } from '../util/bounded-body.js';
@@ -77,7 +77,7 @@ export class CustomEndpointClient {
       tracing?: Tracing;
     },
   ) {
-    this.dispatcher = deps.dispatcher.compose(checkedBeforeWrite);
+    this.dispatcher = new CheckedBeforeWrite(deps.dispatcher);
   }
 
   private botPath(): string {
@@ -408,23 +408,43 @@ function transportError(error: unknown, attempts: number, durationMs: number, ti
 const BEFORE_WRITE = Symbol('botbridge.beforeWrite');
 
 /**
- * The dispatcher interceptor that runs a request's BEFORE_WRITE check where undici starts the
- * request on its connection (onRequestStart, undici's onConnect), which precedes the write; a
- * refusal aborts the request with the check's error.
+ * The shared pool, running a request's BEFORE_WRITE check where undici starts the request on its
+ * connection (the handler's onConnect), which precedes the write; a refusal aborts the request with
+ * the check's error. Not an interceptor (Dispatcher.compose): a composed dispatcher converts every
+ * request's handler to undici's newer handler API and back, re-encoding the response headers, even
+ * for a request with no check.
  */
-const checkedBeforeWrite: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (options, handler) => {
-  const check = (options as { [BEFORE_WRITE]?: () => void })[BEFORE_WRITE];
-  const start = handler.onRequestStart?.bind(handler);
-  if (check && start)
-    // An own property shadowing the handler's method: the handler keeps its own `this` and state.
-    handler.onRequestStart = (controller, context) => {
-      try {
-        check();
-      } catch (error) {
-        controller.abort(error as Error);
-        return;
-      }
-      start(controller, context);
-    };
-  return dispatch(options, handler);
-};
+class CheckedBeforeWrite extends Dispatcher {
+  constructor(private readonly pool: Dispatcher) {
+    super();
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const check = (options as { [BEFORE_WRITE]?: () => void })[BEFORE_WRITE];
+    if (check) {
+      // request()'s handler, in the API the pool calls as is; a handler in the newer one (no
+      // onConnect) would go unchecked, so it is refused rather than sent.
+      const connect = handler.onConnect;
+      if (!connect) throw new TypeError('a request with a BEFORE_WRITE check needs a handler with onConnect');
+      // An own property shadowing the handler's method: the handler keeps its own `this` and state.
+      handler.onConnect = function (this: Dispatcher.DispatchHandler, abort) {
+        try {
+          check();
+        } catch (error) {
+          abort(error as Error);
+          return;
+        }
+        connect.call(this, abort);
+      };
+    }
+    return this.pool.dispatch(options, handler);
+  }
+
+  override close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  override destroy(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
