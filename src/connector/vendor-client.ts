@@ -294,57 +294,66 @@ export class CustomEndpointClient {
     traceHeaders?: Record<string, string>,
   ): Promise<OnceResult> {
     const timeoutMs = this.vendor.timeoutSeconds * 1000;
-    const res = await request(url, {
-      method: method as Dispatcher.HttpMethod,
-      dispatcher: this.dispatcher,
-      ...(beforeWrite ? { [BEFORE_WRITE]: beforeWrite } : {}),
-      headers: {
-        authorization: `Bearer ${token}`,
-        accept: 'application/json',
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...traceHeaders,
-      },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const declared = Number(res.headers['content-length']);
-    const read = await readBounded(
-      res.body,
-      this.deps.maxResponseBytes,
-      Number.isFinite(declared) ? declared : undefined,
-    );
-    if (!('text' in read)) {
-      throw new VendorError(
-        'vendor-response-too-large',
-        `bot service answered more than ${this.deps.maxResponseBytes} bytes (the bot's limit); the rest was not read`,
-        {
-          status: res.statusCode,
-          attempts: 1,
-          durationMs: 0,
+    // The whole request, its body read included, within the bot's timeout. Not AbortSignal.timeout:
+    // its timer outlives the request until the signal is collected and a finalizer clears it,
+    // which at thousands of calls a second is that many timers, weak references and finalizers.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(timedOut()), timeoutMs).unref();
+    try {
+      const res = await request(url, {
+        method: method as Dispatcher.HttpMethod,
+        dispatcher: this.dispatcher,
+        ...(beforeWrite ? { [BEFORE_WRITE]: beforeWrite } : {}),
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...traceHeaders,
         },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: deadline.signal,
+      });
+      const declared = Number(res.headers['content-length']);
+      const read = await readBounded(
+        res.body,
+        this.deps.maxResponseBytes,
+        Number.isFinite(declared) ? declared : undefined,
       );
-    }
-    const { text } = read;
-    let parsed: unknown = text;
-    let notJson: string | undefined;
-    // Tested, not trimmed: trim() would copy the whole answer.
-    if (/[^ \t\n\r]/.test(text)) {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        notJson = describeNotJson(text, res.headers['content-type']);
+      if (!('text' in read)) {
+        throw new VendorError(
+          'vendor-response-too-large',
+          `bot service answered more than ${this.deps.maxResponseBytes} bytes (the bot's limit); the rest was not read`,
+          {
+            status: res.statusCode,
+            attempts: 1,
+            durationMs: 0,
+          },
+        );
       }
+      const { text } = read;
+      let parsed: unknown = text;
+      let notJson: string | undefined;
+      // Tested, not trimmed: trim() would copy the whole answer.
+      if (/[^ \t\n\r]/.test(text)) {
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          notJson = describeNotJson(text, res.headers['content-type']);
+        }
+      }
+      const retryAfter = Number(res.headers['retry-after']);
+      return {
+        status: res.statusCode,
+        body: parsed,
+        text,
+        ...(notJson ? { notJson } : {}),
+        retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
+      };
+    } finally {
+      clearTimeout(timer);
     }
-    const retryAfter = Number(res.headers['retry-after']);
-    return {
-      status: res.statusCode,
-      body: parsed,
-      text,
-      ...(notJson ? { notJson } : {}),
-      retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
-    };
   }
 }
 
@@ -354,6 +363,11 @@ interface OnceResult {
   text: string;
   notJson?: string;
   retryAfterMs: number | undefined;
+}
+
+/** What AbortSignal.timeout aborts with, so a timeout reads the same to transportError. */
+function timedOut(): DOMException {
+  return new DOMException('The operation was aborted due to timeout', 'TimeoutError');
 }
 
 /** A transport failure's kind for a span (its code, never its message). */
