@@ -162,7 +162,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
 
   // OpenTelemetry traces, when an OTLP endpoint is configured; undefined (nothing traced) otherwise.
-  const tracing = config.tracing ? new Tracing(config.tracing) : undefined;
+  const tracing = config.tracing ? await Tracing.start(config.tracing) : undefined;
   const bus = new EventBus(log);
   const directory = new Directory(store);
   // Read on each scrape, by then long built.

@@ -147,7 +147,10 @@ export class Connector {
       tokens: deps.apps,
       retry: deps.retry,
       tracing: deps.tracing,
-      untracked: (botId) => this.driver.dropBot(botId),
+      untracked: (botId) => {
+        this.driver.dropBot(botId);
+        botMetrics.forget(botId);
+      },
     });
     const registers = [deps.metrics.registry];
     this.stats = {

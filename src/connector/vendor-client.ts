@@ -1,6 +1,6 @@
 import type { VendorCredentials } from './types.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { request, type Dispatcher } from 'undici';
+import { Dispatcher, request } from 'undici';
 import type { ConversationBody, ConversationEventBody } from '../contract/index.js';
 
 import { readBounded } from '../util/bounded-body.js';
@@ -77,7 +77,7 @@ export class CustomEndpointClient {
       tracing?: Tracing;
     },
   ) {
-    this.dispatcher = deps.dispatcher.compose(checkedBeforeWrite);
+    this.dispatcher = new CheckedBeforeWrite(deps.dispatcher);
   }
 
   private botPath(): string {
@@ -294,57 +294,66 @@ export class CustomEndpointClient {
     traceHeaders?: Record<string, string>,
   ): Promise<OnceResult> {
     const timeoutMs = this.vendor.timeoutSeconds * 1000;
-    const res = await request(url, {
-      method: method as Dispatcher.HttpMethod,
-      dispatcher: this.dispatcher,
-      ...(beforeWrite ? { [BEFORE_WRITE]: beforeWrite } : {}),
-      headers: {
-        authorization: `Bearer ${token}`,
-        accept: 'application/json',
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        ...traceHeaders,
-      },
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const declared = Number(res.headers['content-length']);
-    const read = await readBounded(
-      res.body,
-      this.deps.maxResponseBytes,
-      Number.isFinite(declared) ? declared : undefined,
-    );
-    if (!('text' in read)) {
-      throw new VendorError(
-        'vendor-response-too-large',
-        `bot service answered more than ${this.deps.maxResponseBytes} bytes (the bot's limit); the rest was not read`,
-        {
-          status: res.statusCode,
-          attempts: 1,
-          durationMs: 0,
+    // The whole request, its body read included, within the bot's timeout. Not AbortSignal.timeout:
+    // its timer outlives the request until the signal is collected and a finalizer clears it,
+    // which at thousands of calls a second is that many timers, weak references and finalizers.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(timedOut()), timeoutMs).unref();
+    try {
+      const res = await request(url, {
+        method: method as Dispatcher.HttpMethod,
+        dispatcher: this.dispatcher,
+        ...(beforeWrite ? { [BEFORE_WRITE]: beforeWrite } : {}),
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...traceHeaders,
         },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        signal: deadline.signal,
+      });
+      const declared = Number(res.headers['content-length']);
+      const read = await readBounded(
+        res.body,
+        this.deps.maxResponseBytes,
+        Number.isFinite(declared) ? declared : undefined,
       );
-    }
-    const { text } = read;
-    let parsed: unknown = text;
-    let notJson: string | undefined;
-    // Tested, not trimmed: trim() would copy the whole answer.
-    if (/[^ \t\n\r]/.test(text)) {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        notJson = describeNotJson(text, res.headers['content-type']);
+      if (!('text' in read)) {
+        throw new VendorError(
+          'vendor-response-too-large',
+          `bot service answered more than ${this.deps.maxResponseBytes} bytes (the bot's limit); the rest was not read`,
+          {
+            status: res.statusCode,
+            attempts: 1,
+            durationMs: 0,
+          },
+        );
       }
+      const { text } = read;
+      let parsed: unknown = text;
+      let notJson: string | undefined;
+      // Tested, not trimmed: trim() would copy the whole answer.
+      if (/[^ \t\n\r]/.test(text)) {
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          notJson = describeNotJson(text, res.headers['content-type']);
+        }
+      }
+      const retryAfter = Number(res.headers['retry-after']);
+      return {
+        status: res.statusCode,
+        body: parsed,
+        text,
+        ...(notJson ? { notJson } : {}),
+        retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
+      };
+    } finally {
+      clearTimeout(timer);
     }
-    const retryAfter = Number(res.headers['retry-after']);
-    return {
-      status: res.statusCode,
-      body: parsed,
-      text,
-      ...(notJson ? { notJson } : {}),
-      retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
-    };
   }
 }
 
@@ -354,6 +363,11 @@ interface OnceResult {
   text: string;
   notJson?: string;
   retryAfterMs: number | undefined;
+}
+
+/** What AbortSignal.timeout aborts with, so a timeout reads the same to transportError. */
+function timedOut(): DOMException {
+  return new DOMException('The operation was aborted due to timeout', 'TimeoutError');
 }
 
 /** A transport failure's kind for a span (its code, never its message). */
@@ -408,23 +422,43 @@ function transportError(error: unknown, attempts: number, durationMs: number, ti
 const BEFORE_WRITE = Symbol('botbridge.beforeWrite');
 
 /**
- * The dispatcher interceptor that runs a request's BEFORE_WRITE check where undici starts the
- * request on its connection (onRequestStart, undici's onConnect), which precedes the write; a
- * refusal aborts the request with the check's error.
+ * The shared pool, running a request's BEFORE_WRITE check where undici starts the request on its
+ * connection (the handler's onConnect), which precedes the write; a refusal aborts the request with
+ * the check's error. Not an interceptor (Dispatcher.compose): a composed dispatcher converts every
+ * request's handler to undici's newer handler API and back, re-encoding the response headers, even
+ * for a request with no check.
  */
-const checkedBeforeWrite: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (options, handler) => {
-  const check = (options as { [BEFORE_WRITE]?: () => void })[BEFORE_WRITE];
-  const start = handler.onRequestStart?.bind(handler);
-  if (check && start)
-    // An own property shadowing the handler's method: the handler keeps its own `this` and state.
-    handler.onRequestStart = (controller, context) => {
-      try {
-        check();
-      } catch (error) {
-        controller.abort(error as Error);
-        return;
-      }
-      start(controller, context);
-    };
-  return dispatch(options, handler);
-};
+class CheckedBeforeWrite extends Dispatcher {
+  constructor(private readonly pool: Dispatcher) {
+    super();
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const check = (options as { [BEFORE_WRITE]?: () => void })[BEFORE_WRITE];
+    if (check) {
+      // request()'s handler, in the API the pool calls as is; a handler in the newer one (no
+      // onConnect) would go unchecked, so it is refused rather than sent.
+      const connect = handler.onConnect;
+      if (!connect) throw new TypeError('a request with a BEFORE_WRITE check needs a handler with onConnect');
+      // An own property shadowing the handler's method: the handler keeps its own `this` and state.
+      handler.onConnect = function (this: Dispatcher.DispatchHandler, abort) {
+        try {
+          check();
+        } catch (error) {
+          abort(error as Error);
+          return;
+        }
+        connect.call(this, abort);
+      };
+    }
+    return this.pool.dispatch(options, handler);
+  }
+
+  override close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  override destroy(): Promise<void> {
+    return this.pool.destroy();
+  }
+}

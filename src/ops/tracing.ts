@@ -8,12 +8,10 @@ import {
   type Attributes,
   type Context,
   type Span,
+  type TextMapPropagator,
   type Tracer,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 
 /** Where spans go (OTLP/HTTP, JSON) and under which service name; tracing is off without it. */
 export interface TracingConfig {
@@ -72,26 +70,39 @@ const MESSAGE_CONTEXTS_MAX = 10_000;
  * global is registered: the tracer, the propagator and the contexts are this app's own.
  */
 export class Tracing {
-  readonly tracer: Tracer;
-  private readonly provider: BasicTracerProvider;
-  private readonly propagator = new W3CTraceContextPropagator();
   /**
    * The span context of the latest consumer message per conversation, taken by the exchange the
    * message triggers (the platform's change bus carries no trace context). Bounded: the oldest go.
    */
   private readonly messages = new Map<string, Context>();
 
-  constructor(config: TracingConfig) {
-    this.provider = new BasicTracerProvider({
+  private constructor(
+    readonly tracer: Tracer,
+    private readonly provider: BasicTracerProvider,
+    private readonly propagator: TextMapPropagator,
+  ) {}
+
+  /**
+   * The SDK and its exporter are loaded here, not with this module: untraced, a process would
+   * otherwise carry some 3 MB of their code and objects in its heap, for every collection to mark.
+   */
+  static async start(config: TracingConfig): Promise<Tracing> {
+    const [{ W3CTraceContextPropagator }, { OTLPTraceExporter }, { resourceFromAttributes }, sdk] = await Promise.all([
+      import('@opentelemetry/core'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/resources'),
+      import('@opentelemetry/sdk-trace-base'),
+    ]);
+    const provider = new sdk.BasicTracerProvider({
       resource: resourceFromAttributes({ 'service.name': config.serviceName }),
       spanProcessors: [
-        new BatchSpanProcessor(
+        new sdk.BatchSpanProcessor(
           new OTLPTraceExporter({ url: config.endpoint, headers: config.headers }),
           config.scheduleDelayMs === undefined ? {} : { scheduledDelayMillis: config.scheduleDelayMs },
         ),
       ],
     });
-    this.tracer = this.provider.getTracer('botbridge');
+    return new Tracing(provider.getTracer('botbridge'), provider, new W3CTraceContextPropagator());
   }
 
   /** A span, child of `parent` (a root when none). */

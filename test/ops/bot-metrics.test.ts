@@ -1,5 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import { BotMetrics } from '../../src/connector/bot-metrics.js';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
 import { eventually, openConversation, setupBot, waitForConversation } from '../helpers/connector.js';
@@ -97,3 +99,30 @@ for (const kind of STORES) {
     });
   });
 }
+
+/**
+ * A bot's series are resolved once and kept while it is tracked; once it is no longer (deleted),
+ * what still reports for it (an exchange that was under way) adds to no series, as before the
+ * series were kept.
+ */
+describe('per-bot series of a bot no longer tracked', () => {
+  it('count nothing once the bot is forgotten, and again once it is tracked again', async () => {
+    const registry = new Registry();
+    const tracked = new Map([['bot-1', 'acme']]);
+    const metrics = new BotMetrics(registry, (id) => tracked.get(id), {
+      bots: () => [],
+      openConversations: async () => 0,
+    });
+    const started = async () =>
+      series(await registry.metrics(), 'botbridge_bot_conversations_total', { bot_id: 'bot-1', event: 'started' });
+    metrics.counted('bot-1', 'started', '');
+    assert.equal(await started(), 1);
+    tracked.delete('bot-1');
+    metrics.forget('bot-1');
+    metrics.counted('bot-1', 'started', '');
+    assert.equal(await started(), 1);
+    tracked.set('bot-1', 'acme');
+    metrics.counted('bot-1', 'started', '');
+    assert.equal(await started(), 2);
+  });
+});
