@@ -111,7 +111,7 @@ describe('per-bot series of a bot no longer tracked', () => {
     const tracked = new Map([['bot-1', 'acme']]);
     const metrics = new BotMetrics(registry, (id) => tracked.get(id), {
       bots: () => [],
-      openConversations: async () => 0,
+      openConversations: async () => new Map(),
     });
     const started = async () =>
       series(await registry.metrics(), 'botbridge_bot_conversations_total', { bot_id: 'bot-1', event: 'started' });
