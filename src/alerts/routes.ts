@@ -43,7 +43,10 @@ const deliverySchema = {
     id: { type: 'string' },
     eventId: { type: 'string', description: 'The event: one per change, sent to each destination' },
     destinationId: { type: 'string' },
-    kind: { type: 'string', description: '`bot-status` or `test`' },
+    kind: {
+      type: 'string',
+      description: '`bot-status`, `test`, or a rule’s kind (`error-rate`, `escalation-rate`, `public-api-backlog`)',
+    },
     state: { type: 'string', enum: [...ALERT_STATES] },
     attempts: { type: 'integer' },
     lastError: { type: 'string', description: 'The last attempt’s failure (`HTTP 500`, `ECONNREFUSED`...)' },
