@@ -248,8 +248,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     log,
     timings: options.alertWatch,
     signals: {
-      bots: (accountId) => connector.botNames(accountId),
-      botCounts: (accountId, fromMinute) => connector.recentCounts(accountId, fromMinute),
+      bots: (accountId) => connector.reads.botNames(accountId),
+      botCounts: (accountId, fromMinute) => connector.reads.recentCounts(accountId, fromMinute),
       // Called only once the server listens, when the Public API (created below) is there.
       publicApiBacklog: (accountId) => publicApi.backlog(accountId),
     },

@@ -524,7 +524,9 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
         },
       },
     },
-    async (request) => ({ exchanges: await connector.logs(request.params.acc, request.params.id, request.query) }),
+    async (request) => ({
+      exchanges: await connector.reads.logs(request.params.acc, request.params.id, request.query),
+    }),
   );
 
   server.get<{ Params: { acc: string; id: string }; Querystring: { limit?: number } }>(
@@ -553,7 +555,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
       },
     },
     async (request) => ({
-      exchanges: await connector.conversationLogs(request.params.acc, request.params.id, request.query.limit),
+      exchanges: await connector.reads.conversationLogs(request.params.acc, request.params.id, request.query.limit),
     }),
   );
 
@@ -571,7 +573,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
         response: { 200: botStatsSchema, ...errorResponses },
       },
     },
-    async (request) => connector.botStats(request.params.acc, request.params.id, request.query.window),
+    async (request) => connector.reads.botStats(request.params.acc, request.params.id, request.query.window),
   );
 
   server.get<{ Params: { acc: string } } & StatsRoute>(
@@ -587,7 +589,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
         response: { 200: accountStatsSchema, ...errorResponses },
       },
     },
-    async (request) => connector.accountStats(request.params.acc, request.query.window),
+    async (request) => connector.reads.accountStats(request.params.acc, request.query.window),
   );
 
   server.post<BotRoute>(

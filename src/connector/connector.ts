@@ -12,10 +12,10 @@ import type { Tracing } from '../ops/tracing.js';
 import { conflict, invalid, upstreamFailed } from '../errors.js';
 import { MASKED_SECRET, applySettings, type BotInput } from './bot-config.js';
 import { BotStore, type BotRecord } from './store.js';
-import { withOpenNow, type AccountStats, type BotStats, type RecentCounts, type StatsWindow } from './bot-stats.js';
 import { VendorError, type CustomEndpointClient, type RetryPolicy, type TokenIssuer } from './vendor-client.js';
 import { BotRegistry } from './registry.js';
 import { BotMetrics } from './bot-metrics.js';
+import { BotReads } from './bot-reads.js';
 import { StatsSampler } from './stats-sampler.js';
 import { InterruptionProbe, testConnection } from './probes.js';
 import { Exchanges, type ConnectorStats } from './exchange.js';
@@ -30,7 +30,6 @@ import type {
   BotSettings,
   BotStatus,
   BotView,
-  Exchange,
   LastError,
   TestConnectionResult,
   VendorCredentials,
@@ -116,6 +115,8 @@ export class Connector {
   private readonly driver: Driver;
   private readonly leases: BotLeases;
   private readonly sampler: StatsSampler;
+  /** The bots' logs, statistics and recent counts (bot-reads.ts). */
+  readonly reads: BotReads;
   private readonly probe: InterruptionProbe;
   private unsubscribe?: () => void;
   private closed = false;
@@ -151,6 +152,12 @@ export class Connector {
         this.driver.dropBot(botId);
         botMetrics.forget(botId);
       },
+    });
+    this.reads = new BotReads({
+      bots: this.bots,
+      botStore: this.botStore,
+      conversations: deps.conversations,
+      directory: deps.directory,
     });
     const registers = [deps.metrics.registry];
     this.stats = {
@@ -524,70 +531,6 @@ export class Connector {
     await this.bots.write(runtime, { desired: 'STOPPED' });
     await this.setStatus(runtime, 'OFFLINE', runtime.record.lastError, true);
     return { status: 'OFFLINE' };
-  }
-
-  async logs(accountId: string, id: string, options: { conversationId?: string; limit?: number }): Promise<Exchange[]> {
-    await this.bots.runtime(accountId, id);
-    return this.botStore.exchanges(id, { conversationId: options.conversationId, limit: options.limit ?? 100 });
-  }
-
-  /**
-   * The exchanges of every bot of the account that held the conversation or spoke in it, newest
-   * first: what the Conversations page shows beside a transcript. Bots deleted since have none.
-   */
-  async conversationLogs(accountId: string, conversationId: string, limit = 100): Promise<Exchange[]> {
-    const users = await this.deps.conversations.botUsers(accountId, conversationId);
-    const bots = this.bots.ofAccount(accountId).filter((r) => users.has(r.record.userId));
-    const logs = await Promise.all(bots.map((r) => this.botStore.exchanges(r.record.id, { conversationId, limit })));
-    return logs
-      .flat()
-      .sort((a, b) => b.startedAt - a.startedAt)
-      .slice(0, limit);
-  }
-
-  /** The bot's statistics over the window (bot-stats.ts). */
-  async botStats(accountId: string, id: string, window: StatsWindow): Promise<BotStats> {
-    const runtime = await this.bots.runtime(accountId, id);
-    const [stats, open] = await Promise.all([
-      this.botStore.stats(id, window),
-      this.deps.conversations.countHeldBy(runtime.record.userId),
-    ]);
-    return withOpenNow(stats, open);
-  }
-
-  /** Every bot of the account with its counts over the window, read together. */
-  async accountStats(accountId: string, window: StatsWindow): Promise<AccountStats> {
-    await this.deps.directory.requireAccount(accountId);
-    const mine = this.bots.ofAccount(accountId).map((r) => r.record);
-    const { frame, bots } = await this.botStore.accountStats(
-      mine.map((r) => r.id),
-      window,
-    );
-    return {
-      window,
-      from: frame.from,
-      to: frame.to,
-      bucketMs: frame.bucketMs,
-      bots: bots.map((stats, i) => ({ ...stats, name: mine[i].settings.name, status: mine[i].status })),
-    };
-  }
-
-  /** The account's bots by id and name. */
-  botNames(accountId: string): Array<{ id: string; name: string }> {
-    return this.bots.ofAccount(accountId).map((r) => ({ id: r.record.id, name: r.record.settings.name }));
-  }
-
-  /** The account's bots with their counts in the minutes from `fromMinute` on. */
-  async recentCounts(
-    accountId: string,
-    fromMinute: number,
-  ): Promise<Array<{ botId: string; name: string; counts: RecentCounts }>> {
-    const mine = this.botNames(accountId);
-    const counts = await this.botStore.recentCounts(
-      mine.map((b) => b.id),
-      fromMinute,
-    );
-    return mine.map((b) => ({ botId: b.id, name: b.name, counts: counts.get(b.id)! }));
   }
 
   /** A conversation handed straight to the bot, a test until `testUntil` unless renewed (see TestConversations). */
