@@ -26,14 +26,7 @@ import { invokeFunction } from './functions.js';
 import type { ContractValidator, StructuredContentValidator } from '../contract/index.js';
 import { checkConformance, type ConformanceReport, type ProbeTokens } from './conformance.js';
 import type { Runtime } from './runtime.js';
-import type {
-  BotSettings,
-  BotStatus,
-  BotView,
-  LastError,
-  TestConnectionResult,
-  VendorCredentials,
-} from './types.js';
+import type { BotSettings, BotStatus, BotView, LastError, TestConnectionResult, VendorCredentials } from './types.js';
 
 /** A vendor block the console checks before saving it: older clients also send the app's secret. */
 type UnsavedVendor = VendorCredentials & { clientSecret?: string };
