@@ -4,7 +4,7 @@ import { request, type Dispatcher } from 'undici';
 import type { Logger } from 'pino';
 import { invalid, notFound } from '../errors.js';
 import { tablesOf, type Dialect, type MigrationDb, type Store } from '../store/index.js';
-import type { RuleKind } from './rules.js';
+import type { AlertDelivery, AlertDestination, AlertEvent, AlertFormat, AlertState, AlertTestResult } from './types.js';
 
 /**
  * Alerts: per account, webhook destinations (Slack- and Teams-compatible bodies, or the event as
@@ -14,11 +14,6 @@ import type { RuleKind } from './rules.js';
  * instance sends each at a time: the cluster sends it once) and sends them with retries and
  * exponential backoff. The rows stay, delivered or failed, for the console's list.
  */
-
-export const ALERT_FORMATS = ['slack', 'teams', 'json'] as const;
-export type AlertFormat = (typeof ALERT_FORMATS)[number];
-export const ALERT_STATES = ['pending', 'delivered', 'failed'] as const;
-export type AlertState = (typeof ALERT_STATES)[number];
 
 /** The bot statuses an alert is about; OFFLINE is an operator's doing, not an alert. */
 const WATCHED = new Set(['ONLINE', 'VENDOR_INTERRUPTION', 'SERVICE_INTERRUPTION']);
@@ -147,47 +142,6 @@ export function alertMigrations(_dialect: Dialect): Record<string, Migration> {
       },
     },
   };
-}
-
-export interface AlertDestination {
-  id: string;
-  accountId: string;
-  name: string;
-  /** Scheme and host only: the rest of a webhook URL is its secret. */
-  url: string;
-  format: AlertFormat;
-  createdAt: number;
-}
-
-/** What an alert says; the `json` format's body. */
-export interface AlertEvent {
-  id: string;
-  accountId: string;
-  kind: 'bot-status' | 'test' | RuleKind;
-  at: number;
-  text: string;
-  bot?: { id: string; name: string };
-  from?: string;
-  to?: string;
-  lastError?: { code: string; message: string };
-  /** A rule's alert: the rule, whether its condition began or ended, and the value that decided it. */
-  rule?: { id: string; threshold: number; windowMinutes?: number };
-  state?: 'firing' | 'resolved';
-  value?: number | null;
-}
-
-export interface AlertDelivery {
-  id: string;
-  eventId: string;
-  destinationId: string;
-  kind: string;
-  state: AlertState;
-  attempts: number;
-  lastError?: string;
-  createdAt: number;
-  nextAttemptAt?: number;
-  deliveredAt?: number;
-  event: AlertEvent;
 }
 
 /** A bot's status change, as the connector reports it. */
@@ -366,10 +320,7 @@ export class Alerts {
   }
 
   /** Sends a test alert to the destination now; how it went (also kept in the account's events). */
-  async test(
-    accountId: string,
-    id: string,
-  ): Promise<{ ok: boolean; status?: number; error?: string; durationMs: number }> {
+  async test(accountId: string, id: string): Promise<AlertTestResult> {
     const destination = await this.db
       .selectFrom('alert_destinations')
       .selectAll()

@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type {} from '../operators/guard.js';
 import { NO_NUL, accountParams, anyJson, errorResponses, noContent } from '../http/schemas.js';
-import { ALERT_FORMATS, ALERT_STATES, checkDestinationUrl, type AlertFormat, type Alerts } from './alerts.js';
+import { checkDestinationUrl, type Alerts } from './alerts.js';
+import { ALERT_FORMATS, ALERT_STATES, type AlertFormat } from './types.js';
 import { DEFAULT_MIN_COUNT, DEFAULT_WINDOW_MINUTES, MAX_WINDOW_MINUTES, RULE_KINDS, type RuleInput } from './rules.js';
 import type { AlertWatch } from './watch.js';
 

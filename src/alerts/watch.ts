@@ -3,7 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { invalid, notFound } from '../errors.js';
 import { tablesOf, type Store } from '../store/index.js';
-import type { AlertEvent, AlertTables, Alerts } from './alerts.js';
+import type { AlertTables, Alerts } from './alerts.js';
+import type { AlertEvent, RuleView } from './types.js';
 import {
   holds,
   rateOf,
@@ -59,11 +60,6 @@ export interface AlertWatchDeps {
   log: Logger;
   timings?: Partial<WatchTimings>;
   now?: () => number;
-}
-
-/** A rule as the API shows it: with the subjects it fires for now. */
-export interface RuleView extends AlertRule {
-  firing: Array<{ subject: string; botName?: string; since: number; value: number | null }>;
 }
 
 type RuleRow = AlertTables['alert_rules'];

@@ -4,6 +4,9 @@ import { tablesOf, isUniqueViolation, type Dialect, type MigrationDb, type Store
 import { conflict, notFound } from '../errors.js';
 import { hashPassword, verifyPassword } from '../util/passwords.js';
 import type { Actor, Role } from './permissions.js';
+import type { ApiToken, IssuedApiToken, Operator } from './types.js';
+
+export type { ApiToken, IssuedApiToken, Operator } from './types.js';
 
 /**
  * Operators (the people who run the installation: named, each with a role per account, some of
@@ -80,28 +83,6 @@ export function operatorMigrations(_dialect: Dialect): Record<string, Migration>
       },
     },
   };
-}
-
-export interface Operator {
-  id: string;
-  login: string;
-  name: string;
-  superAdmin: boolean;
-  /** Whether a password signs them in (else only single sign-on). */
-  hasPassword: boolean;
-  roles: Record<string, Role>;
-  createdAt: number;
-}
-
-export interface ApiToken {
-  id: string;
-  accountId: string;
-  name: string;
-  role: Role;
-  createdBy: string;
-  createdAt: number;
-  lastUsedAt: number | null;
-  revokedAt: number | null;
 }
 
 /** API tokens say what they are: a bearer starting so is looked up here, never taken for the admin token. */
@@ -333,11 +314,7 @@ export class Operators {
   // ---- API tokens ----
 
   /** A new token, shown only in this answer. */
-  async issueToken(
-    accountId: string,
-    input: { name: string; role: Role },
-    createdBy: string,
-  ): Promise<ApiToken & { token: string }> {
+  async issueToken(accountId: string, input: { name: string; role: Role }, createdBy: string): Promise<IssuedApiToken> {
     const id = randomUUID();
     const token = `${API_TOKEN_PREFIX}${randomBytes(32).toString('base64url')}`;
     await this.db

@@ -2,29 +2,10 @@
  * The audit log as the console reads it: its entries, the page's filters, and what changed
  * between an entry's before and after. Kept apart from api.ts: it is the Audit log page's alone.
  */
+import type { AuditEntry } from '../../../../audit/shape.js';
 import { ApiError, OPERATOR_SESSION, OPERATOR_SESSION_ENDED } from './api';
 
-export interface AuditActor {
-  kind: 'admin-token' | 'operator' | 'api-token' | 'anonymous';
-  id?: string;
-  name: string;
-}
-
-export interface AuditEntry {
-  id: string;
-  at: number;
-  actor: AuditActor;
-  address: string;
-  accountId?: string;
-  /** Method and route: `PATCH /admin/v1/accounts/:acc/bots/:id`. */
-  action: string;
-  object: { type: string; id?: string };
-  /** The HTTP status answered. */
-  outcome: number;
-  before?: unknown;
-  after?: unknown;
-  requestId?: string;
-}
+export type { AuditActor, AuditEntry } from '../../../../audit/shape.js';
 
 export interface AuditPage {
   entries: AuditEntry[];

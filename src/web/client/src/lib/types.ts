@@ -106,93 +106,15 @@ export interface Me {
   roles: Record<string, Role>;
 }
 
-/** An operator as the operators routes list them (operators.ts's Operator). */
-export interface Operator {
-  id: string;
-  login: string;
-  name: string;
-  superAdmin: boolean;
-  /** False for one who signs in only through single sign-on. */
-  hasPassword: boolean;
-  roles: Record<string, Role>;
-  createdAt: number;
-}
-
-/** An account's API token as listed: never the token itself (operators.ts's ApiToken). */
-export interface ApiToken {
-  id: string;
-  accountId: string;
-  name: string;
-  role: Role;
-  /** An operator's login, or admin-token. */
-  createdBy: string;
-  createdAt: number;
-  lastUsedAt: number | null;
-  revokedAt: number | null;
-}
-
-/** A token as issued: the answer carries the token, the only time it is shown. */
-export type IssuedApiToken = ApiToken & { token: string };
+export type { ApiToken, IssuedApiToken, Operator } from '../../../../operators/types.js';
 
 // ---- alerts (src/alerts) ----
 
-export type AlertFormat = 'slack' | 'teams' | 'json';
-
-export interface AlertDestination {
-  id: string;
-  accountId: string;
-  name: string;
-  /** Scheme and host only: the rest of a webhook URL is its secret. */
-  url: string;
-  format: AlertFormat;
-  createdAt: number;
-}
-
-export interface AlertTestResult {
-  ok: boolean;
-  status?: number;
-  error?: string;
-  durationMs: number;
-}
-
-/** One alert at one destination. */
-export interface AlertDelivery {
-  id: string;
-  eventId: string;
-  destinationId: string;
-  kind: string;
-  state: 'pending' | 'delivered' | 'failed';
-  attempts: number;
-  lastError?: string;
-  createdAt: number;
-  nextAttemptAt?: number;
-  deliveredAt?: number;
-  event: {
-    text: string;
-    kind: string;
-    bot?: { id: string; name: string };
-    from?: string;
-    to?: string;
-    state?: 'firing' | 'resolved';
-  };
-}
-
-export type AlertRuleKind = 'error-rate' | 'escalation-rate' | 'public-api-backlog';
-
-export interface AlertRuleInput {
-  kind: AlertRuleKind;
-  /** Rates: a percentage; a backlog: jobs waiting. */
-  threshold: number;
-  windowMinutes?: number;
-  minCount?: number;
-  botId?: string;
-}
-
-export interface AlertRule extends Required<Omit<AlertRuleInput, 'botId'>> {
-  id: string;
-  accountId: string;
-  botId?: string;
-  createdAt: number;
-  /** What it fires for now: a bot's id (or '' for the account). */
-  firing: Array<{ subject: string; botName?: string; since: number; value: number | null }>;
-}
+export type {
+  AlertDelivery,
+  AlertDestination,
+  AlertFormat,
+  AlertTestResult,
+  RuleView as AlertRule,
+} from '../../../../alerts/types.js';
+export type { RuleInput as AlertRuleInput, RuleKind as AlertRuleKind } from '../../../../alerts/rules.js';
