@@ -246,11 +246,10 @@ export class AlertWatch {
     }
   }
 
-  private async fire(rule: AlertRule, subject: Subject, now: number): Promise<void> {
-    const event = eventOf(rule, subject, 'firing', now);
-    const written = await this.deps.store.transact(async (tx) => {
-      const db = tablesOf<AlertTables>(tx);
-      const flipped = await db
+  /** Firing where it was not: the state's row written (or set again) only if it is not firing now. */
+  private fire(rule: AlertRule, subject: Subject, now: number): Promise<void> {
+    return this.transition(rule, subject, 'firing', now, now, (db) =>
+      db
         .insertInto('alert_rule_states')
         .values({ rule_id: rule.id, subject: subject.key, firing_since: now, value: subject.value, changed_at: now })
         .onConflict((oc) =>
@@ -260,30 +259,44 @@ export class AlertWatch {
             .where('alert_rule_states.firing_since', 'is', null),
         )
         .returning('rule_id')
-        .execute();
-      return (
-        flipped.length > 0 &&
-        (await this.deps.alerts.enqueue(`rule:${rule.id}:${subject.key}:${now}:firing`, event, db))
-      );
-    });
-    if (written) this.deps.alerts.kick();
+        .execute(),
+    );
   }
 
-  private async resolve(rule: AlertRule, subject: Subject, since: number, now: number): Promise<void> {
-    const event = eventOf(rule, subject, 'resolved', now);
-    const written = await this.deps.store.transact(async (tx) => {
-      const db = tablesOf<AlertTables>(tx);
-      const flipped = await db
+  /** Resolved where it fired since `since`, and only there. */
+  private resolve(rule: AlertRule, subject: Subject, since: number, now: number): Promise<void> {
+    return this.transition(rule, subject, 'resolved', since, now, (db) =>
+      db
         .updateTable('alert_rule_states')
         .set({ firing_since: null, value: subject.value, changed_at: now })
         .where('rule_id', '=', rule.id)
         .where('subject', '=', subject.key)
         .where('firing_since', '=', since)
         .returning('rule_id')
-        .execute();
+        .execute(),
+    );
+  }
+
+  /**
+   * The condition's change and its alert in one transaction; the alert is keyed by the change
+   * (the rule, the subject, when the firing began, which way it went), and written only if the
+   * conditional `flip` changed a row here.
+   */
+  private async transition(
+    rule: AlertRule,
+    subject: Subject,
+    state: 'firing' | 'resolved',
+    since: number,
+    now: number,
+    flip: (db: Kysely<AlertTables>) => Promise<unknown[]>,
+  ): Promise<void> {
+    const event = eventOf(rule, subject, state, now);
+    const written = await this.deps.store.transact(async (tx) => {
+      const db = tablesOf<AlertTables>(tx);
+      const flipped = await flip(db);
       return (
         flipped.length > 0 &&
-        (await this.deps.alerts.enqueue(`rule:${rule.id}:${subject.key}:${since}:resolved`, event, db))
+        (await this.deps.alerts.enqueue(`rule:${rule.id}:${subject.key}:${since}:${state}`, event, db))
       );
     });
     if (written) this.deps.alerts.kick();
