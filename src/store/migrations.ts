@@ -174,34 +174,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
        */
       async up(db: MigrationDb) {
         if (dialect !== 'postgres') return;
-        await sql`
-          create function botbridge_conversation_notice() returns trigger language plpgsql as $$
-          declare holder record; previous record;
-          begin
-            -- No row (nobody holds it; OLD is null on INSERT) leaves the record's fields null.
-            select user_type, bot_id into holder from users where id = new.assignee_user_id;
-            select user_type, bot_id into previous from users where id = old.assignee_user_id;
-            perform pg_notify('botbridge', json_build_object(
-              'k', 'c',
-              'i', current_setting('application_name'),
-              'c', new.id,
-              'a', new.account_id,
-              'from', case when tg_op = 'INSERT' then 0 else old.last_seq end,
-              'to', new.last_seq,
-              'h', new.assignee_user_id,
-              'ht', holder.user_type,
-              'hb', holder.bot_id,
-              's', new.skill_id,
-              'st', new.status,
-              'ph', case when tg_op = 'INSERT' then null else old.assignee_user_id end,
-              'pht', previous.user_type,
-              'phb', previous.bot_id,
-              'ps', case when tg_op = 'INSERT' then null else old.skill_id end,
-              'pst', case when tg_op = 'INSERT' then null else old.status end,
-              'op', tg_op = 'INSERT'
-            )::text);
-            return null;
-          end $$`.execute(db);
+        await conversationNoticeFunction({ withTime: false }).execute(db);
         await sql`
           create trigger botbridge_conversation_notice after insert or update on conversations
           for each row execute function botbridge_conversation_notice()`.execute(db);
@@ -311,35 +284,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
        */
       async up(db: MigrationDb) {
         if (dialect !== 'postgres') return;
-        await sql`
-          create or replace function botbridge_conversation_notice() returns trigger language plpgsql as $$
-          declare holder record; previous record;
-          begin
-            -- No row (nobody holds it; OLD is null on INSERT) leaves the record's fields null.
-            select user_type, bot_id into holder from users where id = new.assignee_user_id;
-            select user_type, bot_id into previous from users where id = old.assignee_user_id;
-            perform pg_notify('botbridge', json_build_object(
-              'k', 'c',
-              'i', current_setting('application_name'),
-              'c', new.id,
-              'a', new.account_id,
-              'from', case when tg_op = 'INSERT' then 0 else old.last_seq end,
-              'to', new.last_seq,
-              'h', new.assignee_user_id,
-              'ht', holder.user_type,
-              'hb', holder.bot_id,
-              's', new.skill_id,
-              'st', new.status,
-              'ph', case when tg_op = 'INSERT' then null else old.assignee_user_id end,
-              'pht', previous.user_type,
-              'phb', previous.bot_id,
-              'ps', case when tg_op = 'INSERT' then null else old.skill_id end,
-              'pst', case when tg_op = 'INSERT' then null else old.status end,
-              'op', tg_op = 'INSERT',
-              'at', floor(extract(epoch from clock_timestamp()) * 1000)
-            )::text);
-            return null;
-          end $$`.execute(db);
+        await conversationNoticeFunction({ withTime: true }).execute(db);
       },
     },
   };
@@ -367,4 +312,44 @@ export function latinAccents(): { accented: string; plain: string } {
     }
   }
   return { accented, plain };
+}
+
+/**
+ * The trigger function behind the change notices (PostgreSQL): 0004 wrote it and 0009 added
+ * when the change was made ('at'); the two differ by that field alone, so one text serves both.
+ */
+function conversationNoticeFunction({ withTime }: { withTime: boolean }) {
+  return sql.raw(`
+          create or replace function botbridge_conversation_notice() returns trigger language plpgsql as $$
+          declare holder record; previous record;
+          begin
+            -- No row (nobody holds it; OLD is null on INSERT) leaves the record's fields null.
+            select user_type, bot_id into holder from users where id = new.assignee_user_id;
+            select user_type, bot_id into previous from users where id = old.assignee_user_id;
+            perform pg_notify('botbridge', json_build_object(
+              'k', 'c',
+              'i', current_setting('application_name'),
+              'c', new.id,
+              'a', new.account_id,
+              'from', case when tg_op = 'INSERT' then 0 else old.last_seq end,
+              'to', new.last_seq,
+              'h', new.assignee_user_id,
+              'ht', holder.user_type,
+              'hb', holder.bot_id,
+              's', new.skill_id,
+              'st', new.status,
+              'ph', case when tg_op = 'INSERT' then null else old.assignee_user_id end,
+              'pht', previous.user_type,
+              'phb', previous.bot_id,
+              'ps', case when tg_op = 'INSERT' then null else old.skill_id end,
+              'pst', case when tg_op = 'INSERT' then null else old.status end,
+              'op', tg_op = 'INSERT'${
+                withTime
+                  ? `,
+              'at', floor(extract(epoch from clock_timestamp()) * 1000)`
+                  : ''
+              }
+            )::text);
+            return null;
+          end $$`);
 }
