@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
-import { DESKTOP, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
+import { DESKTOP, launchBrowser, screenshot, type TestBrowser, signInAsOperator } from '../helpers/browser.js';
 
 /**
  * The set-up page's Alerts card: an owner adds a webhook destination (shown by host only), sends
@@ -49,10 +49,7 @@ describe('console: alert destinations and a test alert', () => {
   });
 
   it('adds a destination, sends it a test alert, lists it, removes it', async () => {
-    await page.goto(`${running.url}/`);
-    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
-    await page.getByRole('button', { name: 'Sign in as operator' }).click();
-    await page.getByRole('heading', { name: 'Accounts' }).waitFor();
+    await signInAsOperator(page, running.url);
     await page.goto(`${running.url}/admin/accounts/${acc}/setup`);
     await page.getByRole('heading', { name: 'Alerts', exact: true }).waitFor();
     await page.getByText('No alert destinations yet').waitFor();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
-import { DESKTOP, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
+import { DESKTOP, launchBrowser, screenshot, type TestBrowser, signInAsOperator } from '../helpers/browser.js';
 import { BOT_SCOPE, botTexts, openConversation, waitForConversation } from '../helpers/connector.js';
 import { seedDemoAccount } from '../../src/demo-account.js';
 
@@ -47,10 +47,7 @@ for (const kind of STORES) {
         const body = request.postData();
         if (body && new URL(request.url()).pathname.startsWith('/admin/v1/accounts/')) sent.push(body);
       });
-      await page.goto(`${running.url}/`);
-      await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
-      await page.getByRole('button', { name: 'Sign in as operator' }).click();
-      await page.getByRole('heading', { name: 'Accounts' }).waitFor();
+      await signInAsOperator(page, running.url);
     });
     after(async () => {
       await browser?.close();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
-import { DESKTOP, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
+import { DESKTOP, launchBrowser, screenshot, type TestBrowser, signInAsOperator } from '../helpers/browser.js';
 import { BOT_SCOPE } from '../helpers/connector.js';
 
 const CONSOLE = { 'x-botbridge-console': '1' };
@@ -69,10 +69,7 @@ for (const kind of STORES) {
 
       browser = await launchBrowser();
       page = await browser.page(DESKTOP);
-      await page.goto(`${running.url}/`);
-      await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
-      await page.getByRole('button', { name: 'Sign in as operator' }).click();
-      await page.getByRole('heading', { name: 'Accounts' }).waitFor();
+      await signInAsOperator(page, running.url);
     });
     after(async () => {
       await browser?.close();

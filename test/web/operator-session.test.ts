@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Running } from '../helpers/app.js';
-import { DESKTOP, launchProfile, screenshot } from '../helpers/browser.js';
+import { DESKTOP, launchProfile, screenshot, signInAsOperator } from '../helpers/browser.js';
 
 /**
  * The operator signs in once per browser, not once per tab: a second tab opens signed in, the
@@ -40,10 +40,7 @@ describe('console: one operator sign-in for every tab and across browser restart
   });
 
   it('signs in once; a second tab opens signed in', async () => {
-    await page.goto(`${running.url}/`);
-    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
-    await page.getByRole('button', { name: 'Sign in as operator' }).click();
-    await page.getByRole('heading', { name: 'Accounts' }).waitFor();
+    await signInAsOperator(page, running.url);
     await shot(page, '01-signed-in');
 
     const cookie = await sessionCookie();

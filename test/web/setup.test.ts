@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
-import { DESKTOP, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
+import { DESKTOP, launchBrowser, screenshot, type TestBrowser, signInAsOperator } from '../helpers/browser.js';
 import { TestBot, reply, text } from '../helpers/test-bot.js';
 
 /**
@@ -36,10 +36,7 @@ describe('console: a new account set up end to end, without curl', () => {
   });
 
   it('creates the account and lands on its set-up page', async () => {
-    await page.goto(`${running.url}/`);
-    await page.getByLabel('Admin token').fill(ADMIN_TOKEN);
-    await page.getByRole('button', { name: 'Sign in as operator' }).click();
-    await page.getByRole('heading', { name: 'Accounts' }).waitFor();
+    await signInAsOperator(page, running.url);
     await page.getByText('Create an account').click();
     await page.getByLabel('Account id').fill(acc);
     await page.getByRole('button', { name: 'Create', exact: true }).click();

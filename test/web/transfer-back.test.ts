@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { STORES, freshStore, type TestStore } from '../helpers/stores.js';
 import { ADMIN_TOKEN, client, startApp, type Client, type Running } from '../helpers/app.js';
-import { DESKTOP, launchBrowser, screenshot, type TestBrowser } from '../helpers/browser.js';
+import { DESKTOP, launchBrowser, screenshot, type TestBrowser, signInAsOperator } from '../helpers/browser.js';
 
 /**
  * Notices that follow what they describe (issue 25, item 4): a test conversation the demo bot
@@ -71,10 +71,7 @@ for (const kind of STORES) {
 
     it('the bot transfers a test conversation: the tester says where it went, and the agent accepts it', async () => {
       operator = await browser.page(DESKTOP);
-      await operator.goto(`${running.url}/`);
-      await operator.getByLabel('Admin token').fill(ADMIN_TOKEN);
-      await operator.getByRole('button', { name: 'Sign in as operator' }).click();
-      await operator.getByRole('heading', { name: 'Accounts' }).waitFor();
+      await signInAsOperator(operator, running.url);
       await operator.goto(`${running.url}/admin/accounts/${acc}/tester?bot=${botId}`);
       const input = operator.getByLabel('Message to the bot');
       await operator.waitForFunction((el) => !(el as HTMLTextAreaElement).disabled, await input.elementHandle());
