@@ -145,6 +145,11 @@ export class Tracing {
     span.setStatus({ code: SpanStatusCode.ERROR });
   }
 
+  /** Ends `span` as failed with what a request's handler threw: its code (the API's error code), or `error`. */
+  static failWith(span: Span, error: unknown): void {
+    Tracing.fail(span, (error as { code?: unknown }).code?.toString() ?? 'error');
+  }
+
   /** Exports what is pending and stops. */
   async shutdown(): Promise<void> {
     this.messages.clear();

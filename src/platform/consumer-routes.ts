@@ -224,7 +224,7 @@ const consumerConversation: FastifyPluginAsync<Omit<ConsumerApiDeps, 'directory'
         return reply.status(201).send({ sequence: event.sequence });
       } catch (error) {
         tracing.takeMessage(id);
-        Tracing.fail(span, (error as { code?: unknown }).code?.toString() ?? 'error');
+        Tracing.failWith(span, error);
         throw error;
       } finally {
         span.end();

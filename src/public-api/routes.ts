@@ -370,7 +370,7 @@ async function tracedAdd(
     span.setAttribute('botbridge.job_id', job.id);
     return job;
   } catch (error) {
-    Tracing.fail(span, (error as { code?: unknown }).code?.toString() ?? 'error');
+    Tracing.failWith(span, error);
     throw error;
   } finally {
     span.end();
