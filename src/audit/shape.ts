@@ -136,17 +136,8 @@ export interface AuditInput {
   requestId?: string;
 }
 
-/** One entry, as read. */
-export interface AuditEntry {
+/** One entry, as read: as recorded, with its id and time. */
+export interface AuditEntry extends Omit<AuditInput, 'at'> {
   id: string;
   at: number;
-  actor: AuditActor;
-  address: string;
-  accountId?: string;
-  action: string;
-  object: { type: string; id?: string };
-  outcome: number;
-  before?: unknown;
-  after?: unknown;
-  requestId?: string;
 }
