@@ -186,7 +186,8 @@ export class Conversations {
   }
 
   /** A page of the account's conversations, newest first, as the filter narrows them (conversation-search.ts). */
-  search(accountId: string, filter: ConversationFilter): Promise<ConversationPage> {
+  async search(accountId: string, filter: ConversationFilter): Promise<ConversationPage> {
+    if (filter.words) await this.store.wordsIndexed();
     return searchConversations(this.store.db, this.store.dialect, accountId, filter);
   }
 

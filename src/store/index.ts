@@ -19,6 +19,7 @@ import { withStatementCache } from './statement-cache.js';
 import { withPreparedStatements } from './prepared-statements.js';
 import { startCheckpointer } from './checkpointer.js';
 import { groupCommit, transactionPerUnit, type Transact } from './group-commit.js';
+import { wordIndex } from './word-index.js';
 import { ensurePrivateFile, tightenIfPresent } from '../util/private-files.js';
 import { clusterTimings, type ClusterTimings } from '../config.js';
 
@@ -55,6 +56,12 @@ export interface Store {
    * statement is a transaction of its own, so it runs alone, without BEGIN and COMMIT round trips.
    */
   writeOne<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
+  /**
+   * Resolves once every message committed before the call is in the word index (what a search
+   * of messages reads): SQLite writes it in batches behind the log (word-index.ts), PostgreSQL
+   * with each message.
+   */
+  wordsIndexed(): Promise<void>;
   /** Adds migrations of a later part (connector, public API); they run in name order with the rest. */
   migrate(extra?: Record<string, Migration>): Promise<void>;
   close(): Promise<void>;
@@ -99,10 +106,12 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   } = options.databaseUrl ? openPostgres(options.databaseUrl, options) : openSqlite(options);
   const { db, dialect, stop, release, sqlite } = opened;
   const transact = sqlite ? groupCommit(db, sqlite) : transactionPerUnit(db);
+  const words = sqlite ? wordIndex(transact, options.onBackgroundError ?? (() => {})) : undefined;
   const store: Store = {
     db,
     dialect,
     transact,
+    wordsIndexed: () => words?.catchUp() ?? Promise.resolve(),
     writeOne: (query) => (dialect === 'sqlite' ? transact((tx) => tx.executeQuery(query)) : db.executeQuery(query)),
     async migrate(extra = {}) {
       const all = { ...migrations(dialect), ...extra };
@@ -134,8 +143,12 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       if (error || failed) {
         throw new Error(`store migration ${failed?.migrationName ?? ''} failed: ${String(error)}`);
       }
+      // Its tables are there now. A tool beside the server (not claiming the store) leaves the
+      // indexing to the server and catches up only if it searches.
+      if (options.claim) words?.keepUp();
     },
     async close() {
+      await words?.stop();
       await stop?.();
       await db.destroy();
       // Last: the data dir is another process's to take only once nothing of ours writes to it.

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Migration, type CreateTableBuilder } from 'kysely';
+import { sqliteMessageWords } from './word-index.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -262,10 +263,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
         await sql`
           create virtual table conversation_words using fts5(
             words, content = '', tokenize = 'unicode61 remove_diacritics 2')`.execute(db);
-        const words = (entry: string) =>
-          sql.raw(
-            `(select group_concat(value, ' ') from json_tree(${entry}.body) where key = 'text' and type = 'text')`,
-          );
+        const words = sqliteMessageWords;
         await sql`
           create trigger conversation_words_add after insert on conversation_events
           when new.type in ('TEXT', 'RICH_CONTENT')
@@ -285,6 +283,21 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
       async up(db: MigrationDb) {
         if (dialect !== 'postgres') return;
         await conversationNoticeFunction({ withTime: true }).execute(db);
+      },
+    },
+    '0010_conversation_words_in_batches': {
+      /**
+       * SQLite: the word index is written in batches behind the log (store/word-index.ts), up to
+       * a cursor moved with it, instead of by 0008's trigger with each message. Everything
+       * written so far was indexed by that trigger, so the cursor starts at the log's end.
+       */
+      async up(db: MigrationDb) {
+        if (dialect !== 'sqlite') return;
+        await sql`drop trigger conversation_words_add`.execute(db);
+        await sql`create table conversation_words_cursor (last integer not null)`.execute(db);
+        await sql`
+          insert into conversation_words_cursor (last)
+          select coalesce(max(rowid), 0) from conversation_events`.execute(db);
       },
     },
   };
