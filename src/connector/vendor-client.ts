@@ -1,9 +1,8 @@
 import type { VendorCredentials } from './types.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Dispatcher, request } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { ConversationBody, ConversationEventBody } from '../contract/index.js';
 
-import { readBounded } from '../util/bounded-body.js';
 import { SpanKind, Tracing, type Context } from '../ops/tracing.js';
 
 /** Obtains the tokens of the app installation a bot refers to (Sentinel's AppTokens). */
@@ -62,9 +61,6 @@ const TOKEN_REFRESH_MARGIN_MS = 60_000;
  */
 export class CustomEndpointClient {
   private cachedToken?: { token: string; refreshAt: number };
-  /** The shared pool, with each request's last check run as it is written (see BEFORE_WRITE). */
-  private readonly dispatcher: Dispatcher;
-
   constructor(
     private readonly accountId: string,
     private readonly vendor: VendorCredentials,
@@ -76,9 +72,7 @@ export class CustomEndpointClient {
       /** When tracing is on: a span per HTTP call, whose traceparent the request carries. */
       tracing?: Tracing;
     },
-  ) {
-    this.dispatcher = new CheckedBeforeWrite(deps.dispatcher);
-  }
+  ) {}
 
   private botPath(): string {
     return `${this.vendor.baseUrl}/v1/bots/${encodeURIComponent(this.vendor.botId)}`;
@@ -294,66 +288,56 @@ export class CustomEndpointClient {
     traceHeaders?: Record<string, string>,
   ): Promise<OnceResult> {
     const timeoutMs = this.vendor.timeoutSeconds * 1000;
-    // The whole request, its body read included, within the bot's timeout. Not AbortSignal.timeout:
-    // its timer outlives the request until the signal is collected and a finalizer clears it,
-    // which at thousands of calls a second is that many timers, weak references and finalizers.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(timedOut()), timeoutMs).unref();
-    try {
-      const res = await request(url, {
-        method: method as Dispatcher.HttpMethod,
-        dispatcher: this.dispatcher,
-        ...(beforeWrite ? { [BEFORE_WRITE]: beforeWrite } : {}),
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'application/json',
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-          ...traceHeaders,
-        },
-        body: body !== undefined ? JSON.stringify(body) : undefined,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        signal: deadline.signal,
-      });
-      const declared = Number(res.headers['content-length']);
-      const read = await readBounded(
-        res.body,
-        this.deps.maxResponseBytes,
-        Number.isFinite(declared) ? declared : undefined,
-      );
-      if (!('text' in read)) {
-        throw new VendorError(
-          'vendor-response-too-large',
-          `bot service answered more than ${this.deps.maxResponseBytes} bytes (the bot's limit); the rest was not read`,
-          {
-            status: res.statusCode,
-            attempts: 1,
-            durationMs: 0,
+    const { origin, pathname, search } = new URL(url);
+    const answer = await new Promise<Answer>((resolve, reject) => {
+      this.deps.dispatcher.dispatch(
+        {
+          origin,
+          path: pathname + search,
+          method: method as Dispatcher.HttpMethod,
+          headers: {
+            authorization: `Bearer ${token}`,
+            accept: 'application/json',
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...traceHeaders,
           },
-        );
-      }
-      const { text } = read;
-      let parsed: unknown = text;
-      let notJson: string | undefined;
-      // Tested, not trimmed: trim() would copy the whole answer.
-      if (/[^ \t\n\r]/.test(text)) {
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          notJson = describeNotJson(text, res.headers['content-type']);
-        }
-      }
-      const retryAfter = Number(res.headers['retry-after']);
-      return {
-        status: res.statusCode,
-        body: parsed,
-        text,
-        ...(notJson ? { notJson } : {}),
-        retryAfterMs: Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
-      };
-    } finally {
-      clearTimeout(timer);
+          body: body !== undefined ? JSON.stringify(body) : undefined,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        },
+        new AnswerReader(this.deps.maxResponseBytes, timeoutMs, beforeWrite, resolve, reject),
+      );
+    });
+    if ('tooLarge' in answer) {
+      throw new VendorError(
+        'vendor-response-too-large',
+        `bot service answered more than ${this.deps.maxResponseBytes} bytes (the bot's limit); the rest was not read`,
+        {
+          status: answer.status,
+          attempts: 1,
+          durationMs: 0,
+        },
+      );
     }
+    const { text } = answer;
+    let parsed: unknown = text;
+    let notJson: string | undefined;
+    // Tested, not trimmed: trim() would copy the whole answer.
+    if (/[^ \t\n\r]/.test(text)) {
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        notJson = describeNotJson(text, answer.contentType);
+      }
+    }
+    const retryAfter = Number(answer.retryAfter);
+    return {
+      status: answer.status,
+      body: parsed,
+      text,
+      ...(notJson ? { notJson } : {}),
+      retryAfterMs: answer.retryAfter !== undefined && Number.isFinite(retryAfter) ? retryAfter * 1000 : undefined,
+    };
   }
 }
 
@@ -412,53 +396,120 @@ function transportError(error: unknown, attempts: number, durationMs: number, ti
   return new VendorError('vendor-unreachable', `bot service unreachable: ${reason}`, { attempts, durationMs });
 }
 
-/**
- * A request option (read by checkedBeforeWrite): run just before the request's first byte is
- * written, synchronously, throwing to stop it. `beforeEach` also runs before each attempt starts,
- * but between that and the write lie awaits (a token, a free connection); a driver frozen there
- * (SIGSTOP, a long GC pause) and thawed after its lease moved on would otherwise send what the new
- * driver is sending too. Checked as the request is written, the window is one synchronous step.
- */
-const BEFORE_WRITE = Symbol('botbridge.beforeWrite');
+/** What one request brought back: its status, the two headers read, and its body as text; or that the body was too long. */
+type Answer =
+  | { status: number; text: string; contentType?: string; retryAfter?: string }
+  | { status: number; tooLarge: true; bytes: number };
 
 /**
- * The shared pool, running a request's BEFORE_WRITE check where undici starts the request on its
- * connection (the handler's onConnect), which precedes the write; a refusal aborts the request with
- * the check's error. Not an interceptor (Dispatcher.compose): a composed dispatcher converts every
- * request's handler to undici's newer handler API and back, re-encoding the response headers, even
- * for a request with no check.
+ * Reads one answer as undici hands it over (a dispatch handler), not through request()'s body
+ * stream, abort signal and parsed headers: the answer is a few hundred bytes, and that machinery
+ * (a Readable, its async iterator, an AbortController, every header decoded) cost more than the
+ * rest of the call on our side. What it must do it does here:
+ *  - The body is bounded as it arrives: past `limit` (or declared past it) the request is
+ *    aborted, which closes that connection, and the rest is never buffered.
+ *  - The whole call, its body included, ends within the bot's timeout (one timer, cleared at the
+ *    end). A request still waiting for a connection then fails at once and is dropped unsent
+ *    when undici gets to it.
+ *  - `beforeWrite` runs where undici starts the request on its connection (onConnect), which
+ *    precedes the write, and a refusal aborts it with the check's error. `beforeEach` also runs
+ *    before each attempt starts, but between that and the write lie awaits (a token, a free
+ *    connection); a driver frozen there (SIGSTOP, a long GC pause) and thawed after its lease
+ *    moved on would otherwise send what the new driver is sending too. Checked as the request is
+ *    written, the window is one synchronous step.
  */
-class CheckedBeforeWrite extends Dispatcher {
-  constructor(private readonly pool: Dispatcher) {
-    super();
+class AnswerReader implements Dispatcher.DispatchHandler {
+  private abortRequest?: (error: Error) => void;
+  /** Why it ended before undici gave it a connection. */
+  private stopped?: Error;
+  private settled = false;
+  private status = 0;
+  private contentType?: string;
+  private retryAfter?: string;
+  private readonly chunks: Buffer[] = [];
+  private bytes = 0;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly limit: number,
+    timeoutMs: number,
+    private readonly beforeWrite: (() => void) | undefined,
+    private readonly resolve: (answer: Answer) => void,
+    private readonly reject: (error: unknown) => void,
+  ) {
+    this.timer = setTimeout(() => this.stop(timedOut()), timeoutMs).unref();
   }
 
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const check = (options as { [BEFORE_WRITE]?: () => void })[BEFORE_WRITE];
-    if (check) {
-      // request()'s handler, in the API the pool calls as is; a handler in the newer one (no
-      // onConnect) would go unchecked, so it is refused rather than sent.
-      const connect = handler.onConnect;
-      if (!connect) throw new TypeError('a request with a BEFORE_WRITE check needs a handler with onConnect');
-      // An own property shadowing the handler's method: the handler keeps its own `this` and state.
-      handler.onConnect = function (this: Dispatcher.DispatchHandler, abort) {
-        try {
-          check();
-        } catch (error) {
-          abort(error as Error);
-          return;
-        }
-        connect.call(this, abort);
-      };
+  onConnect(abort: (error?: Error) => void): void {
+    if (this.stopped) {
+      abort(this.stopped);
+      return;
     }
-    return this.pool.dispatch(options, handler);
+    this.abortRequest = abort;
+    try {
+      this.beforeWrite?.();
+    } catch (error) {
+      abort(error as Error);
+    }
   }
 
-  override close(): Promise<void> {
-    return this.pool.close();
+  onHeaders(status: number, rawHeaders: Buffer[]): boolean {
+    // An informational answer (100 Continue) comes before the real one.
+    if (status < 200) return true;
+    this.status = status;
+    for (let i = 0; i < rawHeaders.length; i += 2) {
+      const name = rawHeaders[i].toString('latin1').toLowerCase();
+      if (name === 'content-type') this.contentType = rawHeaders[i + 1].toString('latin1');
+      else if (name === 'retry-after') this.retryAfter = rawHeaders[i + 1].toString('latin1');
+      else if (name === 'content-length') {
+        const declared = Number(rawHeaders[i + 1].toString('latin1'));
+        if (declared > this.limit) return this.tooLarge(declared);
+      }
+    }
+    return true;
   }
 
-  override destroy(): Promise<void> {
-    return this.pool.destroy();
+  onData(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
+    if (this.bytes > this.limit) return this.tooLarge(this.bytes);
+    this.chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    this.settle(() =>
+      this.resolve({
+        status: this.status,
+        text: Buffer.concat(this.chunks, this.bytes).toString('utf8'),
+        contentType: this.contentType,
+        retryAfter: this.retryAfter,
+      }),
+    );
+  }
+
+  onError(error: Error): void {
+    this.settle(() => this.reject(error));
+  }
+
+  private tooLarge(bytes: number): false {
+    this.settle(() => this.resolve({ status: this.status, tooLarge: true, bytes }));
+    this.abortRequest?.(new Error('the answer is longer than the bot may send'));
+    return false;
+  }
+
+  /** Ends it with `error`: now if it is on a connection, else as soon as undici hands it one. */
+  private stop(error: Error): void {
+    if (this.abortRequest) this.abortRequest(error);
+    else {
+      this.stopped = error;
+      this.onError(error);
+    }
+  }
+
+  private settle(outcome: () => void): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    outcome();
   }
 }
