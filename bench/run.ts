@@ -487,6 +487,17 @@ async function runScenario(
         2,
         { text: '< 10 ms', ok: (v) => v < 10, worst: 'max' },
       ),
+      ...(rounds.every((r) => r.floorHalf)
+        ? [
+            row(
+              s,
+              'floor: added latency p99 at that rate',
+              'ms',
+              rounds.map((r) => r.floorHalf!.addedMs.p99),
+              2,
+            ),
+          ]
+        : []),
       row(
         s,
         "bot's own handling time p50",

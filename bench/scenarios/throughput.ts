@@ -39,6 +39,8 @@ export interface ThroughputRound {
   ratio: number;
   /** The minimal relay (bench/floor.ts) in the same closed loop, when it runs. */
   floor?: Phase;
+  /** The floor at botbridge's half rate, open loop: the latency this machine adds to any relay at that load. */
+  floorHalf?: Phase;
   /**
    * botbridge ÷ floor again, from short phases of the two taken in turn (each pair seconds apart,
    * where the long phases are tens of seconds apart): the median pair's ratios. This machine's
@@ -276,6 +278,13 @@ export async function runThroughput(
     log(
       `  round ${round}: half rate ${half.rate.toFixed(0)}/${targetRate.toFixed(0)} msg/s, added p50/p95/p99 ${half.addedMs.p50.toFixed(2)}/${half.addedMs.p95.toFixed(2)}/${half.addedMs.p99.toFixed(2)} ms (server cpu ${half.cpu.server}%)${half.errors ? `, ${half.errors} errors` : ''}`,
     );
+    let floorHalf: Phase | undefined;
+    if (floor) {
+      floorHalf = await platformPhase(floorConversations, [floor], bot, options, `r${round}fh`, targetRate);
+      log(
+        `  round ${round}: floor at botbridge's half rate ${floorHalf.rate.toFixed(0)}/${targetRate.toFixed(0)} msg/s, added p50/p95/p99 ${floorHalf.addedMs.p50.toFixed(2)}/${floorHalf.addedMs.p95.toFixed(2)}/${floorHalf.addedMs.p99.toFixed(2)} ms (floor cpu ${floorHalf.cpu.server}%)`,
+      );
+    }
     let alternating: ThroughputRound['alternating'];
     if (floor) {
       const cpu: number[] = [];
@@ -301,6 +310,7 @@ export async function runThroughput(
       half: { ...half, targetRate },
       ratio: max.rate / baseline.rate,
       ...(floorPhase ? { floor: floorPhase } : {}),
+      ...(floorHalf ? { floorHalf } : {}),
       ...(alternating ? { alternating } : {}),
     });
   }
