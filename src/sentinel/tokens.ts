@@ -1,10 +1,10 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { SignJWT, jwtVerify, errors as joseErrors, type CryptoKey } from 'jose';
+import { createHash, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { SignJWT, type CryptoKey } from 'jose';
 import type { Store } from '../store/index.js';
 import { isUniqueViolation } from '../store/index.js';
 import { settingOrCreate } from '../store/settings.js';
 import { conflict, notFound } from '../errors.js';
-import { isCanonicalCompactJws } from '../util/base64url.js';
+import { signHs256, verifyHs256 } from './session-jwt.js';
 import { openStored, type SecretBox } from '../util/secret-box.js';
 import { APP_TOKEN_TTL_SECONDS, type KeyRing } from './keys.js';
 
@@ -183,7 +183,7 @@ export interface SessionClaims {
 /** The settings row holding the HS256 secret, sealed. */
 const SESSION_SECRET = 'session-secret';
 
-const SESSION_TTL: Record<SessionKind, string> = { consumer: '30d', agent: '12h', api: '1h' };
+const SESSION_TTL_SECONDS: Record<SessionKind, number> = { consumer: 30 * 86_400, agent: 12 * 3_600, api: 3_600 };
 /** Verified tokens remembered (the oldest is forgotten beyond this). */
 const VERIFIED_KEPT = 10_000;
 
@@ -200,11 +200,8 @@ interface VerifiedToken {
  * the subject, with an expiry, signed by a secret kept in the store (shared by all instances).
  */
 export class SessionTokens {
-  /**
-   * The secret as a WebCrypto key, imported once: jose imports a raw secret again on every sign
-   * and verify, which cost more than the HMAC itself and was most of opening a conversation.
-   */
-  private secret?: CryptoKey;
+  /** The secret, read from the store once. */
+  private secret?: KeyObject;
   /**
    * Tokens whose signature was checked, by their exact text: every consumer request carries the
    * same token, and checking the HMAC again cost more than the rest of the request's auth. The
@@ -228,37 +225,37 @@ export class SessionTokens {
   /** `ttlSeconds` overrides the kind's lifetime (a negative one makes an already-expired token). */
   async issue(claims: SessionClaims, ttlSeconds?: number): Promise<string> {
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({ acc: claims.accountId, knd: claims.kind })
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(claims.subject)
-      .setIssuer('botbridge')
-      .setIssuedAt(ttlSeconds !== undefined && ttlSeconds < 0 ? now + ttlSeconds - 1 : now)
-      .setExpirationTime(ttlSeconds !== undefined ? now + ttlSeconds : SESSION_TTL[claims.kind])
-      .sign(await this.key());
+    const ttl = ttlSeconds ?? SESSION_TTL_SECONDS[claims.kind];
+    return signHs256(
+      {
+        acc: claims.accountId,
+        knd: claims.kind,
+        sub: claims.subject,
+        iss: 'botbridge',
+        iat: ttl < 0 ? now + ttl - 1 : now,
+        exp: now + ttl,
+      },
+      await this.key(),
+    );
   }
 
   /** The claims of a valid, unexpired token of that kind, else undefined (and why, for logs). */
   async verify(token: string, kind: SessionKind): Promise<{ claims?: SessionClaims; reason?: 'expired' | 'invalid' }> {
+    const now = Math.floor(Date.now() / 1000);
     const known = this.verified.get(token);
-    // jose's rule: expired once exp <= now, in whole seconds. An expired one is verified again below.
-    // A token remembered passed the canonical form check below when it was first seen (by its exact text).
-    if (known && known.exp > Math.floor(Date.now() / 1000)) return claimsOf(known, kind);
-    // jose decodes leniently: a padded or bit-flipped copy of a genuine signature would verify.
-    if (!isCanonicalCompactJws(token)) return { reason: 'invalid' };
-    try {
-      const { payload } = await jwtVerify(token, await this.key(), { issuer: 'botbridge', algorithms: ['HS256'] });
-      if (typeof payload.exp === 'number') {
-        this.verified.delete(token);
-        if (this.verified.size >= VERIFIED_KEPT) this.verified.delete(this.verified.keys().next().value!);
-        this.verified.set(token, { knd: payload.knd, acc: payload.acc, sub: payload.sub, exp: payload.exp });
-      }
-      return claimsOf(payload, kind);
-    } catch (error) {
-      return { reason: error instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' };
-    }
+    // Expired once exp <= now, in whole seconds; an expired one is verified again below (and refused).
+    // A token remembered passed the canonical form check when it was first seen (by its exact text).
+    if (known && known.exp > now) return claimsOf(known, kind);
+    const checked = verifyHs256(token, await this.key(), { issuer: 'botbridge', nowSeconds: now });
+    if ('reason' in checked) return { reason: checked.reason };
+    const { payload } = checked;
+    this.verified.delete(token);
+    if (this.verified.size >= VERIFIED_KEPT) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { knd: payload.knd, acc: payload.acc, sub: payload.sub, exp: payload.exp });
+    return claimsOf(payload, kind);
   }
 
-  private async key(): Promise<CryptoKey> {
+  private async key(): Promise<KeyObject> {
     if (!this.secret) {
       const db = this.store.db;
       const stored = await settingOrCreate(db, SESSION_SECRET, () => this.box.seal(randomBytes(32).toString('base64')));
@@ -275,13 +272,7 @@ export class SessionTokens {
         },
       });
       if (value === undefined) throw new Error('the session-token secret vanished from the store');
-      this.secret = await crypto.subtle.importKey(
-        'raw',
-        Buffer.from(value, 'base64'),
-        { name: 'HMAC', hash: 'SHA-256' },
-        false,
-        ['sign', 'verify'],
-      );
+      this.secret = createSecretKey(Buffer.from(value, 'base64'));
     }
     return this.secret;
   }
