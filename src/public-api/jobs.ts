@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { sql, type Generated, type Kysely, type Migration } from 'kysely';
+import { CompiledQuery, sql, type Generated, type Kysely, type Migration } from 'kysely';
 import type { Dialect, MigrationDb, RowGuard, Store } from '../store/index.js';
 import { WriteStatements, boundQuery, json, tablesOf } from '../store/index.js';
 import type { Action } from '../contract/public-api.js';
@@ -180,6 +180,13 @@ export function jobMigrations(dialect: Dialect): Record<string, Migration> {
  */
 const UNFINISHED = sql<boolean>`status in ('queued', 'running')`;
 
+/** SQLite: a job inserted running for its starter when its conversation has nothing unfinished (see `add`). */
+const ADD_STARTED = `insert into public_api_jobs
+  (id, account_id, conversation_id, action, payload, actor_user_id, created_at, expires_at, traceparent, status, started_at, worker_id)
+  select ?, ?, ?, ?, ?, ?, ?, ?, ?, iif(waiting, 'queued', 'running'), iif(waiting, null, ?), iif(waiting, null, ?)
+  from (select exists (select 1 from public_api_jobs where conversation_id = ? and status in ('queued', 'running')) as waiting)
+  returning status`;
+
 /** The store's connection seen with the job tables. */
 type JobDb = Kysely<PublicApiTables>;
 
@@ -218,7 +225,14 @@ export class JobStore {
     return rows[0] as JobRow | undefined;
   }
 
-  async add(input: NewJob): Promise<Job> {
+  /**
+   * Stores the job, queued; on SQLite started at once for `starter` (a worker of this process)
+   * when nothing of its conversation is unfinished, in the same statement: the worker is spared
+   * a unit of work to take it, and another to find the queue empty after it. On PostgreSQL it is
+   * only queued: another instance may be taking the conversation's head at that very moment,
+   * which a statement's snapshot cannot see (`next` takes a lock for it).
+   */
+  async add(input: NewJob, starter?: string): Promise<Job> {
     const createdAt = this.now();
     const job: Job = {
       id: randomUUID(),
@@ -233,28 +247,39 @@ export class JobStore {
       progress: { items: 0 },
       ...(input.traceparent ? { traceparent: input.traceparent } : {}),
     };
-    await this.writeOne(
-      this.writes.insert('public_api_jobs', [
-        {
-          id: job.id,
-          account_id: job.accountId,
-          conversation_id: job.conversationId,
-          action: job.action,
-          payload: JSON.stringify(job.payload ?? {}),
-          actor_user_id: job.actorUserId,
-          status: job.status,
-          error: null,
-          created_at: job.createdAt,
-          expires_at: job.expiresAt,
-          started_at: null,
-          finished_at: null,
-          worker_id: null,
-          resume_at: null,
-          traceparent: job.traceparent ?? null,
-        },
+    const row = {
+      id: job.id,
+      account_id: job.accountId,
+      conversation_id: job.conversationId,
+      action: job.action,
+      payload: JSON.stringify(job.payload ?? {}),
+      actor_user_id: job.actorUserId,
+      created_at: job.createdAt,
+      expires_at: job.expiresAt,
+      traceparent: job.traceparent ?? null,
+    };
+    if (starter === undefined || this.dialect === 'postgres') {
+      await this.writeOne(this.writes.insert('public_api_jobs', [{ ...row, status: 'queued' }]));
+      return job;
+    }
+    const { rows } = await this.writeOne(
+      CompiledQuery.raw(ADD_STARTED, [
+        row.id,
+        row.account_id,
+        row.conversation_id,
+        row.action,
+        row.payload,
+        row.actor_user_id,
+        row.created_at,
+        row.expires_at,
+        row.traceparent,
+        createdAt,
+        starter,
+        row.conversation_id,
       ]),
     );
-    return job;
+    if ((rows[0] as { status: string }).status === 'queued') return job;
+    return { ...job, status: 'running', startedAt: createdAt };
   }
 
   /** The job as it stands now: a queued job past its ttl is expired on the spot. */

@@ -37,8 +37,8 @@ export interface PublicApiRouteDeps {
   jobs: JobStore;
   attempts: CredentialAttempts;
   templates: StructuredContentValidator;
-  /** A job was stored for the conversation. */
-  queued(conversationId: string): void;
+  /** Stores a job and sees it run (JobWorker.accept). */
+  accept(input: NewJob): Promise<Job>;
   /** When tracing is on: each accepted command in a `public api request` span, whose context its job keeps. */
   tracing?: Tracing;
 }
@@ -113,7 +113,7 @@ export const PUBLIC_API_V1_PREFIX = '/api/v1/account/:accountId';
  */
 export const publicApi: FastifyPluginAsync<PublicApiRouteDeps> = async (
   server,
-  { directory, conversations, sessions, jobs, attempts, templates, queued, tracing },
+  { directory, conversations, sessions, jobs, attempts, templates, accept, tracing },
 ) => {
   server.setSchemaErrorFormatter(schemaErrorFormatter);
 
@@ -181,7 +181,7 @@ export const publicApi: FastifyPluginAsync<PublicApiRouteDeps> = async (
     jobs,
     attempts,
     templates,
-    queued,
+    accept,
     ...(tracing ? { tracing } : {}),
     prefix: PUBLIC_API_V1_PREFIX,
   });
@@ -259,9 +259,8 @@ const publicApiV1: FastifyPluginAsync<PublicApiRouteDeps> = async (server, deps)
       const payload = await prepare(action, conversation, request.body);
       const command = { accountId, conversationId, action, payload, actorUserId: user.id, ttlSeconds };
       const job = deps.tracing
-        ? await tracedAdd(deps.tracing, jobs, command, request.headers)
-        : await jobs.add(command);
-      deps.queued(conversationId);
+        ? await tracedAccept(deps.tracing, deps.accept, command, request.headers)
+        : await deps.accept(command);
       return reply.send({ jobId: job.id });
     };
     for (const method of ['PUT', 'POST'] as const) {
@@ -345,9 +344,9 @@ const publicApiV1: FastifyPluginAsync<PublicApiRouteDeps> = async (server, deps)
  * Stores the job within a `public api request` span (continuing the caller's traceparent) and
  * keeps that span's context with it: the job's run, on whichever instance, joins the trace.
  */
-async function tracedAdd(
+async function tracedAccept(
   tracing: Tracing,
-  jobs: JobStore,
+  accept: PublicApiRouteDeps['accept'],
   command: NewJob,
   headers: Record<string, string | string[] | undefined>,
 ): Promise<Job> {
@@ -366,7 +365,7 @@ async function tracedAdd(
   const carrier: Record<string, string> = {};
   tracing.inject(tracing.within(span, parent), carrier);
   try {
-    const job = await jobs.add({ ...command, ...(carrier.traceparent ? { traceparent: carrier.traceparent } : {}) });
+    const job = await accept({ ...command, ...(carrier.traceparent ? { traceparent: carrier.traceparent } : {}) });
     span.setAttribute('botbridge.job_id', job.id);
     return job;
   } catch (error) {
