@@ -417,7 +417,7 @@ export class JobStore {
           to === 'done'
             ? { status: 'done', finished_at: this.now(), resume_at: null }
             : { done_items: to.items, resume_at: to.resumeAt ?? null },
-        where: { id },
+        where: { id, status: 'running', worker_id: workerId, done_items: from.items },
       },
     };
   }
