@@ -1,4 +1,3 @@
-import type { User } from '../platform/types.js';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerOf } from '../http/server.js';
 import { invalid as badRequest, notFound, unauthorized } from '../errors.js';
@@ -189,13 +188,13 @@ export const publicApi: FastifyPluginAsync<PublicApiRouteDeps> = async (
 
 /**
  * The conversation actions and job status. The bearer is checked once for all of them, before
- * the body is looked at (preValidation), and its user kept for the handlers. The page answers
+ * the body is looked at (preValidation), and its user's id kept for the handlers. The page answers
  * 400 for any bearer problem; a bearer of another account is not told whether this account's
  * conversation (or job) exists: that is a 404 before anything is looked up.
  */
 const publicApiV1: FastifyPluginAsync<PublicApiRouteDeps> = async (server, deps) => {
   const { directory, conversations, sessions, jobs, templates } = deps;
-  const users = new WeakMap<FastifyRequest, User>();
+  const users = new WeakMap<FastifyRequest, string>();
   const ttls = new WeakMap<FastifyRequest, number>();
 
   server.addHook('preValidation', async (request: FastifyRequest) => {
@@ -216,9 +215,9 @@ const publicApiV1: FastifyPluginAsync<PublicApiRouteDeps> = async (server, deps)
       throw jobId !== undefined
         ? notFound(`unknown job '${jobId}'`)
         : notFound(`unknown conversation '${conversationId}'`);
-    const user = await directory.user(accountId, claims.subject);
-    if (!user) throw badRequest('invalid bearer token: its user no longer exists', 'invalid-bearer');
-    users.set(request, user);
+    const userId = await directory.existingUserId(accountId, claims.subject);
+    if (userId === undefined) throw badRequest('invalid bearer token: its user no longer exists', 'invalid-bearer');
+    users.set(request, userId);
   });
 
   /** Checks that need the conversation; returns the command as it will be stored. */
@@ -251,13 +250,13 @@ const publicApiV1: FastifyPluginAsync<PublicApiRouteDeps> = async (server, deps)
     const handler = async (request: ActionRequest, reply: FastifyReply) => {
       const { accountId, conversationId } = request.params;
       // Both set in preValidation, which runs before any handler.
-      const user = users.get(request) as User;
+      const userId = users.get(request) as string;
       const ttlSeconds = ttls.get(request) as number;
       const conversation = await conversations.get(accountId, conversationId);
       if (conversation.status !== 'OPEN')
         throw badRequest(`conversation '${conversationId}' is closed`, 'conversation-closed');
       const payload = await prepare(action, conversation, request.body);
-      const command = { accountId, conversationId, action, payload, actorUserId: user.id, ttlSeconds };
+      const command = { accountId, conversationId, action, payload, actorUserId: userId, ttlSeconds };
       const job = deps.tracing
         ? await tracedAccept(deps.tracing, deps.accept, command, request.headers)
         : await deps.accept(command);
