@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { CompiledQuery, sql, type Generated, type Kysely, type Migration } from 'kysely';
 import type { Dialect, MigrationDb, RowGuard, Store } from '../store/index.js';
 import { WriteStatements, boundQuery, json, tablesOf } from '../store/index.js';
 import type { Action } from '../contract/public-api.js';
+import { timeOrderedId } from '../util/time-ordered-id.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'done', 'expired', 'failed'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -235,7 +235,8 @@ export class JobStore {
   async add(input: NewJob, starter?: string): Promise<Job> {
     const createdAt = this.now();
     const job: Job = {
-      id: randomUUID(),
+      // Time-ordered: jobs are inserted in time order, so their id's unique index grows at its right edge.
+      id: timeOrderedId(createdAt),
       accountId: input.accountId,
       conversationId: input.conversationId,
       action: input.action,
