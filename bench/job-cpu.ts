@@ -10,7 +10,7 @@
  *   npx tsx bench/job-cpu.ts [--root=<checkout>] [--clients=200] [--jobs=20000] [--warmup=4000] [--count [--by-statement]]
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -73,12 +73,16 @@ async function serve(): Promise<void> {
       execArgv: ['--import', 'tsx'],
     },
   );
+  // Bytes this process wrote (WAL and sockets): the WAL's share follows the pages each commit touched.
+  const written = () => Number(/wchar: (\d+)/.exec(readFileSync('/proc/self/io', 'utf8'))?.[1] ?? 0);
+  let writtenAt = 0;
   let started = process.cpuUsage();
   let statementsAt = 0;
   const result = await new Promise<{ jobs: number; ms: number }>((done, fail) => {
     loader.on('message', (m: { kind: string; jobs?: number; ms?: number }) => {
       if (m.kind === 'start') {
         started = process.cpuUsage();
+        writtenAt = written();
         statementsAt = statements;
         measuring = true;
       } else if (m.kind === 'stop') done({ jobs: m.jobs as number, ms: m.ms as number });
@@ -86,6 +90,7 @@ async function serve(): Promise<void> {
     loader.on('exit', (code) => fail(new Error(`load exited ${code}`)));
   });
   const cpu = process.cpuUsage(started);
+  const bytes = written() - writtenAt;
   const perJob = (cpu.user + cpu.system) / result.jobs;
   console.log(
     JSON.stringify({
@@ -93,6 +98,7 @@ async function serve(): Promise<void> {
       jobs: result.jobs,
       jobsPerSecond: Math.round((result.jobs * 1000) / result.ms),
       cpuMicrosPerJob: Math.round(perJob),
+      bytesWrittenPerJob: Math.round(bytes / result.jobs),
       ...(counting ? { statementsPerJob: +((statements - statementsAt) / result.jobs).toFixed(2) } : {}),
     }),
   );
