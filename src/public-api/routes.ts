@@ -252,7 +252,10 @@ const publicApiV1: FastifyPluginAsync<PublicApiRouteDeps> = async (server, deps)
       // Both set in preValidation, which runs before any handler.
       const userId = users.get(request) as string;
       const ttlSeconds = ttls.get(request) as number;
-      const conversation = await conversations.get(accountId, conversationId);
+      // As this instance last committed it (read when it holds none): the check is re-made on the row when the
+      // job runs, as it must be anyway for a conversation that changes after the answer.
+      const conversation = await conversations.current(conversationId);
+      if (conversation?.accountId !== accountId) throw notFound(`unknown conversation '${conversationId}'`);
       if (conversation.status !== 'OPEN')
         throw badRequest(`conversation '${conversationId}' is closed`, 'conversation-closed');
       const payload = await prepare(action, conversation, request.body);
