@@ -171,12 +171,21 @@ export function jobMigrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('public_api_jobs').addColumn('traceparent', 'text').execute();
       },
     },
+    '0105_public_api_jobs_pending_dropped': {
+      // Every job moved through (status, conversation_id, seq) twice, the second time to a page
+      // of its conversation among all the ended jobs kept: a page more for each commit to write.
+      // What looked jobs up by status reads the unfinished ones through public_api_jobs_open.
+      async up(db: MigrationDb) {
+        await db.schema.dropIndex('public_api_jobs_pending').execute();
+      },
+    },
   };
 }
 
 /**
  * Written out, not bound: the stores use the partial index `public_api_jobs_open` only for a
- * condition they can read in the statement itself.
+ * condition they can read in the statement itself. Lookups by a status of an unfinished job
+ * carry it too, so that they read the few unfinished jobs through it, not every job kept.
  */
 const UNFINISHED = sql<boolean>`status in ('queued', 'running')`;
 
@@ -428,6 +437,7 @@ export class JobStore {
     const row = await this.db
       .selectFrom('public_api_jobs')
       .select((eb) => [eb.fn.countAll<number>().as('queued'), eb.fn.min('created_at').as('oldest')])
+      .where(UNFINISHED)
       .where('status', '=', 'queued')
       .where('account_id', '=', accountId)
       .executeTakeFirstOrThrow();
@@ -439,6 +449,7 @@ export class JobStore {
     const rows = await this.db
       .selectFrom('public_api_jobs')
       .select(['conversation_id', (eb) => eb.fn.min('seq').as('first')])
+      .where(UNFINISHED)
       .where('status', '=', 'queued')
       .groupBy('conversation_id')
       .orderBy('first')
@@ -516,6 +527,7 @@ export class JobStore {
       .selectFrom('public_api_jobs')
       .select('conversation_id')
       .distinct()
+      .where(UNFINISHED)
       .where('status', '=', 'running')
       .where((eb) =>
         eb.or([
