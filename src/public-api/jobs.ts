@@ -58,7 +58,12 @@ export interface NewJob {
   ttlSeconds: number;
   /** The sending request's trace (W3C traceparent), when tracing is on. */
   traceparent?: string;
+  /** Its id (newJobId), when whoever stores it must know it before the store answers. */
+  id?: string;
 }
+
+/** Time-ordered: jobs are inserted in time order, so their id's unique index grows at its right edge. */
+export const newJobId = timeOrderedId;
 
 export type PublicApiTables = {
   public_api_jobs: {
@@ -244,8 +249,7 @@ export class JobStore {
   async add(input: NewJob, starter?: string): Promise<Job> {
     const createdAt = this.now();
     const job: Job = {
-      // Time-ordered: jobs are inserted in time order, so their id's unique index grows at its right edge.
-      id: timeOrderedId(createdAt),
+      id: input.id ?? newJobId(createdAt),
       accountId: input.accountId,
       conversationId: input.conversationId,
       action: input.action,

@@ -5,6 +5,7 @@ import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { RowGuard } from '../store/index.js';
 import {
   JobLost,
+  newJobId,
   type Claimant,
   type Job,
   type JobProgress,
@@ -54,10 +55,12 @@ export class JobWorker {
   /** Conversations with a drain queued but not yet started: a later nudge is already covered. */
   private readonly scheduled = new Set<string>();
   /**
-   * Jobs started for this worker as they were accepted, not yet run: whichever comes first in
-   * the conversation's turn, their own run or a drain that finds them at the head, runs them.
+   * Jobs being accepted, or started for this worker as they were and not yet run: whichever
+   * comes first in the conversation's turn, their own run or a drain that finds them at the head,
+   * runs them. Known before the store answers, so that no drain can take one for a job this
+   * worker left.
    */
-  private readonly handed = new Map<string, Job>();
+  private readonly handed = new Set<string>();
   private readonly draining = new Set<Promise<void>>();
   private readonly stop = new AbortController();
   private readonly heartbeatMs: number;
@@ -80,15 +83,23 @@ export class JobWorker {
    * one queued behind others gets its turn through the conversation's drain.
    */
   async accept(input: NewJob): Promise<Job> {
-    const job = await this.jobs.add(input, this.id);
-    if (job.status !== 'running') this.nudge(job.conversationId);
-    else if (!this.stop.signal.aborted) {
-      // Stopping, it stays running with nothing done: the next start takes it over.
-      this.handed.set(job.id, job);
-      this.inTurn(job.conversationId, async () => {
-        if (this.handed.delete(job.id)) await this.run(job);
-      });
+    const id = newJobId();
+    this.handed.add(id);
+    let job: Job;
+    try {
+      job = await this.jobs.add({ ...input, id }, this.id);
+    } catch (error) {
+      this.handed.delete(id);
+      throw error;
     }
+    // Stopping, a started one stays running with nothing done: the next start takes it over.
+    if (job.status !== 'running' || this.stop.signal.aborted) {
+      this.handed.delete(id);
+      this.nudge(job.conversationId);
+    } else
+      this.inTurn(job.conversationId, async () => {
+        if (this.handed.delete(id)) await this.run(job);
+      });
     return job;
   }
 
