@@ -17,7 +17,8 @@ import { ANSWER_SHAPE_LIMITS, parseBotResponse, type ParsedResponse } from '../c
 import type { StructuredContentValidator } from '../contract/index.js';
 import { conversationBody } from './requests.js';
 import type { Inbound, Runtime } from './runtime.js';
-import { newExchangeId, type BotStore } from './store.js';
+import type { BotStore } from './store.js';
+import { timeOrderedId } from '../util/time-ordered-id.js';
 import { VendorError, type VendorResponse } from './vendor-client.js';
 
 /** Vendor failures that are about one answer, not the endpoint: the bot keeps its status. */
@@ -419,7 +420,7 @@ export class Exchanges {
 
 function newExchange(botId: string, conversationId: string, eventType: string, startedAt: number): Exchange {
   return {
-    id: newExchangeId(startedAt),
+    id: timeOrderedId(startedAt),
     botId,
     conversationId,
     eventType,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { sql, type Migration, type Kysely } from 'kysely';
 import type { Dialect, MigrationDb, Store } from '../store/index.js';
 import { json, tablesOf, WriteStatements } from '../store/index.js';
@@ -392,13 +391,4 @@ function toRecord(r: Tables['bots']): BotRecord {
     desired: r.desired as 'STARTED' | 'STOPPED',
     lastError: json<LastError | null>(r.last_error, null),
   };
-}
-
-/**
- * A time-ordered UUID (version 7): exchanges are written in time order, so their primary key
- * grows at its right edge instead of touching a random index page per insert.
- */
-export function newExchangeId(now = Date.now()): string {
-  const time = now.toString(16).padStart(12, '0');
-  return `${time.slice(0, 8)}-${time.slice(8, 12)}-7${randomUUID().slice(15)}`;
 }

@@ -39,9 +39,11 @@ export class Directory {
   /** A user by account and id, and a user's skills: every Public API request and job reads both. */
   private readonly userById: ReturnType<typeof userByIdQuery>;
   private readonly skillsOf: ReturnType<typeof skillsOfQuery>;
+  private readonly userIdOf: ReturnType<typeof userIdQuery>;
 
   constructor(private readonly store: Store) {
     this.userById = userByIdQuery(store.db);
+    this.userIdOf = userIdQuery(store.db);
     this.skillsOf = skillsOfQuery(store.db);
   }
 
@@ -260,6 +262,16 @@ export class Directory {
     return row ? this.toUser(row) : undefined;
   }
 
+  /**
+   * The user's id as the store spells it, when the user exists: for a bearer that only needs its
+   * user to still be there (the Public API's), without reading the rest of the user.
+   */
+  async existingUserId(accountId: string, userId: string): Promise<string | undefined> {
+    if (!isUserId(userId)) return undefined;
+    const [row] = (await this.db.executeQuery(this.userIdOf(accountId, Number(userId)))).rows;
+    return row ? String(row.id) : undefined;
+  }
+
   /** Checks a HUMAN user's login. Returns undefined for any mismatch, never saying which part. */
   async authenticate(accountId: string, loginName: string, password: string): Promise<User | undefined> {
     const row = await this.db
@@ -353,6 +365,11 @@ export class Directory {
     };
   }
 }
+
+const userIdQuery = (db: Kysely<Database>) =>
+  boundQuery(2, (accountId: string, id: number) =>
+    db.selectFrom('users').select('id').where('account_id', '=', accountId).where('id', '=', id),
+  );
 
 const userByIdQuery = (db: Kysely<Database>) =>
   boundQuery(2, (accountId: string, id: number) =>

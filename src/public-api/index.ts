@@ -78,7 +78,7 @@ export async function createPublicApi(
     jobs,
     attempts: deps.attempts,
     templates: deps.structuredContent,
-    queued: (conversationId) => worker.nudge(conversationId),
+    accept: (input) => worker.accept(input),
     ...(deps.tracing ? { tracing: deps.tracing } : {}),
   });
   await worker.start();

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { sql, type Generated, type Kysely, type Migration } from 'kysely';
+import { CompiledQuery, sql, type Generated, type Kysely, type Migration } from 'kysely';
 import type { Dialect, MigrationDb, RowGuard, Store } from '../store/index.js';
 import { WriteStatements, boundQuery, json, tablesOf } from '../store/index.js';
 import type { Action } from '../contract/public-api.js';
+import { timeOrderedId } from '../util/time-ordered-id.js';
 
 export const JOB_STATUSES = ['queued', 'running', 'done', 'expired', 'failed'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -58,7 +58,12 @@ export interface NewJob {
   ttlSeconds: number;
   /** The sending request's trace (W3C traceparent), when tracing is on. */
   traceparent?: string;
+  /** Its id (newJobId), when whoever stores it must know it before the store answers. */
+  id?: string;
 }
+
+/** Time-ordered: jobs are inserted in time order, so their id's unique index grows at its right edge. */
+export const newJobId = timeOrderedId;
 
 export type PublicApiTables = {
   public_api_jobs: {
@@ -171,14 +176,30 @@ export function jobMigrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('public_api_jobs').addColumn('traceparent', 'text').execute();
       },
     },
+    '0105_public_api_jobs_pending_dropped': {
+      // Every job moved through (status, conversation_id, seq) twice, the second time to a page
+      // of its conversation among all the ended jobs kept: a page more for each commit to write.
+      // What looked jobs up by status reads the unfinished ones through public_api_jobs_open.
+      async up(db: MigrationDb) {
+        await db.schema.dropIndex('public_api_jobs_pending').execute();
+      },
+    },
   };
 }
 
 /**
  * Written out, not bound: the stores use the partial index `public_api_jobs_open` only for a
- * condition they can read in the statement itself.
+ * condition they can read in the statement itself. Lookups by a status of an unfinished job
+ * carry it too, so that they read the few unfinished jobs through it, not every job kept.
  */
 const UNFINISHED = sql<boolean>`status in ('queued', 'running')`;
+
+/** SQLite: a job inserted running for its starter when its conversation has nothing unfinished (see `add`). */
+const ADD_STARTED = `insert into public_api_jobs
+  (id, account_id, conversation_id, action, payload, actor_user_id, created_at, expires_at, traceparent, status, started_at, worker_id)
+  select ?, ?, ?, ?, ?, ?, ?, ?, ?, iif(waiting, 'queued', 'running'), iif(waiting, null, ?), iif(waiting, null, ?)
+  from (select exists (select 1 from public_api_jobs where conversation_id = ? and status in ('queued', 'running')) as waiting)
+  returning status`;
 
 /** The store's connection seen with the job tables. */
 type JobDb = Kysely<PublicApiTables>;
@@ -218,10 +239,17 @@ export class JobStore {
     return rows[0] as JobRow | undefined;
   }
 
-  async add(input: NewJob): Promise<Job> {
+  /**
+   * Stores the job, queued; on SQLite started at once for `starter` (a worker of this process)
+   * when nothing of its conversation is unfinished, in the same statement: the worker is spared
+   * a unit of work to take it, and another to find the queue empty after it. On PostgreSQL it is
+   * only queued: another instance may be taking the conversation's head at that very moment,
+   * which a statement's snapshot cannot see (`next` takes a lock for it).
+   */
+  async add(input: NewJob, starter?: string): Promise<Job> {
     const createdAt = this.now();
     const job: Job = {
-      id: randomUUID(),
+      id: input.id ?? newJobId(createdAt),
       accountId: input.accountId,
       conversationId: input.conversationId,
       action: input.action,
@@ -233,28 +261,39 @@ export class JobStore {
       progress: { items: 0 },
       ...(input.traceparent ? { traceparent: input.traceparent } : {}),
     };
-    await this.writeOne(
-      this.writes.insert('public_api_jobs', [
-        {
-          id: job.id,
-          account_id: job.accountId,
-          conversation_id: job.conversationId,
-          action: job.action,
-          payload: JSON.stringify(job.payload ?? {}),
-          actor_user_id: job.actorUserId,
-          status: job.status,
-          error: null,
-          created_at: job.createdAt,
-          expires_at: job.expiresAt,
-          started_at: null,
-          finished_at: null,
-          worker_id: null,
-          resume_at: null,
-          traceparent: job.traceparent ?? null,
-        },
+    const row = {
+      id: job.id,
+      account_id: job.accountId,
+      conversation_id: job.conversationId,
+      action: job.action,
+      payload: JSON.stringify(job.payload ?? {}),
+      actor_user_id: job.actorUserId,
+      created_at: job.createdAt,
+      expires_at: job.expiresAt,
+      traceparent: job.traceparent ?? null,
+    };
+    if (starter === undefined || this.dialect === 'postgres') {
+      await this.writeOne(this.writes.insert('public_api_jobs', [{ ...row, status: 'queued' }]));
+      return job;
+    }
+    const { rows } = await this.writeOne(
+      CompiledQuery.raw(ADD_STARTED, [
+        row.id,
+        row.account_id,
+        row.conversation_id,
+        row.action,
+        row.payload,
+        row.actor_user_id,
+        row.created_at,
+        row.expires_at,
+        row.traceparent,
+        createdAt,
+        starter,
+        row.conversation_id,
       ]),
     );
-    return job;
+    if ((rows[0] as { status: string }).status === 'queued') return job;
+    return { ...job, status: 'running', startedAt: createdAt };
   }
 
   /** The job as it stands now: a queued job past its ttl is expired on the spot. */
@@ -392,7 +431,7 @@ export class JobStore {
           to === 'done'
             ? { status: 'done', finished_at: this.now(), resume_at: null }
             : { done_items: to.items, resume_at: to.resumeAt ?? null },
-        where: { id },
+        where: { id, status: 'running', worker_id: workerId, done_items: from.items },
       },
     };
   }
@@ -402,6 +441,7 @@ export class JobStore {
     const row = await this.db
       .selectFrom('public_api_jobs')
       .select((eb) => [eb.fn.countAll<number>().as('queued'), eb.fn.min('created_at').as('oldest')])
+      .where(UNFINISHED)
       .where('status', '=', 'queued')
       .where('account_id', '=', accountId)
       .executeTakeFirstOrThrow();
@@ -413,6 +453,7 @@ export class JobStore {
     const rows = await this.db
       .selectFrom('public_api_jobs')
       .select(['conversation_id', (eb) => eb.fn.min('seq').as('first')])
+      .where(UNFINISHED)
       .where('status', '=', 'queued')
       .groupBy('conversation_id')
       .orderBy('first')
@@ -490,6 +531,7 @@ export class JobStore {
       .selectFrom('public_api_jobs')
       .select('conversation_id')
       .distinct()
+      .where(UNFINISHED)
       .where('status', '=', 'running')
       .where((eb) =>
         eb.or([

@@ -1,4 +1,3 @@
-import type { User } from '../platform/types.js';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerOf } from '../http/server.js';
 import { invalid as badRequest, notFound, unauthorized } from '../errors.js';
@@ -37,8 +36,8 @@ export interface PublicApiRouteDeps {
   jobs: JobStore;
   attempts: CredentialAttempts;
   templates: StructuredContentValidator;
-  /** A job was stored for the conversation. */
-  queued(conversationId: string): void;
+  /** Stores a job and sees it run (JobWorker.accept). */
+  accept(input: NewJob): Promise<Job>;
   /** When tracing is on: each accepted command in a `public api request` span, whose context its job keeps. */
   tracing?: Tracing;
 }
@@ -113,7 +112,7 @@ export const PUBLIC_API_V1_PREFIX = '/api/v1/account/:accountId';
  */
 export const publicApi: FastifyPluginAsync<PublicApiRouteDeps> = async (
   server,
-  { directory, conversations, sessions, jobs, attempts, templates, queued, tracing },
+  { directory, conversations, sessions, jobs, attempts, templates, accept, tracing },
 ) => {
   server.setSchemaErrorFormatter(schemaErrorFormatter);
 
@@ -181,7 +180,7 @@ export const publicApi: FastifyPluginAsync<PublicApiRouteDeps> = async (
     jobs,
     attempts,
     templates,
-    queued,
+    accept,
     ...(tracing ? { tracing } : {}),
     prefix: PUBLIC_API_V1_PREFIX,
   });
@@ -189,13 +188,13 @@ export const publicApi: FastifyPluginAsync<PublicApiRouteDeps> = async (
 
 /**
  * The conversation actions and job status. The bearer is checked once for all of them, before
- * the body is looked at (preValidation), and its user kept for the handlers. The page answers
+ * the body is looked at (preValidation), and its user's id kept for the handlers. The page answers
  * 400 for any bearer problem; a bearer of another account is not told whether this account's
  * conversation (or job) exists: that is a 404 before anything is looked up.
  */
 const publicApiV1: FastifyPluginAsync<PublicApiRouteDeps> = async (server, deps) => {
   const { directory, conversations, sessions, jobs, templates } = deps;
-  const users = new WeakMap<FastifyRequest, User>();
+  const users = new WeakMap<FastifyRequest, string>();
   const ttls = new WeakMap<FastifyRequest, number>();
 
   server.addHook('preValidation', async (request: FastifyRequest) => {
@@ -216,9 +215,9 @@ const publicApiV1: FastifyPluginAsync<PublicApiRouteDeps> = async (server, deps)
       throw jobId !== undefined
         ? notFound(`unknown job '${jobId}'`)
         : notFound(`unknown conversation '${conversationId}'`);
-    const user = await directory.user(accountId, claims.subject);
-    if (!user) throw badRequest('invalid bearer token: its user no longer exists', 'invalid-bearer');
-    users.set(request, user);
+    const userId = await directory.existingUserId(accountId, claims.subject);
+    if (userId === undefined) throw badRequest('invalid bearer token: its user no longer exists', 'invalid-bearer');
+    users.set(request, userId);
   });
 
   /** Checks that need the conversation; returns the command as it will be stored. */
@@ -251,17 +250,19 @@ const publicApiV1: FastifyPluginAsync<PublicApiRouteDeps> = async (server, deps)
     const handler = async (request: ActionRequest, reply: FastifyReply) => {
       const { accountId, conversationId } = request.params;
       // Both set in preValidation, which runs before any handler.
-      const user = users.get(request) as User;
+      const userId = users.get(request) as string;
       const ttlSeconds = ttls.get(request) as number;
-      const conversation = await conversations.get(accountId, conversationId);
+      // As this instance last committed it (read when it holds none): the check is re-made on the row when the
+      // job runs, as it must be anyway for a conversation that changes after the answer.
+      const conversation = await conversations.current(conversationId);
+      if (conversation?.accountId !== accountId) throw notFound(`unknown conversation '${conversationId}'`);
       if (conversation.status !== 'OPEN')
         throw badRequest(`conversation '${conversationId}' is closed`, 'conversation-closed');
       const payload = await prepare(action, conversation, request.body);
-      const command = { accountId, conversationId, action, payload, actorUserId: user.id, ttlSeconds };
+      const command = { accountId, conversationId, action, payload, actorUserId: userId, ttlSeconds };
       const job = deps.tracing
-        ? await tracedAdd(deps.tracing, jobs, command, request.headers)
-        : await jobs.add(command);
-      deps.queued(conversationId);
+        ? await tracedAccept(deps.tracing, deps.accept, command, request.headers)
+        : await deps.accept(command);
       return reply.send({ jobId: job.id });
     };
     for (const method of ['PUT', 'POST'] as const) {
@@ -345,9 +346,9 @@ const publicApiV1: FastifyPluginAsync<PublicApiRouteDeps> = async (server, deps)
  * Stores the job within a `public api request` span (continuing the caller's traceparent) and
  * keeps that span's context with it: the job's run, on whichever instance, joins the trace.
  */
-async function tracedAdd(
+async function tracedAccept(
   tracing: Tracing,
-  jobs: JobStore,
+  accept: PublicApiRouteDeps['accept'],
   command: NewJob,
   headers: Record<string, string | string[] | undefined>,
 ): Promise<Job> {
@@ -366,7 +367,7 @@ async function tracedAdd(
   const carrier: Record<string, string> = {};
   tracing.inject(tracing.within(span, parent), carrier);
   try {
-    const job = await jobs.add({ ...command, ...(carrier.traceparent ? { traceparent: carrier.traceparent } : {}) });
+    const job = await accept({ ...command, ...(carrier.traceparent ? { traceparent: carrier.traceparent } : {}) });
     span.setAttribute('botbridge.job_id', job.id);
     return job;
   } catch (error) {

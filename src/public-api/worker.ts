@@ -3,7 +3,16 @@ import type { Logger } from 'pino';
 import { DomainError } from '../errors.js';
 import { KeyedMutex } from '../util/keyed-mutex.js';
 import type { RowGuard } from '../store/index.js';
-import { JobLost, type Claimant, type Job, type JobProgress, type JobStatus, type JobStore } from './jobs.js';
+import {
+  JobLost,
+  newJobId,
+  type Claimant,
+  type Job,
+  type JobProgress,
+  type JobStatus,
+  type JobStore,
+  type NewJob,
+} from './jobs.js';
 
 /**
  * The guard of the conversation change that carries a job from one point of its progress to
@@ -45,6 +54,13 @@ export class JobWorker {
   private readonly mutex = new KeyedMutex();
   /** Conversations with a drain queued but not yet started: a later nudge is already covered. */
   private readonly scheduled = new Set<string>();
+  /**
+   * Jobs being accepted, or started for this worker as they were and not yet run: whichever
+   * comes first in the conversation's turn, their own run or a drain that finds them at the head,
+   * runs them. Known before the store answers, so that no drain can take one for a job this
+   * worker left.
+   */
+  private readonly handed = new Set<string>();
   private readonly draining = new Set<Promise<void>>();
   private readonly stop = new AbortController();
   private readonly heartbeatMs: number;
@@ -61,18 +77,49 @@ export class JobWorker {
     this.heartbeatMs = options.heartbeatMs ?? 5_000;
   }
 
+  /**
+   * Stores a job and sees it run. A job the store started for this worker at once (nothing of
+   * its conversation was unfinished) is run as it is, without a trip to the store to take it;
+   * one queued behind others gets its turn through the conversation's drain.
+   */
+  async accept(input: NewJob): Promise<Job> {
+    const id = newJobId();
+    this.handed.add(id);
+    let job: Job;
+    try {
+      job = await this.jobs.add({ ...input, id }, this.id);
+    } catch (error) {
+      this.handed.delete(id);
+      throw error;
+    }
+    // Stopping, a started one stays running with nothing done: the next start takes it over.
+    if (job.status !== 'running' || this.stop.signal.aborted) {
+      this.handed.delete(id);
+      this.nudge(job.conversationId);
+    } else
+      this.inTurn(job.conversationId, async () => {
+        if (this.handed.delete(id)) await this.run(job);
+      });
+    return job;
+  }
+
   /** A job of the conversation was stored (or may now go ahead). */
-  nudge(conversationId: string): void {
+  private nudge(conversationId: string): void {
     if (this.stop.signal.aborted || this.scheduled.has(conversationId)) return;
     this.scheduled.add(conversationId);
-    const drain = this.mutex
-      .run(conversationId, async () => {
-        this.scheduled.delete(conversationId);
-        await this.drain(conversationId);
-      })
+    this.inTurn(conversationId, async () => {
+      this.scheduled.delete(conversationId);
+      await this.drain(conversationId);
+    });
+  }
+
+  /** Runs `work` in the conversation's turn: after what this worker is doing there, alone. */
+  private inTurn(conversationId: string, work: () => Promise<void>): void {
+    const turn = this.mutex
+      .run(conversationId, work)
       .catch((err) => this.log.error({ err, conversationId }, 'public api job queue failed'));
-    this.draining.add(drain);
-    void drain.finally(() => this.draining.delete(drain));
+    this.draining.add(turn);
+    void turn.finally(() => this.draining.delete(turn));
   }
 
   /** Picks up what earlier processes left: their running jobs are resumed, waiting ones get their turn. */
@@ -144,6 +191,11 @@ export class JobWorker {
       if (step.kind === 'idle' || step.kind === 'busy') return;
       if (step.kind === 'expired') {
         this.report(step.job, 'expired');
+        continue;
+      }
+      if (step.kind === 'resumed' && this.handed.delete(step.job.id)) {
+        // Started for this worker as it was accepted, its own turn not come yet: run here, in order.
+        await this.run(step.job);
         continue;
       }
       if (step.kind === 'resumed') {

@@ -15,6 +15,11 @@ export interface RowGuard {
   sql: string;
   params: readonly unknown[];
   refused(): Error;
+  /**
+   * Its `where` names the row as `sql` requires it (not the row's key alone): on SQLite, the one
+   * writer, where nothing needs locking, the guard is this update alone, refused when it lands on
+   * no row.
+   */
   then?: { table: string; set: Row; where: Row };
   /**
    * The writer's own word that the row may still be there (a lease its clock still vouches for):
@@ -138,11 +143,19 @@ export class WriteStatements {
    * The guard inside a transaction (where a write is more than `changeAt`): its row must be there
    * (else guard.refused() is thrown, rolling the transaction back), and is moved on by `then`.
    */
-  async enforce(tx: { executeQuery(query: CompiledQuery): Promise<{ rows: unknown[] }> }, guard: RowGuard) {
+  async enforce(
+    tx: { executeQuery(query: CompiledQuery): Promise<{ rows: unknown[]; numAffectedRows?: bigint }> },
+    guard: RowGuard,
+  ) {
     requireStillHeld(guard);
+    const { then } = guard;
+    if (then && this.dialect === 'sqlite') {
+      const moved = await tx.executeQuery(this.update(then.table, then.set, then.where));
+      if (moved.numAffectedRows !== 1n) throw guard.refused();
+      return;
+    }
     const { rows } = await tx.executeQuery(CompiledQuery.raw(guard.sql, [...guard.params]));
     if (!rows.length) throw guard.refused();
-    const { then } = guard;
     if (then) await tx.executeQuery(this.update(then.table, then.set, then.where));
   }
 
