@@ -141,22 +141,20 @@ async function burstPhase(
   options: PublicApiOptions,
   round: number,
 ): Promise<PublicApiRound['burst']> {
+  // Indexed by client, then by that client's n-th job. A job's text may reach the stream before
+  // its 200 reaches the client (it can run as it is accepted), so each is noted before it is sent.
   const sentAt = conversations.map(() => [] as number[]);
-  const latencies: number[] = [];
+  const deliveredAt = conversations.map(() => [] as number[]);
+  const counted = conversations.map(() => [] as boolean[]);
   let accepted = 0;
-  let delivered = 0;
-  let lastDelivery = 0;
   let errors = 0;
   let stop = false;
   conversations.forEach((c, i) => {
     const prefix = `b${round}-${i}-`;
     c.onBotText = (t) => {
       if (!t.text.startsWith(prefix)) return;
-      const sent = sentAt[i][Number(t.text.slice(prefix.length))];
-      if (sent === undefined) return;
-      delivered++;
-      lastDelivery = t.at;
-      latencies.push(t.at - sent);
+      const n = Number(t.text.slice(prefix.length));
+      if (sentAt[i][n] !== undefined) deliveredAt[i][n] ??= t.at;
     };
   });
   const meter = new CpuMeter(server, bot);
@@ -164,10 +162,10 @@ async function burstPhase(
   const loops = conversations.map(async (c, i) => {
     for (let n = 0; !stop; n++) {
       const text = `b${round}-${i}-${n}`;
-      const sent = performance.now();
+      sentAt[i][n] = performance.now();
       const r = await http.call('POST', jobPath(c), { messages: [text] }, bearer).catch(() => undefined);
       if (r?.status === 200 && !stop) {
-        sentAt[i][n] = sent;
+        counted[i][n] = true;
         accepted++;
       } else if (r?.status !== 200) {
         errors++;
@@ -180,11 +178,25 @@ async function burstPhase(
   const windowMs = performance.now() - start;
   const acceptedCpu = meter.read();
   await Promise.all(loops);
+  /** The jobs counted as accepted (answered 200 within the window) whose text has reached the stream. */
+  const deliveries = () =>
+    counted.reduce((sum, jobs, i) => sum + jobs.filter((_, n) => deliveredAt[i][n] !== undefined).length, 0);
   // Jobs answered after the window are not counted, but they are delivered: wait for those too.
   const deadline = Date.now() + 150_000;
-  const expected = accepted;
-  while (delivered < expected && Date.now() < deadline) await sleep(20);
+  while (deliveries() < accepted && Date.now() < deadline) await sleep(200);
   await sleep(200);
+  const latencies: number[] = [];
+  let lastDelivery = 0;
+  let delivered = 0;
+  counted.forEach((jobs, i) => {
+    jobs.forEach((_, n) => {
+      const at = deliveredAt[i][n];
+      if (at === undefined) return;
+      delivered++;
+      lastDelivery = Math.max(lastDelivery, at);
+      latencies.push(at - sentAt[i][n]);
+    });
+  });
   return {
     acceptedPerSecond: (accepted * 1000) / windowMs,
     executedPerSecond: lastDelivery ? (delivered * 1000) / (lastDelivery - start) : 0,
