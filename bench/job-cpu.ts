@@ -129,23 +129,17 @@ function startBot(root: string): Promise<{ url: string; process: ChildProcess }>
 }
 
 async function load(): Promise<void> {
-  const { Http, setupAccount, openConversations } = await import('./lib/platform.js');
+  const { Http, setupPublicApi } = await import('./lib/platform.js');
   const clients = Number(arg('clients', '200'));
   const jobs = Number(arg('jobs', '20000'));
   const warmup = Number(arg('warmup', '4000'));
   const http = new Http(arg('server', ''), clients + 8);
-  const account = await setupAccount(http, arg('bot', ''), `jc${randomUUID().slice(0, 8)}`);
-  const password = 'bench password 1';
-  await http.ok(
-    'POST',
-    `/admin/v1/accounts/${account.acc}/users`,
-    { loginName: 'api', password, userType: 'HUMAN', skills: ['human'] },
-    ADMIN_TOKEN,
+  const { bearer, conversations } = await setupPublicApi(
+    http,
+    arg('bot', ''),
+    `jc${randomUUID().slice(0, 8)}`,
+    clients,
   );
-  const bearer: string = (
-    await http.ok('POST', `/api/account/${account.acc}/login?v=1.3`, { username: 'api', password })
-  ).body.bearer;
-  const conversations = await openConversations(http, account, clients, 50);
   let sent = 0;
   let measured = 0;
   let startedAt = 0;

@@ -68,6 +68,29 @@ export interface BenchAccount {
   skill: string;
 }
 
+/**
+ * What the Public API scenarios start from: an account (setupAccount), a HUMAN user signed in
+ * to the Public API (its bearer), and `count` conversations the bot holds, each with its stream.
+ */
+export async function setupPublicApi(
+  http: Http,
+  botUrl: string,
+  acc: string,
+  count: number,
+): Promise<{ account: BenchAccount; bearer: string; conversations: Conversation[] }> {
+  const account = await setupAccount(http, botUrl, acc);
+  const password = 'bench password 1';
+  await http.ok(
+    'POST',
+    `/admin/v1/accounts/${acc}/users`,
+    { loginName: 'api', password, userType: 'HUMAN', skills: ['human'] },
+    ADMIN_TOKEN,
+  );
+  const bearer: string = (await http.ok('POST', `/api/account/${acc}/login?v=1.3`, { username: 'api', password })).body
+    .bearer;
+  return { account, bearer, conversations: await openConversations(http, account, count, 50) };
+}
+
 /** An account with skills `bench` (served by the bot) and `human`, an app, and a started bot pointing at `botUrl`. */
 export async function setupAccount(http: Http, botUrl: string, acc: string): Promise<BenchAccount> {
   const admin = (path: string, body: unknown) => http.ok('POST', `/admin/v1${path}`, body, ADMIN_TOKEN);

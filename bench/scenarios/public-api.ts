@@ -8,8 +8,8 @@
  *    jobId), and jobs/s executed until the last of them was delivered.
  */
 import { randomUUID } from 'node:crypto';
-import { ADMIN_TOKEN, CpuMeter, measureWindow, type CpuReading, type Proc } from '../lib/procs.js';
-import { Http, openConversations, setupAccount, type Conversation } from '../lib/platform.js';
+import { CpuMeter, measureWindow, type CpuReading, type Proc } from '../lib/procs.js';
+import { Http, setupPublicApi, type Conversation } from '../lib/platform.js';
 import { distribution, sleep, type Distribution } from '../lib/stats.js';
 
 export interface PublicApiOptions {
@@ -46,18 +46,12 @@ export async function runPublicApi(
   quiet: () => Promise<unknown>,
 ): Promise<PublicApiRound[]> {
   const http = new Http(server.url, options.clients + 8);
-  const account = await setupAccount(http, bot.url, `pa${randomUUID().slice(0, 8)}`);
-  const password = 'bench password 1';
-  await http.ok(
-    'POST',
-    `/admin/v1/accounts/${account.acc}/users`,
-    { loginName: 'api', password, userType: 'HUMAN', skills: ['human'] },
-    ADMIN_TOKEN,
+  const { bearer, conversations } = await setupPublicApi(
+    http,
+    bot.url,
+    `pa${randomUUID().slice(0, 8)}`,
+    options.clients,
   );
-  const bearer: string = (
-    await http.ok('POST', `/api/account/${account.acc}/login?v=1.3`, { username: 'api', password })
-  ).body.bearer;
-  const conversations = await openConversations(http, account, options.clients, 50);
   const rounds: PublicApiRound[] = [];
   for (let round = 1; round <= options.rounds; round++) {
     await quiet();
