@@ -405,7 +405,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
         response: { 200: environmentsBody, ...errorResponses },
       },
     },
-    async (request) => ({ environments: await connector.environments(request.params.acc, request.params.id) }),
+    async (request) => ({ environments: await connector.checks.environments(request.params.acc, request.params.id) }),
   );
 
   server.post<BotRoute>(
@@ -420,7 +420,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
         response: { 200: testConnectionBody, ...errorResponses },
       },
     },
-    async (request) => connector.testConnection(request.params.acc, request.params.id),
+    async (request) => connector.checks.testConnection(request.params.acc, request.params.id),
   );
 
   server.post<{ Params: { acc: string }; Body: WithVendor }>(
@@ -443,7 +443,9 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
       },
       preHandler: callableVendor,
     },
-    async (request) => ({ environments: await connector.environmentsFor(request.params.acc, request.body.vendor) }),
+    async (request) => ({
+      environments: await connector.checks.environmentsFor(request.params.acc, request.body.vendor),
+    }),
   );
 
   server.post<{ Params: { acc: string }; Body: WithVendor }>(
@@ -465,7 +467,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
       },
       preHandler: callableVendor,
     },
-    async (request) => connector.testConnectionFor(request.params.acc, request.body.vendor),
+    async (request) => connector.checks.testConnectionFor(request.params.acc, request.body.vendor),
   );
 
   server.post<BotRoute>(
@@ -683,7 +685,7 @@ export const connectorAdmin: FastifyPluginAsync<ConnectorAdminDeps> = async (ser
         response: { 200: conformanceReportSchema, ...errorResponses },
       },
     },
-    async (request) => connector.conformance(request.params.acc, request.params.id, deps.probeTokens),
+    async (request) => connector.checks.conformance(request.params.acc, request.params.id, deps.probeTokens),
   );
 
   server.get(

@@ -9,33 +9,28 @@ import type { EventBus } from '../platform/bus.js';
 import type { Conversation } from '../platform/types.js';
 import type { Metrics } from '../ops/metrics.js';
 import type { Tracing } from '../ops/tracing.js';
-import { conflict, invalid, upstreamFailed } from '../errors.js';
+import { conflict, invalid } from '../errors.js';
 import { MASKED_SECRET, applySettings, type BotInput } from './bot-config.js';
 import { BotStore, type BotRecord } from './store.js';
-import { VendorError, type CustomEndpointClient, type RetryPolicy, type TokenIssuer } from './vendor-client.js';
+import type { RetryPolicy } from './vendor-client.js';
 import { BotRegistry } from './registry.js';
 import { BotMetrics } from './bot-metrics.js';
 import { BotReads } from './bot-reads.js';
 import { StatsSampler } from './stats-sampler.js';
-import { InterruptionProbe, testConnection } from './probes.js';
+import { InterruptionProbe } from './probes.js';
 import { Exchanges, type ConnectorStats } from './exchange.js';
 import { Driver } from './driver.js';
 import { LeaseLost, SoleLeases, type BotLeases } from './leases.js';
 import { StoreOutage, isStoreUnavailable } from '../store/errors.js';
 import { invokeFunction } from './functions.js';
 import type { ContractValidator, StructuredContentValidator } from '../contract/index.js';
-import { checkConformance, type ConformanceReport, type ProbeTokens } from './conformance.js';
+import { ServiceChecks, type AppTokens } from './service-checks.js';
 import type { Runtime } from './runtime.js';
-import type { BotSettings, BotStatus, BotView, LastError, TestConnectionResult, VendorCredentials } from './types.js';
-
-/** A vendor block the console checks before saving it: older clients also send the app's secret. */
-type UnsavedVendor = VendorCredentials & { clientSecret?: string };
+import type { BotSettings, BotStatus, BotView, LastError, TestConnectionResult } from './types.js';
 
 /** Sentinel's app installations as the connector uses them. */
-export interface AppInstallations extends TokenIssuer {
+export interface AppInstallations extends AppTokens {
   find(accountId: string, clientId: string): Promise<{ clientId: string; name: string } | undefined>;
-  /** Whether the secret is the app's current one. */
-  secretMatches(accountId: string, clientId: string, clientSecret: string): Promise<boolean>;
 }
 
 /** A bot on a rotated app: its cached tokens dropped, and how its test connection went after. */
@@ -111,6 +106,8 @@ export class Connector {
   /** The bots' logs, statistics and recent counts (bot-reads.ts). */
   readonly reads: BotReads;
   private readonly probe: InterruptionProbe;
+  /** Checks of a bot's service an operator asks for (environments, test connection, conformance). */
+  readonly checks: ServiceChecks;
   private unsubscribe?: () => void;
   private closed = false;
   /** Bots whose work the store failed by being out of reach; see resumeAfterOutage. */
@@ -227,9 +224,18 @@ export class Connector {
       countHeldBy: (userId) => deps.conversations.countHeldBy(userId),
       log: deps.log,
     });
+    this.checks = new ServiceChecks({
+      bots: this.bots,
+      directory: deps.directory,
+      apps: deps.apps,
+      exchanges: this.exchanges,
+      dispatcher: deps.dispatcher,
+      contract: deps.contract,
+      structuredContent: deps.structuredContent,
+    });
     this.probe = new InterruptionProbe({
       registry: this.bots,
-      test: (client) => this.testWith(client),
+      test: (client) => this.checks.test(client),
       setStatus,
       healthCheck: () => deps.conversations.healthCheck(),
       recoverAll: (runtime) => this.driver.recoverAll(runtime),
@@ -381,45 +387,7 @@ export class Connector {
     this.changed(id);
   }
 
-  // ---- vendor checks ----
-
-  async environments(accountId: string, id: string): Promise<string[]> {
-    const runtime = await this.bots.runtime(accountId, id);
-    return this.vendorCall(() => runtime.client.environments());
-  }
-
-  /** Environments for a vendor block not saved yet (the console's create form). */
-  async environmentsFor(accountId: string, vendor: UnsavedVendor): Promise<string[]> {
-    await this.deps.directory.requireAccount(accountId);
-    return this.vendorCall(() => this.unsavedClient(accountId, vendor).environments());
-  }
-
-  async testConnection(accountId: string, id: string): Promise<TestConnectionResult> {
-    return this.testWith((await this.bots.runtime(accountId, id)).client);
-  }
-
-  async testConnectionFor(accountId: string, vendor: UnsavedVendor): Promise<TestConnectionResult> {
-    await this.deps.directory.requireAccount(accountId);
-    return this.testWith(this.unsavedClient(accountId, vendor));
-  }
-
-  /**
-   * A client for a vendor block not saved yet. A client secret sent with it (older clients send
-   * the app's credentials) must be the app's current one, or no token is had: the check says so
-   * as the service check it is (vendor-auth-rejected), as a saved bot's would.
-   */
-  private unsavedClient(accountId: string, { clientSecret, ...vendor }: UnsavedVendor): CustomEndpointClient {
-    const { apps } = this.deps;
-    const tokens: TokenIssuer = {
-      grantTo: async (acc, clientId) =>
-        clientSecret === undefined ||
-        clientSecret === MASKED_SECRET ||
-        (await apps.secretMatches(acc, clientId, clientSecret))
-          ? apps.grantTo(acc, clientId)
-          : undefined,
-    };
-    return this.bots.clientFor(accountId, vendor, undefined, tokens);
-  }
+  // ---- app installations ----
 
   /**
    * The app installation a bot's vendor block names must be one of the account's; a client
@@ -463,37 +431,10 @@ export class Connector {
       this.onApp(accountId, clientId).map(async (runtime) => {
         this.bots.track(runtime.record);
         this.changed(runtime.record.id);
-        const test = await this.testWith(runtime.client);
+        const test = await this.checks.test(runtime.client);
         const { id, settings, status } = runtime.record;
         return { id, name: settings.name, status, test };
       }),
-    );
-  }
-
-  /**
-   * Drives the bot's service through the whole contract with its own credentials and tokens a
-   * service must refuse (conformance.ts); `probes` mints them for the bot's app.
-   */
-  async conformance(
-    accountId: string,
-    id: string,
-    probes: (app: { accountId: string; clientId: string }) => ProbeTokens,
-  ): Promise<ConformanceReport> {
-    const { record } = await this.bots.runtime(accountId, id);
-    const vendor = {
-      ...record.settings.vendor,
-      environment: record.settings.vendor.environment ?? 'draft',
-      timeoutSeconds: record.settings.vendor.timeoutSeconds ?? 60,
-    };
-    return checkConformance(
-      { accountId, vendor, settings: record.settings },
-      {
-        dispatcher: this.deps.dispatcher,
-        tokens: probes({ accountId, clientId: vendor.clientId }),
-        contract: this.deps.contract,
-        structuredContent: this.deps.structuredContent,
-        maxResponseBytes: record.settings.limits.maxResponseBytes,
-      },
     );
   }
 
@@ -502,7 +443,7 @@ export class Connector {
   /** Runs a test connection first; a failing test refuses the start with its reason (a conflict). */
   async start(accountId: string, id: string): Promise<{ status: BotStatus }> {
     const runtime = await this.bots.runtime(accountId, id);
-    const test = await this.testWith(runtime.client);
+    const test = await this.checks.test(runtime.client);
     if (!test.ok) {
       await this.bots.write(runtime, {
         lastError: {
@@ -585,7 +526,7 @@ export class Connector {
    */
   private async takeOver(runtime: Runtime): Promise<void> {
     if (runtime.record.desired === 'STARTED') {
-      const test = await this.testWith(runtime.client);
+      const test = await this.checks.test(runtime.client);
       if (test.ok) await this.setStatus(runtime, 'ONLINE', null);
       else
         await this.setStatus(runtime, 'VENDOR_INTERRUPTION', {
@@ -647,19 +588,6 @@ export class Connector {
         runtime.record.accountId,
         skills.flatMap((s) => (s ? [s.id] : [])),
       );
-    }
-  }
-
-  private testWith(client: CustomEndpointClient): Promise<TestConnectionResult> {
-    return testConnection(client, this.exchanges);
-  }
-
-  private async vendorCall<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      if (error instanceof VendorError) throw upstreamFailed(error.message, error.code);
-      throw error;
     }
   }
 
