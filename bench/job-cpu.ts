@@ -16,10 +16,10 @@ import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
+import { ADMIN_TOKEN } from './lib/procs.js';
 
 const arg = (name: string, fallback: string) =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
-const ADMIN_TOKEN = 'bench-admin-token';
 
 if (process.argv.includes('--load')) await load();
 else await serve();
